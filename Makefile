@@ -1,0 +1,16 @@
+# The README's commands. `make test` is exactly what CI runs (see .ci/run).
+GO ?= go
+
+.PHONY: build test vet fmt-check
+
+build:
+	$(GO) build -o bin/dream-lsp ./cmd/dream-lsp
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: fmt-check vet build
+	$(GO) test -timeout 20m ./...
