@@ -1,0 +1,98 @@
+// Package backend declares the operations the Dream forward pass needs from
+// a compute device. The model (runtime/model) is written once against
+// Backend; runtime/backend/cpu is the pure-Go reference implementation and a
+// CUDA implementation plugs in behind the same interface.
+//
+// Every tensor is a device-resident, row-major float32 matrix [Rows, Cols]
+// (a vector is [1, n]). Activations are [tokens, features]; weights are
+// stored as in the checkpoint, [out, in], so a linear layer is x·Wᵀ.
+// Operations never allocate their outputs: the caller passes an out tensor
+// of the right shape, allocated with Alloc. Shapes are checked and a
+// mismatch is an error (a programmer bug, reported instead of a panic).
+//
+// Operations may run asynchronously on a device; Read is the only point
+// where results reach the host and it waits for all earlier work.
+package backend
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Tensor is an opaque handle to a device-resident float32 matrix. Only the
+// backend that created a tensor may use it.
+type Tensor interface {
+	Rows() int
+	Cols() int
+}
+
+// AttentionParams describes one bidirectional multi-head attention call
+// over packed sequences.
+type AttentionParams struct {
+	Heads   int // query heads
+	KVHeads int // key/value heads; Heads must be a multiple (GQA: KV head h/(Heads/KVHeads) serves query head h)
+	HeadDim int
+	// SeqLens splits the token rows into consecutive independent sequences
+	// (each attends only within itself). Nil means one sequence of all rows.
+	SeqLens []int
+	// Valid marks which token rows take part (nil: all). Query i attends to
+	// key j only when Valid[i] && Valid[j] and both are in the same
+	// sequence, matching Dream's padding mask m[:,None,:]∧m[:,:,None]. A
+	// row with no allowed key (an invalid row) gets an all-zero output, not
+	// NaN.
+	Valid []bool
+}
+
+// Backend is the set of operations the Dream forward pass uses. All
+// methods are safe for use by one goroutine at a time; a backend may use
+// many threads inside each call.
+type Backend interface {
+	// Name is a short identifier ("cpu", "cuda") for logs and status.
+	Name() string
+
+	// Upload copies rows×cols host values (row-major) into a new tensor.
+	Upload(data []float32, rows, cols int) (Tensor, error)
+	// Alloc returns a new zero-filled tensor of shape [rows, cols].
+	Alloc(rows, cols int) (Tensor, error)
+	// Free releases a tensor's device memory. Using t afterwards is a bug.
+	Free(t Tensor)
+	// Read copies t (row-major) into dst, which must hold Rows×Cols values,
+	// after all previously issued operations have finished.
+	Read(t Tensor, dst []float32) error
+
+	// Embed gathers table rows: out[i,:] = table[ids[i],:]. Every id must be
+	// in [0, table.Rows()); out is [len(ids), table.Cols()].
+	Embed(out, table Tensor, ids []int) error
+	// GatherRows copies selected rows: out[i,:] = x[rows[i],:].
+	GatherRows(out, x Tensor, rows []int) error
+	// MatMul computes out[T,N] = x[T,K]·w[N,K]ᵀ (+ bias[1,N] broadcast over
+	// rows when bias is non-nil). out must not alias x.
+	MatMul(out, x, w, bias Tensor) error
+	// RMSNorm computes out[i,:] = x[i,:]·rsqrt(mean(x[i,:]²)+eps) ⊙ weight,
+	// with weight [1, Cols]. out may alias x.
+	RMSNorm(out, x, weight Tensor, eps float32) error
+	// RoPE rotates x [T, heads·headDim] in place with Dream's NeoX
+	// "rotate-half" layout: within each head, dimension i pairs with
+	// i+headDim/2, angle positions[t]·theta^(−2i/headDim).
+	RoPE(x Tensor, heads, headDim int, positions []int, theta float64) error
+	// Attention computes softmax(q·kᵀ/√headDim)·v per head without a causal
+	// mask. q and out are [T, Heads·HeadDim]; k and v are [T, KVHeads·HeadDim].
+	Attention(out, q, k, v Tensor, p AttentionParams) error
+	// SiLUMul computes out = silu(gate) ⊙ up elementwise (SwiGLU). out may
+	// alias gate or up.
+	SiLUMul(out, gate, up Tensor) error
+	// Add computes out = a + b elementwise. out may alias a or b.
+	Add(out, a, b Tensor) error
+
+	// Close releases everything the backend holds.
+	Close() error
+}
+
+// ErrShape is wrapped by errors about tensor shapes or arguments that do
+// not fit an operation.
+var ErrShape = errors.New("backend: bad shape")
+
+// ShapeError returns an error wrapping ErrShape that names the operation.
+func ShapeError(op, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrShape, op, fmt.Sprintf(format, args...))
+}

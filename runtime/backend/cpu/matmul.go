@@ -1,0 +1,185 @@
+package cpu
+
+import (
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+)
+
+// Blocking of out[T,N] = x[T,K]·w[N,K]ᵀ. A task is one (row block, column
+// block) tile of out; inside it the K dimension is walked in slices of
+// blockK so that the x and w panels of a slice stay in L1/L2 while the
+// 4×4 register tiles sweep over them. Both operands are read along K,
+// which is contiguous for x and for the [out,in] weights alike.
+const (
+	blockT = 64
+	blockN = 64
+	blockK = 256
+)
+
+// MatMul implements backend.Backend.
+func (b *Backend) MatMul(out, x, w, bias backend.Tensor) error {
+	o, err := own("matmul", out)
+	if err != nil {
+		return err
+	}
+	xt, err := own("matmul", x)
+	if err != nil {
+		return err
+	}
+	wt, err := own("matmul", w)
+	if err != nil {
+		return err
+	}
+	T, K, N := xt.rows, xt.cols, wt.rows
+	if wt.cols != K || o.rows != T || o.cols != N {
+		return backend.ShapeError("matmul", "out [%d,%d] = x [%d,%d] · w [%d,%d]ᵀ", o.rows, o.cols, T, K, wt.rows, wt.cols)
+	}
+	if o == xt {
+		return backend.ShapeError("matmul", "out aliases x")
+	}
+	var bd []float32
+	if bias != nil {
+		bt, err := own("matmul", bias)
+		if err != nil {
+			return err
+		}
+		if bt.rows*bt.cols != N {
+			return backend.ShapeError("matmul", "bias [%d,%d] for %d outputs", bt.rows, bt.cols, N)
+		}
+		bd = bt.data
+	}
+	b.matmul(o.data, xt.data, wt.data, bd, T, K, N)
+	return nil
+}
+
+// matmul is MatMul on raw slices; it overwrites out.
+func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
+	for i := range T {
+		row := out[i*N : i*N+N]
+		if bias != nil {
+			copy(row, bias[:N])
+		} else {
+			clear(row)
+		}
+	}
+	if K == 0 {
+		return
+	}
+	// Prefer tall column blocks when T is small (decode-like shapes), so
+	// every thread gets work.
+	bt, bn := blockT, blockN
+	tilesT := (T + bt - 1) / bt
+	tilesN := (N + bn - 1) / bn
+	b.parallelTasks(tilesT*tilesN, func(task int) {
+		t0 := (task % tilesT) * bt
+		n0 := (task / tilesT) * bn
+		t1 := min(t0+bt, T)
+		n1 := min(n0+bn, N)
+		for k0 := 0; k0 < K; k0 += blockK {
+			k1 := min(k0+blockK, K)
+			tileMatMul(out, x, w, K, N, t0, t1, n0, n1, k0, k1)
+		}
+	})
+}
+
+// tileMatMul adds x[t0:t1, k0:k1]·w[n0:n1, k0:k1]ᵀ into out[t0:t1, n0:n1].
+func tileMatMul(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
+	i := t0
+	for ; i+2 <= t1; i += 2 {
+		x0 := x[i*K+k0 : i*K+k1]
+		x1 := x[(i+1)*K+k0 : (i+1)*K+k1]
+		j := n0
+		for ; j+4 <= n1; j += 4 {
+			kernel2x4(out[i*N+j:], N, x0, x1,
+				w[j*K+k0:j*K+k1], w[(j+1)*K+k0:(j+1)*K+k1],
+				w[(j+2)*K+k0:(j+2)*K+k1], w[(j+3)*K+k0:(j+3)*K+k1])
+		}
+		for ; j < n1; j++ {
+			wj := w[j*K+k0 : j*K+k1]
+			out[i*N+j] += dot(x0, wj)
+			out[(i+1)*N+j] += dot(x1, wj)
+		}
+	}
+	for ; i < t1; i++ {
+		xi := x[i*K+k0 : i*K+k1]
+		j := n0
+		for ; j+4 <= n1; j += 4 {
+			kernel1x4(out[i*N+j:i*N+j+4], xi,
+				w[j*K+k0:j*K+k1], w[(j+1)*K+k0:(j+1)*K+k1],
+				w[(j+2)*K+k0:(j+2)*K+k1], w[(j+3)*K+k0:(j+3)*K+k1])
+		}
+		for ; j < n1; j++ {
+			out[i*N+j] += dot(xi, w[j*K+k0:j*K+k1])
+		}
+	}
+}
+
+// kernel2x4 adds the 2×4 block of dot products x_r·w_c into out, whose
+// rows are ldo apart. All slices have the same length. Eight accumulators,
+// two x values and one w value fit the 15 usable SSE registers, so nothing
+// spills in the inner loop.
+func kernel2x4(out []float32, ldo int, x0, x1, w0, w1, w2, w3 []float32) {
+	n := len(x0)
+	x1 = x1[:n]
+	w0, w1, w2, w3 = w0[:n], w1[:n], w2[:n], w3[:n]
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	for k := range x0 {
+		a0, a1 := x0[k], x1[k]
+		b := w0[k]
+		c00 += a0 * b
+		c10 += a1 * b
+		b = w1[k]
+		c01 += a0 * b
+		c11 += a1 * b
+		b = w2[k]
+		c02 += a0 * b
+		c12 += a1 * b
+		b = w3[k]
+		c03 += a0 * b
+		c13 += a1 * b
+	}
+	r := out[:4]
+	r[0] += c00
+	r[1] += c01
+	r[2] += c02
+	r[3] += c03
+	r = out[ldo : ldo+4]
+	r[0] += c10
+	r[1] += c11
+	r[2] += c12
+	r[3] += c13
+}
+
+// kernel1x4 adds x·w0..w3 into out[0:4].
+func kernel1x4(out, x, w0, w1, w2, w3 []float32) {
+	n := len(x)
+	w0, w1, w2, w3 = w0[:n], w1[:n], w2[:n], w3[:n]
+	var c0, c1, c2, c3 float32
+	for k, a := range x {
+		c0 += a * w0[k]
+		c1 += a * w1[k]
+		c2 += a * w2[k]
+		c3 += a * w3[k]
+	}
+	out = out[:4]
+	out[0] += c0
+	out[1] += c1
+	out[2] += c2
+	out[3] += c3
+}
+
+// dot returns a·b over len(a) elements, with four partial sums.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	k := 0
+	for ; k+4 <= len(a); k += 4 {
+		s0 += a[k] * b[k]
+		s1 += a[k+1] * b[k+1]
+		s2 += a[k+2] * b[k+2]
+		s3 += a[k+3] * b[k+3]
+	}
+	for ; k < len(a); k++ {
+		s0 += a[k] * b[k]
+	}
+	return (s0 + s1) + (s2 + s3)
+}

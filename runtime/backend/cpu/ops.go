@@ -1,0 +1,301 @@
+package cpu
+
+import (
+	"math"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+)
+
+// Embed implements backend.Backend.
+func (b *Backend) Embed(out, table backend.Tensor, ids []int) error {
+	o, err := own("embed", out)
+	if err != nil {
+		return err
+	}
+	tt, err := own("embed", table)
+	if err != nil {
+		return err
+	}
+	if o.rows != len(ids) || o.cols != tt.cols {
+		return backend.ShapeError("embed", "out [%d,%d] for %d ids of width %d", o.rows, o.cols, len(ids), tt.cols)
+	}
+	for i, id := range ids {
+		if id < 0 || id >= tt.rows {
+			return backend.ShapeError("embed", "id %d at %d outside [0,%d)", id, i, tt.rows)
+		}
+	}
+	d := tt.cols
+	for i, id := range ids {
+		copy(o.data[i*d:(i+1)*d], tt.data[id*d:(id+1)*d])
+	}
+	return nil
+}
+
+// GatherRows implements backend.Backend.
+func (b *Backend) GatherRows(out, x backend.Tensor, rows []int) error {
+	o, err := own("gather", out)
+	if err != nil {
+		return err
+	}
+	xt, err := own("gather", x)
+	if err != nil {
+		return err
+	}
+	if o.rows != len(rows) || o.cols != xt.cols {
+		return backend.ShapeError("gather", "out [%d,%d] for %d rows of width %d", o.rows, o.cols, len(rows), xt.cols)
+	}
+	if o == xt {
+		return backend.ShapeError("gather", "out aliases x")
+	}
+	d := xt.cols
+	for i, r := range rows {
+		if r < 0 || r >= xt.rows {
+			return backend.ShapeError("gather", "row %d outside [0,%d)", r, xt.rows)
+		}
+		copy(o.data[i*d:(i+1)*d], xt.data[r*d:(r+1)*d])
+	}
+	return nil
+}
+
+// RMSNorm implements backend.Backend. The sum of squares is accumulated in
+// float64.
+func (b *Backend) RMSNorm(out, x, weight backend.Tensor, eps float32) error {
+	o, err := own("rmsnorm", out)
+	if err != nil {
+		return err
+	}
+	xt, err := own("rmsnorm", x)
+	if err != nil {
+		return err
+	}
+	wt, err := own("rmsnorm", weight)
+	if err != nil {
+		return err
+	}
+	d := xt.cols
+	if o.rows != xt.rows || o.cols != d || wt.rows*wt.cols != d {
+		return backend.ShapeError("rmsnorm", "out [%d,%d], x [%d,%d], weight [%d,%d]", o.rows, o.cols, xt.rows, d, wt.rows, wt.cols)
+	}
+	w := wt.data[:d]
+	b.parallel(xt.rows, 64, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xr := xt.data[i*d : (i+1)*d]
+			or := o.data[i*d : (i+1)*d]
+			var ss float64
+			for _, v := range xr {
+				ss += float64(v) * float64(v)
+			}
+			scale := float32(1 / math.Sqrt(ss/float64(d)+float64(eps)))
+			for j, v := range xr {
+				or[j] = v * scale * w[j]
+			}
+		}
+	})
+	return nil
+}
+
+// RoPE implements backend.Backend. Angles and their sines and cosines are
+// computed in float64 and rounded once.
+func (b *Backend) RoPE(x backend.Tensor, heads, headDim int, positions []int, theta float64) error {
+	xt, err := own("rope", x)
+	if err != nil {
+		return err
+	}
+	if headDim <= 0 || headDim%2 != 0 || heads <= 0 || xt.cols != heads*headDim || len(positions) != xt.rows || !(theta > 0) {
+		return backend.ShapeError("rope", "x [%d,%d], %d heads × %d, %d positions, theta %g", xt.rows, xt.cols, heads, headDim, len(positions), theta)
+	}
+	half := headDim / 2
+	invFreq := make([]float64, half)
+	for i := range invFreq {
+		invFreq[i] = math.Pow(theta, -float64(2*i)/float64(headDim))
+	}
+	b.parallel(xt.rows, 16, func(lo, hi int) {
+		cos := make([]float32, half)
+		sin := make([]float32, half)
+		for t := lo; t < hi; t++ {
+			p := float64(positions[t])
+			for i, f := range invFreq {
+				s, c := math.Sincos(p * f)
+				cos[i], sin[i] = float32(c), float32(s)
+			}
+			row := xt.data[t*xt.cols : (t+1)*xt.cols]
+			for h := range heads {
+				v := row[h*headDim : (h+1)*headDim]
+				lo, hi := v[:half], v[half:headDim]
+				for i := range half {
+					a, bb := lo[i], hi[i]
+					lo[i] = a*cos[i] - bb*sin[i]
+					hi[i] = bb*cos[i] + a*sin[i]
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// Attention implements backend.Backend: exact softmax attention, one task
+// per (head, block of query rows), scores in float32 with the row maximum
+// subtracted before exponentiation.
+func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionParams) error {
+	o, err := own("attention", out)
+	if err != nil {
+		return err
+	}
+	qt, err := own("attention", q)
+	if err != nil {
+		return err
+	}
+	kt, err := own("attention", k)
+	if err != nil {
+		return err
+	}
+	vt, err := own("attention", v)
+	if err != nil {
+		return err
+	}
+	T := qt.rows
+	H, KVH, hd := p.Heads, p.KVHeads, p.HeadDim
+	if H <= 0 || KVH <= 0 || hd <= 0 || H%KVH != 0 ||
+		qt.cols != H*hd || o.rows != T || o.cols != H*hd ||
+		kt.rows != T || vt.rows != T || kt.cols != KVH*hd || vt.cols != KVH*hd {
+		return backend.ShapeError("attention", "q [%d,%d] k [%d,%d] v [%d,%d] out [%d,%d] heads %d/%d × %d",
+			qt.rows, qt.cols, kt.rows, kt.cols, vt.rows, vt.cols, o.rows, o.cols, H, KVH, hd)
+	}
+	if o == qt || o == kt || o == vt {
+		return backend.ShapeError("attention", "out aliases an input")
+	}
+	if p.Valid != nil && len(p.Valid) != T {
+		return backend.ShapeError("attention", "%d validity flags for %d rows", len(p.Valid), T)
+	}
+	// seqStart[t] is the first row of t's sequence, seqEnd[t] one past its last.
+	seqLens := p.SeqLens
+	if seqLens == nil {
+		seqLens = []int{T}
+	}
+	total := 0
+	for _, n := range seqLens {
+		if n < 0 {
+			return backend.ShapeError("attention", "negative sequence length %d", n)
+		}
+		total += n
+	}
+	if total != T {
+		return backend.ShapeError("attention", "sequence lengths sum to %d, want %d rows", total, T)
+	}
+	seqStart := make([]int, T)
+	seqEnd := make([]int, T)
+	s0 := 0
+	for _, n := range seqLens {
+		for t := s0; t < s0+n; t++ {
+			seqStart[t], seqEnd[t] = s0, s0+n
+		}
+		s0 += n
+	}
+	const qBlock = 16
+	qBlocks := (T + qBlock - 1) / qBlock
+	group := H / KVH
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	qd, kvd := H*hd, KVH*hd
+	b.parallelTasks(H*qBlocks, func(task int) {
+		h := task / qBlocks
+		t0 := (task % qBlocks) * qBlock
+		t1 := min(t0+qBlock, T)
+		g := h / group
+		scores := make([]float32, T)
+		acc := make([]float32, hd)
+		for t := t0; t < t1; t++ {
+			orow := o.data[t*qd+h*hd : t*qd+(h+1)*hd]
+			if p.Valid != nil && !p.Valid[t] {
+				clear(orow)
+				continue
+			}
+			qrow := qt.data[t*qd+h*hd : t*qd+(h+1)*hd]
+			lo, hi := seqStart[t], seqEnd[t]
+			m := float32(math.Inf(-1))
+			for j := lo; j < hi; j++ {
+				if p.Valid != nil && !p.Valid[j] {
+					continue
+				}
+				s := dot(qrow, kt.data[j*kvd+g*hd:j*kvd+(g+1)*hd]) * scale
+				scores[j] = s
+				m = max(m, s)
+			}
+			clear(acc)
+			if math.IsInf(float64(m), -1) {
+				clear(orow)
+				continue
+			}
+			var sum float32
+			for j := lo; j < hi; j++ {
+				if p.Valid != nil && !p.Valid[j] {
+					continue
+				}
+				e := float32(math.Exp(float64(scores[j] - m)))
+				sum += e
+				vrow := vt.data[j*kvd+g*hd : j*kvd+(g+1)*hd]
+				for i, vv := range vrow {
+					acc[i] += e * vv
+				}
+			}
+			inv := 1 / sum
+			for i := range orow {
+				orow[i] = acc[i] * inv
+			}
+		}
+	})
+	return nil
+}
+
+// SiLUMul implements backend.Backend.
+func (b *Backend) SiLUMul(out, gate, up backend.Tensor) error {
+	o, err := own("silumul", out)
+	if err != nil {
+		return err
+	}
+	gt, err := own("silumul", gate)
+	if err != nil {
+		return err
+	}
+	ut, err := own("silumul", up)
+	if err != nil {
+		return err
+	}
+	if !sameShape(o, gt) || !sameShape(o, ut) {
+		return backend.ShapeError("silumul", "out [%d,%d], gate [%d,%d], up [%d,%d]", o.rows, o.cols, gt.rows, gt.cols, ut.rows, ut.cols)
+	}
+	b.parallel(len(o.data), 1<<14, func(lo, hi int) {
+		g, u, r := gt.data[lo:hi], ut.data[lo:hi], o.data[lo:hi]
+		for i, x := range g {
+			r[i] = x / (1 + float32(math.Exp(float64(-x)))) * u[i]
+		}
+	})
+	return nil
+}
+
+// Add implements backend.Backend.
+func (b *Backend) Add(out, a, bb backend.Tensor) error {
+	o, err := own("add", out)
+	if err != nil {
+		return err
+	}
+	at, err := own("add", a)
+	if err != nil {
+		return err
+	}
+	bt, err := own("add", bb)
+	if err != nil {
+		return err
+	}
+	if !sameShape(o, at) || !sameShape(o, bt) {
+		return backend.ShapeError("add", "out [%d,%d], a [%d,%d], b [%d,%d]", o.rows, o.cols, at.rows, at.cols, bt.rows, bt.cols)
+	}
+	b.parallel(len(o.data), 1<<15, func(lo, hi int) {
+		x, y, r := at.data[lo:hi], bt.data[lo:hi], o.data[lo:hi]
+		for i := range r {
+			r[i] = x[i] + y[i]
+		}
+	})
+	return nil
+}
+
+func sameShape(a, b *tensor) bool { return a.rows == b.rows && a.cols == b.cols }
