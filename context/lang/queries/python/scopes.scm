@@ -1,0 +1,2 @@
+(function_definition body: (block) @body) @function
+(class_definition body: (block) @body) @function
