@@ -1,0 +1,146 @@
+// Pure settings logic (no `vscode` import, so it is unit-tested under plain Node).
+
+/** Where the model runs. */
+export type Device = 'auto' | 'cpu' | 'cuda';
+
+/** When completions are requested. */
+export type TriggerMode = 'automatic' | 'manual';
+
+/**
+ * The settings the server understands, under one camelCase name everywhere
+ * (docs/design.md, "LSP wire extensions"): sent as `initializationOptions` and
+ * answered for `workspace/configuration` section `dream`.
+ */
+export interface ServerSettings {
+  model: string;
+  device: Device;
+  steps: number;
+  maxTokens: number;
+  debounceMs: number;
+  enabledLanguages: string[];
+  triggerMode: TriggerMode;
+  algorithm: string;
+  deadlineMs: number;
+}
+
+/** Everything the extension reads from `dream.*`. */
+export interface ExtensionSettings extends ServerSettings {
+  serverPath: string;
+  serverArgs: string[];
+}
+
+/** Defaults; they match the `contributes.configuration` block of package.json. */
+export const defaults: Readonly<ExtensionSettings> = Object.freeze({
+  serverPath: '',
+  serverArgs: [],
+  model: '',
+  device: 'auto',
+  steps: 0,
+  maxTokens: 0,
+  debounceMs: 200,
+  enabledLanguages: [],
+  triggerMode: 'automatic',
+  algorithm: '',
+  deadlineMs: 0,
+});
+
+const algorithms = new Set(['', 'origin', 'maskgit_plus', 'topk_margin', 'entropy', 'confidence_threshold']);
+
+function str(v: unknown, d: string): string {
+  return typeof v === 'string' ? v.trim() : d;
+}
+
+function int(v: unknown, d: number, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    return d;
+  }
+  return Math.min(max, Math.max(min, Math.round(v)));
+}
+
+function strList(v: unknown): string[] {
+  if (!Array.isArray(v)) {
+    return [];
+  }
+  const out: string[] = [];
+  for (const x of v) {
+    if (typeof x === 'string' && x.trim() !== '' && !out.includes(x.trim())) {
+      out.push(x.trim());
+    }
+  }
+  return out;
+}
+
+/**
+ * normalize turns whatever the user wrote (any JSON) into valid settings:
+ * wrong types fall back to the default, numbers are clamped to their range,
+ * unknown enum values fall back to the default.
+ */
+export function normalize(raw: Record<string, unknown> | undefined | null): ExtensionSettings {
+  const r = raw ?? {};
+  const device = str(r.device, defaults.device);
+  const trigger = str(r.triggerMode, defaults.triggerMode);
+  const alg = str(r.algorithm, defaults.algorithm);
+  return {
+    serverPath: str(r.serverPath, defaults.serverPath),
+    serverArgs: Array.isArray(r.serverArgs) ? r.serverArgs.filter((a): a is string => typeof a === 'string') : [],
+    model: str(r.model, defaults.model),
+    device: device === 'cpu' || device === 'cuda' || device === 'auto' ? device : defaults.device,
+    steps: int(r.steps, defaults.steps, 0, 512),
+    maxTokens: int(r.maxTokens, defaults.maxTokens, 0, 1024),
+    debounceMs: int(r.debounceMs, defaults.debounceMs, 0, 5000),
+    enabledLanguages: strList(r.enabledLanguages),
+    triggerMode: trigger === 'manual' ? 'manual' : 'automatic',
+    algorithm: algorithms.has(alg) ? alg : defaults.algorithm,
+    deadlineMs: int(r.deadlineMs, defaults.deadlineMs, 0, 60000),
+  };
+}
+
+/** serverSettings keeps only the keys the server reads (the wire contract). */
+export function serverSettings(s: ExtensionSettings): ServerSettings {
+  return {
+    model: s.model,
+    device: s.device,
+    steps: s.steps,
+    maxTokens: s.maxTokens,
+    debounceMs: s.debounceMs,
+    enabledLanguages: [...s.enabledLanguages],
+    triggerMode: s.triggerMode,
+    algorithm: s.algorithm,
+    deadlineMs: s.deadlineMs,
+  };
+}
+
+/** serverArgs is the server's command line after the binary. */
+export function serverArgs(s: ExtensionSettings): string[] {
+  return ['serve', ...s.serverArgs];
+}
+
+/** languageEnabled says whether completions are wanted in a document of this language id. */
+export function languageEnabled(s: Pick<ServerSettings, 'enabledLanguages'>, languageId: string): boolean {
+  return s.enabledLanguages.length === 0 || s.enabledLanguages.includes(languageId);
+}
+
+/** Why a completion is asked for (VS Code's InlineCompletionTriggerKind, LSP's triggerKind). */
+export enum Trigger {
+  /** The user asked (Alt+\ or the Trigger command). */
+  Invoked = 'invoked',
+  /** Typing. */
+  Automatic = 'automatic',
+}
+
+/**
+ * shouldRequest decides whether a request goes to the server: never when the
+ * user turned completions off or the language is not enabled; automatic
+ * triggers only in automatic mode.
+ */
+export function shouldRequest(
+  s: Pick<ServerSettings, 'enabledLanguages' | 'triggerMode'>,
+  enabled: boolean,
+  languageId: string,
+  trigger: Trigger,
+): boolean {
+  if (!enabled || !languageEnabled(s, languageId)) {
+    return false;
+  }
+  return trigger === Trigger.Invoked || s.triggerMode === 'automatic';
+}
