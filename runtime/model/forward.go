@@ -1,0 +1,324 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
+)
+
+// Model is a Dream model whose weights live on a backend. Forward is not
+// safe for concurrent use; callers serialise (the denoise loop does).
+type Model struct {
+	cfg    Config
+	be     backend.Backend
+	embed  backend.Tensor // [vocab, hidden]
+	norm   backend.Tensor // [1, hidden]
+	lmHead backend.Tensor // [vocab, hidden]; the embedding when tied
+	layers []layer
+	owned  []backend.Tensor
+}
+
+// layer holds one decoder block's weights ([out, in] as in the checkpoint).
+type layer struct {
+	inNorm, postNorm    backend.Tensor
+	q, k, v, o          backend.Tensor
+	qBias, kBias, vBias backend.Tensor
+	gate, up, down      backend.Tensor
+}
+
+// wrapper is implemented by backends that can adopt host memory without a
+// copy (the CPU backend).
+type wrapper interface {
+	Wrap(data []float32, rows, cols int) (backend.Tensor, error)
+}
+
+// WeightSource yields a tensor's values converted to float32, together
+// with its stored shape. *weights.Checkpoint satisfies it through
+// CheckpointSource.
+type WeightSource interface {
+	// Float32 returns the named tensor's values and shape.
+	Float32(name string) ([]float32, []int, error)
+}
+
+// CheckpointSource adapts a weights.Checkpoint to WeightSource.
+func CheckpointSource(c *weights.Checkpoint) WeightSource { return ckptSource{c} }
+
+type ckptSource struct{ c *weights.Checkpoint }
+
+func (s ckptSource) Float32(name string) ([]float32, []int, error) {
+	t, ok := s.c.Tensor(name)
+	if !ok {
+		return nil, nil, fmt.Errorf("tensor %s: %w", name, ErrMissingTensor)
+	}
+	data, err := s.c.Float32(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, t.Shape, nil
+}
+
+// ErrMissingTensor is wrapped when a weight the config needs is absent.
+var ErrMissingTensor = errors.New("tensor missing from checkpoint")
+
+// Load converts the weights the config names to float32 and puts them on
+// the backend. Every tensor's shape is checked against the config.
+func Load(cfg Config, src WeightSource, be backend.Backend) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, be: be}
+	D, I, V, KV := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize, cfg.KVDim()
+	QD := cfg.NumHeads * cfg.HeadDim
+	get := func(name string, shape ...int) (backend.Tensor, error) {
+		data, got, err := src.Float32(name)
+		if err != nil {
+			return nil, fmt.Errorf("model: load %s: %w", name, err)
+		}
+		if !equalShape(got, shape) {
+			// CheckPlan reports this with the file name first; this guards
+			// sources that skip the plan.
+			return nil, fmt.Errorf("model: tensor %s has shape %v, config wants %v", name, got, shape)
+		}
+		rows, cols := 1, shape[len(shape)-1]
+		if len(shape) == 2 {
+			rows = shape[0]
+		}
+		var t backend.Tensor
+		if w, ok := be.(wrapper); ok {
+			t, err = w.Wrap(data, rows, cols)
+		} else {
+			t, err = be.Upload(data, rows, cols)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("model: upload %s: %w", name, err)
+		}
+		m.owned = append(m.owned, t)
+		return t, nil
+	}
+	var err error
+	fail := func(e error) (*Model, error) {
+		m.Close()
+		return nil, e
+	}
+	if m.embed, err = get(TensorEmbed, V, D); err != nil {
+		return fail(err)
+	}
+	if m.norm, err = get(TensorFinalNorm, D); err != nil {
+		return fail(err)
+	}
+	if cfg.TieWordEmbeddings {
+		m.lmHead = m.embed
+	} else if m.lmHead, err = get(TensorLMHead, V, D); err != nil {
+		return fail(err)
+	}
+	m.layers = make([]layer, cfg.NumLayers)
+	for i := range m.layers {
+		l := &m.layers[i]
+		n := LayerTensorNames(i)
+		for _, w := range []struct {
+			dst   *backend.Tensor
+			name  string
+			shape []int
+		}{
+			{&l.inNorm, n.InputNorm, []int{D}},
+			{&l.postNorm, n.PostAttnNorm, []int{D}},
+			{&l.q, n.QWeight, []int{QD, D}},
+			{&l.qBias, n.QBias, []int{QD}},
+			{&l.k, n.KWeight, []int{KV, D}},
+			{&l.kBias, n.KBias, []int{KV}},
+			{&l.v, n.VWeight, []int{KV, D}},
+			{&l.vBias, n.VBias, []int{KV}},
+			{&l.o, n.OWeight, []int{D, QD}},
+			{&l.gate, n.GateWeight, []int{I, D}},
+			{&l.up, n.UpWeight, []int{I, D}},
+			{&l.down, n.DownWeight, []int{D, I}},
+		} {
+			if *w.dst, err = get(w.name, w.shape...); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// Config returns the model's configuration.
+func (m *Model) Config() Config { return m.cfg }
+
+// Backend returns the backend the weights live on.
+func (m *Model) Backend() backend.Backend { return m.be }
+
+// Close frees the weights on the backend.
+func (m *Model) Close() error {
+	for _, t := range m.owned {
+		m.be.Free(t)
+	}
+	m.owned = nil
+	return nil
+}
+
+// Input is one canvas for Forward.
+type Input struct {
+	IDs []int
+	// Positions are the RoPE positions (nil: 0..len(IDs)-1).
+	Positions []int
+	// Valid marks the slots that take part in attention (nil: all). Invalid
+	// slots (padding) neither attend nor are attended to.
+	Valid []bool
+	// Want lists the canvas positions whose shifted logits are returned.
+	// Dream's hidden state at j predicts the token at j+1, so position p
+	// reads lm_head on row p−1 (row 0 for p = 0).
+	Want []int
+}
+
+// Forward runs the model over one or more canvases packed into one batch
+// (each attends only within itself) and returns, per input, the shifted
+// logits of its Want positions: out[i][w*VocabSize : (w+1)*VocabSize] scores
+// the token at in[i].Want[w]. lm_head runs only on the rows needed.
+func (m *Model) Forward(in []Input) ([][]float32, error) {
+	cfg := m.cfg
+	be := m.be
+	var (
+		ids, positions []int
+		valid          []bool
+		seqLens        []int
+		rows           []int // hidden rows feeding lm_head
+		anyInvalid     bool
+	)
+	for n, c := range in {
+		L := len(c.IDs)
+		if L == 0 {
+			return nil, fmt.Errorf("model: forward: canvas %d is empty", n)
+		}
+		if c.Positions != nil && len(c.Positions) != L {
+			return nil, fmt.Errorf("model: forward: canvas %d has %d positions for %d ids", n, len(c.Positions), L)
+		}
+		if c.Valid != nil && len(c.Valid) != L {
+			return nil, fmt.Errorf("model: forward: canvas %d has %d validity flags for %d ids", n, len(c.Valid), L)
+		}
+		base := len(ids)
+		for j, id := range c.IDs {
+			if id < 0 || id >= cfg.VocabSize {
+				return nil, fmt.Errorf("model: forward: canvas %d: token id %d at %d outside the vocabulary [0,%d)", n, id, j, cfg.VocabSize)
+			}
+			p := j
+			if c.Positions != nil {
+				p = c.Positions[j]
+				if p < 0 || p >= cfg.MaxPositionEmbeddings {
+					return nil, fmt.Errorf("model: forward: canvas %d: position %d outside [0,%d)", n, p, cfg.MaxPositionEmbeddings)
+				}
+			} else if j >= cfg.MaxPositionEmbeddings {
+				return nil, fmt.Errorf("model: forward: canvas %d has %d tokens, more than max_position_embeddings %d", n, L, cfg.MaxPositionEmbeddings)
+			}
+			positions = append(positions, p)
+			v := c.Valid == nil || c.Valid[j]
+			anyInvalid = anyInvalid || !v
+			valid = append(valid, v)
+		}
+		ids = append(ids, c.IDs...)
+		seqLens = append(seqLens, L)
+		for _, p := range c.Want {
+			if p < 0 || p >= L {
+				return nil, fmt.Errorf("model: forward: canvas %d: wanted position %d outside [0,%d)", n, p, L)
+			}
+			rows = append(rows, base+max(p-1, 0))
+		}
+	}
+	if !anyInvalid {
+		valid = nil
+	}
+	T := len(ids)
+	D, I, KV := cfg.HiddenSize, cfg.IntermediateSize, cfg.KVDim()
+	var err error
+
+	var bufs []backend.Tensor
+	defer func() {
+		for _, t := range bufs {
+			be.Free(t)
+		}
+	}()
+	alloc := func(r, c int) backend.Tensor {
+		if err != nil {
+			return nil
+		}
+		var t backend.Tensor
+		t, err = be.Alloc(r, c)
+		if err == nil {
+			bufs = append(bufs, t)
+		}
+		return t
+	}
+	x := alloc(T, D)
+	h := alloc(T, D)
+	q := alloc(T, D)
+	k := alloc(T, KV)
+	v := alloc(T, KV)
+	att := alloc(T, D)
+	gate := alloc(T, I)
+	up := alloc(T, I)
+	if err != nil {
+		return nil, fmt.Errorf("model: forward: allocate activations for %d tokens: %w", T, err)
+	}
+	ap := backend.AttentionParams{Heads: cfg.NumHeads, KVHeads: cfg.NumKVHeads, HeadDim: cfg.HeadDim, SeqLens: seqLens, Valid: valid}
+	if len(seqLens) == 1 {
+		ap.SeqLens = nil
+	}
+	eps := float32(cfg.RMSNormEps)
+	steps := []func() error{func() error { return be.Embed(x, m.embed, ids) }}
+	for i := range m.layers {
+		l := &m.layers[i]
+		steps = append(steps,
+			func() error { return be.RMSNorm(h, x, l.inNorm, eps) },
+			func() error { return be.MatMul(q, h, l.q, l.qBias) },
+			func() error { return be.MatMul(k, h, l.k, l.kBias) },
+			func() error { return be.MatMul(v, h, l.v, l.vBias) },
+			func() error { return be.RoPE(q, cfg.NumHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
+			func() error { return be.RoPE(k, cfg.NumKVHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
+			func() error { return be.Attention(att, q, k, v, ap) },
+			func() error { return be.MatMul(h, att, l.o, nil) },
+			func() error { return be.Add(x, x, h) },
+			func() error { return be.RMSNorm(h, x, l.postNorm, eps) },
+			func() error { return be.MatMul(gate, h, l.gate, nil) },
+			func() error { return be.MatMul(up, h, l.up, nil) },
+			func() error { return be.SiLUMul(gate, gate, up) },
+			func() error { return be.MatMul(h, gate, l.down, nil) },
+			func() error { return be.Add(x, x, h) },
+		)
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return nil, fmt.Errorf("model: forward: %w", err)
+		}
+	}
+	out := make([][]float32, len(in))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	R, V := len(rows), cfg.VocabSize
+	sel := alloc(R, D)
+	logits := alloc(R, V)
+	if err != nil {
+		return nil, fmt.Errorf("model: forward: allocate logits for %d rows: %w", R, err)
+	}
+	for _, s := range []func() error{
+		func() error { return be.GatherRows(sel, x, rows) },
+		func() error { return be.RMSNorm(sel, sel, m.norm, eps) },
+		func() error { return be.MatMul(logits, sel, m.lmHead, nil) },
+	} {
+		if err := s(); err != nil {
+			return nil, fmt.Errorf("model: forward: lm_head: %w", err)
+		}
+	}
+	host := make([]float32, R*V)
+	if err := be.Read(logits, host); err != nil {
+		return nil, fmt.Errorf("model: forward: read logits: %w", err)
+	}
+	off := 0
+	for n, c := range in {
+		w := len(c.Want)
+		out[n] = host[off*V : (off+w)*V : (off+w)*V]
+		off += w
+	}
+	return out, nil
+}
