@@ -1,0 +1,178 @@
+// Package settings defines the server's user settings, their defaults and
+// how they are read from the client. It is the single source of the setting
+// names and documentation used by the editor clients (VS Code's package.json,
+// Neovim's setup{}), so every setting has one camelCase name everywhere.
+//
+// The client sends settings as a JSON object in initializationOptions, in
+// workspace/didChangeConfiguration, or in answer to workspace/configuration
+// (section "dream"). Either the settings object itself or an object with a
+// "dream" member holding it is accepted.
+package settings
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Options are the user settings. The zero value is not valid; start from
+// Default.
+type Options struct {
+	Model            string   `json:"model"`            // model directory; "" = the built-in model
+	Device           string   `json:"device"`           // "auto", "cpu" or "cuda"
+	Steps            int      `json:"steps"`            // denoising steps; 0 = the engine's default
+	MaxTokens        int      `json:"maxTokens"`        // longest middle in tokens; 0 = the engine's default
+	DebounceMs       int      `json:"debounceMs"`       // wait after an automatic trigger before inferring
+	EnabledLanguages []string `json:"enabledLanguages"` // LSP language ids; empty = all
+	TriggerMode      string   `json:"triggerMode"`      // "automatic" or "manual" (invoked requests only)
+	Algorithm        string   `json:"algorithm"`        // sampler algorithm; "" = the engine's default
+	DeadlineMs       int      `json:"deadlineMs"`       // hard limit for one completion, debounce excluded
+}
+
+// Setting documents one setting.
+type Setting struct {
+	Name        string // camelCase key
+	Type        string // "string", "integer" or "array"
+	Default     any
+	Enum        []string // allowed values, if restricted
+	Min, Max    int      // bounds of integers
+	Description string
+}
+
+// All returns the documentation of every setting, in a stable order.
+func All() []Setting {
+	d := Default()
+	return []Setting{
+		{Name: "model", Type: "string", Default: d.Model, Description: "Path of a Hugging Face model directory (Dream or DreamCoder); empty uses the built-in model."},
+		{Name: "device", Type: "string", Default: d.Device, Enum: []string{"auto", "cpu", "cuda"}, Description: "Where the model runs: auto picks CUDA when a usable GPU is found."},
+		{Name: "steps", Type: "integer", Default: d.Steps, Min: 0, Max: 512, Description: "Denoising steps per completion; 0 uses the engine's default."},
+		{Name: "maxTokens", Type: "integer", Default: d.MaxTokens, Min: 0, Max: 1024, Description: "Longest completion in tokens; 0 uses the engine's default."},
+		{Name: "debounceMs", Type: "integer", Default: d.DebounceMs, Min: 0, Max: 5000, Description: "Milliseconds to wait after typing before an automatic completion starts; a newer request for the same document replaces a waiting one."},
+		{Name: "enabledLanguages", Type: "array", Default: d.EnabledLanguages, Description: "LSP language ids to complete; empty completes every language."},
+		{Name: "triggerMode", Type: "string", Default: d.TriggerMode, Enum: []string{"automatic", "manual"}, Description: "automatic completes while typing; manual only on an explicit request."},
+		{Name: "algorithm", Type: "string", Default: d.Algorithm, Enum: []string{"", "origin", "maskgit_plus", "topk_margin", "entropy", "confidence_threshold"}, Description: "Dream unmasking algorithm; empty uses the engine's default."},
+		{Name: "deadlineMs", Type: "integer", Default: d.DeadlineMs, Min: 50, Max: 60000, Description: "Hard limit in milliseconds for one completion; a request that runs out answers with nothing and the status turns slow."},
+	}
+}
+
+// Default returns the default settings.
+func Default() Options {
+	return Options{
+		Device:           "auto",
+		DebounceMs:       150,
+		EnabledLanguages: []string{},
+		TriggerMode:      "automatic",
+		DeadlineMs:       2000,
+	}
+}
+
+// Debounce returns DebounceMs as a duration.
+func (o Options) Debounce() time.Duration { return time.Duration(o.DebounceMs) * time.Millisecond }
+
+// Deadline returns DeadlineMs as a duration.
+func (o Options) Deadline() time.Duration { return time.Duration(o.DeadlineMs) * time.Millisecond }
+
+// LanguageEnabled reports whether completions are enabled for languageID.
+func (o Options) LanguageEnabled(languageID string) bool {
+	return len(o.EnabledLanguages) == 0 || slices.Contains(o.EnabledLanguages, languageID)
+}
+
+// Merge returns o with the settings in raw applied. raw is a JSON object
+// (or null, which changes nothing), either the settings themselves or an
+// object whose "dream" member holds them. Keys it does not know and values of
+// the wrong type or out of range are skipped and reported in problems, so one
+// bad value never discards the others; err is set only when raw is not a JSON
+// object.
+func (o Options) Merge(raw []byte) (merged Options, problems []string, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return o, nil, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return o, nil, fmt.Errorf("settings: not a JSON object: %w", err)
+	}
+	if inner, ok := obj["dream"]; ok {
+		var nested map[string]json.RawMessage
+		if err := json.Unmarshal(inner, &nested); err == nil && nested != nil {
+			obj = nested
+		}
+	}
+	merged = o
+	merged.EnabledLanguages = slices.Clone(o.EnabledLanguages)
+	byName := map[string]Setting{}
+	for _, s := range All() {
+		byName[s.Name] = s
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, ok := byName[k]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("unknown setting %q", k))
+			continue
+		}
+		if err := merged.set(s, obj[k]); err != nil {
+			problems = append(problems, fmt.Sprintf("setting %q: %v", k, err))
+		}
+	}
+	return merged, problems, nil
+}
+
+func (o *Options) set(s Setting, v json.RawMessage) error {
+	switch s.Type {
+	case "string":
+		var str string
+		if err := json.Unmarshal(v, &str); err != nil {
+			return fmt.Errorf("want a string, got %s", v)
+		}
+		if s.Enum != nil && !slices.Contains(s.Enum, str) {
+			return fmt.Errorf("%q is not one of %q", str, s.Enum)
+		}
+		switch s.Name {
+		case "model":
+			o.Model = str
+		case "device":
+			o.Device = str
+		case "triggerMode":
+			o.TriggerMode = str
+		case "algorithm":
+			o.Algorithm = str
+		}
+	case "integer":
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil || f != float64(int(f)) {
+			return fmt.Errorf("want an integer, got %s", v)
+		}
+		n := int(f)
+		if n < s.Min || n > s.Max {
+			return fmt.Errorf("%d is outside [%d, %d]", n, s.Min, s.Max)
+		}
+		switch s.Name {
+		case "steps":
+			o.Steps = n
+		case "maxTokens":
+			o.MaxTokens = n
+		case "debounceMs":
+			o.DebounceMs = n
+		case "deadlineMs":
+			o.DeadlineMs = n
+		}
+	case "array":
+		var list []string
+		if err := json.Unmarshal(v, &list); err != nil {
+			return fmt.Errorf("want a list of strings, got %s", v)
+		}
+		if list == nil {
+			list = []string{}
+		}
+		o.EnabledLanguages = list
+	}
+	return nil
+}
