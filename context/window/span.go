@@ -44,6 +44,10 @@ type Span struct {
 	Closers string
 	// Multiline is true where the middle may span several lines.
 	Multiline bool
+	// LineStart is true when the cursor is at column 0 before the text of
+	// a non-blank line: the middle is whole new lines inserted above it and
+	// ends with a newline.
+	LineStart bool
 }
 
 const closerChars = ")]}\"'`;,: \t"
@@ -75,6 +79,19 @@ func DetectSpan(tree *syntax.Tree, text string, offset int) Span {
 		prev, prevTrim = skipDocstring(text, ls, prev, prevTrim)
 	}
 	switch {
+	case sp.Before == "" && after != "":
+		// Column 0 before existing text: insert whole lines above it.
+		sp.Kind = EmptyLine
+		sp.Multiline, sp.LineStart = true, true
+		ind := leadingWS(prev)
+		if opensBlock(prevTrim) {
+			ind += sp.IndentUnit
+		}
+		cur := leadingWS(sp.After)
+		sp.Indent, sp.ScopeIndent = ind, cur
+		if len(cur) > len(ind) {
+			sp.Indent, sp.ScopeIndent = cur, ind
+		}
 	case before == "" && after == "":
 		sp.Kind = EmptyLine
 		sp.Multiline = true

@@ -1,0 +1,208 @@
+// Package post cleans a model's raw middle before it is shown: it keeps a
+// single-line span to one line, stops at the end of the enclosing scope,
+// drops text that repeats the suffix, balances brackets against the suffix
+// and matches the document's indentation.
+package post
+
+import (
+	"strings"
+
+	"github.com/dream-lsp/dream-lsp/context/window"
+)
+
+// Apply runs every filter in order and returns the cleaned middle.
+// suffix is the document text after the span.
+func Apply(mid string, sp window.Span, suffix string) string {
+	mid = strings.ReplaceAll(mid, "\r\n", "\n")
+	if !sp.Multiline {
+		mid = FirstLine(mid)
+	}
+	mid = MatchIndent(mid, sp)
+	if sp.Multiline {
+		mid = StopAtScopeEnd(mid, sp)
+	}
+	mid = TrimSuffixRepeat(mid, suffix)
+	mid = BalanceBrackets(mid, suffix)
+	mid = strings.TrimRight(mid, " \t\n")
+	if sp.LineStart && strings.TrimSpace(mid) != "" {
+		mid += "\n"
+	}
+	if strings.TrimSpace(mid) == "" {
+		return ""
+	}
+	return mid
+}
+
+// FirstLine keeps the text up to the first line break that follows some
+// non-blank text.
+func FirstLine(mid string) string {
+	lead := len(mid) - len(strings.TrimLeft(mid, " \t\n"))
+	if i := strings.IndexByte(mid[lead:], '\n'); i >= 0 {
+		return mid[:lead+i]
+	}
+	return mid
+}
+
+// StopAtScopeEnd cuts the middle before the first non-blank line indented
+// less than the span's scope (a line that would close or leave the
+// enclosing block, which the suffix already does).
+func StopAtScopeEnd(mid string, sp window.Span) string {
+	lines := strings.SplitAfter(mid, "\n")
+	pos := 0
+	for i, line := range lines {
+		t := strings.TrimSpace(line)
+		// The first line continues the cursor's line unless the cursor
+		// sits in the indentation of a blank line.
+		first := i == 0 && strings.TrimSpace(sp.Before) != ""
+		if t != "" && !first {
+			ind := leadingWS(line)
+			if i == 0 {
+				ind = sp.Before + ind
+			}
+			if indentWidth(ind, sp.IndentUnit) < indentWidth(sp.ScopeIndent, sp.IndentUnit) {
+				return mid[:pos]
+			}
+		}
+		pos += len(line)
+	}
+	return mid
+}
+
+// TrimSuffixRepeat drops the end of the middle where it repeats the start
+// of the suffix: a whole line equal to the suffix's next non-blank line, or
+// a tail of at least three non-blank characters the suffix starts with.
+func TrimSuffixRepeat(mid, suffix string) string {
+	next := ""
+	for _, l := range strings.Split(suffix, "\n") {
+		if strings.TrimSpace(l) != "" {
+			next = strings.TrimSpace(l)
+			break
+		}
+	}
+	if len(next) >= 2 && strings.Trim(next, "{}()[];,") != "" {
+		pos := 0
+		lines := strings.SplitAfter(mid, "\n")
+		for i, line := range lines {
+			if i > 0 && strings.TrimSpace(line) == next {
+				mid = mid[:pos]
+				break
+			}
+			pos += len(line)
+		}
+	}
+	trimmed := strings.TrimRight(mid, " \t\n")
+	sfx := strings.TrimLeft(suffix, " \t")
+	for k := min(len(trimmed), len(sfx)); k > 0; k-- {
+		tail := trimmed[len(trimmed)-k:]
+		if strings.HasPrefix(sfx, tail) && len(strings.TrimSpace(tail)) >= 3 {
+			return strings.TrimRight(trimmed[:len(trimmed)-k], " \t")
+		}
+	}
+	return mid
+}
+
+var pairs = map[byte]byte{')': '(', ']': '[', '}': '{'}
+
+// BalanceBrackets cuts the middle at the first closing bracket that closes
+// nothing opened in the middle when the suffix supplies that closer next
+// (after whitespace): the model repeated a closer the suffix already has.
+func BalanceBrackets(mid, suffix string) string {
+	var stack []byte
+	var quote byte
+	sfx := strings.TrimLeft(suffix, " \t\n")
+	for i := 0; i < len(mid); i++ {
+		c := mid[i]
+		if quote != 0 {
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'', '`':
+			quote = c
+		case '(', '[', '{':
+			stack = append(stack, c)
+		case ')', ']', '}':
+			if len(stack) > 0 && stack[len(stack)-1] == pairs[c] {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			if len(stack) == 0 && strings.HasPrefix(sfx, string(c)) {
+				return strings.TrimRight(mid[:i], " \t")
+			}
+		}
+	}
+	return mid
+}
+
+// MatchIndent rewrites the middle's indentation to the document's unit
+// (tabs or spaces) and fixes the first line's indentation against the text
+// already before the cursor.
+func MatchIndent(mid string, sp window.Span) string {
+	unit := sp.IndentUnit
+	if unit == "" {
+		return mid
+	}
+	lines := strings.SplitAfter(mid, "\n")
+	// Convert between tabs and spaces; a run of spaces becomes tabs at four
+	// (or, where the middle's smallest run is two, two) spaces a level.
+	spaceRun := 0
+	for _, l := range lines {
+		ws := leadingWS(l)
+		if strings.TrimSpace(l) != "" && ws != "" && !strings.Contains(ws, "\t") && (spaceRun == 0 || len(ws) < spaceRun) {
+			spaceRun = len(ws)
+		}
+	}
+	for i, l := range lines {
+		ws := leadingWS(l)
+		switch {
+		case unit == "\t" && strings.Contains(ws, " "):
+			per := 4
+			if spaceRun == 2 {
+				per = 2
+			}
+			n := strings.Count(ws, "\t") + strings.Count(ws, " ")/per
+			lines[i] = strings.Repeat("\t", n) + l[len(ws):]
+		case unit != "\t" && strings.Contains(ws, "\t"):
+			lines[i] = strings.ReplaceAll(ws, "\t", unit) + l[len(ws):]
+		}
+	}
+	if strings.TrimSpace(sp.Before) == "" && sp.Kind != window.MidLine && sp.Kind != window.ArgList && len(lines) > 0 {
+		// The cursor sits in the indentation: the first line's indentation
+		// plus what is before the cursor should equal the span's.
+		l := lines[0]
+		ws := leadingWS(l)
+		if strings.TrimSpace(l) != "" {
+			have := sp.Before + ws
+			if indentWidth(have, unit) < indentWidth(sp.Indent, unit) || (sp.LineStart && have != sp.Indent && ws == "") {
+				if strings.HasPrefix(sp.Indent, sp.Before) {
+					lines[0] = sp.Indent[len(sp.Before):] + l[len(ws):]
+				}
+			}
+		}
+	}
+	return strings.Join(lines, "")
+}
+
+func leadingWS(s string) string { return s[:len(s)-len(strings.TrimLeft(s, " \t"))] }
+
+// indentWidth counts indentation levels of ws in units of unit (a tab is
+// one level; spaces count len(unit) per level).
+func indentWidth(ws, unit string) int {
+	n := len(unit)
+	if unit == "\t" || n == 0 {
+		n = 4
+	}
+	cols := 0
+	for _, c := range ws {
+		if c == '\t' {
+			cols += n
+		} else {
+			cols++
+		}
+	}
+	return cols / n
+}
