@@ -1,0 +1,119 @@
+// Package denoise runs Dream's denoising loop over a batch of canvases:
+// each step runs one forward pass over every canvas that still has masks
+// (packed into one batch), samples the masked slots and commits tokens by
+// the chosen algorithm (runtime/sampler).
+//
+// Rows are independent: each runs Dream's schedule on its own mask count
+// and stops as soon as it has no mask left, so rows may differ in length
+// and mask count. The context is checked before every step; a cancelled
+// run returns ctx.Err().
+package denoise
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/sampler"
+)
+
+// Request is one denoising job.
+type Request struct {
+	Canvases [][]int // one row per canvas; slots equal to the mask id are filled, the rest are pinned.
+	// Rows may differ in length and mask count (each row runs Dream's schedule on its own masks).
+	Steps   int // denoising steps (>= 1); with no masks left a row stops early
+	Sampler sampler.Options
+	OnStep  func(step int, canvases [][]int) // optional; canvases after step (do not retain)
+}
+
+// Result is the outcome of a Request.
+type Result struct {
+	Canvases   [][]int     // final canvases
+	Confidence [][]float32 // per slot: the sampler's confidence when the slot was committed (0 for pinned slots)
+	Steps      int         // steps actually run (max over rows)
+}
+
+// Model is what the loop needs from a model: *model.Model satisfies it.
+type Model interface {
+	Config() model.Config
+	Forward(in []model.Input) ([][]float32, error)
+}
+
+// Run denoises req.Canvases with m. The canvases in req are not modified.
+func Run(ctx context.Context, m Model, req Request) (*Result, error) {
+	cfg := m.Config()
+	mask, vocab := cfg.MaskTokenID, cfg.VocabSize
+	if req.Steps < 1 {
+		return nil, fmt.Errorf("denoise: steps = %d, need at least 1", req.Steps)
+	}
+	if len(req.Canvases) == 0 {
+		return nil, fmt.Errorf("denoise: no canvases")
+	}
+	res := &Result{
+		Canvases:   make([][]int, len(req.Canvases)),
+		Confidence: make([][]float32, len(req.Canvases)),
+	}
+	samplers := make([]*sampler.Sampler, len(req.Canvases))
+	for r, c := range req.Canvases {
+		if len(c) == 0 {
+			return nil, fmt.Errorf("denoise: canvas %d is empty", r)
+		}
+		for j, id := range c {
+			if id < 0 || id >= vocab {
+				return nil, fmt.Errorf("denoise: canvas %d: token id %d at %d outside the vocabulary [0,%d)", r, id, j, vocab)
+			}
+		}
+		res.Canvases[r] = append([]int(nil), c...)
+		res.Confidence[r] = make([]float32, len(c))
+		s, err := sampler.New(req.Sampler, req.Steps, r)
+		if err != nil {
+			return nil, fmt.Errorf("denoise: %w", err)
+		}
+		samplers[r] = s
+	}
+	for step := range req.Steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var (
+			inputs []model.Input
+			rows   []int
+		)
+		for r, c := range res.Canvases {
+			var want []int
+			for j, id := range c {
+				if id == mask {
+					want = append(want, j)
+				}
+			}
+			if len(want) > 0 {
+				inputs = append(inputs, model.Input{IDs: c, Want: want})
+				rows = append(rows, r)
+			}
+		}
+		if len(inputs) == 0 {
+			break
+		}
+		logits, err := m.Forward(inputs)
+		if err != nil {
+			return nil, fmt.Errorf("denoise: step %d: %w", step, err)
+		}
+		for i, r := range rows {
+			commits, err := samplers[r].Step(step, logits[i], vocab)
+			if err != nil {
+				return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, r, err)
+			}
+			want := inputs[i].Want
+			for _, c := range commits {
+				p := want[c.Slot]
+				res.Canvases[r][p] = c.Token
+				res.Confidence[r][p] = c.Confidence
+			}
+		}
+		res.Steps = step + 1
+		if req.OnStep != nil {
+			req.OnStep(step, res.Canvases)
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,219 @@
+package denoise_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/sampler"
+)
+
+type goldenGenerate struct {
+	InputIDs    []int   `json:"input_ids"`
+	Alg         string  `json:"alg"`
+	Steps       int     `json:"steps"`
+	Eps         float64 `json:"eps"`
+	Temperature float64 `json:"temperature"`
+	Trace       [][]int `json:"trace"`
+	OutputIDs   []int   `json:"output_ids"`
+}
+
+func loadModel(t *testing.T, dir string) *model.Model {
+	t.Helper()
+	cfg, ck, err := model.LoadDir(dir)
+	if err != nil {
+		t.Fatalf("LoadDir(%s): %v", dir, err)
+	}
+	defer ck.Close()
+	m, err := model.Load(cfg, model.CheckpointSource(ck), cpu.New(0))
+	if err != nil {
+		t.Fatalf("Load(%s): %v", dir, err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestGoldenTraces replays every greedy trace of the golden models and
+// requires the canvas after each step to match.
+func TestGoldenTraces(t *testing.T) {
+	root := sharedpath.Path(t, "golden", "models")
+	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(root, name)
+			data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g struct {
+				Generate []goldenGenerate `json:"generate"`
+				Cases    []goldenGenerate `json:"cases"`
+			}
+			if err := json.Unmarshal(data, &g); err != nil {
+				t.Fatal(err)
+			}
+			cases := append(g.Generate, g.Cases...)
+			if len(cases) == 0 {
+				t.Fatal("no generate cases")
+			}
+			m := loadModel(t, dir)
+			for n, c := range cases {
+				var trace [][]int
+				req := denoise.Request{
+					Canvases: [][]int{c.InputIDs},
+					Steps:    c.Steps,
+					Sampler:  sampler.Options{Alg: sampler.Alg(c.Alg), Temperature: c.Temperature, Eps: c.Eps},
+					OnStep: func(step int, canvases [][]int) {
+						trace = append(trace, slices.Clone(canvases[0]))
+					},
+				}
+				res, err := denoise.Run(context.Background(), m, req)
+				if err != nil {
+					t.Fatalf("case %d: %v", n, err)
+				}
+				desc := fmt.Sprintf("case %d (%s, %d steps, %d tokens)", n, c.Alg, c.Steps, len(c.InputIDs))
+				if len(trace) > len(c.Trace) {
+					t.Fatalf("%s: ran %d steps, golden has %d", desc, len(trace), len(c.Trace))
+				}
+				for i, want := range c.Trace {
+					got := res.Canvases[0] // after an early exit the canvas stays final
+					if i < len(trace) {
+						got = trace[i]
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("%s: step %d:\n got %v\nwant %v", desc, i, got, want)
+					}
+				}
+				if !slices.Equal(res.Canvases[0], c.OutputIDs) {
+					t.Fatalf("%s: output\n got %v\nwant %v", desc, res.Canvases[0], c.OutputIDs)
+				}
+				mask := m.Config().MaskTokenID
+				for j, id := range c.InputIDs {
+					conf := res.Confidence[0][j]
+					if id != mask && conf != 0 {
+						t.Fatalf("%s: pinned slot %d has confidence %g", desc, j, conf)
+					}
+					if id == mask && res.Canvases[0][j] != mask && !(conf > 0 && conf <= 1) {
+						t.Fatalf("%s: committed slot %d has confidence %g", desc, j, conf)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestBatchRowsIndependent checks that rows of different lengths and mask
+// counts denoised together give the same canvases as one at a time.
+func TestBatchRowsIndependent(t *testing.T) {
+	dir := sharedpath.Path(t, "golden", "models", "tiny-gqa")
+	m := loadModel(t, dir)
+	const M = 299
+	rows := [][]int{
+		{5, 6, M, M, M, 9, 10},
+		{1, M, 2},
+		{7, 8, 9, M, M, M, M, M, M, 11},
+		{3, 4}, // nothing to do
+	}
+	opts := sampler.Options{Alg: sampler.Entropy}
+	batch, err := denoise.Run(context.Background(), m, denoise.Request{Canvases: rows, Steps: 4, Sampler: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, row := range rows {
+		one, err := denoise.Run(context.Background(), m, denoise.Request{Canvases: [][]int{row}, Steps: 4, Sampler: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(one.Canvases[0], batch.Canvases[r]) {
+			t.Errorf("row %d: batched %v, alone %v", r, batch.Canvases[r], one.Canvases[0])
+		}
+		if slices.Contains(batch.Canvases[r], M) {
+			t.Errorf("row %d still has masks: %v", r, batch.Canvases[r])
+		}
+	}
+	if batch.Steps != 4 {
+		t.Errorf("Steps = %d, want 4", batch.Steps)
+	}
+	if rows[0][2] != M {
+		t.Error("Run modified the request's canvases")
+	}
+}
+
+// TestEarlyExit: with more steps than a row needs, the loop stops once no
+// mask is left (confidence_threshold at τ = 0 commits everything at once).
+func TestEarlyExit(t *testing.T) {
+	dir := sharedpath.Path(t, "golden", "models", "tiny-gqa")
+	m := loadModel(t, dir)
+	const M = 299
+	calls := 0
+	res, err := denoise.Run(context.Background(), m, denoise.Request{
+		Canvases: [][]int{{5, M, M, M, 6}},
+		Steps:    10,
+		Sampler:  sampler.Options{Alg: sampler.ConfidenceThreshold, Threshold: 1e-9},
+		OnStep:   func(int, [][]int) { calls++ },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 1 || calls != 1 {
+		t.Fatalf("Steps = %d, OnStep calls = %d; want 1 and 1", res.Steps, calls)
+	}
+	// No masks at all: zero steps.
+	res, err = denoise.Run(context.Background(), m, denoise.Request{Canvases: [][]int{{5, 6}}, Steps: 3, Sampler: sampler.Options{Alg: sampler.MaskGITPlus}})
+	if err != nil || res.Steps != 0 {
+		t.Fatalf("no masks: Steps = %d, err = %v; want 0, nil", res.Steps, err)
+	}
+}
+
+// TestCancelBetweenSteps cancels from the step hook and expects ctx.Err()
+// before the next forward pass.
+func TestCancelBetweenSteps(t *testing.T) {
+	dir := sharedpath.Path(t, "golden", "models", "tiny-gqa")
+	m := loadModel(t, dir)
+	const M = 299
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	steps := 0
+	_, err := denoise.Run(ctx, m, denoise.Request{
+		Canvases: [][]int{{5, M, M, M, M, M, M, M, M, 6}},
+		Steps:    8,
+		Sampler:  sampler.Options{Alg: sampler.MaskGITPlus},
+		OnStep: func(step int, _ [][]int) {
+			steps++
+			if step == 1 {
+				cancel()
+			}
+		},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if steps != 2 {
+		t.Fatalf("ran %d steps after cancelling at step 1, want 2", steps)
+	}
+}
+
+func TestRejectsBadRequests(t *testing.T) {
+	dir := sharedpath.Path(t, "golden", "models", "tiny-gqa")
+	m := loadModel(t, dir)
+	ok := sampler.Options{Alg: sampler.MaskGITPlus}
+	for name, req := range map[string]denoise.Request{
+		"zero steps":   {Canvases: [][]int{{1, 299}}, Steps: 0, Sampler: ok},
+		"no canvases":  {Steps: 1, Sampler: ok},
+		"empty canvas": {Canvases: [][]int{{}}, Steps: 1, Sampler: ok},
+		"bad id":       {Canvases: [][]int{{1, 300}}, Steps: 1, Sampler: ok},
+		"bad alg":      {Canvases: [][]int{{1, 299}}, Steps: 1, Sampler: sampler.Options{Alg: "nope"}},
+	} {
+		if _, err := denoise.Run(context.Background(), m, req); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}

@@ -1,0 +1,501 @@
+// Package sampler implements Dream's token sampling and unmasking
+// schedule (HF Dream generation_utils.py: sample_tokens and the
+// diffusion_generate loop body), plus Fast-dLLM's confidence_threshold
+// parallel decoding.
+//
+// Per step and per canvas row, Step takes the shifted logits of the row's
+// masked slots and decides which slots to commit and with which tokens:
+//
+//   - logits are divided by the temperature (when > 0), then filtered by
+//     top-p, then by top-k (that order, as Dream does; dropped entries
+//     become −∞), then softmaxed;
+//   - each slot's token is the argmax (temperature 0) or a draw from that
+//     distribution; its confidence depends on the algorithm: maskgit_plus
+//     and confidence_threshold use the chosen token's probability,
+//     topk_margin p1 − p2, entropy Σ p·log(p + 1e−10) (minus the entropy);
+//   - the number of slots committed at step i of S for a row with n masks
+//     is k = floor(n·(1 − s/t)) with t, s = ts[i], ts[i+1] and ts =
+//     linspace(1, eps, S+1) in float32 exactly as torch computes it, and n
+//     on the last step (see CommitCount);
+//   - the k slots are the k most confident (AlgTemp 0) or k draws without
+//     replacement from softmax(confidence/AlgTemp);
+//   - origin ignores confidence: every masked slot independently commits a
+//     sampled token with probability 1 − s/t (1 on the last step).
+//
+// confidence_threshold (Fast-dLLM) commits every masked slot whose
+// confidence exceeds Threshold, at least one, and never fewer than the
+// schedule's k, so a row still finishes within the requested steps; with
+// Steps equal to the mask count the schedule floor is 0 or 1 per step and
+// the rule is Fast-dLLM's own ("at least the single best").
+//
+// EOSPenalty > 0 subtracts EOSPenalty from the EOS logit before any other
+// step (so at temperature 1 EOS's odds are multiplied by exp(−EOSPenalty)).
+// Dream-Coder's own eos_penalty formula is unverified; this one is ours.
+//
+// Randomness (temperature sampling, origin's coin flips, alg_temp position
+// draws) comes from a math/rand/v2 PCG seeded with (Seed, row), so a row's
+// result depends only on the seed, its index and its logits.
+package sampler
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+)
+
+// Alg names an unmasking algorithm.
+type Alg string
+
+// The algorithms.
+const (
+	Origin              Alg = "origin"
+	MaskGITPlus         Alg = "maskgit_plus"
+	TopKMargin          Alg = "topk_margin"
+	Entropy             Alg = "entropy"
+	ConfidenceThreshold Alg = "confidence_threshold"
+)
+
+// DefaultEps is Dream's last timestep (generation_config eps).
+const DefaultEps = 1e-3
+
+// DefaultThreshold is Fast-dLLM's confidence threshold τ.
+const DefaultThreshold = 0.9
+
+// Options configures sampling. The zero value of each field means Dream's
+// default (greedy, no filters, deterministic positions).
+type Options struct {
+	Alg         Alg
+	Temperature float64 // 0: greedy
+	TopP        float64 // 0 or 1: off
+	TopK        int     // 0: off
+	AlgTemp     float64 // 0: deterministic position choice
+	Threshold   float64 // confidence_threshold only (0: 0.9)
+	EOSPenalty  float64 // 0: off
+	EOSTokenID  int
+	Seed        uint64
+	Eps         float64 // last timestep of the schedule (0: 1e-3)
+}
+
+// ErrOptions is wrapped by every Validate error.
+var ErrOptions = errors.New("sampler: invalid options")
+
+// Validate reports options the sampler cannot honour.
+func (o Options) Validate() error {
+	switch o.Alg {
+	case Origin, MaskGITPlus, TopKMargin, Entropy, ConfidenceThreshold:
+	case "":
+		return fmt.Errorf("%w: alg is empty (want origin, maskgit_plus, topk_margin, entropy or confidence_threshold)", ErrOptions)
+	default:
+		return fmt.Errorf("%w: unknown alg %q (want origin, maskgit_plus, topk_margin, entropy or confidence_threshold)", ErrOptions, o.Alg)
+	}
+	bad := func(name string, v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) || v < 0 }
+	switch {
+	case bad("temperature", o.Temperature):
+		return fmt.Errorf("%w: temperature %v", ErrOptions, o.Temperature)
+	case bad("top_p", o.TopP) || o.TopP > 1:
+		return fmt.Errorf("%w: top_p %v outside [0,1]", ErrOptions, o.TopP)
+	case o.TopK < 0:
+		return fmt.Errorf("%w: top_k %d", ErrOptions, o.TopK)
+	case bad("alg_temp", o.AlgTemp):
+		return fmt.Errorf("%w: alg_temp %v", ErrOptions, o.AlgTemp)
+	case bad("threshold", o.Threshold) || o.Threshold > 1:
+		return fmt.Errorf("%w: threshold %v outside [0,1]", ErrOptions, o.Threshold)
+	case bad("eos_penalty", o.EOSPenalty):
+		return fmt.Errorf("%w: eos_penalty %v", ErrOptions, o.EOSPenalty)
+	case bad("eps", o.Eps) || o.Eps >= 1:
+		return fmt.Errorf("%w: eps %v outside [0,1)", ErrOptions, o.Eps)
+	}
+	return nil
+}
+
+// Timesteps returns linspace(1, eps, steps+1) computed in float32 the way
+// torch.linspace does: step = (end−start)/(n−1); the first half counts up
+// from start, the second half down from end.
+func Timesteps(steps int, eps float64) []float32 {
+	n := steps + 1
+	ts := make([]float32, n)
+	if n == 1 {
+		ts[0] = 1
+		return ts
+	}
+	start, end := float32(1), float32(eps)
+	step := (end - start) / float32(n-1)
+	half := n / 2
+	for i := range n {
+		if i < half {
+			ts[i] = start + step*float32(i)
+		} else {
+			ts[i] = end - step*float32(n-i-1)
+		}
+	}
+	return ts
+}
+
+// CommitCount returns how many of a row's n masked slots step i (0-based)
+// of steps commits: floor(n·(1 − s/t)) in float32 with t, s = ts[i],
+// ts[i+1], or n on the last step.
+func CommitCount(n, i, steps int, ts []float32) int {
+	if i >= steps-1 {
+		return n
+	}
+	t, s := ts[i], ts[i+1]
+	k := int(float32(n) * (1 - s/t))
+	return min(max(k, 0), n)
+}
+
+// Commit is one decision of Step: write Token at the row's masked slot
+// number Slot (an index into the logits rows passed to Step).
+type Commit struct {
+	Slot       int
+	Token      int
+	Confidence float32 // the chosen token's probability (the algorithm's score for ordering may differ)
+}
+
+// Sampler holds the per-row state of one denoising run: options, the
+// schedule and the row's random generator. It is not safe for concurrent
+// use; use one Sampler per row.
+type Sampler struct {
+	opts  Options
+	steps int
+	ts    []float32
+	rng   *rand.Rand
+}
+
+// New returns the sampler of canvas row `row` for a run of `steps` steps.
+func New(opts Options, steps, row int) (*Sampler, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if steps < 1 {
+		return nil, fmt.Errorf("%w: steps %d, need at least 1", ErrOptions, steps)
+	}
+	if opts.Eps == 0 {
+		opts.Eps = DefaultEps
+	}
+	if opts.Threshold == 0 {
+		opts.Threshold = DefaultThreshold
+	}
+	return &Sampler{
+		opts:  opts,
+		steps: steps,
+		ts:    Timesteps(steps, opts.Eps),
+		rng:   rand.New(rand.NewPCG(opts.Seed, uint64(row))),
+	}, nil
+}
+
+// Step decides the commits of step i for one row. logits holds one row of
+// vocab shifted logits per masked slot (len = slots×vocab). The result is
+// ordered by slot.
+func (s *Sampler) Step(i int, logits []float32, vocab int) ([]Commit, error) {
+	if vocab <= 0 || len(logits)%vocab != 0 {
+		return nil, fmt.Errorf("sampler: %d logits are not a multiple of vocabulary %d", len(logits), vocab)
+	}
+	n := len(logits) / vocab
+	if n == 0 {
+		return nil, nil
+	}
+	if s.opts.EOSPenalty > 0 && (s.opts.EOSTokenID < 0 || s.opts.EOSTokenID >= vocab) {
+		return nil, fmt.Errorf("sampler: eos token %d outside the vocabulary %d", s.opts.EOSTokenID, vocab)
+	}
+	last := i >= s.steps-1
+	if s.opts.Alg == Origin {
+		p := float32(1)
+		if !last {
+			p = 1 - s.ts[i+1]/s.ts[i]
+		}
+		var slots []int
+		for j := range n {
+			if s.rng.Float32() < p {
+				slots = append(slots, j)
+			}
+		}
+		scores := s.sampleSlots(logits, vocab, slots)
+		out := make([]Commit, len(slots))
+		for j, slot := range slots {
+			out[j] = Commit{Slot: slot, Token: scores[j].token, Confidence: scores[j].prob}
+		}
+		return out, nil
+	}
+	all := make([]int, n)
+	for j := range all {
+		all[j] = j
+	}
+	scores := s.sampleSlots(logits, vocab, all)
+	k := CommitCount(n, i, s.steps, s.ts)
+	if s.opts.Alg == ConfidenceThreshold {
+		above := 0
+		for _, sc := range scores {
+			if sc.conf > s.opts.Threshold {
+				above++
+			}
+		}
+		k = min(n, max(k, above, 1))
+	}
+	if k == 0 {
+		return nil, nil
+	}
+	var chosen []int
+	if s.opts.AlgTemp > 0 && k < n {
+		chosen = s.drawPositions(scores, k)
+	} else {
+		chosen = topConfidence(scores, k)
+	}
+	sort.Ints(chosen)
+	out := make([]Commit, len(chosen))
+	for j, slot := range chosen {
+		out[j] = Commit{Slot: slot, Token: scores[slot].token, Confidence: scores[slot].prob}
+	}
+	return out, nil
+}
+
+// slotScore is sample_tokens' result for one masked slot.
+type slotScore struct {
+	token int
+	prob  float32 // probability of token under the filtered distribution
+	conf  float64 // the algorithm's confidence (larger commits first)
+}
+
+// topConfidence returns the indices of the k largest confidences. Ties go
+// to the higher index, as in the golden reference traces (equal scores
+// happen for real: canvas positions 0 and 1 both read raw logit row 0).
+func topConfidence(scores []slotScore, k int) []int {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		ca, cb := scores[idx[a]].conf, scores[idx[b]].conf
+		if ca != cb {
+			return ca > cb
+		}
+		return idx[a] > idx[b]
+	})
+	return idx[:k]
+}
+
+// drawPositions draws k distinct slots with probabilities
+// softmax(conf/AlgTemp), one at a time without replacement (as
+// torch.multinomial(replacement=False) does).
+func (s *Sampler) drawPositions(scores []slotScore, k int) []int {
+	w := make([]float64, len(scores))
+	m := math.Inf(-1)
+	for _, sc := range scores {
+		m = math.Max(m, sc.conf/s.opts.AlgTemp)
+	}
+	for j, sc := range scores {
+		w[j] = math.Exp(sc.conf/s.opts.AlgTemp - m)
+	}
+	chosen := make([]int, 0, k)
+	for range k {
+		var total float64
+		for _, x := range w {
+			total += x
+		}
+		if !(total > 0) {
+			break
+		}
+		u := s.rng.Float64() * total
+		pick := -1
+		for j, x := range w {
+			if x == 0 {
+				continue
+			}
+			pick = j
+			if u < x {
+				break
+			}
+			u -= x
+		}
+		chosen = append(chosen, pick)
+		w[pick] = 0
+	}
+	if len(chosen) < k { // weights underflowed: fill by confidence
+		taken := map[int]bool{}
+		for _, c := range chosen {
+			taken[c] = true
+		}
+		for _, j := range topConfidence(scores, len(scores)) {
+			if len(chosen) == k {
+				break
+			}
+			if !taken[j] {
+				chosen = append(chosen, j)
+			}
+		}
+	}
+	return chosen
+}
+
+// sampleSlots runs sample_tokens on the listed slots, in parallel over
+// slots. Random numbers are drawn up front in slot order so results do not
+// depend on scheduling.
+func (s *Sampler) sampleSlots(logits []float32, vocab int, slots []int) []slotScore {
+	out := make([]slotScore, len(slots))
+	var us []float64
+	if s.opts.Temperature > 0 {
+		us = make([]float64, len(slots))
+		for j := range us {
+			us[j] = s.rng.Float64()
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(slots))
+	if len(slots)*vocab < 1<<15 {
+		workers = 1
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, len(slots))
+	for j := range slots {
+		next <- j
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]float64, vocab)
+			for j := range next {
+				u := -1.0
+				if us != nil {
+					u = us[j]
+				}
+				slot := slots[j]
+				out[j] = s.sampleOne(logits[slot*vocab:(slot+1)*vocab], buf, u)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// sampleOne is sample_tokens for one slot in float64. u in [0,1) drives the
+// categorical draw when the temperature is positive.
+func (s *Sampler) sampleOne(row []float32, p []float64, u float64) slotScore {
+	o := &s.opts
+	for i, v := range row {
+		p[i] = float64(v)
+	}
+	if o.EOSPenalty > 0 {
+		p[o.EOSTokenID] -= o.EOSPenalty
+	}
+	if o.Temperature > 0 {
+		for i := range p {
+			p[i] /= o.Temperature
+		}
+	}
+	if o.TopP > 0 && o.TopP < 1 {
+		topP(p, o.TopP)
+	}
+	if o.TopK > 0 && o.TopK < len(p) {
+		topK(p, o.TopK)
+	}
+	// softmax in place
+	m := math.Inf(-1)
+	arg := 0
+	for i, v := range p {
+		if v > m {
+			m, arg = v, i
+		}
+	}
+	var sum float64
+	for i, v := range p {
+		e := math.Exp(v - m)
+		p[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	tok := arg
+	if u >= 0 {
+		target := u * sum
+		var acc float64
+		tok = -1
+		for i, e := range p {
+			if e == 0 {
+				continue
+			}
+			acc += e
+			tok = i
+			if acc > target {
+				break
+			}
+		}
+		if tok < 0 {
+			tok = arg
+		}
+	}
+	prob := p[tok] * inv
+	sc := slotScore{token: tok, prob: float32(prob), conf: prob}
+	switch o.Alg {
+	case TopKMargin:
+		var p1, p2 float64
+		for _, e := range p {
+			if e > p1 {
+				p1, p2 = e, p1
+			} else if e > p2 {
+				p2 = e
+			}
+		}
+		sc.conf = (p1 - p2) * inv
+	case Entropy:
+		var h float64
+		for _, e := range p {
+			q := e * inv
+			h += q * math.Log(q+1e-10)
+		}
+		sc.conf = h
+	}
+	return sc
+}
+
+// topP keeps the smallest prefix of tokens (by descending logit) whose
+// cumulative probability reaches p, plus the first token past it, exactly
+// as Dream's top_p_logits: a token is dropped when the cumulative
+// probability of the tokens before it already exceeds p.
+func topP(l []float64, p float64) {
+	idx := make([]int, len(l))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case l[a] > l[b]:
+			return -1
+		case l[a] < l[b]:
+			return 1
+		}
+		return 0
+	})
+	m := l[idx[0]]
+	var sum float64
+	for _, v := range l {
+		sum += math.Exp(v - m)
+	}
+	var cum float64
+	drop := false
+	for _, i := range idx {
+		if drop {
+			l[i] = math.Inf(-1)
+			continue
+		}
+		cum += math.Exp(l[i]-m) / sum
+		if cum > p {
+			drop = true // tokens after this one go
+		}
+	}
+}
+
+// topK drops every logit smaller than the k-th largest (ties with it stay).
+func topK(l []float64, k int) {
+	c := slices.Clone(l)
+	slices.Sort(c)
+	kth := c[len(c)-k]
+	for i, v := range l {
+		if v < kth {
+			l[i] = math.Inf(-1)
+		}
+	}
+}
