@@ -1,11 +1,323 @@
 package infill
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
 
-func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
-	return nil, errNotReady
+	"github.com/dream-lsp/dream-lsp/context/lang"
+	"github.com/dream-lsp/dream-lsp/context/syntax"
+	"github.com/dream-lsp/dream-lsp/context/window"
+	"github.com/dream-lsp/dream-lsp/infill/post"
+)
+
+// ParseBonus is added to the score of a candidate whose spliced document
+// parses no worse than the original, so that parsing candidates always rank
+// above ones that break the parse (confidences lie in [0, 1]).
+const ParseBonus = 1.0
+
+// doc is a parsed request document.
+type doc struct {
+	lang    *lang.Language
+	tree    *syntax.Tree
+	baseErr int
 }
 
-func (e *Engine) fillHoles(ctx context.Context, req HolesRequest) ([]Edit, error) {
-	return nil, errNotReady
+func (e *Engine) parse(ctx context.Context, languageID, path, text string) (*doc, error) {
+	d := &doc{}
+	l, ok := lang.Detect(languageID, path)
+	if !ok {
+		return d, nil
+	}
+	t, err := syntax.Parse(ctx, l, []byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("infill: %w", err)
+	}
+	d.lang, d.tree, d.baseErr = l, t, t.ErrorCount()
+	return d, nil
+}
+
+func (d *doc) close() { d.tree.Close() }
+
+// parses reports whether text parses no worse than the original document.
+func (d *doc) parses(ctx context.Context, text string) bool {
+	if d.lang == nil {
+		return true
+	}
+	n, err := syntax.ErrorCount(ctx, d.lang, []byte(text))
+	return err == nil && n <= d.baseErr
+}
+
+func (e *Engine) count(s string) int { return len(e.rt.Encode(s)) }
+
+// lengths returns the middle lengths to try.
+func (e *Engine) lengths(req Request, sp window.Span) ([]int, error) {
+	maxTok := e.opts.MaxTokens
+	if req.MaxTokens > 0 {
+		maxTok = req.MaxTokens
+	}
+	mode := req.Length
+	switch {
+	case mode == "" || mode == "auto":
+		set := e.opts.SingleLineLengths
+		if sp.Multiline {
+			set = e.opts.MultiLineLengths
+		}
+		var out []int
+		for _, n := range set {
+			if n > maxTok {
+				n = maxTok
+			}
+			if n > 0 && (len(out) == 0 || out[len(out)-1] != n) {
+				out = append(out, n)
+			}
+		}
+		return out, nil
+	case strings.HasPrefix(mode, "fixed=") || strings.HasPrefix(mode, "oracle="):
+		_, v, _ := strings.Cut(mode, "=")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 4096 {
+			return nil, fmt.Errorf("infill: bad length %q", mode)
+		}
+		if n == 0 {
+			n = 1
+		}
+		return []int{n}, nil
+	}
+	return nil, fmt.Errorf("infill: unknown length strategy %q (want auto, fixed=N or oracle=N)", mode)
+}
+
+func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
+	t0 := time.Now()
+	if req.Offset < 0 || req.Offset > len(req.Text) {
+		return nil, fmt.Errorf("infill: offset %d outside the document (%d bytes)", req.Offset, len(req.Text))
+	}
+	if r := e.reuse(req); r != nil {
+		r.Timing.Context = time.Since(t0)
+		return r, nil
+	}
+	d, err := e.parse(ctx, req.LanguageID, req.Path, req.Text)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	sp := window.DetectSpan(d.tree, req.Text, req.Offset)
+	lengths, err := e.lengths(req, sp)
+	if err != nil {
+		return nil, err
+	}
+	w := window.Build(d.tree, req.Text, sp, e.opts.ContextTokens, e.count)
+	pre := e.rt.Encode(w.Head + w.Prefix)
+	suf := e.rt.Encode(w.Suffix)
+	res := &Result{}
+	res.Timing.Context = time.Since(t0)
+
+	t1 := time.Now()
+	steps := req.Steps
+	if steps <= 0 {
+		steps = e.opts.Steps
+	}
+	alg := req.Alg
+	if alg == "" {
+		alg = e.opts.Alg
+	}
+	var mids []middle
+	if expand, ok := e.rt.ExpandID(); ok && (req.Length == "" || req.Length == "auto") {
+		maxTok := e.opts.MaxTokens
+		if req.MaxTokens > 0 {
+			maxTok = req.MaxTokens
+		}
+		mids, err = e.denoiseExpand(ctx, pre, suf, lengths[0], maxTok, steps, alg, expand)
+	} else {
+		mids, err = e.denoise(ctx, pre, [][]int{suf}, [][]int{lengths}, steps, alg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Timing.Model = time.Since(t1)
+
+	t2 := time.Now()
+	suffix := req.Text[sp.End:]
+	best := map[string]int{}
+	for _, m := range mids {
+		text := post.Apply(e.rt.Decode(m.ids), sp, suffix)
+		c := Candidate{Text: text, Start: sp.Start, End: sp.End, Tokens: len(m.ids)}
+		c.Parses = d.parses(ctx, req.Text[:sp.Start]+text+req.Text[sp.End:])
+		c.Score = m.conf
+		if c.Parses {
+			c.Score += ParseBonus
+		}
+		if strings.TrimSpace(text) == "" {
+			c.Score -= 2 * ParseBonus // an empty middle is the last resort
+		}
+		if i, ok := best[text]; ok {
+			if c.Score > res.Candidates[i].Score {
+				res.Candidates[i] = c
+			}
+			continue
+		}
+		best[text] = len(res.Candidates)
+		res.Candidates = append(res.Candidates, c)
+	}
+	sort.SliceStable(res.Candidates, func(i, j int) bool { return res.Candidates[i].Score > res.Candidates[j].Score })
+	n := req.Candidates
+	if n <= 0 {
+		n = DefaultCandidates
+	}
+	if len(res.Candidates) > n {
+		res.Candidates = res.Candidates[:n]
+	}
+	res.Timing.Post = time.Since(t2)
+	e.remember(req, res)
+	return res, nil
+}
+
+// middle is one denoised middle: its tokens (special tokens removed) and
+// the mean confidence of the slots.
+type middle struct {
+	ids  []int
+	conf float64
+}
+
+// denoise builds one canvas per length per hole set: prefix, then for each
+// hole a run of masks followed by the segment after it. segs[k] is the
+// text after hole k; lens[k] the lengths tried for hole k (all holes use
+// the same index into their length lists). It returns the middles of hole
+// 0 for every length when there is one hole, else the middles of every
+// hole of the single canvas.
+func (e *Engine) denoise(ctx context.Context, pre []int, segs [][]int, lens [][]int, steps int, alg string) ([]middle, error) {
+	mask := e.rt.MaskID()
+	rows := len(lens[0])
+	canvases := make([][]int, rows)
+	spans := make([][][2]int, rows)
+	maxMasks := 0
+	for r := 0; r < rows; r++ {
+		c := append([]int(nil), pre...)
+		total := 0
+		for k := range segs {
+			n := lens[k][r]
+			spans[r] = append(spans[r], [2]int{len(c), len(c) + n})
+			for i := 0; i < n; i++ {
+				c = append(c, mask)
+			}
+			c = append(c, segs[k]...)
+			total += n
+		}
+		canvases[r] = c
+		maxMasks = max(maxMasks, total)
+	}
+	if steps <= 0 {
+		steps = maxMasks
+	}
+	out, err := e.rt.Denoise(ctx, DenoiseRequest{Canvases: canvases, Steps: max(steps, 1), Alg: alg})
+	if err != nil {
+		return nil, fmt.Errorf("infill: denoise: %w", err)
+	}
+	if len(out.Canvases) != rows {
+		return nil, fmt.Errorf("infill: denoise returned %d canvases for %d", len(out.Canvases), rows)
+	}
+	var mids []middle
+	for r := 0; r < rows; r++ {
+		for _, s := range spans[r] {
+			if len(out.Canvases[r]) < s[1] {
+				return nil, fmt.Errorf("infill: denoise returned a canvas of %d tokens, want %d", len(out.Canvases[r]), len(canvases[r]))
+			}
+			var conf []float32
+			if r < len(out.Confidence) && len(out.Confidence[r]) >= s[1] {
+				conf = out.Confidence[r][s[0]:s[1]]
+			}
+			mids = append(mids, e.cleanMiddle(out.Canvases[r][s[0]:s[1]], conf))
+		}
+	}
+	return mids, nil
+}
+
+// cleanMiddle trims a middle at its first end-of-text (unused slots decode
+// as EOS; what follows one is not part of the middle Dream meant) and drops
+// leftover masks and expand tokens. Its confidence is the mean over all
+// slots, EOS slots included (they are the model's length choice).
+func (e *Engine) cleanMiddle(ids []int, conf []float32) middle {
+	eos, pad, mask := e.rt.EOSID(), e.rt.PadID(), e.rt.MaskID()
+	expand, hasExpand := e.rt.ExpandID()
+	var m middle
+	for _, id := range ids {
+		if id == eos || id == pad {
+			break
+		}
+		if id == mask || hasExpand && id == expand {
+			continue
+		}
+		m.ids = append(m.ids, id)
+	}
+	if len(conf) > 0 {
+		sum := 0.0
+		for _, c := range conf {
+			sum += float64(c)
+		}
+		m.conf = sum / float64(len(conf))
+	}
+	if math.IsNaN(m.conf) || math.IsInf(m.conf, 0) {
+		m.conf = 0
+	}
+	return m
+}
+
+// denoiseExpand runs DreamOn-style variable length: start with n masks;
+// after each pass every committed expand token becomes two masks and every
+// EOS inside the middle is deleted, the other committed tokens stay pinned,
+// and the canvas is denoised again, until no expand is left, the middle
+// reaches maxTok, or four passes ran.
+func (e *Engine) denoiseExpand(ctx context.Context, pre, suf []int, n, maxTok, steps int, alg string, expand int) ([]middle, error) {
+	mask, eos, pad := e.rt.MaskID(), e.rt.EOSID(), e.rt.PadID()
+	mid := make([]int, n)
+	for i := range mid {
+		mid[i] = mask
+	}
+	for pass := 0; pass < 4; pass++ {
+		canvas := append(append(append([]int(nil), pre...), mid...), suf...)
+		s := steps
+		if s <= 0 {
+			s = len(mid)
+		}
+		out, err := e.rt.Denoise(ctx, DenoiseRequest{Canvases: [][]int{canvas}, Steps: max(s, 1), Alg: alg})
+		if err != nil {
+			return nil, fmt.Errorf("infill: denoise: %w", err)
+		}
+		if len(out.Canvases) != 1 || len(out.Canvases[0]) != len(canvas) {
+			return nil, fmt.Errorf("infill: denoise returned a malformed batch")
+		}
+		got := out.Canvases[0][len(pre) : len(pre)+len(mid)]
+		var conf []float32
+		if len(out.Confidence) == 1 && len(out.Confidence[0]) == len(canvas) {
+			conf = out.Confidence[0][len(pre) : len(pre)+len(mid)]
+		}
+		expands := 0
+		for _, id := range got {
+			if id == expand {
+				expands++
+			}
+		}
+		if expands == 0 || len(got) >= maxTok || pass == 3 {
+			return []middle{e.cleanMiddle(got, conf)}, nil
+		}
+		var next []int
+		for _, id := range got {
+			switch {
+			case id == expand && len(next)+2 <= maxTok:
+				next = append(next, mask, mask)
+			case id == expand:
+				next = append(next, mask)
+			case id == eos || id == pad:
+				// delete
+			default:
+				next = append(next, id)
+			}
+		}
+		mid = next
+	}
+	return nil, fmt.Errorf("infill: expand loop ended without a middle")
 }

@@ -3,14 +3,65 @@ package infill
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync"
 )
+
+// Defaults used when Options and Request leave a field zero.
+const (
+	DefaultMaxTokens     = 64
+	DefaultContextTokens = 1536
+	DefaultAlg           = "entropy"
+	DefaultCandidates    = 1
+)
+
+// Options configure an Engine.
+type Options struct {
+	Steps         int    // denoising steps; 0: one step per middle token (the longest canvas's)
+	Alg           string // sampler algorithm; "": DefaultAlg
+	MaxTokens     int    // longest middle in tokens; 0: DefaultMaxTokens
+	ContextTokens int    // token budget of prefix + suffix windows; 0: DefaultContextTokens
+	// Lengths are the middle lengths tried together in auto mode for
+	// single-line and multi-line spans; nil: built-in sets.
+	SingleLineLengths, MultiLineLengths []int
+	Logger                              *slog.Logger // nil: slog.Default()
+}
 
 // Engine completes code at a cursor. It is safe for concurrent use.
 type Engine struct {
-	rt Runtime
+	rt   Runtime
+	opts Options
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	last *lastResult // for typed-ahead reuse
 }
 
-// errNotReady is returned until the engine is wired to a runtime.
+// New returns an engine over a runtime.
+func New(rt Runtime, opts Options) *Engine {
+	if opts.Alg == "" {
+		opts.Alg = DefaultAlg
+	}
+	if opts.MaxTokens <= 0 {
+		opts.MaxTokens = DefaultMaxTokens
+	}
+	if opts.ContextTokens <= 0 {
+		opts.ContextTokens = DefaultContextTokens
+	}
+	if opts.SingleLineLengths == nil {
+		opts.SingleLineLengths = []int{6, 12, 24}
+	}
+	if opts.MultiLineLengths == nil {
+		opts.MultiLineLengths = []int{16, 32, 64}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{rt: rt, opts: opts, log: log}
+}
+
+// errNotReady is returned by the zero Engine.
 var errNotReady = errors.New("infill: engine has no runtime")
 
 // Complete returns candidates for the middle at req.Offset, best first.
@@ -21,8 +72,8 @@ func (e *Engine) Complete(ctx context.Context, req Request) (*Result, error) {
 	return e.complete(ctx, req)
 }
 
-// FillHoles fills every explicit hole marker in Text[Start:End] jointly and
-// returns one edit per hole.
+// FillHoles fills every explicit hole marker in Text[Start:End] jointly, in
+// one canvas, and returns one edit per hole in document order.
 func (e *Engine) FillHoles(ctx context.Context, req HolesRequest) ([]Edit, error) {
 	if e == nil || e.rt == nil {
 		return nil, errNotReady
