@@ -37,11 +37,11 @@ export const defaults: Readonly<ExtensionSettings> = Object.freeze({
   device: 'auto',
   steps: 0,
   maxTokens: 0,
-  debounceMs: 200,
+  debounceMs: 150,
   enabledLanguages: [],
   triggerMode: 'automatic',
   algorithm: '',
-  deadlineMs: 0,
+  deadlineMs: 2000,
 });
 
 const algorithms = new Set(['', 'origin', 'maskgit_plus', 'topk_margin', 'entropy', 'confidence_threshold']);
@@ -91,7 +91,7 @@ export function normalize(raw: Record<string, unknown> | undefined | null): Exte
     enabledLanguages: strList(r.enabledLanguages),
     triggerMode: trigger === 'manual' ? 'manual' : 'automatic',
     algorithm: algorithms.has(alg) ? alg : defaults.algorithm,
-    deadlineMs: int(r.deadlineMs, defaults.deadlineMs, 0, 60000),
+    deadlineMs: int(r.deadlineMs, defaults.deadlineMs, 50, 60000),
   };
 }
 

@@ -20,7 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}"
 fi
 
-if [ ! -x "$dir/code-server/node_modules/.bin/code-server" ]; then
+if [ ! -f "$dir/code-server/.installed-$cs_version" ]; then
   # @vscode/ripgrep downloads its binary from the internet; pre-seed its cache with Debian's rg.
   tmp="${TMPDIR:-/tmp}"
   seed="$tmp/vscode-ripgrep-cache-1.15.11"
@@ -35,9 +35,14 @@ if [ ! -x "$dir/code-server/node_modules/.bin/code-server" ]; then
   cd "$dir/code-server"
   [ -f package.json ] || echo '{"name":"dream-e2e-code-server","private":true}' > package.json
   export npm_config_unsafe_perm=true npm_config_yes=true
+  # npm >= 11.10 skips dependencies' install scripts unless allowed; code-server's postinstall installs
+  # VS Code's own modules (and their native builds) with nested npm calls, which read this from the env.
+  export npm_config_dangerously_allow_all_scripts=true
   # Keep the native builds to one job: the machine is shared.
   export JOBS=1 MAKEFLAGS=-j1
   nice -n 10 npm install --no-audit --no-fund --foreground-scripts "code-server@$cs_version" >"$dir/code-server-install.log" 2>&1 || {
     tail -40 "$dir/code-server-install.log"; exit 1; }
+  [ -d node_modules/code-server/lib/vscode/node_modules ] || { echo "code-server's postinstall did not run"; tail -40 "$dir/code-server-install.log"; exit 1; }
+  touch "$dir/code-server/.installed-$cs_version"
 fi
 echo "code-server: $dir/code-server/node_modules/.bin/code-server"

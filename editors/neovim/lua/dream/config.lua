@@ -1,0 +1,98 @@
+-- Defaults for require("dream").setup{}; see :help dream-config.
+local M = {}
+
+M.defaults = {
+  -- The server command. nil: { server_path, "serve", unpack(server_args) }.
+  cmd = nil,
+  -- The dream-lsp binary: a path, or a name looked up on PATH.
+  server_path = "dream-lsp",
+  -- Extra arguments after `dream-lsp serve`.
+  server_args = {},
+  -- Settings for the server (docs/design.md "LSP wire extensions"): sent as initializationOptions and
+  -- answered for workspace/configuration section "dream". Keys: model, device, steps, maxTokens,
+  -- debounceMs, enabledLanguages, triggerMode ("automatic" | "manual"), algorithm, deadlineMs.
+  settings = {
+    triggerMode = "automatic",
+  },
+  -- Filetypes to attach to; empty: every filetype (settings.enabledLanguages is applied on top).
+  filetypes = {},
+  -- Milliseconds the plugin waits after the last keystroke before it asks for an automatic completion.
+  debounce_ms = 100,
+  -- Insert-mode keys; set one to false to leave it unmapped. When no suggestion is shown, each key
+  -- does what it does without the plugin.
+  keymaps = {
+    accept = "<Tab>",
+    accept_word = "<M-Right>",
+    accept_line = "<M-C-Right>",
+    dismiss = "<C-]>",
+    trigger = "<M-\\>",
+  },
+  -- Highlight group of the ghost text (linked to Comment unless you define it).
+  hl_group = "DreamGhost",
+  -- Neovim 0.12+: use the built-in vim.lsp.inline_completion instead of the plugin's renderer
+  -- (no partial accepts then).
+  native = false,
+  -- Root directory handed to the server; nil: the current working directory.
+  root_dir = nil,
+}
+
+--- Merges user options over the defaults and validates them; raises a readable error on bad input.
+function M.build(user)
+  user = user or {}
+  vim.validate({
+    cmd = { user.cmd, "table", true },
+    server_path = { user.server_path, "string", true },
+    server_args = { user.server_args, "table", true },
+    settings = { user.settings, "table", true },
+    filetypes = { user.filetypes, "table", true },
+    debounce_ms = { user.debounce_ms, "number", true },
+    keymaps = { user.keymaps, "table", true },
+    hl_group = { user.hl_group, "string", true },
+    native = { user.native, "boolean", true },
+    root_dir = { user.root_dir, "string", true },
+  })
+  local c = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), user)
+  -- Lists replace, they do not merge index by index.
+  c.server_args = user.server_args or M.defaults.server_args
+  c.filetypes = user.filetypes or M.defaults.filetypes
+  if user.settings and user.settings.enabledLanguages then
+    c.settings.enabledLanguages = user.settings.enabledLanguages
+  end
+  local tm = c.settings.triggerMode
+  if tm ~= "automatic" and tm ~= "manual" then
+    error(string.format("dream: settings.triggerMode must be \"automatic\" or \"manual\", not %s", vim.inspect(tm)))
+  end
+  if c.debounce_ms < 0 then
+    c.debounce_ms = 0
+  end
+  return c
+end
+
+--- The server command line for a config.
+function M.command(c)
+  if c.cmd then
+    return c.cmd
+  end
+  local cmd = { c.server_path, "serve" }
+  for _, a in ipairs(c.server_args) do
+    cmd[#cmd + 1] = a
+  end
+  return cmd
+end
+
+--- Whether the plugin completes in a buffer of this filetype.
+function M.filetype_enabled(c, ft)
+  if ft == nil or ft == "" then
+    return false
+  end
+  if #c.filetypes > 0 and not vim.tbl_contains(c.filetypes, ft) then
+    return false
+  end
+  local langs = c.settings.enabledLanguages
+  if type(langs) == "table" and #langs > 0 and not vim.tbl_contains(langs, ft) then
+    return false
+  end
+  return true
+end
+
+return M

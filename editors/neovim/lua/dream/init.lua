@@ -1,0 +1,628 @@
+-- dream.nvim: ghost-text code completion from the dream-lsp language server.
+-- Works on Neovim 0.7+ (vim.lsp.start_client, extmark overlays + virt_lines); uses inline virtual
+-- text on 0.10+ and can hand over to the built-in vim.lsp.inline_completion on 0.12+ (`native = true`).
+local config = require("dream.config")
+local util = require("dream.util")
+
+local M = {}
+
+local ns = vim.api.nvim_create_namespace("dream")
+local has_inline = vim.fn.has("nvim-0.10") == 1
+local uv = vim.uv or vim.loop
+
+--- Plugin state (one insert-mode cursor at a time, so one suggestion at a time).
+local S = {
+  cfg = nil, -- built config
+  client_id = nil,
+  enabled = true,
+  status = nil, -- last dream/status params
+  timer = nil,
+  req = nil, -- { client, id, bufnr }
+  ghost = nil, -- shown suggestion, see show()
+  own_tick = nil, -- changedtick right after the plugin's own edit
+  log = {}, -- last few events, for :DreamStatus and tests
+}
+
+local function note(fmt, ...)
+  local msg = string.format(fmt, ...)
+  table.insert(S.log, msg)
+  if #S.log > 50 then
+    table.remove(S.log, 1)
+  end
+end
+
+local function get_clients()
+  if vim.lsp.get_clients then
+    return vim.lsp.get_clients({ name = "dream" })
+  end
+  local out = {}
+  for _, c in pairs(vim.lsp.get_active_clients()) do
+    if c.name == "dream" then
+      out[#out + 1] = c
+    end
+  end
+  return out
+end
+
+--- The running dream client, if any.
+function M.client()
+  if S.client_id then
+    local c = vim.lsp.get_client_by_id(S.client_id)
+    if c and not (c.is_stopped and c.is_stopped()) then
+      return c
+    end
+  end
+  return get_clients()[1]
+end
+
+local function in_insert()
+  return vim.api.nvim_get_mode().mode:sub(1, 1) == "i"
+end
+
+local function stop_timer()
+  if S.timer then
+    S.timer:stop()
+    if not S.timer:is_closing() then
+      S.timer:close()
+    end
+    S.timer = nil
+  end
+end
+
+local function cancel_request()
+  if S.req then
+    local r = S.req
+    S.req = nil
+    pcall(r.client.cancel_request, r.id)
+  end
+end
+
+local function clear_marks(bufnr)
+  if bufnr and vim.api.nvim_buf_is_valid(bufnr) then
+    vim.api.nvim_buf_clear_namespace(bufnr, ns, 0, -1)
+  end
+end
+
+--- Removes the suggestion and stops any pending request or timer.
+function M.dismiss()
+  stop_timer()
+  cancel_request()
+  if S.ghost then
+    clear_marks(S.ghost.bufnr)
+    S.ghost = nil
+  end
+end
+
+--- Whether a suggestion is shown.
+function M.visible()
+  return S.ghost ~= nil
+end
+
+--- The shown suggestion (for statuslines and tests): { text = <remaining text>, row, col, item }.
+function M.suggestion()
+  if not S.ghost then
+    return nil
+  end
+  local g = S.ghost
+  return { text = g.sugg.rest, row = g.row, col = g.col, item = g.item }
+end
+
+local function render()
+  local g = S.ghost
+  if not g or not vim.api.nvim_buf_is_valid(g.bufnr) then
+    return
+  end
+  clear_marks(g.bufnr)
+  local line = vim.api.nvim_buf_get_lines(g.bufnr, g.row, g.row + 1, false)[1] or ""
+  local before = line:sub(1, g.col)
+  local layout = util.layout(g.sugg, line, g.col, {
+    hl = S.cfg.hl_group,
+    inline_ok = has_inline,
+    tabstop = vim.bo[g.bufnr].tabstop,
+    vcol = vim.fn.strdisplaywidth(before),
+    width_after_cursor = vim.fn.strdisplaywidth(line) - vim.fn.strdisplaywidth(before),
+    strwidth = vim.fn.strdisplaywidth,
+  })
+  local opts = { hl_mode = "combine", priority = 200 }
+  if #layout.first > 0 then
+    opts.virt_text = layout.first
+    opts.virt_text_pos = layout.inline and "inline" or "overlay"
+  end
+  if #layout.lines > 0 then
+    opts.virt_lines = layout.lines
+  end
+  g.mark = vim.api.nvim_buf_set_extmark(g.bufnr, ns, g.row, g.col, opts)
+end
+
+local function exec_command(client, cmd, bufnr)
+  if type(cmd) ~= "table" or type(cmd.command) ~= "string" then
+    return
+  end
+  client.request("workspace/executeCommand", { command = cmd.command, arguments = cmd.arguments }, function(err)
+    if err then
+      note("%s failed: %s", cmd.command, err.message or vim.inspect(err))
+    end
+  end, bufnr)
+end
+
+local function cursor()
+  local pos = vim.api.nvim_win_get_cursor(0)
+  return pos[1] - 1, pos[2]
+end
+
+local function show(bufnr, client, item, row, col, line)
+  local sugg, why = util.anchor(item, line, row, col, client.offset_encoding or "utf-16")
+  if not sugg then
+    note("item dropped: %s", why)
+    return false
+  end
+  S.ghost = {
+    bufnr = bufnr,
+    row = row,
+    col = col,
+    item = item,
+    sugg = sugg,
+    client = client,
+    -- bytes of insertText already in the buffer (typed before the request, or partly accepted)
+    taken = #sugg.text - #sugg.rest,
+  }
+  render()
+  client.notify("textDocument/didShowCompletion", { item = item })
+  note("shown %d bytes at %d:%d", #sugg.rest, row + 1, col)
+  return true
+end
+
+--- Asks the server for a completion at the cursor. kind: 1 = invoked (the trigger key), 2 = automatic.
+function M.request(kind)
+  M.dismiss()
+  if not S.enabled then
+    return
+  end
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.client()
+  if not client or not config.filetype_enabled(S.cfg, vim.bo[bufnr].filetype) then
+    return
+  end
+  if vim.lsp.buf_is_attached and not vim.lsp.buf_is_attached(bufnr, client.id) then
+    return
+  end
+  local row, col = cursor()
+  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
+  local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  local enc = client.offset_encoding or "utf-16"
+  local params = {
+    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    position = { line = row, character = util.to_units(line, col, enc) },
+    context = { triggerKind = kind or 2 },
+  }
+  local ok, id
+  ok, id = client.request("textDocument/inlineCompletion", params, function(err, result)
+    vim.schedule(function()
+      if not S.req or S.req.id ~= id then
+        return -- superseded or dismissed
+      end
+      S.req = nil
+      if err then
+        note("inlineCompletion error: %s", err.message or vim.inspect(err))
+        return
+      end
+      local r2, c2 = cursor()
+      if vim.api.nvim_get_current_buf() ~= bufnr or vim.api.nvim_buf_get_changedtick(bufnr) ~= tick
+        or r2 ~= row or c2 ~= col or not in_insert() then
+        note("response dropped: the buffer or cursor changed")
+        return
+      end
+      local items = result and (result.items or result) or {}
+      if type(items) ~= "table" then
+        return
+      end
+      for _, item in ipairs(items) do
+        if show(bufnr, client, item, row, col, line) then
+          return
+        end
+      end
+      note("no usable item (%d received)", #items)
+    end)
+  end, bufnr)
+  if ok then
+    S.req = { client = client, id = id, bufnr = bufnr }
+    note("request %s at %d:%d kind %d", tostring(id), row + 1, col, kind or 2)
+  end
+end
+
+--- Like pressing the trigger key: an explicit request (several items may come back; the first is shown).
+function M.trigger()
+  M.request(1)
+end
+
+local function set_cursor_after(row, col, text)
+  local lines = util.split_lines(text)
+  if #lines == 1 then
+    return row, col + #text
+  end
+  return row + #lines - 1, #lines[#lines]
+end
+
+--- Accepts the suggestion: what = "all" (default), "word" or "line". Returns false when none is shown.
+function M.accept(what)
+  local g = S.ghost
+  if not g then
+    return false
+  end
+  local row, col = cursor()
+  if vim.api.nvim_get_current_buf() ~= g.bufnr or row ~= g.row or col ~= g.col then
+    M.dismiss()
+    return false
+  end
+  what = what or "all"
+  local rest = g.sugg.rest
+  local part = rest
+  if what == "word" then
+    part = util.next_word(rest)
+  elseif what == "line" then
+    part = util.next_line(rest)
+  end
+  if part == "" then
+    part = rest
+  end
+  local bufnr, client = g.bufnr, g.client
+  if part == rest then
+    -- Full accept: replace the item's range end, so auto-closed characters it swallows go away.
+    vim.api.nvim_buf_set_text(bufnr, g.row, g.col, g.row, g.sugg.e, util.split_lines(rest))
+    local r, c = set_cursor_after(g.row, g.col, rest)
+    clear_marks(bufnr)
+    S.ghost = nil
+    S.own_tick = vim.api.nvim_buf_get_changedtick(bufnr)
+    vim.api.nvim_win_set_cursor(0, { r + 1, c })
+    exec_command(client, g.item.command, bufnr)
+    note("accepted %d bytes", #rest)
+    return true
+  end
+  -- Partial accept: insert the part, keep the rest of the suggestion.
+  vim.api.nvim_buf_set_text(bufnr, g.row, g.col, g.row, g.col, util.split_lines(part))
+  local r, c = set_cursor_after(g.row, g.col, part)
+  local kept = g.sugg.e - g.col -- bytes of the replaced range after the cursor, still in the buffer
+  g.row, g.col = r, c
+  g.sugg = { text = g.sugg.text, rest = rest:sub(#part + 1), s = g.sugg.s, e = c + kept }
+  g.taken = g.taken + #part
+  S.own_tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  vim.api.nvim_win_set_cursor(0, { r + 1, c })
+  render()
+  client.notify("textDocument/didPartiallyAcceptCompletion", {
+    item = g.item,
+    -- Copilot's shape: UTF-16 units from the start of insertText.
+    acceptedLength = util.length(g.sugg.text:sub(1, g.taken), "utf-16"),
+  })
+  note("accepted %d bytes (%s)", #part, what)
+  return true
+end
+
+--- Accepts the next word of the suggestion.
+function M.accept_word()
+  return M.accept("word")
+end
+
+--- Accepts the next line of the suggestion.
+function M.accept_line()
+  return M.accept("line")
+end
+
+--- Typing: keep the suggestion while the user types exactly its next characters, else drop it and
+--- (in automatic mode) ask again after the debounce.
+local function on_text_changed()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  if S.own_tick == tick then
+    return
+  end
+  local g = S.ghost
+  if g and g.bufnr == bufnr then
+    local row, col = cursor()
+    local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
+    if row == g.row and col > g.col then
+      local typed = line:sub(g.col + 1, col)
+      local rest = g.sugg.rest
+      if not typed:find("\n", 1, true) and rest:sub(1, #typed) == typed then
+        g.sugg = { text = g.sugg.text, rest = rest:sub(#typed + 1), s = g.sugg.s, e = g.sugg.e + #typed }
+        g.col = col
+        g.taken = g.taken + #typed
+        if g.sugg.rest == "" and g.sugg.e == g.col then
+          M.dismiss()
+        else
+          render()
+        end
+        return
+      end
+    end
+  end
+  M.dismiss()
+  if S.cfg.settings.triggerMode == "automatic" and S.enabled then
+    S.timer = uv.new_timer()
+    S.timer:start(S.cfg.debounce_ms, 0, vim.schedule_wrap(function()
+      stop_timer()
+      if in_insert() and vim.api.nvim_get_current_buf() == bufnr then
+        M.request(2)
+      end
+    end))
+  end
+end
+
+local function on_cursor_moved()
+  local g = S.ghost
+  if not g then
+    return
+  end
+  local row, col = cursor()
+  if vim.api.nvim_get_current_buf() ~= g.bufnr or row ~= g.row or col ~= g.col then
+    M.dismiss()
+  end
+end
+
+local function feed(lhs)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(lhs, true, false, true), "n", false)
+end
+
+local function map_keys(cfg)
+  local km = cfg.keymaps or {}
+  local function imap(lhs, fn, desc)
+    if lhs then
+      vim.keymap.set("i", lhs, function()
+        if not fn() then
+          feed(lhs)
+        end
+      end, { desc = desc, silent = true })
+    end
+  end
+  if cfg.native and vim.lsp.inline_completion then
+    imap(km.accept, function()
+      return vim.lsp.inline_completion.get()
+    end, "Dream: accept")
+    return
+  end
+  imap(km.accept, function()
+    return M.accept("all")
+  end, "Dream: accept the suggestion")
+  imap(km.accept_word, M.accept_word, "Dream: accept the next word")
+  imap(km.accept_line, M.accept_line, "Dream: accept the next line")
+  imap(km.dismiss, function()
+    if S.ghost or S.req then
+      M.dismiss()
+      return true
+    end
+    return false
+  end, "Dream: dismiss the suggestion")
+  if km.trigger then
+    vim.keymap.set("i", km.trigger, M.trigger, { desc = "Dream: ask for a suggestion", silent = true })
+  end
+end
+
+--- Status text for statuslines: "" when no server, else e.g. "Dream ready 85ms".
+function M.statusline()
+  local st = S.status
+  if not M.client() then
+    return ""
+  end
+  if not S.enabled then
+    return "Dream off"
+  end
+  if not st then
+    return "Dream starting"
+  end
+  local s = "Dream " .. tostring(st.state or "?")
+  if st.state == "ready" and type(st.lastLatencyMs) == "number" and st.lastLatencyMs > 0 then
+    s = s .. string.format(" %dms", math.floor(st.lastLatencyMs + 0.5))
+  end
+  return s
+end
+
+--- The last dream/status the server sent (nil before the first one).
+function M.status()
+  return S.status
+end
+
+--- Recent plugin events, newest last (for debugging and tests).
+function M.events()
+  return vim.deepcopy(S.log)
+end
+
+local function on_status(_, result)
+  if type(result) == "table" then
+    S.status = result
+    if result.state == "disabled" then
+      S.enabled = false
+    elseif result.state == "ready" then
+      S.enabled = true
+    end
+    vim.schedule(function()
+      pcall(vim.cmd, "redrawstatus")
+    end)
+  end
+end
+
+--- Turns completions off or on (asks the server too; its answer wins when it gives one).
+function M.toggle()
+  S.enabled = not S.enabled
+  if not S.enabled then
+    M.dismiss()
+  end
+  local client = M.client()
+  if client then
+    client.request("workspace/executeCommand", { command = "dream.toggle", arguments = {} }, function(err, result)
+      if not err and type(result) == "table" and result.state then
+        on_status(nil, result)
+      end
+    end)
+  end
+  vim.notify("Dream completions " .. (S.enabled and "enabled" or "disabled"), vim.log.levels.INFO)
+end
+
+--- Prints the server's status (asks it with dream.status).
+function M.show_status()
+  local client = M.client()
+  if not client then
+    vim.notify("Dream: the server is not running (:checkhealth dream)", vim.log.levels.WARN)
+    return
+  end
+  client.request("workspace/executeCommand", { command = "dream.status", arguments = {} }, function(err, result)
+    if not err and type(result) == "table" then
+      on_status(nil, result)
+    end
+    local st = S.status or {}
+    vim.schedule(function()
+      vim.notify(string.format("Dream: %s%s | model %s | backend %s | last %s ms | completions %s",
+        tostring(st.state or "unknown"), (st.message and st.message ~= "") and (" (" .. st.message .. ")") or "",
+        tostring(st.model or "?"), tostring(st.backend or "?"), tostring(st.lastLatencyMs or "-"),
+        S.enabled and "on" or "off"), vim.log.levels.INFO)
+    end)
+  end)
+end
+
+--- Fills every marked hole in lines first..last (1-based, inclusive), or in the whole buffer when nil.
+--- The server answers with a workspace/applyEdit, which Neovim applies.
+function M.fill_holes(first, last)
+  local client = M.client()
+  if not client then
+    vim.notify("Dream: the server is not running", vim.log.levels.WARN)
+    return
+  end
+  local bufnr = vim.api.nvim_get_current_buf()
+  local args = { uri = vim.uri_from_bufnr(bufnr) }
+  if first and last then
+    args.range = { start = { line = first - 1, character = 0 }, ["end"] = { line = last, character = 0 } }
+  end
+  client.request("workspace/executeCommand", { command = "dream.fillHoles", arguments = { args } }, function(err)
+    if err then
+      vim.schedule(function()
+        vim.notify("Dream: fill holes failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      end)
+    end
+  end, bufnr)
+end
+
+local function capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  caps.textDocument = caps.textDocument or {}
+  caps.textDocument.inlineCompletion = { dynamicRegistration = false }
+  return caps
+end
+
+local function client_config(cfg)
+  return {
+    name = "dream",
+    cmd = config.command(cfg),
+    root_dir = cfg.root_dir or vim.fn.getcwd(),
+    init_options = cfg.settings,
+    settings = { dream = cfg.settings },
+    capabilities = capabilities(),
+    handlers = { ["dream/status"] = on_status },
+    on_exit = function(code, signal)
+      S.client_id = nil
+      S.status = { state = "error", message = string.format("server exited (code %s, signal %s)", code, signal) }
+      note("server exited: code %s signal %s", tostring(code), tostring(signal))
+    end,
+    on_init = function(client)
+      note("server initialized")
+      local caps = client.server_capabilities or {}
+      if not caps.inlineCompletionProvider then
+        note("server does not advertise inlineCompletionProvider")
+      end
+    end,
+  }
+end
+
+--- Starts the server if needed and attaches it to bufnr. Returns the client id.
+function M.attach(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  if vim.fn.has("nvim-0.11") == 1 then
+    S.client_id = vim.lsp.start(client_config(S.cfg), { bufnr = bufnr })
+  else
+    if not M.client() then
+      S.client_id = vim.lsp.start_client(client_config(S.cfg))
+    end
+    if S.client_id then
+      vim.lsp.buf_attach_client(bufnr, S.client_id)
+    end
+  end
+  if S.client_id and S.cfg.native and vim.lsp.inline_completion then
+    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+  end
+  return S.client_id
+end
+
+local function define_highlight(name)
+  local ok, hl = pcall(vim.api.nvim_get_hl_by_name, name, true)
+  if not ok or vim.tbl_isempty(hl) then
+    vim.api.nvim_set_hl(0, name, { link = "Comment", default = true })
+  end
+end
+
+--- The effective configuration (after setup).
+function M.config()
+  return S.cfg
+end
+
+--- Sets the plugin up; see :help dream-setup.
+function M.setup(user)
+  S.cfg = config.build(user)
+  define_highlight(S.cfg.hl_group)
+  local group = vim.api.nvim_create_augroup("dream", { clear = true })
+  vim.api.nvim_create_autocmd("FileType", {
+    group = group,
+    callback = function(ev)
+      if config.filetype_enabled(S.cfg, vim.bo[ev.buf].filetype) and vim.bo[ev.buf].buftype == "" then
+        M.attach(ev.buf)
+      end
+    end,
+  })
+  if not (S.cfg.native and vim.lsp.inline_completion) then
+    vim.api.nvim_create_autocmd("TextChangedI", { group = group, callback = on_text_changed })
+    vim.api.nvim_create_autocmd("CursorMovedI", { group = group, callback = on_cursor_moved })
+    vim.api.nvim_create_autocmd({ "InsertLeave", "BufLeave" }, { group = group, callback = M.dismiss })
+    vim.api.nvim_create_autocmd("ColorScheme", {
+      group = group,
+      callback = function()
+        define_highlight(S.cfg.hl_group)
+      end,
+    })
+  end
+  map_keys(S.cfg)
+
+  local cmd = vim.api.nvim_create_user_command
+  cmd("DreamToggle", M.toggle, { desc = "Turn Dream completions off or on" })
+  cmd("DreamStatus", M.show_status, { desc = "Show the Dream server's status" })
+  cmd("DreamTrigger", M.trigger, { desc = "Ask Dream for a suggestion" })
+  cmd("DreamFillHoles", function(o)
+    if o.range > 0 then
+      M.fill_holes(o.line1, o.line2)
+    else
+      M.fill_holes()
+    end
+  end, { range = true, desc = "Fill marked holes in the range or the buffer" })
+  cmd("DreamLog", function()
+    vim.cmd("tabnew " .. vim.fn.fnameescape(vim.lsp.get_log_path()))
+  end, { desc = "Open Neovim's LSP log (server stderr lands there)" })
+  cmd("DreamRestart", function()
+    M.dismiss()
+    local c = M.client()
+    if c then
+      c.stop()
+    end
+    S.client_id = nil
+    vim.defer_fn(function()
+      for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.api.nvim_buf_is_loaded(b) and config.filetype_enabled(S.cfg, vim.bo[b].filetype) and vim.bo[b].buftype == "" then
+          M.attach(b)
+        end
+      end
+    end, 500)
+  end, { desc = "Restart the Dream server" })
+
+  -- Buffers opened before setup.
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(b) and config.filetype_enabled(S.cfg, vim.bo[b].filetype) and vim.bo[b].buftype == "" then
+      M.attach(b)
+    end
+  end
+end
+
+return M
