@@ -1,0 +1,60 @@
+// rope.cu: q/k/v bias + rotary embedding + K/V cache write, one block per token.
+#include "common.cuh"
+
+// qkv is the fused projection output [rows, (hq + 2*hkv) * hd]: q heads,
+// then k heads, then v heads. For each token: add the bias (if any),
+// rotate q and k (NeoX rotate-half: dim i pairs with i + hd/2,
+// inv_freq = theta^(-2i/hd) in fp32, cos/sin rounded to T as HF does),
+// write q to q_out [rows, hq*hd] and k, v to row slots[r] (r when slots
+// is null) of k_cache, v_cache [*, hkv*hd]: Fast-dLLM's replace_position.
+template <typename T>
+__device__ __forceinline__ void bias_rope_kv(const T* qkv, const T* bias, const int* pos, const int* slots,
+                                             T* q_out, T* k_cache, T* v_cache,
+                                             int rows, int hq, int hkv, int hd, float theta) {
+    const int row = blockIdx.x;
+    if (row >= rows) return;
+    const int half = hd / 2;
+    const int width = (hq + 2 * hkv) * hd;
+    const T* in = qkv + (long long)row * width;
+    const float p = (float)pos[row];
+    const long long slot = slots ? slots[row] : row;
+    T* qo = q_out + (long long)row * hq * hd;
+    T* ko = k_cache + slot * hkv * hd;
+    T* vo = v_cache + slot * hkv * hd;
+    for (int t = threadIdx.x; t < (hq + hkv) * half; t += blockDim.x) {
+        const int h = t / half, i = t - h * half;
+        const int base = h * hd;
+        float x1 = to_f32(in[base + i]), x2 = to_f32(in[base + i + half]);
+        if (bias) {
+            x1 = rnd<T>(x1 + to_f32(bias[base + i]));
+            x2 = rnd<T>(x2 + to_f32(bias[base + i + half]));
+        }
+        const float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+        const float ang = p * inv_freq;
+        const float c = rnd<T>(cosf(ang)), s = rnd<T>(sinf(ang));
+        const float y1 = rnd<T>(rnd<T>(x1 * c) + rnd<T>(-x2 * s));
+        const float y2 = rnd<T>(rnd<T>(x2 * c) + rnd<T>(x1 * s));
+        T* dst = h < hq ? qo + base : ko + (h - hq) * hd;
+        dst[i] = from_f32<T>(y1);
+        dst[i + half] = from_f32<T>(y2);
+    }
+    const int voff = (hq + hkv) * hd;
+    for (int t = threadIdx.x; t < hkv * hd; t += blockDim.x) {
+        float v = to_f32(in[voff + t]);
+        if (bias) v = rnd<T>(v + to_f32(bias[voff + t]));
+        vo[t] = from_f32<T>(v);
+    }
+}
+
+// Launch: grid rows, block 128.
+extern "C" __global__ void __launch_bounds__(128) bias_rope_kv_f32(const float* qkv, const float* bias, const int* pos, const int* slots,
+                                                                  float* q_out, float* k_cache, float* v_cache,
+                                                                  int rows, int hq, int hkv, int hd, float theta) {
+    bias_rope_kv<float>(qkv, bias, pos, slots, q_out, k_cache, v_cache, rows, hq, hkv, hd, theta);
+}
+
+extern "C" __global__ void __launch_bounds__(128) bias_rope_kv_bf16(const bf16* qkv, const bf16* bias, const int* pos, const int* slots,
+                                                                   bf16* q_out, bf16* k_cache, bf16* v_cache,
+                                                                   int rows, int hq, int hkv, int hd, float theta) {
+    bias_rope_kv<bf16>(qkv, bias, pos, slots, q_out, k_cache, v_cache, rows, hq, hkv, hd, theta);
+}
