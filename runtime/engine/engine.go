@@ -1,0 +1,211 @@
+// Package engine is the runtime's front door: Open wires a model
+// directory's config, weights and tokenizer to a compute backend (the
+// pure-Go CPU backend for now), and Denoise runs Dream's denoising loop on
+// it. Callers (infill, cmd/dream-lsp) see token ids and canvases, never
+// tensors.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/tokenizer"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
+)
+
+// Options configures Open.
+type Options struct {
+	Threads int          // 0: all cores
+	Logger  *slog.Logger // nil: slog.Default()
+}
+
+// DreamOnExpandTokenID is DreamOn's "expand" token: committing it at a
+// masked slot turns the slot into two masks (dream-model.md §8.2).
+const DreamOnExpandTokenID = 151667
+
+// Engine is an opened model. Denoise calls are serialised; the other
+// methods are safe for concurrent use.
+type Engine struct {
+	cfg    model.Config
+	gen    model.GenerationConfig
+	tok    *tokenizer.Tokenizer
+	be     backend.Backend
+	m      *model.Model
+	log    *slog.Logger
+	expand int // -1 when the checkpoint has no expand token
+
+	mu sync.Mutex // serialises Denoise (the model keeps no per-call state, but the backend runs one op at a time)
+}
+
+// Open opens a Hugging Face model directory (or a Hugging Face cache
+// snapshot): config.json, generation_config.json when present, the
+// safetensors weights (checked against the config's tensor plan) and the
+// tokenizer files.
+func Open(dir string, opts Options) (*Engine, error) {
+	dir = weights.ResolveDir(dir)
+	start := time.Now()
+	cfg, ck, err := model.LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open %s: %w", dir, err)
+	}
+	defer ck.Close()
+	gen, err := model.LoadGenerationConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open %s: %w", dir, err)
+	}
+	tok, err := loadTokenizer(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("engine: open %s: %w", dir, err)
+	}
+	return build(cfg, gen, ck, tok, dir, start, opts)
+}
+
+// OpenFS is Open for a model directory given as an fs.FS (for example the
+// embedded built-in model).
+func OpenFS(fsys fs.FS, opts Options) (*Engine, error) {
+	start := time.Now()
+	cfg, ck, err := model.LoadFS(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open model fs: %w", err)
+	}
+	defer ck.Close()
+	gen, err := model.LoadGenerationConfigFS(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open model fs: %w", err)
+	}
+	tok, err := loadTokenizer(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open model fs: %w", err)
+	}
+	return build(cfg, gen, ck, tok, "(fs)", start, opts)
+}
+
+// loadTokenizer loads the tokenizer, or returns nil when the directory
+// has no tokenizer files at all (test checkpoints such as the golden tiny
+// models); a present but broken tokenizer is an error.
+func loadTokenizer(fsys fs.FS) (*tokenizer.Tokenizer, error) {
+	found := false
+	for _, f := range []string{"tokenizer.json", "vocab.json"} {
+		if _, err := fs.Stat(fsys, f); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		return nil, nil
+	}
+	return tokenizer.LoadFS(fsys)
+}
+
+func build(cfg model.Config, gen model.GenerationConfig, ck *weights.Checkpoint, tok *tokenizer.Tokenizer, name string, start time.Time, opts Options) (*Engine, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	be := cpu.New(opts.Threads)
+	m, err := model.Load(cfg, model.CheckpointSource(ck), be)
+	if err != nil {
+		be.Close()
+		return nil, fmt.Errorf("engine: load weights of %s: %w", name, err)
+	}
+	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1}
+	e.expand = expandToken(cfg, tok)
+	if tok == nil {
+		log.Warn("model has no tokenizer files; only token-level calls work", "model", name)
+	}
+	log.Info("model loaded", "model", name, "backend", be.Name(), "threads", be.Threads(),
+		"layers", cfg.NumLayers, "hidden", cfg.HiddenSize, "vocab", cfg.VocabSize,
+		"expand_token", e.expand, "dur_ms", time.Since(start).Milliseconds())
+	return e, nil
+}
+
+// expandToken applies the rule for DreamOn's expand token: the checkpoint
+// uses Dream's id layout (mask 151666), its embedding has row 151667, and
+// the tokenizer defines id 151667 (plain Dream's tokenizer ends at 151666,
+// so VocabSize is 151667 there). A tokenizer that names an "<|expand|>"
+// added token inside the vocabulary wins over the fixed id.
+func expandToken(cfg model.Config, tok *tokenizer.Tokenizer) int {
+	if tok == nil {
+		return -1
+	}
+	if id, ok := tok.TokenID("<|expand|>"); ok && id >= 0 && id < cfg.VocabSize && id != cfg.MaskTokenID {
+		return id
+	}
+	if cfg.MaskTokenID == 151666 && cfg.VocabSize > DreamOnExpandTokenID && tok.VocabSize() > DreamOnExpandTokenID {
+		return DreamOnExpandTokenID
+	}
+	return -1
+}
+
+// Tokenizer returns the model's tokenizer, or nil when the model
+// directory has no tokenizer files.
+func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
+
+// Config returns the model configuration (MaskTokenID, EOSTokenID,
+// PadTokenID, VocabSize, ...).
+func (e *Engine) Config() model.Config { return e.cfg }
+
+// GenerationConfig returns generation_config.json (Dream's defaults when
+// absent) with unset token ids filled from the model config.
+func (e *Engine) GenerationConfig() model.GenerationConfig { return e.gen }
+
+// Backend returns the name of the compute backend ("cpu").
+func (e *Engine) Backend() string { return e.be.Name() }
+
+// ExpandTokenID reports DreamOn's expand token when the checkpoint has it
+// (see expandToken for the rule).
+func (e *Engine) ExpandTokenID() (int, bool) { return e.expand, e.expand >= 0 }
+
+// Forward returns the shifted logits of the wanted positions of each
+// canvas (see model.Model.Forward); for debugging and benchmarks.
+func (e *Engine) Forward(in []model.Input) ([][]float32, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		return nil, ErrClosed
+	}
+	return e.m.Forward(in)
+}
+
+// Denoise runs the denoising loop (runtime/denoise). When req.Sampler has
+// an EOS penalty and EOSTokenID 0, the config's EOS id is used.
+func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Result, error) {
+	if req.Sampler.EOSPenalty > 0 && req.Sampler.EOSTokenID == 0 && e.cfg.EOSTokenID != model.NoToken {
+		req.Sampler.EOSTokenID = e.cfg.EOSTokenID
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		return nil, ErrClosed
+	}
+	start := time.Now()
+	res, err := denoise.Run(ctx, e.m, req)
+	if err != nil {
+		return nil, err
+	}
+	e.log.Debug("denoised", "canvases", len(req.Canvases), "steps", res.Steps, "dur_ms", time.Since(start).Milliseconds())
+	return res, nil
+}
+
+// ErrClosed is returned by calls on a closed Engine.
+var ErrClosed = errors.New("engine: closed")
+
+// Close releases the model's memory.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m != nil {
+		e.m.Close()
+		e.m = nil
+	}
+	return e.be.Close()
+}
