@@ -358,8 +358,10 @@ local function on_cursor_moved()
   end
 end
 
+-- The key's own meaning when no suggestion is shown. "i" puts it before the keys still waiting in
+-- the typeahead (fast typing), "n" keeps it from being mapped again.
 local function feed(lhs)
-  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(lhs, true, false, true), "n", false)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(lhs, true, false, true), "ni", false)
 end
 
 local function map_keys(cfg)

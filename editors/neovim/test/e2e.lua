@@ -1,0 +1,270 @@
+-- End-to-end test: a second, headless Neovim loads the plugin from this folder, attaches to a real
+-- dream-lsp, and is driven with real key input (nvim_input) over RPC from this one.
+-- Environment: DREAM_LSP_BIN (the server binary), DREAM_SERVER_ARGS (extra `serve` arguments, space
+-- separated), DREAM_MODEL (settings.model; empty: the built-in model), DREAM_E2E_TIMEOUT_MS (per wait).
+-- Run from editors/neovim: nvim --headless --clean -u NONE -c "luafile test/e2e.lua"
+local root = vim.fn.getcwd()
+package.path = root .. "/test/?.lua;" .. package.path
+local H = require("helpers")
+local test, eq, ok = H.test, H.eq, H.ok
+
+local bin = os.getenv("DREAM_LSP_BIN") or ""
+local timeout = tonumber(os.getenv("DREAM_E2E_TIMEOUT_MS") or "") or 60000
+if bin == "" or vim.fn.executable(bin) ~= 1 then
+  io.stdout:write("DREAM_LSP_BIN is not an executable: " .. bin .. "\n")
+  vim.cmd("cquit! 2")
+end
+local server_args = vim.split(os.getenv("DREAM_SERVER_ARGS") or "", " ", { trimempty = true })
+
+local tmp = vim.fn.tempname()
+vim.fn.mkdir(tmp, "p")
+local sock = tmp .. "/nvim.sock"
+local file = tmp .. "/main.go"
+local original = {
+  "package main",
+  "",
+  "import \"fmt\"",
+  "",
+  "func greet(name string) string {",
+  "\tmsg := \"hello, \" + name",
+  "\treturn msg",
+  "}",
+  "",
+  "func main() {",
+  "\tfmt.Println(greet(\"dream\"))",
+  "}",
+}
+vim.fn.writefile(original, file)
+
+-- The editor under test: the plugin from this checkout, nothing else.
+local init = tmp .. "/init.lua"
+vim.fn.writefile({
+  "vim.opt.runtimepath:prepend(" .. vim.inspect(root) .. ")",
+  "vim.opt.swapfile = false",
+  "vim.opt.shadafile = 'NONE'",
+  "vim.cmd('filetype indent off')",
+  "vim.opt.autoindent = false",
+  "vim.lsp.set_log_level('debug')",
+  "require('dream').setup({",
+  "  server_path = " .. vim.inspect(bin) .. ",",
+  "  server_args = " .. vim.inspect(server_args) .. ",",
+  "  debounce_ms = 30,",
+  "  settings = { model = " .. vim.inspect(os.getenv("DREAM_MODEL") or "") .. ", triggerMode = 'automatic', debounceMs = 0 },",
+  "})",
+}, init)
+
+local job = vim.fn.jobstart({ "nvim", "--headless", "--clean", "-u", init, "--listen", sock, file }, {
+  env = { XDG_STATE_HOME = tmp .. "/state", XDG_CACHE_HOME = tmp .. "/cache", XDG_DATA_HOME = tmp .. "/data" },
+  on_stderr = function(_, data)
+    for _, l in ipairs(data) do
+      if l ~= "" then
+        io.stdout:write("[nvim under test] " .. l .. "\n")
+      end
+    end
+  end,
+})
+ok(job > 0, "could not start nvim")
+
+local chan
+H.wait(10000, function()
+  if vim.loop.fs_stat(sock) then
+    local okc, c = pcall(vim.fn.sockconnect, "pipe", sock, { rpc = true })
+    if okc and c > 0 then
+      chan = c
+    end
+  end
+  return chan ~= nil
+end)
+if not chan then
+  io.stdout:write("could not connect to the nvim under test\n")
+  vim.fn.jobstop(job)
+  vim.cmd("cquit! 1")
+end
+
+local function lua(code, ...)
+  return vim.rpcrequest(chan, "nvim_exec_lua", code, { ... })
+end
+local function input(keys)
+  vim.rpcrequest(chan, "nvim_input", keys)
+end
+local function lines()
+  return vim.rpcrequest(chan, "nvim_buf_get_lines", 0, 0, -1, false)
+end
+local function mode()
+  return vim.rpcrequest(chan, "nvim_get_mode").mode
+end
+local function visible()
+  return lua("return require('dream').visible()")
+end
+local function suggestion()
+  return lua("return require('dream').suggestion()")
+end
+local function marks()
+  return lua("return vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_create_namespace('dream'), 0, -1, { details = true })")
+end
+local function events()
+  return table.concat(lua("return require('dream').events()"), "\n")
+end
+
+test("the plugin attaches the server to the Go buffer", function()
+  local ready = H.wait(timeout, function()
+    return lua([[
+      local c = require('dream').client()
+      return c ~= nil and c.server_capabilities ~= nil and c.server_capabilities.inlineCompletionProvider ~= nil
+        and vim.lsp.buf_is_attached(0, c.id)
+    ]])
+  end)
+  ok(ready, "server not attached or no inlineCompletionProvider; events:\n" .. events())
+  eq(lua("return vim.bo.filetype"), "go")
+end)
+
+test("the server's dream/status arrives", function()
+  local st = H.wait(timeout, function()
+    local s = lua("return require('dream').status()")
+    return s ~= nil and s ~= vim.NIL and s.state ~= "loading" and s
+  end)
+  ok(st, "no dream/status besides loading")
+  ok(st.state == "ready" or st.state == "busy" or st.state == "slow", "state " .. tostring(st.state))
+  ok(lua("return require('dream').statusline()"):find("^Dream"), "statusline")
+end)
+
+local row, typed_line
+test("typing in the middle of a function shows ghost text as an extmark", function()
+  -- Cursor on `\treturn msg` (line 7); open a line above it and type.
+  lua("vim.api.nvim_win_set_cursor(0, {7, 0})")
+  input("O")
+  input("\tmsg = msg + ")
+  local shown = H.wait(timeout, visible)
+  ok(shown, "no suggestion; events:\n" .. events())
+  eq(mode(), "i")
+  local m = marks()
+  eq(#m, 1, "one extmark")
+  local d = m[1][4]
+  ok(d.virt_text or d.virt_lines, "extmark has virtual text: " .. vim.inspect(d))
+  local s = suggestion()
+  row = s.row
+  typed_line = lines()[row + 1]
+  eq(row, 6, "suggestion row (0-based)")
+  eq(typed_line, "\tmsg = msg + ")
+  -- What is drawn is the suggestion: first line on the cursor line, the rest in virtual lines.
+  local drawn = {}
+  for _, chunk in ipairs(d.virt_text or {}) do
+    if chunk[2] == "DreamGhost" then
+      drawn[#drawn + 1] = chunk[1]
+    end
+  end
+  for _, vl in ipairs(d.virt_lines or {}) do
+    local parts = {}
+    for _, chunk in ipairs(vl) do
+      if chunk[2] == "DreamGhost" then
+        parts[#parts + 1] = chunk[1]
+      end
+    end
+    drawn[#drawn + 1] = "\n" .. table.concat(parts)
+  end
+  -- Tabs are expanded to spaces for drawing, so compare without blanks.
+  eq((table.concat(drawn):gsub("%s", "")), (s.text:gsub("%s", "")), "ghost text drawn")
+end)
+
+test("Tab accepts: the buffer holds the typed text plus the suggestion", function()
+  local s = suggestion()
+  ok(s, "a suggestion is shown")
+  local before = lines()
+  input("<Tab>")
+  ok(H.wait(timeout, function()
+    return not visible()
+  end), "suggestion still shown after Tab")
+  local after = lines()
+  local want = vim.deepcopy(before)
+  local cur = want[s.row + 1]
+  local head, tail = cur:sub(1, s.col), cur:sub(s.col + 1)
+  local new = vim.split(head .. s.text .. tail, "\n", { plain = true })
+  table.remove(want, s.row + 1)
+  for i, l in ipairs(new) do
+    table.insert(want, s.row + i, l)
+  end
+  eq(after, want, "buffer after accept")
+  ok(not table.concat(after, "\n"):find("\t\t\t\t\t\t\t\t\t\t"), "no stray tab inserted")
+  eq(#marks(), 0, "extmark cleared")
+  eq(mode(), "i", "still in insert mode")
+  -- The rest of the file is untouched.
+  eq(after[1], "package main")
+  eq(after[#after], "}")
+end)
+
+test("manual trigger, accept word keeps the rest shown, C-] dismisses", function()
+  input("<Esc>")
+  H.wait(2000, function()
+    return mode() == "n"
+  end)
+  lua("vim.api.nvim_win_set_cursor(0, {5, 0})") -- `func greet(...) {`
+  input("o")
+  input("\tif name == \"\" {<CR>")
+  H.wait(timeout, visible) -- the automatic request may show one first
+  input("<M-\\>")
+  local shown = H.wait(timeout, visible)
+  ok(shown, "no suggestion after the trigger key; events:\n" .. events())
+  local s = suggestion()
+  local before = lines()
+  input("<M-Right>")
+  ok(H.wait(5000, function()
+    return not vim.deep_equal(lines(), before)
+  end), "accept word changed nothing")
+  local after = lines()
+  local word = lua("return require('dream.util').next_word(...)", s.text)
+  local joined_before = table.concat(before, "\n")
+  local joined_after = table.concat(after, "\n")
+  eq(#joined_after - #joined_before, #word, "accepted exactly the next word " .. vim.inspect(word))
+  if #word < #s.text then
+    ok(visible(), "the rest of the suggestion stays shown")
+    local s2 = suggestion()
+    eq(s2.text, s.text:sub(#word + 1), "the rest")
+    input("<C-]>")
+    ok(H.wait(5000, function()
+      return not visible()
+    end), "C-] dismissed")
+  end
+  eq(#marks(), 0, "no extmark left")
+end)
+
+test("typing a different character dismisses the suggestion", function()
+  input("<M-\\>")
+  if H.wait(timeout, visible) then
+    local s = suggestion()
+    local c = s.text:sub(1, 1) == "Z" and "Q" or "Z"
+    input(c)
+    ok(H.wait(5000, function()
+      local s2 = suggestion()
+      return s2 == nil or s2 == vim.NIL or s2.text ~= s.text:sub(2)
+    end), "the stale suggestion stayed")
+  end
+end)
+
+test(":DreamToggle turns completions off and on", function()
+  input("<Esc>")
+  vim.rpcrequest(chan, "nvim_command", "DreamToggle")
+  ok(H.wait(5000, function()
+    return lua("return require('dream').statusline()") == "Dream off"
+  end), "statusline after toggle: " .. tostring(lua("return require('dream').statusline()")))
+  input("o")
+  input("x")
+  vim.wait(400)
+  ok(not visible(), "no suggestion while off")
+  input("<Esc>")
+  vim.rpcrequest(chan, "nvim_command", "DreamToggle")
+  ok(H.wait(5000, function()
+    return lua("return require('dream').statusline()") ~= "Dream off"
+  end), "back on")
+end)
+
+test(":checkhealth dream reports the server", function()
+  vim.rpcrequest(chan, "nvim_command", "checkhealth dream")
+  local text = table.concat(lines(), "\n")
+  ok(text:find("dream"), "health buffer")
+  ok(not text:find("ERROR"), "health has errors:\n" .. text)
+end)
+
+pcall(vim.rpcrequest, chan, "nvim_command", "qall!")
+vim.fn.jobwait({ job }, 5000)
+vim.fn.jobstop(job)
+H.finish()
