@@ -3,7 +3,18 @@ package weights
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 )
+
+// f16Table maps every half-precision bit pattern to its float32 value
+// (256 KiB, built on first use).
+var f16Table = sync.OnceValue(func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for h := range t {
+		t[h] = F16ToFloat32(uint16(h))
+	}
+	return &t
+})
 
 // DType is a safetensors element type. Only BF16, F16 and F32 are read;
 // checkpoints holding any other dtype are rejected when opened.
@@ -78,8 +89,9 @@ func DecodeFloat32(d DType, src []byte, dst []float32) bool {
 			dst[i] = BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
 		}
 	case F16:
+		tab := f16Table()
 		for i := range dst {
-			dst[i] = F16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+			dst[i] = tab[binary.LittleEndian.Uint16(src[2*i:])]
 		}
 	case F32:
 		for i := range dst {

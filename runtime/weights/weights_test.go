@@ -361,6 +361,9 @@ func TestHFCacheLayout(t *testing.T) {
 func TestF16Exhaustive(t *testing.T) {
 	for h := range 1 << 16 {
 		got := F16ToFloat32(uint16(h))
+		if tab := f16Table()[h]; math.Float32bits(tab) != math.Float32bits(got) {
+			t.Fatalf("f16Table[%#04x] = %v, F16ToFloat32 = %v", h, tab, got)
+		}
 		sign := 1.0
 		if h&0x8000 != 0 {
 			sign = -1
