@@ -193,6 +193,7 @@ func open(src source, dir string) (*Checkpoint, error) {
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		if err := c.openShards(src, []string{SingleFile}); err != nil {
+			c.Close()
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("weights: no %s or %s in %s: %w", SingleFile, IndexFile, dir, fs.ErrNotExist)
 			}

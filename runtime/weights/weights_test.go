@@ -494,3 +494,47 @@ func TestGoldenModels(t *testing.T) {
 		})
 	}
 }
+
+// TestNoMappingLeft checks on Linux that Close and a failed Open leave no
+// mapping of the file behind.
+func TestNoMappingLeft(t *testing.T) {
+	if _, err := os.Stat("/proc/self/maps"); err != nil {
+		t.Skip("no /proc/self/maps on this system")
+	}
+	mapped := func(path string) bool {
+		b, err := os.ReadFile("/proc/self/maps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Contains(b, []byte(path))
+	}
+	dir := t.TempDir()
+	good := encode(t, sample(), nil)
+	path := writeFile(t, dir, SingleFile, good)
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mapped(path) {
+		t.Fatalf("%s is not mapped while open", path)
+	}
+	c.Close()
+	if mapped(path) {
+		t.Errorf("%s still mapped after Close", path)
+	}
+	writeFile(t, dir, SingleFile, good[:len(good)-1])
+	if _, err := Open(dir); err == nil {
+		t.Fatal("Open of a truncated file succeeded")
+	}
+	if mapped(path) {
+		t.Errorf("%s still mapped after a failed Open", path)
+	}
+	sdir, _ := shardedDir(t)
+	os.Remove(filepath.Join(sdir, "s-2.safetensors"))
+	if _, err := Open(sdir); err == nil {
+		t.Fatal("Open with a missing shard succeeded")
+	}
+	if mapped(filepath.Join(sdir, "s-1.safetensors")) {
+		t.Errorf("s-1 still mapped after a failed sharded Open")
+	}
+}
