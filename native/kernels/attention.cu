@@ -4,7 +4,8 @@
 //
 // Layouts (row-major): q and out [nq, hq, hd]; k and v [nk, hkv, hd] (the
 // K/V cache rows 0..nk-1); key_valid [nk] (null: every key valid; 0 masks
-// a padding key out). G = hq / hkv query heads share one K/V head.
+// a padding key out); q_valid [nq] (null: every query valid; a masked query
+// row gets a zero output). G = hq / hkv query heads share one K/V head.
 //
 // One block = 256 threads = 32 rows of 8 lanes. A row is one (query token,
 // query head) pair of one K/V head, so the K/V tile loaded into shared
@@ -28,7 +29,7 @@
 
 template <typename T>
 __device__ __forceinline__ void attention(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
-                                          const int* __restrict__ key_valid, T* __restrict__ out,
+                                          const int* __restrict__ key_valid, const int* __restrict__ q_valid, T* __restrict__ out,
                                           float* __restrict__ part_o, float* __restrict__ part_ml,
                                           int nq, int nk, int hq, int hkv, int hd, int qt,
                                           float scale_log2, int tiles_per_split) {
@@ -43,6 +44,8 @@ __device__ __forceinline__ void attention(const T* __restrict__ q, const T* __re
     const int token = blockIdx.x * qt + r / G;
     const int head = kvh * G + r % G;
     const bool row_ok = (r < qt * G) && (token < nq);
+    // A masked-out query row attends to nothing: zero output, never NaN.
+    const bool q_ok = row_ok && (q_valid == nullptr || q_valid[token] != 0);
 
     float qr[4][4], o[4][4];
 #pragma unroll
@@ -126,7 +129,7 @@ __device__ __forceinline__ void attention(const T* __restrict__ q, const T* __re
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             const int key = k0 + 4 * l + i;
-            const bool ok = key < nk && (key_valid == nullptr || key_valid[key] != 0);
+            const bool ok = q_ok && key < nk && (key_valid == nullptr || key_valid[key] != 0);
             if (!ok) s4[i] = -INFINITY;
             tmax = fmaxf(tmax, s4[i]);
         }
@@ -203,16 +206,16 @@ __device__ __forceinline__ void attention(const T* __restrict__ q, const T* __re
     }
 }
 
-extern "C" __global__ void __launch_bounds__(256) attention_f32(const float* q, const float* k, const float* v, const int* key_valid, float* out,
+extern "C" __global__ void __launch_bounds__(256) attention_f32(const float* q, const float* k, const float* v, const int* key_valid, const int* q_valid, float* out,
                                                                float* part_o, float* part_ml, int nq, int nk, int hq, int hkv, int hd, int qt,
                                                                float scale_log2, int tiles_per_split) {
-    attention<float>(q, k, v, key_valid, out, part_o, part_ml, nq, nk, hq, hkv, hd, qt, scale_log2, tiles_per_split);
+    attention<float>(q, k, v, key_valid, q_valid, out, part_o, part_ml, nq, nk, hq, hkv, hd, qt, scale_log2, tiles_per_split);
 }
 
-extern "C" __global__ void __launch_bounds__(256) attention_bf16(const bf16* q, const bf16* k, const bf16* v, const int* key_valid, bf16* out,
+extern "C" __global__ void __launch_bounds__(256) attention_bf16(const bf16* q, const bf16* k, const bf16* v, const int* key_valid, const int* q_valid, bf16* out,
                                                                 float* part_o, float* part_ml, int nq, int nk, int hq, int hkv, int hd, int qt,
                                                                 float scale_log2, int tiles_per_split) {
-    attention<bf16>(q, k, v, key_valid, out, part_o, part_ml, nq, nk, hq, hkv, hd, qt, scale_log2, tiles_per_split);
+    attention<bf16>(q, k, v, key_valid, q_valid, out, part_o, part_ml, nq, nk, hq, hkv, hd, qt, scale_log2, tiles_per_split);
 }
 
 // attn_combine merges the splits of one (token, head) row.

@@ -1,6 +1,23 @@
 // rope.cu: q/k/v bias + rotary embedding + K/V cache write, one block per token.
 #include "common.cuh"
 
+// rope_cs returns the cosine and sine of angle p * theta^(-2i/hd), rounded
+// to T. The float path computes in double and rounds once (the reference
+// semantics of the CPU backend); the bf16 path follows HF Qwen2: inv_freq,
+// angle, cos and sin in fp32, then cast to the activation dtype.
+template <typename T> __device__ __forceinline__ void rope_cs(float p, int i, int hd, float theta, float* c, float* s);
+template <> __device__ __forceinline__ void rope_cs<float>(float p, int i, int hd, float theta, float* c, float* s) {
+    const double a = (double)p * pow((double)theta, -(double)(2 * i) / (double)hd);
+    *c = (float)cos(a);
+    *s = (float)sin(a);
+}
+template <> __device__ __forceinline__ void rope_cs<bf16>(float p, int i, int hd, float theta, float* c, float* s) {
+    const float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+    const float a = p * inv_freq;
+    *c = rnd<bf16>(cosf(a));
+    *s = rnd<bf16>(sinf(a));
+}
+
 // qkv is the fused projection output [rows, (hq + 2*hkv) * hd]: q heads,
 // then k heads, then v heads. For each token: add the bias (if any),
 // rotate q and k (NeoX rotate-half: dim i pairs with i + hd/2,
@@ -29,9 +46,8 @@ __device__ __forceinline__ void bias_rope_kv(const T* qkv, const T* bias, const 
             x1 = rnd<T>(x1 + to_f32(bias[base + i]));
             x2 = rnd<T>(x2 + to_f32(bias[base + i + half]));
         }
-        const float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
-        const float ang = p * inv_freq;
-        const float c = rnd<T>(cosf(ang)), s = rnd<T>(sinf(ang));
+        float c, s;
+        rope_cs<T>(p, i, hd, theta, &c, &s);
         const float y1 = rnd<T>(rnd<T>(x1 * c) + rnd<T>(-x2 * s));
         const float y2 = rnd<T>(rnd<T>(x2 * c) + rnd<T>(x1 * s));
         T* dst = h < hq ? qo + base : ko + (h - hq) * hd;
@@ -57,4 +73,32 @@ extern "C" __global__ void __launch_bounds__(128) bias_rope_kv_bf16(const bf16* 
                                                                    bf16* q_out, bf16* k_cache, bf16* v_cache,
                                                                    int rows, int hq, int hkv, int hd, float theta) {
     bias_rope_kv<bf16>(qkv, bias, pos, slots, q_out, k_cache, v_cache, rows, hq, hkv, hd, theta);
+}
+
+// rope_inplace rotates x [rows, heads*hd] in place (no bias, no cache):
+// the unfused RoPE of backend.Backend. Launch: grid rows, block 128.
+template <typename T>
+__device__ __forceinline__ void rope_inplace(T* x, const int* pos, int rows, int heads, int hd, float theta) {
+    const int row = blockIdx.x;
+    if (row >= rows) return;
+    const int half = hd / 2;
+    T* in = x + (long long)row * heads * hd;
+    const float p = (float)pos[row];
+    for (int t = threadIdx.x; t < heads * half; t += blockDim.x) {
+        const int h = t / half, i = t - h * half;
+        T* v = in + h * hd;
+        const float x1 = to_f32(v[i]), x2 = to_f32(v[i + half]);
+        float c, s;
+        rope_cs<T>(p, i, hd, theta, &c, &s);
+        v[i] = from_f32<T>(rnd<T>(rnd<T>(x1 * c) + rnd<T>(-x2 * s)));
+        v[i + half] = from_f32<T>(rnd<T>(rnd<T>(x2 * c) + rnd<T>(x1 * s)));
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(128) rope_inplace_f32(float* x, const int* pos, int rows, int heads, int hd, float theta) {
+    rope_inplace<float>(x, pos, rows, heads, hd, theta);
+}
+
+extern "C" __global__ void __launch_bounds__(128) rope_inplace_bf16(bf16* x, const int* pos, int rows, int heads, int hd, float theta) {
+    rope_inplace<bf16>(x, pos, rows, heads, hd, theta);
 }

@@ -25,3 +25,19 @@ extern "C" __global__ void __launch_bounds__(256) silu_mul_f32(float* out, const
 extern "C" __global__ void __launch_bounds__(256) silu_mul_bf16(bf16* out, const bf16* gate, const bf16* up, int rows, int f, int ld) {
     silu_mul<bf16>(out, gate, up, rows, f, ld);
 }
+
+// add: out = a + b elementwise over n values (out may alias a or b).
+// Launch: block 256, grid-stride.
+template <typename T>
+__device__ __forceinline__ void add(T* out, const T* a, const T* b, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        out[i] = from_f32<T>(to_f32(a[i]) + to_f32(b[i]));
+}
+
+extern "C" __global__ void __launch_bounds__(256) add_f32(float* out, const float* a, const float* b, long long n) {
+    add<float>(out, a, b, n);
+}
+
+extern "C" __global__ void __launch_bounds__(256) add_bf16(bf16* out, const bf16* a, const bf16* b, long long n) {
+    add<bf16>(out, a, b, n);
+}
