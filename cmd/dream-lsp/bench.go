@@ -1,11 +1,187 @@
 package main
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
 
-// runBench is scaffolding until issue #2 lands.
-func runBench(args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("not implemented yet (issue #2)")
+// benchResult is one measured row of `dream-lsp bench`.
+type benchResult struct {
+	Name      string  `json:"name"`
+	Runs      int     `json:"runs"`
+	MedianMs  float64 `json:"median_ms"`
+	MinMs     float64 `json:"min_ms"`
+	CPUMs     float64 `json:"cpu_ms_per_run"` // process CPU time (user+sys) per run, all threads
+	GFLOPs    float64 `json:"gflop_per_s,omitempty"`
+	GFLOPsCPU float64 `json:"gflop_per_cpu_s,omitempty"`
 }
+
+// benchReport is `dream-lsp bench --json`'s document.
+type benchReport struct {
+	Model    string        `json:"model"`
+	Params   int64         `json:"params"`
+	Backend  string        `json:"backend"`
+	Threads  int           `json:"threads"`
+	Tokens   int           `json:"tokens"`
+	Masks    int           `json:"masks"`
+	Steps    int           `json:"steps"`
+	Alg      string        `json:"alg"`
+	GOARCH   string        `json:"goarch"`
+	NumCPU   int           `json:"num_cpu"`
+	LoadMs   float64       `json:"load_ms"`
+	Results  []benchResult `json:"results"`
+	Finished time.Time     `json:"finished"`
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// runBench measures the CPU runtime: one full forward pass over the
+// canvas (lm_head on the masked rows only) and a whole denoising run.
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	modelDir := fs.String("model", "", "model directory (default: a synthetic ~30M-parameter Dream config with random weights)")
+	tokens := fs.Int("tokens", 512, "canvas length in tokens")
+	masks := fs.Int("masks", 64, "masked slots at the end of the canvas (the logits rows; denoised by the denoise run)")
+	steps := fs.Int("steps", 8, "denoising steps of the denoise run (0: skip it)")
+	alg := fs.String("alg", "maskgit_plus", "denoising algorithm")
+	runs := fs.Int("runs", 3, "timed runs of each measurement (after one warm-up)")
+	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
+	asJSON := fs.Bool("json", false, "print one JSON document instead of a table")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: dream-lsp bench [--model DIR] [--tokens N] [--masks N] [--steps N] [--runs N] [--json]")
+		fmt.Fprintln(stderr, "Measures forward and denoising latency on the CPU backend. GFLOP/s counts the projections,")
+		fmt.Fprintln(stderr, "attention and lm_head (model.ForwardFLOPs); GFLOP/cpu-s divides by process CPU time,")
+		fmt.Fprintln(stderr, "which stays meaningful on a loaded machine.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *tokens < 2 || *masks < 1 || *masks >= *tokens || *runs < 1 || *steps < 0 {
+		return fmt.Errorf("%w: need tokens >= 2, 1 <= masks < tokens, runs >= 1, steps >= 0", errUsage)
+	}
+	be := cpu.New(*threads)
+	start := time.Now()
+	var (
+		m    *model.Model
+		name string
+		err  error
+	)
+	if *modelDir == "" {
+		cfg := model.BenchConfig()
+		name = "synthetic-30M"
+		m, err = model.Load(cfg, model.RandomSource(cfg, 1), be)
+	} else {
+		name = *modelDir
+		cfg, ck, lerr := model.LoadDir(*modelDir)
+		if lerr != nil {
+			return lerr
+		}
+		m, err = model.Load(cfg, model.CheckpointSource(ck), be)
+		ck.Close()
+	}
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	cfg := m.Config()
+	if *tokens > cfg.MaxPositionEmbeddings {
+		return fmt.Errorf("%w: --tokens %d exceeds max_position_embeddings %d", errUsage, *tokens, cfg.MaxPositionEmbeddings)
+	}
+	rep := benchReport{
+		Model: name, Params: model.NumParams(cfg), Backend: be.Name(), Threads: be.Threads(),
+		Tokens: *tokens, Masks: *masks, Steps: *steps, Alg: *alg,
+		GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), LoadMs: ms(time.Since(start)),
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	ids := make([]int, *tokens)
+	var want []int
+	for i := range ids {
+		ids[i] = rng.IntN(min(cfg.VocabSize, 150000))
+		if ids[i] == cfg.MaskTokenID {
+			ids[i] = 0
+		}
+		if i >= *tokens-*masks {
+			ids[i] = cfg.MaskTokenID
+			want = append(want, i)
+		}
+	}
+	measure := func(name string, flops float64, fn func() error) error {
+		if err := fn(); err != nil { // warm-up
+			return err
+		}
+		var wall []float64
+		c0 := cpuSeconds()
+		for range *runs {
+			t := time.Now()
+			if err := fn(); err != nil {
+				return err
+			}
+			wall = append(wall, ms(time.Since(t)))
+		}
+		cpuPer := (cpuSeconds() - c0) / float64(*runs) * 1000
+		slices.Sort(wall)
+		r := benchResult{Name: name, Runs: *runs, MedianMs: wall[len(wall)/2], MinMs: wall[0], CPUMs: cpuPer}
+		if flops > 0 {
+			r.GFLOPs = flops / (r.MedianMs / 1000) / 1e9
+			if cpuPer > 0 {
+				r.GFLOPsCPU = flops / (cpuPer / 1000) / 1e9
+			}
+		}
+		rep.Results = append(rep.Results, r)
+		return nil
+	}
+	in := []model.Input{{IDs: ids, Want: want}}
+	if err := measure(fmt.Sprintf("forward %d tokens, %d logit rows", *tokens, *masks), model.ForwardFLOPs(cfg, *tokens, *masks),
+		func() error { _, err := m.Forward(in); return err }); err != nil {
+		return err
+	}
+	if *steps > 0 {
+		req := denoise.Request{Canvases: [][]int{ids}, Steps: *steps, Sampler: sampler.Options{Alg: sampler.Alg(*alg)}}
+		if err := req.Sampler.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+		if err := measure(fmt.Sprintf("denoise %d masks, %d steps, %s", *masks, *steps, *alg), 0,
+			func() error { _, err := denoise.Run(context.Background(), m, req); return err }); err != nil {
+			return err
+		}
+	}
+	rep.Finished = time.Now().UTC()
+	if *asJSON {
+		return writeJSON(stdout, rep)
+	}
+	fmt.Fprintf(stdout, "model %s (%.1fM params), backend %s, %d threads, %s, %d CPUs; load %.0f ms\n",
+		rep.Model, float64(rep.Params)/1e6, rep.Backend, rep.Threads, rep.GOARCH, rep.NumCPU, rep.LoadMs)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "measurement\truns\tmedian ms\tmin ms\tcpu ms/run\tGFLOP/s\tGFLOP/cpu-s\t")
+	for _, r := range rep.Results {
+		g, gc := "-", "-"
+		if r.GFLOPs > 0 {
+			g, gc = fmt.Sprintf("%.2f", r.GFLOPs), fmt.Sprintf("%.2f", r.GFLOPsCPU)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%s\t%s\t\n", r.Name, r.Runs, r.MedianMs, r.MinMs, r.CPUMs, g, gc)
+	}
+	return tw.Flush()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
