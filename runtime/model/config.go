@@ -184,7 +184,7 @@ func ParseConfig(data []byte) (Config, error) {
 	if raw.UseSlidingWindow != nil {
 		cfg.UseSlidingWindow = *raw.UseSlidingWindow
 	}
-	if s := strings.TrimSpace(string(raw.RopeScaling)); s != "" && s != "null" {
+	if s := strings.TrimSpace(string(raw.RopeScaling)); s != "" && s != "null" && !defaultRope(raw.RopeScaling) {
 		cfg.RopeScaling = s
 	}
 	var err error
@@ -235,6 +235,29 @@ func tokenIDs(raw json.RawMessage, key string, def int) (int, []int, error) {
 		}
 		return id, []int{id}, nil
 	}
+}
+
+// defaultRope reports whether a rope_scaling object only restates plain
+// RoPE ({"rope_type": "default"} or {"type": "default"}), which newer
+// transformers versions write.
+func defaultRope(raw json.RawMessage) bool {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil || len(m) == 0 {
+		return false
+	}
+	for k, v := range m {
+		switch k {
+		case "rope_type", "type":
+			if v != "default" {
+				return false
+			}
+		case "rope_theta":
+			// Restates rope_theta; the top-level key is authoritative.
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func intOr(p *int, def int) int {

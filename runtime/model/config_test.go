@@ -112,6 +112,10 @@ func TestParseConfigDefaultsAndVariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m["rope_scaling"] = map[string]any{"rope_type": "default"}
+	if c, err := parse(t, m); err != nil || c.RopeScaling != "" {
+		t.Errorf("rope_scaling {rope_type: default}: %+v, %v", c, err)
+	}
 	if cfg.HeadDim != 16 || cfg.PadTokenID != NoToken || cfg.TorchDType != "float16" {
 		t.Errorf("variants: %+v", cfg)
 	}

@@ -114,6 +114,15 @@ func TestCheckPlanGolden(t *testing.T) {
 			if len(c.Tensors()) != len(Plan(cfg)) {
 				t.Errorf("%d tensors, plan has %d", len(c.Tensors()), len(Plan(cfg)))
 			}
+			if name == "tiny-mha-sharded" {
+				p, err := PlanFromIndex(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.TotalBytes != 641088 || len(p.Tensors) != 27 {
+					t.Errorf("PlanFromIndex: %d tensors, %d bytes; want 27, 641088", len(p.Tensors), p.TotalBytes)
+				}
+			}
 			_, cf, err := LoadFS(os.DirFS(dir))
 			if err != nil {
 				t.Fatal(err)
