@@ -123,6 +123,7 @@ type PlanError struct {
 // maxReported bounds the problems quoted in Error.
 const maxReported = 5
 
+// Error lists the first few problems and counts the rest.
 func (e *PlanError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "model: checkpoint %s does not match config: ", e.Dir)

@@ -25,6 +25,7 @@ type CorruptError struct {
 	Err    error // underlying cause, may be nil
 }
 
+// Error returns "weights: corrupt checkpoint: FILE: tensor \"NAME\": reason".
 func (e *CorruptError) Error() string {
 	msg := "weights: corrupt checkpoint: " + e.File
 	if e.Tensor != "" {

@@ -51,6 +51,7 @@ func (t *Tensor) NumElements() int {
 	return n
 }
 
+// String returns "name DTYPE[shape] (file)".
 func (t *Tensor) String() string {
 	return fmt.Sprintf("%s %s%v (%s)", t.Name, t.DType, t.Shape, t.File)
 }
