@@ -1,11 +1,194 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
 
-// runInfill is scaffolding until issue #3 lands.
+// Cursor markers accepted by `dream-lsp infill FILE` (no position): the
+// first one found marks the cursor and is removed from the text.
+var cursorMarkers = []string{"<|cursor|>", "┃"}
+
+// modelFlags are the model and sampling flags shared by infill and eval.
+type modelFlags struct {
+	model     string
+	steps     int
+	alg       string
+	maxTokens int
+	length    string
+	threads   int
+}
+
+func (m *modelFlags) register(fs *flag.FlagSet, defLength string) {
+	fs.StringVar(&m.model, "model", "", "model directory (Hugging Face layout); empty: the built-in model")
+	fs.IntVar(&m.steps, "steps", 0, "denoising steps (0: one per middle token)")
+	fs.StringVar(&m.alg, "alg", infill.DefaultAlg, "sampler algorithm: origin, maskgit_plus, topk_margin, entropy, confidence_threshold")
+	fs.IntVar(&m.maxTokens, "max-tokens", infill.DefaultMaxTokens, "longest middle in tokens")
+	fs.StringVar(&m.length, "length", defLength, "length strategy: auto, fixed=N (infill also takes oracle=N)")
+	fs.IntVar(&m.threads, "threads", 0, "CPU threads (0: all cores)")
+}
+
+// openInfill opens the model and wraps it in an infill engine.
+func (m *modelFlags) openInfill(stderr io.Writer) (*infill.Engine, infill.Runtime, func(), error) {
+	if m.model == "" {
+		return nil, nil, nil, fmt.Errorf("no built-in model in this build yet: pass --model DIR (a Dream checkpoint directory)")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	eng, err := engine.Open(m.model, engine.Options{Threads: m.threads, Logger: log})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open model %s: %w", m.model, err)
+	}
+	rt, err := infill.FromEngine(eng)
+	if err != nil {
+		eng.Close()
+		return nil, nil, nil, fmt.Errorf("model %s: %w", m.model, err)
+	}
+	ie := infill.New(rt, infill.Options{Steps: m.steps, Alg: m.alg, MaxTokens: m.maxTokens, Logger: log})
+	return ie, rt, func() { eng.Close() }, nil
+}
+
+// runInfill prints a completion for FILE:LINE:COL (1-based line, byte
+// column) or for a file holding a cursor marker.
 func runInfill(args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("not implemented yet (issue #3)")
+	fs := flag.NewFlagSet("infill", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var mf modelFlags
+	mf.register(fs, "auto")
+	asJSON := fs.Bool("json", false, "print every candidate with scores and timings as one JSON document")
+	n := fs.Int("candidates", 1, "number of candidates")
+	lang := fs.String("language", "", "LSP language id (default: from the file extension)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: dream-lsp infill [flags] FILE:LINE:COL | FILE")
+		fmt.Fprintln(stderr, "\nLINE and COL are 1-based; COL counts bytes. With FILE alone, the file must contain")
+		fmt.Fprintf(stderr, "a cursor marker (%s); it is removed before completing.\n\nflags:\n", strings.Join(cursorMarkers, " or "))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: want one FILE:LINE:COL or FILE argument", errUsage)
+	}
+	path, text, off, err := readCursor(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	eng, _, closeFn, err := mf.openInfill(stderr)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	res, err := eng.Complete(context.Background(), infill.Request{Path: path, LanguageID: *lang, Text: text, Offset: off,
+		MaxTokens: mf.maxTokens, Steps: mf.steps, Alg: mf.alg, Length: mf.length, Candidates: *n})
+	if err != nil {
+		return fmt.Errorf("complete %s: %w", fs.Arg(0), err)
+	}
+	if *asJSON {
+		return writeInfillJSON(stdout, path, text, off, res)
+	}
+	if len(res.Candidates) > 0 {
+		fmt.Fprintln(stdout, res.Candidates[0].Text)
+	}
+	return nil
+}
+
+// readCursor resolves the argument to a file, its text and a byte offset.
+func readCursor(arg string) (path, text string, off int, err error) {
+	if b, err := os.ReadFile(arg); err == nil {
+		text = string(b)
+		for _, m := range cursorMarkers {
+			if i := strings.Index(text, m); i >= 0 {
+				return arg, text[:i] + text[i+len(m):], i, nil
+			}
+		}
+		return "", "", 0, fmt.Errorf("%w: %s has no cursor marker (%s); or pass FILE:LINE:COL", errUsage, arg, strings.Join(cursorMarkers, ", "))
+	}
+	// FILE:LINE:COL, split from the right so paths may contain colons.
+	parts := strings.Split(arg, ":")
+	if len(parts) < 3 {
+		return "", "", 0, fmt.Errorf("%w: %q is neither a file nor FILE:LINE:COL", errUsage, arg)
+	}
+	path = strings.Join(parts[:len(parts)-2], ":")
+	line, err1 := strconv.Atoi(parts[len(parts)-2])
+	col, err2 := strconv.Atoi(parts[len(parts)-1])
+	if err1 != nil || err2 != nil || line < 1 || col < 1 {
+		return "", "", 0, fmt.Errorf("%w: bad position in %q (LINE and COL are 1-based numbers)", errUsage, arg)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	text = string(b)
+	off, err = lineColOffset(text, line, col)
+	if err != nil {
+		return "", "", 0, fmt.Errorf("%w: %s: %v", errUsage, path, err)
+	}
+	return path, text, off, nil
+}
+
+// lineColOffset turns a 1-based line and byte column into a byte offset;
+// the column may point one past the line's last byte.
+func lineColOffset(text string, line, col int) (int, error) {
+	start := 0
+	for l := 1; l < line; l++ {
+		i := strings.IndexByte(text[start:], '\n')
+		if i < 0 {
+			return 0, fmt.Errorf("line %d past the end (%d lines)", line, l)
+		}
+		start += i + 1
+	}
+	end := len(text)
+	if i := strings.IndexByte(text[start:], '\n'); i >= 0 {
+		end = start + i
+	}
+	if col-1 > end-start {
+		return 0, fmt.Errorf("column %d past the end of line %d (%d bytes)", col, line, end-start)
+	}
+	return start + col - 1, nil
+}
+
+type jsonCandidate struct {
+	Text   string  `json:"text"`
+	Start  int     `json:"start"`
+	End    int     `json:"end"`
+	Score  float64 `json:"score"`
+	Parses bool    `json:"parses"`
+	Tokens int     `json:"tokens"`
+}
+
+func writeInfillJSON(w io.Writer, path, text string, off int, res *infill.Result) error {
+	line := strings.Count(text[:off], "\n") + 1
+	col := off - (strings.LastIndexByte(text[:off], '\n') + 1) + 1
+	out := struct {
+		File       string             `json:"file"`
+		Line       int                `json:"line"`
+		Col        int                `json:"col"`
+		Offset     int                `json:"offset"`
+		Candidates []jsonCandidate    `json:"candidates"`
+		Timing     map[string]float64 `json:"timing_ms"`
+	}{File: path, Line: line, Col: col, Offset: off, Candidates: []jsonCandidate{}}
+	for _, c := range res.Candidates {
+		out.Candidates = append(out.Candidates, jsonCandidate{c.Text, c.Start, c.End, c.Score, c.Parses, c.Tokens})
+	}
+	ms := func(d interface{ Seconds() float64 }) float64 { return d.Seconds() * 1000 }
+	out.Timing = map[string]float64{"context": ms(res.Timing.Context), "model": ms(res.Timing.Model), "post": ms(res.Timing.Post),
+		"total": ms(res.Timing.Context + res.Timing.Model + res.Timing.Post)}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

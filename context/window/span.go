@@ -44,9 +44,9 @@ type Span struct {
 	Closers string
 	// Multiline is true where the middle may span several lines.
 	Multiline bool
-	// LineStart is true when the cursor is at column 0 before the text of
-	// a non-blank line: the middle is whole new lines inserted above it and
-	// ends with a newline.
+	// LineStart is true when the cursor is in the indentation (or at column
+	// 0) before the text of a non-blank line: the middle is whole new lines
+	// inserted above it, ending with a newline and Before.
 	LineStart bool
 }
 
@@ -79,15 +79,16 @@ func DetectSpan(tree *syntax.Tree, text string, offset int) Span {
 		prev, prevTrim = skipDocstring(text, ls, prev, prevTrim)
 	}
 	switch {
-	case sp.Before == "" && after != "":
-		// Column 0 before existing text: insert whole lines above it.
+	case before == "" && after != "":
+		// In the indentation before existing text: insert whole lines
+		// above it (the middle ends with a newline and this indentation).
 		sp.Kind = EmptyLine
 		sp.Multiline, sp.LineStart = true, true
 		ind := leadingWS(prev)
 		if opensBlock(prevTrim) {
 			ind += sp.IndentUnit
 		}
-		cur := leadingWS(sp.After)
+		cur := sp.Before + leadingWS(sp.After)
 		sp.Indent, sp.ScopeIndent = ind, cur
 		if len(cur) > len(ind) {
 			sp.Indent, sp.ScopeIndent = cur, ind

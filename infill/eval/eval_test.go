@@ -90,7 +90,7 @@ func TestLoadCounts(t *testing.T) {
 func TestOracleMiddlesPass(t *testing.T) {
 	dir := evalDir(t)
 	need(t, "python3", "go")
-	cfg := Config{Dir: dir, OracleMiddle: true, Exclude: KnownBroken,
+	cfg := Config{Dir: dir, OracleMiddle: true, Exclude: KnownBroken, Verbose: true,
 		Sets: []string{"python-single", "python-multi", "go-single", "go-multi"}}
 	if os.Getenv("DREAM_EVAL_FULL") == "" {
 		cfg.Tasks = problems("HumanEval/", 6) + "," + problems("Go/", 4)

@@ -33,6 +33,8 @@ type Config struct {
 	Count func(string) int
 	// Exclude lists problems left out of scores (known broken references).
 	Exclude []string
+	// Verbose logs every failing test's last output line.
+	Verbose bool
 }
 
 // KnownBroken are problems whose reference solution fails its own test:
@@ -156,7 +158,9 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 				logf("%s: %d/%d completed", set, i+1, len(tasks))
 			}
 		}
-		x.Logf = func(format string, args ...any) { logf(format, args...) }
+		if cfg.Verbose {
+			x.Logf = func(format string, args ...any) { logf(format, args...) }
+		}
 		pass, err := x.Run(ctx, tasks, comps)
 		if err != nil {
 			return nil, err

@@ -25,7 +25,7 @@ func Apply(mid string, sp window.Span, suffix string) string {
 	mid = BalanceBrackets(mid, suffix)
 	mid = strings.TrimRight(mid, " \t\n")
 	if sp.LineStart && strings.TrimSpace(mid) != "" {
-		mid += "\n"
+		mid += "\n" + sp.Before
 	}
 	if strings.TrimSpace(mid) == "" {
 		return ""
