@@ -1,7 +1,8 @@
 package tokenizer
 
 import (
-	"sync"
+	"hash/maphash"
+	"strings"
 	"sync/atomic"
 )
 
@@ -228,34 +229,39 @@ func (t *Tokenizer) bpeLong(word string, dst []int32) []int32 {
 	return dst
 }
 
-// wordCache remembers the ids of recently seen pre-tokens. It is safe for
-// concurrent use and bounded: when it holds maxEntries words it starts
-// over, which keeps the hot words of the current text cheap to find again.
+// wordCache remembers the ids of recently seen pre-tokens. It is a
+// direct-mapped table of immutable entries behind atomic pointers: safe for
+// concurrent use without locks, bounded by construction (a new word evicts
+// whatever shared its slot), and cheap to probe.
 type wordCache struct {
-	m sync.Map // string -> []int32
-	n atomic.Int64
+	seed  maphash.Seed
+	slots [cacheSlots]atomic.Pointer[cacheEntry]
+}
+
+type cacheEntry struct {
+	word string
+	ids  []int32
 }
 
 const (
-	cacheMaxEntries = 1 << 16
-	cacheMaxWord    = 64 // longer pre-tokens are not cached
+	cacheSlots   = 1 << 15
+	cacheMaxWord = 64 // longer pre-tokens are not cached
 )
 
+func (c *wordCache) slot(word string) *atomic.Pointer[cacheEntry] {
+	return &c.slots[maphash.String(c.seed, word)&(cacheSlots-1)]
+}
+
 func (c *wordCache) get(word string) ([]int32, bool) {
-	v, ok := c.m.Load(word)
-	if !ok {
-		return nil, false
+	if e := c.slot(word).Load(); e != nil && e.word == word {
+		return e.ids, true
 	}
-	return v.([]int32), true
+	return nil, false
 }
 
 func (c *wordCache) put(word string, ids []int32) {
 	if len(word) > cacheMaxWord {
 		return
 	}
-	if c.n.Add(1) > cacheMaxEntries {
-		c.m.Clear()
-		c.n.Store(1)
-	}
-	c.m.Store(string([]byte(word)), ids)
+	c.slot(word).Store(&cacheEntry{word: strings.Clone(word), ids: ids})
 }

@@ -32,7 +32,7 @@ func appendLossy(dst []byte, b []byte) []byte {
 // holds an ill-formed sequence at its start.
 func maximalSubpart(b []byte) int {
 	lo, hi := byte(0x80), byte(0xBF) // allowed range of the second byte
-	var need int                      // continuation bytes a full sequence needs
+	var need int                     // continuation bytes a full sequence needs
 	switch c := b[0]; {
 	case c >= 0xC2 && c <= 0xDF:
 		need = 1

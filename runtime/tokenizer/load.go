@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"os"
 	"sort"
@@ -413,6 +414,7 @@ func (b *builder) build() (*Tokenizer, error) {
 		size = max(size, a.id+1)
 	}
 	t.size = size
+	t.cache.seed = maphash.MakeSeed()
 	t.pieces = make([]string, size)
 	t.flags = make([]uint8, size)
 	for tok, id := range b.vocab {

@@ -110,9 +110,9 @@ func (t *Tokenizer) encode(text string, special, withSpans bool) ([]int, []Span)
 			s = nfc(text)
 		}
 	}
-	e.ids = make([]int, 0, len(s)/3+1)
+	e.ids = make([]int, 0, len(s)/2+8)
 	if withSpans {
-		e.spans = make([]Span, 0, len(s)/3+1)
+		e.spans = make([]Span, 0, len(s)/2+8)
 	}
 	if !special || len(t.added) == 0 {
 		e.segment(s, 0)

@@ -1,0 +1,130 @@
+package tokenizer
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// maxBenchFile skips huge generated files (cmd/compile's 3 MB opGen.go),
+// which would dominate the corpus.
+const maxBenchFile = 256 << 10
+
+// benchCorpusBytes is the corpus size: about 2 MiB of Go source.
+const benchCorpusBytes = 2 << 20
+
+// benchCorpus reads real Go source files from the toolchain's src tree at
+// benchmark time (up to about limit bytes), sorted by path so every run
+// sees the same files. bench/tokenizer/bench.mjs picks the same files for
+// the JavaScript comparison.
+func benchCorpus(b *testing.B, limit int) []string {
+	b.Helper()
+	root := filepath.Join(runtime.GOROOT(), "src")
+	var paths []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || d.Name() == "vendor") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") {
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	if err != nil || len(paths) == 0 {
+		b.Skipf("Go sources not readable under %s: %v", root, err)
+	}
+	sort.Strings(paths)
+	// Take every k-th file so the sample spans the whole tree.
+	var files []string
+	total := 0
+	for i := 0; i < len(paths) && total < limit; i += 7 {
+		data, err := os.ReadFile(paths[i])
+		if err != nil || len(data) > maxBenchFile {
+			continue
+		}
+		files = append(files, string(data))
+		total += len(data)
+	}
+	return files
+}
+
+func corpusBytes(files []string) int64 {
+	var n int64
+	for _, f := range files {
+		n += int64(len(f))
+	}
+	return n
+}
+
+// BenchmarkEncode encodes whole Go source files one after another on one
+// goroutine (plain mode, as the language server does), with a warm word
+// cache. MB/s counts input bytes.
+func BenchmarkEncode(b *testing.B) {
+	tok := referenceTokenizers(b)["tokenizer.json"]
+	files := benchCorpus(b, benchCorpusBytes)
+	b.SetBytes(corpusBytes(files))
+	b.ReportAllocs()
+	var ntok int
+	for b.Loop() {
+		ntok = 0
+		for _, f := range files {
+			ntok += len(tok.Encode(f))
+		}
+	}
+	b.ReportMetric(float64(ntok), "tokens/op")
+}
+
+// BenchmarkEncodeParallel encodes the same files spread over all cores
+// (GOMAXPROCS goroutines taking whole files from a shared counter).
+func BenchmarkEncodeParallel(b *testing.B) {
+	tok := referenceTokenizers(b)["tokenizer.json"]
+	files := benchCorpus(b, benchCorpusBytes)
+	b.SetBytes(corpusBytes(files))
+	workers := runtime.GOMAXPROCS(0)
+	b.ReportMetric(float64(workers), "goroutines")
+	for b.Loop() {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(files) {
+						return
+					}
+					tok.Encode(files[i])
+				}
+			})
+		}
+		wg.Wait()
+	}
+}
+
+// BenchmarkLoad measures loading the 151k-token reference tokenizer with
+// each loader.
+func BenchmarkLoad(b *testing.B) {
+	fsys := os.DirFS(referenceDir(b))
+	b.Run("tokenizer.json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := loadTokenizerJSON(fsys); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("vocab+merges", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := loadVocabMerges(fsys); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
