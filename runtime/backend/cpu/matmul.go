@@ -10,7 +10,7 @@ import (
 // 4×4 register tiles sweep over them. Both operands are read along K,
 // which is contiguous for x and for the [out,in] weights alike.
 const (
-	blockT = 64
+	blockT = 48 // a multiple of the SIMD kernel's 3 rows
 	blockN = 64
 	blockK = 256
 )
@@ -81,8 +81,71 @@ func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 	})
 }
 
-// tileMatMul adds x[t0:t1, k0:k1]·w[n0:n1, k0:k1]ᵀ into out[t0:t1, n0:n1].
+// tileMatMul adds x[t0:t1, k0:k1]·w[n0:n1, k0:k1]ᵀ into out[t0:t1, n0:n1],
+// with the SIMD kernels when the CPU has them.
 func tileMatMul(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
+	if haveSIMD && k1-k0 >= 8 {
+		tileMatMulSIMD(out, x, w, K, N, t0, t1, n0, n1, k0, k1)
+		return
+	}
+	tileMatMulGo(out, x, w, K, N, t0, t1, n0, n1, k0, k1)
+}
+
+// tileMatMulSIMD is tileMatMul on 3×4 register tiles of 8-wide FMA
+// accumulators (dot3x4), 1×4 for leftover rows, and scalar Go for
+// leftover columns and the K tail past the last multiple of 8.
+func tileMatMulSIMD(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
+	kn := (k1 - k0) &^ 7
+	var acc [12]float32
+	var acc4 [4]float32
+	i := t0
+	for ; i+3 <= t1; i += 3 {
+		xs := [3][]float32{x[i*K+k0 : i*K+k1], x[(i+1)*K+k0 : (i+1)*K+k1], x[(i+2)*K+k0 : (i+2)*K+k1]}
+		j := n0
+		for ; j+4 <= n1; j += 4 {
+			ws := [4][]float32{w[j*K+k0 : j*K+k1], w[(j+1)*K+k0 : (j+1)*K+k1], w[(j+2)*K+k0 : (j+2)*K+k1], w[(j+3)*K+k0 : (j+3)*K+k1]}
+			dot3x4(&xs[0][0], &xs[1][0], &xs[2][0], &ws[0][0], &ws[1][0], &ws[2][0], &ws[3][0], kn, &acc)
+			for r := range 3 {
+				o := out[(i+r)*N+j : (i+r)*N+j+4]
+				for c := range 4 {
+					s := acc[r*4+c]
+					if kn < len(xs[r]) {
+						s += dot(xs[r][kn:], ws[c][kn:])
+					}
+					o[c] += s
+				}
+			}
+		}
+		for ; j < n1; j++ {
+			wj := w[j*K+k0 : j*K+k1]
+			for r := range 3 {
+				out[(i+r)*N+j] += dot(xs[r], wj)
+			}
+		}
+	}
+	for ; i < t1; i++ {
+		xi := x[i*K+k0 : i*K+k1]
+		j := n0
+		for ; j+4 <= n1; j += 4 {
+			ws := [4][]float32{w[j*K+k0 : j*K+k1], w[(j+1)*K+k0 : (j+1)*K+k1], w[(j+2)*K+k0 : (j+2)*K+k1], w[(j+3)*K+k0 : (j+3)*K+k1]}
+			dot1x4(&xi[0], &ws[0][0], &ws[1][0], &ws[2][0], &ws[3][0], kn, &acc4)
+			o := out[i*N+j : i*N+j+4]
+			for c := range 4 {
+				s := acc4[c]
+				if kn < len(xi) {
+					s += dot(xi[kn:], ws[c][kn:])
+				}
+				o[c] += s
+			}
+		}
+		for ; j < n1; j++ {
+			out[i*N+j] += dot(xi, w[j*K+k0:j*K+k1])
+		}
+	}
+}
+
+// tileMatMulGo is the pure-Go tileMatMul.
+func tileMatMulGo(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
 	i := t0
 	for ; i+2 <= t1; i += 2 {
 		x0 := x[i*K+k0 : i*K+k1]
@@ -182,4 +245,72 @@ func dot(a, b []float32) float32 {
 		s0 += a[k] * b[k]
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// gemmNT sets out[i*ldo+j] = Σ_{k<K} x[i*ldx+k]·w[j*ldw+k] for i < T,
+// j < N: a strided x·wᵀ for operands that are not whole tensors (the
+// per-head slices of attention). It is single-threaded.
+func gemmNT(out []float32, ldo int, x []float32, ldx int, w []float32, ldw int, T, N, K int) {
+	if K == 0 {
+		for i := range T {
+			clear(out[i*ldo : i*ldo+N])
+		}
+		return
+	}
+	xr := func(i int) []float32 { return x[i*ldx : i*ldx+K] }
+	wr := func(j int) []float32 { return w[j*ldw : j*ldw+K] }
+	kn := K &^ 7
+	i := 0
+	if haveSIMD && kn > 0 {
+		var acc [12]float32
+		for ; i+3 <= T; i += 3 {
+			x0, x1, x2 := xr(i), xr(i+1), xr(i+2)
+			j := 0
+			for ; j+4 <= N; j += 4 {
+				w0, w1, w2, w3 := wr(j), wr(j+1), wr(j+2), wr(j+3)
+				dot3x4(&x0[0], &x1[0], &x2[0], &w0[0], &w1[0], &w2[0], &w3[0], kn, &acc)
+				if kn < K {
+					for c, wc := range [4][]float32{w0, w1, w2, w3} {
+						acc[c] += dot(x0[kn:], wc[kn:])
+						acc[4+c] += dot(x1[kn:], wc[kn:])
+						acc[8+c] += dot(x2[kn:], wc[kn:])
+					}
+				}
+				copy(out[i*ldo+j:i*ldo+j+4], acc[0:4])
+				copy(out[(i+1)*ldo+j:(i+1)*ldo+j+4], acc[4:8])
+				copy(out[(i+2)*ldo+j:(i+2)*ldo+j+4], acc[8:12])
+			}
+			for ; j < N; j++ {
+				wj := wr(j)
+				out[i*ldo+j] = dot(x0, wj)
+				out[(i+1)*ldo+j] = dot(x1, wj)
+				out[(i+2)*ldo+j] = dot(x2, wj)
+			}
+		}
+		var acc4 [4]float32
+		for ; i < T; i++ {
+			xi := xr(i)
+			j := 0
+			for ; j+4 <= N; j += 4 {
+				w0, w1, w2, w3 := wr(j), wr(j+1), wr(j+2), wr(j+3)
+				dot1x4(&xi[0], &w0[0], &w1[0], &w2[0], &w3[0], kn, &acc4)
+				if kn < K {
+					for c, wc := range [4][]float32{w0, w1, w2, w3} {
+						acc4[c] += dot(xi[kn:], wc[kn:])
+					}
+				}
+				copy(out[i*ldo+j:i*ldo+j+4], acc4[:])
+			}
+			for ; j < N; j++ {
+				out[i*ldo+j] = dot(xi, wr(j))
+			}
+		}
+		return
+	}
+	for ; i < T; i++ {
+		xi := xr(i)
+		for j := range N {
+			out[i*ldo+j] = dot(xi, wr(j))
+		}
+	}
 }

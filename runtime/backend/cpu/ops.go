@@ -134,8 +134,9 @@ func (b *Backend) RoPE(x backend.Tensor, heads, headDim int, positions []int, th
 }
 
 // Attention implements backend.Backend: exact softmax attention, one task
-// per (head, block of query rows), scores in float32 with the row maximum
-// subtracted before exponentiation.
+// per (sequence, head, block of query rows). Scores S = Q·Kᵀ and the output
+// P·V run on the matmul kernels (V is transposed once per call); the
+// softmax subtracts the row maximum and works in float32.
 func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionParams) error {
 	o, err := own("attention", out)
 	if err != nil {
@@ -167,7 +168,6 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 	if p.Valid != nil && len(p.Valid) != T {
 		return backend.ShapeError("attention", "%d validity flags for %d rows", len(p.Valid), T)
 	}
-	// seqStart[t] is the first row of t's sequence, seqEnd[t] one past its last.
 	seqLens := p.SeqLens
 	if seqLens == nil {
 		seqLens = []int{T}
@@ -182,66 +182,79 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 	if total != T {
 		return backend.ShapeError("attention", "sequence lengths sum to %d, want %d rows", total, T)
 	}
-	seqStart := make([]int, T)
-	seqEnd := make([]int, T)
+	kvd := KVH * hd
+	// Vᵀ per KV head, [hd, T], so that P·V is another x·wᵀ product.
+	vT := make([]float32, KVH*hd*T)
+	b.parallel(KVH, 1, func(lo, hi int) {
+		for g := lo; g < hi; g++ {
+			dst := vT[g*hd*T : (g+1)*hd*T]
+			for t := range T {
+				src := vt.data[t*kvd+g*hd : t*kvd+(g+1)*hd]
+				for d, x := range src {
+					dst[d*T+t] = x
+				}
+			}
+		}
+	})
+	type task struct{ h, t0, t1, lo, hi int }
+	const qBlock = 48
+	var tasks []task
 	s0 := 0
 	for _, n := range seqLens {
-		for t := s0; t < s0+n; t++ {
-			seqStart[t], seqEnd[t] = s0, s0+n
+		e := s0 + n
+		for h := range H {
+			for t0 := s0; t0 < e; t0 += qBlock {
+				tasks = append(tasks, task{h, t0, min(t0+qBlock, e), s0, e})
+			}
 		}
-		s0 += n
+		s0 = e
 	}
-	const qBlock = 16
-	qBlocks := (T + qBlock - 1) / qBlock
 	group := H / KVH
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	qd, kvd := H*hd, KVH*hd
-	b.parallelTasks(H*qBlocks, func(task int) {
-		h := task / qBlocks
-		t0 := (task % qBlocks) * qBlock
-		t1 := min(t0+qBlock, T)
-		g := h / group
-		scores := make([]float32, T)
-		acc := make([]float32, hd)
-		for t := t0; t < t1; t++ {
-			orow := o.data[t*qd+h*hd : t*qd+(h+1)*hd]
+	qd := H * hd
+	b.parallelTasks(len(tasks), func(n int) {
+		tk := tasks[n]
+		g := tk.h / group
+		rows, L := tk.t1-tk.t0, tk.hi-tk.lo
+		if L == 0 || rows == 0 {
+			return
+		}
+		scores := make([]float32, rows*L)
+		// S = Q_h[t0:t1] · K_g[lo:hi]ᵀ
+		gemmNT(scores, L, qt.data[tk.t0*qd+tk.h*hd:], qd, kt.data[tk.lo*kvd+g*hd:], kvd, rows, L, hd)
+		for r := range rows {
+			t := tk.t0 + r
+			srow := scores[r*L : (r+1)*L]
 			if p.Valid != nil && !p.Valid[t] {
-				clear(orow)
+				clear(srow)
 				continue
 			}
-			qrow := qt.data[t*qd+h*hd : t*qd+(h+1)*hd]
-			lo, hi := seqStart[t], seqEnd[t]
 			m := float32(math.Inf(-1))
-			for j := lo; j < hi; j++ {
-				if p.Valid != nil && !p.Valid[j] {
+			for j := range srow {
+				if p.Valid != nil && !p.Valid[tk.lo+j] {
+					srow[j] = float32(math.Inf(-1))
 					continue
 				}
-				s := dot(qrow, kt.data[j*kvd+g*hd:j*kvd+(g+1)*hd]) * scale
-				scores[j] = s
-				m = max(m, s)
+				srow[j] *= scale
+				m = max(m, srow[j])
 			}
-			clear(acc)
 			if math.IsInf(float64(m), -1) {
-				clear(orow)
+				clear(srow)
 				continue
 			}
 			var sum float32
-			for j := lo; j < hi; j++ {
-				if p.Valid != nil && !p.Valid[j] {
-					continue
-				}
-				e := float32(math.Exp(float64(scores[j] - m)))
+			for j, v := range srow {
+				e := float32(math.Exp(float64(v - m)))
+				srow[j] = e
 				sum += e
-				vrow := vt.data[j*kvd+g*hd : j*kvd+(g+1)*hd]
-				for i, vv := range vrow {
-					acc[i] += e * vv
-				}
 			}
 			inv := 1 / sum
-			for i := range orow {
-				orow[i] = acc[i] * inv
+			for j := range srow {
+				srow[j] *= inv
 			}
 		}
+		// O = P · V = P · (Vᵀ)ᵀ, written straight into out's head slice.
+		gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*T+tk.lo:], T, rows, hd, L)
 	})
 	return nil
 }

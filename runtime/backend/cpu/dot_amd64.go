@@ -1,0 +1,21 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import "golang.org/x/sys/cpu"
+
+// haveSIMD reports whether the AVX2+FMA dot-product kernels in
+// dot_amd64.s can run on this CPU. The pure-Go kernels are used otherwise
+// (and on every build with the purego tag).
+var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// dot3x4 sets out[r*4+c] = Σ_{k<n} x_r[k]·w_c[k] for three x rows and four
+// w rows; n must be a multiple of 8. Implemented in dot_amd64.s.
+//
+//go:noescape
+func dot3x4(x0, x1, x2, w0, w1, w2, w3 *float32, n int, out *[12]float32)
+
+// dot1x4 sets out[c] = Σ_{k<n} x[k]·w_c[k]; n must be a multiple of 8.
+//
+//go:noescape
+func dot1x4(x, w0, w1, w2, w3 *float32, n int, out *[4]float32)
