@@ -100,7 +100,7 @@ async function ghostText(page) {
     await page.waitForTimeout(300);
     await page.keyboard.press('Escape');
     await page.keyboard.press('Control+S');
-    const original = fs.readFileSync(path.join(__dirname, 'fixture', 'main.go'), 'utf8');
+    const original = fs.readFileSync(path.join(__dirname, 'testdata', 'main.go'), 'utf8');
     const anchor = '\tmsg := "hello, " + name\n';
     const cut = original.indexOf(anchor) + anchor.length;
     const prefix = original.slice(0, cut) + '\t' + typed;

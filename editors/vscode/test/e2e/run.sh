@@ -40,7 +40,7 @@ vsix="$ext/dream-lsp.vsix"
 
 ws="$work/ws"; ud="$work/user"; exts="$work/exts"
 mkdir -p "$ws" "$ud/User" "$exts" "$work/xdg"
-cp "$here/fixture/main.go" "$ws/main.go"
+cp "$here/testdata/main.go" "$ws/main.go"
 args_json=$(node -e 'console.log(JSON.stringify((process.argv[1]||"").split(" ").filter(Boolean)))' "${DREAM_SERVER_ARGS:-}")
 cat > "$ud/User/settings.json" <<JSON
 {
