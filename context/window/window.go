@@ -34,8 +34,8 @@ const SuffixShare = 0.25
 // (by count) stay within budget. budget <= 0 means no limit. tree may be nil.
 func Build(tree *syntax.Tree, text string, span Span, budget int, count Counter) Window {
 	w := Window{Prefix: text[:span.Start], Suffix: text[span.End:], PrefixStart: 0, SuffixEnd: len(text)}
-	if budget <= 0 {
-		return w
+	if budget <= 0 || len(text)-(span.End-span.Start) <= budget {
+		return w // every token is at least one byte: it fits
 	}
 	pLines := splitLinesBack(text, span.Start)
 	sLines := splitLinesFwd(text, span.End)
@@ -133,6 +133,16 @@ func Build(tree *syntax.Tree, text string, span Span, budget int, count Counter)
 		k = 1 // the rest of the cursor's line is always kept
 	}
 	if k < len(sLines) && k > 0 {
+		// Snap the cut back to the end of a line followed by a statement
+		// or definition, so the suffix ends on a syntax boundary.
+		if tree != nil {
+			for j := k; j > 1 && j > k-12; j-- {
+				if startsStatement(tree, text, sLines[j][0]) {
+					k = j
+					break
+				}
+			}
+		}
 		w.SuffixEnd = sLines[k-1][1]
 	}
 	w.Suffix = text[span.End:w.SuffixEnd]
