@@ -14,3 +14,5 @@ fmt-check:
 
 test: fmt-check vet build
 	$(GO) test -timeout 20m ./...
+	# The VS Code extension's unit tests (.ci/run installs its node_modules with npm ci).
+	cd editors/vscode && npm test
