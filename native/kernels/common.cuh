@@ -56,3 +56,14 @@ __device__ __forceinline__ float block_sum(float v, float* sh) {
     __syncthreads();
     return v;
 }
+
+// mix64 is the splitmix64 finaliser: a strong 64-bit hash for
+// counter-based random numbers.
+__device__ __forceinline__ unsigned long long mix64(unsigned long long x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}

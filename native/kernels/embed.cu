@@ -61,3 +61,21 @@ extern "C" __global__ void __launch_bounds__(256) cast_bf16_f32(float* out, cons
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         out[i] = to_f32(in[i]);
 }
+
+// fill_uniform_* writes offset + scale * u with u uniform in [-1, 1) from a
+// hash of (seed, index): random weights generated on the device for
+// benchmarks and tests (block 256, grid-stride).
+__device__ __forceinline__ float hash_uniform(unsigned long long seed, long long i) {
+    const unsigned long long h = mix64(mix64(seed ^ 0x5851f42d4c957f2dULL) ^ (unsigned long long)i);
+    return (float)(h >> 40) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+extern "C" __global__ void __launch_bounds__(256) fill_uniform_bf16(bf16* out, long long n, unsigned long long seed, float scale, float offset) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        out[i] = from_f32<bf16>(offset + scale * hash_uniform(seed, i));
+}
+
+extern "C" __global__ void __launch_bounds__(256) fill_uniform_f32(float* out, long long n, unsigned long long seed, float scale, float offset) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        out[i] = offset + scale * hash_uniform(seed, i);
+}

@@ -17,16 +17,7 @@
 // on the host).
 #include "common.cuh"
 
-#define SAMPLE_THREADS 512
-
-__device__ __forceinline__ unsigned long long mix64(unsigned long long x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
+#define SAMPLE_THREADS 512  // must equal the __launch_bounds__ of sample_rows
 
 // uniform01 returns u in (0, 1) from (seed, step, row, idx).
 __device__ __forceinline__ float uniform01(unsigned long long seed, unsigned long long step, int row, int idx) {
@@ -57,7 +48,7 @@ __device__ __forceinline__ Top2 merge_top2(Top2 a, Top2 b) {
     return r;
 }
 
-extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(const float* logits, int rows, int vocab, float temperature,
+extern "C" __global__ void __launch_bounds__(512) sample_rows(const float* logits, int rows, int vocab, float temperature,
                                                                      const unsigned long long* seed_step, int* tok, float* stats) {
     __shared__ Top2 sh_top[SAMPLE_THREADS / 32];
     __shared__ float sh_g[SAMPLE_THREADS / 32];

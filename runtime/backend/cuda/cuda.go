@@ -261,6 +261,11 @@ func (b *Backend) enter() (func(), error) {
 // launch packs args for the named kernel and launches it on the backend's
 // stream with the kernel's declared block size.
 func (b *Backend) launch(name string, grid [3]uint32, sharedBytes uint32, args ...any) error {
+	return b.launchOn(b.strm, name, grid, sharedBytes, args...)
+}
+
+// launchOn is launch on stream s. The caller holds the backend (enter).
+func (b *Backend) launchOn(s cu.Stream, name string, grid [3]uint32, sharedBytes uint32, args ...any) error {
 	k, ok := b.fns[name]
 	if !ok {
 		return fmt.Errorf("cuda: kernel %s not loaded", name)
@@ -283,7 +288,7 @@ func (b *Backend) launch(name string, grid [3]uint32, sharedBytes uint32, args .
 		}
 	}
 	block := [3]uint32{uint32(k.meta.MaxThreads), 1, 1}
-	if err := b.drv.LaunchKernel(k.fn, grid, block, sharedBytes, b.strm, unsafe.Pointer(&b.args[0])); err != nil {
+	if err := b.drv.LaunchKernel(k.fn, grid, block, sharedBytes, s, unsafe.Pointer(&b.args[0])); err != nil {
 		return fmt.Errorf("cuda: launch %s grid %v: %w", name, grid, err)
 	}
 	return nil

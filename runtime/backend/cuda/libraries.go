@@ -47,8 +47,11 @@ func (r libraryReport) libraryReason(name string) string {
 	return name + " not searched"
 }
 
+// dlLibrary is an opened shared library.
+type dlLibrary = dl.Library
+
 // opener is dl.Open, replaced in tests.
-var opener = func(path string) (*dl.Library, error) { return dl.Open(path) }
+var opener = func(path string) (*dlLibrary, error) { return dl.Open(path) }
 
 // loadLibraries opens the first loadable candidate of each library. The
 // order matters: cuBLASLt before anything that might pull in libcublas.

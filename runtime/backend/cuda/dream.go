@@ -1,0 +1,745 @@
+package cuda
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+	"unsafe"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda/internal/cu"
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda/internal/cublaslt"
+)
+
+// DreamShape is the architecture of a Dream (Qwen2-style) model.
+type DreamShape struct {
+	Hidden, Intermediate, Layers, Heads, KVHeads, HeadDim, Vocab int
+	Theta, Eps                                                   float32
+}
+
+// Dream7B is the shape of Dream-v0-7B (and Dream-Coder, DreamOn).
+var Dream7B = DreamShape{Hidden: 3584, Intermediate: 18944, Layers: 28, Heads: 28, KVHeads: 4, HeadDim: 128,
+	Vocab: 152064, Theta: 1e6, Eps: 1e-6}
+
+func (s DreamShape) qkvDim() int { return (s.Heads + 2*s.KVHeads) * s.HeadDim }
+func (s DreamShape) kvDim() int  { return s.KVHeads * s.HeadDim }
+
+func (s DreamShape) validate() error {
+	switch {
+	case s.Hidden <= 0 || s.Intermediate <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.Vocab <= 0:
+		return fmt.Errorf("cuda: dream shape %+v: sizes must be positive", s)
+	case s.Heads%s.KVHeads != 0 || s.Heads/s.KVHeads > 32:
+		return fmt.Errorf("cuda: dream shape: %d heads over %d K/V heads", s.Heads, s.KVHeads)
+	case s.HeadDim%4 != 0 || s.HeadDim > 128 || s.Heads*s.HeadDim != s.Hidden:
+		return fmt.Errorf("cuda: dream shape: head dim %d × %d heads vs hidden %d", s.HeadDim, s.Heads, s.Hidden)
+	}
+	return nil
+}
+
+// BF16Model is a Dream model held in bf16 on the GPU and run with the fused
+// kernels of package native plus cuBLASLt GEMMs (fp32 accumulation): the
+// fast path that backend.Backend's float32 operations cannot express
+// (fused residual + RMSNorm, bias + RoPE + K/V-cache write, attention of a
+// short query block against a long cached context, logits only for the
+// wanted rows, sampling on the device, CUDA graphs).
+//
+// A forward call computes T tokens: their ids and RoPE positions, and
+// the K/V-cache rows (slots) their keys and values are written to; every
+// query attends to cache rows 0..nk-1 (bidirectional). A full forward over
+// a canvas is T = nk = canvas length with slots 0..T-1; a cached step
+// (Fast-dLLM's dual cache) recomputes only a block of T tokens whose slots
+// are their positions, against the cache of the whole canvas.
+type BF16Model struct {
+	b      *Backend
+	s      DreamShape
+	stream cu.Stream
+
+	maxT, ctx, maxRows int
+
+	embed, norm, lm cu.DevicePtr
+	layers          []bf16Layer
+	kc, vc          []cu.DevicePtr
+
+	x, h, qkv, q, attn, o, gu, act, mlp cu.DevicePtr // activations [maxT, *]
+	hsel                                cu.DevicePtr // [maxRows, hidden]
+	logits                              cu.DevicePtr // [maxRows, vocab] fp32
+	ids, pos, slots, rows, seedStep     cu.DevicePtr
+	tok, stats                          cu.DevicePtr
+	partO, partML                       cu.DevicePtr
+	maxSplits                           int
+
+	stage  []byte // pinned host staging (indices in, tokens and stats out)
+	allocs []cu.DevicePtr
+	plans  map[cublaslt.GEMMShape]*cublaslt.Plan
+	graphs map[graphKey]graphExec
+	events [2]cu.Event
+}
+
+type bf16Layer struct {
+	ln1, ln2, wqkv, bqkv, wo, wgu, wd cu.DevicePtr
+}
+
+type graphKey struct {
+	T, nk, rows int
+	temp        float32
+}
+
+type graphExec struct {
+	g cu.Graph
+	e cu.GraphExec
+}
+
+const stageBytes = 1 << 20
+
+// NewRandomBF16Model allocates a model of shape s with random weights
+// generated on the device (uniform, standard deviation 0.02 as in HF's
+// initialiser; norm weights near 1), a K/V cache of ctx rows per layer and
+// activations for up to maxT tokens and maxRows logits rows.
+func (b *Backend) NewRandomBF16Model(s DreamShape, ctx, maxT, maxRows int, seed uint64) (*BF16Model, error) {
+	m, err := b.newBF16Model(s, ctx, maxT, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	leave, err := b.enter()
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	defer leave()
+	a := float32(0.02 * math.Sqrt(3))
+	n := uint64(0)
+	fill := func(p cu.DevicePtr, count int, scale, offset float32) error {
+		n++
+		return b.launchOn(m.stream, "fill_uniform_bf16", [3]uint32{gridFor(count, 256*64)}, 0, uint64(p), int64(count), seed*1000003+n, scale, offset)
+	}
+	H, I := s.Hidden, s.Intermediate
+	errs := []error{fill(m.embed, s.Vocab*H, a, 0), fill(m.norm, H, 0.1, 1), fill(m.lm, s.Vocab*H, a, 0)}
+	for _, l := range m.layers {
+		errs = append(errs, fill(l.ln1, H, 0.1, 1), fill(l.ln2, H, 0.1, 1), fill(l.wqkv, s.qkvDim()*H, a, 0),
+			fill(l.bqkv, s.qkvDim(), a, 0), fill(l.wo, H*H, a, 0), fill(l.wgu, 2*I*H, a, 0), fill(l.wd, H*I, a, 0))
+	}
+	if err := errors.Join(errs...); err != nil {
+		m.closeLocked()
+		return nil, err
+	}
+	if err := b.drv.StreamSynchronize(m.stream); err != nil {
+		m.closeLocked()
+		return nil, fmt.Errorf("cuda: generate random weights: %w", err)
+	}
+	return m, nil
+}
+
+// WeightsFunc returns one tensor of a Dream checkpoint as float32 in its
+// stored [out, in] shape; names are Hugging Face's
+// (model.layers.N.self_attn.q_proj.weight, ...).
+type WeightsFunc func(name string) ([]float32, error)
+
+// NewBF16Model uploads a checkpoint's weights (rounded to bf16), fusing
+// q/k/v and gate/up as the kernels expect.
+func (b *Backend) NewBF16Model(s DreamShape, ctx, maxT, maxRows int, w WeightsFunc) (*BF16Model, error) {
+	m, err := b.newBF16Model(s, ctx, maxT, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	leave, err := b.enter()
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	defer leave()
+	up := func(dst cu.DevicePtr, names ...string) error {
+		var all []uint16
+		for _, n := range names {
+			v, err := w(n)
+			if err != nil {
+				return fmt.Errorf("cuda: weight %s: %w", n, err)
+			}
+			for _, f := range v {
+				all = append(all, bf16FromF32(f))
+			}
+		}
+		if len(all) == 0 {
+			return nil
+		}
+		return b.drv.MemcpyHtoD(dst, unsafe.Slice((*byte)(unsafe.Pointer(&all[0])), 2*len(all)))
+	}
+	errs := []error{up(m.embed, "model.embed_tokens.weight"), up(m.norm, "model.norm.weight"), up(m.lm, "lm_head.weight")}
+	for i, l := range m.layers {
+		p := fmt.Sprintf("model.layers.%d.", i)
+		errs = append(errs,
+			up(l.ln1, p+"input_layernorm.weight"), up(l.ln2, p+"post_attention_layernorm.weight"),
+			up(l.wqkv, p+"self_attn.q_proj.weight", p+"self_attn.k_proj.weight", p+"self_attn.v_proj.weight"),
+			up(l.bqkv, p+"self_attn.q_proj.bias", p+"self_attn.k_proj.bias", p+"self_attn.v_proj.bias"),
+			up(l.wo, p+"self_attn.o_proj.weight"),
+			up(l.wgu, p+"mlp.gate_proj.weight", p+"mlp.up_proj.weight"),
+			up(l.wd, p+"mlp.down_proj.weight"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		m.closeLocked()
+		return nil, err
+	}
+	return m, nil
+}
+
+func bf16FromF32(f float32) uint16 {
+	u := math.Float32bits(f)
+	if u&0x7fffffff > 0x7f800000 {
+		return 0x7fc0
+	}
+	u += 0x7fff + (u>>16)&1
+	return uint16(u >> 16)
+}
+
+func (b *Backend) newBF16Model(s DreamShape, ctx, maxT, maxRows int) (*BF16Model, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	if ctx <= 0 || maxT <= 0 || maxT > ctx || maxRows <= 0 || maxRows > maxT {
+		return nil, fmt.Errorf("cuda: bf16 model: ctx %d, maxT %d, maxRows %d", ctx, maxT, maxRows)
+	}
+	leave, err := b.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	m := &BF16Model{b: b, s: s, maxT: maxT, ctx: ctx, maxRows: maxRows,
+		plans: map[cublaslt.GEMMShape]*cublaslt.Plan{}, graphs: map[graphKey]graphExec{}}
+	fail := func(err error) (*BF16Model, error) {
+		m.closeLocked()
+		return nil, err
+	}
+	if m.stream, err = b.drv.StreamCreate(cu.StreamNonBlocking); err != nil {
+		return fail(fmt.Errorf("cuda: create stream: %w", err))
+	}
+	for i := range m.events {
+		if m.events[i], err = b.drv.EventCreate(0); err != nil {
+			return fail(fmt.Errorf("cuda: create event: %w", err))
+		}
+	}
+	if m.stage, err = b.drv.MemAllocHost(stageBytes); err != nil {
+		return fail(fmt.Errorf("cuda: pinned staging: %w", err))
+	}
+	alloc := func(dst *cu.DevicePtr, bytes int) {
+		if err != nil {
+			return
+		}
+		var p cu.DevicePtr
+		if p, err = b.drv.MemAlloc(uint64(bytes)); err == nil {
+			*dst = p
+			m.allocs = append(m.allocs, p)
+		}
+	}
+	H, I, V := s.Hidden, s.Intermediate, s.Vocab
+	alloc(&m.embed, 2*V*H)
+	alloc(&m.norm, 2*H)
+	alloc(&m.lm, 2*V*H)
+	m.layers = make([]bf16Layer, s.Layers)
+	m.kc = make([]cu.DevicePtr, s.Layers)
+	m.vc = make([]cu.DevicePtr, s.Layers)
+	for i := range m.layers {
+		l := &m.layers[i]
+		alloc(&l.ln1, 2*H)
+		alloc(&l.ln2, 2*H)
+		alloc(&l.wqkv, 2*s.qkvDim()*H)
+		alloc(&l.bqkv, 2*s.qkvDim())
+		alloc(&l.wo, 2*H*H)
+		alloc(&l.wgu, 2*2*I*H)
+		alloc(&l.wd, 2*H*I)
+		alloc(&m.kc[i], 2*ctx*s.kvDim())
+		alloc(&m.vc[i], 2*ctx*s.kvDim())
+	}
+	alloc(&m.x, 2*maxT*H)
+	alloc(&m.h, 2*maxT*H)
+	alloc(&m.qkv, 2*maxT*s.qkvDim())
+	alloc(&m.q, 2*maxT*H)
+	alloc(&m.attn, 2*maxT*H)
+	alloc(&m.o, 2*maxT*H)
+	alloc(&m.gu, 2*maxT*2*I)
+	alloc(&m.act, 2*maxT*I)
+	alloc(&m.mlp, 2*maxT*H)
+	alloc(&m.hsel, 2*maxRows*H)
+	alloc(&m.logits, 4*maxRows*V)
+	alloc(&m.ids, 4*maxT)
+	alloc(&m.pos, 4*maxT)
+	alloc(&m.slots, 4*maxT)
+	alloc(&m.rows, 4*maxRows)
+	alloc(&m.seedStep, 16)
+	alloc(&m.tok, 4*maxRows)
+	alloc(&m.stats, 16*maxRows)
+	m.maxSplits = 16
+	alloc(&m.partO, 4*m.maxSplits*maxT*s.Heads*s.HeadDim)
+	alloc(&m.partML, 4*m.maxSplits*maxT*s.Heads*2)
+	if err != nil {
+		return fail(fmt.Errorf("cuda: allocate bf16 model (%.1f GiB of weights): %w", float64(s.weightBytes())/(1<<30), err))
+	}
+	if 16*maxT+4*maxRows+16 > stageBytes/2 || 20*maxRows > stageBytes/2 {
+		return fail(fmt.Errorf("cuda: bf16 model: %d tokens do not fit the staging buffer", maxT))
+	}
+	return m, nil
+}
+
+func (s DreamShape) weightBytes() int64 {
+	H, I, V := int64(s.Hidden), int64(s.Intermediate), int64(s.Vocab)
+	per := int64(s.qkvDim())*H + int64(s.qkvDim()) + H*H + 3*H*I + 2*H
+	return 2 * (int64(s.Layers)*per + 2*V*H + H)
+}
+
+// Close frees the model's device memory and graphs.
+func (m *BF16Model) Close() error {
+	leave, err := m.b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return m.closeLocked()
+}
+
+func (m *BF16Model) closeLocked() error {
+	d := m.b.drv
+	if m.stream != 0 {
+		_ = d.StreamSynchronize(m.stream)
+	}
+	for k, g := range m.graphs {
+		_ = d.GraphExecDestroy(g.e)
+		_ = d.GraphDestroy(g.g)
+		delete(m.graphs, k)
+	}
+	for _, p := range m.plans {
+		p.Destroy()
+	}
+	m.plans = map[cublaslt.GEMMShape]*cublaslt.Plan{}
+	for _, p := range m.allocs {
+		_ = d.MemFree(p)
+	}
+	m.allocs = nil
+	if m.stage != nil {
+		_ = d.MemFreeHost(m.stage)
+		m.stage = nil
+	}
+	for i, e := range m.events {
+		if e != 0 {
+			_ = d.EventDestroy(e)
+			m.events[i] = 0
+		}
+	}
+	if m.stream != 0 {
+		_ = d.StreamDestroy(m.stream)
+		m.stream = 0
+	}
+	return nil
+}
+
+// gemm runs y[M,N] = x[M,K]·w[N,K]ᵀ in bf16 (fp32 output when f32out).
+func (m *BF16Model) gemm(y, x, w cu.DevicePtr, M, N, K int, f32out bool) error {
+	yt := cublaslt.R16BF
+	if f32out {
+		yt = cublaslt.R32F
+	}
+	shape := cublaslt.GEMMShape{M: M, N: N, K: K, XType: cublaslt.R16BF, YType: yt, Workspace: int(m.b.wsLen)}
+	p, ok := m.plans[shape]
+	if !ok {
+		var err error
+		if p, err = m.b.lt.NewPlan(shape); err != nil {
+			return fmt.Errorf("cuda: plan bf16 GEMM %dx%dx%d: %w", M, N, K, err)
+		}
+		m.plans[shape] = p
+	}
+	if err := p.Run(uint64(y), uint64(x), uint64(w), 0, uint64(m.b.ws), m.b.wsLen, uintptr(m.stream)); err != nil {
+		return fmt.Errorf("cuda: bf16 GEMM %dx%dx%d: %w", M, N, K, err)
+	}
+	return nil
+}
+
+// ForwardArgs is one forward call.
+type ForwardArgs struct {
+	IDs       []int // T token ids
+	Positions []int // T RoPE positions
+	Slots     []int // T K/V cache rows to write (nil: 0..T-1)
+	NK        int   // keys attended: cache rows 0..NK-1 (0: T)
+	Rows      []int // canvas rows (indices into the T tokens) whose shifted logits are wanted: hidden row r-1 (0 for 0) predicts token r
+	// Sampling on the device: Temperature <= 0 is greedy.
+	Temperature float32
+	Seed, Step  uint64
+}
+
+// ForwardResult holds the sampled token and statistics of each wanted row.
+type ForwardResult struct {
+	Tokens []int
+	// Stats per row: p(token), p(top1), p(top2), Σ p log p.
+	Stats [][4]float32
+}
+
+func (m *BF16Model) check(a *ForwardArgs) error {
+	T := len(a.IDs)
+	if T == 0 || T > m.maxT || len(a.Positions) != T || (a.Slots != nil && len(a.Slots) != T) {
+		return fmt.Errorf("cuda: forward: %d ids, %d positions, %d slots (max %d tokens)", T, len(a.Positions), len(a.Slots), m.maxT)
+	}
+	if a.NK == 0 {
+		a.NK = T
+	}
+	if a.NK < 0 || a.NK > m.ctx {
+		return fmt.Errorf("cuda: forward: %d keys, cache holds %d", a.NK, m.ctx)
+	}
+	if len(a.Rows) == 0 || len(a.Rows) > m.maxRows {
+		return fmt.Errorf("cuda: forward: %d logits rows (1..%d)", len(a.Rows), m.maxRows)
+	}
+	for _, id := range a.IDs {
+		if id < 0 || id >= m.s.Vocab {
+			return fmt.Errorf("cuda: forward: token id %d outside [0,%d)", id, m.s.Vocab)
+		}
+	}
+	for i := range a.Positions {
+		if a.Positions[i] < 0 || a.Positions[i] > 1<<24 {
+			return fmt.Errorf("cuda: forward: position %d", a.Positions[i])
+		}
+		if a.Slots != nil && (a.Slots[i] < 0 || a.Slots[i] >= m.ctx) {
+			return fmt.Errorf("cuda: forward: slot %d outside the cache", a.Slots[i])
+		}
+	}
+	for _, r := range a.Rows {
+		if r < 0 || r >= T {
+			return fmt.Errorf("cuda: forward: logits row %d outside [0,%d)", r, T)
+		}
+	}
+	return nil
+}
+
+// stageInputs copies the per-call values into device buffers (on the
+// model's stream, before the compute, so a captured graph reads them).
+func (m *BF16Model) stageInputs(a *ForwardArgs) error {
+	T, R := len(a.IDs), len(a.Rows)
+	le := binary.LittleEndian
+	buf := m.stage
+	off := 0
+	put := func(vals []int, fallback func(i int) int, n int) []byte {
+		start := off
+		for i := 0; i < n; i++ {
+			v := 0
+			if vals != nil {
+				v = vals[i]
+			} else {
+				v = fallback(i)
+			}
+			le.PutUint32(buf[off:], uint32(int32(v)))
+			off += 4
+		}
+		return buf[start:off]
+	}
+	ident := func(i int) int { return i }
+	ids := put(a.IDs, nil, T)
+	pos := put(a.Positions, nil, T)
+	slots := put(a.Slots, ident, T)
+	rows := put(a.Rows, nil, R)
+	ss := buf[off : off+16]
+	le.PutUint64(ss, a.Seed)
+	le.PutUint64(ss[8:], a.Step)
+	d := m.b.drv
+	return errors.Join(
+		d.MemcpyHtoDAsync(m.ids, ids, m.stream),
+		d.MemcpyHtoDAsync(m.pos, pos, m.stream),
+		d.MemcpyHtoDAsync(m.slots, slots, m.stream),
+		d.MemcpyHtoDAsync(m.rows, rows, m.stream),
+		d.MemcpyHtoDAsync(m.seedStep, ss, m.stream))
+}
+
+// enqueue issues the whole forward for T tokens, nk keys and R logits rows
+// on the model's stream, reading every per-call value from device memory
+// (so it can be captured once and replayed).
+func (m *BF16Model) enqueue(T, nk, R int, temp float32) error {
+	s, b := m.s, m.b
+	H, I, V := s.Hidden, s.Intermediate, s.Vocab
+	st := m.stream
+	G := s.Heads / s.KVHeads
+	qtok := 32 / G
+	blocks := (T + qtok - 1) / qtok
+	keyTiles := (nk + 31) / 32
+	splits := b.attnSplits(blocks*s.KVHeads, keyTiles)
+	if splits > m.maxSplits {
+		splits = m.maxSplits
+	}
+	tilesPer := (keyTiles + splits - 1) / splits
+	scaleLog2 := float32(math.Log2E / math.Sqrt(float64(s.HeadDim)))
+	elemGrid := func(n int) [3]uint32 { return [3]uint32{min(gridFor(n, 256), uint32(8*max(b.info.SMs, 1)))} }
+
+	if err := b.launchOn(st, "embed_gather_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), uint64(m.embed), uint64(m.ids), T, H, V); err != nil {
+		return err
+	}
+	for li, l := range m.layers {
+		var res uint64 // the previous layer's MLP output, added into the residual here
+		if li > 0 {
+			res = uint64(m.mlp)
+		}
+		steps := []func() error{
+			func() error {
+				return b.launchOn(st, "add_rmsnorm_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), res, uint64(l.ln1), uint64(m.h), T, H, s.Eps)
+			},
+			func() error { return m.gemm(m.qkv, m.h, l.wqkv, T, s.qkvDim(), H, false) },
+			func() error {
+				return b.launchOn(st, "bias_rope_kv_bf16", [3]uint32{uint32(T)}, 0, uint64(m.qkv), uint64(l.bqkv), uint64(m.pos), uint64(m.slots),
+					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), T, s.Heads, s.KVHeads, s.HeadDim, s.Theta)
+			},
+			func() error {
+				return b.launchOn(st, "attention_bf16", [3]uint32{uint32(blocks), uint32(s.KVHeads), uint32(splits)}, 0,
+					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), 0, 0, uint64(m.attn), uint64(m.partO), uint64(m.partML),
+					T, nk, s.Heads, s.KVHeads, s.HeadDim, qtok, scaleLog2, tilesPer)
+			},
+			func() error {
+				if splits == 1 {
+					return nil
+				}
+				return b.launchOn(st, "attn_combine_bf16", [3]uint32{uint32(T * s.Heads)}, 0, uint64(m.partO), uint64(m.partML), uint64(m.attn), T, s.Heads, s.HeadDim, splits)
+			},
+			func() error { return m.gemm(m.o, m.attn, l.wo, T, H, H, false) },
+			func() error {
+				return b.launchOn(st, "add_rmsnorm_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), uint64(m.o), uint64(l.ln2), uint64(m.h), T, H, s.Eps)
+			},
+			func() error { return m.gemm(m.gu, m.h, l.wgu, T, 2*I, H, false) },
+			func() error {
+				return b.launchOn(st, "silu_mul_bf16", elemGrid(T*I), 0, uint64(m.act), uint64(m.gu), uint64(m.gu)+uint64(2*I), T, I, 2*I)
+			},
+			func() error { return m.gemm(m.mlp, m.act, l.wd, T, H, I, false) },
+		}
+		for _, f := range steps {
+			if err := f(); err != nil {
+				return fmt.Errorf("layer %d: %w", li, err)
+			}
+		}
+	}
+	errs := []error{
+		b.launchOn(st, "add_rmsnorm_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), uint64(m.mlp), uint64(m.norm), uint64(m.h), T, H, s.Eps),
+		b.launchOn(st, "gather_rows_bf16", [3]uint32{uint32(R)}, 0, uint64(m.hsel), uint64(m.h), uint64(m.rows), R, H, T, 1),
+		m.gemm(m.logits, m.hsel, m.lm, R, V, H, true),
+		b.launchOn(st, "sample_rows", [3]uint32{uint32(R)}, 0, uint64(m.logits), R, V, temp, uint64(m.seedStep), uint64(m.tok), uint64(m.stats)),
+	}
+	return errors.Join(errs...)
+}
+
+// Forward runs one forward pass eagerly (graph false) or through a CUDA
+// graph captured on first use for this (T, nk, rows, temperature) shape,
+// and returns the sampled token and statistics of each wanted row.
+func (m *BF16Model) Forward(a ForwardArgs, graph bool) (*ForwardResult, error) {
+	if err := m.check(&a); err != nil {
+		return nil, err
+	}
+	leave, err := m.b.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if err := m.stageInputs(&a); err != nil {
+		return nil, fmt.Errorf("cuda: forward inputs: %w", err)
+	}
+	if err := m.run(len(a.IDs), a.NK, len(a.Rows), a.Temperature, graph); err != nil {
+		return nil, err
+	}
+	return m.results(len(a.Rows))
+}
+
+func (m *BF16Model) run(T, nk, R int, temp float32, graph bool) error {
+	if !graph || !m.b.drv.HasGraphs() {
+		if err := m.enqueue(T, nk, R, temp); err != nil {
+			return fmt.Errorf("cuda: forward: %w", err)
+		}
+		return nil
+	}
+	key := graphKey{T, nk, R, temp}
+	g, ok := m.graphs[key]
+	if !ok {
+		d := m.b.drv
+		// One eager run first: libraries load kernels and plan lazily,
+		// which a stream capture does not allow.
+		if err := m.enqueue(T, nk, R, temp); err != nil {
+			return fmt.Errorf("cuda: forward: %w", err)
+		}
+		if err := d.StreamSynchronize(m.stream); err != nil {
+			return fmt.Errorf("cuda: forward: %w", err)
+		}
+		if err := d.StreamBeginCapture(m.stream, cu.CaptureModeThreadLocal); err != nil {
+			return fmt.Errorf("cuda: begin capture: %w", err)
+		}
+		eerr := m.enqueue(T, nk, R, temp)
+		graph, cerr := d.StreamEndCapture(m.stream)
+		if eerr != nil || cerr != nil {
+			if graph != 0 {
+				_ = d.GraphDestroy(graph)
+			}
+			return fmt.Errorf("cuda: capture forward: %w", errors.Join(eerr, cerr))
+		}
+		exec, err := d.GraphInstantiate(graph)
+		if err != nil {
+			_ = d.GraphDestroy(graph)
+			return fmt.Errorf("cuda: instantiate forward graph: %w", err)
+		}
+		g = graphExec{graph, exec}
+		m.graphs[key] = g
+	}
+	if err := m.b.drv.GraphLaunch(g.e, m.stream); err != nil {
+		return fmt.Errorf("cuda: launch forward graph: %w", err)
+	}
+	return nil
+}
+
+func (m *BF16Model) results(R int) (*ForwardResult, error) {
+	d := m.b.drv
+	half := stageBytes / 2
+	tok := m.stage[half : half+4*R]
+	stats := m.stage[half+4*R : half+4*R+16*R]
+	if err := errors.Join(d.MemcpyDtoHAsync(tok, m.tok, m.stream), d.MemcpyDtoHAsync(stats, m.stats, m.stream)); err != nil {
+		return nil, fmt.Errorf("cuda: forward results: %w", err)
+	}
+	if err := d.StreamSynchronize(m.stream); err != nil {
+		return nil, fmt.Errorf("cuda: forward: %w", err)
+	}
+	le := binary.LittleEndian
+	r := &ForwardResult{Tokens: make([]int, R), Stats: make([][4]float32, R)}
+	for i := range R {
+		r.Tokens[i] = int(int32(le.Uint32(tok[4*i:])))
+		for j := range 4 {
+			r.Stats[i][j] = math.Float32frombits(le.Uint32(stats[16*i+4*j:]))
+		}
+	}
+	return r, nil
+}
+
+// Logits copies the fp32 logits of the last forward's rows.
+func (m *BF16Model) Logits(rows int) ([]float32, error) {
+	if rows <= 0 || rows > m.maxRows {
+		return nil, fmt.Errorf("cuda: logits: %d rows", rows)
+	}
+	leave, err := m.b.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if err := m.b.drv.StreamSynchronize(m.stream); err != nil {
+		return nil, err
+	}
+	out := make([]float32, rows*m.s.Vocab)
+	if err := m.b.drv.MemcpyDtoH(f32bytes(out), m.logits); err != nil {
+		return nil, fmt.Errorf("cuda: read logits: %w", err)
+	}
+	return out, nil
+}
+
+// Timing is a device-timed measurement: the median and spread of reps
+// runs after warm-up runs, each between two CUDA events on the stream.
+type Timing struct {
+	MedianMS, MinMS, MaxMS float64
+	Reps                   int
+}
+
+// TimeForward times the compute of one forward shape (inputs staged once,
+// outside the timed region) eagerly or as a graph replay.
+func (m *BF16Model) TimeForward(a ForwardArgs, graph bool, warmup, reps int) (Timing, error) {
+	if err := m.check(&a); err != nil {
+		return Timing{}, err
+	}
+	leave, err := m.b.enter()
+	if err != nil {
+		return Timing{}, err
+	}
+	defer leave()
+	if err := m.stageInputs(&a); err != nil {
+		return Timing{}, err
+	}
+	T, R := len(a.IDs), len(a.Rows)
+	return m.time(func() error { return m.run(T, a.NK, R, a.Temperature, graph) }, warmup, reps)
+}
+
+func (m *BF16Model) time(fn func() error, warmup, reps int) (Timing, error) {
+	d := m.b.drv
+	for range warmup {
+		if err := fn(); err != nil {
+			return Timing{}, err
+		}
+	}
+	if err := d.StreamSynchronize(m.stream); err != nil {
+		return Timing{}, err
+	}
+	ms := make([]float64, 0, reps)
+	for range reps {
+		if err := d.EventRecord(m.events[0], m.stream); err != nil {
+			return Timing{}, err
+		}
+		if err := fn(); err != nil {
+			return Timing{}, err
+		}
+		if err := d.EventRecord(m.events[1], m.stream); err != nil {
+			return Timing{}, err
+		}
+		if err := d.EventSynchronize(m.events[1]); err != nil {
+			return Timing{}, err
+		}
+		t, err := d.EventElapsedTime(m.events[0], m.events[1])
+		if err != nil {
+			return Timing{}, err
+		}
+		ms = append(ms, float64(t))
+	}
+	return summarize(ms), nil
+}
+
+func summarize(ms []float64) Timing {
+	if len(ms) == 0 {
+		return Timing{}
+	}
+	s := append([]float64(nil), ms...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return Timing{MedianMS: med, MinMS: s[0], MaxMS: s[len(s)-1], Reps: len(s)}
+}
+
+// TimeGEMM times y[M,N] = x[M,K]·w[N,K]ᵀ in bf16 with random x and w
+// (w a slice of the LM head, so N·K must not exceed vocab·hidden).
+func (m *BF16Model) TimeGEMM(M, N, K int, warmup, reps int) (Timing, error) {
+	if M <= 0 || N <= 0 || K <= 0 || int64(N)*int64(K) > int64(m.s.Vocab)*int64(m.s.Hidden) {
+		return Timing{}, fmt.Errorf("cuda: time GEMM %dx%dx%d: bad shape", M, N, K)
+	}
+	leave, err := m.b.enter()
+	if err != nil {
+		return Timing{}, err
+	}
+	defer leave()
+	d := m.b.drv
+	x, err := d.MemAlloc(uint64(2 * M * K))
+	if err != nil {
+		return Timing{}, err
+	}
+	defer d.MemFree(x)
+	y, err := d.MemAlloc(uint64(2 * M * N))
+	if err != nil {
+		return Timing{}, err
+	}
+	defer d.MemFree(y)
+	if err := m.b.launchOn(m.stream, "fill_uniform_bf16", [3]uint32{gridFor(M*K, 256*64)}, 0, uint64(x), int64(M*K), uint64(12345), float32(1), float32(0)); err != nil {
+		return Timing{}, err
+	}
+	t, err := m.time(func() error { return m.gemm(y, x, m.lm, M, N, K, false) }, warmup, reps)
+	if serr := d.StreamSynchronize(m.stream); err == nil {
+		err = serr
+	}
+	return t, err
+}
+
+// TimeWall measures host wall time of fn (which must synchronise).
+func TimeWall(fn func() error, warmup, reps int) (Timing, error) {
+	for range warmup {
+		if err := fn(); err != nil {
+			return Timing{}, err
+		}
+	}
+	ms := make([]float64, 0, reps)
+	for range reps {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return Timing{}, err
+		}
+		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+	}
+	return summarize(ms), nil
+}

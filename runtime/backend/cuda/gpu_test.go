@@ -1,0 +1,297 @@
+package cuda_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/sampler"
+)
+
+// These tests need a GPU and skip with the reason without one.
+
+type goldenGenerate struct {
+	InputIDs    []int   `json:"input_ids"`
+	Alg         string  `json:"alg"`
+	Steps       int     `json:"steps"`
+	Eps         float64 `json:"eps"`
+	Temperature float64 `json:"temperature"`
+	Trace       [][]int `json:"trace"`
+	OutputIDs   []int   `json:"output_ids"`
+}
+
+// TestGoldenTracesCUDA replays the greedy traces of the golden tiny models
+// with the float32 CUDA path: they must be identical, token for token.
+func TestGoldenTracesCUDA(t *testing.T) {
+	b := openGPU(t)
+	root := sharedpath.Path(t, "golden", "models")
+	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(root, name)
+			data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g struct {
+				Generate []goldenGenerate `json:"generate"`
+				Cases    []goldenGenerate `json:"cases"`
+			}
+			if err := json.Unmarshal(data, &g); err != nil {
+				t.Fatal(err)
+			}
+			cases := append(g.Generate, g.Cases...)
+			if len(cases) == 0 {
+				t.Fatal("no generate cases")
+			}
+			cfg, ck, err := model.LoadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := model.Load(cfg, model.CheckpointSource(ck), shared{b})
+			ck.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			for n, c := range cases {
+				var trace [][]int
+				res, err := denoise.Run(context.Background(), m, denoise.Request{
+					Canvases: [][]int{c.InputIDs},
+					Steps:    c.Steps,
+					Sampler:  sampler.Options{Alg: sampler.Alg(c.Alg), Temperature: c.Temperature, Eps: c.Eps},
+					OnStep:   func(step int, cs [][]int) { trace = append(trace, slices.Clone(cs[0])) },
+				})
+				if err != nil {
+					t.Fatalf("case %d: %v", n, err)
+				}
+				for i, want := range c.Trace {
+					got := res.Canvases[0]
+					if i < len(trace) {
+						got = trace[i]
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("case %d (%s): step %d:\n got %v\nwant %v", n, c.Alg, i, got, want)
+					}
+				}
+				if !slices.Equal(res.Canvases[0], c.OutputIDs) {
+					t.Fatalf("case %d: output\n got %v\nwant %v", n, res.Canvases[0], c.OutputIDs)
+				}
+			}
+		})
+	}
+}
+
+// checkShape is a Dream-like configuration small enough to build on the
+// host: Dream 7B's head layout and ratios at a tenth of the width.
+func checkShape(layers int) (model.Config, cuda.DreamShape) {
+	cfg := model.BenchConfig()
+	cfg.HiddenSize, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim = 1024, 8, 2, 128
+	cfg.IntermediateSize, cfg.NumLayers, cfg.VocabSize = 2816, layers, 8192
+	cfg.MaskTokenID, cfg.BOSTokenID, cfg.EOSTokenID, cfg.PadTokenID = 8191, 8189, 8190, 8190
+	cfg.EOSTokenIDs = []int{8190}
+	return cfg, shapeOf(cfg)
+}
+
+func shapeOf(cfg model.Config) cuda.DreamShape {
+	return cuda.DreamShape{Hidden: cfg.HiddenSize, Intermediate: cfg.IntermediateSize, Layers: cfg.NumLayers,
+		Heads: cfg.NumHeads, KVHeads: cfg.NumKVHeads, HeadDim: cfg.HeadDim, Vocab: cfg.VocabSize,
+		Theta: float32(cfg.RopeTheta), Eps: float32(cfg.RMSNormEps)}
+}
+
+// bf16Pair loads the same random weights into the float32 model (through
+// backend.Backend) and into the bf16 fast path.
+func bf16Pair(t testing.TB, b *cuda.Backend, cfg model.Config, ctx, maxT, maxRows int) (*model.Model, *cuda.BF16Model) {
+	t.Helper()
+	src := model.RandomSource(cfg, 7)
+	f32, err := model.Load(cfg, src, shared{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f32.Close() })
+	bm, err := b.NewBF16Model(shapeOf(cfg), ctx, maxT, maxRows, func(name string) ([]float32, error) {
+		v, _, err := src.Float32(name)
+		return v, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bm.Close() })
+	return f32, bm
+}
+
+func iota(n, from int) []int {
+	v := make([]int, n)
+	for i := range v {
+		v[i] = from + i
+	}
+	return v
+}
+
+func randomIDs(n, vocab int, seed uint64) []int {
+	ids := make([]int, n)
+	x := seed
+	for i := range ids {
+		x = x*6364136223846793005 + 1442695040888963407
+		ids[i] = int((x >> 33) % uint64(vocab))
+	}
+	return ids
+}
+
+// relErr is ‖got − want‖ / ‖want‖.
+func relErr(got, want []float32) float64 {
+	var num, den float64
+	for i := range want {
+		d := float64(got[i]) - float64(want[i])
+		num += d * d
+		den += float64(want[i]) * float64(want[i])
+	}
+	if den == 0 {
+		return math.Inf(1)
+	}
+	return math.Sqrt(num / den)
+}
+
+// TestBF16MatchesFloat32 checks the fused bf16 path against the float32
+// path (which the conformance suite ties to the CPU reference): logits at
+// 64 positions within 1e-2 relative error, greedy tokens agreeing on at
+// least 95%, and the device sampler's statistics matching the logits.
+func TestBF16MatchesFloat32(t *testing.T) {
+	b := openGPU(t)
+	const L, R = 256, 64
+	cfg, _ := checkShape(4)
+	f32, bm := bf16Pair(t, b, cfg, L, L, R)
+	ids := randomIDs(L, cfg.VocabSize, 3)
+	want := iota(R, L-R-17) // 64 positions inside the canvas
+	ref, err := f32.Forward([]model.Input{{IDs: ids, Want: want}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := bm.Forward(cuda.ForwardArgs{IDs: ids, Positions: iota(L, 0), Rows: want}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := bm.Logits(R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := relErr(got, ref[0])
+	t.Logf("bf16 vs float32 logits: relative error %.3g over %d×%d", e, R, cfg.VocabSize)
+	if !(e <= 1e-2) {
+		t.Errorf("relative error %.3g > 1e-2", e)
+	}
+	V := cfg.VocabSize
+	agree := 0
+	for r := range R {
+		refArg := slices.Index(ref[0][r*V:(r+1)*V], slices.Max(ref[0][r*V:(r+1)*V]))
+		if res.Tokens[r] == refArg {
+			agree++
+		}
+		// The device sampler against the device logits.
+		row := got[r*V : (r+1)*V]
+		top := slices.Max(row)
+		arg := slices.Index(row, top)
+		if res.Tokens[r] != arg {
+			t.Errorf("row %d: greedy token %d, argmax of the logits %d", r, res.Tokens[r], arg)
+		}
+		var s, second float64
+		second = math.Inf(-1)
+		for i, v := range row {
+			s += math.Exp(float64(v - top))
+			if i != arg && float64(v) > second {
+				second = float64(v)
+			}
+		}
+		var ent float64
+		for _, v := range row {
+			p := math.Exp(float64(v-top)) / s
+			if p > 0 {
+				ent += p * math.Log(p)
+			}
+		}
+		wantStats := [4]float64{1 / s, 1 / s, math.Exp(second-float64(top)) / s, ent}
+		for j := range 4 {
+			if d := math.Abs(float64(res.Stats[r][j]) - wantStats[j]); d > 1e-4*(1+math.Abs(wantStats[j])) {
+				t.Errorf("row %d stat %d = %g, want %g", r, j, res.Stats[r][j], wantStats[j])
+			}
+		}
+	}
+	t.Logf("greedy tokens agree on %d/%d rows", agree, R)
+	if agree*100 < 95*R {
+		t.Errorf("greedy tokens agree on %d/%d rows, want ≥ 95%%", agree, R)
+	}
+}
+
+// TestCachedStepMatchesFullForward recomputes a block against the K/V cache
+// a full forward filled: the block's logits must match the full forward's.
+func TestCachedStepMatchesFullForward(t *testing.T) {
+	b := openGPU(t)
+	const L, B, start = 256, 32, 150
+	cfg, _ := checkShape(2)
+	_, bm := bf16Pair(t, b, cfg, L, L, L)
+	ids := randomIDs(L, cfg.VocabSize, 5)
+	rows := iota(B, start)
+	if _, err := bm.Forward(cuda.ForwardArgs{IDs: ids, Positions: iota(L, 0), Rows: rows}, false); err != nil {
+		t.Fatal(err)
+	}
+	full, err := bm.Logits(B)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The block plus the token before it (Dream's shifted logits read
+	// hidden row p-1).
+	blk := iota(B+1, start-1)
+	for _, graph := range []bool{false, true} {
+		_, err := bm.Forward(cuda.ForwardArgs{IDs: ids[start-1 : start+B], Positions: blk, Slots: blk, NK: L,
+			Rows: iota(B, 1)}, graph)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := bm.Logits(B)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(got, full); !(e < 1e-3) {
+			t.Errorf("graph=%v: cached-step logits differ from the full forward: relative error %.3g", graph, e)
+		} else {
+			t.Logf("graph=%v: relative error %.3g", graph, e)
+		}
+	}
+}
+
+// TestSamplingDeterministic checks Gumbel sampling: the same seed and step
+// give the same tokens, another step other tokens, and sampled tokens are
+// plausible (a sampled token's probability is reported in stats[0]).
+func TestSamplingDeterministic(t *testing.T) {
+	b := openGPU(t)
+	const L, R = 64, 32
+	cfg, _ := checkShape(1)
+	_, bm := bf16Pair(t, b, cfg, L, L, R)
+	ids := randomIDs(L, cfg.VocabSize, 9)
+	run := func(step uint64, graph bool) *cuda.ForwardResult {
+		r, err := bm.Forward(cuda.ForwardArgs{IDs: ids, Positions: iota(L, 0), Rows: iota(R, 10), Temperature: 1.5, Seed: 42, Step: step}, graph)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a, a2, c := run(1, false), run(1, true), run(2, true)
+	if !slices.Equal(a.Tokens, a2.Tokens) {
+		t.Errorf("same seed and step, eager vs graph: %v vs %v", a.Tokens, a2.Tokens)
+	}
+	if slices.Equal(a.Tokens, c.Tokens) {
+		t.Errorf("steps 1 and 2 drew identical tokens %v: the graph froze the step", a.Tokens)
+	}
+	for r, st := range c.Stats {
+		if !(st[0] > 0 && st[0] <= st[1] && st[1] <= 1) {
+			t.Errorf("row %d: stats %v not ordered 0 < p(tok) ≤ p(top1) ≤ 1", r, st)
+		}
+	}
+}
