@@ -110,8 +110,20 @@ func loadTokenizerJSON(fsys fs.FS) (*Tokenizer, error) {
 	if b.split, err = parsePreTokenizer(hf.PreTokenizer); err != nil {
 		return nil, fmt.Errorf("tokenizer.json: pre_tokenizer: %w", err)
 	}
+	// tokenizer_config.json's added_tokens_decoder, when present beside
+	// tokenizer.json, decides which added tokens are special, as in
+	// transformers (Qwen2.5's tokenizer.json marks all of them special, its
+	// config does not mark <|fim_prefix|> and friends).
+	cfg, err := readTokenizerConfig(fsys)
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range hf.AddedTokens {
-		b.added = append(b.added, addedToken{content: a.Content, id: a.ID, special: a.Special})
+		special := a.Special
+		if d, ok := cfg.Decoder[fmt.Sprint(a.ID)]; ok && d.Content == a.Content {
+			special = d.Special
+		}
+		b.added = append(b.added, addedToken{content: a.Content, id: a.ID, special: special})
 	}
 	t, err := b.build()
 	if err != nil {
@@ -278,14 +290,8 @@ func loadVocabMerges(fsys fs.FS) (*Tokenizer, error) {
 	if err := readOptionalJSON(fsys, "added_tokens.json", &addedIDs); err != nil {
 		return nil, err
 	}
-	var cfg struct {
-		TokenizerClass string `json:"tokenizer_class"`
-		Decoder        map[string]struct {
-			Content string `json:"content"`
-			Special bool   `json:"special"`
-		} `json:"added_tokens_decoder"`
-	}
-	if err := readOptionalJSON(fsys, "tokenizer_config.json", &cfg); err != nil {
+	cfg, err := readTokenizerConfig(fsys)
+	if err != nil {
 		return nil, err
 	}
 	if strings.HasPrefix(cfg.TokenizerClass, "GPT2Tokenizer") {
@@ -315,6 +321,21 @@ func loadVocabMerges(fsys fs.FS) (*Tokenizer, error) {
 		b.added = append(b.added, addedToken{content: content, id: id, special: special[content]})
 	}
 	return b.build()
+}
+
+// tokenizerConfig is the part of tokenizer_config.json that matters.
+type tokenizerConfig struct {
+	TokenizerClass string `json:"tokenizer_class"`
+	Decoder        map[string]struct {
+		Content string `json:"content"`
+		Special bool   `json:"special"`
+	} `json:"added_tokens_decoder"`
+}
+
+func readTokenizerConfig(fsys fs.FS) (tokenizerConfig, error) {
+	var cfg tokenizerConfig
+	err := readOptionalJSON(fsys, "tokenizer_config.json", &cfg)
+	return cfg, err
 }
 
 // specialMapContents returns the token texts of one special_tokens_map.json

@@ -75,11 +75,11 @@ func (t *Tokenizer) EncodeSpecial(text string) []int {
 }
 
 // EncodeWithOffsets is Encode that also returns, for each id, the byte range
-// of text it came from. When NFC normalization changed part of text, the
-// tokens from that part get the bounds of the changed characters. A token
-// that holds part of a multi-byte character shares that character's bytes
-// with its neighbour only through its own bytes: spans never overlap and
-// cover the text in order.
+// of text it came from. Spans are in order, never overlap and together cover
+// text. Where text is NFC, a span holds exactly the token's bytes (a token
+// may hold part of a multi-byte character). Where NFC normalization changed
+// characters, the first token from them spans all their source bytes and
+// any further tokens from them get empty spans at its end.
 func (t *Tokenizer) EncodeWithOffsets(text string) ([]int, []Span) {
 	return t.encode(text, false, true)
 }
@@ -153,6 +153,12 @@ func (e *encoder) emit(id, start, end int) {
 	e.ids = append(e.ids, id)
 	if e.want {
 		s, en := e.align.span(start, end)
+		if n := len(e.spans); n > 0 {
+			// Tokens inside one character changed by NFC share its source
+			// bytes: the first takes them all, the rest are empty.
+			s = max(s, e.spans[n-1].End)
+			en = max(en, s)
+		}
 		e.spans = append(e.spans, Span{s, en})
 	}
 }
