@@ -227,6 +227,21 @@ test("manual trigger, accept word keeps the rest shown, C-] dismisses", function
   eq(#marks(), 0, "no extmark left")
 end)
 
+test("typing the suggestion's next character keeps the rest shown", function()
+  input("<M-\\>")
+  if H.wait(timeout, visible) then
+    local s = suggestion()
+    local c = s.text:sub(1, 1)
+    if c:match("^[%w%p]$") and c ~= "<" then
+      input(c)
+      ok(H.wait(5000, function()
+        local s2 = suggestion()
+        return s2 ~= nil and s2 ~= vim.NIL and s2.text == s.text:sub(2)
+      end), "suggestion not advanced by typing " .. c .. "; events:\n" .. events())
+    end
+  end
+end)
+
 test("typing a different character dismisses the suggestion", function()
   input("<M-\\>")
   if H.wait(timeout, visible) then

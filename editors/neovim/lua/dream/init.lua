@@ -113,6 +113,7 @@ local function render()
     return
   end
   clear_marks(g.bufnr)
+  g.tick = vim.api.nvim_buf_get_changedtick(g.bufnr)
   local line = vim.api.nvim_buf_get_lines(g.bufnr, g.row, g.row + 1, false)[1] or ""
   local before = line:sub(1, g.col)
   local layout = util.layout(g.sugg, line, g.col, {
@@ -352,6 +353,9 @@ local function on_cursor_moved()
   if not g then
     return
   end
+  if vim.api.nvim_get_current_buf() == g.bufnr and vim.api.nvim_buf_get_changedtick(g.bufnr) ~= g.tick then
+    return -- the text changed: TextChangedI decides (typing the suggestion's next characters keeps it)
+  end
   local row, col = cursor()
   if vim.api.nvim_get_current_buf() ~= g.bufnr or row ~= g.row or col ~= g.col then
     M.dismiss()
@@ -577,7 +581,7 @@ function M.setup(user)
     end,
   })
   if not (S.cfg.native and vim.lsp.inline_completion) then
-    vim.api.nvim_create_autocmd("TextChangedI", { group = group, callback = on_text_changed })
+    vim.api.nvim_create_autocmd({ "TextChangedI", "TextChangedP" }, { group = group, callback = on_text_changed })
     vim.api.nvim_create_autocmd("CursorMovedI", { group = group, callback = on_cursor_moved })
     vim.api.nvim_create_autocmd({ "InsertLeave", "BufLeave" }, { group = group, callback = M.dismiss })
     vim.api.nvim_create_autocmd("ColorScheme", {
