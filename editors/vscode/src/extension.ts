@@ -197,8 +197,11 @@ async function partialAccept(builtin: string): Promise<void> {
 
 async function showStatus(): Promise<void> {
   let st = lastStatus;
+  let acceptance: wire.Acceptance | undefined;
   try {
-    const got = parseStatus(await executeServerCommand(wire.commands.status));
+    const raw = await executeServerCommand(wire.commands.status);
+    const got = parseStatus(raw);
+    acceptance = wire.acceptanceOf(raw);
     if (got) {
       st = got;
       lastStatus = got;
@@ -208,11 +211,11 @@ async function showStatus(): Promise<void> {
     output.warn(`dream.status failed: ${String(err)}`);
   }
   const p = present(st, { serverMissing, triggerMode: readSettings().triggerMode });
-  const pick = await vscode.window.showInformationMessage(
-    p.tooltip.split('\n').slice(0, -1).join(' · '),
-    enabled ? 'Disable' : 'Enable',
-    'Show Logs',
-  );
+  let text = p.tooltip.split('\n').slice(0, -1).join(' · ');
+  if (acceptance) {
+    text += ` · shown ${acceptance.shown}, accepted ${acceptance.accepted}, partly ${acceptance.partiallyAccepted}`;
+  }
+  const pick = await vscode.window.showInformationMessage(text, enabled ? 'Disable' : 'Enable', 'Show Logs');
   if (pick === 'Show Logs') {
     output.show(true);
   } else if (pick === 'Disable' || pick === 'Enable') {
@@ -239,16 +242,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('dream.toggleCompletions', async () => {
       enabled = !enabled;
       try {
-        const res = parseStatus(await executeServerCommand(wire.commands.toggle));
-        if (res) {
-          lastStatus = res;
-          enabled = res.state !== 'disabled';
+        const res = wire.toggleResult(await executeServerCommand(wire.commands.toggle));
+        if (res !== undefined) {
+          enabled = res;
         }
       } catch (err) {
         output.warn(`dream.toggle failed: ${String(err)}`);
       }
       if (!enabled) {
         await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
+        lastStatus = { ...(lastStatus ?? { message: '', backend: '', model: '', lastLatencyMs: 0 }), state: 'disabled' };
+      } else if (lastStatus?.state === 'disabled') {
+        lastStatus = { ...lastStatus, state: 'ready', message: '' };
       }
       updateStatusItem();
       void vscode.window.setStatusBarMessage(`Dream completions ${enabled ? 'enabled' : 'disabled'}`, 3000);

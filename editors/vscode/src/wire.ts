@@ -68,3 +68,33 @@ export function partialAcceptParams(item: InlineItem, acceptedLength: number): {
   const n = Math.max(0, Math.min(utf16Length(insertTextOf(item)), Math.floor(acceptedLength)));
   return { item, acceptedLength: n };
 }
+
+/** toggleResult reads `dream.toggle`'s result `{"enabled": bool}`; undefined when it is not that shape. */
+export function toggleResult(v: unknown): boolean | undefined {
+  if (v !== null && typeof v === 'object' && typeof (v as { enabled?: unknown }).enabled === 'boolean') {
+    return (v as { enabled: boolean }).enabled;
+  }
+  return undefined;
+}
+
+/** Acceptance counters in `dream.status`'s result (local only). */
+export interface Acceptance {
+  shown: number;
+  accepted: number;
+  partiallyAccepted: number;
+  acceptedChars: number;
+}
+
+/** acceptanceOf reads the acceptance counters from `dream.status`'s result, if present. */
+export function acceptanceOf(v: unknown): Acceptance | undefined {
+  if (v === null || typeof v !== 'object') {
+    return undefined;
+  }
+  const a = (v as { acceptance?: unknown }).acceptance;
+  if (a === null || typeof a !== 'object') {
+    return undefined;
+  }
+  const o = a as Record<string, unknown>;
+  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+  return { shown: n(o.shown), accepted: n(o.accepted), partiallyAccepted: n(o.partiallyAccepted), acceptedChars: n(o.acceptedChars) };
+}

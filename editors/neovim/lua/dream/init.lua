@@ -454,8 +454,12 @@ function M.toggle()
   local client = M.client()
   if client then
     client.request("workspace/executeCommand", { command = "dream.toggle", arguments = {} }, function(err, result)
-      if not err and type(result) == "table" and result.state then
-        on_status(nil, result)
+      -- The server answers {"enabled": bool}; its word wins.
+      if not err and type(result) == "table" and type(result.enabled) == "boolean" then
+        S.enabled = result.enabled
+        if not S.enabled then
+          vim.schedule(M.dismiss)
+        end
       end
     end)
   end
@@ -474,11 +478,17 @@ function M.show_status()
       on_status(nil, result)
     end
     local st = S.status or {}
+    local acc = (type(result) == "table" and type(result.acceptance) == "table") and result.acceptance or nil
     vim.schedule(function()
-      vim.notify(string.format("Dream: %s%s | model %s | backend %s | last %s ms | completions %s",
+      local msg = string.format("Dream: %s%s | model %s | backend %s | last %s ms | completions %s",
         tostring(st.state or "unknown"), (st.message and st.message ~= "") and (" (" .. st.message .. ")") or "",
         tostring(st.model or "?"), tostring(st.backend or "?"), tostring(st.lastLatencyMs or "-"),
-        S.enabled and "on" or "off"), vim.log.levels.INFO)
+        S.enabled and "on" or "off")
+      if acc then
+        msg = msg .. string.format(" | shown %s, accepted %s, partly %s", tostring(acc.shown), tostring(acc.accepted),
+          tostring(acc.partiallyAccepted))
+      end
+      vim.notify(msg, vim.log.levels.INFO)
     end)
   end)
 end
