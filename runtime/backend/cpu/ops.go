@@ -244,7 +244,7 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 			}
 			var sum float32
 			for j, v := range srow {
-				e := float32(math.Exp(float64(v - m)))
+				e := expf(v - m)
 				srow[j] = e
 				sum += e
 			}
@@ -279,7 +279,7 @@ func (b *Backend) SiLUMul(out, gate, up backend.Tensor) error {
 	b.parallel(len(o.data), 1<<14, func(lo, hi int) {
 		g, u, r := gt.data[lo:hi], ut.data[lo:hi], o.data[lo:hi]
 		for i, x := range g {
-			r[i] = x / (1 + float32(math.Exp(float64(-x)))) * u[i]
+			r[i] = x / (1 + expf(-x)) * u[i]
 		}
 	})
 	return nil
