@@ -117,7 +117,7 @@ func (s *Server) fillHoles(ctx context.Context, a fillHolesArgs) (any, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer s.supersede(latestKey(key, "fillHoles"), cancel)()
-	jsonrpc2.Async(ctx) // the rest calls the client and waits
+	release(ctx) // the rest calls the client and waits
 
 	ref := s.acquire()
 	if ref == nil {

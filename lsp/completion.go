@@ -33,7 +33,7 @@ func (s *Server) completion(ctx context.Context, req *jsonrpc2.Request) (any, er
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer s.supersede(latestKey(uri, kindCompletion), cancel)()
-	jsonrpc2.Async(ctx)
+	release(ctx)
 
 	cands, err := s.run(ctx, r)
 	if err != nil {

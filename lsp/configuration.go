@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"go.lsp.dev/jsonrpc2"
@@ -68,8 +69,8 @@ func (s *Server) pullConfiguration() {
 		s.log.Debug("workspace/configuration failed", "err", err)
 		return
 	}
-	var items []jsonrpc2.RawMessage
-	if err := protocol.Unmarshal(result, &items); err != nil || len(items) == 0 {
+	var items []json.RawMessage
+	if err := json.Unmarshal(result, &items); err != nil || len(items) == 0 {
 		s.log.Debug("workspace/configuration: unexpected result", "err", err)
 		return
 	}

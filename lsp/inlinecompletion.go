@@ -40,7 +40,7 @@ func (s *Server) inlineCompletion(ctx context.Context, req *jsonrpc2.Request) (a
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer s.supersede(latestKey(uri, kindInline), cancel)()
-	jsonrpc2.Async(ctx) // from here on, later messages are handled concurrently
+	release(ctx) // from here on, later messages are handled concurrently
 
 	cands, err := s.run(ctx, r)
 	if err != nil {

@@ -271,7 +271,12 @@ func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any,
 		return nil, nil // a notification error would fail the connection
 	}
 
-	ctx, cancel := context.WithCancelCause(ctx)
+	// The request's own context is pooled by jsonrpc2 and must not be the
+	// parent of a context that may outlive the handler (context.WithCancel
+	// would watch it from a goroutine), so calls run under the server's
+	// context and keep the request's only for jsonrpc2.Async.
+	rpcCtx := ctx
+	ctx, cancel := context.WithCancelCause(context.WithValue(s.ctx, rpcCtxKey{}, rpcCtx))
 	s.calls.Lock()
 	s.calls.m[id] = cancel
 	s.calls.Unlock()
@@ -292,6 +297,19 @@ func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any,
 	}
 	s.log.Debug("request", "method", method, "req_id", fmt.Sprint(id), "dur_ms", msSince(start))
 	return result, err
+}
+
+// rpcCtxKey is the context key of the jsonrpc2 request context, which
+// release needs.
+type rpcCtxKey struct{}
+
+// release lets the read loop go on with later messages while the calling
+// handler keeps running (jsonrpc2.Async). Call it at most once, after the
+// params are decoded and the document snapshot is taken.
+func release(ctx context.Context) {
+	if rpcCtx, ok := ctx.Value(rpcCtxKey{}).(context.Context); ok {
+		jsonrpc2.Async(rpcCtx)
+	}
 }
 
 // cancelledError is the RequestCancelled reply for a cancelled request.

@@ -2,10 +2,12 @@ package lsp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/dream-lsp/dream-lsp/lsp/document"
 )
@@ -27,23 +29,42 @@ func (s *Server) didOpen(_ context.Context, req *jsonrpc2.Request) (any, error) 
 	return nil, nil
 }
 
+// didChangeParams is DidChangeTextDocumentParams decoded strictly: the
+// generated decoder reads a change whose range is malformed as a
+// whole-document change, which would silently replace the text.
+type didChangeParams struct {
+	TextDocument struct {
+		URI     uri.URI `json:"uri"`
+		Version int32   `json:"version"`
+	} `json:"textDocument"`
+	ContentChanges []struct {
+		Range *protocol.Range `json:"range"`
+		Text  *string         `json:"text"`
+	} `json:"contentChanges"`
+}
+
 func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error) {
-	var p protocol.DidChangeTextDocumentParams
-	if err := decode(req, &p); err != nil {
-		return nil, err
+	var p didChangeParams
+	if err := json.Unmarshal(req.Params(), &p); err != nil {
+		// We can no longer follow the client's text: forget the document.
+		var id struct {
+			TextDocument struct {
+				URI uri.URI `json:"uri"`
+			} `json:"textDocument"`
+		}
+		if json.Unmarshal(req.Params(), &id) == nil && id.TextDocument.URI != "" {
+			s.dropDocument(string(id.TextDocument.URI))
+		}
+		return nil, fmt.Errorf("didChange params: %w", err)
 	}
 	uri := string(p.TextDocument.URI)
 	changes := make([]document.Change, 0, len(p.ContentChanges))
-	for _, c := range p.ContentChanges {
-		switch c := c.(type) {
-		case *protocol.TextDocumentContentChangePartial:
-			r := c.Range
-			changes = append(changes, document.Change{Range: &r, Text: c.Text})
-		case *protocol.TextDocumentContentChangeWholeDocument:
-			changes = append(changes, document.Change{Text: c.Text})
-		default:
-			return nil, fmt.Errorf("didChange %s: unknown change %T", uri, c)
+	for i, c := range p.ContentChanges {
+		if c.Text == nil {
+			s.dropDocument(uri)
+			return nil, fmt.Errorf("didChange %s: change %d has no text", uri, i)
 		}
+		changes = append(changes, document.Change{Range: c.Range, Text: *c.Text})
 	}
 	enc := s.encoding()
 	s.docs.Lock()
@@ -61,6 +82,13 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 	}
 	s.docs.m[uri] = next
 	return nil, nil
+}
+
+// dropDocument forgets uri after an edit the server could not follow.
+func (s *Server) dropDocument(uri string) {
+	s.docs.Lock()
+	delete(s.docs.m, uri)
+	s.docs.Unlock()
 }
 
 func (s *Server) didClose(_ context.Context, req *jsonrpc2.Request) (any, error) {
