@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // maxBenchFile skips huge generated files (cmd/compile's 3 MB opGen.go),
@@ -74,13 +75,41 @@ func BenchmarkEncode(b *testing.B) {
 	b.SetBytes(corpusBytes(files))
 	b.ReportAllocs()
 	var ntok int
+	cpu := startCPU()
 	for b.Loop() {
 		ntok = 0
 		for _, f := range files {
 			ntok += len(tok.Encode(f))
 		}
 	}
+	cpu.report(b, corpusBytes(files))
 	b.ReportMetric(float64(ntok), "tokens/op")
+}
+
+// cpuMeter reports CPU time per op next to wall time: on a shared machine
+// wall time includes waiting for a core, CPU time does not.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU() cpuMeter {
+	d, ok := processCPU()
+	return cpuMeter{d, ok}
+}
+
+// report adds cpu-ms/op and, for bytes > 0, cpu-MB/s (input bytes per CPU
+// second).
+func (m cpuMeter) report(b *testing.B, bytes int64) {
+	end, ok := processCPU()
+	if !m.ok || !ok || b.N == 0 {
+		return
+	}
+	per := (end - m.start).Seconds() / float64(b.N)
+	b.ReportMetric(per*1e3, "cpu-ms/op")
+	if bytes > 0 && per > 0 {
+		b.ReportMetric(float64(bytes)/per/1e6, "cpu-MB/s")
+	}
 }
 
 // BenchmarkEncodeParallel encodes the same files spread over all cores
@@ -91,6 +120,8 @@ func BenchmarkEncodeParallel(b *testing.B) {
 	b.SetBytes(corpusBytes(files))
 	workers := runtime.GOMAXPROCS(0)
 	b.ReportMetric(float64(workers), "goroutines")
+	cpu := startCPU()
+	defer cpu.report(b, corpusBytes(files))
 	for b.Loop() {
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -114,6 +145,8 @@ func BenchmarkEncodeParallel(b *testing.B) {
 func BenchmarkLoad(b *testing.B) {
 	fsys := os.DirFS(referenceDir(b))
 	b.Run("tokenizer.json", func(b *testing.B) {
+		cpu := startCPU()
+		defer cpu.report(b, 0)
 		for b.Loop() {
 			if _, err := loadTokenizerJSON(fsys); err != nil {
 				b.Fatal(err)
@@ -121,6 +154,8 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	})
 	b.Run("vocab+merges", func(b *testing.B) {
+		cpu := startCPU()
+		defer cpu.report(b, 0)
 		for b.Loop() {
 			if _, err := loadVocabMerges(fsys); err != nil {
 				b.Fatal(err)

@@ -47,24 +47,91 @@ type builder struct {
 }
 
 // hfTokenizer is the subset of Hugging Face's tokenizer.json that matters.
+// The vocabulary and merges are read by jsonReader, the rest by
+// encoding/json.
 type hfTokenizer struct {
-	AddedTokens  []hfAddedToken  `json:"added_tokens"`
-	Normalizer   json.RawMessage `json:"normalizer"`
-	PreTokenizer json.RawMessage `json:"pre_tokenizer"`
+	AddedTokens  []hfAddedToken
+	Normalizer   json.RawMessage
+	PreTokenizer json.RawMessage
 	Model        struct {
-		Type                    string          `json:"type"`
-		Vocab                   map[string]int  `json:"vocab"`
-		Merges                  json.RawMessage `json:"merges"`
-		IgnoreMerges            bool            `json:"ignore_merges"`
-		ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
-		EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
-	} `json:"model"`
+		Type                    string
+		Vocab                   map[string]int
+		Merges                  [][2]string
+		IgnoreMerges            bool
+		ContinuingSubwordPrefix *string
+		EndOfWordSuffix         *string
+	}
 }
 
 type hfAddedToken struct {
 	ID      int    `json:"id"`
 	Content string `json:"content"`
 	Special bool   `json:"special"`
+}
+
+// parseTokenizerJSON reads tokenizer.json.
+func parseTokenizerJSON(data []byte) (*hfTokenizer, error) {
+	var hf hfTokenizer
+	r := jsonReader{data: data}
+	field := func(name string, v any) error {
+		raw, err := r.skip()
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	err := r.object(func(key string) error {
+		switch key {
+		case "added_tokens":
+			return field(key, &hf.AddedTokens)
+		case "normalizer":
+			return field(key, &hf.Normalizer)
+		case "pre_tokenizer":
+			return field(key, &hf.PreTokenizer)
+		case "model":
+		default:
+			_, err := r.skip()
+			return err
+		}
+		m := &hf.Model
+		return r.object(func(key string) error {
+			var err error
+			switch key {
+			case "vocab":
+				m.Vocab, err = r.vocabObject()
+			case "merges":
+				if r.peek() == 'n' {
+					_, err = r.skip() // null
+				} else {
+					m.Merges, err = r.mergesArray()
+				}
+			case "type":
+				err = field(key, &m.Type)
+			case "ignore_merges":
+				err = field(key, &m.IgnoreMerges)
+			case "continuing_subword_prefix":
+				err = field(key, &m.ContinuingSubwordPrefix)
+			case "end_of_word_suffix":
+				err = field(key, &m.EndOfWordSuffix)
+			default:
+				_, err = r.skip()
+			}
+			if err != nil {
+				return fmt.Errorf("model.%s: %w", key, err)
+			}
+			return nil
+		})
+	})
+	if err == nil && r.peek() != 0 {
+		err = r.fail("trailing data")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &hf, nil
 }
 
 // hfComponent is a normalizer or pre-tokenizer entry.
@@ -87,8 +154,8 @@ func loadTokenizerJSON(fsys fs.FS) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tokenizer.json: %w", err)
 	}
-	var hf hfTokenizer
-	if err := json.Unmarshal(data, &hf); err != nil {
+	hf, err := parseTokenizerJSON(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse tokenizer.json: %w", err)
 	}
 	b := builder{vocab: hf.Model.Vocab, ignoreMerges: hf.Model.IgnoreMerges}
@@ -101,9 +168,7 @@ func loadTokenizerJSON(fsys fs.FS) (*Tokenizer, error) {
 	if p := hf.Model.EndOfWordSuffix; p != nil && *p != "" {
 		return nil, fmt.Errorf("tokenizer.json: end_of_word_suffix: %w", ErrUnsupported)
 	}
-	if b.merges, err = parseJSONMerges(hf.Model.Merges); err != nil {
-		return nil, fmt.Errorf("tokenizer.json: %w", err)
-	}
+	b.merges = hf.Model.Merges
 	if b.nfc, err = parseNormalizer(hf.Normalizer); err != nil {
 		return nil, fmt.Errorf("tokenizer.json: normalizer: %w", err)
 	}
@@ -130,37 +195,6 @@ func loadTokenizerJSON(fsys fs.FS) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer.json: %w", err)
 	}
 	return t, nil
-}
-
-// parseJSONMerges accepts merges as "a b" strings or as ["a", "b"] pairs.
-func parseJSONMerges(raw json.RawMessage) ([][2]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var strs []string
-	if err := json.Unmarshal(raw, &strs); err == nil {
-		out := make([][2]string, len(strs))
-		for i, m := range strs {
-			a, c, ok := strings.Cut(m, " ")
-			if !ok {
-				return nil, fmt.Errorf("merge %d %q: want two tokens separated by a space", i, m)
-			}
-			out[i] = [2]string{a, c}
-		}
-		return out, nil
-	}
-	var pairs [][]string
-	if err := json.Unmarshal(raw, &pairs); err != nil {
-		return nil, fmt.Errorf("parse merges: want strings or pairs: %w", err)
-	}
-	out := make([][2]string, len(pairs))
-	for i, p := range pairs {
-		if len(p) != 2 {
-			return nil, fmt.Errorf("merge %d: want a pair, got %d tokens", i, len(p))
-		}
-		out[i] = [2]string{p[0], p[1]}
-	}
-	return out, nil
 }
 
 // parseNormalizer accepts no normalizer, NFC, or a Sequence of those.
@@ -272,7 +306,11 @@ func loadVocabMerges(fsys fs.FS) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read vocab.json: %w", err)
 	}
-	if err := json.Unmarshal(data, &b.vocab); err != nil {
+	r := jsonReader{data: data}
+	if b.vocab, err = r.vocabObject(); err == nil && r.peek() != 0 {
+		err = r.fail("trailing data")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("parse vocab.json: %w", err)
 	}
 	data, err = fs.ReadFile(fsys, "merges.txt")
@@ -449,10 +487,12 @@ func (b *builder) build() (*Tokenizer, error) {
 		}
 	}
 	t.merges = newMergeTable(len(b.merges))
+	var cat []byte
 	for rank, m := range b.merges {
 		left, ok1 := b.vocab[m[0]]
 		right, ok2 := b.vocab[m[1]]
-		merged, ok3 := b.vocab[m[0]+m[1]]
+		cat = append(append(cat[:0], m[0]...), m[1]...)
+		merged, ok3 := b.vocab[string(cat)]
 		if !ok1 || !ok2 || !ok3 {
 			return nil, fmt.Errorf("merge %d %q %q: token not in the vocabulary", rank, m[0], m[1])
 		}
