@@ -1,11 +1,154 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/lsp"
+	"github.com/dream-lsp/dream-lsp/lsp/lsptest"
+	"github.com/dream-lsp/dream-lsp/lsp/settings"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
 
-// runServe is scaffolding until issue #4 lands.
+// Test fixture, not a user feature: when DREAM_LSP_TEST_ENGINE is set
+// ("echo", "slow" or "panic"), serve answers from a fake engine of
+// lsp/lsptest instead of a model, so the Node and Neovim integration tests
+// can drive the real binary without weights. DREAM_LSP_TEST_DELAY_MS sets the
+// "slow" engine's delay per request (default 300).
+const (
+	testEngineEnv = "DREAM_LSP_TEST_ENGINE"
+	testDelayEnv  = "DREAM_LSP_TEST_DELAY_MS"
+)
+
+// newEngine opens the real completion engine for the settings; serve calls
+// it in the background, and again when the model or device setting changes.
+var newEngine lsp.Loader = openServeEngine
+
+// runServe runs the language server on stdin/stdout.
 func runServe(args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("not implemented yet (issue #4)")
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", "", "model directory (Hugging Face layout); empty: the built-in model. The client's \"model\" setting overrides it")
+	logFile := fs.String("log", "", "append logs to `FILE` instead of stderr")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.Bool("stdio", true, "talk LSP over stdin/stdout (the only transport; accepted because clients pass it)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: dream-lsp serve [flags]")
+		fmt.Fprintln(stderr, "\nRuns the language server on stdin/stdout. Settings come from the client (see docs/protocol.md).\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *logLevel)
+	}
+	logOut := stderr
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("open log file: %w", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger)
+
+	load := newEngine
+	if name := os.Getenv(testEngineEnv); name != "" {
+		delay := 300 * time.Millisecond
+		if ms, err := strconv.Atoi(os.Getenv(testDelayEnv)); err == nil {
+			delay = time.Duration(ms) * time.Millisecond
+		}
+		e, err := lsptest.EngineByName(name, delay)
+		if err != nil {
+			return fmt.Errorf("%s: %w", testEngineEnv, err)
+		}
+		logger.Warn("serving a test engine, not a model", "engine", name)
+		load = lsptest.Loader(e)
+	}
+
+	base := settings.Default()
+	base.Model = *model
+	srv := lsp.New(lsp.Options{Logger: logger, Load: load, Settings: base, Version: version})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := srv.Serve(ctx, stdio{Reader: os.Stdin, Writer: stdout})
+	if errors.Is(err, context.Canceled) {
+		return nil // a signal: not an error
+	}
+	return err
 }
+
+// stdio joins stdin and stdout into the server's stream.
+type stdio struct {
+	io.Reader
+	io.Writer
+}
+
+// Close closes stdin so a blocked read returns.
+func (stdio) Close() error { return os.Stdin.Close() }
+
+// openServeEngine opens a model directory with the CPU runtime and wraps it in
+// the infill engine.
+func openServeEngine(ctx context.Context, opts settings.Options, progress func(int, string)) (lsp.Engine, error) {
+	if opts.Model == "" {
+		// TODO(#4): open the built-in model (runtime/builtin) once it lands.
+		return nil, errors.New("no built-in model in this build yet: set the \"model\" setting or pass --model DIR")
+	}
+	if opts.Device == "cuda" {
+		slog.Warn("device cuda is not wired into serve yet; using the CPU", "device", opts.Device)
+	}
+	progress(0, "opening "+filepath.Base(opts.Model))
+	eng, err := engine.Open(opts.Model, engine.Options{Logger: slog.Default()})
+	if err != nil {
+		return nil, fmt.Errorf("open model %s: %w", opts.Model, err)
+	}
+	if err := ctx.Err(); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	rt, err := infill.FromEngine(eng)
+	if err != nil {
+		eng.Close()
+		return nil, fmt.Errorf("model %s: %w", opts.Model, err)
+	}
+	progress(100, "ready")
+	return &servedEngine{
+		Engine:  infill.New(rt, infill.Options{Logger: slog.Default()}),
+		rt:      eng,
+		backend: eng.Backend(),
+		model:   strings.TrimSuffix(filepath.Base(filepath.Clean(opts.Model)), "/"),
+	}, nil
+}
+
+// servedEngine is an infill engine that owns its runtime.
+type servedEngine struct {
+	*infill.Engine
+	rt             *engine.Engine
+	backend, model string
+}
+
+func (e *servedEngine) Backend() string   { return e.backend }
+func (e *servedEngine) ModelName() string { return e.model }
+func (e *servedEngine) Close() error      { return e.rt.Close() }
