@@ -44,8 +44,8 @@ func parseIDs(s string, mask int) ([]int, error) {
 	return ids, nil
 }
 
-// openEngine opens --model with logs on stderr.
-func openEngine(dir string, threads int, stderr io.Writer) (*engine.Engine, error) {
+// openDebugEngine opens --model with logs on stderr.
+func openDebugEngine(dir string, threads int, stderr io.Writer) (*engine.Engine, error) {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return engine.Open(dir, engine.Options{Threads: threads, Logger: log})
 }
@@ -80,7 +80,7 @@ func debugForward(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --model and --ids are required", errUsage)
 	}
-	e, err := openEngine(*modelDir, *threads, stderr)
+	e, err := openDebugEngine(*modelDir, *threads, stderr)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func debugDenoise(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --model and --ids are required", errUsage)
 	}
-	e, err := openEngine(*modelDir, *threads, stderr)
+	e, err := openDebugEngine(*modelDir, *threads, stderr)
 	if err != nil {
 		return err
 	}
