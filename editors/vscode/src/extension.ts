@@ -116,8 +116,18 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
     outputChannel: output,
     initializationOptions: serverSettings(s),
-    synchronize: { configurationSection: 'dream' },
     middleware: {
+      // Answer workspace/configuration for "dream" with the server's keys only (not serverPath & co.).
+      workspace: {
+        configuration: async (params, token, next) => {
+          const dreamOnly = params.items.every((it) => it.section === 'dream');
+          const res = dreamOnly ? params.items.map(() => null) : await next(params, token);
+          if (!Array.isArray(res)) {
+            return res;
+          }
+          return params.items.map((it, i) => (it.section === 'dream' ? serverSettings(readSettings()) : res[i]));
+        },
+      },
       provideInlineCompletionItems: async (document, position, ctx, token, next) => {
         const cur = readSettings();
         const trigger = ctx.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? Trigger.Invoked : Trigger.Automatic;
@@ -301,6 +311,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         await vscode.commands.executeCommand('dream.restartServer');
       } else if (e.affectsConfiguration('dream')) {
         updateStatusItem();
+        if (client?.isRunning()) {
+          await client
+            .sendNotification('workspace/didChangeConfiguration', { settings: { dream: serverSettings(readSettings()) } })
+            .catch((err: unknown) => output.warn(`didChangeConfiguration: ${String(err)}`));
+        }
       }
     }),
   );
