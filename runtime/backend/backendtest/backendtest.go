@@ -19,11 +19,18 @@ import (
 const Tolerance = 2e-5
 
 // Run runs every conformance case against the backend that newBackend
-// returns (called once per subtest; the suite closes it).
+// returns (called once per subtest; the suite closes it), with the
+// float32 Tolerance.
 func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
+	RunTolerance(t, newBackend, Tolerance)
+}
+
+// RunTolerance is Run with another relative tolerance, for backends whose
+// arithmetic is looser than float32 (TF32 or bf16 accumulation paths).
+func RunTolerance(t *testing.T, newBackend func(t *testing.T) backend.Backend, tol float64) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, b backend.Backend)
+		fn   func(t *testing.T, b backend.Backend, tol float64)
 	}{
 		{"UploadRead", testUploadRead},
 		{"MatMul", testMatMul},
@@ -41,7 +48,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		t.Run(c.name, func(t *testing.T) {
 			b := newBackend(t)
 			defer b.Close()
-			c.fn(t, b)
+			c.fn(t, b, tol)
 		})
 	}
 }
@@ -81,20 +88,20 @@ func read(t *testing.T, b backend.Backend, x backend.Tensor) []float32 {
 	return out
 }
 
-func check(t *testing.T, what string, got []float32, want []float64) {
+func check(t *testing.T, tol float64, what string, got []float32, want []float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: got %d values, want %d", what, len(got), len(want))
 	}
 	for i := range got {
 		g := float64(got[i])
-		if math.IsNaN(g) || math.Abs(g-want[i])/(1+math.Abs(want[i])) > Tolerance {
+		if math.IsNaN(g) || math.Abs(g-want[i])/(1+math.Abs(want[i])) > tol {
 			t.Fatalf("%s: element %d = %g, want %g", what, i, g, want[i])
 		}
 	}
 }
 
-func testUploadRead(t *testing.T, b backend.Backend) {
+func testUploadRead(t *testing.T, b backend.Backend, tol float64) {
 	r := rand.New(rand.NewPCG(1, 1))
 	data := randVec(r, 12)
 	x := upload(t, b, data, 3, 4)
@@ -132,7 +139,7 @@ func RefMatMul(x, w, bias []float32, T, K, N int) []float64 {
 	return out
 }
 
-func testMatMul(t *testing.T, b backend.Backend) {
+func testMatMul(t *testing.T, b backend.Backend, tol float64) {
 	r := rand.New(rand.NewPCG(2, 2))
 	// Shapes cover the register-tile edges (not multiples of 4), blocks
 	// larger than a cache tile and a single row.
@@ -154,7 +161,7 @@ func testMatMul(t *testing.T, b backend.Backend) {
 			// Sums of K products: scale the tolerance with √K.
 			got := read(t, b, out)
 			for i := range got {
-				if d := math.Abs(float64(got[i]) - want[i]); d > Tolerance*math.Sqrt(float64(K))*(1+math.Abs(want[i])) {
+				if d := math.Abs(float64(got[i]) - want[i]); d > tol*math.Sqrt(float64(K))*(1+math.Abs(want[i])) {
 					t.Fatalf("MatMul %v bias=%v: element %d = %g, want %g", s, withBias, i, got[i], want[i])
 				}
 			}
@@ -162,7 +169,7 @@ func testMatMul(t *testing.T, b backend.Backend) {
 	}
 }
 
-func testEmbed(t *testing.T, b backend.Backend) {
+func testEmbed(t *testing.T, b backend.Backend, tol float64) {
 	r := rand.New(rand.NewPCG(3, 3))
 	table := randVec(r, 10*6)
 	ids := []int{3, 0, 9, 3}
@@ -176,13 +183,13 @@ func testEmbed(t *testing.T, b backend.Backend) {
 			want = append(want, float64(v))
 		}
 	}
-	check(t, "Embed", read(t, b, out), want)
+	check(t, tol, "Embed", read(t, b, out), want)
 	if err := b.Embed(alloc(t, b, 1, 6), upload(t, b, table, 10, 6), []int{10}); !errors.Is(err, backend.ErrShape) {
 		t.Fatalf("Embed with id out of range: err = %v, want ErrShape", err)
 	}
 }
 
-func testGatherRows(t *testing.T, b backend.Backend) {
+func testGatherRows(t *testing.T, b backend.Backend, tol float64) {
 	r := rand.New(rand.NewPCG(4, 4))
 	x := randVec(r, 5*3)
 	rows := []int{4, 1, 1}
@@ -196,7 +203,7 @@ func testGatherRows(t *testing.T, b backend.Backend) {
 			want = append(want, float64(v))
 		}
 	}
-	check(t, "GatherRows", read(t, b, out), want)
+	check(t, tol, "GatherRows", read(t, b, out), want)
 }
 
 // RefRMSNorm is the float64 reference of RMSNorm.
@@ -215,7 +222,7 @@ func RefRMSNorm(x, w []float32, rows, d int, eps float64) []float64 {
 	return out
 }
 
-func testRMSNorm(t *testing.T, b backend.Backend) {
+func testRMSNorm(t *testing.T, b backend.Backend, tol float64) {
 	r := rand.New(rand.NewPCG(5, 5))
 	const rows, d = 7, 48
 	x, w := randVec(r, rows*d), randVec(r, d)
@@ -225,12 +232,12 @@ func testRMSNorm(t *testing.T, b backend.Backend) {
 		t.Fatal(err)
 	}
 	want := RefRMSNorm(x, w, rows, d, 1e-6)
-	check(t, "RMSNorm", read(t, b, out), want)
+	check(t, tol, "RMSNorm", read(t, b, out), want)
 	// In place.
 	if err := b.RMSNorm(xt, xt, upload(t, b, w, 1, d), 1e-6); err != nil {
 		t.Fatal(err)
 	}
-	check(t, "RMSNorm in place", read(t, b, xt), want)
+	check(t, tol, "RMSNorm in place", read(t, b, xt), want)
 }
 
 // RefRoPE is the float64 reference of RoPE (NeoX rotate-half).
@@ -252,7 +259,7 @@ func RefRoPE(x []float32, heads, hd int, positions []int, theta float64) []float
 	return out
 }
 
-func testRoPE(t *testing.T, b backend.Backend) {
+func testRoPE(t *testing.T, b backend.Backend, tol float64) {
 	r := rand.New(rand.NewPCG(6, 6))
 	const heads, hd = 3, 16
 	positions := []int{0, 1, 2, 7, 1000, 2047}
@@ -262,7 +269,7 @@ func testRoPE(t *testing.T, b backend.Backend) {
 		if err := b.RoPE(xt, heads, hd, positions, theta); err != nil {
 			t.Fatal(err)
 		}
-		check(t, fmt.Sprintf("RoPE theta=%g", theta), read(t, b, xt), RefRoPE(x, heads, hd, positions, theta))
+		check(t, tol, fmt.Sprintf("RoPE theta=%g", theta), read(t, b, xt), RefRoPE(x, heads, hd, positions, theta))
 	}
 }
 
@@ -321,7 +328,7 @@ func RefAttention(q, k, v []float32, T int, p backend.AttentionParams) []float64
 	return out
 }
 
-func runAttention(t *testing.T, b backend.Backend, T int, p backend.AttentionParams, seed uint64) {
+func runAttention(t *testing.T, b backend.Backend, tol float64, T int, p backend.AttentionParams, seed uint64) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 7))
 	q := randVec(r, T*p.Heads*p.HeadDim)
@@ -333,27 +340,27 @@ func runAttention(t *testing.T, b backend.Backend, T int, p backend.AttentionPar
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, fmt.Sprintf("Attention T=%d %+v", T, p), read(t, b, out), RefAttention(q, k, v, T, p))
+	check(t, tol, fmt.Sprintf("Attention T=%d %+v", T, p), read(t, b, out), RefAttention(q, k, v, T, p))
 }
 
-func testAttention(t *testing.T, b backend.Backend) {
-	runAttention(t, b, 1, backend.AttentionParams{Heads: 2, KVHeads: 1, HeadDim: 8}, 1)
-	runAttention(t, b, 37, backend.AttentionParams{Heads: 4, KVHeads: 2, HeadDim: 16}, 2) // GQA
-	runAttention(t, b, 20, backend.AttentionParams{Heads: 3, KVHeads: 3, HeadDim: 32}, 3) // MHA
-	runAttention(t, b, 23, backend.AttentionParams{Heads: 4, KVHeads: 1, HeadDim: 8, SeqLens: []int{10, 1, 12}}, 4)
+func testAttention(t *testing.T, b backend.Backend, tol float64) {
+	runAttention(t, b, tol, 1, backend.AttentionParams{Heads: 2, KVHeads: 1, HeadDim: 8}, 1)
+	runAttention(t, b, tol, 37, backend.AttentionParams{Heads: 4, KVHeads: 2, HeadDim: 16}, 2) // GQA
+	runAttention(t, b, tol, 20, backend.AttentionParams{Heads: 3, KVHeads: 3, HeadDim: 32}, 3) // MHA
+	runAttention(t, b, tol, 23, backend.AttentionParams{Heads: 4, KVHeads: 1, HeadDim: 8, SeqLens: []int{10, 1, 12}}, 4)
 }
 
-func testAttentionMasked(t *testing.T, b backend.Backend) {
+func testAttentionMasked(t *testing.T, b backend.Backend, tol float64) {
 	valid := make([]bool, 19)
 	for i := range valid {
 		valid[i] = i >= 4 && i != 10 // left padding plus one hole
 	}
-	runAttention(t, b, 19, backend.AttentionParams{Heads: 2, KVHeads: 1, HeadDim: 8, Valid: valid}, 5)
+	runAttention(t, b, tol, 19, backend.AttentionParams{Heads: 2, KVHeads: 1, HeadDim: 8, Valid: valid}, 5)
 	// Every row masked: zeros, never NaN.
-	runAttention(t, b, 3, backend.AttentionParams{Heads: 2, KVHeads: 2, HeadDim: 4, Valid: make([]bool, 3)}, 6)
+	runAttention(t, b, tol, 3, backend.AttentionParams{Heads: 2, KVHeads: 2, HeadDim: 4, Valid: make([]bool, 3)}, 6)
 }
 
-func testSiLUMul(t *testing.T, b backend.Backend) {
+func testSiLUMul(t *testing.T, b backend.Backend, tol float64) {
 	r := rand.New(rand.NewPCG(8, 8))
 	g, u := randVec(r, 6*10), randVec(r, 6*10)
 	g[0], g[1] = 80, -80 // saturation without overflow to NaN
@@ -366,10 +373,10 @@ func testSiLUMul(t *testing.T, b backend.Backend) {
 		x := float64(g[i])
 		want[i] = x / (1 + math.Exp(-x)) * float64(u[i])
 	}
-	check(t, "SiLUMul", read(t, b, out), want)
+	check(t, tol, "SiLUMul", read(t, b, out), want)
 }
 
-func testAdd(t *testing.T, b backend.Backend) {
+func testAdd(t *testing.T, b backend.Backend, tol float64) {
 	r := rand.New(rand.NewPCG(9, 9))
 	x, y := randVec(r, 4*9), randVec(r, 4*9)
 	xt := upload(t, b, x, 4, 9)
@@ -380,10 +387,10 @@ func testAdd(t *testing.T, b backend.Backend) {
 	for i := range x {
 		want[i] = float64(x[i]) + float64(y[i])
 	}
-	check(t, "Add in place", read(t, b, xt), want)
+	check(t, tol, "Add in place", read(t, b, xt), want)
 }
 
-func testShapeErrors(t *testing.T, b backend.Backend) {
+func testShapeErrors(t *testing.T, b backend.Backend, tol float64) {
 	x := alloc(t, b, 2, 3)
 	w := alloc(t, b, 4, 5)
 	if err := b.MatMul(alloc(t, b, 2, 4), x, w, nil); !errors.Is(err, backend.ErrShape) {
