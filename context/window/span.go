@@ -89,10 +89,11 @@ func DetectSpan(tree *syntax.Tree, text string, offset int) Span {
 			ind += sp.IndentUnit
 		}
 		cur := sp.Before + leadingWS(sp.After)
-		sp.Indent, sp.ScopeIndent = ind, cur
+		sp.Indent = ind
 		if len(cur) > len(ind) {
-			sp.Indent, sp.ScopeIndent = cur, ind
+			sp.Indent = cur
 		}
+		sp.ScopeIndent = scopeIndent(l, text, ls, ind, line, sp.IndentUnit)
 	case before == "" && after == "":
 		sp.Kind = EmptyLine
 		sp.Multiline = true
@@ -103,7 +104,8 @@ func DetectSpan(tree *syntax.Tree, text string, offset int) Span {
 		if len(sp.Before) > len(ind) {
 			ind = sp.Before
 		}
-		sp.Indent, sp.ScopeIndent = ind, ind
+		sp.Indent = ind
+		sp.ScopeIndent = scopeIndent(l, text, ls, ind, nextNonBlank(text, le), sp.IndentUnit)
 		if isEmptyBody(tree, l, text, offset, prevTrim, ls, le) {
 			sp.Kind = EmptyBody
 		}
@@ -133,6 +135,42 @@ func DetectSpan(tree *syntax.Tree, text string, offset int) Span {
 	}
 	return sp
 }
+
+// scopeIndent is the least indentation a new line at a blank line (or
+// above line start ls) may have without leaving the enclosing block: the
+// guessed indentation, lowered to that of the next non-blank line (one
+// level deeper when that line closes a block), and in indentation-scoped
+// languages to the body of the enclosing def.
+func scopeIndent(l *lang.Language, text string, ls int, guess, next, unit string) string {
+	scope := guess
+	if strings.TrimSpace(next) != "" {
+		ni := leadingWS(next)
+		if t := strings.TrimSpace(next); strings.IndexAny(t[:1], ")]}") == 0 {
+			ni += unit
+		}
+		if width(ni) < width(scope) {
+			scope = ni
+		}
+	}
+	if l != nil && l.IndentScoped {
+		for end := ls - 1; end > 0; {
+			start := strings.LastIndexByte(text[:end], '\n') + 1
+			line := text[start:end]
+			t := strings.TrimSpace(line)
+			if strings.HasPrefix(t, "def ") || strings.HasPrefix(t, "async def ") || strings.HasPrefix(t, "class ") {
+				if body := leadingWS(line) + unit; width(body) < width(scope) {
+					scope = body
+				}
+				break
+			}
+			end = start - 1
+		}
+	}
+	return scope
+}
+
+// width is the column width of indentation (a tab counts four).
+func width(ws string) int { return len(ws) + 3*strings.Count(ws, "\t") }
 
 // opensBlock reports whether a trimmed line ends by opening a block.
 func opensBlock(s string) bool {

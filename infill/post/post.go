@@ -22,7 +22,10 @@ func Apply(mid string, sp window.Span, suffix string) string {
 		mid = StopAtScopeEnd(mid, sp)
 	}
 	mid = TrimSuffixRepeat(mid, suffix)
-	mid = BalanceBrackets(mid, suffix)
+	if !sp.LineStart {
+		// Whole inserted lines share no line with the suffix's closers.
+		mid = BalanceBrackets(mid, suffix)
+	}
 	mid = strings.TrimRight(mid, " \t\n")
 	if sp.LineStart && strings.TrimSpace(mid) != "" {
 		mid += "\n" + sp.Before
@@ -59,7 +62,8 @@ func StopAtScopeEnd(mid string, sp window.Span) string {
 			if i == 0 {
 				ind = sp.Before + ind
 			}
-			if indentWidth(ind, sp.IndentUnit) < indentWidth(sp.ScopeIndent, sp.IndentUnit) {
+			w, scope := indentWidth(ind, sp.IndentUnit), indentWidth(sp.ScopeIndent, sp.IndentUnit)
+			if w < scope && !(w == scope-1 && continuesBlock(t)) {
 				return mid[:pos]
 			}
 		}
@@ -68,27 +72,40 @@ func StopAtScopeEnd(mid string, sp window.Span) string {
 	return mid
 }
 
+// continuesBlock reports whether a trimmed line closes a block and opens
+// the next branch of the same statement: "} else {", "else:", "except E:".
+func continuesBlock(t string) bool {
+	if strings.HasPrefix(t, "}") && strings.HasSuffix(t, "{") {
+		return true
+	}
+	for _, kw := range []string{"else", "elif ", "except", "finally", "case ", "default:"} {
+		if strings.HasPrefix(t, kw) && strings.HasSuffix(t, ":") {
+			return true
+		}
+	}
+	return false
+}
+
 // TrimSuffixRepeat drops the end of the middle where it repeats the start
 // of the suffix: a whole line equal to the suffix's next non-blank line, or
 // a tail of at least three non-blank characters the suffix starts with.
 func TrimSuffixRepeat(mid, suffix string) string {
-	next := ""
+	// Line level: from some line on, the middle's lines are the suffix's
+	// next lines (blank lines ignored): the model ran on into the suffix.
+	var sfxLines []string
 	for _, l := range strings.Split(suffix, "\n") {
-		if strings.TrimSpace(l) != "" {
-			next = strings.TrimSpace(l)
-			break
+		if t := strings.TrimSpace(l); t != "" {
+			sfxLines = append(sfxLines, t)
 		}
 	}
-	if len(next) >= 2 && strings.Trim(next, "{}()[];,") != "" {
-		pos := 0
-		lines := strings.SplitAfter(mid, "\n")
-		for i, line := range lines {
-			if i > 0 && strings.TrimSpace(line) == next {
-				mid = mid[:pos]
-				break
-			}
-			pos += len(line)
+	lines := strings.SplitAfter(mid, "\n")
+	pos := 0
+	for i, line := range lines {
+		if i > 0 && strings.TrimSpace(line) != "" && repeatsSuffix(lines[i:], sfxLines) {
+			mid = mid[:pos]
+			break
 		}
+		pos += len(line)
 	}
 	trimmed := strings.TrimRight(mid, " \t\n")
 	sfx := strings.TrimLeft(suffix, " \t")
@@ -101,15 +118,37 @@ func TrimSuffixRepeat(mid, suffix string) string {
 	return mid
 }
 
+// repeatsSuffix reports whether the non-blank lines of rest equal the
+// first lines of sfx, with at least one line that is more than brackets.
+func repeatsSuffix(rest, sfx []string) bool {
+	k, substantial := 0, false
+	for _, l := range rest {
+		t := strings.TrimSpace(l)
+		if t == "" {
+			continue
+		}
+		if k >= len(sfx) || sfx[k] != t {
+			return false
+		}
+		if len(t) >= 2 && strings.Trim(t, "{}()[];,") != "" {
+			substantial = true
+		}
+		k++
+	}
+	return substantial
+}
+
 var pairs = map[byte]byte{')': '(', ']': '[', '}': '{'}
 
 // BalanceBrackets cuts the middle at the first closing bracket that closes
-// nothing opened in the middle when the suffix supplies that closer next
-// (after whitespace): the model repeated a closer the suffix already has.
+// nothing opened in the middle when the rest of the cursor's line starts
+// with that closer: the model repeated a closer the suffix already has.
 func BalanceBrackets(mid, suffix string) string {
 	var stack []byte
 	var quote byte
-	sfx := strings.TrimLeft(suffix, " \t\n")
+	// Only a closer on the cursor's own line counts: a closer on a later
+	// line of the suffix closes a block the middle may close itself.
+	sfx := strings.TrimLeft(suffix, " \t")
 	for i := 0; i < len(mid); i++ {
 		c := mid[i]
 		if quote != 0 {
@@ -176,11 +215,9 @@ func MatchIndent(mid string, sp window.Span) string {
 		l := lines[0]
 		ws := leadingWS(l)
 		if strings.TrimSpace(l) != "" {
-			have := sp.Before + ws
-			if indentWidth(have, unit) < indentWidth(sp.Indent, unit) || (sp.LineStart && have != sp.Indent && ws == "") {
-				if strings.HasPrefix(sp.Indent, sp.Before) {
-					lines[0] = sp.Indent[len(sp.Before):] + l[len(ws):]
-				}
+			// Trust indentation the model wrote; supply it where none was.
+			if ws == "" && indentWidth(sp.Before, unit) < indentWidth(sp.Indent, unit) && strings.HasPrefix(sp.Indent, sp.Before) {
+				lines[0] = sp.Indent[len(sp.Before):] + l
 			}
 		}
 	}

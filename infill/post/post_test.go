@@ -13,7 +13,8 @@ func TestBalanceBracketsDropsRepeatedCloser(t *testing.T) {
 		{"f(x))", ")\n", "f(x)"},
 		{"f(x)", ")\n", "f(x)"},
 		{`")" + s`, ")\n", `")" + s`}, // a closer inside a string is not a bracket
-		{"x}", "\n}", "x"},
+		{"x}", "}", "x"},
+		{"\t}\n", "\n}\n", "\t}\n"}, // a closer on a later line is not supplied
 		{"x)", "\n", "x)"}, // the suffix does not supply it: leave for validation
 	}
 	for _, c := range cases {

@@ -1,0 +1,45 @@
+package eval
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestDbgPost(t *testing.T) {
+	ids := os.Getenv("DBG")
+	if ids == "" {
+		t.Skip()
+	}
+	dir := evalDir(t)
+	for _, set := range Sets {
+		all, _ := Load(dir, set)
+		for _, id := range strings.Split(ids, ",") {
+			for _, tk := range all {
+				if tk.ID != id {
+					continue
+				}
+				rc := newRefCompleter([]*Task{tk})
+				res, err := rc.Complete(context.Background(), infillReq(tk))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s\nPREFIX TAIL %q\nSUFFIX HEAD %q\nREF %q\nGOT %q", id, tail(tk.Prefix), head(tk.Suffix), tk.Middle, res.Candidates[0].Text)
+			}
+		}
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 120 {
+		return s[len(s)-120:]
+	}
+	return s
+}
+func head(s string) string {
+	if len(s) > 120 {
+		return s[:120]
+	}
+	return s
+}
