@@ -15,7 +15,7 @@ func TestBalanceBracketsDropsRepeatedCloser(t *testing.T) {
 		{`")" + s`, ")\n", `")" + s`}, // a closer inside a string is not a bracket
 		{"x}", "}", "x"},
 		{"\t}\n", "\n}\n", "\t}\n"}, // a closer on a later line is not supplied
-		{"x)", "\n", "x)"}, // the suffix does not supply it: leave for validation
+		{"x)", "\n", "x)"},          // the suffix does not supply it: leave for validation
 	}
 	for _, c := range cases {
 		if got := BalanceBrackets(c.mid, c.suffix); got != c.want {
