@@ -105,7 +105,7 @@ func (s *Server) run(ctx context.Context, r *modelRequest) ([]infill.Candidate, 
 	key := cacheKey{lang: doc.LanguageID, steps: conf.Steps, maxTokens: conf.MaxTokens, alg: conf.Algorithm, gen: ref.gen}
 	if cands := s.cache.lookup(key, text, offset, r.n); cands != nil {
 		s.log.Debug("cache hit", "uri", doc.URI, "version", doc.Version)
-		return cands, nil
+		return cands[:min(len(cands), r.n)], nil
 	}
 	if !r.invoked && conf.DebounceMs > 0 {
 		t := time.NewTimer(conf.Debounce())

@@ -220,10 +220,13 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 		_ = s.conn.Close()
 		close(closed)
 	}()
+	// Close waits for the read loop, which may sit in a read of stdin that
+	// only the client can end; after exit nothing is left to send, so do not
+	// hold the process for it.
 	select {
 	case <-closed:
-	case <-time.After(2 * time.Second):
-		s.log.Warn("connection did not close in time; leaving it")
+	case <-time.After(300 * time.Millisecond):
+		s.log.Debug("connection still reading after exit; not waiting")
 	}
 	_ = rwc.Close()
 	s.closeEngine()
