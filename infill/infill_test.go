@@ -157,6 +157,10 @@ func TestTypedAheadReuse(t *testing.T) {
 	if c := res.Candidates[0]; c.Text != "* 2" || c.Start != off+2 {
 		t.Errorf("reused candidate = %+v, want %q at %d", c, "* 2", off+2)
 	}
+	// The same request again is answered from the cache.
+	if _, err := e.Complete(context.Background(), infill.Request{Path: "f.py", Text: typed, Offset: off + 2}); err != nil || len(rt.Calls) != 1 {
+		t.Errorf("an identical request ran the model (%d calls, %v)", len(rt.Calls), err)
+	}
 	// Typing something else runs the model.
 	other := text[:off] + "y" + text[off:]
 	if _, err := e.Complete(context.Background(), infill.Request{Path: "f.py", Text: other, Offset: off + 1}); err != nil {

@@ -6,14 +6,20 @@ import "strings"
 type lastResult struct {
 	text   string
 	offset int
+	params Request // the request without Text, Offset and Candidates
 	cands  []Candidate
+}
+
+func params(r Request) Request {
+	r.Text, r.Offset, r.Candidates = "", 0, 0
+	return r
 }
 
 // remember stores a result for typed-ahead reuse.
 func (e *Engine) remember(req Request, res *Result) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.last = &lastResult{text: req.Text, offset: req.Offset, cands: append([]Candidate(nil), res.Candidates...)}
+	e.last = &lastResult{text: req.Text, offset: req.Offset, params: params(req), cands: append([]Candidate(nil), res.Candidates...)}
 }
 
 // reuse answers a request without the model when the user has typed the
@@ -25,10 +31,14 @@ func (e *Engine) reuse(req Request) *Result {
 	e.mu.Lock()
 	last := e.last
 	e.mu.Unlock()
-	if last == nil {
+	if last == nil || last.params != params(req) {
 		return nil
 	}
 	d := len(req.Text) - len(last.text)
+	if d == 0 && req.Offset == last.offset && req.Text == last.text && len(last.cands) > 0 && max(req.Candidates, 1) <= len(last.cands) {
+		// The same request again (a re-trigger without an edit).
+		return &Result{Candidates: append([]Candidate(nil), last.cands[:max(req.Candidates, 1)]...)}
+	}
 	if d <= 0 || req.Offset != last.offset+d {
 		return nil
 	}
