@@ -272,9 +272,16 @@ func (r *jsonReader) array(fn func() error) error {
 	}
 }
 
+// sizeHint guesses how many entries of about perEntry bytes the rest of
+// the input holds, to size a map or slice without over-allocating for
+// small files.
+func (r *jsonReader) sizeHint(perEntry int) int {
+	return min((len(r.data)-r.pos)/perEntry, 1<<18)
+}
+
 // vocabObject reads a {"token": id, ...} object.
 func (r *jsonReader) vocabObject() (map[string]int, error) {
-	m := make(map[string]int, 1<<17)
+	m := make(map[string]int, r.sizeHint(20))
 	err := r.object(func(key string) error {
 		id, err := r.integer()
 		if err != nil {
@@ -288,7 +295,7 @@ func (r *jsonReader) vocabObject() (map[string]int, error) {
 
 // mergesArray reads merges as "a b" strings or ["a", "b"] pairs.
 func (r *jsonReader) mergesArray() ([][2]string, error) {
-	out := make([][2]string, 0, 1<<17)
+	out := make([][2]string, 0, r.sizeHint(12))
 	err := r.array(func() error {
 		if r.peek() == '"' {
 			s, err := r.str()

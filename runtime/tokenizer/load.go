@@ -440,9 +440,6 @@ func parseMergesTxt(data []byte) ([][2]string, error) {
 	return out, nil
 }
 
-// maxID bounds token ids so that a corrupt file cannot make the tables
-// huge.
-const maxID = 1 << 24
 
 // build indexes the collected parts.
 func (b *builder) build() (*Tokenizer, error) {
@@ -456,6 +453,8 @@ func (b *builder) build() (*Tokenizer, error) {
 		nfc:          b.nfc,
 		ignoreMerges: b.ignoreMerges,
 	}
+	// Ids may have gaps, but a corrupt file must not make the tables huge.
+	maxID := 2*(len(b.vocab)+len(b.added)) + 1024
 	size := 0
 	for tok, id := range b.vocab {
 		if id < 0 || id >= maxID {
