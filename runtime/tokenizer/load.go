@@ -440,7 +440,6 @@ func parseMergesTxt(data []byte) ([][2]string, error) {
 	return out, nil
 }
 
-
 // build indexes the collected parts.
 func (b *builder) build() (*Tokenizer, error) {
 	if len(b.vocab) == 0 {
