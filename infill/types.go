@@ -37,7 +37,9 @@ type Result struct {
 	Timing     Timing
 }
 
-// HolesRequest asks to fill every marked hole in Text[Start:End].
+// HolesRequest asks to fill every marked hole in Text[Start:End]
+// (Start = End = 0: the whole document). Markers: "/* fill */", "// fill"
+// ("# fill" in Python) and "..." where it is not code (not spread syntax).
 type HolesRequest struct {
 	LanguageID, Path, Text string
 	Start, End             int
