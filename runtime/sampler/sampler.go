@@ -374,38 +374,56 @@ func (s *Sampler) sampleSlots(logits []float32, vocab int, slots []int) []slotSc
 
 // sampleOne is sample_tokens for one slot in float64. u in [0,1) drives the
 // categorical draw when the temperature is positive.
-func (s *Sampler) sampleOne(row []float32, p []float64, u float64) slotScore {
+//
+// It makes one exp pass: e_i = exp(x_i − m) with m the row maximum. The
+// filters then zero the e_i of dropped tokens (HF sets their logits to the
+// dtype minimum, whose exp is exactly 0) and the filtered softmax is
+// e_i / Σ e over the kept tokens; the maximum is always kept.
+func (s *Sampler) sampleOne(row []float32, e []float64, u float64) slotScore {
 	o := &s.opts
-	for i, v := range row {
-		p[i] = float64(v)
-	}
-	if o.EOSPenalty > 0 {
-		p[o.EOSTokenID] -= o.EOSPenalty
-	}
+	var x []float64 // logit − max, built only when a filter needs it
+	scale := 1.0
 	if o.Temperature > 0 {
-		for i := range p {
-			p[i] /= o.Temperature
-		}
+		scale = 1 / o.Temperature
 	}
-	if o.TopP > 0 && o.TopP < 1 {
-		topP(p, o.TopP)
+	eos := -1
+	if o.EOSPenalty > 0 {
+		eos = o.EOSTokenID
 	}
-	if o.TopK > 0 && o.TopK < len(p) {
-		topK(p, o.TopK)
-	}
-	// softmax in place
+	// Pass 1: scaled logits and their maximum (first index wins ties).
 	m := math.Inf(-1)
 	arg := 0
-	for i, v := range p {
+	for i, r := range row {
+		v := float64(r)
+		if i == eos {
+			v -= o.EOSPenalty
+		}
+		v *= scale
+		e[i] = v
 		if v > m {
 			m, arg = v, i
 		}
 	}
+	filterP := o.TopP > 0 && o.TopP < 1
+	filterK := o.TopK > 0 && o.TopK < len(row)
+	if filterP || filterK {
+		x = make([]float64, len(row))
+		for i, v := range e {
+			x[i] = v - m
+		}
+	}
+	// Pass 2: exponentials.
 	var sum float64
-	for i, v := range p {
-		e := math.Exp(v - m)
-		p[i] = e
-		sum += e
+	for i, v := range e {
+		ei := math.Exp(v - m)
+		e[i] = ei
+		sum += ei
+	}
+	if filterP {
+		sum = keepTopP(x, e, sum, o.TopP)
+	}
+	if filterK {
+		sum = keepTopK(x, e, sum, o.TopK)
 	}
 	inv := 1 / sum
 	tok := arg
@@ -413,11 +431,11 @@ func (s *Sampler) sampleOne(row []float32, p []float64, u float64) slotScore {
 		target := u * sum
 		var acc float64
 		tok = -1
-		for i, e := range p {
-			if e == 0 {
+		for i, ei := range e {
+			if ei == 0 {
 				continue
 			}
-			acc += e
+			acc += ei
 			tok = i
 			if acc > target {
 				break
@@ -427,23 +445,28 @@ func (s *Sampler) sampleOne(row []float32, p []float64, u float64) slotScore {
 			tok = arg
 		}
 	}
-	prob := p[tok] * inv
+	prob := e[tok] * inv
 	sc := slotScore{token: tok, prob: float32(prob), conf: prob}
 	switch o.Alg {
 	case TopKMargin:
 		var p1, p2 float64
-		for _, e := range p {
-			if e > p1 {
-				p1, p2 = e, p1
-			} else if e > p2 {
-				p2 = e
+		for _, ei := range e {
+			if ei > p2 {
+				if ei > p1 {
+					p1, p2 = ei, p1
+				} else {
+					p2 = ei
+				}
 			}
 		}
 		sc.conf = (p1 - p2) * inv
 	case Entropy:
 		var h float64
-		for _, e := range p {
-			q := e * inv
+		for _, ei := range e {
+			if ei == 0 {
+				continue // 0·log(1e-10)
+			}
+			q := ei * inv
 			h += q * math.Log(q+1e-10)
 		}
 		sc.conf = h
@@ -451,51 +474,85 @@ func (s *Sampler) sampleOne(row []float32, p []float64, u float64) slotScore {
 	return sc
 }
 
-// topP keeps the smallest prefix of tokens (by descending logit) whose
-// cumulative probability reaches p, plus the first token past it, exactly
-// as Dream's top_p_logits: a token is dropped when the cumulative
-// probability of the tokens before it already exceeds p.
-func topP(l []float64, p float64) {
-	idx := make([]int, len(l))
-	for i := range idx {
-		idx[i] = i
+// keepTopP applies Dream's top_p_logits to a row given as x_i = logit −
+// max and e_i = exp(x_i) with sum Σe: it keeps the smallest prefix of
+// tokens by descending logit whose cumulative probability exceeds p (a
+// token is dropped when the tokens before it already exceed p), zeroes e
+// for the rest and returns the kept mass.
+//
+// Only the head of the sorted order matters, so instead of sorting the
+// vocabulary it sorts the candidates with x_i ≥ cut, lowering the cut
+// until their mass exceeds p. Every excluded token is less probable than
+// every candidate, so the candidates are exactly the head of the full
+// sorted order and the cut falls inside them.
+func keepTopP(x, e []float64, sum, p float64) float64 {
+	var cand []int
+	for cut := -8.0; ; cut *= 2 {
+		cand = cand[:0]
+		var mass float64
+		for i, v := range x {
+			if v >= cut && e[i] > 0 {
+				cand = append(cand, i)
+				mass += e[i]
+			}
+		}
+		if mass > p*sum || cut < -1e4 {
+			break
+		}
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
+	slices.SortFunc(cand, func(a, b int) int {
 		switch {
-		case l[a] > l[b]:
+		case x[a] > x[b]:
 			return -1
-		case l[a] < l[b]:
+		case x[a] < x[b]:
 			return 1
 		}
-		return 0
+		return a - b
 	})
-	m := l[idx[0]]
-	var sum float64
-	for _, v := range l {
-		sum += math.Exp(v - m)
-	}
+	n := len(cand)
 	var cum float64
-	drop := false
-	for _, i := range idx {
-		if drop {
-			l[i] = math.Inf(-1)
-			continue
-		}
-		cum += math.Exp(l[i]-m) / sum
+	for r, i := range cand {
+		cum += e[i] / sum
 		if cum > p {
-			drop = true // tokens after this one go
+			n = r + 1
+			break
 		}
 	}
+	kept := make([]float64, n)
+	var keptSum float64
+	for r, i := range cand[:n] {
+		kept[r] = e[i]
+		keptSum += e[i]
+	}
+	clear(e)
+	for r, i := range cand[:n] {
+		e[i] = kept[r]
+	}
+	return keptSum
 }
 
-// topK drops every logit smaller than the k-th largest (ties with it stay).
-func topK(l []float64, k int) {
-	c := slices.Clone(l)
-	slices.Sort(c)
-	kth := c[len(c)-k]
-	for i, v := range l {
-		if v < kth {
-			l[i] = math.Inf(-1)
+// keepTopK applies Dream's top_k_logits after top-p: among the tokens
+// still kept (e_i > 0; dropped ones sit at the dtype minimum in HF), it
+// drops those whose logit is below the k-th largest; ties with it stay.
+// With k or fewer tokens kept nothing changes. It returns the kept mass.
+func keepTopK(x, e []float64, sum float64, k int) float64 {
+	var vals []float64
+	for i, v := range x {
+		if e[i] > 0 {
+			vals = append(vals, v)
 		}
 	}
+	if len(vals) <= k {
+		return sum
+	}
+	slices.Sort(vals)
+	kth := vals[len(vals)-k]
+	sum = 0
+	for i, v := range x {
+		if v < kth {
+			e[i] = 0
+		}
+		sum += e[i]
+	}
+	return sum
 }

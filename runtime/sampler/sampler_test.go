@@ -3,7 +3,9 @@ package sampler
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -131,12 +133,37 @@ func TestFilterOrder(t *testing.T) {
 	}
 }
 
+// expRow returns x − max and exp(x − max) with its sum.
+func expRow(l []float64) (x, e []float64, sum float64) {
+	m := slices.Max(l)
+	x = make([]float64, len(l))
+	e = make([]float64, len(l))
+	for i, v := range l {
+		x[i] = v - m
+		e[i] = math.Exp(x[i])
+		sum += e[i]
+	}
+	return x, e, sum
+}
+
+func kept(e []float64) []int {
+	var k []int
+	for i, v := range e {
+		if v > 0 {
+			k = append(k, i)
+		}
+	}
+	return k
+}
+
 func TestTopKKeepsTies(t *testing.T) {
-	l := []float64{1, 3, 2, 2, 0}
-	topK(l, 2)
-	want := []float64{math.Inf(-1), 3, 2, 2, math.Inf(-1)}
-	if !slices.Equal(l, want) {
-		t.Fatalf("topK = %v, want %v", l, want)
+	x, e, sum := expRow([]float64{1, 3, 2, 2, 0})
+	got := keepTopK(x, e, sum, 2)
+	if k := kept(e); !slices.Equal(k, []int{1, 2, 3}) {
+		t.Fatalf("kept %v, want [1 2 3] (ties with the 2nd stay)", k)
+	}
+	if want := e[1] + e[2] + e[3]; math.Abs(got-want) > 1e-12 {
+		t.Fatalf("kept mass %g, want %g", got, want)
 	}
 }
 
@@ -349,5 +376,60 @@ func TestValidate(t *testing.T) {
 	}
 	if _, err := newSampler(t, Options{Alg: Entropy}, 1).Step(0, make([]float32, 5), 3); err == nil {
 		t.Error("Step with a ragged logits slice succeeded")
+	}
+}
+
+// TestTopPMatchesFullSort compares topP with a direct transcription of
+// Dream's top_p_logits (full sort) on random rows.
+func TestTopPMatchesFullSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for trial := range 200 {
+		n := 1 + r.IntN(300)
+		l := make([]float64, n)
+		scale := []float64{0.1, 1, 5, 30}[trial%4]
+		for i := range l {
+			l[i] = r.NormFloat64() * scale
+		}
+		p := r.Float64()
+		want := slices.Clone(l)
+		refTopP(want, p)
+		var wantKept []int
+		for i, v := range want {
+			if !math.IsInf(v, -1) {
+				wantKept = append(wantKept, i)
+			}
+		}
+		x, e, sum := expRow(l)
+		keepTopP(x, e, sum, p)
+		if got := kept(e); !slices.Equal(got, wantKept) {
+			t.Fatalf("trial %d (n=%d, p=%.3f, scale %g): kept sets differ", trial, n, p, scale)
+		}
+	}
+}
+
+func refTopP(l []float64, p float64) {
+	idx := make([]int, len(l))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return l[idx[a]] > l[idx[b]] })
+	m := l[idx[0]]
+	var sum float64
+	for _, v := range l {
+		sum += math.Exp(v - m)
+	}
+	cum := 0.0
+	remove := make([]bool, len(l))
+	for r, i := range idx {
+		prev := cum
+		cum += math.Exp(l[i]-m) / sum
+		if r > 0 && prev > p {
+			remove[i] = true
+		}
+	}
+	for i := range l {
+		if remove[i] {
+			l[i] = math.Inf(-1)
+		}
 	}
 }
