@@ -536,17 +536,31 @@ func keepTopP(x, e []float64, sum, p float64) float64 {
 // drops those whose logit is below the k-th largest; ties with it stay.
 // With k or fewer tokens kept nothing changes. It returns the kept mass.
 func keepTopK(x, e []float64, sum float64, k int) float64 {
-	var vals []float64
+	// top holds the k largest kept logits seen so far, ascending; most
+	// tokens fail the comparison with top[0] and cost one branch.
+	top := make([]float64, 0, k)
+	n := 0
 	for i, v := range x {
-		if e[i] > 0 {
-			vals = append(vals, v)
+		if e[i] == 0 {
+			continue
 		}
+		n++
+		if len(top) < k {
+			j, _ := slices.BinarySearch(top, v)
+			top = slices.Insert(top, j, v)
+			continue
+		}
+		if v <= top[0] {
+			continue
+		}
+		j, _ := slices.BinarySearch(top, v)
+		copy(top[:j-1], top[1:j])
+		top[j-1] = v
 	}
-	if len(vals) <= k {
+	if n <= k {
 		return sum
 	}
-	slices.Sort(vals)
-	kth := vals[len(vals)-k]
+	kth := top[0]
 	sum = 0
 	for i, v := range x {
 		if v < kth {

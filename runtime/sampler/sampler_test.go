@@ -433,3 +433,30 @@ func refTopP(l []float64, p float64) {
 		}
 	}
 }
+
+func TestTopKMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for trial := range 300 {
+		n := 1 + r.IntN(200)
+		l := make([]float64, n)
+		for i := range l {
+			l[i] = float64(r.IntN(20)) // many ties
+		}
+		k := 1 + r.IntN(n+3)
+		x, e, sum := expRow(l)
+		got := keepTopK(x, e, sum, k)
+		sorted := slices.Clone(l)
+		slices.Sort(sorted)
+		var want []int
+		var wantSum float64
+		for i, v := range l {
+			if k >= n || v >= sorted[n-k] {
+				want = append(want, i)
+				wantSum += math.Exp(v - sorted[n-1])
+			}
+		}
+		if g := kept(e); !slices.Equal(g, want) || math.Abs(got-wantSum) > 1e-9*wantSum {
+			t.Fatalf("trial %d (n=%d k=%d): kept %v (mass %g), want %v (mass %g)", trial, n, k, g, got, want, wantSum)
+		}
+	}
+}
