@@ -56,6 +56,9 @@ func (e *Engine) count(s string) int { return len(e.rt.Encode(s)) }
 
 // lengths returns the middle lengths to try.
 func (e *Engine) lengths(req Request, sp window.Span) ([]int, error) {
+	if (req.Length == "" || req.Length == "auto") && !sp.Multiline && e.adaptive {
+		return e.adaptiveLengths(req, sp), nil
+	}
 	maxTok := e.opts.MaxTokens
 	if req.MaxTokens > 0 {
 		maxTok = req.MaxTokens
@@ -174,6 +177,58 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 	res.Timing.Post = time.Since(t2)
 	e.remember(req, res)
 	return res, nil
+}
+
+// adaptiveLengths sizes a single-line middle from the lines around the
+// cursor: L is the median token count of up to four non-blank lines above
+// and below; the part of the cursor's line already typed is subtracted;
+// the batch tries half, once and twice that.
+func (e *Engine) adaptiveLengths(req Request, sp window.Span) []int {
+	maxTok := e.opts.MaxTokens
+	if req.MaxTokens > 0 {
+		maxTok = req.MaxTokens
+	}
+	text := req.Text
+	ls := strings.LastIndexByte(text[:sp.Start], '\n') + 1
+	le := len(text)
+	if i := strings.IndexByte(text[sp.End:], '\n'); i >= 0 {
+		le = sp.End + i
+	}
+	var counts []int
+	for i, up := ls-1, 0; i > 0 && up < 4; up++ {
+		s := strings.LastIndexByte(text[:i], '\n') + 1
+		if line := strings.TrimSpace(text[s:i]); line != "" {
+			counts = append(counts, e.count(line))
+		}
+		i = s - 1
+	}
+	for i, down := le+1, 0; i < len(text) && down < 4; down++ {
+		j := len(text)
+		if k := strings.IndexByte(text[i:], '\n'); k >= 0 {
+			j = i + k
+		}
+		if line := strings.TrimSpace(text[i:j]); line != "" {
+			counts = append(counts, e.count(line))
+		}
+		i = j + 1
+	}
+	l := 8
+	if len(counts) > 0 {
+		sort.Ints(counts)
+		l = counts[len(counts)/2] + 1 // + the newline
+	}
+	if typed := strings.TrimSpace(sp.Before); typed != "" {
+		l -= e.count(typed)
+	}
+	l = max(l, 3)
+	var out []int
+	for _, n := range []int{max(2, l/2), l, 2 * l} {
+		n = min(n, maxTok)
+		if len(out) == 0 || out[len(out)-1] != n {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // middle is one denoised middle: its tokens (special tokens removed) and

@@ -22,16 +22,19 @@ type Options struct {
 	MaxTokens     int    // longest middle in tokens; 0: DefaultMaxTokens
 	ContextTokens int    // token budget of prefix + suffix windows; 0: DefaultContextTokens
 	// Lengths are the middle lengths tried together in auto mode for
-	// single-line and multi-line spans; nil: built-in sets.
+	// single-line and multi-line spans. nil single-line lengths: sized
+	// from the neighbouring lines (half, once and twice their median token
+	// count); nil multi-line lengths: 16, 32, 64.
 	SingleLineLengths, MultiLineLengths []int
 	Logger                              *slog.Logger // nil: slog.Default()
 }
 
 // Engine completes code at a cursor. It is safe for concurrent use.
 type Engine struct {
-	rt   Runtime
-	opts Options
-	log  *slog.Logger
+	rt       Runtime
+	opts     Options
+	log      *slog.Logger
+	adaptive bool // single-line lengths from the neighbouring lines
 
 	mu   sync.Mutex
 	last *lastResult // for typed-ahead reuse
@@ -48,6 +51,7 @@ func New(rt Runtime, opts Options) *Engine {
 	if opts.ContextTokens <= 0 {
 		opts.ContextTokens = DefaultContextTokens
 	}
+	adaptive := opts.SingleLineLengths == nil
 	if opts.SingleLineLengths == nil {
 		opts.SingleLineLengths = []int{6, 12, 24}
 	}
@@ -58,7 +62,7 @@ func New(rt Runtime, opts Options) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{rt: rt, opts: opts, log: log}
+	return &Engine{rt: rt, opts: opts, log: log, adaptive: adaptive}
 }
 
 // errNotReady is returned by the zero Engine.

@@ -115,6 +115,24 @@ func TestLengthStrategies(t *testing.T) {
 	}
 }
 
+func TestAdaptiveSingleLineLengths(t *testing.T) {
+	// Neighbouring lines of 9, 11, 11, 11 bytes (one fake token a byte):
+	// median 11, L = 12 with the newline; the cursor line already holds
+	// "x =" (3 tokens): L = 9, lengths 4, 9, 18.
+	text, off := cursorDoc("def f(x):\n    aaaa = 1234\n    bbbb = 5678\n    x = ┃\n    cccc = 9012\n")
+	var seen []int
+	rt := &infilltest.Runtime{Script: func(row, hole, masks int, before string) infilltest.Fill {
+		seen = append(seen, masks)
+		return infilltest.Fill{Text: "1", Conf: 0.5}
+	}}
+	if _, err := infill.New(rt, infill.Options{}).Complete(context.Background(), infill.Request{Path: "f.py", Text: text, Offset: off}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 || seen[0] != 4 || seen[1] != 9 || seen[2] != 18 {
+		t.Errorf("masks = %v, want [4 9 18]", seen)
+	}
+}
+
 func TestTrailingEOSTrimmedAndExpand(t *testing.T) {
 	text, off := cursorDoc("def f(x):\n    return ┃\n")
 	passes := 0
