@@ -56,8 +56,14 @@ func (e *Engine) count(s string) int { return len(e.rt.Encode(s)) }
 
 // lengths returns the middle lengths to try.
 func (e *Engine) lengths(req Request, sp window.Span) ([]int, error) {
-	if (req.Length == "" || req.Length == "auto") && !sp.Multiline && e.adaptive {
-		return e.adaptiveLengths(req, sp), nil
+	if req.Length == "" || req.Length == "auto" {
+		if !sp.Multiline && e.adaptive {
+			return e.adaptiveLengths(req, sp, []int{1, 2, 4}, 2), nil
+		}
+		if sp.Multiline && e.adaptiveMulti {
+			// One line, a few lines, a block.
+			return e.adaptiveLengths(req, sp, []int{2, 6, 12}, 2), nil
+		}
 	}
 	maxTok := e.opts.MaxTokens
 	if req.MaxTokens > 0 {
@@ -182,8 +188,8 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 // adaptiveLengths sizes a single-line middle from the lines around the
 // cursor: L is the median token count of up to four non-blank lines above
 // and below; the part of the cursor's line already typed is subtracted;
-// the batch tries half, once and twice that.
-func (e *Engine) adaptiveLengths(req Request, sp window.Span) []int {
+// the batch tries L times each factor divided by div.
+func (e *Engine) adaptiveLengths(req Request, sp window.Span, factors []int, div int) []int {
 	maxTok := e.opts.MaxTokens
 	if req.MaxTokens > 0 {
 		maxTok = req.MaxTokens
@@ -222,8 +228,8 @@ func (e *Engine) adaptiveLengths(req Request, sp window.Span) []int {
 	}
 	l = max(l, 3)
 	var out []int
-	for _, n := range []int{max(2, l/2), l, 2 * l} {
-		n = min(n, maxTok)
+	for _, f := range factors {
+		n := min(max(2, l*f/div), maxTok)
 		if len(out) == 0 || out[len(out)-1] != n {
 			out = append(out, n)
 		}

@@ -22,9 +22,10 @@ type Options struct {
 	MaxTokens     int    // longest middle in tokens; 0: DefaultMaxTokens
 	ContextTokens int    // token budget of prefix + suffix windows; 0: DefaultContextTokens
 	// Lengths are the middle lengths tried together in auto mode for
-	// single-line and multi-line spans. nil single-line lengths: sized
-	// from the neighbouring lines (half, once and twice their median token
-	// count); nil multi-line lengths: 16, 32, 64.
+	// single-line and multi-line spans. nil: sized from the neighbouring
+	// lines, whose median token count (+1) is L: single-line L/2, L, 2L
+	// (less what the cursor's line already holds); multi-line L, 3L, 6L
+	// (one line, a few lines, a block), capped at MaxTokens.
 	SingleLineLengths, MultiLineLengths []int
 	Logger                              *slog.Logger // nil: slog.Default()
 }
@@ -35,6 +36,8 @@ type Engine struct {
 	opts     Options
 	log      *slog.Logger
 	adaptive bool // single-line lengths from the neighbouring lines
+	// adaptiveMulti: multi-line lengths from the neighbouring lines too
+	adaptiveMulti bool
 
 	mu   sync.Mutex
 	last *lastResult // for typed-ahead reuse
@@ -55,6 +58,7 @@ func New(rt Runtime, opts Options) *Engine {
 	if opts.SingleLineLengths == nil {
 		opts.SingleLineLengths = []int{6, 12, 24}
 	}
+	adaptiveMulti := opts.MultiLineLengths == nil
 	if opts.MultiLineLengths == nil {
 		opts.MultiLineLengths = []int{16, 32, 64}
 	}
@@ -62,7 +66,7 @@ func New(rt Runtime, opts Options) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{rt: rt, opts: opts, log: log, adaptive: adaptive}
+	return &Engine{rt: rt, opts: opts, log: log, adaptive: adaptive, adaptiveMulti: adaptiveMulti}
 }
 
 // errNotReady is returned by the zero Engine.

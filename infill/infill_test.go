@@ -89,11 +89,14 @@ func TestLengthStrategies(t *testing.T) {
 		seen = append(seen, masks)
 		return infilltest.Fill{Text: "total = 1", Conf: 0.5}
 	}}
+	// auto: the non-blank lines around have 10, 22, 9 (above) and 12, 1
+	// (below) bytes: median 10, L = 11; a multi-line span tries L, 3L and
+	// 6L capped at 64.
 	e := infill.New(rt, infill.Options{})
 	for _, c := range []struct {
 		length string
 		want   []int
-	}{{"fixed=7", []int{7}}, {"oracle=3", []int{3}}, {"auto", []int{16, 32, 64}}} {
+	}{{"fixed=7", []int{7}}, {"oracle=3", []int{3}}, {"auto", []int{11, 33, 64}}} {
 		seen = nil
 		if _, err := e.Complete(context.Background(), infill.Request{Path: "f.go", Text: text, Offset: off, Length: c.length}); err != nil {
 			t.Fatal(err)
