@@ -267,19 +267,19 @@ func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any,
 		}
 		return nil, nil // unknown notifications, $/ ones included, are ignored
 	}
+	// The request's own context is pooled by jsonrpc2 and must not be the
+	// parent of a context that may outlive the handler (context.WithCancel
+	// would watch it from a goroutine), so handlers run under the server's
+	// context and keep the request's only for jsonrpc2.Async.
+	rpcCtx := ctx
+	ctx, cancel := context.WithCancelCause(context.WithValue(s.ctx, rpcCtxKey{}, rpcCtx))
 	if !isCall {
+		defer cancel(nil)
 		if _, err := h(ctx, req); err != nil {
 			s.log.Warn("notification failed", "method", method, "err", err)
 		}
 		return nil, nil // a notification error would fail the connection
 	}
-
-	// The request's own context is pooled by jsonrpc2 and must not be the
-	// parent of a context that may outlive the handler (context.WithCancel
-	// would watch it from a goroutine), so calls run under the server's
-	// context and keep the request's only for jsonrpc2.Async.
-	rpcCtx := ctx
-	ctx, cancel := context.WithCancelCause(context.WithValue(s.ctx, rpcCtxKey{}, rpcCtx))
 	s.calls.Lock()
 	s.calls.m[id] = cancel
 	s.calls.Unlock()
