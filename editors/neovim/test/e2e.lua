@@ -49,7 +49,9 @@ vim.fn.writefile({
   "  server_path = " .. vim.inspect(bin) .. ",",
   "  server_args = " .. vim.inspect(server_args) .. ",",
   "  debounce_ms = 30,",
-  "  settings = { model = " .. vim.inspect(os.getenv("DREAM_MODEL") or "") .. ", triggerMode = 'automatic', debounceMs = 0 },",
+  -- Short completions and a generous deadline: this tests the editor, not the model, on a busy machine.
+  "  settings = { model = " .. vim.inspect(os.getenv("DREAM_MODEL") or "") .. ", triggerMode = 'automatic', debounceMs = 0,",
+  "    maxTokens = 8, steps = 4, deadlineMs = 30000 },",
   "})",
 }, init)
 
@@ -142,6 +144,7 @@ test("typing in the middle of a function shows ghost text as an extmark", functi
   local d = m[1][4]
   ok(d.virt_text or d.virt_lines, "extmark has virtual text: " .. vim.inspect(d))
   local s = suggestion()
+  io.stdout:write("  suggestion: " .. vim.inspect(s.text) .. "\n")
   row = s.row
   typed_line = lines()[row + 1]
   eq(row, 6, "suggestion row (0-based)")
@@ -168,7 +171,7 @@ end)
 
 test("Tab accepts: the buffer holds the typed text plus the suggestion", function()
   local s = suggestion()
-  ok(s, "a suggestion is shown")
+  ok(s and s ~= vim.NIL, "a suggestion is shown")
   local before = lines()
   input("<Tab>")
   ok(H.wait(timeout, function()
@@ -231,12 +234,13 @@ test("typing the suggestion's next character keeps the rest shown", function()
   input("<M-\\>")
   if H.wait(timeout, visible) then
     local s = suggestion()
-    local c = s.text:sub(1, 1)
-    if c:match("^[%w%p]$") and c ~= "<" then
-      input(c)
+    local c = s.text:match("^[%z\1-\127\194-\244][\128-\191]*") or ""
+    if c ~= "" and c ~= "\t" and c ~= "\n" and c ~= "\r" then
+      io.stdout:write("  typing " .. vim.inspect(c) .. " of " .. vim.inspect(s.text) .. "\n")
+      input(c == "<" and "<lt>" or c)
       ok(H.wait(5000, function()
         local s2 = suggestion()
-        return s2 ~= nil and s2 ~= vim.NIL and s2.text == s.text:sub(2)
+        return s2 ~= nil and s2 ~= vim.NIL and s2.text == s.text:sub(#c + 1)
       end), "suggestion not advanced by typing " .. c .. "; events:\n" .. events())
     end
   end
@@ -244,15 +248,23 @@ end)
 
 test("typing a different character dismisses the suggestion", function()
   input("<M-\\>")
-  if H.wait(timeout, visible) then
-    local s = suggestion()
-    local c = s.text:sub(1, 1) == "Z" and "Q" or "Z"
-    input(c)
-    ok(H.wait(5000, function()
-      local s2 = suggestion()
-      return s2 == nil or s2 == vim.NIL or s2.text ~= s.text:sub(2)
-    end), "the stale suggestion stayed")
-  end
+  ok(H.wait(timeout, visible), "no suggestion after the trigger key")
+  local s = suggestion()
+  local c = s.text:sub(1, 1) == "Z" and "Q" or "Z"
+  local n = #lua("return require('dream').events()")
+  input(c)
+  -- The plugin drops the suggestion at once (its extmark goes) and, in automatic mode, asks again.
+  ok(H.wait(5000, function()
+    local ev = lua("return require('dream').events()")
+    for i = n + 1, #ev do
+      if ev[i]:find("^request") then
+        return true
+      end
+    end
+    return false
+  end), "no new request after typing " .. c .. "; events:\n" .. events())
+  local s2 = suggestion()
+  ok(s2 == nil or s2 == vim.NIL or s2.col == s.col + 1, "no stale suggestion at the old position")
 end)
 
 test(":DreamToggle turns completions off and on", function()

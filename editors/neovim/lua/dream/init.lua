@@ -26,7 +26,7 @@ local S = {
 local function note(fmt, ...)
   local msg = string.format(fmt, ...)
   table.insert(S.log, msg)
-  if #S.log > 50 then
+  if #S.log > 500 then
     table.remove(S.log, 1)
   end
 end
