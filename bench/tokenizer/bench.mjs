@@ -2,11 +2,13 @@
 // with @huggingface/tokenizers (pure JavaScript), single-threaded, and
 // prints MB/s. Usage (after `npm install` here):
 //
-//   node bench.mjs [--model DIR] [--limit BYTES] [--passes N] [--golden FILE]
+//   node bench.mjs [--model DIR] [--limit BYTES] [--max-file BYTES] [--passes N] [--golden FILE]
 //
 // File choice matches benchCorpus in runtime/tokenizer/bench_test.go: every
 // .go file under $(go env GOROOT)/src outside testdata/ and vendor/, sorted
-// by path, every 7th file of at most 256 KiB until LIMIT bytes (2 MiB). --golden checks the golden
+// by path, every 7th file of at most MAX-FILE bytes (256 KiB) until LIMIT
+// bytes (2 MiB). The "small" corpus of BenchmarkEncode is
+// --limit 1048576 --max-file 16384. --golden checks the golden
 // cases (added tokens recognised) before timing.
 import { Tokenizer } from "@huggingface/tokenizers";
 import { execFileSync } from "node:child_process";
@@ -23,7 +25,8 @@ const args = Object.fromEntries(
 );
 const modelDir = args.model ?? path.join(here, "../../../shared/reference/dream-v0-7b");
 const limit = Number(args.limit ?? 2 << 20);
-const maxFile = 256 << 10; // skip huge generated files (e.g. a 3 MB opGen.go)
+// Skip huge generated files (e.g. cmd/compile's 3 MB opGen.go).
+const maxFile = Number(args["max-file"] ?? 256 << 10);
 const passes = Number(args.passes ?? 3);
 
 const t0 = performance.now();

@@ -13,18 +13,23 @@ import (
 	"time"
 )
 
-// maxBenchFile skips huge generated files (cmd/compile's 3 MB opGen.go),
-// which would dominate the corpus.
-const maxBenchFile = 256 << 10
-
-// benchCorpusBytes is the corpus size: about 2 MiB of Go source.
-const benchCorpusBytes = 2 << 20
+// benchCorpora are the two corpora: whole files up to 256 KiB (skipping
+// huge generated files such as cmd/compile's 3 MB opGen.go, which would
+// dominate), about 2 MiB in all; and small files up to 16 KiB (the size of
+// the windows the language server encodes), about 1 MiB in all.
+var benchCorpora = []struct {
+	name           string
+	limit, maxFile int
+}{
+	{"files", 2 << 20, 256 << 10},
+	{"small", 1 << 20, 16 << 10},
+}
 
 // benchCorpus reads real Go source files from the toolchain's src tree at
 // benchmark time (up to about limit bytes), sorted by path so every run
 // sees the same files. bench/tokenizer/bench.mjs picks the same files for
 // the JavaScript comparison.
-func benchCorpus(b *testing.B, limit int) []string {
+func benchCorpus(b *testing.B, limit, maxFile int) []string {
 	b.Helper()
 	root := filepath.Join(runtime.GOROOT(), "src")
 	var paths []string
@@ -49,7 +54,7 @@ func benchCorpus(b *testing.B, limit int) []string {
 	total := 0
 	for i := 0; i < len(paths) && total < limit; i += 7 {
 		data, err := os.ReadFile(paths[i])
-		if err != nil || len(data) > maxBenchFile {
+		if err != nil || len(data) > maxFile {
 			continue
 		}
 		files = append(files, string(data))
@@ -71,19 +76,24 @@ func corpusBytes(files []string) int64 {
 // cache. MB/s counts input bytes.
 func BenchmarkEncode(b *testing.B) {
 	tok := referenceTokenizers(b)["tokenizer.json"]
-	files := benchCorpus(b, benchCorpusBytes)
-	b.SetBytes(corpusBytes(files))
-	b.ReportAllocs()
-	var ntok int
-	cpu := startCPU()
-	for b.Loop() {
-		ntok = 0
-		for _, f := range files {
-			ntok += len(tok.Encode(f))
-		}
+	for _, c := range benchCorpora {
+		b.Run(c.name, func(b *testing.B) {
+			files := benchCorpus(b, c.limit, c.maxFile)
+			b.SetBytes(corpusBytes(files))
+			b.ReportAllocs()
+			var ntok int
+			cpu := startCPU()
+			for b.Loop() {
+				ntok = 0
+				for _, f := range files {
+					ntok += len(tok.Encode(f))
+				}
+			}
+			cpu.report(b, corpusBytes(files))
+			b.ReportMetric(float64(ntok), "tokens/op")
+			b.ReportMetric(float64(len(files)), "files")
+		})
 	}
-	cpu.report(b, corpusBytes(files))
-	b.ReportMetric(float64(ntok), "tokens/op")
 }
 
 // cpuMeter reports CPU time per op next to wall time: on a shared machine
@@ -112,11 +122,12 @@ func (m cpuMeter) report(b *testing.B, bytes int64) {
 	}
 }
 
-// BenchmarkEncodeParallel encodes the same files spread over all cores
-// (GOMAXPROCS goroutines taking whole files from a shared counter).
+// BenchmarkEncodeParallel encodes the same whole files spread over all
+// cores (GOMAXPROCS goroutines taking whole files from a shared counter).
 func BenchmarkEncodeParallel(b *testing.B) {
 	tok := referenceTokenizers(b)["tokenizer.json"]
-	files := benchCorpus(b, benchCorpusBytes)
+	c := benchCorpora[0]
+	files := benchCorpus(b, c.limit, c.maxFile)
 	b.SetBytes(corpusBytes(files))
 	workers := runtime.GOMAXPROCS(0)
 	b.ReportMetric(float64(workers), "goroutines")

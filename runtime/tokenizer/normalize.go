@@ -7,7 +7,7 @@ import (
 )
 
 // isASCII reports whether s has only ASCII bytes (ASCII text is always NFC).
-func isASCII(s string) bool {
+func isASCII[T ~string | ~[]byte](s T) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		if (uint64(s[i])|uint64(s[i+1])|uint64(s[i+2])|uint64(s[i+3])|

@@ -228,7 +228,7 @@ func (t *Tokenizer) decode(ids []int, skipSpecial bool) string {
 		}
 		raw = append(raw, t.pieces[id]...)
 	}
-	if isASCII(string(raw)) {
+	if isASCII(raw) {
 		return string(raw)
 	}
 	return string(appendLossy(make([]byte, 0, len(raw)+8), raw))
