@@ -19,3 +19,10 @@ func dot3x4(x0, x1, x2, w0, w1, w2, w3 *float32, n int, out *[12]float32)
 //
 //go:noescape
 func dot1x4(x, w0, w1, w2, w3 *float32, n int, out *[4]float32)
+
+// expSubSum sets x[i] = exp(x[i]−m) for i < n and returns their sum; n
+// must be a multiple of 8 and m at least every x[i] (softmax). Same
+// accuracy as expf. Implemented in dot_amd64.s.
+//
+//go:noescape
+func expSubSum(x *float32, n int, m float32) float32

@@ -12,3 +12,7 @@ func dot3x4(x0, x1, x2, w0, w1, w2, w3 *float32, n int, out *[12]float32) {
 func dot1x4(x, w0, w1, w2, w3 *float32, n int, out *[4]float32) {
 	panic("cpu: dot1x4 without SIMD support")
 }
+
+func expSubSum(x *float32, n int, m float32) float32 {
+	panic("cpu: expSubSum without SIMD support")
+}

@@ -49,3 +49,29 @@ func BenchmarkExpf(b *testing.B) {
 	})
 	_ = s
 }
+
+func TestExpSubMatchesExpf(t *testing.T) {
+	v := make([]float32, 203)
+	for i := range v {
+		v[i] = float32(i%37)*-2.5 + float32(i%5)*0.1
+	}
+	v[3] = float32(math.Inf(-1))
+	v[100] = -200
+	m := float32(0.4)
+	want := make([]float32, len(v))
+	var wantSum float64
+	for i, x := range v {
+		want[i] = expf(x - m)
+		wantSum += float64(want[i])
+	}
+	got := append([]float32(nil), v...)
+	sum := expSub(got, m)
+	for i := range got {
+		if d := math.Abs(float64(got[i]-want[i])); d > 5e-7*float64(want[i])+1e-37 {
+			t.Fatalf("element %d (x=%g): %g, want %g", i, v[i], got[i], want[i])
+		}
+	}
+	if math.Abs(float64(sum)-wantSum) > 1e-6*wantSum {
+		t.Fatalf("sum %g, want %g", sum, wantSum)
+	}
+}

@@ -242,11 +242,13 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 				clear(srow)
 				continue
 			}
-			var sum float32
-			for j, v := range srow {
-				e := expf(v - m)
-				srow[j] = e
-				sum += e
+			sum := expSub(srow, m)
+			if p.Valid != nil { // masked keys: exactly 0, as −∞ would give
+				for j := range srow {
+					if !p.Valid[tk.lo+j] {
+						srow[j] = 0
+					}
+				}
 			}
 			inv := 1 / sum
 			for j := range srow {
@@ -312,3 +314,20 @@ func (b *Backend) Add(out, a, bb backend.Tensor) error {
 }
 
 func sameShape(a, b *tensor) bool { return a.rows == b.rows && a.cols == b.cols }
+
+// expSub sets v[i] = exp(v[i]−m) and returns the sum; m must be at least
+// every v[i] (masked entries may be −∞).
+func expSub(v []float32, m float32) float32 {
+	var sum float32
+	i := 0
+	if haveSIMD && len(v) >= 8 {
+		i = len(v) &^ 7
+		sum = expSubSum(&v[0], i, m)
+	}
+	for ; i < len(v); i++ {
+		e := expf(v[i] - m)
+		v[i] = e
+		sum += e
+	}
+	return sum
+}
