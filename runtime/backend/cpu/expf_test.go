@@ -67,7 +67,7 @@ func TestExpSubMatchesExpf(t *testing.T) {
 	got := append([]float32(nil), v...)
 	sum := expSub(got, m)
 	for i := range got {
-		if d := math.Abs(float64(got[i]-want[i])); d > 5e-7*float64(want[i])+1e-37 {
+		if d := math.Abs(float64(got[i] - want[i])); d > 5e-7*float64(want[i])+1e-37 {
 			t.Fatalf("element %d (x=%g): %g, want %g", i, v[i], got[i], want[i])
 		}
 	}
