@@ -33,6 +33,10 @@ type modelRequest struct {
 	invoked bool // an explicit user gesture, not typing
 	n       int  // candidates wanted
 	sel     *selection
+	// afterDelete: the document's last edit only deleted text. Automatic
+	// triggers stay quiet then (suggestions popping up on backspace are a
+	// common complaint).
+	afterDelete bool
 }
 
 // selection is LSP's selectedCompletionInfo in byte offsets: the completion
@@ -62,7 +66,7 @@ type edit struct {
 // prepare validates a completion position against the snapshot of uri. A
 // document that is not open yields (nil, nil): nothing to complete.
 func (s *Server) prepare(uri string, pos protocol.Position) (*modelRequest, error) {
-	doc := s.snapshot(uri)
+	doc, deleted := s.snapshotDeleted(uri)
 	if doc == nil {
 		s.log.Debug("completion for a document that is not open", "uri", uri)
 		return nil, nil
@@ -72,7 +76,7 @@ func (s *Server) prepare(uri string, pos protocol.Position) (*modelRequest, erro
 	if err != nil {
 		return nil, invalidParams(fmt.Errorf("%s: %w", uri, err))
 	}
-	return &modelRequest{doc: doc, enc: enc, offset: offset, n: 1}, nil
+	return &modelRequest{doc: doc, enc: enc, offset: offset, n: 1, afterDelete: deleted}, nil
 }
 
 // run computes candidates for r in view coordinates (see modelRequest.view).
@@ -85,7 +89,7 @@ func (s *Server) run(ctx context.Context, r *modelRequest) ([]infill.Candidate, 
 	s.conf.Unlock()
 	doc := r.doc
 	switch {
-	case disabled, !conf.LanguageEnabled(doc.LanguageID), conf.TriggerMode == "manual" && !r.invoked:
+	case disabled, !conf.LanguageEnabled(doc.LanguageID), !r.invoked && (conf.TriggerMode == "manual" || r.afterDelete):
 		return nil, nil
 	case len(doc.Text) > s.opts.MaxDocumentBytes:
 		s.refuse(r, fmt.Sprintf("the file is too large for completions (%d MiB, limit %d MiB)", len(doc.Text)>>20, s.opts.MaxDocumentBytes>>20))

@@ -76,10 +76,12 @@ type Server struct {
 		exitCode error
 	}
 
-	// docs guards the open documents (immutable snapshots).
+	// docs guards the open documents (immutable snapshots) and whether
+	// each one's last edit only deleted text.
 	docs struct {
 		sync.Mutex
-		m map[string]*document.Document
+		m       map[string]*document.Document
+		deleted map[string]bool
 	}
 
 	// calls guards the cancel functions of in-flight client requests by id.
@@ -153,6 +155,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger, exit: make(chan struct{}), cache: newResultCache(128)}
 	s.docs.m = map[string]*document.Document{}
+	s.docs.deleted = map[string]bool{}
 	s.calls.m = map[jsonrpc2.ID]context.CancelCauseFunc{}
 	s.latest.m = map[string]latestSlot{}
 	s.conf.cur = opts.Settings
@@ -394,9 +397,16 @@ func (s *Server) settings() settings.Options {
 
 // snapshot returns the current snapshot of uri, or nil if it is not open.
 func (s *Server) snapshot(uri string) *document.Document {
+	doc, _ := s.snapshotDeleted(uri)
+	return doc
+}
+
+// snapshotDeleted is snapshot, also reporting whether the document's last
+// edit only deleted text (backspace).
+func (s *Server) snapshotDeleted(uri string) (*document.Document, bool) {
 	s.docs.Lock()
 	defer s.docs.Unlock()
-	return s.docs.m[uri]
+	return s.docs.m[uri], s.docs.deleted[uri]
 }
 
 // notify sends a notification to the client, logging failures.

@@ -857,3 +857,26 @@ func TestHugeAndBinaryDocumentsRefused(t *testing.T) {
 		t.Errorf("invoked request on a refused file: no message to the user: %v", err)
 	}
 }
+
+func TestQuietAfterBackspace(t *testing.T) {
+	ctx := timeout(t)
+	c := startReady(t, &lsptest.Echo{}, quiet())
+	if err := c.Open(ctx, goURI, "go", "abcd\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Change(ctx, goURI, 2, 0, 3, 0, 4, ""); err != nil { // backspace
+		t.Fatal(err)
+	}
+	if items, err := c.InlineCompletion(ctx, goURI, 0, 3, 2); err != nil || len(items) != 0 {
+		t.Fatalf("automatic trigger after a deletion: %+v, %v; want nothing", items, err)
+	}
+	if items, err := c.InlineCompletion(ctx, goURI, 0, 3, 1); err != nil || len(items) == 0 {
+		t.Fatalf("invoked after a deletion: %+v, %v", items, err)
+	}
+	if err := c.Change(ctx, goURI, 3, 0, 3, 0, 3, "x"); err != nil { // typing again
+		t.Fatal(err)
+	}
+	if items, err := c.InlineCompletion(ctx, goURI, 0, 4, 2); err != nil || len(items) != 1 {
+		t.Fatalf("automatic trigger after typing: %+v, %v", items, err)
+	}
+}

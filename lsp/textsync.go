@@ -24,6 +24,7 @@ func (s *Server) didOpen(_ context.Context, req *jsonrpc2.Request) (any, error) 
 	doc := document.New(string(td.URI), string(td.LanguageID), td.Version, td.Text)
 	s.docs.Lock()
 	s.docs.m[doc.URI] = doc
+	delete(s.docs.deleted, doc.URI)
 	s.docs.Unlock()
 	s.log.Debug("didOpen", "uri", doc.URI, "lang", doc.LanguageID, "version", doc.Version, "n_bytes", len(doc.Text))
 	return nil, nil
@@ -59,12 +60,14 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 	}
 	uri := string(p.TextDocument.URI)
 	changes := make([]document.Change, 0, len(p.ContentChanges))
+	deleted := len(p.ContentChanges) > 0
 	for i, c := range p.ContentChanges {
 		if c.Text == nil {
 			s.dropDocument(uri)
 			return nil, fmt.Errorf("didChange %s: change %d has no text", uri, i)
 		}
 		changes = append(changes, document.Change{Range: c.Range, Text: *c.Text})
+		deleted = deleted && c.Range != nil && *c.Text == "" && c.Range.Start != c.Range.End
 	}
 	enc := s.encoding()
 	s.docs.Lock()
@@ -78,9 +81,11 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 		// The client's text and ours now differ; completing on a wrong text
 		// would insert garbage, so forget the document until it is reopened.
 		delete(s.docs.m, uri)
+		delete(s.docs.deleted, uri)
 		return nil, fmt.Errorf("didChange: dropping %s until it is reopened: %w", uri, err)
 	}
 	s.docs.m[uri] = next
+	s.docs.deleted[uri] = deleted
 	return nil, nil
 }
 
@@ -88,6 +93,7 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 func (s *Server) dropDocument(uri string) {
 	s.docs.Lock()
 	delete(s.docs.m, uri)
+	delete(s.docs.deleted, uri)
 	s.docs.Unlock()
 }
 
@@ -97,9 +103,7 @@ func (s *Server) didClose(_ context.Context, req *jsonrpc2.Request) (any, error)
 		return nil, err
 	}
 	uri := string(p.TextDocument.URI)
-	s.docs.Lock()
-	delete(s.docs.m, uri)
-	s.docs.Unlock()
+	s.dropDocument(uri)
 	s.latest.Lock()
 	for _, kind := range []string{kindInline, kindCompletion} {
 		if slot, ok := s.latest.m[latestKey(uri, kind)]; ok {

@@ -1,7 +1,11 @@
 package settings
 
 import (
+	"fmt"
+	"os"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,5 +73,52 @@ func TestLanguageEnabled(t *testing.T) {
 	o.EnabledLanguages = []string{"python"}
 	if o.LanguageEnabled("go") || !o.LanguageEnabled("python") {
 		t.Error("list not honoured")
+	}
+}
+
+// TestProtocolDocMatches checks that the settings table in docs/protocol.md
+// lists exactly the settings of All, with their defaults.
+func TestProtocolDocMatches(t *testing.T) {
+	b, err := os.ReadFile("../../docs/protocol.md")
+	if err != nil {
+		t.Skipf("docs/protocol.md not readable: %v", err)
+	}
+	documented := map[string]string{} // name -> default column
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cols := strings.Split(strings.ReplaceAll(line, `\|`, "or"), "|")
+		if len(cols) < 5 {
+			continue
+		}
+		name := strings.Trim(strings.TrimSpace(cols[1]), "`")
+		documented[name] = strings.Trim(strings.TrimSpace(cols[3]), "`")
+	}
+	for _, s := range All() {
+		def, ok := documented[s.Name]
+		if !ok {
+			t.Errorf("setting %q is not in docs/protocol.md", s.Name)
+			continue
+		}
+		want := fmt.Sprint(s.Default)
+		switch v := s.Default.(type) {
+		case string:
+			want = strconv.Quote(v)
+		case []string:
+			want = "[]"
+			if len(v) > 0 {
+				want = fmt.Sprintf("%q", v)
+			}
+		}
+		if def != want && def != strings.Trim(want, `"`) {
+			t.Errorf("docs/protocol.md: default of %q is %s, want %s", s.Name, def, want)
+		}
+		delete(documented, s.Name)
+	}
+	for name := range documented {
+		if !strings.HasPrefix(name, "dream.") { // the commands table shares the row shape
+			t.Errorf("docs/protocol.md documents %q, which is not a setting", name)
+		}
 	}
 }
