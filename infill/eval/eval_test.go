@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dream-lsp/dream-lsp/infill"
 	"github.com/dream-lsp/dream-lsp/infill/infilltest"
@@ -96,7 +97,7 @@ func TestOracleMiddlesPass(t *testing.T) {
 		cfg.Tasks = problems("HumanEval/", 6) + "," + problems("Go/", 4)
 		cfg.Limit = 40
 	}
-	rep, err := Run(context.Background(), cfg, nil, &Executor{}, testLog{t})
+	rep, err := Run(context.Background(), cfg, nil, &Executor{Timeout: time.Minute}, testLog{t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestBrokenMiddlesFail(t *testing.T) {
 		for i := range comps {
 			comps[i] = "$$$ not code\n"
 		}
-		pass, err := (&Executor{}).Run(context.Background(), tasks, comps)
+		pass, err := (&Executor{Timeout: time.Minute}).Run(context.Background(), tasks, comps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +154,7 @@ func TestRunWithEngine(t *testing.T) {
 	eng := infill.New(rt, infill.Options{})
 	count := func(s string) int { return len(rt.Encode(s)) }
 	for _, length := range []string{"auto", "oracle", "fixed=8"} {
-		rep, err := Run(context.Background(), Config{Dir: dir, Sets: []string{"python-single", "go-single"}, Limit: 3, Length: length, Count: count}, eng, &Executor{}, nil)
+		rep, err := Run(context.Background(), Config{Dir: dir, Sets: []string{"python-single", "go-single"}, Limit: 3, Length: length, Count: count}, eng, &Executor{Timeout: time.Minute}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

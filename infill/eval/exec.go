@@ -282,7 +282,9 @@ func (x *Executor) runGo(ctx context.Context, tasks []*Task, completions []strin
 		}
 	}
 	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local", "GONOSUMCHECK=1", "GOSUMDB=off", "GO111MODULE=on")
-	timeout := 2*time.Minute + time.Duration(len(idx))*2*time.Second
+	// Building is most of the time: generous, since a loaded machine can
+	// be ten times slower than an idle one.
+	timeout := 5*time.Minute + time.Duration(len(idx))*3*time.Second
 	out, err := runCmd(ctx, timeout, dir, env, bin, "test", "-count=1", "-timeout", "30s", "./...")
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()

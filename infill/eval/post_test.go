@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/dream-lsp/dream-lsp/infill"
 	"github.com/dream-lsp/dream-lsp/infill/infilltest"
@@ -61,7 +62,7 @@ func TestPostProcessingKeepsReferenceMiddles(t *testing.T) {
 		tasks := Filter(all, pats, limit)
 		rc := newRefCompleter(tasks)
 		rep, err := Run(context.Background(), Config{Dir: dir, Sets: []string{set}, Tasks: pats, Limit: limit, Length: "fixed=1",
-			Exclude: KnownBroken, Verbose: true}, rc, &Executor{}, testLog{t})
+			Exclude: KnownBroken, Verbose: true}, rc, &Executor{Timeout: time.Minute}, testLog{t})
 		if err != nil {
 			t.Fatal(err)
 		}
