@@ -7,10 +7,12 @@ import (
 	"testing"
 )
 
+// TestDbgPost is a debugging aid: it prints how the engine's
+// post-processing treats the reference middles of the tasks named in DBG.
 func TestDbgPost(t *testing.T) {
 	ids := os.Getenv("DBG")
 	if ids == "" {
-		t.Skip()
+		t.Skip("debugging aid: set DBG=task-id,... to print prefix, suffix, reference and processed middle")
 	}
 	dir := evalDir(t)
 	for _, set := range Sets {
