@@ -729,6 +729,15 @@ func TestFillHoles(t *testing.T) {
 	if err := c.Call(ctx, "textDocument/codeAction", params, &actions); err != nil || len(actions) != 0 {
 		t.Fatalf("automatic code action request: %+v, %v; want none (no lightbulb noise)", actions, err)
 	}
+	// On a line with a marked hole the lightbulb may show it.
+	if err := c.Open(ctx, "file:///w/marked.go", "go", "x := /* fill */\n"); err != nil {
+		t.Fatal(err)
+	}
+	marked := map[string]any{"textDocument": map[string]any{"uri": "file:///w/marked.go"}, "range": lsptest.Range(0, 2, 0, 2),
+		"context": map[string]any{"diagnostics": []any{}, "triggerKind": 2}}
+	if err := c.Call(ctx, "textDocument/codeAction", marked, &actions); err != nil || len(actions) != 1 {
+		t.Fatalf("automatic code action request on a marked line: %+v, %v; want the action", actions, err)
+	}
 	params["context"] = map[string]any{"diagnostics": []any{}, "triggerKind": 1}
 	if err := c.Call(ctx, "textDocument/codeAction", params, &actions); err != nil || len(actions) != 1 {
 		t.Fatalf("invoked code actions: %+v, %v", actions, err)

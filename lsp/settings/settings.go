@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -95,18 +96,22 @@ func (o Options) Merge(raw []byte) (merged Options, problems []string, err error
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return o, nil, fmt.Errorf("settings: not a JSON object: %w", err)
 	}
+	byName := map[string]Setting{}
+	for _, s := range All() {
+		byName[s.Name] = s
+	}
 	if inner, ok := obj["dream"]; ok {
 		var nested map[string]json.RawMessage
 		if err := json.Unmarshal(inner, &nested); err == nil && nested != nil {
 			obj = nested
 		}
+	} else if !slices.ContainsFunc(slices.Collect(maps.Keys(obj)), func(k string) bool { _, ok := byName[k]; return ok }) {
+		// Some clients push every section of their configuration; with
+		// neither a "dream" section nor a known key there is nothing for us.
+		return o, nil, nil
 	}
 	merged = o
 	merged.EnabledLanguages = slices.Clone(o.EnabledLanguages)
-	byName := map[string]Setting{}
-	for _, s := range All() {
-		byName[s.Name] = s
-	}
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
 		keys = append(keys, k)

@@ -23,6 +23,7 @@ func TestMerge(t *testing.T) {
 		{"nested section", `{"dream": {"maxTokens": 32, "enabledLanguages": ["go"]}}`, func(o *Options) { o.MaxTokens, o.EnabledLanguages = 32, []string{"go"} }, 0},
 		{"bad values kept out", `{"steps": "x", "device": "tpu", "deadlineMs": 10, "triggerMode": "manual", "nope": 1}`, func(o *Options) { o.TriggerMode = "manual" }, 4},
 		{"fraction", `{"steps": 1.5}`, func(*Options) {}, 1},
+		{"other sections only", `{"go": {"steps": 3}, "editor": {}}`, func(*Options) {}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
