@@ -98,7 +98,13 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("denoise: step %d: %w", step, err)
 		}
+		if len(logits) != len(inputs) {
+			return nil, fmt.Errorf("denoise: step %d: model returned logits for %d canvases, want %d", step, len(logits), len(inputs))
+		}
 		for i, r := range rows {
+			if want := len(inputs[i].Want) * vocab; len(logits[i]) != want {
+				return nil, fmt.Errorf("denoise: step %d, canvas %d: model returned %d logits, want %d", step, r, len(logits[i]), want)
+			}
 			commits, err := samplers[r].Step(step, logits[i], vocab)
 			if err != nil {
 				return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, r, err)

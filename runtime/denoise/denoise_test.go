@@ -217,3 +217,30 @@ func TestRejectsBadRequests(t *testing.T) {
 		}
 	}
 }
+
+// badModel returns logits of the wrong size.
+type badModel struct {
+	cfg  model.Config
+	rows int // logits rows returned per canvas
+}
+
+func (b badModel) Config() model.Config { return b.cfg }
+func (b badModel) Forward(in []model.Input) ([][]float32, error) {
+	out := make([][]float32, len(in))
+	for i := range out {
+		out[i] = make([]float32, b.rows*b.cfg.VocabSize)
+	}
+	return out, nil
+}
+
+func TestRejectsBadModelOutput(t *testing.T) {
+	cfg := model.Config{VocabSize: 10, MaskTokenID: 9}
+	for _, rows := range []int{0, 1, 5} {
+		_, err := denoise.Run(context.Background(), badModel{cfg, rows}, denoise.Request{
+			Canvases: [][]int{{1, 9, 9, 2}}, Steps: 2, Sampler: sampler.Options{Alg: sampler.MaskGITPlus},
+		})
+		if err == nil {
+			t.Errorf("%d logits rows for 2 masks: no error", rows)
+		}
+	}
+}
