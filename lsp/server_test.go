@@ -1,10 +1,13 @@
 package lsp_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -380,43 +383,152 @@ func TestLatestWinsPerDocument(t *testing.T) {
 	}
 }
 
-func TestCancelRequest(t *testing.T) {
-	ctx := timeout(t)
-	gate := lsptest.NewGate("BLOCK")
-	c := startReady(t, gate, quiet())
-	if err := c.Open(ctx, goURI, "go", "BLOCK x\n"); err != nil {
-		t.Fatal(err)
-	}
-	// The client cancels its own call when its context is done; jsonrpc2
-	// then sends $/cancelRequest with the numeric id.
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
+// rawClient speaks framed JSON-RPC to a server directly, so a test can
+// choose request ids (numbers and strings) itself.
+type rawClient struct {
+	t         *testing.T
+	conn      net.Conn
+	responses chan rawResponse
+}
+
+type rawResponse struct {
+	ID    json.RawMessage `json:"id"`
+	Error *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+	Result json.RawMessage `json:"result"`
+}
+
+func startRaw(t *testing.T, engine lsp.Engine, opts settings.Options) *rawClient {
+	serverEnd, clientEnd := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := lsp.New(lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(engine), Settings: opts})
+	done := make(chan struct{})
 	go func() {
-		_, err := c.InlineCompletion(cctx, goURI, 0, 7, 2)
-		done <- err
+		_ = srv.Serve(ctx, serverEnd)
+		close(done)
 	}()
-	<-gate.Started
-	// $/cancelRequest by hand with the numeric id jsonrpc2 gave the call (1:
-	// initialize was 1? ids count per connection, so find it by cancelling
-	// every small id, string ones included).
-	for id := range 10 {
-		if err := c.Notify(ctx, "$/cancelRequest", map[string]any{"id": id}); err != nil {
-			t.Fatal(err)
+	c := &rawClient{t: t, conn: clientEnd, responses: make(chan rawResponse, 64)}
+	ready := make(chan struct{})
+	go func() {
+		r := bufio.NewReader(clientEnd)
+		var once sync.Once
+		for {
+			body, err := readFrame(r)
+			if err != nil {
+				close(c.responses)
+				return
+			}
+			var msg struct {
+				rawResponse
+				Method string          `json:"method"`
+				Params json.RawMessage `json:"params"`
+			}
+			if json.Unmarshal(body, &msg) != nil {
+				continue
+			}
+			switch {
+			case msg.Method == lsp.MethodStatus && strings.Contains(string(msg.Params), `"ready"`):
+				once.Do(func() { close(ready) })
+			case msg.Method == "" && msg.ID != nil:
+				c.responses <- msg.rawResponse
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		clientEnd.Close()
+		<-done
+	})
+	c.send(`{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"capabilities":{}}}`)
+	c.await(`"init"`)
+	c.send(`{"jsonrpc":"2.0","method":"initialized","params":{}}`)
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("server never ready")
+	}
+	return c
+}
+
+func (c *rawClient) send(body string) {
+	c.t.Helper()
+	if _, err := fmt.Fprintf(c.conn, "Content-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// await returns the response with the given raw JSON id.
+func (c *rawClient) await(id string) rawResponse {
+	c.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case r, ok := <-c.responses:
+			if !ok {
+				c.t.Fatalf("connection closed waiting for %s", id)
+			}
+			if string(r.ID) == id {
+				return r
+			}
+		case <-timeout:
+			c.t.Fatalf("no response to %s", id)
 		}
 	}
-	if err := c.Notify(ctx, "$/cancelRequest", map[string]any{"id": "not-in-flight"}); err != nil {
-		t.Fatal(err)
+}
+
+// TestCancelRequest cancels requests by numeric and string id, while they
+// wait in the debounce and while they run in the engine; each is answered
+// with RequestCancelled and the server keeps serving.
+func TestCancelRequest(t *testing.T) {
+	gate := lsptest.NewGate("BLOCK")
+	opts := quiet()
+	opts.DebounceMs = 60000 // an automatic request waits here until cancelled
+	c := startRaw(t, gate, opts)
+	c.send(`{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///w/a.go","languageId":"go","version":1,"text":"BLOCK x\n"}}}`)
+	c.send(`{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///w/b.go","languageId":"go","version":1,"text":"y\n"}}}`)
+	request := func(id, uri string, kind int) string {
+		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"method":"textDocument/inlineCompletion","params":{"textDocument":{"uri":%q},"position":{"line":0,"character":1},"context":{"triggerKind":%d}}}`, id, uri, kind)
 	}
-	cancel()
-	if err := <-done; err == nil {
-		t.Fatal("cancelled request succeeded")
+	cancel := func(id string) string {
+		return `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":` + id + `}}`
 	}
-	// The engine saw the cancellation: a new request for another text works.
-	if err := c.Open(ctx, "file:///w/b.go", "go", "y\n"); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, id, uri string
+		kind          int
+		inEngine      bool
+	}{
+		{"numeric id in debounce", "41", "file:///w/b.go", 2, false},
+		{"string id in debounce", `"req-β"`, "file:///w/b.go", 2, false},
+		{"numeric id in engine", "42", "file:///w/a.go", 1, true},
+		{"string id in engine", `"43"`, "file:///w/a.go", 1, true},
 	}
-	if items, err := c.InlineCompletion(ctx, "file:///w/b.go", 0, 1, 2); err != nil || len(items) != 1 {
-		t.Fatalf("after cancel: %+v, %v", items, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c.t = t
+			c.send(request(tt.id, tt.uri, tt.kind))
+			if tt.inEngine {
+				select {
+				case <-gate.Started:
+				case <-time.After(10 * time.Second):
+					t.Fatal("request never reached the engine")
+				}
+			}
+			// An id nobody uses, of the other type, cancels nothing.
+			c.send(cancel(`"41"`))
+			c.send(cancel(tt.id))
+			r := c.await(tt.id)
+			if r.Error == nil || r.Error.Code != -32800 {
+				t.Fatalf("response = %+v, want RequestCancelled", r)
+			}
+		})
+	}
+	c.t = t
+	// Still serving: an invoked request for b (no debounce) answers.
+	c.send(request("7", "file:///w/b.go", 1))
+	if r := c.await("7"); r.Error != nil || !strings.Contains(string(r.Result), "echo0(y)") {
+		t.Fatalf("after cancellations: %+v %s", r.Error, r.Result)
 	}
 }
 
