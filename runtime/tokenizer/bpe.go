@@ -13,9 +13,14 @@ const noRank = ^uint32(0)
 // line index in merges.txt) and the id of the merged token. It is an
 // open-addressing hash table with linear probing, read-only after loading.
 type mergeTable struct {
-	keys []uint64 // left<<32 | right, or emptyKey
-	vals []uint64 // rank<<32 | merged id
-	mask uint64
+	slots []mergeSlot
+	mask  uint64
+}
+
+// mergeSlot keeps key and value in one cache line.
+type mergeSlot struct {
+	key uint64 // left<<32 | right, or emptyKey
+	val uint64 // rank<<32 | merged id
 }
 
 const emptyKey = ^uint64(0)
@@ -25,9 +30,9 @@ func newMergeTable(n int) mergeTable {
 	for size < 2*n+16 {
 		size <<= 1
 	}
-	t := mergeTable{keys: make([]uint64, size), vals: make([]uint64, size), mask: uint64(size - 1)}
-	for i := range t.keys {
-		t.keys[i] = emptyKey
+	t := mergeTable{slots: make([]mergeSlot, size), mask: uint64(size - 1)}
+	for i := range t.slots {
+		t.slots[i].key = emptyKey
 	}
 	return t
 }
@@ -44,9 +49,9 @@ func hashPair(k uint64) uint64 {
 func (t *mergeTable) put(left, right int32, rank uint32, merged int32) {
 	k := pairKey(left, right)
 	for i := hashPair(k) & t.mask; ; i = (i + 1) & t.mask {
-		if t.keys[i] == emptyKey || t.keys[i] == k {
-			t.keys[i] = k
-			t.vals[i] = uint64(rank)<<32 | uint64(uint32(merged))
+		if sl := &t.slots[i]; sl.key == emptyKey || sl.key == k {
+			sl.key = k
+			sl.val = uint64(rank)<<32 | uint64(uint32(merged))
 			return
 		}
 	}
@@ -56,10 +61,10 @@ func (t *mergeTable) put(left, right int32, rank uint32, merged int32) {
 func (t *mergeTable) get(left, right int32) (uint32, int32) {
 	k := pairKey(left, right)
 	for i := hashPair(k) & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
+		sl := &t.slots[i]
+		switch sl.key {
 		case k:
-			v := t.vals[i]
-			return uint32(v >> 32), int32(uint32(v))
+			return uint32(sl.val >> 32), int32(uint32(sl.val))
 		case emptyKey:
 			return noRank, -1
 		}

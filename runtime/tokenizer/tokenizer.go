@@ -68,7 +68,9 @@ func (t *Tokenizer) Encode(text string) []int {
 
 // EncodeSpecial returns the ids of text with added tokens recognised: each
 // occurrence of an added token's content becomes its id (longest match
-// first). Use it only for prompts the program builds.
+// first). Use it only for prompts the program builds. As in Dream's slow
+// tokenizer, text is NFC-normalized before added tokens are matched (the
+// two orders differ only when a combining mark follows an added token).
 func (t *Tokenizer) EncodeSpecial(text string) []int {
 	ids, _ := t.encode(text, true, false)
 	return ids
