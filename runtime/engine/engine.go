@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,6 +113,10 @@ func build(cfg model.Config, gen model.GenerationConfig, ck *weights.Checkpoint,
 	if log == nil {
 		log = slog.Default()
 	}
+	if need, avail, ok := memoryShortfall(cfg); ok {
+		return nil, fmt.Errorf("engine: %s needs about %.1f GB of RAM as float32 on the CPU backend, only %.1f GB available: %w",
+			name, float64(need)/1e9, float64(avail)/1e9, ErrTooLarge)
+	}
 	be := cpu.New(opts.Threads)
 	m, err := model.Load(cfg, model.CheckpointSource(ck), be)
 	if err != nil {
@@ -194,6 +200,33 @@ func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Res
 	}
 	e.log.Debug("denoised", "canvases", len(req.Canvases), "steps", res.Steps, "dur_ms", time.Since(start).Milliseconds())
 	return res, nil
+}
+
+// ErrTooLarge is returned by Open when the model's float32 weights would
+// not fit in the available memory.
+var ErrTooLarge = errors.New("model too large for this machine")
+
+// memoryShortfall reports whether cfg's float32 weights (plus a quarter
+// for activations) exceed MemAvailable from /proc/meminfo. It returns
+// false when the amount cannot be read (non-Linux systems).
+func memoryShortfall(cfg model.Config) (need, avail int64, short bool) {
+	need = model.NumParams(cfg) * 4 * 5 / 4
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return need, 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "MemAvailable:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return need, 0, false
+			}
+			avail = kb * 1024
+			return need, avail, need > avail
+		}
+	}
+	return need, 0, false
 }
 
 // ErrClosed is returned by calls on a closed Engine.
