@@ -1001,3 +1001,39 @@ func TestQuietAfterBackspace(t *testing.T) {
 		t.Fatalf("automatic trigger after typing: %+v, %v", items, err)
 	}
 }
+
+func TestDeadlineAnswersEmptyAndReportsSlow(t *testing.T) {
+	ctx := timeout(t)
+	gate := lsptest.NewGate("BLOCK") // never released: only the deadline ends the call
+	opts := quiet()
+	opts.DeadlineMs = 100
+	c := startReady(t, gate, opts)
+	if err := c.Open(ctx, goURI, "go", "BLOCK x\n"); err != nil {
+		t.Fatal(err)
+	}
+	items, err := c.InlineCompletion(ctx, goURI, 0, 7, 1)
+	if err != nil || len(items) != 0 {
+		t.Fatalf("past the deadline: %+v, %v; want an empty answer", items, err)
+	}
+	if _, err := c.WaitNotification(ctx, func(n lsptest.Notification) bool {
+		return n.Method == lsp.MethodStatus && strings.Contains(string(n.Params), `"state":"slow"`)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoaderPanicIsAnError(t *testing.T) {
+	ctx := timeout(t)
+	load := func(context.Context, settings.Options, func(int, string)) (lsp.Engine, error) {
+		panic("loader bug")
+	}
+	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: load, Settings: quiet()})
+	if _, err := c.Initialize(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitNotification(ctx, func(n lsptest.Notification) bool {
+		return n.Method == lsp.MethodStatus && strings.Contains(string(n.Params), "loader panicked")
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

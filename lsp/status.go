@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	"go.lsp.dev/protocol"
+
+	"github.com/dream-lsp/dream-lsp/lsp/settings"
 )
 
 // engineState is the loaded engine and its loading state.
@@ -80,7 +83,7 @@ func (s *Server) startLoad() {
 	}
 	progress := s.beginProgress(ctx, gen)
 	start := time.Now()
-	engine, err := s.opts.Load(ctx, opts, progress.report)
+	engine, err := s.load(ctx, opts, progress.report)
 	if err == nil && engine == nil {
 		err = fmt.Errorf("loader returned no engine")
 	}
@@ -99,6 +102,18 @@ func (s *Server) startLoad() {
 		s.log.Info("model loaded", "model", opts.Model, "device", opts.Device, "dur_ms", msSince(start))
 	}
 	s.setEngine(gen, engine, err)
+}
+
+// load calls the Loader, turning a panic into an error: it runs on a
+// goroutine of its own, where a panic would end the process.
+func (s *Server) load(ctx context.Context, opts settings.Options, progress func(int, string)) (e Engine, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("model loader panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			e, err = nil, fmt.Errorf("model loader panicked: %v", r)
+		}
+	}()
+	return s.opts.Load(ctx, opts, progress)
 }
 
 // setEngine installs the result of load gen unless a newer load started.
