@@ -74,6 +74,8 @@ func TestEdits(t *testing.T) {
 			[]edit{{start: cursor, end: cursor + 1, text: ")!"}}},
 		{"word prefix", nil, true, []infill.Candidate{{Text: "bc", Start: cursor, End: cursor}},
 			[]edit{{start: cursor - 1, end: cursor, text: "abc"}}},
+		{"re-typed closers at the end of the line are replaced", nil, false, []infill.Candidate{{Text: ", b)", Start: cursor, End: cursor}},
+			[]edit{{start: cursor, end: cursor + 1, text: ", b)"}}},
 		{"spans lines: dropped", nil, false, []infill.Candidate{{Text: "z", Start: cursor, End: cursor + 5}}, nil},
 		{"no-op and duplicates dropped", nil, false, []infill.Candidate{
 			{Text: ")", Start: cursor, End: cursor + 1},

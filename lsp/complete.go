@@ -211,9 +211,20 @@ func (r *modelRequest) edits(cands []infill.Candidate, wordPrefix bool) []edit {
 	}
 	var out []edit
 	seen := map[edit]bool{}
+	viewLineEnd := len(text)
+	if i := strings.IndexAny(text[voff:], "\r\n"); i >= 0 {
+		viewLineEnd = voff + i
+	}
+	rest := text[voff:viewLineEnd]
 	for _, c := range cands {
 		if c.Start < 0 || c.End < c.Start || c.End > len(text) {
 			continue
+		}
+		// If the rest of the line is only closers the editor auto-inserted
+		// and the candidate ends by re-typing them, replace them rather than
+		// leave them doubled (the engine normally does this itself).
+		if c.End == voff && rest != "" && strings.Trim(rest, autoClosers) == "" && strings.HasSuffix(c.Text, rest) {
+			c.End = viewLineEnd
 		}
 		s0, e0 := min(c.Start, voff, from), max(c.End, voff)
 		if r.sel != nil {
@@ -238,6 +249,10 @@ func (r *modelRequest) edits(cands []infill.Candidate, wordPrefix bool) []edit {
 	}
 	return out
 }
+
+// autoClosers are the characters editors insert after the cursor when the
+// user types an opening bracket or quote.
+const autoClosers = ")]}\"'`"
 
 // wordStart returns the start of the identifier that ends at offset.
 func wordStart(text string, offset int) int {
