@@ -1,0 +1,146 @@
+"""Held-out single-line exact match, measured with the Python model.
+
+Protocol (docs/MODEL.md "Evaluation"):
+  * files: the held-out Go files of the corpus (content-hash split, data.is_heldout), sorted by path;
+  * holes: --n holes drawn with random.Random(--seed) (default 300, seed 0): a uniformly random file,
+    then a uniformly random line of it that, after stripping, has >= 4 characters and does not start
+    with "//" (comment-only lines are skipped);
+  * the middle is the line after its indentation, without the newline; the prefix (text before the
+    middle, indentation included) and the suffix (from the newline on) are encoded on their own;
+  * canvas = [<|beginoftext|> if the prefix is the file start] + last prefix tokens + n masks
+    + first suffix tokens, where n = the middle's token count (oracle length) and the canvas fits
+    the model's max_position_embeddings with at most --suffix suffix tokens;
+  * Dream's sampler, greedy: steps = n, alg maskgit_plus (or --alg), temperature 0, eps 1e-3,
+    timesteps linspace(1, eps, steps+1), k = int(masks * (1 - s/t)) per step (all on the last);
+  * exact match: the decoded middle (special tokens skipped) equals the line text byte for byte.
+
+Usage: /usr/bin/python3 train/evalline.py --model runtime/builtin/model [--n 300]
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data  # noqa: E402
+import export  # noqa: E402
+
+
+def heldout_go_files(files_json):
+    files = json.load(open(files_json))
+    out = []
+    for f in sorted(files, key=lambda f: f["path"]):
+        if f["split"] == "heldout" and f["path"].endswith(".go"):
+            t = data._read(f["path"])
+            if t:
+                out.append((f["path"], t))
+    return out
+
+
+def holes(files, n, seed):
+    rng = random.Random(seed)
+    out = []
+    tries = 0
+    while len(out) < n and tries < 100 * n:
+        tries += 1
+        path, text = files[rng.randrange(len(files))]
+        lines = text.split("\n")
+        li = rng.randrange(len(lines))
+        line = lines[li]
+        s = line.strip()
+        if len(s) < 4 or s.startswith("//"):
+            continue
+        start = sum(len(x) + 1 for x in lines[:li])
+        indent = len(line) - len(line.lstrip(" \t"))
+        a = start + indent
+        b = start + len(line)
+        out.append((path, text, a, b))
+    return out
+
+
+def canvas(tok, text, a, b, max_len, suffix_budget):
+    pre = tok.encode(text[:a])
+    mid = tok.encode(text[a:b])
+    suf = tok.encode(text[b:])
+    n = len(mid)
+    sb = min(len(suf), suffix_budget)
+    pb = max_len - n - sb
+    p = ([tok.bot] + pre)[-pb:] if len(pre) + 1 <= pb else pre[-pb:]
+    ids = p + [tok.mask] * n + suf[:sb]
+    return ids, len(p), mid
+
+
+@torch.no_grad()
+def denoise(net, ids, steps, mask_id, alg="maskgit_plus", eps=1e-3):
+    """Dream's _sample loop, temperature 0, for one row."""
+    x = torch.tensor([ids])
+    ts = torch.linspace(1, eps, steps + 1)
+    for i in range(steps):
+        mi = x[0] == mask_id
+        if not mi.any():
+            break
+        logits = net.shifted_logits(x)[0][mi].float()
+        probs = torch.softmax(logits, -1)
+        conf, x0 = probs.max(-1)
+        if alg == "topk_margin":
+            top2 = probs.topk(2, -1).values
+            conf = top2[:, 0] - top2[:, 1]
+        elif alg == "entropy":
+            conf = (probs * torch.log(probs + 1e-10)).sum(-1)
+        nm = int(mi.sum())
+        t, s = ts[i].item(), ts[i + 1].item()
+        k = int(nm * (1 - s / t)) if i < steps - 1 else nm
+        if k <= 0:
+            continue
+        full = torch.full((x.shape[1],), float("-inf"))
+        full[mi] = conf
+        _, idx = full.topk(k)
+        cand = torch.full((x.shape[1],), mask_id, dtype=torch.long)
+        cand[mi] = x0
+        x[0, idx] = cand[idx]
+    return x[0].tolist()
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--files", default=os.path.join(here, "work", "prep-go+gomod-v4096", "files.json"))
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--alg", default="maskgit_plus")
+    ap.add_argument("--suffix", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--show", type=int, default=5)
+    ap.add_argument("--json", help="write per-hole results here")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    net, tok = export.load_dir(a.model)
+    files = heldout_go_files(a.files)
+    hs = holes(files, a.n, a.seed)
+    hits = 0
+    results = []
+    t0 = time.time()
+    for k, (path, text, s, e) in enumerate(hs):
+        ids, p0, mid = canvas(tok, text, s, e, net.config.max_position_embeddings, a.suffix)
+        out = denoise(net, ids, len(mid), tok.mask, a.alg)
+        got = tok.decode(out[p0:p0 + len(mid)])
+        want = text[s:e]
+        ok = got == want
+        hits += ok
+        results.append({"path": path, "want": want, "got": got, "tokens": len(mid), "exact": ok})
+        if k < a.show:
+            print(f"{'OK ' if ok else 'BAD'} want {want!r}\n    got  {got!r}")
+    print(f"exact match {hits}/{len(hs)} = {100 * hits / len(hs):.1f}% "
+          f"(alg {a.alg}, {len(files)} held-out files, {time.time() - t0:.0f}s)")
+    if a.json:
+        json.dump({"exact": hits, "n": len(hs), "alg": a.alg, "results": results}, open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""Train dream-lsp's built-in model: one command, deterministic given --seed.
+
+  nice -n 19 /usr/bin/python3 train/train.py --seed 1 --out train/work/model
+
+Steps: collect the corpus (data.py), split held-out files by content hash, learn a byte-level BPE
+with the Qwen2 pre-tokenizer on the training files, pack the training files into a token stream,
+train the Dream architecture with a masked-diffusion loss (t ~ U(eps, 1), only masked positions,
+weight 1/t) mixed with infill-shaped rows (a contiguous middle: rest of a line, a line, or a few
+lines, followed by 0..k EOS pads, masked at ratio t), checkpoint every few minutes, and export a
+Hugging Face Dream directory (export.py).
+"""
+
+import argparse
+import bisect
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpe  # noqa: E402
+import data  # noqa: E402
+import export  # noqa: E402
+import model as M  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def log(msg, f=None):
+    line = time.strftime("%H:%M:%S ") + msg
+    print(line, flush=True)
+
+
+# ---- preparation -------------------------------------------------------------------------------
+
+def prepare(a):
+    """Corpus, split, tokenizer and packed stream; cached in --work keyed by the settings."""
+    key = f"prep-{'+'.join(sorted(a.langs.split(',')))}-v{a.vocab}"
+    d = os.path.join(a.work, key)
+    tok_path = os.path.join(d, "tokenizer.json")
+    if os.path.exists(os.path.join(d, "done")):
+        tok = bpe.Tokenizer.load(tok_path)
+        stream = np.load(os.path.join(d, "stream.npy"))
+        files = json.load(open(os.path.join(d, "files.json")))
+        texts = {}
+        for f in files:
+            texts[f["path"]] = data._read(f["path"])
+        return tok, stream, files, texts
+    os.makedirs(d, exist_ok=True)
+    t0 = time.time()
+    corpus = data.collect(a.langs.split(","), log)
+    files = []
+    texts = {}
+    for src, lic, path, text in corpus:
+        split = "heldout" if data.is_heldout(text) else "train"
+        files.append({"path": path, "source": src, "licence": lic, "split": split, "bytes": len(text.encode())})
+        texts[path] = text
+    ntrain = sum(f["split"] == "train" for f in files)
+    log(f"corpus: {len(files)} files ({ntrain} train), {sum(f['bytes'] for f in files) / 1e6:.1f} MB, "
+        f"{time.time() - t0:.0f}s")
+    counts = {}
+    for f in files:
+        if f["split"] != "train":
+            continue
+        for w in bpe.pretokens(texts[f["path"]]):
+            counts[w] = counts.get(w, 0) + 1
+    log(f"pretokens: {len(counts)} distinct, {time.time() - t0:.0f}s")
+    vocab, merges = bpe.train(counts, a.vocab - len(bpe.ADDED), lambda m: log(m))
+    tok = bpe.Tokenizer(vocab, merges)
+    tok.save(tok_path)
+    log(f"bpe: vocab {tok.size} ({len(merges)} merges), {time.time() - t0:.0f}s")
+    ids = []
+    nbytes = 0
+    for f in files:
+        if f["split"] != "train":
+            continue
+        ids.extend(tok.encode(texts[f["path"]]))
+        ids.append(tok.eot)
+        nbytes += f["bytes"]
+    stream = np.array(ids, dtype=np.uint16)
+    np.save(os.path.join(d, "stream.npy"), stream)
+    json.dump(files, open(os.path.join(d, "files.json"), "w"), indent=0)
+    open(os.path.join(d, "done"), "w").write("ok\n")
+    log(f"stream: {len(stream)} tokens, {nbytes / len(stream):.2f} bytes/token, {time.time() - t0:.0f}s")
+    return tok, stream, files, texts
+
+
+# ---- examples ----------------------------------------------------------------------------------
+
+class Sampler:
+    """Builds training rows: (ids, is_masked, weight) for a row of length L."""
+
+    def __init__(self, tok, stream, files, texts, L, infill_frac, eps, rng, split="train"):
+        self.tok = tok
+        self.stream = stream
+        self.L = L
+        self.infill_frac = infill_frac
+        self.eps = eps
+        self.rng = rng
+        self.paths = [f["path"] for f in files if f["split"] == split and texts.get(f["path"])]
+        self.texts = texts
+        cum = 0
+        self.cum = []
+        for p in self.paths:
+            cum += len(texts[p])
+            self.cum.append(cum)
+
+    def _t(self):
+        return self.eps + (1 - self.eps) * self.rng.random()
+
+    def diffusion_row(self):
+        L = self.L
+        ids = data.sample_stream_window(self.stream, L, self.rng)
+        t = self._t()
+        m = [False] + [self.rng.random() < t for _ in range(L - 1)]
+        if not any(m):
+            m[1 + self.rng.randrange(L - 1)] = True
+        w = 1.0 / (t * (L - 1))
+        return ids, m, w
+
+    def infill_parts(self, text, a, b):
+        """Token ids of prefix, middle, suffix (each encoded on its own, as an editor would)."""
+        tok = self.tok
+        ctx = 6 * self.L
+        ps = max(0, a - ctx)
+        pre = tok.encode(text[ps:a])
+        if ps > 0:
+            pre = pre[1:]  # the first token may be a fragment of a longer one
+        mid = tok.encode(text[a:b])
+        se = min(len(text), b + ctx)
+        suf = tok.encode(text[b:se])
+        if se < len(text):
+            suf = suf[:-1]
+        return pre, ps == 0, mid, suf, se == len(text)
+
+    def infill_row(self):
+        rng = self.rng
+        L = self.L
+        tok = self.tok
+        for _ in range(20):
+            i = bisect.bisect_right(self.cum, rng.randrange(self.cum[-1]))
+            text = self.texts[self.paths[i]]
+            cut = data.infill_cut(text, rng)
+            if cut is None:
+                continue
+            pre, at_start, mid, suf, at_end = self.infill_parts(text, *cut)
+            if not mid or len(mid) > L // 3:
+                continue
+            npad = 0 if rng.random() < 0.4 else rng.randint(1, min(32, max(1, len(mid))))
+            region = mid + [tok.eot] * npad
+            room = L - len(region) - 1
+            sb = min(len(suf) + (1 if at_end else 0), rng.randint(8, max(8, room // 2)))
+            pb = room - sb
+            if at_start and len(pre) < pb:
+                p = [tok.bot if rng.random() < 0.5 else tok.eot] + pre
+            else:
+                p = pre[-pb:] if pb > 0 else []
+            p = p[-(room + 1):]
+            if not p:
+                continue
+            sfx = suf + ([tok.eot] if at_end else [])
+            sfx = sfx[:L - len(p) - len(region)]
+            ids = p + region + sfx
+            ids += [tok.eot] * (L - len(ids))
+            t = self._t()
+            m = [False] * L
+            r0 = len(p)
+            for j in range(r0, r0 + len(region)):
+                m[j] = rng.random() < t
+            if not any(m):
+                m[r0 + rng.randrange(len(region))] = True
+            w = 1.0 / (t * len(region))
+            return ids, m, w
+        return self.diffusion_row()
+
+    def batch(self, B):
+        rows = [self.infill_row() if self.rng.random() < self.infill_frac else self.diffusion_row()
+                for _ in range(B)]
+        ids = torch.tensor([r[0] for r in rows], dtype=torch.long)
+        m = torch.tensor([r[1] for r in rows], dtype=torch.bool)
+        w = torch.tensor([r[2] for r in rows], dtype=torch.float32)
+        return ids, m, w
+
+
+def loss_fn(net, ids, m, w, mask_id):
+    """Masked-diffusion loss with the logit shift: hidden at p-1 scores the token at p."""
+    x = ids.masked_fill(m, mask_id)
+    h = net.hidden(x)
+    b, p = m.nonzero(as_tuple=True)
+    logits = net.lm_head(h[b, p - 1])
+    ce = F.cross_entropy(logits.float(), ids[b, p], reduction="none")
+    loss = (ce * w[b]).sum() / ids.shape[0]
+    acc = (logits.argmax(-1) == ids[b, p]).float().mean()
+    return loss, ce.mean(), acc
+
+
+# ---- main --------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default=os.path.join(HERE, "work", "model"), help="exported HF directory")
+    ap.add_argument("--work", default=os.path.join(HERE, "work"))
+    ap.add_argument("--langs", default="go,gomod", help="comma list of go, gomod, py")
+    ap.add_argument("--vocab", type=int, default=4096)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--ffn", type=int, default=704)
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--infill-frac", type=float, default=0.5)
+    ap.add_argument("--eps", type=float, default=0.02)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop early (and export) after this long")
+    ap.add_argument("--time-schedule", action="store_true",
+                    help="decay the learning rate over --max-minutes of wall time instead of --steps "
+                         "(for a fixed time budget; not bit-reproducible)")
+    ap.add_argument("--ckpt-minutes", type=float, default=5)
+    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--prepare-only", action="store_true")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.work, exist_ok=True)
+    random.seed(a.seed)
+    np.random.seed(a.seed)
+    torch.manual_seed(a.seed)
+    tok, stream, files, texts = prepare(a)
+    if a.prepare_only:
+        return
+
+    c = M.Config(vocab_size=tok.size, hidden_size=a.hidden, intermediate_size=a.ffn,
+                 num_hidden_layers=a.layers, num_attention_heads=a.heads, num_key_value_heads=a.kv_heads,
+                 max_position_embeddings=a.seq, mask_token_id=tok.mask, eos_token_id=tok.eot,
+                 pad_token_id=tok.eot, bos_token_id=tok.eot)
+    net = M.Dream(c)
+    gen = torch.Generator().manual_seed(a.seed)
+    net.init_weights(gen)
+    nparams = sum(p.numel() for p in net.parameters())
+    log(f"model: {nparams / 1e6:.2f}M params, {c.to_dict()}")
+
+    decay = [p for n, p in net.named_parameters() if p.dim() >= 2]
+    nodecay = [p for n, p in net.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+    rng = random.Random(a.seed)
+    sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng)
+    # A fixed held-out batch (its own seed) to track generalisation.
+    ev = Sampler(tok, stream, files, texts, a.seq, 1.0, a.eps, random.Random(12345), split="heldout")
+    ev_batches = [ev.batch(16) for _ in range(4)]
+
+    ckpt_path = os.path.join(a.work, "ckpt.pt")
+    step = 0
+    if a.resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location="cpu")
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        rng.setstate(ck["rng"])
+        log(f"resumed at step {step}")
+
+    def save(tag):
+        ck = {"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(),
+              "config": c.to_dict(), "args": vars(a),
+              "tokenizer": os.path.join(a.work, f"prep-{'+'.join(sorted(a.langs.split(',')))}-v{a.vocab}",
+                                        "tokenizer.json")}
+        torch.save(ck, ckpt_path + ".tmp")
+        os.replace(ckpt_path + ".tmp", ckpt_path)
+        log(f"checkpoint {tag} step {step}")
+
+    def evaluate():
+        net.eval()
+        with torch.no_grad():
+            ls, accs = [], []
+            for ids, m, w in ev_batches:
+                l, _, acc = loss_fn(net, ids, m, w, c.mask_token_id)
+                ls.append(l.item())
+                accs.append(acc.item())
+        net.train()
+        return sum(ls) / len(ls), sum(accs) / len(accs)
+
+    t0 = time.time()
+    last_ckpt = t0
+    tokens = 0
+    ema = None
+    net.train()
+    while step < a.steps:
+        prog = step / a.steps
+        if a.time_schedule and a.max_minutes:
+            prog = min(1.0, (time.time() - t0) / (a.max_minutes * 60))
+        lr = a.lr * min(1.0, (step + 1) / a.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids, m, w = sampler.batch(a.batch)
+        loss, ce, acc = loss_fn(net, ids, m, w, c.mask_token_id)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        step += 1
+        tokens += ids.numel()
+        ema = ce.item() if ema is None else 0.98 * ema + 0.02 * ce.item()
+        el = time.time() - t0
+        if step % 10 == 0:
+            log(f"step {step} lr {lr:.2e} loss {loss.item():.3f} ce(ema) {ema:.3f} acc {acc.item():.3f} "
+                f"{tokens / el:.0f} tok/s {el / 60:.1f} min")
+        if step % a.eval_every == 0 or step == a.steps:
+            el_loss, el_acc = evaluate()
+            log(f"eval step {step}: heldout infill loss {el_loss:.3f} masked acc {el_acc:.3f}")
+        if time.time() - last_ckpt > a.ckpt_minutes * 60:
+            save("periodic")
+            export.export(net, tok, a.out)
+            last_ckpt = time.time()
+        if a.max_minutes and time.time() - t0 > a.max_minutes * 60:
+            log(f"time cap {a.max_minutes} min reached at step {step}")
+            break
+    save("final")
+    files_out = export.export(net, tok, a.out)
+    log(f"exported {a.out}: {files_out}")
+
+
+if __name__ == "__main__":
+    main()
