@@ -115,6 +115,7 @@ func (s shownItem) itemID() string {
 // as protocol.NewServer does, and passes raw messages through.
 type codec struct{}
 
+// Marshal implements jsonrpc2.Codec.
 func (codec) Marshal(v any) ([]byte, error) {
 	switch m := v.(type) {
 	case jsonrpc2.RawMessage:
@@ -131,6 +132,7 @@ func (codec) Marshal(v any) ([]byte, error) {
 	return protocol.Marshal(v)
 }
 
+// Unmarshal implements jsonrpc2.Codec.
 func (codec) Unmarshal(data []byte, v any) error {
 	if p, ok := v.(*jsonrpc2.RawMessage); ok {
 		*p = append(jsonrpc2.RawMessage(nil), data...)
