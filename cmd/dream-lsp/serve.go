@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +35,10 @@ const (
 // newEngine opens the real completion engine for the settings; serve calls
 // it in the background, and again when the model or device setting changes.
 var newEngine lsp.Loader = openServeEngine
+
+// builtinModel returns the embedded model directory and its name; nil until
+// runtime/builtin is wired in (set it to builtin.FS and builtin.Name).
+var builtinModel func() (fs.FS, string)
 
 // runServe runs the language server on stdin/stdout.
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -112,17 +116,30 @@ func (stdio) Close() error { return os.Stdin.Close() }
 // openServeEngine opens a model directory with the CPU runtime and wraps it in
 // the infill engine.
 func openServeEngine(ctx context.Context, opts settings.Options, progress func(int, string)) (lsp.Engine, error) {
-	if opts.Model == "" {
-		// TODO(#4): open the built-in model (runtime/builtin) once it lands.
-		return nil, errors.New("no built-in model in this build yet: set the \"model\" setting or pass --model DIR")
-	}
 	if opts.Device == "cuda" {
 		slog.Warn("device cuda is not wired into serve yet; using the CPU", "device", opts.Device)
 	}
-	progress(0, "opening "+filepath.Base(opts.Model))
-	eng, err := engine.Open(opts.Model, engine.Options{Logger: slog.Default()})
-	if err != nil {
-		return nil, fmt.Errorf("open model %s: %w", opts.Model, err)
+	var (
+		eng  *engine.Engine
+		name string
+		err  error
+	)
+	if opts.Model == "" {
+		if builtinModel == nil {
+			return nil, errors.New("no built-in model in this build yet: set the \"model\" setting or pass --model DIR")
+		}
+		var fsys fs.FS
+		fsys, name = builtinModel()
+		progress(0, "opening the built-in model")
+		if eng, err = engine.OpenFS(fsys, engine.Options{Logger: slog.Default()}); err != nil {
+			return nil, fmt.Errorf("open the built-in model: %w", err)
+		}
+	} else {
+		name = filepath.Base(filepath.Clean(opts.Model))
+		progress(0, "opening "+name)
+		if eng, err = engine.Open(opts.Model, engine.Options{Logger: slog.Default()}); err != nil {
+			return nil, fmt.Errorf("open model %s: %w", opts.Model, err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		eng.Close()
@@ -131,14 +148,14 @@ func openServeEngine(ctx context.Context, opts settings.Options, progress func(i
 	rt, err := infill.FromEngine(eng)
 	if err != nil {
 		eng.Close()
-		return nil, fmt.Errorf("model %s: %w", opts.Model, err)
+		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
 	progress(100, "ready")
 	return &servedEngine{
 		Engine:  infill.New(rt, infill.Options{Logger: slog.Default()}),
 		rt:      eng,
 		backend: eng.Backend(),
-		model:   strings.TrimSuffix(filepath.Base(filepath.Clean(opts.Model)), "/"),
+		model:   name,
 	}, nil
 }
 
