@@ -57,8 +57,8 @@ function start(engine, extraEnv = {}) {
   return { child, conn, notes, exited, stderr: () => stderr };
 }
 
-async function initialize(s, capabilities = {}) {
-  const res = await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities });
+async function initialize(s, capabilities = {}, initializationOptions = undefined) {
+  const res = await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities, initializationOptions });
   await s.conn.sendNotification('initialized', {});
   await waitFor(() => s.notes.some((n) => n.method === 'dream/status' && n.params.state === 'ready'), 'dream/status ready');
   return res;
@@ -207,10 +207,10 @@ const scenarios = {
   },
 
   async rapid() {
-    // Each engine call takes 50 ms on top of the server's 150 ms debounce:
-    // long enough that the 200 pairs below arrive while older requests wait.
+    // A 1 s debounce plus 50 ms per engine call: the 200 pairs below all
+    // arrive while older requests still wait, even on a loaded machine.
     const s = start('slow', { DREAM_LSP_TEST_DELAY_MS: '50' });
-    await initialize(s);
+    await initialize(s, {}, { debounceMs: 1000 });
     const docs = ['file:///work/r1.go', 'file:///work/r2.go'];
     for (const uri of docs) await open(s, uri, '');
     const pending = [];
