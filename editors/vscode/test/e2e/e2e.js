@@ -9,6 +9,8 @@ const [url, file, artifacts] = process.argv.slice(2);
 const timeout = Number(process.env.DREAM_E2E_TIMEOUT_MS || 90000);
 const typed = 'msg = msg + ';
 
+const squash = (s) => s.replace(/\s+/g, '');
+
 function fail(msg) {
   throw new Error(msg);
 }
@@ -29,6 +31,46 @@ async function ghostText(page) {
     const rest = [...byLine.values()].map(text);
     return [first, ...rest].join('\n');
   });
+}
+
+// waitGhost waits for ghost text at the cursor; after 8 s it asks explicitly (Alt+\ = Dream: Trigger).
+async function waitGhost(page) {
+  const start = Date.now();
+  let asked = false;
+  while (Date.now() - start < timeout) {
+    const g = await ghostText(page);
+    if (g.trim() !== '') return g;
+    if (!asked && Date.now() - start > 8000) {
+      await page.keyboard.press('Alt+Backslash');
+      asked = true;
+    }
+    await page.waitForTimeout(250);
+  }
+  await page.screenshot({ path: path.join(artifacts, 'no-ghost.png') });
+  return fail('no ghost text appeared');
+}
+
+// save presses Ctrl+S and returns the file once it differs from `previous` (or after waitMs).
+async function save(page, previous, waitMs = 10000) {
+  await page.keyboard.press('Control+S');
+  let text = previous;
+  for (const end = Date.now() + waitMs; Date.now() < end; ) {
+    text = fs.readFileSync(file, 'utf8');
+    if (text !== previous) break;
+    await page.waitForTimeout(200);
+  }
+  return text;
+}
+
+// runCommand runs a command from the Command Palette by its title.
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget input', { timeout: 15000 });
+  await page.keyboard.type(title);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 15000 });
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(300);
 }
 
 (async () => {
@@ -73,21 +115,9 @@ async function ghostText(page) {
     await page.keyboard.press('Enter');
     await page.keyboard.type(typed, { delay: 30 });
 
-    // Automatic trigger first; if nothing shows, ask explicitly (Alt+\ = Dream: Trigger Completion).
-    let ghost = '';
-    const deadline = Date.now() + timeout;
-    let asked = false;
-    while (Date.now() < deadline) {
-      ghost = await ghostText(page);
-      if (ghost.trim() !== '') break;
-      if (!asked && Date.now() > deadline - timeout + 8000) {
-        await page.keyboard.press('Alt+Backslash');
-        asked = true;
-      }
-      await page.waitForTimeout(250);
-    }
+    // Automatic trigger first; if nothing shows, ask explicitly (Alt+\\ = Dream: Trigger Completion).
+    const ghost = await waitGhost(page);
     await page.screenshot({ path: path.join(artifacts, 'ghost-text.png') });
-    if (ghost.trim() === '') fail('no ghost text appeared');
     if (process.env.DREAM_E2E_DUMP) {
       fs.writeFileSync(path.join(artifacts, 'ghost-dom.html'), await page.evaluate(() =>
         [...document.querySelectorAll('.monaco-editor [class*="ghost-text"]')].map((e) => e.outerHTML).join('\n\n')));
@@ -119,12 +149,67 @@ async function ghostText(page) {
     const end = rest.endsWith(suffix) ? rest.length - suffix.length : rest.endsWith(suffix.slice(1)) ? rest.length - suffix.length + 1 : -1;
     if (end < 0) fail(`saved file lost its tail:\n${saved}`);
     const inserted = rest.slice(0, end);
-    const squash = (s) => s.replace(/\s+/g, '');
     if (squash(inserted) === '') fail('nothing was inserted');
     if (squash(inserted) !== squash(ghost)) {
       fail(`inserted ${JSON.stringify(inserted)} but the ghost text was ${JSON.stringify(ghost)}`);
     }
     console.log(`accepted and saved: ${JSON.stringify(inserted)}`);
+
+    // Accept one word (Ctrl+Right = Dream: Accept Next Word) at the end of the file.
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('var x = ', { delay: 30 });
+    const ghost2 = await waitGhost(page);
+    await page.keyboard.press('Control+ArrowRight');
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Escape');
+    const afterWord = await save(page, saved);
+    if (!afterWord.startsWith(saved + 'var x = ')) fail(`unexpected file after accept word:\n${afterWord}`);
+    const word = afterWord.slice(saved.length + 'var x = '.length);
+    if (word === '') fail('accept word inserted nothing');
+    if (!squash(ghost2).startsWith(squash(word)) || word.length > ghost2.length) {
+      fail(`accept word inserted ${JSON.stringify(word)}, not a prefix of ${JSON.stringify(ghost2)}`);
+    }
+    console.log(`accept word: ${JSON.stringify(word)} of ${JSON.stringify(ghost2)}`);
+
+    // Dream: Show Status asks the server (dream.status): the full accept ran dream.accept and the
+    // word accept sent didPartiallyAcceptCompletion, so both counters moved.
+    await runCommand(page, 'Dream: Show Status');
+    const toast = page.locator('.notification-toast', { hasText: 'shown' }).first();
+    await toast.waitFor({ timeout: 15000 });
+    const toastText = await toast.innerText();
+    console.log(`status: ${JSON.stringify(toastText.replace(/\s+/g, ' ').trim())}`);
+    const m = /accepted (\d+), partly (\d+)/.exec(toastText);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) fail(`acceptance counters did not move: ${toastText}`);
+    await page.screenshot({ path: path.join(artifacts, 'status.png') });
+    await page.keyboard.press('Escape');
+    await page.click('.monaco-editor .view-lines');
+    await page.keyboard.press('Control+End');
+
+    // Dream: Toggle Completions turns the status bar item off and on.
+    await runCommand(page, 'Dream: Toggle Completions');
+    await item.locator('.codicon-circle-slash').waitFor({ timeout: 10000 });
+    await page.screenshot({ path: path.join(artifacts, 'disabled.png') });
+    await runCommand(page, 'Dream: Toggle Completions');
+    await item.locator('.codicon-circle-slash').waitFor({ state: 'detached', timeout: 10000 });
+    console.log('toggle: off and on');
+
+    // Dream: Fill Holes fills a marked hole through workspace/applyEdit.
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('var y = /* fill */', { delay: 20 });
+    await page.keyboard.press('Escape');
+    const withHole = await save(page, afterWord);
+    if (!withHole.includes('/* fill */')) fail('the hole marker was not typed');
+    await runCommand(page, 'Dream: Fill Holes');
+    let filled = withHole;
+    for (const end = Date.now() + timeout; Date.now() < end && filled.includes('/* fill */'); ) {
+      await page.waitForTimeout(500);
+      filled = await save(page, withHole, 2000);
+    }
+    if (filled.includes('/* fill */')) fail('Dream: Fill Holes left the marker');
+    if (!filled.startsWith(afterWord + '\nvar y = ')) fail(`fill holes changed other text:\n${filled}`);
+    console.log(`fill holes: ${JSON.stringify(filled.slice(afterWord.length))}`);
+    await page.screenshot({ path: path.join(artifacts, 'filled.png') });
     ok = true;
   } catch (err) {
     console.error(String(err && err.stack ? err.stack : err));

@@ -19,8 +19,9 @@ cs="$DREAM_E2E_DIR/code-server/node_modules/.bin/code-server"
 work="$(mktemp -d)"
 cs_pid=""
 cleanup() {
-  if [ -n "$cs_pid" ]; then kill "$cs_pid" 2>/dev/null || true; wait "$cs_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
+  # code-server runs in its own process group (setsid): stop it and its children together.
+  if [ -n "$cs_pid" ]; then kill -- "-$cs_pid" 2>/dev/null || true; wait "$cs_pid" 2>/dev/null || true; sleep 0.5; fi
+  rm -rf "$work" 2>/dev/null || { sleep 1; rm -rf "$work" || true; }
 }
 trap cleanup EXIT
 
@@ -70,7 +71,7 @@ export XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg"
   cat "$work/install.log"; exit 1; }
 
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-"$cs" --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry --disable-update-check \
+setsid "$cs" --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry --disable-update-check \
   --disable-workspace-trust --extensions-dir "$exts" --user-data-dir "$ud" "$ws" >"$work/code-server.log" 2>&1 &
 cs_pid=$!
 for _ in $(seq 100); do
