@@ -4,7 +4,8 @@
 //
 // usage: DREAM_LSP_BIN=path/to/dream-lsp node client.js SCENARIO
 //
-// Scenarios: lifecycle, middle, cancel, rapid, unicode. Each starts its own
+// Scenarios: lifecycle, middle, cancel, rapid, unicode (checks), and bench
+// (prints round-trip latencies; not run by the Go tests). Each starts its own
 // server with a fake engine (DREAM_LSP_TEST_ENGINE, a test fixture of the
 // binary), prints one line per check and exits non-zero on the first failure.
 'use strict';
@@ -272,6 +273,34 @@ const scenarios = {
     check(err && err.code === -32602, 'a column inside a surrogate pair is InvalidParams', err && err.code);
     const res3 = await inline(s, uri, 1, lines[1].length, 2);
     check(res3.items.length === 1 && res3.items[0].insertText === echoText('漢字', 0, ''), 'server still serves after InvalidParams', res3.items);
+    check((await stop(s)) === 0, 'clean exit');
+  },
+
+  // Not a check: prints the latency of didChange + inlineCompletion round
+  // trips through the real process boundary (echo engine, no debounce).
+  async bench() {
+    const s = start('echo');
+    await initialize(s, {}, { debounceMs: 0 });
+    const uri = 'file:///work/bench.go';
+    const body = 'func f(x int) int {\n\ty := x * 2\n\treturn y\n}\n'.repeat(100);
+    await open(s, uri, body + 'var z = ');
+    const line = 400;
+    let col = 'var z = '.length;
+    const lat = [];
+    const n = Number(process.env.BENCH_N || 1000);
+    for (let i = 0; i < n + 50; i++) {
+      const t0 = process.hrtime.bigint();
+      s.conn.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version: i + 2 }, contentChanges: [{ range: range(line, col, line, col), text: 'a' }],
+      });
+      col++;
+      const r = await inline(s, uri, line, col, 2);
+      if (r.items.length !== 1) throw new Error('FAIL no item');
+      if (i >= 50) lat.push(Number(process.hrtime.bigint() - t0) / 1e6); // skip warm-up
+    }
+    lat.sort((a, b) => a - b);
+    const q = (p) => lat[Math.floor(p * (lat.length - 1))].toFixed(3);
+    console.log(`round trips: ${lat.length}, p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms`);
     check((await stop(s)) === 0, 'clean exit');
   },
 };
