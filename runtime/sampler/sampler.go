@@ -93,21 +93,21 @@ func (o Options) Validate() error {
 	default:
 		return fmt.Errorf("%w: unknown alg %q (want origin, maskgit_plus, topk_margin, entropy or confidence_threshold)", ErrOptions, o.Alg)
 	}
-	bad := func(name string, v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) || v < 0 }
+	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) || v < 0 }
 	switch {
-	case bad("temperature", o.Temperature):
+	case bad(o.Temperature):
 		return fmt.Errorf("%w: temperature %v", ErrOptions, o.Temperature)
-	case bad("top_p", o.TopP) || o.TopP > 1:
+	case bad(o.TopP) || o.TopP > 1:
 		return fmt.Errorf("%w: top_p %v outside [0,1]", ErrOptions, o.TopP)
 	case o.TopK < 0:
 		return fmt.Errorf("%w: top_k %d", ErrOptions, o.TopK)
-	case bad("alg_temp", o.AlgTemp):
+	case bad(o.AlgTemp):
 		return fmt.Errorf("%w: alg_temp %v", ErrOptions, o.AlgTemp)
-	case bad("threshold", o.Threshold) || o.Threshold > 1:
+	case bad(o.Threshold) || o.Threshold > 1:
 		return fmt.Errorf("%w: threshold %v outside [0,1]", ErrOptions, o.Threshold)
-	case bad("eos_penalty", o.EOSPenalty):
+	case bad(o.EOSPenalty):
 		return fmt.Errorf("%w: eos_penalty %v", ErrOptions, o.EOSPenalty)
-	case bad("eps", o.Eps) || o.Eps >= 1:
+	case bad(o.Eps) || o.Eps >= 1:
 		return fmt.Errorf("%w: eps %v outside [0,1)", ErrOptions, o.Eps)
 	}
 	return nil
