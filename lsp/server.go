@@ -192,7 +192,10 @@ func ignore(context.Context, *jsonrpc2.Request) (any, error) { return nil, nil }
 func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 	s.ctx, s.stop = context.WithCancel(ctx)
 	defer s.stop()
-	s.conn = jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(rwc), jsonrpc2.WithCodec(codec{}))
+	// When the client goes away, stop the work still running for it: the
+	// connection only reports Done once every handler has returned.
+	stream := &stopOnReadError{ReadWriteCloser: rwc, stop: s.stop}
+	s.conn = jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(stream), jsonrpc2.WithCodec(codec{}))
 	s.conn.Go(s.ctx, s.handle)
 
 	var err error
@@ -234,6 +237,22 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 	_ = rwc.Close()
 	s.closeEngine()
 	return err
+}
+
+// stopOnReadError calls stop once reading fails (the client closed the
+// stream).
+type stopOnReadError struct {
+	io.ReadWriteCloser
+	stop func()
+}
+
+// Read implements io.Reader.
+func (r *stopOnReadError) Read(p []byte) (int, error) {
+	n, err := r.ReadWriteCloser.Read(p)
+	if err != nil {
+		r.stop()
+	}
+	return n, err
 }
 
 // handle is the jsonrpc2 handler: lifecycle gating, cancellation

@@ -389,6 +389,8 @@ type rawClient struct {
 	t         *testing.T
 	conn      net.Conn
 	responses chan rawResponse
+	served    chan struct{} // closed when Serve returns; serveErr is then set
+	serveErr  error
 }
 
 type rawResponse struct {
@@ -404,12 +406,11 @@ func startRaw(t *testing.T, engine lsp.Engine, opts settings.Options) *rawClient
 	serverEnd, clientEnd := net.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := lsp.New(lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(engine), Settings: opts})
-	done := make(chan struct{})
+	c := &rawClient{t: t, conn: clientEnd, responses: make(chan rawResponse, 64), served: make(chan struct{})}
 	go func() {
-		_ = srv.Serve(ctx, serverEnd)
-		close(done)
+		c.serveErr = srv.Serve(ctx, serverEnd)
+		close(c.served)
 	}()
-	c := &rawClient{t: t, conn: clientEnd, responses: make(chan rawResponse, 64)}
 	ready := make(chan struct{})
 	go func() {
 		r := bufio.NewReader(clientEnd)
@@ -439,7 +440,7 @@ func startRaw(t *testing.T, engine lsp.Engine, opts settings.Options) *rawClient
 	t.Cleanup(func() {
 		cancel()
 		clientEnd.Close()
-		<-done
+		<-c.served
 	})
 	c.send(`{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"capabilities":{}}}`)
 	c.await(`"init"`)
@@ -1035,5 +1036,28 @@ func TestLoaderPanicIsAnError(t *testing.T) {
 		return n.Method == lsp.MethodStatus && strings.Contains(string(n.Params), "loader panicked")
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestClientGoneWhileEngineBusy(t *testing.T) {
+	gate := lsptest.NewGate("BLOCK") // never released
+	c := startRaw(t, gate, quiet())
+	c.send(`{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///w/a.go","languageId":"go","version":1,"text":"BLOCK x\n"}}}`)
+	c.send(`{"jsonrpc":"2.0","id":5,"method":"textDocument/inlineCompletion","params":{"textDocument":{"uri":"file:///w/a.go"},"position":{"line":0,"character":7},"context":{"triggerKind":1}}}`)
+	select {
+	case <-gate.Started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("request never reached the engine")
+	}
+	// The editor dies: Serve must return even though the engine would never
+	// finish on its own.
+	c.conn.Close()
+	select {
+	case <-c.served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still running after the client closed the connection")
+	}
+	if !errors.Is(c.serveErr, lsp.ErrConnectionLost) {
+		t.Errorf("Serve = %v, want ErrConnectionLost", c.serveErr)
 	}
 }
