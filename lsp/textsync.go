@@ -74,7 +74,10 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 	defer s.docs.Unlock()
 	doc, ok := s.docs.m[uri]
 	if !ok {
-		return nil, fmt.Errorf("didChange for %s, which is not open", uri)
+		// Not opened, or dropped after an edit we could not follow (logged
+		// then); repeating that on every keystroke helps nobody.
+		s.log.Debug("didChange for a document that is not open", "uri", uri)
+		return nil, nil
 	}
 	next, err := doc.Apply(p.TextDocument.Version, changes, enc)
 	if err != nil {
