@@ -1,0 +1,116 @@
+package cpu
+
+import (
+	"math"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+)
+
+// AttentionCached implements backend.CachedAttention: the block's K/V rows
+// are written into the caches, then each query row attends to its
+// sequence's cache rows, one task per (sequence, head, 48 query rows) as
+// in Attention.
+func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p backend.CachedAttentionParams) error {
+	var ts [6]*tensor
+	for i, x := range []backend.Tensor{out, q, k, v, kCache, vCache} {
+		t, err := own("attention_cached", x)
+		if err != nil {
+			return err
+		}
+		ts[i] = t
+	}
+	o, qt, kt, vt, kc, vc := ts[0], ts[1], ts[2], ts[3], ts[4], ts[5]
+	qLens, kLens, err := backend.CheckCachedAttention(out, q, k, v, kCache, vCache, p)
+	if err != nil {
+		return err
+	}
+	H, KVH, hd := p.Heads, p.KVHeads, p.HeadDim
+	kvd, qd := KVH*hd, H*hd
+	Tk := kc.rows
+	for i, sl := range p.Slots {
+		copy(kc.data[sl*kvd:(sl+1)*kvd], kt.data[i*kvd:(i+1)*kvd])
+		copy(vc.data[sl*kvd:(sl+1)*kvd], vt.data[i*kvd:(i+1)*kvd])
+	}
+	// Vᵀ per KV head over the sequences that have queries, [hd, Tk].
+	vT := make([]float32, KVH*hd*Tk)
+	type span struct{ q0, q1, k0, k1 int }
+	var spans []span
+	qs, ks := 0, 0
+	for s := range qLens {
+		if qLens[s] > 0 && kLens[s] > 0 {
+			spans = append(spans, span{qs, qs + qLens[s], ks, ks + kLens[s]})
+		} else if qLens[s] > 0 {
+			for i := qs; i < qs+qLens[s]; i++ {
+				clear(o.data[i*qd : (i+1)*qd])
+			}
+		}
+		qs += qLens[s]
+		ks += kLens[s]
+	}
+	b.parallel(KVH, 1, func(lo, hi int) {
+		for g := lo; g < hi; g++ {
+			dst := vT[g*hd*Tk : (g+1)*hd*Tk]
+			for _, sp := range spans {
+				for t := sp.k0; t < sp.k1; t++ {
+					src := vc.data[t*kvd+g*hd : t*kvd+(g+1)*hd]
+					for d, x := range src {
+						dst[d*Tk+t] = x
+					}
+				}
+			}
+		}
+	})
+	type task struct{ h, t0, t1, lo, hi int }
+	const qBlock = 48
+	var tasks []task
+	for _, sp := range spans {
+		for h := range H {
+			for t0 := sp.q0; t0 < sp.q1; t0 += qBlock {
+				tasks = append(tasks, task{h, t0, min(t0+qBlock, sp.q1), sp.k0, sp.k1})
+			}
+		}
+	}
+	group := H / KVH
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	b.parallelTasks(len(tasks), func(n int) {
+		tk := tasks[n]
+		g := tk.h / group
+		rows, L := tk.t1-tk.t0, tk.hi-tk.lo
+		scores := make([]float32, rows*L)
+		gemmNT(scores, L, qt.data[tk.t0*qd+tk.h*hd:], qd, kc.data[tk.lo*kvd+g*hd:], kvd, rows, L, hd)
+		for r := range rows {
+			srow := scores[r*L : (r+1)*L]
+			if p.Valid != nil && !p.Valid[p.Slots[tk.t0+r]] {
+				clear(srow)
+				continue
+			}
+			m := float32(math.Inf(-1))
+			for j := range srow {
+				if p.Valid != nil && !p.Valid[tk.lo+j] {
+					srow[j] = float32(math.Inf(-1))
+					continue
+				}
+				srow[j] *= scale
+				m = max(m, srow[j])
+			}
+			if math.IsInf(float64(m), -1) {
+				clear(srow)
+				continue
+			}
+			sum := expSub(srow, m)
+			if p.Valid != nil {
+				for j := range srow {
+					if !p.Valid[tk.lo+j] {
+						srow[j] = 0
+					}
+				}
+			}
+			inv := 1 / sum
+			for j := range srow {
+				srow[j] *= inv
+			}
+		}
+		gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*Tk+tk.lo:], Tk, rows, hd, L)
+	})
+	return nil
+}
