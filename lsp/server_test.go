@@ -1061,3 +1061,83 @@ func TestClientGoneWhileEngineBusy(t *testing.T) {
 		t.Errorf("Serve = %v, want ErrConnectionLost", c.serveErr)
 	}
 }
+
+// closable records when the server closes an engine.
+type closable struct {
+	lsp.Engine
+	closed chan struct{}
+}
+
+func (c *closable) Close() error {
+	close(c.closed)
+	return nil
+}
+
+// TestReloadClosesOldEngineAfterItsRequests switches the model while a
+// completion runs on the old engine: the new engine serves new requests at
+// once, and the old one is closed only after its last request is done.
+func TestReloadClosesOldEngineAfterItsRequests(t *testing.T) {
+	ctx := timeout(t)
+	gate := lsptest.NewGate("BLOCK")
+	old := &closable{Engine: gate, closed: make(chan struct{})}
+	echo := &lsptest.Echo{}
+	fresh := &closable{Engine: echo, closed: make(chan struct{})}
+	load := func(_ context.Context, o settings.Options, _ func(int, string)) (lsp.Engine, error) {
+		if o.Model == "new" {
+			return fresh, nil
+		}
+		return old, nil
+	}
+	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: load, Settings: quiet()})
+	if _, err := c.Initialize(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(ctx, goURI, "go", "BLOCK x\n"); err != nil {
+		t.Fatal(err)
+	}
+	blocked := make(chan error, 1)
+	go func() {
+		_, err := c.InlineCompletion(ctx, goURI, 0, 7, 1)
+		blocked <- err
+	}()
+	<-gate.Started
+	if err := c.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"model": "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The new engine answers while the old one is busy.
+	const other = "file:///w/other.go"
+	if err := c.Open(ctx, other, "go", "y\n"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		items, err := c.InlineCompletion(ctx, other, 0, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > 0 && echo.Calls() > 0 {
+			break
+		}
+		select { // still loading the new engine
+		case <-ctx.Done():
+			t.Fatal("new engine never served")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	select {
+	case <-old.closed:
+		t.Fatal("old engine closed while a request still used it")
+	default:
+	}
+	gate.Release()
+	if err := <-blocked; err != nil {
+		t.Fatalf("request on the old engine: %v", err)
+	}
+	select {
+	case <-old.closed:
+	case <-ctx.Done():
+		t.Fatal("old engine never closed")
+	}
+}
