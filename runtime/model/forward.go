@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
@@ -177,6 +178,12 @@ type Input struct {
 // logits of its Want positions: out[i][w*VocabSize : (w+1)*VocabSize] scores
 // the token at in[i].Want[w]. lm_head runs only on the rows needed.
 func (m *Model) Forward(in []Input) ([][]float32, error) {
+	return m.forward(in, nil)
+}
+
+// forward is Forward; with a non-nil cache it also keeps every layer's
+// post-RoPE keys and values in c (laid out for in; see Prefill).
+func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 	cfg := m.cfg
 	be := m.be
 	var (
@@ -264,10 +271,19 @@ func (m *Model) Forward(in []Input) ([][]float32, error) {
 	if len(seqLens) == 1 {
 		ap.SeqLens = nil
 	}
+	if c != nil {
+		if err := m.resetCache(c, seqLens, positions, valid); err != nil {
+			return nil, err
+		}
+	}
 	eps := float32(cfg.RMSNormEps)
 	steps := []func() error{func() error { return be.Embed(x, m.embed, ids) }}
 	for i := range m.layers {
 		l := &m.layers[i]
+		k, v := k, v
+		if c != nil {
+			k, v = c.Layer(i)
+		}
 		steps = append(steps,
 			func() error { return be.RMSNorm(h, x, l.inNorm, eps) },
 			func() error { return be.MatMul(q, h, l.q, l.qBias) },
