@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -35,10 +34,6 @@ const (
 // newEngine opens the real completion engine for the settings; serve calls
 // it in the background, and again when the model or device setting changes.
 var newEngine lsp.Loader = openServeEngine
-
-// builtinModel returns the embedded model directory and its name; nil until
-// runtime/builtin is wired in (set it to builtin.FS and builtin.Name).
-var builtinModel func() (fs.FS, string)
 
 // runServe runs the language server on stdin/stdout.
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -119,27 +114,14 @@ func openServeEngine(ctx context.Context, opts settings.Options, progress func(i
 	if opts.Device == "cuda" {
 		slog.Warn("device cuda is not wired into serve yet; using the CPU", "device", opts.Device)
 	}
-	var (
-		eng  *engine.Engine
-		name string
-		err  error
-	)
-	if opts.Model == "" {
-		if builtinModel == nil {
-			return nil, errors.New("no built-in model in this build yet: set the \"model\" setting or pass --model DIR")
-		}
-		var fsys fs.FS
-		fsys, name = builtinModel()
-		progress(0, "opening the built-in model")
-		if eng, err = engine.OpenFS(fsys, engine.Options{Logger: slog.Default()}); err != nil {
-			return nil, fmt.Errorf("open the built-in model: %w", err)
-		}
-	} else {
-		name = filepath.Base(filepath.Clean(opts.Model))
-		progress(0, "opening "+name)
-		if eng, err = engine.Open(opts.Model, engine.Options{Logger: slog.Default()}); err != nil {
-			return nil, fmt.Errorf("open model %s: %w", opts.Model, err)
-		}
+	what := "the built-in model"
+	if opts.Model != "" {
+		what = filepath.Base(filepath.Clean(opts.Model))
+	}
+	progress(0, "opening "+what)
+	eng, name, err := openModel(opts.Model, engine.Options{Logger: slog.Default()})
+	if err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		eng.Close()
