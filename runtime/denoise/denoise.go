@@ -24,6 +24,9 @@ type Request struct {
 	Steps   int // denoising steps (>= 1); with no masks left a row stops early
 	Sampler sampler.Options
 	OnStep  func(step int, canvases [][]int) // optional; canvases after step (do not retain)
+	// Cache selects the dual K/V cache (zero value: off, every step is a
+	// full forward pass). See CacheOptions.
+	Cache CacheOptions
 }
 
 // Result is the outcome of a Request.
@@ -52,6 +55,17 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 	res := &Result{
 		Canvases:   make([][]int, len(req.Canvases)),
 		Confidence: make([][]float32, len(req.Canvases)),
+	}
+	var fwd func(step int, inputs []model.Input, rows []int) ([][]float32, error)
+	if req.Cache.Enabled {
+		cs, err := newCachedStepper(m, req.Cache)
+		if err != nil {
+			return nil, err
+		}
+		defer cs.close()
+		fwd = cs.forward
+	} else {
+		fwd = func(_ int, inputs []model.Input, _ []int) ([][]float32, error) { return m.Forward(inputs) }
 	}
 	samplers := make([]*sampler.Sampler, len(req.Canvases))
 	for r, c := range req.Canvases {
@@ -94,7 +108,7 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 		if len(inputs) == 0 {
 			break
 		}
-		logits, err := m.Forward(inputs)
+		logits, err := fwd(step, inputs, rows)
 		if err != nil {
 			return nil, fmt.Errorf("denoise: step %d: %w", step, err)
 		}
