@@ -2,6 +2,8 @@ package cuda
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda/internal/dl"
@@ -76,6 +78,9 @@ func loadLibraries(env searchEnv) (*libraries, libraryReport) {
 			}
 			*spec.dst = l
 			st.Found, st.Path, st.Error = true, c, ""
+			if spec.lib.name == libNVRTC.name {
+				preloadBuiltins(env, c)
+			}
 			break
 		}
 		if !st.Found && st.Error == "" {
@@ -96,4 +101,31 @@ func trimDlerror(s string) string {
 		}
 	}
 	return s
+}
+
+// preloadBuiltins loads libnvrtc-builtins.so.* from the directory libnvrtc
+// came from. NVRTC dlopens its builtins by soname at compile time; with the
+// library found outside the loader's search path (a wheel, a toolkit not in
+// ld.so.conf) that lookup fails, unless the builtins are already loaded.
+func preloadBuiltins(env searchEnv, nvrtcPath string) {
+	dir := ""
+	if filepath.IsAbs(nvrtcPath) {
+		dir = filepath.Dir(nvrtcPath)
+	} else if maps, err := os.ReadFile("/proc/self/maps"); err == nil {
+		for _, line := range strings.Split(string(maps), "\n") {
+			if i := strings.Index(line, "/"); i >= 0 && strings.Contains(line, "/libnvrtc.so") {
+				dir = filepath.Dir(line[i:])
+				break
+			}
+		}
+	}
+	if dir == "" {
+		return
+	}
+	builtins := library{name: "libnvrtc-builtins", prefix: "libnvrtc-builtins.so"}
+	for _, p := range env.scan(dir, builtins) {
+		if _, err := opener(env.real(p)); err == nil {
+			return
+		}
+	}
 }

@@ -1,0 +1,250 @@
+package cuda_test
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda"
+)
+
+// EnvReport names the file TestGPUReport writes its JSON to; the test is
+// skipped when it is unset. bench/gpu/run.sh sets it.
+const EnvReport = "DREAM_GPU_REPORT"
+
+type reportEntry struct {
+	Name   string  `json:"name"`
+	MS     float64 `json:"ms"` // median
+	MinMS  float64 `json:"min_ms"`
+	MaxMS  float64 `json:"max_ms"`
+	Reps   int     `json:"reps"`
+	Timer  string  `json:"timer"` // "events" (device time) or "wall" (host time, synchronised)
+	TBps   float64 `json:"tb_per_s,omitempty"`
+	Tokens int     `json:"tokens,omitempty"`
+	Note   string  `json:"note,omitempty"`
+}
+
+type report struct {
+	Device  cuda.Device       `json:"device"`
+	Date    string            `json:"date"`
+	Shape   cuda.DreamShape   `json:"shape"`
+	Seed    uint64            `json:"seed"` // NewRandomBF16Model seed: dream_ref.py rebuilds the same weights
+	Canvas  []int             `json:"canvas_ids"`
+	Rows    []int             `json:"logits_rows"`           // positions whose logits were written
+	Logits  string            `json:"logits_file,omitempty"` // raw little-endian float32 [rows, vocab]
+	Infill  map[string][]int  `json:"infill_tokens"`         // final middle tokens per e2e run
+	Results []reportEntry     `json:"results"`
+	Errors  map[string]string `json:"errors,omitempty"`
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestGPUReport times the bf16 fast path at Dream 7B's shape with random
+// weights (generated on the device) the way bench/gpu/dream_ref.py times
+// the PyTorch reference: CUDA events around each repetition after warm-up,
+// median reported; end-to-end infill in host wall time. It writes JSON to
+// $DREAM_GPU_REPORT. DREAM_GPU_LAYERS (default 28) shrinks the model for
+// quick checks.
+func TestGPUReport(t *testing.T) {
+	path := os.Getenv(EnvReport)
+	if path == "" {
+		t.Skipf("%s not set: the GPU timing report runs from bench/gpu/run.sh", EnvReport)
+	}
+	b := openGPU(t)
+	shape := cuda.Dream7B
+	shape.Layers = envInt("DREAM_GPU_LAYERS", shape.Layers)
+	const ctx, canvas, block, maskStart = 1024, 1024, 64, 480
+	const seed = 1
+	rep := report{Device: b.Info(), Date: time.Now().UTC().Format(time.RFC3339), Shape: shape, Seed: seed,
+		Errors: map[string]string{}, Infill: map[string][]int{}}
+	start := time.Now()
+	m, err := b.NewRandomBF16Model(shape, ctx, canvas, 4*block, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	t.Logf("random %d-layer model ready in %v", shape.Layers, time.Since(start))
+	add := func(name string, tm cuda.Timing, err error, timer string, extra func(*reportEntry)) {
+		if err != nil {
+			rep.Errors[name] = err.Error()
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		e := reportEntry{Name: name, MS: tm.MedianMS, MinMS: tm.MinMS, MaxMS: tm.MaxMS, Reps: tm.Reps, Timer: timer}
+		if extra != nil {
+			extra(&e)
+		}
+		rep.Results = append(rep.Results, e)
+		t.Logf("%-40s %9.3f ms (min %.3f, max %.3f, %d reps)", name, e.MS, e.MinMS, e.MaxMS, e.Reps)
+	}
+
+	// GEMMs at Dream's projection shapes (weights [N, K] bf16).
+	H, I, V := shape.Hidden, shape.Intermediate, shape.Vocab
+	gemms := []struct {
+		name string
+		N, K int
+		Ms   []int
+	}{
+		{"qkv", (shape.Heads + 2*shape.KVHeads) * shape.HeadDim, H, []int{32, 64, 256, 1024}},
+		{"o", H, H, []int{32, 64, 256, 1024}},
+		{"gateup", 2 * I, H, []int{32, 64, 256, 1024}},
+		{"down", H, I, []int{32, 64, 256, 1024}},
+		{"lmhead", V, H, []int{32, 64, 256}},
+	}
+	for _, g := range gemms {
+		for _, M := range g.Ms {
+			tm, err := m.TimeGEMM(M, g.N, g.K, 5, 25)
+			add(fmt.Sprintf("gemm_%s_M%d", g.name, M), tm, err, "events", func(e *reportEntry) {
+				e.TBps = float64(2*g.N*g.K) / (e.MS * 1e-3) / 1e12
+			})
+		}
+	}
+
+	ids := randomIDs(canvas, V-1, 11)
+	full := cuda.ForwardArgs{IDs: ids, Positions: iota(canvas, 0), Rows: iota(block, maskStart)}
+	rep.Canvas, rep.Rows = ids, full.Rows
+	// The logits of one full forward, for dream_ref.py to compare with
+	// PyTorch bf16 and float32 on the same weights.
+	if lf := os.Getenv("DREAM_GPU_LOGITS"); lf != "" {
+		if _, err := m.Forward(full, false); err != nil {
+			t.Fatal(err)
+		}
+		lg, err := m.Logits(block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4*len(lg))
+		for i, v := range lg {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		if err := os.WriteFile(lf, buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep.Logits = lf
+	}
+	for _, graph := range []bool{false, true} {
+		tm, err := m.TimeForward(full, graph, 2, 10)
+		add(fmt.Sprintf("forward_full_L%d_R%d_%s", canvas, block, mode(graph)), tm, err, "events", nil)
+	}
+	// Cached block steps: the block plus the token before it, against the
+	// cache of the whole canvas (filled by the full forward above).
+	for _, blk := range []int{64, 32} {
+		pos := iota(blk+1, maskStart-1)
+		step := cuda.ForwardArgs{IDs: ids[maskStart-1 : maskStart+blk], Positions: pos, Slots: pos, NK: canvas, Rows: iota(blk, 1)}
+		for _, graph := range []bool{false, true} {
+			tm, err := m.TimeForward(step, graph, 3, 20)
+			add(fmt.Sprintf("step_cached_B%d_ctx%d_%s", blk, canvas, mode(graph)), tm, err, "events", nil)
+		}
+	}
+	// Four canvases' blocks in one step (proxy: 4 blocks against one
+	// cache; the GEMMs see M = 4·65 rows, attention 4× the queries).
+	{
+		var bids, bpos []int
+		var rows []int
+		for c := range 4 {
+			bids = append(bids, ids[maskStart-1:maskStart+block]...)
+			bpos = append(bpos, iota(block+1, maskStart-1)...)
+			rows = append(rows, iota(block, c*(block+1)+1)...)
+		}
+		step := cuda.ForwardArgs{IDs: bids, Positions: bpos, Slots: bpos, NK: canvas, Rows: rows}
+		tm, err := m.TimeForward(step, true, 3, 20)
+		add("step_cached_4x_B64_ctx1024_graph", tm, err, "events", func(e *reportEntry) {
+			e.Note = "proxy for four batched length candidates: four 64-token blocks against one 1024-token cache"
+		})
+	}
+	// End-to-end infill of 64 masks in a 1024-token canvas: prefill, then
+	// cached block steps with Dream's maskgit_plus schedule, greedy.
+	for _, steps := range []int{16, 8} {
+		for _, cached := range []bool{true, false} {
+			name := fmt.Sprintf("e2e_infill_%d_in_%d_steps%d_%s", block, canvas, steps, map[bool]string{true: "cached", false: "nocache"}[cached])
+			var out []int
+			tm, err := cuda.TimeWall(func() (err error) {
+				out, err = infill(m, ids, canvas, maskStart, block, steps, cached)
+				return err
+			}, 1, map[bool]int{true: 5, false: 3}[cached])
+			add(name, tm, err, "wall", func(e *reportEntry) { e.Tokens = block })
+			rep.Infill[name] = out
+		}
+	}
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mode(graph bool) string {
+	if graph {
+		return "graph"
+	}
+	return "eager"
+}
+
+// infill denoises block masks starting at maskStart in a canvas of ids:
+// one forward per step (cached: a prefill, then the block plus the token
+// before it against the cache; uncached: the whole canvas every step),
+// committing each step the most confident floor(n·(1 − s/t)) masked slots
+// (Dream's maskgit_plus schedule, eps 1e-3; everything on the last step).
+// It returns the final middle.
+func infill(m *cuda.BF16Model, prompt []int, canvas, maskStart, block, steps int, cached bool) ([]int, error) {
+	const mask = 151666
+	ids := append([]int(nil), prompt...)
+	masked := make([]bool, canvas)
+	for i := maskStart; i < maskStart+block; i++ {
+		ids[i] = mask
+		masked[i] = true
+	}
+	remaining := block
+	eps := 1e-3
+	if cached {
+		if _, err := m.Forward(cuda.ForwardArgs{IDs: ids, Positions: iota(canvas, 0), Rows: iota(block, maskStart)}, true); err != nil {
+			return nil, err
+		}
+	}
+	pos := iota(block+1, maskStart-1)
+	for i := 0; i < steps && remaining > 0; i++ {
+		var res *cuda.ForwardResult
+		var err error
+		if cached {
+			res, err = m.Forward(cuda.ForwardArgs{IDs: ids[maskStart-1 : maskStart+block], Positions: pos, Slots: pos, NK: canvas,
+				Rows: iota(block, 1)}, true)
+		} else {
+			res, err = m.Forward(cuda.ForwardArgs{IDs: ids, Positions: iota(canvas, 0), Rows: iota(block, maskStart)}, true)
+		}
+		if err != nil {
+			return nil, err
+		}
+		t0 := 1 - float64(i)*(1-eps)/float64(steps)
+		t1 := 1 - float64(i+1)*(1-eps)/float64(steps)
+		k := int(math.Floor(float64(remaining) * (1 - t1/t0)))
+		if i == steps-1 {
+			k = remaining
+		}
+		order := make([]int, 0, remaining)
+		for j := 0; j < block; j++ {
+			if masked[maskStart+j] {
+				order = append(order, j)
+			}
+		}
+		sort.SliceStable(order, func(a, b int) bool { return res.Stats[order[a]][0] > res.Stats[order[b]][0] })
+		for _, j := range order[:min(k, len(order))] {
+			ids[maskStart+j] = res.Tokens[j]
+			masked[maskStart+j] = false
+			remaining--
+		}
+	}
+	return append([]int(nil), ids[maskStart:maskStart+block]...), nil
+}
