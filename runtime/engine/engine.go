@@ -29,6 +29,10 @@ import (
 type Options struct {
 	Threads int          // 0: all cores
 	Logger  *slog.Logger // nil: slog.Default()
+	// Cache is the dual K/V cache mode (runtime/kvcache) used by Denoise
+	// for requests whose Cache is the zero value. Zero: off (every step a
+	// full forward pass); {Enabled: true} uses the default refresh policy.
+	Cache denoise.CacheOptions
 }
 
 // DreamOnExpandTokenID is DreamOn's "expand" token: committing it at a
@@ -45,6 +49,7 @@ type Engine struct {
 	m      *model.Model
 	log    *slog.Logger
 	expand int // -1 when the checkpoint has no expand token
+	cache  denoise.CacheOptions
 
 	mu sync.Mutex // serialises Denoise (the model keeps no per-call state, but the backend runs one op at a time)
 }
@@ -123,7 +128,7 @@ func build(cfg model.Config, gen model.GenerationConfig, ck *weights.Checkpoint,
 		be.Close()
 		return nil, fmt.Errorf("engine: load weights of %s: %w", name, err)
 	}
-	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1}
+	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1, cache: opts.Cache}
 	e.expand = expandToken(cfg, tok)
 	if tok == nil {
 		log.Warn("model has no tokenizer files; only token-level calls work", "model", name)
@@ -188,6 +193,9 @@ func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Res
 	if req.Sampler.EOSPenalty > 0 && req.Sampler.EOSTokenID == 0 && e.cfg.EOSTokenID != model.NoToken {
 		req.Sampler.EOSTokenID = e.cfg.EOSTokenID
 	}
+	if req.Cache == (denoise.CacheOptions{}) {
+		req.Cache = e.cache
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.m == nil {
@@ -198,7 +206,7 @@ func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Res
 	if err != nil {
 		return nil, err
 	}
-	e.log.Debug("denoised", "canvases", len(req.Canvases), "steps", res.Steps, "dur_ms", time.Since(start).Milliseconds())
+	e.log.Debug("denoised", "canvases", len(req.Canvases), "steps", res.Steps, "kv_cache", req.Cache.Enabled, "dur_ms", time.Since(start).Milliseconds())
 	return res, nil
 }
 
