@@ -68,9 +68,10 @@ func (t *Tokenizer) Encode(text string) []int {
 
 // EncodeSpecial returns the ids of text with added tokens recognised: each
 // occurrence of an added token's content becomes its id (longest match
-// first). Use it only for prompts the program builds. As in Dream's slow
-// tokenizer, text is NFC-normalized before added tokens are matched (the
-// two orders differ only when a combining mark follows an added token).
+// first). Use it only for prompts the program builds. Added tokens are
+// matched before NFC normalization, as in Hugging Face's tokenizers (Rust
+// and JavaScript); Dream's slow Python tokenizer normalizes first, which
+// differs only when a combining mark such as U+0338 follows an added token.
 func (t *Tokenizer) EncodeSpecial(text string) []int {
 	ids, _ := t.encode(text, true, false)
 	return ids
@@ -98,46 +99,59 @@ type encoder struct {
 	ids   []int
 	spans []Span
 	buf   []int32
-	align *alignment
-	want  bool // collect spans
+	want  bool       // collect spans
+	align *alignment // normalized -> source offsets of the current piece (nil: identical)
+	base  int        // source offset of the current piece
 }
 
 func (t *Tokenizer) encode(text string, special, withSpans bool) ([]int, []Span) {
 	e := encoder{t: t, want: withSpans}
-	s := text
-	if t.nfc {
-		if withSpans {
-			s, e.align = nfcAligned(text)
-		} else {
-			s = nfc(text)
-		}
-	}
-	e.ids = make([]int, 0, len(s)/2+8)
+	e.ids = make([]int, 0, len(text)/2+8)
 	if withSpans {
-		e.spans = make([]Span, 0, len(s)/2+8)
+		e.spans = make([]Span, 0, len(text)/2+8)
 	}
 	if !special || len(t.added) == 0 {
-		e.segment(s, 0)
+		e.text(text, 0)
 		return e.ids, e.spans
 	}
+	// Added tokens are matched in the raw text and the text between them is
+	// normalized piece by piece, as Hugging Face's tokenizers do for added
+	// tokens with normalized=false: a control token in a prompt always
+	// survives, even before a combining mark.
 	start := 0
-	for i := 0; i < len(s); {
-		if !t.addedFirst[s[i]] {
+	for i := 0; i < len(text); {
+		if !t.addedFirst[text[i]] {
 			i++
 			continue
 		}
-		a, ok := t.matchAdded(s[i:])
+		a, ok := t.matchAdded(text[i:])
 		if !ok {
 			i++
 			continue
 		}
-		e.segment(s[start:i], start)
+		e.text(text[start:i], start)
+		e.align, e.base = nil, 0
 		e.emit(a.id, i, i+len(a.content))
 		i += len(a.content)
 		start = i
 	}
-	e.segment(s[start:], start)
+	e.text(text[start:], start)
 	return e.ids, e.spans
+}
+
+// text normalizes and encodes one piece of text without added tokens; base
+// is its offset in the source text.
+func (e *encoder) text(raw string, base int) {
+	s := raw
+	e.align, e.base = nil, base
+	if e.t.nfc {
+		if e.want {
+			s, e.align = nfcAligned(raw)
+		} else {
+			s = nfc(raw)
+		}
+	}
+	e.segment(s)
 }
 
 // matchAdded returns the longest added token that s starts with.
@@ -150,11 +164,13 @@ func (t *Tokenizer) matchAdded(s string) (addedToken, bool) {
 	return addedToken{}, false
 }
 
-// emit appends one id whose normalized bytes are [start, end).
+// emit appends one id whose normalized bytes are [start, end) in the
+// current piece.
 func (e *encoder) emit(id, start, end int) {
 	e.ids = append(e.ids, id)
 	if e.want {
 		s, en := e.align.span(start, end)
+		s, en = s+e.base, en+e.base
 		if n := len(e.spans); n > 0 {
 			// Tokens inside one character changed by NFC share its source
 			// bytes: the first takes them all, the rest are empty.
@@ -165,16 +181,15 @@ func (e *encoder) emit(id, start, end int) {
 	}
 }
 
-// segment encodes text without added tokens; base is its offset in the
-// normalized text.
-func (e *encoder) segment(seg string, base int) {
+// segment encodes normalized text without added tokens.
+func (e *encoder) segment(seg string) {
 	t := e.t
 	for i := 0; i < len(seg); {
 		j := t.split.next(seg, i)
 		word := seg[i:j]
 		if len(word) == 1 {
 			if id := t.byteID[word[0]]; id >= 0 {
-				e.emit(int(id), base+i, base+j)
+				e.emit(int(id), i, j)
 			}
 			i = j
 			continue
@@ -190,11 +205,11 @@ func (e *encoder) segment(seg string, base int) {
 				e.ids = append(e.ids, int(id))
 			}
 		} else {
-			off := base + i
+			off := i
 			for k, id := range ids {
-				end := min(off+len(t.pieces[id]), base+j)
+				end := min(off+len(t.pieces[id]), j)
 				if k == len(ids)-1 {
-					end = base + j
+					end = j
 				}
 				e.emit(int(id), off, end)
 				off = end
