@@ -13,7 +13,12 @@
 // of; use it for all user text. EncodeSpecial first splits out the added
 // tokens ("<|endoftext|>", "<|mask|>", ...), for prompts the program builds.
 //
-// A Tokenizer is immutable after loading and safe for concurrent use.
+// Input that is not valid UTF-8 is accepted: each invalid byte is a
+// character of its own for the pre-tokenizer and is encoded as that byte,
+// and Decode renders it as U+FFFD.
+//
+// A Tokenizer is immutable after loading (apart from its bounded word
+// cache) and safe for concurrent use.
 package tokenizer
 
 import (
