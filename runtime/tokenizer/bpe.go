@@ -249,7 +249,7 @@ type cacheEntry struct {
 }
 
 const (
-	cacheSlots   = 1 << 15
+	cacheSlots   = 1 << 16
 	cacheMaxWord = 64 // longer pre-tokens are not cached
 )
 
