@@ -144,6 +144,14 @@ def rope_cos_sin(sh, positions, dtype):
     return emb.cos().to(dtype), emb.sin().to(dtype)
 
 
+def sdpa(q, k, v):
+    """Non-causal attention (F.scaled_dot_product_attention, or its math on torch < 2.0)."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=False)
+    s = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    return torch.softmax(s.float(), dim=-1).to(q.dtype) @ v
+
+
 def rotate_half(x):
     x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
     return torch.cat((-x2, x1), dim=-1)
@@ -183,7 +191,7 @@ class Dream:
             self.vc[li][:, :, slots] = v
             kk = self.kc[li][:, :, :nk].repeat_interleave(Hq // Hk, dim=1)
             vv = self.vc[li][:, :, :nk].repeat_interleave(Hq // Hk, dim=1)
-            a = F.scaled_dot_product_attention(q, kk, vv, is_causal=False)
+            a = sdpa(q, kk, vv)
             a = a.transpose(1, 2).reshape(T, Hq * hd)
             x = x + F.linear(a, l["wo"])
             h = rms_norm(x, l["ln2"], sh.eps)
@@ -197,7 +205,14 @@ class Dream:
         return F.linear(h[src], self.w["lm"])
 
 
+def sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def time_events(fn, warmup, reps):
+    if not torch.cuda.is_available():  # CPU smoke test: wall time
+        return time_wall(fn, warmup, reps)
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
@@ -215,12 +230,12 @@ def time_events(fn, warmup, reps):
 def time_wall(fn, warmup, reps):
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize()
+    sync()
     ms = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
+        sync()
         ms.append((time.perf_counter() - t0) * 1e3)
     return summarize(ms)
 
@@ -233,7 +248,10 @@ def summarize(ms):
 
 
 def graphed(fn):
-    """Capture fn (which must read and write static tensors) in a CUDA graph."""
+    """Capture fn (which must read and write static tensors) in a CUDA graph
+    (on a CPU smoke test: fn itself)."""
+    if not torch.cuda.is_available():
+        return fn
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(s):
@@ -298,19 +316,24 @@ def main():
     ap.add_argument("--go-report", help="the Go benchmark's JSON: same weights, canvas and comparisons")
     ap.add_argument("--layers", type=int, default=0, help="layers (default: the Go report's, else 28)")
     ap.add_argument("--skip-fp32", action="store_true", help="skip the float32 comparison (needs ~3x the weight memory)")
+    ap.add_argument("--tiny", action="store_true", help="smoke test: a narrow model (hidden 256, 2 layers) that runs on a CPU")
+    ap.add_argument("--reps", type=float, default=1.0, help="scale the repetition counts (smoke tests: 0.1)")
     args = ap.parse_args()
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    dev = torch.device("cuda")
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     go = json.load(open(args.go_report)) if args.go_report else None
     sh = Shape(**(go["shape"] if go else {}))
+    if args.tiny:
+        sh = Shape(Hidden=256, Intermediate=512, Layers=2, Heads=2, KVHeads=1, Vocab=4096)
     if args.layers:
         sh.layers = args.layers
+    R = lambda n: max(1, int(round(n * args.reps)))
     seed = go["seed"] if go else 1
     canvas, block, start = 1024, 64, 480
-    mask_id = 151666
-    res = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    mask_id = 151666 if sh.vocab > 151666 else sh.vocab - 1
+    res = {"device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu", "torch": torch.__version__, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "layers": sh.layers, "results": [], "checks": {}}
 
     def add(name, t, timer, **extra):
@@ -320,7 +343,7 @@ def main():
 
     t0 = time.time()
     w = build_weights(sh, seed, dev, go_hash=go is not None)
-    torch.cuda.synchronize()
+    sync()
     print(f"weights ready in {time.time() - t0:.1f} s ({sum(p.numel() for p in [w['embed'], w['lm']]) + sum(t.numel() for l in w['layers'] for t in l.values())} params)", flush=True)
     model = Dream(sh, w, canvas, torch.bfloat16)
 
@@ -332,7 +355,7 @@ def main():
                                ("lmhead", V, H, [32, 64, 256], w["lm"])]:
         for M in Ms:
             x = torch.randn(M, K, device=dev, dtype=torch.bfloat16)
-            t = time_events(lambda: F.linear(x, wt), 5, 25)
+            t = time_events(lambda: F.linear(x, wt), R(5), R(25))
             add(f"gemm_{name}_M{M}", t, "events", tb_per_s=2 * N * K / (t["ms"] * 1e-3) / 1e12)
 
     ids = torch.tensor(go["canvas_ids"] if go else torch.randint(0, V - 1, (canvas,)).tolist(), device=dev)
@@ -342,8 +365,8 @@ def main():
         # Full forward: logits on the 64 rows (our shape) and on all rows (upstream).
         for graph in (False, True):
             fn = lambda: model.logits(model.hidden(ids, pos), rows)
-            add(f"forward_full_L{canvas}_R{block}_{'graph' if graph else 'eager'}", time_events(graphed(fn) if graph else fn, 2, 10), "events")
-        add(f"forward_full_L{canvas}_allrows_eager", time_events(lambda: upstream_step(model, ids, pos), 2, 10), "events",
+            add(f"forward_full_L{canvas}_R{block}_{'graph' if graph else 'eager'}", time_events(graphed(fn) if graph else fn, R(2), R(10)), "events")
+        add(f"forward_full_L{canvas}_allrows_eager", time_events(lambda: upstream_step(model, ids, pos), R(2), R(10)), "events",
             note="upstream Dream: full forward, logits for every position")
         model.hidden(ids, pos)  # fill the cache
         for blk in (64, 32):
@@ -352,13 +375,13 @@ def main():
             brow = torch.arange(1, blk + 1, device=dev)
             fn = lambda: model.logits(model.hidden(bids, bpos, bpos, canvas), brow)
             for graph in (False, True):
-                add(f"step_cached_B{blk}_ctx{canvas}_{'graph' if graph else 'eager'}", time_events(graphed(fn) if graph else fn, 3, 20), "events")
+                add(f"step_cached_B{blk}_ctx{canvas}_{'graph' if graph else 'eager'}", time_events(graphed(fn) if graph else fn, R(3), R(20)), "events")
         # Four blocks in one step against one cache (batching proxy).
         b4 = ids[start - 1:start + block].repeat(4)
         p4 = torch.arange(start - 1, start + block, device=dev).repeat(4)
         r4 = torch.cat([torch.arange(1, block + 1, device=dev) + c * (block + 1) for c in range(4)])
         fn = lambda: model.logits(model.hidden(b4, p4, p4, canvas), r4)
-        add("step_cached_4x_B64_ctx1024_graph", time_events(graphed(fn), 3, 20), "events",
+        add("step_cached_4x_B64_ctx1024_graph", time_events(graphed(fn), R(3), R(20)), "events",
             note="proxy for four batched length candidates: four 64-token blocks against one 1024-token cache")
 
         infill_out = {}
@@ -366,7 +389,7 @@ def main():
             for cached in (True, False):
                 name = f"e2e_infill_{block}_in_{canvas}_steps{steps}_{'cached' if cached else 'nocache'}"
                 out = []
-                t = time_wall(lambda: out.append(infill(model, ids, mask_id, start, block, steps, cached)), 1, 5 if cached else 3)
+                t = time_wall(lambda: out.append(infill(model, ids, mask_id, start, block, steps, cached)), R(1), R(5 if cached else 3))
                 add(name, t, "wall", tokens=block, note="eager PyTorch")
                 infill_out[name] = out[-1]
             # Upstream-equivalent loop: full forward and all logits per step.
@@ -376,7 +399,7 @@ def main():
                 for _ in range(steps):
                     lg = upstream_step(model, x, pos)
                     x[start:start + block] = lg[start - 1:start + block - 1].argmax(-1)
-            add(f"e2e_upstream_{block}_in_{canvas}_steps{steps}", time_wall(upstream, 1, 3), "wall", tokens=block,
+            add(f"e2e_upstream_{block}_in_{canvas}_steps{steps}", time_wall(upstream, R(1), R(3)), "wall", tokens=block,
                 note="upstream Dream cost model: full forward with every logit per step")
         res["infill_tokens"] = infill_out
 
@@ -392,7 +415,8 @@ def main():
             res["checks"]["go_bf16_vs_torch_bf16_argmax_agree"] = (go_lg.argmax(-1) == ref_bf16.argmax(-1)).float().mean().item()
             if not args.skip_fp32:
                 del model
-                torch.cuda.empty_cache()
+                if dev.type == "cuda":
+                    torch.cuda.empty_cache()
                 w32 = cast_weights(w, torch.float32)
                 m32 = Dream(sh, w32, canvas, torch.float32)
                 ref32 = m32.logits(m32.hidden(ids, pos), grow).float()
@@ -410,7 +434,8 @@ def main():
                 del m32, w32
         for k, v in res["checks"].items():
             print(f"check {k:60s} {v:.4g}", flush=True)
-    res["peak_mem_gb"] = torch.cuda.max_memory_allocated() / 1e9
+    if dev.type == "cuda":
+        res["peak_mem_gb"] = torch.cuda.max_memory_allocated() / 1e9
     json.dump(res, open(args.out, "w"), indent=1)
 
 
