@@ -172,24 +172,20 @@ func TestConcurrentEncode(t *testing.T) {
 }
 
 func TestLongWords(t *testing.T) {
-	// Pre-tokens longer than smallWord take the heap path; both paths must
-	// agree, and long runs must not be quadratic enough to matter here.
+	// Pre-tokens longer than smallWord take the heap path; it must agree
+	// with the textbook algorithm and round-trip.
 	tok := referenceTokenizers(t)["tokenizer.json"]
 	for _, w := range []string{
 		strings.Repeat("a", 1000), strings.Repeat(" ", 300), strings.Repeat("=", 257),
 		strings.Repeat("abcdefghij", 50), strings.Repeat("\n", 99), strings.Repeat("ab", 40),
+		strings.Repeat("日本語", 30), "Pneumonoultramicroscopicsilicovolcanoconiosis" + strings.Repeat("x", 30),
 	} {
 		got := tok.bpeLong(w, nil)
-		if len(w) <= smallWord*4 {
-			// Compare with the quadratic loop on a copy of the word split
-			// at no boundary: run it directly by lifting the limit.
-			want := quadraticBPE(tok, w)
-			if !slices.Equal(got, want) {
-				t.Errorf("bpeLong(%q...) = %v, quadratic = %v", w[:10], got, want)
-			}
+		if want := quadraticBPE(tok, w); !slices.Equal(got, want) {
+			t.Errorf("bpeLong(%.10q...) = %v, quadratic = %v", w, got, want)
 		}
 		if dec := tok.Decode(toInts(got)); dec != w {
-			t.Errorf("decode of long word %q... = %q...", w[:10], dec[:min(10, len(dec))])
+			t.Errorf("decode of long word %.10q... = %.10q...", w, dec)
 		}
 	}
 }
