@@ -256,3 +256,24 @@ func FuzzEncode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBPE compares both merge loops (the quadratic one for short words and
+// the heap for long ones) with the textbook algorithm on arbitrary words.
+func FuzzBPE(f *testing.F) {
+	for _, s := range []string{"hello", " world", "aaaaaaaa", "\xff\xfe", "日本語", strings.Repeat("ab", 40)} {
+		f.Add(s)
+	}
+	tok := referenceTokenizers(f)["tokenizer.json"]
+	f.Fuzz(func(t *testing.T, w string) {
+		if len(w) > 4096 {
+			return
+		}
+		want := quadraticBPE(tok, w)
+		if got := tok.bpe(w, nil); !slices.Equal(got, want) {
+			t.Fatalf("bpe(%q) = %v, want %v", w, got, want)
+		}
+		if got := tok.bpeLong(w, nil); !slices.Equal(got, want) {
+			t.Fatalf("bpeLong(%q) = %v, want %v", w, got, want)
+		}
+	})
+}
