@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -337,8 +338,8 @@ func loadVocabMerges(fsys fs.FS) (*Tokenizer, error) {
 	}
 	special := map[string]bool{}
 	for idText, d := range cfg.Decoder {
-		var id int
-		if _, err := fmt.Sscan(idText, &id); err != nil {
+		id, err := strconv.Atoi(idText)
+		if err != nil {
 			return nil, fmt.Errorf("tokenizer_config.json: added_tokens_decoder key %q: not an id", idText)
 		}
 		addedIDs[d.Content] = id
