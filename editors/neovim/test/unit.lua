@@ -152,4 +152,26 @@ test("config: defaults, validation, filetypes", function()
   eq(config.build({ keymaps = { accept = false } }).keymaps.dismiss, "<C-]>")
 end)
 
+test("setup with a missing server reports it instead of raising", function()
+  local dream = require("dream")
+  local notified
+  local orig = vim.notify
+  vim.notify = function(msg)
+    notified = msg
+  end
+  local okc, err = pcall(function()
+    dream.setup({ server_path = "/nonexistent/dream-lsp" })
+    local buf = vim.api.nvim_create_buf(true, false)
+    vim.api.nvim_set_current_buf(buf)
+    vim.bo[buf].filetype = "go"
+  end)
+  vim.notify = orig
+  ok(okc, tostring(err))
+  ok(notified and notified:find("not an executable"), "notified: " .. tostring(notified))
+  eq(dream.status().state, "error")
+  eq(dream.client(), nil)
+  ok(not pcall(dream.setup, { bogus = 1 }), "unknown option rejected")
+  ok(not pcall(dream.setup, { debounce_ms = "1" }), "wrong type rejected")
+end)
+
 H.finish()

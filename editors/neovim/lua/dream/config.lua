@@ -39,18 +39,17 @@ M.defaults = {
 --- Merges user options over the defaults and validates them; raises a readable error on bad input.
 function M.build(user)
   user = user or {}
-  vim.validate({
-    cmd = { user.cmd, "table", true },
-    server_path = { user.server_path, "string", true },
-    server_args = { user.server_args, "table", true },
-    settings = { user.settings, "table", true },
-    filetypes = { user.filetypes, "table", true },
-    debounce_ms = { user.debounce_ms, "number", true },
-    keymaps = { user.keymaps, "table", true },
-    hl_group = { user.hl_group, "string", true },
-    native = { user.native, "boolean", true },
-    root_dir = { user.root_dir, "string", true },
-  })
+  local types = {
+    cmd = "table", server_path = "string", server_args = "table", settings = "table", filetypes = "table",
+    debounce_ms = "number", keymaps = "table", hl_group = "string", native = "boolean", root_dir = "string",
+  }
+  for k, v in pairs(user) do
+    if types[k] == nil then
+      error(string.format("dream: unknown option %q", tostring(k)))
+    elseif type(v) ~= types[k] then
+      error(string.format("dream: option %s must be a %s, not %s", k, types[k], type(v)))
+    end
+  end
   local c = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), user)
   -- Lists replace, they do not merge index by index.
   c.server_args = user.server_args or M.defaults.server_args

@@ -10,6 +10,33 @@ local ns = vim.api.nvim_create_namespace("dream")
 local has_inline = vim.fn.has("nvim-0.10") == 1
 local uv = vim.uv or vim.loop
 
+-- Client methods: called with ":" from 0.11 on (the "." form is deprecated there), with "." before.
+local method_calls = vim.fn.has("nvim-0.11") == 1
+local function c_request(client, method, params, handler, bufnr)
+  if method_calls then
+    return client:request(method, params, handler, bufnr)
+  end
+  return client.request(method, params, handler, bufnr)
+end
+local function c_notify(client, method, params)
+  if method_calls then
+    return client:notify(method, params)
+  end
+  return client.notify(method, params)
+end
+local function c_cancel(client, id)
+  if method_calls then
+    return client:cancel_request(id)
+  end
+  return client.cancel_request(id)
+end
+local function c_stop(client)
+  if method_calls then
+    return client:stop()
+  end
+  return client.stop()
+end
+
 --- Plugin state (one insert-mode cursor at a time, so one suggestion at a time).
 local S = {
   cfg = nil, -- built config
@@ -73,7 +100,7 @@ local function cancel_request()
   if S.req then
     local r = S.req
     S.req = nil
-    pcall(r.client.cancel_request, r.id)
+    pcall(c_cancel, r.client, r.id)
   end
 end
 
@@ -139,7 +166,7 @@ local function exec_command(client, cmd, bufnr)
   if type(cmd) ~= "table" or type(cmd.command) ~= "string" then
     return
   end
-  client.request("workspace/executeCommand", { command = cmd.command, arguments = cmd.arguments }, function(err)
+  c_request(client, "workspace/executeCommand", { command = cmd.command, arguments = cmd.arguments }, function(err)
     if err then
       note("%s failed: %s", cmd.command, err.message or vim.inspect(err))
     end
@@ -168,7 +195,7 @@ local function show(bufnr, client, item, row, col, line)
     taken = #sugg.text - #sugg.rest,
   }
   render()
-  client.notify("textDocument/didShowCompletion", { item = item })
+  c_notify(client, "textDocument/didShowCompletion", { item = item })
   note("shown %d bytes at %d:%d", #sugg.rest, row + 1, col)
   return true
 end
@@ -197,7 +224,7 @@ function M.request(kind)
     context = { triggerKind = kind or 2 },
   }
   local ok, id
-  ok, id = client.request("textDocument/inlineCompletion", params, function(err, result)
+  ok, id = c_request(client, "textDocument/inlineCompletion", params, function(err, result)
     vim.schedule(function()
       if not S.req or S.req.id ~= id then
         return -- superseded or dismissed
@@ -289,7 +316,7 @@ function M.accept(what)
   S.own_tick = vim.api.nvim_buf_get_changedtick(bufnr)
   vim.api.nvim_win_set_cursor(0, { r + 1, c })
   render()
-  client.notify("textDocument/didPartiallyAcceptCompletion", {
+  c_notify(client, "textDocument/didPartiallyAcceptCompletion", {
     item = g.item,
     -- Copilot's shape: UTF-16 units from the start of insertText.
     acceptedLength = util.length(g.sugg.text:sub(1, g.taken), "utf-16"),
@@ -453,7 +480,7 @@ function M.toggle()
   end
   local client = M.client()
   if client then
-    client.request("workspace/executeCommand", { command = "dream.toggle", arguments = {} }, function(err, result)
+    c_request(client, "workspace/executeCommand", { command = "dream.toggle", arguments = {} }, function(err, result)
       -- The server answers {"enabled": bool}; its word wins.
       if not err and type(result) == "table" and type(result.enabled) == "boolean" then
         S.enabled = result.enabled
@@ -473,7 +500,7 @@ function M.show_status()
     vim.notify("Dream: the server is not running (:checkhealth dream)", vim.log.levels.WARN)
     return
   end
-  client.request("workspace/executeCommand", { command = "dream.status", arguments = {} }, function(err, result)
+  c_request(client, "workspace/executeCommand", { command = "dream.status", arguments = {} }, function(err, result)
     if not err and type(result) == "table" then
       on_status(nil, result)
     end
@@ -506,7 +533,7 @@ function M.fill_holes(first, last)
   if first and last then
     args.range = { start = { line = first - 1, character = 0 }, ["end"] = { line = last, character = 0 } }
   end
-  client.request("workspace/executeCommand", { command = "dream.fillHoles", arguments = { args } }, function(err)
+  c_request(client, "workspace/executeCommand", { command = "dream.fillHoles", arguments = { args } }, function(err)
     if err then
       vim.schedule(function()
         vim.notify("Dream: fill holes failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
@@ -549,6 +576,16 @@ end
 --- Starts the server if needed and attaches it to bufnr. Returns the client id.
 function M.attach(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local exe = config.command(S.cfg)[1]
+  if vim.fn.executable(exe) ~= 1 then
+    if not S.warned_missing then
+      S.warned_missing = true
+      vim.notify(string.format("dream: %q is not an executable or not on PATH; set server_path (see :checkhealth dream)", exe),
+        vim.log.levels.ERROR)
+    end
+    S.status = { state = "error", message = "dream-lsp not found: " .. exe }
+    return nil
+  end
   if vim.fn.has("nvim-0.11") == 1 then
     S.client_id = vim.lsp.start(client_config(S.cfg), { bufnr = bufnr })
   else
@@ -566,7 +603,12 @@ function M.attach(bufnr)
 end
 
 local function define_highlight(name)
-  local ok, hl = pcall(vim.api.nvim_get_hl_by_name, name, true)
+  local ok, hl
+  if vim.api.nvim_get_hl then
+    ok, hl = pcall(vim.api.nvim_get_hl, 0, { name = name })
+  else
+    ok, hl = pcall(vim.api.nvim_get_hl_by_name, name, true)
+  end
   if not ok or vim.tbl_isempty(hl) then
     vim.api.nvim_set_hl(0, name, { link = "Comment", default = true })
   end
@@ -621,7 +663,7 @@ function M.setup(user)
     M.dismiss()
     local c = M.client()
     if c then
-      c.stop()
+      c_stop(c)
     end
     S.client_id = nil
     vim.defer_fn(function()
