@@ -101,17 +101,20 @@ func TestEndToEnd(t *testing.T) {
 	if !serveImplemented(t, bin) {
 		t.Skip("dream-lsp serve is not implemented yet (issue #4)")
 	}
-	model := os.Getenv("DREAM_MODEL")
-	if model == "" {
-		model = sharedpath.Path(t, "golden", "models", "tiny-qwen-vocab")
-	}
-	env := []string{
-		"DREAM_LSP_BIN=" + bin,
-		"DREAM_MODEL=" + model,
-		"DREAM_E2E_TIMEOUT_MS=60000",
-	}
+	env := []string{"DREAM_LSP_BIN=" + bin, "DREAM_E2E_TIMEOUT_MS=60000"}
 	if a := os.Getenv("DREAM_SERVER_ARGS"); a != "" {
 		env = append(env, "DREAM_SERVER_ARGS="+a)
 	}
-	runSpec(t, "test/e2e.lua", env, 8*time.Minute)
+	// The real engine with a small model: garbage text, but real tokenizer, runtime and infill.
+	t.Run("model", func(t *testing.T) {
+		model := os.Getenv("DREAM_MODEL")
+		if model == "" {
+			model = sharedpath.Path(t, "golden", "models", "tiny-qwen-vocab")
+		}
+		runSpec(t, "test/e2e.lua", append(env, "DREAM_MODEL="+model, "DREAM_LSP_TEST_ENGINE="), 8*time.Minute)
+	})
+	// The server's deterministic test engine: exact texts, a range that swallows a closer.
+	t.Run("echo-engine", func(t *testing.T) {
+		runSpec(t, "test/e2e.lua", append(env, "DREAM_LSP_TEST_ENGINE=echo"), 4*time.Minute)
+	})
 }

@@ -15,6 +15,10 @@ if bin == "" or vim.fn.executable(bin) ~= 1 then
   vim.cmd("cquit! 2")
 end
 local server_args = vim.split(os.getenv("DREAM_SERVER_ARGS") or "", " ", { trimempty = true })
+-- With DREAM_LSP_TEST_ENGINE=echo the server answers from a deterministic fake engine
+-- (lsp/lsptest.Echo): exact texts are checked too, and its hole marker is "/*?*/".
+local echo = os.getenv("DREAM_LSP_TEST_ENGINE") == "echo"
+local hole = echo and "/*?*/" or "/* fill */"
 
 local tmp = vim.fn.tempname()
 vim.fn.mkdir(tmp, "p")
@@ -267,17 +271,44 @@ test("typing a different character dismisses the suggestion", function()
   ok(s2 == nil or s2 == vim.NIL or s2.col == s.col + 1, "no stale suggestion at the old position")
 end)
 
+if echo then
+  test("echo engine: a suggestion that swallows the closer right of the cursor", function()
+    input("<Esc>")
+    H.wait(2000, function()
+      return mode() == "n"
+    end)
+    local n = #lines()
+    vim.rpcrequest(chan, "nvim_buf_set_lines", 0, n - 1, n - 1, false, { "\tx := greet(name)" })
+    lua("vim.api.nvim_win_set_cursor(0, {" .. n .. ", 16})") -- on the ")"
+    input("i")
+    input("<M-\\>")
+    ok(H.wait(timeout, visible), "no suggestion; events:\n" .. events())
+    local s = suggestion()
+    eq(s.text, "echo0(name))", "echo text")
+    eq({ s.row, s.col }, { n - 1, 16 })
+    local d = marks()[1][4]
+    eq(d.virt_text_pos, "overlay", "drawn over the swallowed closer")
+    eq(d.virt_text[1], { "echo0(name))", "DreamGhost" })
+    input("<Tab>")
+    ok(H.wait(5000, function()
+      return lines()[n] == "\tx := greet(nameecho0(name))"
+    end), "line after accept: " .. vim.inspect(lines()[n]))
+    local pos = vim.rpcrequest(chan, "nvim_win_get_cursor", 0)
+    eq(pos, { n, 16 + #"echo0(name))" }, "cursor after the inserted text")
+  end)
+end
+
 test(":DreamFillHoles fills the marked hole through workspace/applyEdit", function()
   input("<Esc>")
   H.wait(2000, function()
     return mode() == "n"
   end)
   local n = #lines()
-  vim.rpcrequest(chan, "nvim_buf_set_lines", 0, n - 1, n - 1, false, { "\tname := /* fill */", "\t_ = name" })
+  vim.rpcrequest(chan, "nvim_buf_set_lines", 0, n - 1, n - 1, false, { "\tname := " .. hole, "\t_ = name" })
   local before = lines()
   vim.rpcrequest(chan, "nvim_command", "DreamFillHoles")
   ok(H.wait(timeout, function()
-    return not table.concat(lines(), "\n"):find("/* fill */", 1, true)
+    return not table.concat(lines(), "\n"):find(hole, 1, true)
   end), "the hole is still there; events:\n" .. events())
   local after = lines()
   local i = n -- 1-based index of the hole's line
@@ -285,6 +316,9 @@ test(":DreamFillHoles fills the marked hole through workspace/applyEdit", functi
   eq({ unpack(after, 1, i - 1) }, { unpack(before, 1, i - 1) }, "lines above unchanged")
   eq(after[#after], "}", "last line unchanged")
   io.stdout:write("  filled: " .. vim.inspect(after[i]) .. "\n")
+  if echo then
+    eq(after[i], "\tname := hole0", "echo engine's fill")
+  end
 end)
 
 test(":DreamToggle turns completions off and on", function()
