@@ -250,3 +250,79 @@ extern "C" __global__ void __launch_bounds__(128) attn_combine_f32(const float* 
 extern "C" __global__ void __launch_bounds__(128) attn_combine_bf16(const float* part_o, const float* part_ml, bf16* out, int nq, int hq, int hd, int splits) {
     attn_combine<bf16>(part_o, part_ml, out, nq, hq, hd, splits);
 }
+
+// ---- Attention through tensor-core GEMMs (cuBLASLt) -----------------------
+// For each K/V head g: S_g = Q_g·K_gᵀ (fp32), P_g = softmax(scale·S_g) in
+// bf16 (as FlashAttention feeds P to its second product), O_g = P_g·V_g.
+// Q_g is [T·G, hd] (bias_rope_kv with q_layout 1), S and P are
+// [hkv, T·G, nk], O_g [hkv, T·G, hd]; attn_out_reorder writes O back as
+// [T, hq, hd].
+
+// attn_softmax: one block per row r of S (r = (g·T + t)·G + j).
+// Launch: grid hkv·T·G, block 256.
+template <typename T>
+__device__ __forceinline__ void attn_softmax(const float* S, T* P, const int* key_valid, const int* q_valid,
+                                             int T_, int G, int nk, int rows, float scale) {
+    __shared__ float sh[32];
+    const long long r = blockIdx.x;
+    if (r >= rows) return;
+    const int t = (int)((r / G) % T_);
+    const float* s = S + r * nk;
+    T* p = P + r * nk;
+    const bool q_ok = q_valid == nullptr || q_valid[t] != 0;
+    float m = -INFINITY;
+    for (int j = threadIdx.x; j < nk; j += blockDim.x)
+        if (q_ok && (key_valid == nullptr || key_valid[j] != 0)) m = fmaxf(m, s[j] * scale);
+    m = warp_max(m);
+    if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = m;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        float v = threadIdx.x < (blockDim.x >> 5) ? sh[threadIdx.x] : -INFINITY;
+        v = warp_max(v);
+        if (threadIdx.x == 0) sh[0] = v;
+    }
+    __syncthreads();
+    m = sh[0];
+    __syncthreads();
+    float sum = 0.f;
+    for (int j = threadIdx.x; j < nk; j += blockDim.x)
+        if (m != -INFINITY && q_ok && (key_valid == nullptr || key_valid[j] != 0)) sum += expf(s[j] * scale - m);
+    sum = block_sum(sum, sh);
+    const float inv = sum > 0.f ? 1.f / sum : 0.f;  // no valid key: zeros, never NaN
+    for (int j = threadIdx.x; j < nk; j += blockDim.x) {
+        const bool ok = m != -INFINITY && q_ok && (key_valid == nullptr || key_valid[j] != 0);
+        p[j] = from_f32<T>(ok ? expf(s[j] * scale - m) * inv : 0.f);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) attn_softmax_f32(const float* S, float* P, const int* key_valid, const int* q_valid,
+                                                                  int T_, int G, int nk, int rows, float scale) {
+    attn_softmax<float>(S, P, key_valid, q_valid, T_, G, nk, rows, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(256) attn_softmax_bf16(const float* S, bf16* P, const int* key_valid, const int* q_valid,
+                                                                   int T_, int G, int nk, int rows, float scale) {
+    attn_softmax<bf16>(S, P, key_valid, q_valid, T_, G, nk, rows, scale);
+}
+
+// attn_out_reorder: out[t, g·G + j, d] = og[g, t·G + j, d]. Grid-stride,
+// block 256.
+template <typename T>
+__device__ __forceinline__ void attn_out_reorder(const T* og, T* out, int T_, int hkv, int G, int hd) {
+    const long long n = (long long)T_ * hkv * G * hd;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        const int d = (int)(i % hd);
+        const long long h = (i / hd) % ((long long)hkv * G);
+        const long long t = i / ((long long)hd * hkv * G);
+        const long long g = h / G, j = h % G;
+        out[i] = og[((g * T_ + t) * G + j) * hd + d];
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) attn_out_reorder_f32(const float* og, float* out, int T_, int hkv, int G, int hd) {
+    attn_out_reorder<float>(og, out, T_, hkv, G, hd);
+}
+
+extern "C" __global__ void __launch_bounds__(256) attn_out_reorder_bf16(const bf16* og, bf16* out, int T_, int hkv, int G, int hd) {
+    attn_out_reorder<bf16>(og, out, T_, hkv, G, hd);
+}

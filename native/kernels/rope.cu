@@ -22,16 +22,19 @@ template <> __device__ __forceinline__ void rope_cs<bf16>(float p, int i, int hd
 // then k heads, then v heads. For each token: add the bias (if any),
 // rotate q and k (NeoX rotate-half: dim i pairs with i + hd/2,
 // inv_freq = theta^(-2i/hd) in fp32, cos/sin rounded to T as HF does),
-// write q to q_out [rows, hq*hd] and k, v to row slots[r] (r when slots
-// is null) of k_cache, v_cache [*, hkv*hd]: Fast-dLLM's replace_position.
+// write q to q_out and k, v to row slots[r] (r when slots is null) of
+// k_cache, v_cache [*, hkv*hd]: Fast-dLLM's replace_position. q_layout 0
+// writes q as [rows, hq, hd]; 1 writes it grouped by K/V head,
+// [hkv, rows, hq/hkv, hd], the layout of the GEMM attention path.
 template <typename T>
 __device__ __forceinline__ void bias_rope_kv(const T* qkv, const T* bias, const int* pos, const int* slots,
                                              T* q_out, T* k_cache, T* v_cache,
-                                             int rows, int hq, int hkv, int hd, float theta) {
+                                             int rows, int hq, int hkv, int hd, float theta, int q_layout) {
     const int row = blockIdx.x;
     if (row >= rows) return;
     const int half = hd / 2;
     const int width = (hq + 2 * hkv) * hd;
+    const int G = hq / hkv;
     const T* in = qkv + (long long)row * width;
     const float p = (float)pos[row];
     const long long slot = slots ? slots[row] : row;
@@ -50,7 +53,10 @@ __device__ __forceinline__ void bias_rope_kv(const T* qkv, const T* bias, const 
         rope_cs<T>(p, i, hd, theta, &c, &s);
         const float y1 = rnd<T>(rnd<T>(x1 * c) + rnd<T>(-x2 * s));
         const float y2 = rnd<T>(rnd<T>(x2 * c) + rnd<T>(x1 * s));
-        T* dst = h < hq ? qo + base : ko + (h - hq) * hd;
+        T* dst;
+        if (h >= hq) dst = ko + (h - hq) * hd;
+        else if (q_layout == 1) dst = q_out + (((long long)(h / G) * rows + row) * G + h % G) * hd;
+        else dst = qo + base;
         dst[i] = from_f32<T>(y1);
         dst[i + half] = from_f32<T>(y2);
     }
@@ -65,14 +71,14 @@ __device__ __forceinline__ void bias_rope_kv(const T* qkv, const T* bias, const 
 // Launch: grid rows, block 128.
 extern "C" __global__ void __launch_bounds__(128) bias_rope_kv_f32(const float* qkv, const float* bias, const int* pos, const int* slots,
                                                                   float* q_out, float* k_cache, float* v_cache,
-                                                                  int rows, int hq, int hkv, int hd, float theta) {
-    bias_rope_kv<float>(qkv, bias, pos, slots, q_out, k_cache, v_cache, rows, hq, hkv, hd, theta);
+                                                                  int rows, int hq, int hkv, int hd, float theta, int q_layout) {
+    bias_rope_kv<float>(qkv, bias, pos, slots, q_out, k_cache, v_cache, rows, hq, hkv, hd, theta, q_layout);
 }
 
 extern "C" __global__ void __launch_bounds__(128) bias_rope_kv_bf16(const bf16* qkv, const bf16* bias, const int* pos, const int* slots,
                                                                    bf16* q_out, bf16* k_cache, bf16* v_cache,
-                                                                   int rows, int hq, int hkv, int hd, float theta) {
-    bias_rope_kv<bf16>(qkv, bias, pos, slots, q_out, k_cache, v_cache, rows, hq, hkv, hd, theta);
+                                                                   int rows, int hq, int hkv, int hd, float theta, int q_layout) {
+    bias_rope_kv<bf16>(qkv, bias, pos, slots, q_out, k_cache, v_cache, rows, hq, hkv, hd, theta, q_layout);
 }
 
 // rope_inplace rotates x [rows, heads*hd] in place (no bias, no cache):

@@ -168,7 +168,7 @@ static void test_rope() {
     std::vector<float> qo(rows * hq * hd, NAN), kc(10 * hkv * hd, 0), vc(10 * hkv * hd, 0);
     const int slots[rows] = {9, 3, 4, 0, 8, 1};
     emu_launch({(unsigned)rows}, 128, [&] {
-        bias_rope_kv_f32(qkv.data(), bias.data(), pos, slots, qo.data(), kc.data(), vc.data(), rows, hq, hkv, hd, 1e4f);
+        bias_rope_kv_f32(qkv.data(), bias.data(), pos, slots, qo.data(), kc.data(), vc.data(), rows, hq, hkv, hd, 1e4f, 0);
     });
     double err = 0;
     for (int t = 0; t < rows; ++t)
@@ -191,6 +191,61 @@ static void test_rope() {
                 err = std::max(err, std::fabs(got - want_v) / (1 + std::fabs(want_v)));
             }
     expect("bias_rope_kv_f32 (q out, k/v into cache slots)", err, 2e-5);
+
+    // q_layout 1: q grouped by K/V head, [hkv, rows, G, hd].
+    std::vector<float> qg(rows * hq * hd, NAN);
+    emu_launch({(unsigned)rows}, 128, [&] {
+        bias_rope_kv_f32(qkv.data(), bias.data(), pos, slots, qg.data(), kc.data(), vc.data(), rows, hq, hkv, hd, 1e4f, 1);
+    });
+    const int G = hq / hkv;
+    double e2 = 0;
+    for (int t = 0; t < rows; ++t)
+        for (int h = 0; h < hq; ++h)
+            for (int i = 0; i < hd; ++i)
+                e2 = std::max(e2, (double)std::fabs(qg[(((size_t)(h / G) * rows + t) * G + h % G) * hd + i] - qo[((size_t)t * hq + h) * hd + i]));
+    expect("bias_rope_kv_f32 q_layout 1 (grouped) = layout 0 permuted", e2, 0);
+}
+
+// The GEMM attention path: grouped q, S = Q_g K_g^T and O = P_g V_g done
+// here as loops (cuBLASLt's job on the GPU), softmax and reorder kernels.
+static void test_gemm_attention(int nq, int nk, int hq, int hkv, int hd, bool masks) {
+    const int G = hq / hkv;
+    auto q = randn((size_t)nq * hq * hd), k = randn((size_t)nk * hkv * hd), v = randn((size_t)nk * hkv * hd);
+    std::vector<int> kvalid, qvalid;
+    if (masks) {
+        kvalid.assign(nk, 1);
+        qvalid.assign(nq, 1);
+        for (int j = 1; j < nk; j += 3) kvalid[j] = 0;
+        qvalid[0] = 0;
+    }
+    std::vector<float> qg((size_t)hkv * nq * G * hd);
+    for (int t = 0; t < nq; ++t)
+        for (int h = 0; h < hq; ++h)
+            for (int d = 0; d < hd; ++d) qg[(((size_t)(h / G) * nq + t) * G + h % G) * hd + d] = q[((size_t)t * hq + h) * hd + d];
+    const int rowsS = hkv * nq * G;
+    std::vector<float> S((size_t)rowsS * nk), P((size_t)rowsS * nk, NAN), og((size_t)rowsS * hd, 0), out((size_t)nq * hq * hd, NAN);
+    for (int g = 0; g < hkv; ++g)
+        for (int r = 0; r < nq * G; ++r)
+            for (int j = 0; j < nk; ++j) {
+                double s = 0;
+                for (int d = 0; d < hd; ++d) s += (double)qg[((size_t)g * nq * G + r) * hd + d] * k[((size_t)j * hkv + g) * hd + d];
+                S[((size_t)g * nq * G + r) * nk + j] = (float)s;
+            }
+    const float scale = (float)(1 / std::sqrt((double)hd));
+    emu_launch({(unsigned)rowsS}, 256, [&] {
+        attn_softmax_f32(S.data(), P.data(), masks ? kvalid.data() : nullptr, masks ? qvalid.data() : nullptr, nq, G, nk, rowsS, scale);
+    });
+    for (int g = 0; g < hkv; ++g)
+        for (int r = 0; r < nq * G; ++r)
+            for (int d = 0; d < hd; ++d) {
+                double s = 0;
+                for (int j = 0; j < nk; ++j) s += (double)P[((size_t)g * nq * G + r) * nk + j] * v[((size_t)j * hkv + g) * hd + d];
+                og[((size_t)g * nq * G + r) * hd + d] = (float)s;
+            }
+    emu_launch({3}, 256, [&] { attn_out_reorder_f32(og.data(), out.data(), nq, hkv, G, hd); });
+    char what[128];
+    std::snprintf(what, sizeof what, "gemm attention (softmax, reorder) nq=%d nk=%d h=%d/%d hd=%d%s", nq, nk, hq, hkv, hd, masks ? " masked" : "");
+    expect(what, maxrel(out, ref_attention(q, k, v, kvalid, qvalid, nq, nk, hq, hkv, hd)), 2e-5);
 }
 
 static void test_elementwise() {
@@ -319,6 +374,8 @@ int main() {
     test_attention(9, 70, 7, 1, 128, 3, false, false);   // Dream's 7:1 grouping, head dim 128, a cached-step shape
     test_attention(9, 70, 7, 1, 128, 1, true, true);
     test_attention(3, 3, 2, 2, 4, 1, true, false);
+    test_gemm_attention(9, 70, 7, 1, 16, false);
+    test_gemm_attention(13, 40, 4, 2, 8, true);
     test_sample();
     std::printf(failures ? "EMU FAIL (%d)\n" : "EMU PASS\n", failures);
     return failures ? 1 : 0;

@@ -62,13 +62,15 @@ type BF16Model struct {
 	layers          []bf16Layer
 	kc, vc          []cu.DevicePtr
 
-	x, h, qkv, q, attn, o, gu, act, mlp cu.DevicePtr // activations [maxT, *]
-	hsel                                cu.DevicePtr // [maxRows, hidden]
-	logits                              cu.DevicePtr // [maxRows, vocab] fp32
-	ids, pos, slots, rows, seedStep     cu.DevicePtr
-	tok, stats                          cu.DevicePtr
-	partO, partML                       cu.DevicePtr
-	maxSplits                           int
+	x, h, qkv, q, attnOut, o, gu, act, mlp cu.DevicePtr // activations [maxT, *]
+	hsel                                   cu.DevicePtr // [maxRows, hidden]
+	logits                                 cu.DevicePtr // [maxRows, vocab] fp32
+	ids, pos, slots, rows, seedStep        cu.DevicePtr
+	tok, stats                             cu.DevicePtr
+	partO, partML                          cu.DevicePtr
+	maxSplits                              int
+	scores, probs, og                      cu.DevicePtr // GEMM attention: S fp32, P bf16 [hkv, T·G, ctx]; O [hkv, T·G, hd]
+	attn                                   AttentionMode
 
 	stage  []byte // pinned host staging (indices in, tokens and stats out)
 	allocs []cu.DevicePtr
@@ -77,6 +79,29 @@ type BF16Model struct {
 	events [2]cu.Event
 }
 
+// AttentionMode selects how the bf16 path computes attention.
+type AttentionMode int
+
+const (
+	// AttentionFused is the online-softmax kernel of native/attention.cu
+	// (fp32 SIMT math, split over keys): no score matrix in memory.
+	AttentionFused AttentionMode = iota
+	// AttentionGEMM uses cuBLASLt's tensor cores: S = Q·Kᵀ per K/V head
+	// (strided batched, fp32 scores), a softmax kernel writing P in bf16,
+	// O = P·V; it materialises S (4·T·heads·nk bytes).
+	AttentionGEMM
+)
+
+func (a AttentionMode) String() string {
+	if a == AttentionGEMM {
+		return "gemm"
+	}
+	return "fused"
+}
+
+// SetAttention selects the attention implementation for later forwards.
+func (m *BF16Model) SetAttention(a AttentionMode) { m.attn = a }
+
 type bf16Layer struct {
 	ln1, ln2, wqkv, bqkv, wo, wgu, wd cu.DevicePtr
 }
@@ -84,6 +109,7 @@ type bf16Layer struct {
 type graphKey struct {
 	T, nk, rows int
 	temp        float32
+	attn        AttentionMode
 }
 
 type graphExec struct {
@@ -254,7 +280,7 @@ func (b *Backend) newBF16Model(s DreamShape, ctx, maxT, maxRows int) (*BF16Model
 	alloc(&m.h, 2*maxT*H)
 	alloc(&m.qkv, 2*maxT*s.qkvDim())
 	alloc(&m.q, 2*maxT*H)
-	alloc(&m.attn, 2*maxT*H)
+	alloc(&m.attnOut, 2*maxT*H)
 	alloc(&m.o, 2*maxT*H)
 	alloc(&m.gu, 2*maxT*2*I)
 	alloc(&m.act, 2*maxT*I)
@@ -271,6 +297,9 @@ func (b *Backend) newBF16Model(s DreamShape, ctx, maxT, maxRows int) (*BF16Model
 	m.maxSplits = 16
 	alloc(&m.partO, 4*m.maxSplits*maxT*s.Heads*s.HeadDim)
 	alloc(&m.partML, 4*m.maxSplits*maxT*s.Heads*2)
+	alloc(&m.scores, 4*maxT*s.Heads*ctx)
+	alloc(&m.probs, 2*maxT*s.Heads*ctx)
+	alloc(&m.og, 2*maxT*H)
 	if err != nil {
 		return fail(fmt.Errorf("cuda: allocate bf16 model (%.1f GiB of weights): %w", float64(s.weightBytes())/(1<<30), err))
 	}
@@ -337,19 +366,50 @@ func (m *BF16Model) gemm(y, x, w cu.DevicePtr, M, N, K int, f32out bool) error {
 	if f32out {
 		yt = cublaslt.R32F
 	}
-	shape := cublaslt.GEMMShape{M: M, N: N, K: K, XType: cublaslt.R16BF, YType: yt, Workspace: int(m.b.wsLen)}
+	return m.gemmShape(y, x, w, cublaslt.GEMMShape{M: M, N: N, K: K, XType: cublaslt.R16BF, YType: yt})
+}
+
+// gemmShape runs one planned GEMM (plans are cached by shape).
+func (m *BF16Model) gemmShape(y, x, w cu.DevicePtr, shape cublaslt.GEMMShape) error {
+	shape.Workspace = int(m.b.wsLen)
 	p, ok := m.plans[shape]
 	if !ok {
 		var err error
 		if p, err = m.b.lt.NewPlan(shape); err != nil {
-			return fmt.Errorf("cuda: plan bf16 GEMM %dx%dx%d: %w", M, N, K, err)
+			return fmt.Errorf("cuda: plan bf16 GEMM %dx%dx%d (batch %d): %w", shape.M, shape.N, shape.K, shape.Batch, err)
 		}
 		m.plans[shape] = p
 	}
 	if err := p.Run(uint64(y), uint64(x), uint64(w), 0, uint64(m.b.ws), m.b.wsLen, uintptr(m.stream)); err != nil {
-		return fmt.Errorf("cuda: bf16 GEMM %dx%dx%d: %w", M, N, K, err)
+		return fmt.Errorf("cuda: bf16 GEMM %dx%dx%d (batch %d): %w", shape.M, shape.N, shape.K, shape.Batch, err)
 	}
 	return nil
+}
+
+// attentionGEMM is one layer's attention on the tensor cores (q grouped
+// by K/V head, as bias_rope_kv wrote it with q_layout 1).
+func (m *BF16Model) attentionGEMM(li, T, nk int) error {
+	s, b := m.s, m.b
+	G, hd, kvh := s.Heads/s.KVHeads, s.HeadDim, s.KVHeads
+	rows := T * G
+	scores := cublaslt.GEMMShape{M: rows, N: nk, K: hd, XType: cublaslt.R16BF, YType: cublaslt.R32F,
+		LdW: kvh * hd, Batch: kvh, StrideX: int64(rows * hd), StrideW: int64(hd), StrideY: int64(rows * nk)}
+	if err := m.gemmShape(m.scores, m.q, m.kc[li], scores); err != nil {
+		return err
+	}
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	if err := b.launchOn(m.stream, "attn_softmax_bf16", [3]uint32{uint32(kvh * rows)}, 0,
+		uint64(m.scores), uint64(m.probs), 0, 0, T, G, nk, kvh*rows, scale); err != nil {
+		return err
+	}
+	pv := cublaslt.GEMMShape{M: rows, N: hd, K: nk, XType: cublaslt.R16BF, YType: cublaslt.R16BF, TransW: true,
+		LdW: kvh * hd, Batch: kvh, StrideX: int64(rows * nk), StrideW: int64(hd), StrideY: int64(rows * hd)}
+	if err := m.gemmShape(m.og, m.probs, m.vc[li], pv); err != nil {
+		return err
+	}
+	n := T * s.Heads * hd
+	return b.launchOn(m.stream, "attn_out_reorder_bf16", [3]uint32{min(gridFor(n, 256), uint32(8*max(b.info.SMs, 1)))}, 0,
+		uint64(m.og), uint64(m.attnOut), T, kvh, G, hd)
 }
 
 // ForwardArgs is one forward call.
@@ -462,6 +522,10 @@ func (m *BF16Model) enqueue(T, nk, R int, temp float32) error {
 	tilesPer := (keyTiles + splits - 1) / splits
 	scaleLog2 := float32(math.Log2E / math.Sqrt(float64(s.HeadDim)))
 	elemGrid := func(n int) [3]uint32 { return [3]uint32{min(gridFor(n, 256), uint32(8*max(b.info.SMs, 1)))} }
+	qLayout := 0
+	if m.attn == AttentionGEMM {
+		qLayout = 1 // q grouped by K/V head for the batched GEMMs
+	}
 
 	if err := b.launchOn(st, "embed_gather_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), uint64(m.embed), uint64(m.ids), T, H, V); err != nil {
 		return err
@@ -478,20 +542,23 @@ func (m *BF16Model) enqueue(T, nk, R int, temp float32) error {
 			func() error { return m.gemm(m.qkv, m.h, l.wqkv, T, s.qkvDim(), H, false) },
 			func() error {
 				return b.launchOn(st, "bias_rope_kv_bf16", [3]uint32{uint32(T)}, 0, uint64(m.qkv), uint64(l.bqkv), uint64(m.pos), uint64(m.slots),
-					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), T, s.Heads, s.KVHeads, s.HeadDim, s.Theta)
+					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), T, s.Heads, s.KVHeads, s.HeadDim, s.Theta, qLayout)
 			},
 			func() error {
+				if m.attn == AttentionGEMM {
+					return m.attentionGEMM(li, T, nk)
+				}
 				return b.launchOn(st, "attention_bf16", [3]uint32{uint32(blocks), uint32(s.KVHeads), uint32(splits)}, 0,
-					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), 0, 0, uint64(m.attn), uint64(m.partO), uint64(m.partML),
+					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), 0, 0, uint64(m.attnOut), uint64(m.partO), uint64(m.partML),
 					T, nk, s.Heads, s.KVHeads, s.HeadDim, qtok, scaleLog2, tilesPer)
 			},
 			func() error {
-				if splits == 1 {
+				if splits == 1 || m.attn == AttentionGEMM {
 					return nil
 				}
-				return b.launchOn(st, "attn_combine_bf16", [3]uint32{uint32(T * s.Heads)}, 0, uint64(m.partO), uint64(m.partML), uint64(m.attn), T, s.Heads, s.HeadDim, splits)
+				return b.launchOn(st, "attn_combine_bf16", [3]uint32{uint32(T * s.Heads)}, 0, uint64(m.partO), uint64(m.partML), uint64(m.attnOut), T, s.Heads, s.HeadDim, splits)
 			},
-			func() error { return m.gemm(m.o, m.attn, l.wo, T, H, H, false) },
+			func() error { return m.gemm(m.o, m.attnOut, l.wo, T, H, H, false) },
 			func() error {
 				return b.launchOn(st, "add_rmsnorm_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), uint64(m.o), uint64(l.ln2), uint64(m.h), T, H, s.Eps)
 			},
@@ -544,7 +611,7 @@ func (m *BF16Model) run(T, nk, R int, temp float32, graph bool) error {
 		}
 		return nil
 	}
-	key := graphKey{T, nk, R, temp}
+	key := graphKey{T, nk, R, temp, m.attn}
 	g, ok := m.graphs[key]
 	if !ok {
 		d := m.b.drv

@@ -249,9 +249,12 @@ func fakeOK(t *testing.T, b *cuda.Backend) {
 	}
 	defer m.Close()
 	args := cuda.ForwardArgs{IDs: iota(16, 3), Positions: iota(16, 0), Rows: iota(8, 4), Temperature: 0.7, Seed: 1, Step: 2}
-	for _, graph := range []bool{false, true, true} {
-		if _, err := m.Forward(args, graph); err != nil {
-			t.Fatalf("Forward graph=%v: %v", graph, err)
+	for _, mode := range []cuda.AttentionMode{cuda.AttentionGEMM, cuda.AttentionFused} {
+		m.SetAttention(mode)
+		for _, graph := range []bool{false, true, true} {
+			if _, err := m.Forward(args, graph); err != nil {
+				t.Fatalf("Forward attention=%v graph=%v: %v", mode, graph, err)
+			}
 		}
 	}
 	name, p, dims = lastLaunch(t)

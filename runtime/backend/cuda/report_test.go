@@ -133,20 +133,27 @@ func TestGPUReport(t *testing.T) {
 		}
 		rep.Logits = lf
 	}
-	for _, graph := range []bool{false, true} {
-		tm, err := m.TimeForward(full, graph, 2, 10)
-		add(fmt.Sprintf("forward_full_L%d_R%d_%s", canvas, block, mode(graph)), tm, err, "events", nil)
-	}
-	// Cached block steps: the block plus the token before it, against the
-	// cache of the whole canvas (filled by the full forward above).
-	for _, blk := range []int{64, 32} {
-		pos := iota(blk+1, maskStart-1)
-		step := cuda.ForwardArgs{IDs: ids[maskStart-1 : maskStart+blk], Positions: pos, Slots: pos, NK: canvas, Rows: iota(blk, 1)}
+	// Both attention implementations; the names without a suffix are the
+	// fused kernel's, "_gemmattn" the cuBLASLt path's.
+	for _, am := range []cuda.AttentionMode{cuda.AttentionFused, cuda.AttentionGEMM} {
+		m.SetAttention(am)
+		sfx := map[cuda.AttentionMode]string{cuda.AttentionFused: "", cuda.AttentionGEMM: "_gemmattn"}[am]
 		for _, graph := range []bool{false, true} {
-			tm, err := m.TimeForward(step, graph, 3, 20)
-			add(fmt.Sprintf("step_cached_B%d_ctx%d_%s", blk, canvas, mode(graph)), tm, err, "events", nil)
+			tm, err := m.TimeForward(full, graph, 2, 10)
+			add(fmt.Sprintf("forward_full_L%d_R%d_%s%s", canvas, block, mode(graph), sfx), tm, err, "events", nil)
+		}
+		// Cached block steps: the block plus the token before it, against
+		// the cache of the whole canvas (filled by the full forward above).
+		for _, blk := range []int{64, 32} {
+			pos := iota(blk+1, maskStart-1)
+			step := cuda.ForwardArgs{IDs: ids[maskStart-1 : maskStart+blk], Positions: pos, Slots: pos, NK: canvas, Rows: iota(blk, 1)}
+			for _, graph := range []bool{false, true} {
+				tm, err := m.TimeForward(step, graph, 3, 20)
+				add(fmt.Sprintf("step_cached_B%d_ctx%d_%s%s", blk, canvas, mode(graph), sfx), tm, err, "events", nil)
+			}
 		}
 	}
+	m.SetAttention(cuda.AttentionFused)
 	// Four canvases' blocks in one step (proxy: 4 blocks against one
 	// cache; the GEMMs see M = 4·65 rows, attention 4× the queries).
 	{
@@ -165,16 +172,25 @@ func TestGPUReport(t *testing.T) {
 	}
 	// End-to-end infill of 64 masks in a 1024-token canvas: prefill, then
 	// cached block steps with Dream's maskgit_plus schedule, greedy.
-	for _, steps := range []int{16, 8} {
-		for _, cached := range []bool{true, false} {
-			name := fmt.Sprintf("e2e_infill_%d_in_%d_steps%d_%s", block, canvas, steps, map[bool]string{true: "cached", false: "nocache"}[cached])
-			var out []int
-			tm, err := cuda.TimeWall(func() (err error) {
-				out, err = infill(m, ids, canvas, maskStart, block, steps, cached)
-				return err
-			}, 1, map[bool]int{true: 5, false: 3}[cached])
-			add(name, tm, err, "wall", func(e *reportEntry) { e.Tokens = block })
-			rep.Infill[name] = out
+	for _, am := range []cuda.AttentionMode{cuda.AttentionFused, cuda.AttentionGEMM} {
+		m.SetAttention(am)
+		for _, steps := range []int{16, 8} {
+			for _, cached := range []bool{true, false} {
+				if am == cuda.AttentionGEMM && !cached {
+					continue // the uncached loop is a baseline: once is enough
+				}
+				name := fmt.Sprintf("e2e_infill_%d_in_%d_steps%d_%s", block, canvas, steps, map[bool]string{true: "cached", false: "nocache"}[cached])
+				if am == cuda.AttentionGEMM {
+					name += "_gemmattn"
+				}
+				var out []int
+				tm, err := cuda.TimeWall(func() (err error) {
+					out, err = infill(m, ids, canvas, maskStart, block, steps, cached)
+					return err
+				}, 1, map[bool]int{true: 5, false: 3}[cached])
+				add(name, tm, err, "wall", func(e *reportEntry) { e.Tokens = block })
+				rep.Infill[name] = out
+			}
 		}
 	}
 	data, err := json.MarshalIndent(rep, "", "  ")

@@ -73,6 +73,9 @@ const (
 	epilogueBias    = 4 // CUBLASLT_EPILOGUE_BIAS
 
 	prefMaxWorkspaceBytes = 1 // CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES
+
+	layoutBatchCount   = 5 // CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT (int32)
+	layoutStridedBatch = 6 // CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET (int64, elements)
 )
 
 // heuristicResultSize is sizeof(cublasLtMatmulHeuristicResult_t): algo
@@ -86,7 +89,7 @@ type Lt struct {
 
 	cublasLtCreate, cublasLtDestroy, cublasLtGetVersion, cublasLtMatmulDescCreate,
 	cublasLtMatmulDescDestroy, cublasLtMatmulDescSetAttribute, cublasLtMatrixLayoutCreate,
-	cublasLtMatrixLayoutDestroy, cublasLtMatmulPreferenceCreate, cublasLtMatmulPreferenceDestroy,
+	cublasLtMatrixLayoutDestroy, cublasLtMatrixLayoutSetAttribute, cublasLtMatmulPreferenceCreate, cublasLtMatmulPreferenceDestroy,
 	cublasLtMatmulPreferenceSetAttribute, cublasLtMatmulAlgoGetHeuristic, cublasLtMatmul uintptr
 }
 
@@ -103,6 +106,7 @@ func Load(lib *dl.Library) (*Lt, error) {
 		{Ptr: &l.cublasLtMatmulDescSetAttribute, Names: []string{"cublasLtMatmulDescSetAttribute"}},
 		{Ptr: &l.cublasLtMatrixLayoutCreate, Names: []string{"cublasLtMatrixLayoutCreate"}},
 		{Ptr: &l.cublasLtMatrixLayoutDestroy, Names: []string{"cublasLtMatrixLayoutDestroy"}},
+		{Ptr: &l.cublasLtMatrixLayoutSetAttribute, Names: []string{"cublasLtMatrixLayoutSetAttribute"}},
 		{Ptr: &l.cublasLtMatmulPreferenceCreate, Names: []string{"cublasLtMatmulPreferenceCreate"}},
 		{Ptr: &l.cublasLtMatmulPreferenceDestroy, Names: []string{"cublasLtMatmulPreferenceDestroy"}},
 		{Ptr: &l.cublasLtMatmulPreferenceSetAttribute, Names: []string{"cublasLtMatmulPreferenceSetAttribute"}},
@@ -145,13 +149,21 @@ func (l *Lt) Destroy() error {
 }
 
 // GEMMShape describes Y[M,N] = X[M,K]·W[N,K]ᵀ (+ bias[N]), all row-major,
-// with fp32 accumulation.
+// with fp32 accumulation; or, with TransW, Y = X·W for W stored [K,N].
+// Leading dimensions (elements between rows) default to the dense ones;
+// Batch > 1 runs Batch independent products whose matrices start Stride*
+// elements apart (strided batched GEMM).
 type GEMMShape struct {
 	M, N, K   int
 	XType     int  // R16BF or R32F (W has the same type)
 	YType     int  // R16BF or R32F
 	Bias      bool // add a bias vector of YType and length N (cuBLASLt epilogue)
 	Workspace int  // workspace bytes the plan may use
+
+	TransW                    bool // W is stored [K,N] (Y = X·W)
+	LdX, LdW, LdY             int  // 0: K, K (N with TransW), N
+	Batch                     int  // 0 or 1: one product
+	StrideX, StrideW, StrideY int64
 }
 
 // Plan is a GEMM prepared once (descriptors and chosen algorithm) and run
@@ -180,12 +192,29 @@ func (l *Lt) NewPlan(s GEMMShape) (p *Plan, err error) {
 			p.Destroy()
 		}
 	}()
-	// Column-major view: D[N,M] = op(A)·B with A = W viewed as K×N (ld K,
-	// transposed), B = X viewed as K×M (ld K), D = Y viewed as N×M (ld N).
+	// Column-major view: D[N,M] = op(A)·B with A = W (K×N, ld LdW,
+	// transposed; or N×K untransposed with TransW), B = X viewed as K×M
+	// (ld LdX), D = Y viewed as N×M (ld LdY).
+	ldx, ldw, ldy := s.LdX, s.LdW, s.LdY
+	if ldx == 0 {
+		ldx = s.K
+	}
+	if ldw == 0 {
+		ldw = s.K
+		if s.TransW {
+			ldw = s.N
+		}
+	}
+	if ldy == 0 {
+		ldy = s.N
+	}
 	if err := call("cublasLtMatmulDescCreate", l.cublasLtMatmulDescCreate, uintptr(unsafe.Pointer(&p.desc)), Compute32F, R32F); err != nil {
 		return nil, err
 	}
 	ta, tb := int32(opT), int32(opN)
+	if s.TransW {
+		ta = opN
+	}
 	if err := l.setDesc(p.desc, descTransA, unsafe.Pointer(&ta), 4); err != nil {
 		return nil, err
 	}
@@ -199,13 +228,17 @@ func (l *Lt) NewPlan(s GEMMShape) (p *Plan, err error) {
 	if err := l.setDesc(p.desc, descEpilogue, unsafe.Pointer(&epi), 4); err != nil {
 		return nil, err
 	}
-	if err := l.layout(&p.a, s.XType, s.K, s.N, s.K); err != nil {
+	arows, acols := s.K, s.N
+	if s.TransW {
+		arows, acols = s.N, s.K
+	}
+	if err := l.layout(&p.a, s.XType, arows, acols, ldw, s.Batch, s.StrideW); err != nil {
 		return nil, err
 	}
-	if err := l.layout(&p.b, s.XType, s.K, s.M, s.K); err != nil {
+	if err := l.layout(&p.b, s.XType, s.K, s.M, ldx, s.Batch, s.StrideX); err != nil {
 		return nil, err
 	}
-	if err := l.layout(&p.d, s.YType, s.N, s.M, s.N); err != nil {
+	if err := l.layout(&p.d, s.YType, s.N, s.M, ldy, s.Batch, s.StrideY); err != nil {
 		return nil, err
 	}
 	var pref uintptr
@@ -241,8 +274,18 @@ func (l *Lt) setDesc(desc uintptr, attr int, v unsafe.Pointer, size int) error {
 	return call("cublasLtMatmulDescSetAttribute", l.cublasLtMatmulDescSetAttribute, desc, uintptr(attr), uintptr(v), uintptr(size))
 }
 
-func (l *Lt) layout(dst *uintptr, typ, rows, cols, ld int) error {
-	return call("cublasLtMatrixLayoutCreate", l.cublasLtMatrixLayoutCreate, uintptr(unsafe.Pointer(dst)), uintptr(typ), uintptr(rows), uintptr(cols), uintptr(ld))
+func (l *Lt) layout(dst *uintptr, typ, rows, cols, ld, batch int, stride int64) error {
+	if err := call("cublasLtMatrixLayoutCreate", l.cublasLtMatrixLayoutCreate, uintptr(unsafe.Pointer(dst)), uintptr(typ), uintptr(rows), uintptr(cols), uintptr(ld)); err != nil {
+		return err
+	}
+	if batch <= 1 {
+		return nil
+	}
+	n := int32(batch)
+	if err := call("cublasLtMatrixLayoutSetAttribute", l.cublasLtMatrixLayoutSetAttribute, *dst, layoutBatchCount, uintptr(unsafe.Pointer(&n)), 4); err != nil {
+		return err
+	}
+	return call("cublasLtMatrixLayoutSetAttribute", l.cublasLtMatrixLayoutSetAttribute, *dst, layoutStridedBatch, uintptr(unsafe.Pointer(&stride)), 8)
 }
 
 // WorkspaceBytes is the workspace the chosen algorithm needs.

@@ -2,8 +2,8 @@
 // the purego bindings and the backend's plumbing can be tested without a
 // GPU. "Device memory" is host memory (a CUdeviceptr is a malloc'ed
 // address), copies are memcpy, kernel launches only record their packed
-// parameters, and cublasLtMatmul really computes float32 GEMMs from the
-// layouts and transposes it was given. FAKE_CUDA selects a failure:
+// parameters, and cublasLtMatmul really computes float32 and bf16 GEMMs
+// (strided batched too) from the layouts and transposes it was given. FAKE_CUDA selects a failure:
 //   noinit   cuInit returns CUDA_ERROR_NO_DEVICE
 //   old      the device has compute capability 7.5
 //   compile  nvrtcCompileProgram fails with a log
@@ -154,7 +154,7 @@ int nvrtcGetPTXSize(prog* p, size_t* n) { (void)p; *n = 0; return 0; }
 int nvrtcGetPTX(prog* p, char* b) { (void)p; (void)b; return 0; }
 
 // ---- cuBLASLt (float32 GEMMs computed for real) ----
-typedef struct { int type; uint64_t rows, cols; int64_t ld; } layout;
+typedef struct { int type; uint64_t rows, cols; int64_t ld; int batch; int64_t stride; } layout;
 typedef struct { int transa, transb, epilogue; const void* bias; } desc;
 size_t cublasLtGetVersion(void) { return 130000; }
 int cublasLtCreate(void** h) { *h = malloc(8); return 0; }
@@ -173,8 +173,13 @@ int cublasLtMatmulDescSetAttribute(desc* d, int attr, const void* buf, size_t n)
 int cublasLtMatrixLayoutCreate(layout** l, int type, uint64_t rows, uint64_t cols, int64_t ld) {
     if (ld < (int64_t)rows) return 7;
     *l = malloc(sizeof(layout));
-    (*l)->type = type, (*l)->rows = rows, (*l)->cols = cols, (*l)->ld = ld;
+    (*l)->type = type, (*l)->rows = rows, (*l)->cols = cols, (*l)->ld = ld, (*l)->batch = 1, (*l)->stride = 0;
     return 0;
+}
+int cublasLtMatrixLayoutSetAttribute(layout* l, int attr, const void* buf, size_t n) {
+    if (attr == 5 && n == 4) { l->batch = *(const int*)buf; return 0; }
+    if (attr == 6 && n == 8) { l->stride = *(const int64_t*)buf; return 0; }
+    return 7;
 }
 int cublasLtMatrixLayoutDestroy(layout* l) { free(l); return 0; }
 int cublasLtMatmulPreferenceCreate(void** p) { *p = malloc(8); return 0; }
@@ -192,25 +197,41 @@ int cublasLtMatmulAlgoGetHeuristic(void* h, desc* d, layout* a, layout* b, layou
     *found = 1;
     return 0;
 }
-static float at(const layout* l, const float* p, uint64_t r, uint64_t c) { return p[c * l->ld + r]; }
-int cublasLtMatmul(void* h, desc* d, const float* alpha, const float* A, layout* al, const float* B, layout* bl,
-                   const float* beta, const float* C, layout* cl, float* D, layout* dl, const void* algo, void* ws, size_t wsn,
+static float ld_elem(const layout* l, const void* p, int64_t off) {
+    if (l->type == 0) return ((const float*)p)[off];
+    uint32_t u = (uint32_t)((const uint16_t*)p)[off] << 16;  // bf16
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static void st_elem(const layout* l, void* p, int64_t off, float v) {
+    if (l->type == 0) { ((float*)p)[off] = v; return; }
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    u += 0x7fff + ((u >> 16) & 1);
+    ((uint16_t*)p)[off] = (uint16_t)(u >> 16);
+}
+int cublasLtMatmul(void* h, desc* d, const float* alpha, const void* A, layout* al, const void* B, layout* bl,
+                   const float* beta, const void* C, layout* cl, void* D, layout* dl, const void* algo, void* ws, size_t wsn,
                    void* stream) {
     (void)h; (void)C; (void)cl; (void)algo; (void)ws; (void)stream;
     if (wsn < 1024) return 7;
-    if (al->type != 0 || bl->type != 0 || dl->type != 0) return 0;  // bf16: accepted, not computed
+    if (al->batch != bl->batch || al->batch != dl->batch) return 7;
     uint64_t M = dl->rows, N = dl->cols, K = d->transa ? al->rows : al->cols;
-    for (uint64_t j = 0; j < N; j++)
-        for (uint64_t i = 0; i < M; i++) {
-            double s = 0;
-            for (uint64_t k = 0; k < K; k++) {
-                float a = d->transa ? at(al, A, k, i) : at(al, A, i, k);
-                float b = d->transb ? at(bl, B, j, k) : at(bl, B, k, j);
-                s += (double)a * b;
+    for (int bt = 0; bt < dl->batch; bt++) {
+        const int64_t oa = bt * al->stride, ob = bt * bl->stride, od = bt * dl->stride;
+        for (uint64_t j = 0; j < N; j++)
+            for (uint64_t i = 0; i < M; i++) {
+                double s = 0;
+                for (uint64_t k = 0; k < K; k++) {
+                    float a = d->transa ? ld_elem(al, A, oa + i * al->ld + k) : ld_elem(al, A, oa + k * al->ld + i);
+                    float b = d->transb ? ld_elem(bl, B, ob + k * bl->ld + j) : ld_elem(bl, B, ob + j * bl->ld + k);
+                    s += (double)a * b;
+                }
+                s = *alpha * s + (*beta != 0 ? *beta * ld_elem(dl, D, od + j * dl->ld + i) : 0);
+                if (d->epilogue == 4) s += ld_elem(dl, d->bias, i);
+                st_elem(dl, D, od + j * dl->ld + i, (float)s);
             }
-            s = *alpha * s + (*beta != 0 ? *beta * D[j * dl->ld + i] : 0);
-            if (d->epilogue == 4) s += ((const float*)d->bias)[i];
-            D[j * dl->ld + i] = (float)s;
-        }
+    }
     return 0;
 }
