@@ -14,6 +14,7 @@ import (
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
@@ -66,9 +67,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	alg := fs.String("alg", "maskgit_plus", "denoising algorithm")
 	runs := fs.Int("runs", 3, "timed runs of each measurement (after one warm-up)")
 	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
+	cacheMode := fs.String("cache", "both", "dual K/V cache for the denoise run: off, on, or both (one row each)")
+	refresh := fs.Int("refresh", 0, "with --cache: full forward every N steps (0: the default policy, -1: only the first step)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of a table")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dream-lsp bench [--model DIR] [--tokens N] [--masks N] [--steps N] [--runs N] [--json]")
+		fmt.Fprintln(stderr, "usage: dream-lsp bench [--model DIR] [--tokens N] [--masks N] [--steps N] [--runs N] [--cache off|on|both] [--refresh N] [--json]")
 		fmt.Fprintln(stderr, "Measures forward and denoising latency on the CPU backend. GFLOP/s counts the projections,")
 		fmt.Fprintln(stderr, "attention and lm_head (model.ForwardFLOPs); GFLOP/cpu-s divides by process CPU time,")
 		fmt.Fprintln(stderr, "which stays meaningful on a loaded machine.")
@@ -79,6 +82,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *tokens < 2 || *masks < 1 || *masks >= *tokens || *runs < 1 || *steps < 0 {
 		return fmt.Errorf("%w: need tokens >= 2, 1 <= masks < tokens, runs >= 1, steps >= 0", errUsage)
+	}
+	var modes []denoise.CacheOptions
+	switch *cacheMode {
+	case "off":
+		modes = []denoise.CacheOptions{{}}
+	case "on":
+		modes = []denoise.CacheOptions{{Enabled: true, Policy: kvcache.Policy{Refresh: *refresh}}}
+	case "both":
+		modes = []denoise.CacheOptions{{}, {Enabled: true, Policy: kvcache.Policy{Refresh: *refresh}}}
+	default:
+		return fmt.Errorf("%w: --cache %q: want off, on or both", errUsage, *cacheMode)
 	}
 	be := cpu.New(*threads)
 	start := time.Now()
@@ -161,9 +175,20 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err := req.Sampler.Validate(); err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
-		if err := measure(fmt.Sprintf("denoise %d masks, %d steps, %s", *masks, *steps, *alg), 0,
-			func() error { _, err := denoise.Run(context.Background(), m, req); return err }); err != nil {
-			return err
+		for _, mode := range modes {
+			req.Cache = mode
+			name := fmt.Sprintf("denoise %d masks, %d steps, %s", *masks, *steps, *alg)
+			if mode.Enabled {
+				r := mode.Policy.Refresh
+				if r == 0 {
+					r = kvcache.DefaultRefresh
+				}
+				name += fmt.Sprintf(", kv cache (refresh %d)", r)
+			}
+			if err := measure(name, 0,
+				func() error { _, err := denoise.Run(context.Background(), m, req); return err }); err != nil {
+				return err
+			}
 		}
 	}
 	rep.Finished = time.Now().UTC()

@@ -1,0 +1,206 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/runtime/builtin"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
+	"github.com/dream-lsp/dream-lsp/runtime/sampler"
+)
+
+// goInfillCanvases builds infill canvases from Go standard-library files:
+// <|beginoftext|> + up to 100 prefix tokens + the next line's tokens
+// (at most 32) masked + up to 100 suffix tokens. It returns the canvases
+// and the true middles.
+func goInfillCanvases(t *testing.T, e *engine.Engine, perFile int) (canvases, middles [][]int) {
+	t.Helper()
+	tok := e.Tokenizer()
+	bos, ok := tok.TokenID("<|beginoftext|>")
+	if !ok {
+		t.Skip("built-in tokenizer has no <|beginoftext|>")
+	}
+	mask := e.Config().MaskTokenID
+	maxLen := min(256, e.Config().MaxPositionEmbeddings)
+	for _, f := range []string{"strings/strings.go", "bytes/buffer.go", "sort/sort.go", "strconv/atoi.go", "bufio/scan.go"} {
+		data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", f))
+		if err != nil {
+			continue
+		}
+		text := string(data)
+		var starts []int // starts of indented code lines
+		for i := 0; i < len(text); {
+			j := strings.IndexByte(text[i:], '\n')
+			if j < 0 {
+				break
+			}
+			line := text[i : i+j]
+			if strings.HasPrefix(line, "\t") && !strings.HasPrefix(strings.TrimSpace(line), "//") && len(strings.TrimSpace(line)) > 8 {
+				starts = append(starts, i)
+			}
+			i += j + 1
+		}
+		for k := range perFile {
+			if len(starts) == 0 {
+				break
+			}
+			s := starts[(k*len(starts))/perFile+len(starts)/(2*perFile)]
+			end := s + strings.IndexByte(text[s:], '\n') + 1
+			pre, mid, suf := tok.Encode(text[:s]), tok.Encode(text[s:end]), tok.Encode(text[end:])
+			if len(mid) > 32 {
+				mid = mid[:32]
+			}
+			pre = pre[max(0, len(pre)-100):]
+			suf = suf[:min(len(suf), 100, maxLen-1-len(pre)-len(mid))]
+			c := append([]int{bos}, pre...)
+			for range mid {
+				c = append(c, mask)
+			}
+			c = append(c, suf...)
+			canvases = append(canvases, c)
+			middles = append(middles, mid)
+		}
+	}
+	if len(canvases) == 0 {
+		t.Skip("no Go standard-library sources under GOROOT")
+	}
+	return canvases, middles
+}
+
+// agreement runs req uncached and with each policy, logs the share of
+// masked slots whose committed token agrees with the uncached run (and,
+// when middles is non-nil, with the true middle), and returns the
+// agreement per policy.
+func agreement(t *testing.T, e *engine.Engine, canvases, middles [][]int, steps int, policies []kvcache.Policy) []float64 {
+	t.Helper()
+	mask := e.Config().MaskTokenID
+	req := denoise.Request{Canvases: canvases, Steps: steps, Sampler: sampler.Options{Alg: sampler.MaskGITPlus}}
+	base, err := e.Denoise(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := func(res *denoise.Result) (same, exact, truth, slots int) {
+		for r, c := range canvases {
+			all, k := true, 0
+			for j, id := range c {
+				if id != mask {
+					continue
+				}
+				slots++
+				if res.Canvases[r][j] == base.Canvases[r][j] {
+					same++
+				} else {
+					all = false
+				}
+				if middles != nil && res.Canvases[r][j] == middles[r][k] {
+					truth++
+				}
+				k++
+			}
+			if all {
+				exact++
+			}
+		}
+		return
+	}
+	_, _, truth, slots := score(base)
+	t.Logf("steps %d: %d canvases, %d masked slots; uncached matches the true middle on %.1f%%", steps, len(canvases), slots, 100*float64(truth)/float64(slots))
+	var out []float64
+	for _, p := range policies {
+		req.Cache = denoise.CacheOptions{Enabled: true, Policy: p}
+		res, err := e.Denoise(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same, exact, truth, _ := score(res)
+		pct := 100 * float64(same) / float64(slots)
+		t.Logf("steps %d, policy %+v: %.1f%% tokens agree with uncached, %d/%d canvases identical; %.1f%% match the true middle",
+			steps, p, pct, exact, len(canvases), 100*float64(truth)/float64(slots))
+		out = append(out, pct)
+	}
+	return out
+}
+
+// sweep reports whether DREAM_KV_SWEEP asks for the full measurement.
+func sweep() bool { return os.Getenv("DREAM_KV_SWEEP") != "" }
+
+var sweepPolicies = []kvcache.Policy{{Refresh: 1}, {Refresh: 2}, {Refresh: 4}, {Refresh: 8}, {Refresh: -1}, {Refresh: -1, RefreshOnCommit: 0.5}, {Refresh: -1, RefreshOnCommit: 0.25}}
+
+// TestCacheAgreementBuiltin measures how often greedy denoising with the
+// dual K/V cache commits the same tokens as the uncached run, on the
+// built-in model and Go infill canvases. Refresh-every-step must agree
+// exactly and the default policy on at least half the tokens (a broken
+// block path agrees on almost none). DREAM_KV_SWEEP=1 measures more
+// canvases, 8 and 16 steps and more policies (go test -v logs them).
+func TestCacheAgreementBuiltin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement; skipped with -short")
+	}
+	e, err := engine.OpenFS(builtin.FS(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	perFile, stepsList, policies := 2, []int{8}, []kvcache.Policy{{Refresh: 1}, {}}
+	if sweep() {
+		perFile, stepsList, policies = 8, []int{8, 16}, sweepPolicies
+	}
+	canvases, middles := goInfillCanvases(t, e, perFile)
+	for _, steps := range stepsList {
+		pct := agreement(t, e, canvases, middles, steps, policies)
+		for i, p := range policies {
+			if p.Refresh == 1 && pct[i] != 100 {
+				t.Errorf("steps %d: refresh every step agrees on %.1f%% of tokens, want all", steps, pct[i])
+			}
+			if p == (kvcache.Policy{}) && pct[i] < 50 {
+				t.Errorf("steps %d: default policy agrees on %.1f%% of tokens", steps, pct[i])
+			}
+		}
+	}
+}
+
+// TestCacheAgreementGolden measures the same on the golden tiny models'
+// generate canvases (random weights: a harsh case, since nothing in the
+// model favours a stable answer). Only with DREAM_KV_SWEEP.
+func TestCacheAgreementGolden(t *testing.T) {
+	if !sweep() {
+		t.Skip("measurement; set DREAM_KV_SWEEP=1")
+	}
+	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded"} {
+		t.Run(name, func(t *testing.T) {
+			dir := sharedpath.Path(t, "golden", "models", name)
+			e, err := engine.Open(dir, engine.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g struct {
+				Generate []struct {
+					InputIDs []int `json:"input_ids"`
+				} `json:"generate"`
+			}
+			if err := json.Unmarshal(data, &g); err != nil {
+				t.Fatal(err)
+			}
+			var canvases [][]int
+			for _, c := range g.Generate {
+				canvases = append(canvases, c.InputIDs)
+			}
+			for _, steps := range []int{8, 16} {
+				agreement(t, e, canvases, nil, steps, sweepPolicies)
+			}
+		})
+	}
+}
