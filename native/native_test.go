@@ -206,3 +206,21 @@ func TestPackErrors(t *testing.T) {
 		t.Errorf("nil pointer, int32 and float64: %v", err)
 	}
 }
+
+// BenchmarkPack measures packing the 16 parameters of attention_bf16 (the
+// widest launch) into a launch block: host work on every launch.
+func BenchmarkPack(b *testing.B) {
+	ks, err := Kernels()
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := ks["attention_bf16"]
+	buf := make([]byte, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.Pack(buf, fakePtr(1), fakePtr(2), fakePtr(3), 0, 0, fakePtr(4), fakePtr(5), fakePtr(6),
+			64, 1024, 28, 4, 128, 4, float32(0.127), 8); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

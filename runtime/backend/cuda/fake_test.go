@@ -276,3 +276,75 @@ func randVec(r *rand.Rand, n int) []float32 {
 	}
 	return v
 }
+
+// BenchmarkFakeForwardEnqueue measures the host side of one eager bf16
+// forward at Dream 7B's shape through the fake driver (launches record
+// their parameters, GEMMs compute nothing): purego calls, parameter
+// packing, locking and GEMM plan lookups, without the real driver's own
+// cost per launch. Skipped on a machine with a usable GPU (the fake
+// libraries must not load next to the real ones).
+func BenchmarkFakeForwardEnqueue(b *testing.B) {
+	if cuda.Probe().Usable {
+		b.Skip("a real GPU is present")
+	}
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		b.Skip("no C compiler to build the fake CUDA libraries")
+	}
+	dir := b.TempDir()
+	for _, name := range []string{"libcuda.so.1", "libnvrtc.so.13", "libcublasLt.so.13"} {
+		if out, err := exec.Command(cc, "-shared", "-fPIC", "-O1", "-o", filepath.Join(dir, name), filepath.Join("testdata", "fakecuda", "fake.c")).CombinedOutput(); err != nil {
+			b.Fatalf("build %s: %v\n%s", name, err, out)
+		}
+	}
+	b.Setenv(cuda.EnvLibs, dir)
+	b.Setenv(cuda.EnvCache, "off")
+	b.Setenv("FAKE_CUDA", "nogemm")
+	be, err := cuda.Open(cuda.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	m, err := be.NewRandomBF16Model(cuda.Dream7B, 1024, 1024, 64, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	for _, c := range []struct {
+		name string
+		T    int
+	}{{"step_B64", 65}, {"full_L1024", 1024}} {
+		b.Run(c.name, func(b *testing.B) {
+			args := cuda.ForwardArgs{IDs: iota(c.T, 5), Positions: iota(c.T, 0), NK: 1024, Rows: iota(64, 1)}
+			_, before, _ := lastLaunchB(b)
+			if _, err := m.Forward(args, false); err != nil {
+				b.Fatal(err)
+			}
+			_, after, _ := lastLaunchB(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Forward(args, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(after-before), "launches/op")
+		})
+	}
+}
+
+func lastLaunchB(b *testing.B) (string, int, error) {
+	lib, err := dl.Open(filepath.Join(os.Getenv(cuda.EnvLibs), "libcuda.so.1"))
+	if err != nil {
+		return "", 0, err
+	}
+	fn, err := lib.Sym("fake_last_launch")
+	if err != nil {
+		return "", 0, err
+	}
+	nb := make([]byte, 64)
+	params := make([]byte, 4096)
+	var size uint64
+	var dims [6]uint32
+	n, _, _ := purego.SyscallN(fn, uintptr(unsafe.Pointer(&nb[0])), uintptr(unsafe.Pointer(&params[0])), uintptr(unsafe.Pointer(&size)), uintptr(unsafe.Pointer(&dims[0])))
+	return dl.GoString(&nb[0], len(nb)), int(n), nil
+}

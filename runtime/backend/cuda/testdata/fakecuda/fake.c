@@ -8,6 +8,7 @@
 //   old      the device has compute capability 7.5
 //   compile  nvrtcCompileProgram fails with a log
 //   oom      cuMemAlloc_v2 fails with CUDA_ERROR_OUT_OF_MEMORY
+//   nogemm   cublasLtMatmul computes nothing (host-overhead benchmarks)
 // Built by fake_test.go: cc -shared -fPIC fake.c -o lib{cuda,nvrtc,cublasLt}.so.*
 #include <stdint.h>
 #include <stdlib.h>
@@ -216,6 +217,7 @@ int cublasLtMatmul(void* h, desc* d, const float* alpha, const void* A, layout* 
                    void* stream) {
     (void)h; (void)C; (void)cl; (void)algo; (void)ws; (void)stream;
     if (wsn < 1024) return 7;
+    if (is("nogemm")) return 0;
     if (al->batch != bl->batch || al->batch != dl->batch) return 7;
     uint64_t M = dl->rows, N = dl->cols, K = d->transa ? al->rows : al->cols;
     for (int bt = 0; bt < dl->batch; bt++) {
