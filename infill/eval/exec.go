@@ -22,20 +22,39 @@ func (t *Task) pythonProgram(completion string) string {
 	return t.Prefix + completion + t.Suffix + "\n" + t.test + "\n" + "check(" + t.entry + ")\n"
 }
 
-var importPath = regexp.MustCompile(`"([^"]+)"`)
+var (
+	importPath  = regexp.MustCompile(`"([^"]+)"`)
+	lineComment = regexp.MustCompile(`(?m)//.*$`)
+)
 
-// goProgram returns main_test.go for a completion: test_setup with the
-// problem's imports merged in, the prompt without its import block, the
-// function, then the test (the official single-file layout).
+// goStdlib are packages a solution may use without its prompt importing
+// them (CodeGeeX's IMPORT_HELPER for Go, plus unicode).
+var goStdlib = []string{"math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand", "crypto/md5", "unicode"}
+
+// goProgram returns main_test.go for a completion as CodeGeeX's harness
+// assembles it: one file, test_setup's imports plus every known package
+// the code uses (by "name." outside comments; unused imports would not
+// compile), the prompt without its import block, the function, the test.
 func (t *Task) goProgram(completion string) string {
+	body := strings.TrimPrefix(t.Prefix, t.goHeader) + completion + t.Suffix + "\n\n" + t.test
+	code := lineComment.ReplaceAllString(body, "")
 	seen := map[string]bool{}
 	var paths []string
-	for _, src := range []string{t.goSetup, t.goImport} {
-		for _, m := range importPath.FindAllStringSubmatch(src, -1) {
-			if !seen[m[1]] {
-				seen[m[1]] = true
-				paths = append(paths, m[1])
-			}
+	for _, m := range importPath.FindAllStringSubmatch(t.goSetup, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			paths = append(paths, m[1])
+		}
+	}
+	cands := append([]string(nil), goStdlib...)
+	for _, m := range importPath.FindAllStringSubmatch(t.goImport, -1) {
+		cands = append(cands, m[1])
+	}
+	for _, p := range cands {
+		name := p[strings.LastIndexByte(p, '/')+1:]
+		if !seen[p] && regexp.MustCompile(`\b`+regexp.QuoteMeta(name)+`\.`).MatchString(code) {
+			seen[p] = true
+			paths = append(paths, p)
 		}
 	}
 	sort.Strings(paths)
@@ -45,11 +64,7 @@ func (t *Task) goProgram(completion string) string {
 		fmt.Fprintf(&b, "\t%q\n", p)
 	}
 	b.WriteString(")\n\n")
-	b.WriteString(strings.TrimPrefix(t.Prefix, t.goHeader))
-	b.WriteString(completion)
-	b.WriteString(t.Suffix)
-	b.WriteString("\n\n")
-	b.WriteString(t.test)
+	b.WriteString(body)
 	b.WriteString("\n")
 	return b.String()
 }
