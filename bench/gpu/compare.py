@@ -71,6 +71,15 @@ def main():
     r = four / one if one and four else None
     print(f"| four batched blocks / one (proxy) | {fmt(r, '.2f')}x | 1.3x | {'yes' if r is not None and r <= 1.3 else 'NO'} |")
 
+    tuned = go.get("tuned_gemms") or []
+    if tuned:
+        print("\n## cuBLASLt autotuning (Go)\n")
+        print("| M x N x K (batch) | candidates | heuristic ms | best ms | gain |")
+        print("|---|---:|---:|---:|---:|")
+        for r in tuned:
+            h, b = r.get("HeuristicMS") or 0, r.get("BestMS") or 0
+            print(f"| {r['M']} x {r['N']} x {r['K']} ({r.get('Batch') or 1}) | {r['Candidates']} | {h:.4f} | {b:.4f} | {h / b if b else 0:.2f}x |")
+
     checks = th.get("checks", {})
     if checks:
         print("\n## Correctness (same weights, same canvas)\n")

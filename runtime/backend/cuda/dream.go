@@ -810,3 +810,64 @@ func TimeWall(fn func() error, warmup, reps int) (Timing, error) {
 	}
 	return summarize(ms), nil
 }
+
+// TunedGEMM reports one plan's autotuning: the heuristic's pick (candidate
+// 0) against the fastest candidate, in device milliseconds.
+type TunedGEMM struct {
+	M, N, K, Batch int
+	Candidates     int
+	Best           int
+	HeuristicMS    float64
+	BestMS         float64
+}
+
+// TuneGEMMs times every cuBLASLt candidate of every GEMM plan the model
+// has used so far (run a forward of each shape first) and keeps the
+// fastest. Captured graphs are dropped, since they hold the old choice.
+func (m *BF16Model) TuneGEMMs(warmup, reps int) ([]TunedGEMM, error) {
+	leave, err := m.b.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	d := m.b.drv
+	if err := d.StreamSynchronize(m.stream); err != nil {
+		return nil, err
+	}
+	for k, g := range m.graphs {
+		_ = d.GraphExecDestroy(g.e)
+		_ = d.GraphDestroy(g.g)
+		delete(m.graphs, k)
+	}
+	var out []TunedGEMM
+	for shape, p := range m.plans {
+		r := TunedGEMM{M: shape.M, N: shape.N, K: shape.K, Batch: shape.Batch, Candidates: p.NumAlgos()}
+		// Scratch operands big enough for every plan of the model: X from
+		// the gate/up activations or the attention probabilities, W from
+		// the LM head, Y into the score buffer.
+		x := m.gu
+		if shape.TransW {
+			x = m.probs
+		}
+		best := math.Inf(1)
+		for i := range p.NumAlgos() {
+			p.UseAlgo(i)
+			tm, err := m.time(func() error {
+				return p.Run(uint64(m.scores), uint64(x), uint64(m.lm), 0, uint64(m.b.ws), m.b.wsLen, uintptr(m.stream))
+			}, warmup, reps)
+			if err != nil {
+				continue // a candidate that fails to run is skipped
+			}
+			if i == 0 {
+				r.HeuristicMS = tm.MedianMS
+			}
+			if tm.MedianMS < best {
+				best, r.Best, r.BestMS = tm.MedianMS, i, tm.MedianMS
+			}
+		}
+		p.UseAlgo(r.Best)
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].HeuristicMS-out[i].BestMS > out[j].HeuristicMS-out[j].BestMS })
+	return out, d.StreamSynchronize(m.stream)
+}

@@ -261,6 +261,15 @@ func fakeOK(t *testing.T, b *cuda.Backend) {
 	if name != "sample_rows" || dims[0] != 8 || dims[3] != 512 || math.Float32frombits(le.Uint32(p[16:])) != 0.7 {
 		t.Errorf("last launch %s dims %v temperature %g", name, dims, math.Float32frombits(le.Uint32(p[16:])))
 	}
+	tuned, err := m.TuneGEMMs(1, 2)
+	if err != nil || len(tuned) == 0 {
+		t.Errorf("TuneGEMMs = %v, %v", tuned, err)
+	}
+	for _, tg := range tuned {
+		if tg.Candidates < 1 || tg.BestMS != 1.5 {
+			t.Errorf("tuned %+v (the fake has one candidate at 1.5 ms)", tg)
+		}
+	}
 	if tm, err := m.TimeForward(args, true, 1, 3); err != nil || tm.MedianMS != 1.5 || tm.Reps != 3 {
 		t.Errorf("TimeForward = %+v, %v (the fake reports 1.5 ms)", tm, err)
 	}

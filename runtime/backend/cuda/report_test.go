@@ -40,6 +40,7 @@ type report struct {
 	Logits  string            `json:"logits_file,omitempty"` // raw little-endian float32 [rows, vocab]
 	Infill  map[string][]int  `json:"infill_tokens"`         // final middle tokens per e2e run
 	Results []reportEntry     `json:"results"`
+	Tuned   []cuda.TunedGEMM  `json:"tuned_gemms,omitempty"`
 	Errors  map[string]string `json:"errors,omitempty"`
 }
 
@@ -152,6 +153,26 @@ func TestGPUReport(t *testing.T) {
 				add(fmt.Sprintf("step_cached_B%d_ctx%d_%s%s", blk, canvas, mode(graph), sfx), tm, err, "events", nil)
 			}
 		}
+	}
+	// Autotune: time every cuBLASLt candidate of every GEMM shape used so
+	// far and keep the fastest, then time the graphs again ("_tuned").
+	tuned, err := m.TuneGEMMs(2, 10)
+	if err != nil {
+		rep.Errors["tune"] = err.Error()
+	}
+	rep.Tuned = tuned
+	for _, tg := range tuned {
+		t.Logf("tune %5dx%6dx%6d batch %d: heuristic %.3f ms, best candidate %d of %d %.3f ms", tg.M, tg.N, tg.K, tg.Batch, tg.HeuristicMS, tg.Best, tg.Candidates, tg.BestMS)
+	}
+	for _, am := range []cuda.AttentionMode{cuda.AttentionFused, cuda.AttentionGEMM} {
+		m.SetAttention(am)
+		sfx := map[cuda.AttentionMode]string{cuda.AttentionFused: "", cuda.AttentionGEMM: "_gemmattn"}[am] + "_tuned"
+		tm, err := m.TimeForward(full, true, 2, 10)
+		add(fmt.Sprintf("forward_full_L%d_R%d_graph%s", canvas, block, sfx), tm, err, "events", nil)
+		pos := iota(block+1, maskStart-1)
+		step := cuda.ForwardArgs{IDs: ids[maskStart-1 : maskStart+block], Positions: pos, Slots: pos, NK: canvas, Rows: iota(block, 1)}
+		tm, err = m.TimeForward(step, true, 3, 20)
+		add(fmt.Sprintf("step_cached_B%d_ctx%d_graph%s", block, canvas, sfx), tm, err, "events", nil)
 	}
 	m.SetAttention(cuda.AttentionFused)
 	// Four canvases' blocks in one step (proxy: 4 blocks against one

@@ -5,6 +5,7 @@
 package cublaslt
 
 import (
+	"encoding/binary"
 	"fmt"
 	"unsafe"
 
@@ -174,7 +175,8 @@ type Plan struct {
 	shape         GEMMShape
 	desc          uintptr
 	a, b, d       uintptr
-	algo          [heuristicResultSize]byte
+	algo          [heuristicResultSize]byte // the algorithm in use (one heuristic result)
+	algos         [][heuristicResultSize]byte
 	workspaceNeed uint64
 	alpha, beta   *float32
 }
@@ -259,14 +261,31 @@ func (l *Lt) NewPlan(s GEMMShape) (p *Plan, err error) {
 			return nil, err
 		}
 	}
+	// Ask for several candidates: the first is the heuristic's choice,
+	// the rest are for Tune.
+	var results [maxAlgos * heuristicResultSize]byte
 	if err := call("cublasLtMatmulAlgoGetHeuristic", l.cublasLtMatmulAlgoGetHeuristic, l.handle, p.desc,
-		p.a, p.b, p.d, p.d, pref, 1, uintptr(unsafe.Pointer(&p.algo[0])), uintptr(unsafe.Pointer(&found))); err != nil {
+		p.a, p.b, p.d, p.d, pref, maxAlgos, uintptr(unsafe.Pointer(&results[0])), uintptr(unsafe.Pointer(&found))); err != nil {
 		return nil, fmt.Errorf("GEMM %dx%dx%d: %w", s.M, s.N, s.K, err)
 	}
-	if found == 0 {
+	if found <= 0 {
 		return nil, fmt.Errorf("cublaslt: no algorithm for GEMM %dx%dx%d (types %d->%d)", s.M, s.N, s.K, s.XType, s.YType)
 	}
-	p.workspaceNeed = *(*uint64)(unsafe.Pointer(&p.algo[64]))
+	for i := 0; i < int(min(found, maxAlgos)); i++ {
+		var r [heuristicResultSize]byte
+		copy(r[:], results[i*heuristicResultSize:])
+		if st := int32(binary.LittleEndian.Uint32(r[72:])); st != 0 {
+			continue // cublasLtMatmulHeuristicResult_t.state: not usable
+		}
+		if binary.LittleEndian.Uint64(r[64:]) > uint64(s.Workspace) {
+			continue
+		}
+		p.algos = append(p.algos, r)
+	}
+	if len(p.algos) == 0 {
+		return nil, fmt.Errorf("cublaslt: no usable algorithm for GEMM %dx%dx%d", s.M, s.N, s.K)
+	}
+	p.UseAlgo(0)
 	return p, nil
 }
 
@@ -286,6 +305,21 @@ func (l *Lt) layout(dst *uintptr, typ, rows, cols, ld, batch int, stride int64) 
 		return err
 	}
 	return call("cublasLtMatrixLayoutSetAttribute", l.cublasLtMatrixLayoutSetAttribute, *dst, layoutStridedBatch, uintptr(unsafe.Pointer(&stride)), 8)
+}
+
+// maxAlgos is how many heuristic candidates a plan keeps.
+const maxAlgos = 8
+
+// NumAlgos is the number of candidate algorithms (the heuristic's order).
+func (p *Plan) NumAlgos() int { return len(p.algos) }
+
+// UseAlgo selects candidate i for later Runs (0 is the heuristic's pick).
+func (p *Plan) UseAlgo(i int) {
+	if i < 0 || i >= len(p.algos) {
+		return
+	}
+	p.algo = p.algos[i]
+	p.workspaceNeed = binary.LittleEndian.Uint64(p.algo[64:])
 }
 
 // WorkspaceBytes is the workspace the chosen algorithm needs.
