@@ -10,6 +10,8 @@ import {
   State as ClientState,
   TransportKind,
 } from 'vscode-languageclient/node';
+import * as readline from 'node:readline';
+import { parseServerLine } from './serverLog';
 import { resolveServerPath, type Resolved } from './serverPath';
 import { normalize, serverArgs, serverSettings, shouldRequest, Trigger, type ExtensionSettings } from './settings';
 import { parseStatus, present, type Status } from './status';
@@ -115,6 +117,18 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
     outputChannel: output,
+    // The server logs with log/slog on stderr: show each line at its own level, not all as errors.
+    stdioOptions: {
+      stdout: (input, channel) => {
+        readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (l) => channel.info(l));
+      },
+      stderr: (input, channel) => {
+        readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (l) => {
+          const { level, text } = parseServerLine(l);
+          channel[level](text);
+        });
+      },
+    },
     initializationOptions: serverSettings(s),
     middleware: {
       // Answer workspace/configuration for "dream" with the server's keys only (not serverPath & co.).
