@@ -321,6 +321,27 @@ test(":DreamFillHoles fills the marked hole through workspace/applyEdit", functi
   end
 end)
 
+test("backspace drops the suggestion without asking again", function()
+  input("<Esc>")
+  H.wait(2000, function()
+    return mode() == "n"
+  end)
+  input("Go")
+  input("var z = ")
+  ok(H.wait(timeout, visible), "no suggestion after typing; events:\n" .. events())
+  local n = #lua("return require('dream').events()")
+  input("<BS>")
+  ok(H.wait(5000, function()
+    return not visible()
+  end), "suggestion still shown after backspace")
+  vim.wait(600) -- longer than debounce_ms
+  local ev = lua("return require('dream').events()")
+  for i = n + 1, #ev do
+    ok(not ev[i]:find("^request"), "a request after backspace: " .. ev[i])
+  end
+  input("<Esc>")
+end)
+
 test(":DreamToggle turns completions off and on", function()
   input("<Esc>")
   vim.rpcrequest(chan, "nvim_command", "DreamToggle")

@@ -148,6 +148,11 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
         if (!shouldRequest(cur, enabled, document.languageId, trigger)) {
           return null;
         }
+        // With several cursors VS Code would show the primary cursor's text at every cursor.
+        const ed = vscode.window.activeTextEditor;
+        if (ed && ed.document === document && ed.selections.length > 1) {
+          return null;
+        }
         const res = await next(document, position, ctx, token);
         const items = Array.isArray(res) ? res : res?.items;
         if (items && items.length > 0 && !token.isCancellationRequested && client) {

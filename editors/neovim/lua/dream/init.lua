@@ -48,6 +48,7 @@ local S = {
   ghost = nil, -- shown suggestion, see show()
   own_tick = nil, -- changedtick right after the plugin's own edit
   log = {}, -- last few events, for :DreamStatus and tests
+  sizes = {}, -- buffer size in bytes at the last change, per buffer (to tell deletions)
 }
 
 local function note(fmt, ...)
@@ -337,6 +338,10 @@ end
 
 --- Typing: keep the suggestion while the user types exactly its next characters, else drop it and
 --- (in automatic mode) ask again after the debounce.
+local function buf_size(bufnr)
+  return vim.api.nvim_buf_get_offset(bufnr, vim.api.nvim_buf_line_count(bufnr))
+end
+
 local function on_text_changed()
   local bufnr = vim.api.nvim_get_current_buf()
   local tick = vim.api.nvim_buf_get_changedtick(bufnr)
@@ -364,6 +369,13 @@ local function on_text_changed()
     end
   end
   M.dismiss()
+  -- Deleting (backspace, <C-w>, ...) does not ask for a suggestion: users find that noisy.
+  local size = buf_size(bufnr)
+  local shrank = S.sizes[bufnr] ~= nil and size < S.sizes[bufnr]
+  S.sizes[bufnr] = size
+  if shrank then
+    return
+  end
   if S.cfg.settings.triggerMode == "automatic" and S.enabled then
     S.timer = uv.new_timer()
     S.timer:start(S.cfg.debounce_ms, 0, vim.schedule_wrap(function()
@@ -636,6 +648,18 @@ function M.setup(user)
     vim.api.nvim_create_autocmd({ "TextChangedI", "TextChangedP" }, { group = group, callback = on_text_changed })
     vim.api.nvim_create_autocmd("CursorMovedI", { group = group, callback = on_cursor_moved })
     vim.api.nvim_create_autocmd({ "InsertLeave", "BufLeave" }, { group = group, callback = M.dismiss })
+    vim.api.nvim_create_autocmd("InsertEnter", {
+      group = group,
+      callback = function(ev)
+        S.sizes[ev.buf] = buf_size(ev.buf)
+      end,
+    })
+    vim.api.nvim_create_autocmd("BufWipeout", {
+      group = group,
+      callback = function(ev)
+        S.sizes[ev.buf] = nil
+      end,
+    })
     vim.api.nvim_create_autocmd("ColorScheme", {
       group = group,
       callback = function()
