@@ -62,7 +62,7 @@ step doctor "'$BIN/dream-lsp' doctor --json --open > '$OUT/doctor.json' 2>> '$OU
 # cached step vs full forward, sampling. Run from the package directory
 # (a test reads the package's sources).
 step go-tests "cd runtime/backend/cuda && timeout 300 '$BIN/cuda.test' -test.v -test.count=1 -test.timeout=280s \
-  -test.run 'TestOpenWithoutGPU|TestProbe|TestLaunchedKernelsExist|TestConformance|TestGoldenTracesCUDA|TestBF16MatchesFloat32|TestCachedStepMatchesFullForward|TestSamplingDeterministic' >> '$OUT/go.log' 2>&1"
+  -test.run 'TestOpenWithoutGPU|TestProbe|TestLaunchedKernelsExist|TestConformance|TestGoldenTracesCUDA|TestBF16MatchesFloat32|TestCachedStepMatchesFullForward|TestBatchedCanvasesMatchSingle|TestSamplingDeterministic' >> '$OUT/go.log' 2>&1"
 # Speed: the Go timing report at Dream 7B's shape (random weights), logits kept for the PyTorch comparison.
 step go-report "cd runtime/backend/cuda && $LAYERS_ENV DREAM_GPU_REPORT='$OUT/go_report.json' DREAM_GPU_LOGITS=/tmp/go_logits.f32 \
   timeout 300 '$BIN/cuda.test' -test.v -test.count=1 -test.timeout=280s -test.run '^TestGPUReport\$' >> '$OUT/go.log' 2>&1"

@@ -107,9 +107,11 @@ type bf16Layer struct {
 }
 
 type graphKey struct {
-	T, nk, rows int
-	temp        float32
-	attn        AttentionMode
+	T    int
+	segs string
+	rows int
+	temp float32
+	attn AttentionMode
 }
 
 type graphExec struct {
@@ -386,26 +388,72 @@ func (m *BF16Model) gemmShape(y, x, w cu.DevicePtr, shape cublaslt.GEMMShape) er
 	return nil
 }
 
+// attentionFused is one layer's attention with the online-softmax kernel,
+// one launch (plus the split combine) per segment.
+func (m *BF16Model) attentionFused(li int, segs []Segment) error {
+	s, b := m.s, m.b
+	G := s.Heads / s.KVHeads
+	qtok := 32 / G
+	scaleLog2 := float32(math.Log2E / math.Sqrt(float64(s.HeadDim)))
+	kvRow := uint64(2 * s.kvDim())
+	tokRow := uint64(2 * s.Hidden)
+	off := 0
+	for _, sg := range segs {
+		blocks := (sg.Tokens + qtok - 1) / qtok
+		keyTiles := (sg.NK + 31) / 32
+		splits := min(b.attnSplits(blocks*s.KVHeads, keyTiles), m.maxSplits)
+		tilesPer := (keyTiles + splits - 1) / splits
+		q := uint64(m.q) + uint64(off)*tokRow
+		out := uint64(m.attnOut) + uint64(off)*tokRow
+		kc := uint64(m.kc[li]) + uint64(sg.KeyBase)*kvRow
+		vc := uint64(m.vc[li]) + uint64(sg.KeyBase)*kvRow
+		if err := b.launchOn(m.stream, "attention_bf16", [3]uint32{uint32(blocks), uint32(s.KVHeads), uint32(splits)}, 0,
+			q, kc, vc, 0, 0, out, uint64(m.partO), uint64(m.partML),
+			sg.Tokens, sg.NK, s.Heads, s.KVHeads, s.HeadDim, qtok, scaleLog2, tilesPer); err != nil {
+			return err
+		}
+		if splits > 1 {
+			if err := b.launchOn(m.stream, "attn_combine_bf16", [3]uint32{uint32(sg.Tokens * s.Heads)}, 0,
+				uint64(m.partO), uint64(m.partML), out, sg.Tokens, s.Heads, s.HeadDim, splits); err != nil {
+				return err
+			}
+		}
+		off += sg.Tokens
+	}
+	return nil
+}
+
 // attentionGEMM is one layer's attention on the tensor cores (q grouped
-// by K/V head, as bias_rope_kv wrote it with q_layout 1).
-func (m *BF16Model) attentionGEMM(li, T, nk int) error {
+// by K/V head, [hkv, T, G, hd], as bias_rope_kv wrote it with q_layout 1),
+// per segment: S = Q·Kᵀ, softmax to P, O = P·V into og [hkv, T, G, hd];
+// then one reorder to [T, hidden].
+func (m *BF16Model) attentionGEMM(li, T int, segs []Segment) error {
 	s, b := m.s, m.b
 	G, hd, kvh := s.Heads/s.KVHeads, s.HeadDim, s.KVHeads
-	rows := T * G
-	scores := cublaslt.GEMMShape{M: rows, N: nk, K: hd, XType: cublaslt.R16BF, YType: cublaslt.R32F,
-		LdW: kvh * hd, Batch: kvh, StrideX: int64(rows * hd), StrideW: int64(hd), StrideY: int64(rows * nk)}
-	if err := m.gemmShape(m.scores, m.q, m.kc[li], scores); err != nil {
-		return err
-	}
+	kvRow := uint64(2 * s.kvDim())
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	if err := b.launchOn(m.stream, "attn_softmax_bf16", [3]uint32{uint32(kvh * rows)}, 0,
-		uint64(m.scores), uint64(m.probs), 0, 0, T, G, nk, kvh*rows, scale); err != nil {
-		return err
-	}
-	pv := cublaslt.GEMMShape{M: rows, N: hd, K: nk, XType: cublaslt.R16BF, YType: cublaslt.R16BF, TransW: true,
-		LdW: kvh * hd, Batch: kvh, StrideX: int64(rows * nk), StrideW: int64(hd), StrideY: int64(rows * hd)}
-	if err := m.gemmShape(m.og, m.probs, m.vc[li], pv); err != nil {
-		return err
+	off := 0
+	for _, sg := range segs {
+		rows, nk := sg.Tokens*G, sg.NK
+		q := uint64(m.q) + uint64(2*off*G*hd)
+		og := uint64(m.og) + uint64(2*off*G*hd)
+		kc := cu.DevicePtr(uint64(m.kc[li]) + uint64(sg.KeyBase)*kvRow)
+		vc := cu.DevicePtr(uint64(m.vc[li]) + uint64(sg.KeyBase)*kvRow)
+		scores := cublaslt.GEMMShape{M: rows, N: nk, K: hd, XType: cublaslt.R16BF, YType: cublaslt.R32F,
+			LdW: kvh * hd, Batch: kvh, StrideX: int64(T * G * hd), StrideW: int64(hd), StrideY: int64(rows * nk)}
+		if err := m.gemmShape(m.scores, cu.DevicePtr(q), kc, scores); err != nil {
+			return err
+		}
+		if err := b.launchOn(m.stream, "attn_softmax_bf16", [3]uint32{uint32(kvh * rows)}, 0,
+			uint64(m.scores), uint64(m.probs), 0, 0, sg.Tokens, G, nk, kvh*rows, scale); err != nil {
+			return err
+		}
+		pv := cublaslt.GEMMShape{M: rows, N: hd, K: nk, XType: cublaslt.R16BF, YType: cublaslt.R16BF, TransW: true,
+			LdW: kvh * hd, Batch: kvh, StrideX: int64(rows * nk), StrideW: int64(hd), StrideY: int64(T * G * hd)}
+		if err := m.gemmShape(cu.DevicePtr(og), m.probs, vc, pv); err != nil {
+			return err
+		}
+		off += sg.Tokens
 	}
 	n := T * s.Heads * hd
 	return b.launchOn(m.stream, "attn_out_reorder_bf16", [3]uint32{min(gridFor(n, 256), uint32(8*max(b.info.SMs, 1)))}, 0,
@@ -419,9 +467,21 @@ type ForwardArgs struct {
 	Slots     []int // T K/V cache rows to write (nil: 0..T-1)
 	NK        int   // keys attended: cache rows 0..NK-1 (0: T)
 	Rows      []int // canvas rows (indices into the T tokens) whose shifted logits are wanted: hidden row r-1 (0 for 0) predicts token r
+	// Segments batch several canvases in one forward (nil: one canvas of
+	// all T tokens attending to cache rows 0..NK-1). Tokens of segment i
+	// follow those of segment i-1 and attend only to cache rows
+	// [KeyBase, KeyBase+NK) — each canvas has its own region of the cache,
+	// addressed by Slots. A wanted row must not be a segment's first token
+	// (its shifted logits would read the previous canvas).
+	Segments []Segment
 	// Sampling on the device: Temperature <= 0 is greedy.
 	Temperature float32
 	Seed, Step  uint64
+}
+
+// Segment is one canvas of a batched forward.
+type Segment struct {
+	Tokens, KeyBase, NK int
 }
 
 // ForwardResult holds the sampled token and statistics of each wanted row.
@@ -461,6 +521,27 @@ func (m *BF16Model) check(a *ForwardArgs) error {
 	for _, r := range a.Rows {
 		if r < 0 || r >= T {
 			return fmt.Errorf("cuda: forward: logits row %d outside [0,%d)", r, T)
+		}
+	}
+	if a.Segments == nil {
+		a.Segments = []Segment{{Tokens: T, NK: a.NK}}
+		return nil
+	}
+	starts := map[int]bool{}
+	sum := 0
+	for _, sg := range a.Segments {
+		if sg.Tokens <= 0 || sg.NK <= 0 || sg.KeyBase < 0 || sg.KeyBase+sg.NK > m.ctx {
+			return fmt.Errorf("cuda: forward: segment %+v (cache of %d rows)", sg, m.ctx)
+		}
+		starts[sum] = true
+		sum += sg.Tokens
+	}
+	if sum != T {
+		return fmt.Errorf("cuda: forward: segments hold %d tokens, want %d", sum, T)
+	}
+	for _, r := range a.Rows {
+		if starts[r] && r != 0 {
+			return fmt.Errorf("cuda: forward: logits row %d is the first token of a segment", r)
 		}
 	}
 	return nil
@@ -507,20 +588,10 @@ func (m *BF16Model) stageInputs(a *ForwardArgs) error {
 // enqueue issues the whole forward for T tokens, nk keys and R logits rows
 // on the model's stream, reading every per-call value from device memory
 // (so it can be captured once and replayed).
-func (m *BF16Model) enqueue(T, nk, R int, temp float32) error {
+func (m *BF16Model) enqueue(T int, segs []Segment, R int, temp float32) error {
 	s, b := m.s, m.b
 	H, I, V := s.Hidden, s.Intermediate, s.Vocab
 	st := m.stream
-	G := s.Heads / s.KVHeads
-	qtok := 32 / G
-	blocks := (T + qtok - 1) / qtok
-	keyTiles := (nk + 31) / 32
-	splits := b.attnSplits(blocks*s.KVHeads, keyTiles)
-	if splits > m.maxSplits {
-		splits = m.maxSplits
-	}
-	tilesPer := (keyTiles + splits - 1) / splits
-	scaleLog2 := float32(math.Log2E / math.Sqrt(float64(s.HeadDim)))
 	elemGrid := func(n int) [3]uint32 { return [3]uint32{min(gridFor(n, 256), uint32(8*max(b.info.SMs, 1)))} }
 	qLayout := 0
 	if m.attn == AttentionGEMM {
@@ -546,17 +617,9 @@ func (m *BF16Model) enqueue(T, nk, R int, temp float32) error {
 			},
 			func() error {
 				if m.attn == AttentionGEMM {
-					return m.attentionGEMM(li, T, nk)
+					return m.attentionGEMM(li, T, segs)
 				}
-				return b.launchOn(st, "attention_bf16", [3]uint32{uint32(blocks), uint32(s.KVHeads), uint32(splits)}, 0,
-					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), 0, 0, uint64(m.attnOut), uint64(m.partO), uint64(m.partML),
-					T, nk, s.Heads, s.KVHeads, s.HeadDim, qtok, scaleLog2, tilesPer)
-			},
-			func() error {
-				if splits == 1 || m.attn == AttentionGEMM {
-					return nil
-				}
-				return b.launchOn(st, "attn_combine_bf16", [3]uint32{uint32(T * s.Heads)}, 0, uint64(m.partO), uint64(m.partML), uint64(m.attnOut), T, s.Heads, s.HeadDim, splits)
+				return m.attentionFused(li, segs)
 			},
 			func() error { return m.gemm(m.o, m.attnOut, l.wo, T, H, H, false) },
 			func() error {
@@ -598,26 +661,26 @@ func (m *BF16Model) Forward(a ForwardArgs, graph bool) (*ForwardResult, error) {
 	if err := m.stageInputs(&a); err != nil {
 		return nil, fmt.Errorf("cuda: forward inputs: %w", err)
 	}
-	if err := m.run(len(a.IDs), a.NK, len(a.Rows), a.Temperature, graph); err != nil {
+	if err := m.run(len(a.IDs), a.Segments, len(a.Rows), a.Temperature, graph); err != nil {
 		return nil, err
 	}
 	return m.results(len(a.Rows))
 }
 
-func (m *BF16Model) run(T, nk, R int, temp float32, graph bool) error {
+func (m *BF16Model) run(T int, segs []Segment, R int, temp float32, graph bool) error {
 	if !graph || !m.b.drv.HasGraphs() {
-		if err := m.enqueue(T, nk, R, temp); err != nil {
+		if err := m.enqueue(T, segs, R, temp); err != nil {
 			return fmt.Errorf("cuda: forward: %w", err)
 		}
 		return nil
 	}
-	key := graphKey{T, nk, R, temp, m.attn}
+	key := graphKey{T, fmt.Sprint(segs), R, temp, m.attn}
 	g, ok := m.graphs[key]
 	if !ok {
 		d := m.b.drv
 		// One eager run first: libraries load kernels and plan lazily,
 		// which a stream capture does not allow.
-		if err := m.enqueue(T, nk, R, temp); err != nil {
+		if err := m.enqueue(T, segs, R, temp); err != nil {
 			return fmt.Errorf("cuda: forward: %w", err)
 		}
 		if err := d.StreamSynchronize(m.stream); err != nil {
@@ -626,7 +689,7 @@ func (m *BF16Model) run(T, nk, R int, temp float32, graph bool) error {
 		if err := d.StreamBeginCapture(m.stream, cu.CaptureModeThreadLocal); err != nil {
 			return fmt.Errorf("cuda: begin capture: %w", err)
 		}
-		eerr := m.enqueue(T, nk, R, temp)
+		eerr := m.enqueue(T, segs, R, temp)
 		graph, cerr := d.StreamEndCapture(m.stream)
 		if eerr != nil || cerr != nil {
 			if graph != 0 {
@@ -712,7 +775,7 @@ func (m *BF16Model) TimeForward(a ForwardArgs, graph bool, warmup, reps int) (Ti
 		return Timing{}, err
 	}
 	T, R := len(a.IDs), len(a.Rows)
-	return m.time(func() error { return m.run(T, a.NK, R, a.Temperature, graph) }, warmup, reps)
+	return m.time(func() error { return m.run(T, a.Segments, R, a.Temperature, graph) }, warmup, reps)
 }
 
 func (m *BF16Model) time(fn func() error, warmup, reps int) (Timing, error) {

@@ -276,6 +276,30 @@ func fakeOK(t *testing.T, b *cuda.Backend) {
 	if _, err := m.Forward(cuda.ForwardArgs{IDs: []int{1000}, Positions: []int{0}, Rows: []int{0}}, false); err == nil {
 		t.Error("Forward accepted a token id outside the vocabulary")
 	}
+	// Two canvases in one forward, each against its own half of the cache.
+	segs := []cuda.Segment{{Tokens: 8, KeyBase: 0, NK: 32}, {Tokens: 8, KeyBase: 32, NK: 32}}
+	batched := cuda.ForwardArgs{IDs: iota(16, 3), Positions: append(iota(8, 0), iota(8, 0)...), Slots: append(iota(8, 0), iota(8, 32)...),
+		Rows: []int{1, 2, 9, 10}, Segments: segs}
+	for _, mode := range []cuda.AttentionMode{cuda.AttentionGEMM, cuda.AttentionFused} {
+		m.SetAttention(mode)
+		if _, err := m.Forward(batched, true); err != nil {
+			t.Fatalf("batched forward (%v): %v", mode, err)
+		}
+	}
+	for name, bad := range map[string][]cuda.Segment{
+		"tokens do not add up":   {{Tokens: 8, NK: 32}},
+		"keys past the cache":    {{Tokens: 8, NK: 32}, {Tokens: 8, KeyBase: 40, NK: 32}},
+		"row at a segment start": nil,
+	} {
+		a := batched
+		a.Segments = bad
+		if bad == nil {
+			a.Segments, a.Rows = segs, []int{8}
+		}
+		if _, err := m.Forward(a, false); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
 }
 
 func randVec(r *rand.Rand, n int) []float32 {

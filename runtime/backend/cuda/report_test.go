@@ -70,7 +70,8 @@ func TestGPUReport(t *testing.T) {
 	rep := report{Device: b.Info(), Date: time.Now().UTC().Format(time.RFC3339), Shape: shape, Seed: seed,
 		Errors: map[string]string{}, Infill: map[string][]int{}}
 	start := time.Now()
-	m, err := b.NewRandomBF16Model(shape, ctx, canvas, 4*block, seed)
+	// The cache holds four canvases (regions of ctx rows) for the batched step.
+	m, err := b.NewRandomBF16Model(shape, 4*ctx, canvas, 4*block, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,22 +176,39 @@ func TestGPUReport(t *testing.T) {
 		add(fmt.Sprintf("step_cached_B%d_ctx%d_graph%s", block, canvas, sfx), tm, err, "events", nil)
 	}
 	m.SetAttention(cuda.AttentionFused)
-	// Four canvases' blocks in one step (proxy: 4 blocks against one
-	// cache; the GEMMs see M = 4·65 rows, attention 4× the queries).
-	{
-		var bids, bpos []int
-		var rows []int
+	// Four canvases (length candidates, or requests) in one step: each has
+	// its own 1024-row cache region, filled by its own prefill; the step
+	// computes the four 65-token blocks together (GEMMs see M = 260) and
+	// attends per canvas. Compare with the one-canvas step above.
+	for _, am := range []cuda.AttentionMode{cuda.AttentionFused, cuda.AttentionGEMM} {
+		m.SetAttention(am)
+		var bids, bpos, slots, rows []int
+		var segs []cuda.Segment
+		var perr error
 		for c := range 4 {
-			bids = append(bids, ids[maskStart-1:maskStart+block]...)
+			cids := randomIDs(canvas, V-1, uint64(20+c))
+			pre := cuda.ForwardArgs{IDs: cids, Positions: iota(canvas, 0), Slots: iota(canvas, c*ctx), Rows: iota(block, maskStart),
+				Segments: []cuda.Segment{{Tokens: canvas, KeyBase: c * ctx, NK: canvas}}}
+			if _, err := m.Forward(pre, false); err != nil {
+				perr = err
+			}
+			bids = append(bids, cids[maskStart-1:maskStart+block]...)
 			bpos = append(bpos, iota(block+1, maskStart-1)...)
+			slots = append(slots, iota(block+1, c*ctx+maskStart-1)...)
 			rows = append(rows, iota(block, c*(block+1)+1)...)
+			segs = append(segs, cuda.Segment{Tokens: block + 1, KeyBase: c * ctx, NK: canvas})
 		}
-		step := cuda.ForwardArgs{IDs: bids, Positions: bpos, Slots: bpos, NK: canvas, Rows: rows}
+		step := cuda.ForwardArgs{IDs: bids, Positions: bpos, Slots: slots, Rows: rows, Segments: segs}
 		tm, err := m.TimeForward(step, true, 3, 20)
-		add("step_cached_4x_B64_ctx1024_graph", tm, err, "events", func(e *reportEntry) {
-			e.Note = "proxy for four batched length candidates: four 64-token blocks against one 1024-token cache"
+		if err == nil {
+			err = perr
+		}
+		sfx := map[cuda.AttentionMode]string{cuda.AttentionFused: "", cuda.AttentionGEMM: "_gemmattn"}[am]
+		add("step_cached_4x_B64_ctx1024_graph"+sfx, tm, err, "events", func(e *reportEntry) {
+			e.Note = "four canvases batched: four 64-token blocks, each against its own 1024-token cache"
 		})
 	}
+	m.SetAttention(cuda.AttentionFused)
 	// End-to-end infill of 64 masks in a 1024-token canvas: prefill, then
 	// cached block steps with Dream's maskgit_plus schedule, greedy.
 	for _, am := range []cuda.AttentionMode{cuda.AttentionFused, cuda.AttentionGEMM} {
