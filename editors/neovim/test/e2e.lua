@@ -296,6 +296,32 @@ if echo then
     local pos = vim.rpcrequest(chan, "nvim_win_get_cursor", 0)
     eq(pos, { n, 16 + #"echo0(name))" }, "cursor after the inserted text")
   end)
+
+  test("echo engine: M-] and M-[ cycle through the invoked items", function()
+    input("<Esc>")
+    H.wait(2000, function()
+      return mode() == "n"
+    end)
+    input("Govar w = greet<Esc>")
+    input("a")
+    input("<M-\\>")
+    ok(H.wait(timeout, visible), "no suggestion")
+    eq(suggestion().text, "echo0(greet)")
+    input("<M-]>")
+    ok(H.wait(5000, function()
+      return suggestion() ~= vim.NIL and suggestion().text == "echo1(greet)"
+    end), "next: " .. vim.inspect(suggestion()))
+    input("<M-[>")
+    input("<M-[>")
+    ok(H.wait(5000, function()
+      local s = suggestion()
+      return s ~= vim.NIL and s.text:match("^echo%d%(greet%)$") and s.text ~= "echo0(greet)" and s.text ~= "echo1(greet)"
+    end), "previous wraps around to the last item: " .. vim.inspect(suggestion()))
+    input("<Tab>")
+    ok(H.wait(5000, function()
+      return lines()[#lines()]:match("^var w = greetecho%d%(greet%)$") ~= nil
+    end), "accepted the cycled item: " .. vim.inspect(lines()[#lines()]))
+  end)
 end
 
 test(":DreamFillHoles fills the marked hole through workspace/applyEdit", function()
@@ -314,7 +340,7 @@ test(":DreamFillHoles fills the marked hole through workspace/applyEdit", functi
   local i = n -- 1-based index of the hole's line
   eq(after[i]:sub(1, 9), "\tname := ", "text before the hole kept")
   eq({ unpack(after, 1, i - 1) }, { unpack(before, 1, i - 1) }, "lines above unchanged")
-  eq(after[#after], "}", "last line unchanged")
+  eq(after[#after], before[#before], "last line unchanged")
   io.stdout:write("  filled: " .. vim.inspect(after[i]) .. "\n")
   if echo then
     eq(after[i], "\tname := hole0", "echo engine's fill")

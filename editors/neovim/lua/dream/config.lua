@@ -26,6 +26,8 @@ M.defaults = {
     accept_line = "<M-C-Right>",
     dismiss = "<C-]>",
     trigger = "<M-\\>",
+    next = "<M-]>",
+    prev = "<M-[>",
   },
   -- Highlight group of the ghost text (linked to Comment unless you define it).
   hl_group = "DreamGhost",

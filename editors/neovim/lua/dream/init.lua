@@ -245,8 +245,10 @@ function M.request(kind)
       if type(items) ~= "table" then
         return
       end
-      for _, item in ipairs(items) do
+      S.items = { bufnr = bufnr, row = row, col = col, line = line, client = client, list = items, index = 0 }
+      for i, item in ipairs(items) do
         if show(bufnr, client, item, row, col, line) then
+          S.items.index = i
           return
         end
       end
@@ -262,6 +264,40 @@ end
 --- Like pressing the trigger key: an explicit request (several items may come back; the first is shown).
 function M.trigger()
   M.request(1)
+end
+
+--- Shows the next (delta = 1) or previous (-1) of the items the last request returned, when the cursor
+--- is still where it was asked and nothing was accepted; otherwise asks explicitly (several items come
+--- back then). Returns true when something happened.
+function M.cycle(delta)
+  local it, g = S.items, S.ghost
+  local row, col = cursor()
+  local here = it and it.bufnr == vim.api.nvim_get_current_buf() and it.row == row and it.col == col
+  if not here or (g and (g.row ~= it.row or g.col ~= it.col)) or #it.list < 2 then
+    M.trigger()
+    return true
+  end
+  local n = #it.list
+  for step = 1, n - 1 do
+    local i = ((it.index - 1 + step * delta) % n) + 1
+    clear_marks(it.bufnr)
+    S.ghost = nil
+    if show(it.bufnr, it.client, it.list[i], it.row, it.col, it.line) then
+      it.index = i
+      return true
+    end
+  end
+  return true
+end
+
+--- Shows the next item (see cycle).
+function M.next()
+  return M.cycle(1)
+end
+
+--- Shows the previous item (see cycle).
+function M.prev()
+  return M.cycle(-1)
 end
 
 local function set_cursor_after(row, col, text)
@@ -438,6 +474,12 @@ local function map_keys(cfg)
   end, "Dream: dismiss the suggestion")
   if km.trigger then
     vim.keymap.set("i", km.trigger, M.trigger, { desc = "Dream: ask for a suggestion", silent = true })
+  end
+  if km.next then
+    vim.keymap.set("i", km.next, M.next, { desc = "Dream: next suggestion", silent = true })
+  end
+  if km.prev then
+    vim.keymap.set("i", km.prev, M.prev, { desc = "Dream: previous suggestion", silent = true })
   end
 end
 
