@@ -497,7 +497,7 @@ function M.statusline()
   end
   local s = "Dream " .. tostring(st.state or "?")
   if st.state == "ready" and type(st.lastLatencyMs) == "number" and st.lastLatencyMs > 0 then
-    s = s .. string.format(" %dms", math.floor(st.lastLatencyMs + 0.5))
+    s = s .. (st.lastLatencyMs < 1 and " <1ms" or string.format(" %dms", math.floor(st.lastLatencyMs + 0.5)))
   end
   return s
 end
