@@ -58,6 +58,9 @@ export function formatLatency(ms: number): string {
   if (ms <= 0) {
     return '';
   }
+  if (ms < 1) {
+    return '<1 ms';
+  }
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 

@@ -20,6 +20,7 @@ test('parseStatus survives garbage', () => {
 test('formatLatency', () => {
   assert.equal(formatLatency(0), '');
   assert.equal(formatLatency(84.6), '85 ms');
+  assert.equal(formatLatency(0.3), '<1 ms');
   assert.equal(formatLatency(1234), '1.2 s');
 });
 
