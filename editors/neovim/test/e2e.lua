@@ -342,6 +342,14 @@ test(":DreamFillHoles fills the marked hole through workspace/applyEdit", functi
   eq({ unpack(after, 1, i - 1) }, { unpack(before, 1, i - 1) }, "lines above unchanged")
   eq(after[#after], before[#before], "last line unchanged")
   io.stdout:write("  filled: " .. vim.inspect(after[i]) .. "\n")
+  -- A range ending on the last line (:[range]DreamFillHoles).
+  local last = #after
+  vim.rpcrequest(chan, "nvim_buf_set_lines", 0, last, last, false, { "var v = " .. hole })
+  vim.rpcrequest(chan, "nvim_command", (last + 1) .. "," .. (last + 1) .. "DreamFillHoles")
+  ok(H.wait(timeout, function()
+    return not lines()[last + 1]:find(hole, 1, true)
+  end), "the hole on the last line is still there: " .. vim.inspect(lines()[last + 1]) .. "; events:\n" .. events())
+  eq(lines()[last + 1]:sub(1, 8), "var v = ")
   if echo then
     eq(after[i], "\tname := hole0", "echo engine's fill")
   end

@@ -585,7 +585,13 @@ function M.fill_holes(first, last)
   local bufnr = vim.api.nvim_get_current_buf()
   local args = { uri = vim.uri_from_bufnr(bufnr) }
   if first and last then
-    args.range = { start = { line = first - 1, character = 0 }, ["end"] = { line = last, character = 0 } }
+    -- End at the end of the last line (a position on the line after it may not exist).
+    local text = vim.api.nvim_buf_get_lines(bufnr, last - 1, last, false)[1] or ""
+    local enc = client.offset_encoding or "utf-16"
+    args.range = {
+      start = { line = first - 1, character = 0 },
+      ["end"] = { line = last - 1, character = util.to_units(text, #text, enc) },
+    }
   end
   c_request(client, "workspace/executeCommand", { command = "dream.fillHoles", arguments = { args } }, function(err)
     if err then
