@@ -79,7 +79,7 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
-mkdir -p "$here/artifacts"
+rm -rf "$here/artifacts" && mkdir -p "$here/artifacts"
 rc=0
 node "$here/e2e.js" "http://127.0.0.1:$port/?folder=$ws" "$ws/main.go" "$here/artifacts" || rc=$?
 # The extension's output channel (server log included) for debugging.
