@@ -67,3 +67,24 @@ __device__ __forceinline__ unsigned long long mix64(unsigned long long x) {
     x ^= x >> 31;
     return x;
 }
+
+// mma_bf16_16816 is one warp-wide tensor-core product D += A·B with A
+// 16×16 (row-major fragments), B 16×8 (column fragments), bf16 inputs and
+// fp32 accumulation (PTX mma.sync.m16n8k16, sm_80+). Fragment layout, with
+// g = lane / 4 and t = lane % 4 (two bf16 per register, the lower index in
+// the lower half): a[0] = A[g][2t..2t+1], a[1] = A[g+8][2t..], a[2] =
+// A[g][2t+8..], a[3] = A[g+8][2t+8..]; b[0] = B[2t..2t+1][g], b[1] =
+// B[2t+8..2t+9][g]; d[0..1] = D[g][2t..2t+1], d[2..3] = D[g+8][2t..2t+1].
+#ifdef DREAM_EMU
+void emu_mma_bf16_16816(float* d, const unsigned* a, const unsigned* b);
+#endif
+__device__ __forceinline__ void mma_bf16_16816(float* d, const unsigned* a, const unsigned* b) {
+#ifdef DREAM_EMU
+    emu_mma_bf16_16816(d, a, b);
+#else
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}

@@ -4,6 +4,7 @@
 
 #include "attention.cu"
 #include "embed.cu"
+#include "gemm.cu"
 #include "rmsnorm.cu"
 #include "rope.cu"
 #include "sample.cu"
@@ -361,6 +362,28 @@ static void test_bf16_rounding() {
     expect("from_f32<bf16> round-to-nearest-even, NaN, inf", bad, 0);
 }
 
+static void test_skinny_gemm(int M, int N, int K) {
+    auto xf = randn((size_t)M * K), wf = randn((size_t)N * K);
+    auto xb = to_bf16(xf), wb = to_bf16(wf);
+    xf = from_bf16(xb), wf = from_bf16(wb);
+    std::vector<bf16> y((size_t)M * N, 0x7fc0);
+    emu_launch({(unsigned)((N + 31) / 32)}, 128, [&] { gemm_skinny_bf16(y.data(), xb.data(), wb.data(), M, N, K); });
+    std::vector<double> want((size_t)M * N);
+    for (int i = 0; i < M; ++i)
+        for (int j = 0; j < N; ++j) {
+            double s = 0;
+            for (int k = 0; k < K; ++k) s += (double)xf[(size_t)i * K + k] * wf[(size_t)j * K + k];
+            want[(size_t)i * N + j] = s;
+        }
+    // Output rounded to bf16: relative 2^-8 of the value, plus fp32 sums.
+    double err = 0;
+    auto got = from_bf16(y);
+    for (size_t i = 0; i < want.size(); ++i) err = std::max(err, std::fabs(got[i] - want[i]) / (1 + std::fabs(want[i])));
+    char what[96];
+    std::snprintf(what, sizeof what, "gemm_skinny_bf16 M=%d N=%d K=%d (mma emulated)", M, N, K);
+    expect(what, err, 8e-3);
+}
+
 int main() {
     setvbuf(stdout, nullptr, _IONBF, 0);
     test_bf16_rounding();
@@ -377,6 +400,9 @@ int main() {
     test_gemm_attention(9, 70, 7, 1, 16, false);
     test_gemm_attention(13, 40, 4, 2, 8, true);
     test_sample();
+    test_skinny_gemm(1, 32, 16);
+    test_skinny_gemm(17, 72, 96);
+    test_skinny_gemm(64, 64, 160);
     std::printf(failures ? "EMU FAIL (%d)\n" : "EMU PASS\n", failures);
     return failures ? 1 : 0;
 }

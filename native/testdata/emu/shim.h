@@ -6,6 +6,7 @@
 // its live threads have arrived. Included before the .cu files; built by
 // native's emu_test.go with the host C++ compiler.
 #pragma once
+#define DREAM_EMU 1
 #include <ucontext.h>
 
 #include <algorithm>
@@ -148,4 +149,32 @@ void emu_launch(emu_dim3 grid, unsigned threads, F kernel) {
                     }
                 }
             }
+}
+
+// Tensor-core emulation: every lane publishes its fragments, then each
+// lane computes its own four outputs from the whole warp's fragments (the
+// layout documented at mma_bf16_16816 in common.cuh).
+inline unsigned emu_mma_a[1024][4], emu_mma_b[1024][2];
+inline float emu_bf16_half(unsigned reg, int hi) { return __uint_as_float((hi ? reg >> 16 : reg & 0xffffu) << 16); }
+inline void emu_mma_bf16_16816(float* d, const unsigned* a, const unsigned* b) {
+    const unsigned tid = threadIdx.x, base = tid & ~31u, lane = tid & 31u;
+    for (int i = 0; i < 4; ++i) emu_mma_a[tid][i] = a[i];
+    for (int i = 0; i < 2; ++i) emu_mma_b[tid][i] = b[i];
+    emu_wait(EMU_WARP);
+    const int g = lane >> 2, t = lane & 3;
+    auto A = [&](int r, int k) {
+        const unsigned src = base + (r % 8) * 4 + (k % 8) / 2;
+        return emu_bf16_half(emu_mma_a[src][(r >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)], k & 1);
+    };
+    auto B = [&](int k, int c) {
+        const unsigned src = base + c * 4 + (k % 8) / 2;
+        return emu_bf16_half(emu_mma_b[src][k >= 8 ? 1 : 0], k & 1);
+    };
+    for (int i = 0; i < 4; ++i) {
+        const int r = g + (i >= 2 ? 8 : 0), c = 2 * t + (i & 1);
+        float s = d[i];
+        for (int k = 0; k < 16; ++k) s += A(r, k) * B(k, c);
+        d[i] = s;
+    }
+    emu_wait(EMU_WARP);
 }

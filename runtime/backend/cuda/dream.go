@@ -71,6 +71,7 @@ type BF16Model struct {
 	maxSplits                              int
 	scores, probs, og                      cu.DevicePtr // GEMM attention: S fp32, P bf16 [hkv, T·G, ctx]; O [hkv, T·G, hd]
 	attn                                   AttentionMode
+	skinny                                 bool // projections with <= 64 rows through gemm_skinny_bf16
 
 	stage  []byte // pinned host staging (indices in, tokens and stats out)
 	allocs []cu.DevicePtr
@@ -102,16 +103,21 @@ func (a AttentionMode) String() string {
 // SetAttention selects the attention implementation for later forwards.
 func (m *BF16Model) SetAttention(a AttentionMode) { m.attn = a }
 
+// SetSkinnyGEMM routes the bf16 projections with at most 64 rows (cached
+// steps) to native's gemm_skinny_bf16 instead of cuBLASLt.
+func (m *BF16Model) SetSkinnyGEMM(on bool) { m.skinny = on }
+
 type bf16Layer struct {
 	ln1, ln2, wqkv, bqkv, wo, wgu, wd cu.DevicePtr
 }
 
 type graphKey struct {
-	T    int
-	segs string
-	rows int
-	temp float32
-	attn AttentionMode
+	T      int
+	segs   string
+	rows   int
+	temp   float32
+	attn   AttentionMode
+	skinny bool
 }
 
 type graphExec struct {
@@ -364,11 +370,21 @@ func (m *BF16Model) closeLocked() error {
 
 // gemm runs y[M,N] = x[M,K]·w[N,K]ᵀ in bf16 (fp32 output when f32out).
 func (m *BF16Model) gemm(y, x, w cu.DevicePtr, M, N, K int, f32out bool) error {
+	if m.skinny && !f32out && skinnyOK(M, K) {
+		return m.skinnyGEMM(y, x, w, M, N, K)
+	}
 	yt := cublaslt.R16BF
 	if f32out {
 		yt = cublaslt.R32F
 	}
 	return m.gemmShape(y, x, w, cublaslt.GEMMShape{M: M, N: N, K: K, XType: cublaslt.R16BF, YType: yt})
+}
+
+func skinnyOK(M, K int) bool { return M >= 1 && M <= 64 && K%16 == 0 }
+
+// skinnyGEMM launches gemm_skinny_bf16: one block per 32 output columns.
+func (m *BF16Model) skinnyGEMM(y, x, w cu.DevicePtr, M, N, K int) error {
+	return m.b.launchOn(m.stream, "gemm_skinny_bf16", [3]uint32{uint32((N + 31) / 32)}, 0, uint64(y), uint64(x), uint64(w), M, N, K)
 }
 
 // gemmShape runs one planned GEMM (plans are cached by shape).
@@ -674,7 +690,7 @@ func (m *BF16Model) run(T int, segs []Segment, R int, temp float32, graph bool) 
 		}
 		return nil
 	}
-	key := graphKey{T, fmt.Sprint(segs), R, temp, m.attn}
+	key := graphKey{T, fmt.Sprint(segs), R, temp, m.attn, m.skinny}
 	g, ok := m.graphs[key]
 	if !ok {
 		d := m.b.drv
@@ -850,6 +866,9 @@ func (m *BF16Model) TimeGEMM(M, N, K int, warmup, reps int) (Timing, error) {
 		return Timing{}, err
 	}
 	t, err := m.time(func() error { return m.gemm(y, x, m.lm, M, N, K, false) }, warmup, reps)
+	if err == nil && m.skinny && !skinnyOK(M, K) {
+		err = fmt.Errorf("cuda: skinny GEMM needs M <= 64 and K %% 16 == 0 (M %d, K %d)", M, K)
+	}
 	if serr := d.StreamSynchronize(m.stream); err == nil {
 		err = serr
 	}

@@ -276,6 +276,12 @@ func fakeOK(t *testing.T, b *cuda.Backend) {
 	if _, err := m.Forward(cuda.ForwardArgs{IDs: []int{1000}, Positions: []int{0}, Rows: []int{0}}, false); err == nil {
 		t.Error("Forward accepted a token id outside the vocabulary")
 	}
+	// The skinny GEMM path: the projections become gemm_skinny_bf16 launches.
+	m.SetSkinnyGEMM(true)
+	if _, err := m.Forward(args, false); err != nil {
+		t.Fatalf("Forward with skinny GEMMs: %v", err)
+	}
+	m.SetSkinnyGEMM(false)
 	// Two canvases in one forward, each against its own half of the cache.
 	segs := []cuda.Segment{{Tokens: 8, KeyBase: 0, NK: 32}, {Tokens: 8, KeyBase: 32, NK: 32}}
 	batched := cuda.ForwardArgs{IDs: iota(16, 3), Positions: append(iota(8, 0), iota(8, 0)...), Slots: append(iota(8, 0), iota(8, 32)...),

@@ -110,6 +110,14 @@ func TestGPUReport(t *testing.T) {
 			add(fmt.Sprintf("gemm_%s_M%d", g.name, M), tm, err, "events", func(e *reportEntry) {
 				e.TBps = float64(2*g.N*g.K) / (e.MS * 1e-3) / 1e12
 			})
+			if M <= 64 { // native's skinny GEMM on the same shape
+				m.SetSkinnyGEMM(true)
+				tm, err := m.TimeGEMM(M, g.N, g.K, 5, 25)
+				m.SetSkinnyGEMM(false)
+				add(fmt.Sprintf("gemm_%s_M%d_skinny", g.name, M), tm, err, "events", func(e *reportEntry) {
+					e.TBps = float64(2*g.N*g.K) / (e.MS * 1e-3) / 1e12
+				})
+			}
 		}
 	}
 
@@ -174,6 +182,17 @@ func TestGPUReport(t *testing.T) {
 		step := cuda.ForwardArgs{IDs: ids[maskStart-1 : maskStart+block], Positions: pos, Slots: pos, NK: canvas, Rows: iota(block, 1)}
 		tm, err = m.TimeForward(step, true, 3, 20)
 		add(fmt.Sprintf("step_cached_B%d_ctx%d_graph%s", block, canvas, sfx), tm, err, "events", nil)
+		// The same step with native's skinny GEMM for the M = 65 projections:
+		// over 64 rows, so time the 64-row block (T = 64, the token before the
+		// block dropped: timing only).
+		m.SetSkinnyGEMM(true)
+		pos64 := iota(block, maskStart)
+		step64 := cuda.ForwardArgs{IDs: ids[maskStart : maskStart+block], Positions: pos64, Slots: pos64, NK: canvas, Rows: iota(block-1, 1)}
+		tm, err = m.TimeForward(step64, true, 3, 20)
+		add(fmt.Sprintf("step_cached_B%d_ctx%d_graph%s_skinny", block, canvas, sfx), tm, err, "events", func(e *reportEntry) {
+			e.Note = "64 tokens (the block without the token before it), projections through gemm_skinny_bf16"
+		})
+		m.SetSkinnyGEMM(false)
 	}
 	m.SetAttention(cuda.AttentionFused)
 	// Four canvases (length candidates, or requests) in one step: each has
