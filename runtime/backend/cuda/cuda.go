@@ -63,7 +63,8 @@ type Backend struct {
 	strm  cu.Stream // 0: the legacy default stream (see Read)
 	mods  []cu.Module
 	fns   map[string]kernelFunc
-	args  []byte // pinned: launch "extra" block and packed parameters
+	metas map[string]native.Kernel // every kernel's metadata, loaded or not
+	args  []byte                   // pinned: launch "extra" block and packed parameters
 	plans map[cublaslt.GEMMShape]*cublaslt.Plan
 	ws    cu.DevicePtr // cuBLASLt workspace
 	wsLen uint64
@@ -71,6 +72,7 @@ type Backend struct {
 	scratch   map[string]*devBuf // small device buffers for host index arrays
 	live      map[cu.DevicePtr]uint64
 	compileMS float64
+	unitErrs  map[string]error // optional units that failed to compile
 	closed    bool
 }
 
@@ -108,7 +110,7 @@ func Open(opts Options) (*Backend, error) {
 	}
 	libs, rep := loadLibraries(defaultEnv())
 	b := &Backend{log: log, libs: libs, fns: map[string]kernelFunc{}, plans: map[cublaslt.GEMMShape]*cublaslt.Plan{},
-		scratch: map[string]*devBuf{}, live: map[cu.DevicePtr]uint64{}}
+		scratch: map[string]*devBuf{}, live: map[cu.DevicePtr]uint64{}, unitErrs: map[string]error{}}
 	if libs.cuda == nil {
 		return nil, unavailable("%s", rep.libraryReason("libcuda"))
 	}
@@ -268,6 +270,11 @@ func (b *Backend) launch(name string, grid [3]uint32, sharedBytes uint32, args .
 func (b *Backend) launchOn(s cu.Stream, name string, grid [3]uint32, sharedBytes uint32, args ...any) error {
 	k, ok := b.fns[name]
 	if !ok {
+		for u, err := range b.unitErrs {
+			if meta, known := b.metas[name]; known && meta.Unit == u {
+				return fmt.Errorf("cuda: kernel %s unavailable: %w", name, err)
+			}
+		}
 		return fmt.Errorf("cuda: kernel %s not loaded", name)
 	}
 	const paramsOff, sizeOff = 64, 48

@@ -370,7 +370,7 @@ func (m *BF16Model) closeLocked() error {
 
 // gemm runs y[M,N] = x[M,K]·w[N,K]ᵀ in bf16 (fp32 output when f32out).
 func (m *BF16Model) gemm(y, x, w cu.DevicePtr, M, N, K int, f32out bool) error {
-	if m.skinny && !f32out && skinnyOK(M, K) {
+	if m.skinny && !f32out && skinnyOK(M, K) && m.b.unitErrs["gemm.cu"] == nil {
 		return m.skinnyGEMM(y, x, w, M, N, K)
 	}
 	yt := cublaslt.R16BF
@@ -868,6 +868,9 @@ func (m *BF16Model) TimeGEMM(M, N, K int, warmup, reps int) (Timing, error) {
 	t, err := m.time(func() error { return m.gemm(y, x, m.lm, M, N, K, false) }, warmup, reps)
 	if err == nil && m.skinny && !skinnyOK(M, K) {
 		err = fmt.Errorf("cuda: skinny GEMM needs M <= 64 and K %% 16 == 0 (M %d, K %d)", M, K)
+	}
+	if err == nil && m.skinny && m.b.unitErrs["gemm.cu"] != nil {
+		err = fmt.Errorf("cuda: skinny GEMM unavailable: %w", m.b.unitErrs["gemm.cu"])
 	}
 	if serr := d.StreamSynchronize(m.stream); err == nil {
 		err = serr

@@ -50,7 +50,7 @@ func TestFakeDriver(t *testing.T) {
 			t.Fatalf("build %s: %v\n%s", name, err, out)
 		}
 	}
-	for _, sc := range []string{"ok", "noinit", "old", "compile", "oom"} {
+	for _, sc := range []string{"ok", "noinit", "old", "compile", "compile-gemm", "oom"} {
 		t.Run(sc, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -106,6 +106,27 @@ func TestFakeDriverChild(t *testing.T) {
 			if !l.Found || !strings.HasPrefix(l.Path, os.Getenv(cuda.EnvLibs)) {
 				t.Errorf("library %s not found in the override directory: %+v", l.Name, l)
 			}
+		}
+	case "compile-gemm":
+		if err != nil {
+			t.Fatalf("Open with only the optional gemm.cu failing: %v", err)
+		}
+		defer b.Close()
+		if ue := b.UnitErrors()["gemm.cu"]; ue == nil || !strings.Contains(ue.Error(), "fake compile failure") {
+			t.Fatalf("UnitErrors = %v", b.UnitErrors())
+		}
+		m, err := b.NewRandomBF16Model(cuda.DreamShape{Hidden: 256, Intermediate: 512, Layers: 1, Heads: 2, KVHeads: 1, HeadDim: 128,
+			Vocab: 100, Theta: 1e6, Eps: 1e-6}, 16, 16, 4, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		m.SetSkinnyGEMM(true) // falls back to cuBLASLt
+		if _, err := m.Forward(cuda.ForwardArgs{IDs: iota(8, 1), Positions: iota(8, 0), Rows: []int{1, 2}}, false); err != nil {
+			t.Fatalf("Forward without the skinny kernel: %v", err)
+		}
+		if _, err := m.TimeGEMM(8, 32, 256, 0, 1); err == nil || !strings.Contains(err.Error(), "unavailable") {
+			t.Errorf("TimeGEMM with the skinny kernel missing: %v", err)
 		}
 	case "oom":
 		if err == nil || !strings.Contains(err.Error(), "CUDA_ERROR_OUT_OF_MEMORY (2)") || !strings.Contains(err.Error(), "out of memory (fake)") {

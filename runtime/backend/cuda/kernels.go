@@ -143,6 +143,14 @@ func writeAtomic(path string, data []byte) error {
 	return os.Rename(f.Name(), path)
 }
 
+// optionalUnits are kernel units the backend can run without: a compile
+// failure there disables a fast path instead of failing Open.
+var optionalUnits = map[string]bool{"gemm.cu": true}
+
+// UnitErrors reports optional kernel units that failed to compile (nil
+// when every unit is loaded).
+func (b *Backend) UnitErrors() map[string]error { return b.unitErrs }
+
 // loadKernels compiles every unit, loads the modules and resolves every
 // kernel the launch metadata names.
 func (b *Backend) loadKernels(cacheOpt string) error {
@@ -151,6 +159,7 @@ func (b *Backend) loadKernels(cacheOpt string) error {
 	if err != nil {
 		return err
 	}
+	b.metas = metas
 	headers, err := native.Headers()
 	if err != nil {
 		return err
@@ -171,6 +180,13 @@ func (b *Backend) loadKernels(cacheOpt string) error {
 		}
 		bin, res, err := b.compileUnit(u, string(src), headers, dir, driver)
 		if err != nil {
+			if optionalUnits[u] {
+				// The backend works without it (a fast path is disabled):
+				// say so once and go on.
+				b.log.Warn("cuda: optional kernels unavailable", "unit", u, "err", err)
+				b.unitErrs[u] = err
+				continue
+			}
 			return err
 		}
 		b.log.Debug("cuda kernels compiled", "unit", u, "cached", res.Cached, "dur_ms", res.Elapsed.Milliseconds(), "bytes", res.Bytes)

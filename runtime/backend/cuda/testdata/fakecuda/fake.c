@@ -7,6 +7,7 @@
 //   noinit   cuInit returns CUDA_ERROR_NO_DEVICE
 //   old      the device has compute capability 7.5
 //   compile  nvrtcCompileProgram fails with a log
+//   compile-gemm  only gemm.cu fails to compile (an optional unit)
 //   oom      cuMemAlloc_v2 fails with CUDA_ERROR_OUT_OF_MEMORY
 //   nogemm   cublasLtMatmul computes nothing (host-overhead benchmarks)
 // Built by fake_test.go: cc -shared -fPIC fake.c -o lib{cuda,nvrtc,cublasLt}.so.*
@@ -143,6 +144,7 @@ int nvrtcCompileProgram(prog* p, int n, const char* const* opts) {
     for (int i = 0; i < n; i++) if (strncmp(opts[i], "--gpu-architecture=sm_", 22) == 0) arch = 1;
     if (!arch) return 5;
     if (is("compile")) return 6;
+    if (is("compile-gemm") && strcmp(p->name, "gemm.cu") == 0) return 6;
     p->compiled = 1;
     return 0;
 }
