@@ -15,6 +15,8 @@
 #
 # DRY_RUN=1 prints what would run and checks the prepared files, without a GPU.
 # QUICK=1 shrinks the model to 4 layers (a smoke test of the whole script).
+# Step timeouts add up to ~9.5 minutes: call the device tool with timeout_s 600
+# (a normal run takes a few minutes; files under $OUT come back even when cut).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -57,19 +59,19 @@ step env "{ date -u; nvidia-smi; nvidia-smi --query-gpu=name,driver_version,memo
   ldconfig -p | grep -E 'libcuda\\.|libnvrtc|libcublasLt' ; ls -l /usr/local/cuda/lib64/libnvrtc* /usr/local/cuda/lib64/libcublasLt* 2>&1;
   $PY -c 'import torch, sys; print(sys.version); print(\"torch\", torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0))';
   nproc; free -g; } > '$OUT/env.txt' 2>&1"
-step doctor "'$BIN/dream-lsp' doctor --json --open > '$OUT/doctor.json' 2>> '$OUT/go.log'; '$BIN/dream-lsp' doctor --open >> '$OUT/go.log' 2>&1"
+step doctor "timeout 60 '$BIN/dream-lsp' doctor --json --open > '$OUT/doctor.json' 2>> '$OUT/go.log'; '$BIN/dream-lsp' doctor --open >> '$OUT/go.log' 2>&1"
 # Correctness: conformance suite, golden traces (float32), bf16 vs float32,
 # cached step vs full forward, sampling. Run from the package directory
 # (a test reads the package's sources).
-step go-tests "cd runtime/backend/cuda && timeout 300 '$BIN/cuda.test' -test.v -test.count=1 -test.timeout=280s \
+step go-tests "cd runtime/backend/cuda && timeout 150 '$BIN/cuda.test' -test.v -test.count=1 -test.timeout=140s \
   -test.run 'TestOpenWithoutGPU|TestProbe|TestLaunchedKernelsExist|TestConformance|TestGoldenTracesCUDA|TestBF16MatchesFloat32|TestCachedStepMatchesFullForward|TestBatchedCanvasesMatchSingle|TestSamplingDeterministic' >> '$OUT/go.log' 2>&1"
 # Speed: the Go timing report at Dream 7B's shape (random weights), logits kept for the PyTorch comparison.
 step go-report "cd runtime/backend/cuda && $LAYERS_ENV DREAM_GPU_REPORT='$OUT/go_report.json' DREAM_GPU_LOGITS=/tmp/go_logits.f32 \
-  timeout 300 '$BIN/cuda.test' -test.v -test.count=1 -test.timeout=280s -test.run '^TestGPUReport\$' >> '$OUT/go.log' 2>&1"
+  timeout 180 '$BIN/cuda.test' -test.v -test.count=1 -test.timeout=170s -test.run '^TestGPUReport\$' >> '$OUT/go.log' 2>&1"
 # The PyTorch reference on the same card, same weights (rebuilt from the same hash), same canvas.
 GO_ARG=""
 if [ "$DRY_RUN" = 1 ] || [ -s "$OUT/go_report.json" ]; then GO_ARG="--go-report '$OUT/go_report.json'"; fi
-step torch "timeout 400 $PY bench/gpu/dream_ref.py $GO_ARG $LAYERS_ARG --out '$OUT/torch_report.json' > '$OUT/torch.log' 2>&1"
+step torch "timeout 200 $PY bench/gpu/dream_ref.py $GO_ARG $LAYERS_ARG --out '$OUT/torch_report.json' > '$OUT/torch.log' 2>&1"
 step summary "$PY bench/gpu/compare.py '$OUT/go_report.json' '$OUT/torch_report.json' > '$OUT/summary.md' 2>&1; cat '$OUT/summary.md'"
 if [ "$DRY_RUN" != 1 ]; then
 	echo "--- go.log (tail)"; grep -E '^(=== RUN|--- (PASS|FAIL|SKIP)|PASS|FAIL|ok)|relative error|agree|Error|error' "$OUT/go.log" | tail -60

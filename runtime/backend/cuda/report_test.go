@@ -77,7 +77,15 @@ func TestGPUReport(t *testing.T) {
 	}
 	defer m.Close()
 	t.Logf("random %d-layer model ready in %v", shape.Layers, time.Since(start))
+	// The JSON is rewritten after every entry, so a run cut short by a
+	// timeout still leaves what it measured.
+	save := func() {
+		if data, err := json.MarshalIndent(rep, "", "  "); err == nil {
+			_ = os.WriteFile(path, data, 0o644)
+		}
+	}
 	add := func(name string, tm cuda.Timing, err error, timer string, extra func(*reportEntry)) {
+		defer save()
 		if err != nil {
 			rep.Errors[name] = err.Error()
 			t.Errorf("%s: %v", name, err)
@@ -143,6 +151,7 @@ func TestGPUReport(t *testing.T) {
 		}
 		rep.Logits = lf
 	}
+	save()
 	// Both attention implementations; the names without a suffix are the
 	// fused kernel's, "_gemmattn" the cuBLASLt path's.
 	for _, am := range []cuda.AttentionMode{cuda.AttentionFused, cuda.AttentionGEMM} {
