@@ -3,6 +3,7 @@ package cuda_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -50,19 +51,33 @@ func TestFakeDriver(t *testing.T) {
 			t.Fatalf("build %s: %v\n%s", name, err, out)
 		}
 	}
-	for _, sc := range []string{"ok", "noinit", "old", "compile", "compile-gemm", "oom"} {
+	for _, sc := range []string{"ok", "noinit", "old", "compile", "compile-gemm", "oom", "report"} {
 		t.Run(sc, func(t *testing.T) {
+			if sc == "report" && testing.Short() {
+				t.Skip("the report at Dream 7B's width takes a few seconds")
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFakeDriverChild$", "-test.v", "-test.count=1")
+			run, pass := "^TestFakeDriverChild$", "--- PASS: TestFakeDriverChild"
 			mode := sc
-			if sc == "ok" {
+			env := []string{"DREAM_FAKE_CHILD=" + sc, cuda.EnvLibs + "=" + dir, cuda.EnvCache + "=off"}
+			switch sc {
+			case "ok":
 				mode = ""
+			case "report":
+				// The whole timing report through the fake: every code path
+				// of bench/gpu's Go step, with a 2-layer model.
+				run, pass, mode = "^TestGPUReport$", "--- PASS: TestGPUReport", "nogemm"
+				env = append(env, EnvReport+"="+filepath.Join(dir, "report.json"), "DREAM_GPU_LOGITS="+filepath.Join(dir, "logits.f32"), "DREAM_GPU_LAYERS=2")
 			}
-			cmd.Env = append(os.Environ(), "DREAM_FAKE_CHILD="+sc, "FAKE_CUDA="+mode, cuda.EnvLibs+"="+dir, cuda.EnvCache+"=off")
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run="+run, "-test.v", "-test.count=1")
+			cmd.Env = append(append(os.Environ(), env...), "FAKE_CUDA="+mode)
 			out, err := cmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "--- PASS: TestFakeDriverChild") {
+			if err != nil || !strings.Contains(string(out), pass) {
 				t.Fatalf("child %s: %v\n%s", sc, err, out)
+			}
+			if sc == "report" {
+				checkFakeReport(t, filepath.Join(dir, "report.json"))
 			}
 			t.Logf("%s", out)
 		})
@@ -407,4 +422,48 @@ func lastLaunchB(b *testing.B) (string, int, error) {
 	var dims [6]uint32
 	n, _, _ := purego.SyscallN(fn, uintptr(unsafe.Pointer(&nb[0])), uintptr(unsafe.Pointer(&params[0])), uintptr(unsafe.Pointer(&size)), uintptr(unsafe.Pointer(&dims[0])))
 	return dl.GoString(&nb[0], len(nb)), int(n), nil
+}
+
+// checkFakeReport reads the report the fake run wrote: every measurement
+// present, no errors, the fields dream_ref.py reads filled in.
+func checkFakeReport(t *testing.T, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Results []struct {
+			Name string  `json:"name"`
+			MS   float64 `json:"ms"`
+		} `json:"results"`
+		Errors map[string]string `json:"errors"`
+		Canvas []int             `json:"canvas_ids"`
+		Rows   []int             `json:"logits_rows"`
+		Logits string            `json:"logits_file"`
+		Infill map[string][]int  `json:"infill_tokens"`
+		Shape  struct{ Layers, Vocab int }
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) > 0 {
+		t.Errorf("report errors: %v", rep.Errors)
+	}
+	names := map[string]bool{}
+	for _, r := range rep.Results {
+		names[r.Name] = true
+	}
+	for _, want := range []string{"gemm_qkv_M64", "gemm_qkv_M64_skinny", "forward_full_L1024_R64_graph", "forward_full_L1024_R64_graph_gemmattn",
+		"step_cached_B64_ctx1024_graph", "step_cached_B64_ctx1024_graph_tuned", "step_cached_B64_ctx1024_graph_tuned_skinny",
+		"step_cached_4x_B64_ctx1024_graph", "e2e_infill_64_in_1024_steps16_cached", "e2e_infill_64_in_1024_steps8_nocache"} {
+		if !names[want] {
+			t.Errorf("report lacks %s (has %d entries)", want, len(rep.Results))
+		}
+	}
+	if rep.Shape.Layers != 2 || len(rep.Canvas) != 1024 || len(rep.Rows) != 64 || rep.Logits == "" || len(rep.Infill["e2e_infill_64_in_1024_steps16_nocache"]) != 64 {
+		t.Errorf("report fields: layers %d, canvas %d, rows %d, logits %q, infill %d", rep.Shape.Layers, len(rep.Canvas), len(rep.Rows), rep.Logits, len(rep.Infill))
+	}
+	if st, err := os.Stat(rep.Logits); err != nil || st.Size() != int64(4*64*rep.Shape.Vocab) {
+		t.Errorf("logits file: %v", err)
+	}
 }

@@ -47,7 +47,7 @@ int cuCtxSetCurrent(void* c) { return c == &ctx_token ? 0 : 201; }
 int cuCtxSynchronize(void) { return 0; }
 int cuMemAlloc_v2(uint64_t* p, size_t n) {
     if (is("oom")) return 2;
-    *p = (uint64_t)(uintptr_t)malloc(n ? n : 1);
+    *p = (uint64_t)(uintptr_t)calloc(1, n ? n : 1);  // zeroed, like the token buffers a test reads
     return *p ? 0 : 2;
 }
 int cuMemFree_v2(uint64_t p) { free((void*)(uintptr_t)p); return 0; }
