@@ -89,3 +89,26 @@ extern "C" __global__ void __launch_bounds__(128) gemm_skinny_bf16(bf16* y, cons
         y[(long long)row * N + n0 + col] = from_f32<bf16>(s);
     }
 }
+
+// gemm_f32_simple: y[M,N] = x[M,K]·w[N,K]ᵀ (+ bias[N]) in fp32, one output
+// per thread with a 16×16 tile of x and w staged in shared memory. The
+// float32 backend's fallback when cuBLASLt offers no algorithm for a
+// shape (and for K = 0); correct, not fast. Launch: block 256 (16×16),
+// grid (ceil(N/16), ceil(M/16)).
+extern "C" __global__ void __launch_bounds__(256) gemm_f32_simple(float* y, const float* x, const float* w, const float* bias, int M, int N, int K) {
+    __shared__ float xs[16][17];
+    __shared__ float ws[16][17];
+    const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+    const int row = blockIdx.y * 16 + ty, col = blockIdx.x * 16 + tx;
+    float acc = 0.f;
+    for (int k0 = 0; k0 < K; k0 += 16) {
+        const int xr = blockIdx.y * 16 + ty, wr = blockIdx.x * 16 + ty, kk = k0 + tx;
+        xs[ty][tx] = (xr < M && kk < K) ? x[(long long)xr * K + kk] : 0.f;
+        ws[ty][tx] = (wr < N && kk < K) ? w[(long long)wr * K + kk] : 0.f;
+        __syncthreads();
+#pragma unroll
+        for (int k = 0; k < 16; ++k) acc += xs[ty][k] * ws[tx][k];
+        __syncthreads();
+    }
+    if (row < M && col < N) y[(long long)row * N + col] = acc + (bias ? bias[col] : 0.f);
+}

@@ -384,6 +384,23 @@ static void test_skinny_gemm(int M, int N, int K) {
     expect(what, err, 8e-3);
 }
 
+static void test_gemm_f32_simple(int M, int N, int K, bool bias) {
+    auto x = randn((size_t)M * K), w = randn((size_t)N * K), b = randn(N);
+    std::vector<float> y((size_t)M * N, NAN);
+    emu_launch({(unsigned)((N + 15) / 16), (unsigned)((M + 15) / 16)}, 256,
+               [&] { gemm_f32_simple(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, M, N, K); });
+    std::vector<double> want((size_t)M * N);
+    for (int i = 0; i < M; ++i)
+        for (int j = 0; j < N; ++j) {
+            double s = bias ? b[j] : 0;
+            for (int k = 0; k < K; ++k) s += (double)x[(size_t)i * K + k] * w[(size_t)j * K + k];
+            want[(size_t)i * N + j] = s;
+        }
+    char what[96];
+    std::snprintf(what, sizeof what, "gemm_f32_simple M=%d N=%d K=%d%s", M, N, K, bias ? " bias" : "");
+    expect(what, maxrel(y, want), 2e-5 * std::sqrt((double)K + 1));
+}
+
 int main() {
     setvbuf(stdout, nullptr, _IONBF, 0);
     test_bf16_rounding();
@@ -400,6 +417,9 @@ int main() {
     test_gemm_attention(9, 70, 7, 1, 16, false);
     test_gemm_attention(13, 40, 4, 2, 8, true);
     test_sample();
+    test_gemm_f32_simple(5, 7, 9, false);
+    test_gemm_f32_simple(17, 33, 65, true);
+    test_gemm_f32_simple(3, 4, 0, true);
     test_skinny_gemm(1, 32, 16);
     test_skinny_gemm(17, 72, 96);
     test_skinny_gemm(64, 64, 160);

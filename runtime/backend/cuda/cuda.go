@@ -333,7 +333,9 @@ func (b *Backend) closeLocked() error {
 		}
 		_ = b.drv.CtxSynchronize()
 		for _, p := range b.plans {
-			p.Destroy()
+			if p != nil {
+				p.Destroy()
+			}
 		}
 		if b.lt != nil {
 			if err := b.lt.Destroy(); err != nil {

@@ -324,41 +324,33 @@ func (b *Backend) MatMul(out, x, w, bias backend.Tensor) error {
 	if T == 0 || N == 0 {
 		return nil
 	}
+	var biasPtr uint64
+	if bt != nil {
+		biasPtr = uint64(bt.ptr)
+	}
+	simple := func() error {
+		return b.launch("gemm_f32_simple", [3]uint32{uint32((N + 15) / 16), uint32((T + 15) / 16)}, 0,
+			o, xt, wt, biasPtr, T, N, K)
+	}
 	if K == 0 {
-		// cuBLASLt rejects K = 0; the product is the bias (or zero).
-		if err := b.drv.MemsetD8Async(o.ptr, 0, o.bytes(), b.strm); err != nil {
-			return err
-		}
-		if bt != nil {
-			return b.addBias(o, bt)
-		}
-		return nil
+		return simple() // cuBLASLt rejects K = 0; the product is the bias (or zero)
 	}
 	shape := cublaslt.GEMMShape{M: T, N: N, K: K, XType: cublaslt.R32F, YType: cublaslt.R32F, Bias: bt != nil, Workspace: int(b.wsLen)}
 	plan, ok := b.plans[shape]
 	if !ok {
 		if plan, err = b.lt.NewPlan(shape); err != nil {
-			return fmt.Errorf("cuda: plan GEMM [%d,%d]x[%d,%d]ᵀ: %w", T, K, N, K, err)
+			// No cuBLASLt algorithm for this shape: the simple kernel.
+			b.log.Debug("cuda: GEMM without cuBLASLt", "m", T, "n", N, "k", K, "err", err)
+			b.plans[shape] = nil
+			return simple()
 		}
 		b.plans[shape] = plan
 	}
-	var biasPtr uint64
-	if bt != nil {
-		biasPtr = uint64(bt.ptr)
+	if plan == nil {
+		return simple()
 	}
 	if err := plan.Run(uint64(o.ptr), uint64(xt.ptr), uint64(wt.ptr), biasPtr, uint64(b.ws), b.wsLen, uintptr(b.strm)); err != nil {
 		return fmt.Errorf("cuda: GEMM [%d,%d]x[%d,%d]ᵀ: %w", T, K, N, K, err)
-	}
-	return nil
-}
-
-// addBias adds bias [1,N] to every row of o (only for the K = 0 corner).
-func (b *Backend) addBias(o, bt *tensor) error {
-	for r := 0; r < o.rows; r++ {
-		row := uint64(o.ptr) + uint64(r*o.cols*4)
-		if err := b.launch("add_f32", [3]uint32{gridFor(o.cols, 256)}, 0, row, row, bt, int64(o.cols)); err != nil {
-			return err
-		}
 	}
 	return nil
 }
