@@ -259,8 +259,11 @@ func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 	x := alloc(T, D)
 	h := alloc(T, D)
 	q := alloc(T, D)
-	k := alloc(T, KV)
-	v := alloc(T, KV)
+	var k, v backend.Tensor // per layer from the cache when there is one
+	if c == nil {
+		k = alloc(T, KV)
+		v = alloc(T, KV)
+	}
 	att := alloc(T, D)
 	gate := alloc(T, I)
 	up := alloc(T, I)
