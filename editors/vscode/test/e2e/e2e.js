@@ -8,6 +8,9 @@ const { chromium } = require('playwright-core');
 const [url, file, artifacts] = process.argv.slice(2);
 const timeout = Number(process.env.DREAM_E2E_TIMEOUT_MS || 90000);
 const typed = 'msg = msg + ';
+// The server's echo test engine (DREAM_LSP_TEST_ENGINE=echo) marks holes with /*?*/, the real one with /* fill */.
+const echo = process.env.DREAM_LSP_TEST_ENGINE === 'echo';
+const hole = echo ? '/*?*/' : '/* fill */';
 
 const squash = (s) => s.replace(/\s+/g, '');
 
@@ -196,20 +199,39 @@ async function runCommand(page, title) {
     // Dream: Fill Holes fills a marked hole through workspace/applyEdit.
     await page.keyboard.press('Control+End');
     await page.keyboard.press('Enter');
-    await page.keyboard.type('var y = /* fill */', { delay: 20 });
+    await page.keyboard.type('var y = ' + hole, { delay: 20 });
     await page.keyboard.press('Escape');
     const withHole = await save(page, afterWord);
-    if (!withHole.includes('/* fill */')) fail('the hole marker was not typed');
+    if (!withHole.includes(hole)) fail('the hole marker was not typed');
     await runCommand(page, 'Dream: Fill Holes');
     let filled = withHole;
-    for (const end = Date.now() + timeout; Date.now() < end && filled.includes('/* fill */'); ) {
+    for (const end = Date.now() + timeout; Date.now() < end && filled.includes(hole); ) {
       await page.waitForTimeout(500);
       filled = await save(page, withHole, 2000);
     }
-    if (filled.includes('/* fill */')) fail('Dream: Fill Holes left the marker');
+    if (filled.includes(hole)) fail('Dream: Fill Holes left the marker');
     if (!filled.startsWith(afterWord + '\nvar y = ')) fail(`fill holes changed other text:\n${filled}`);
     console.log(`fill holes: ${JSON.stringify(filled.slice(afterWord.length))}`);
     await page.screenshot({ path: path.join(artifacts, 'filled.png') });
+
+    if (echo) {
+      // The server's deterministic test engine: an item whose range swallows the ")" right of the cursor.
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('var q = greet(name)', { delay: 20 });
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('Alt+Backslash');
+      const g = await waitGhost(page);
+      await page.screenshot({ path: path.join(artifacts, 'echo-range.png') });
+      await page.keyboard.press('Tab');
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Escape');
+      const text = await save(page, filled);
+      const lastLine = text.trimEnd().split('\n').pop();
+      if (lastLine !== 'var q = greet(nameecho0(name))') fail(`echo accept gave ${JSON.stringify(lastLine)} (ghost ${JSON.stringify(g)})`);
+      console.log(`echo range: ${JSON.stringify(lastLine)}`);
+    }
     ok = true;
   } catch (err) {
     console.error(String(err && err.stack ? err.stack : err));
