@@ -17,6 +17,15 @@ import (
 type CacheOptions struct {
 	Enabled bool
 	Policy  kvcache.Policy
+	// Reuse, when non-nil, is a cache (from CachedModel.NewCache) that
+	// outlives the Run: a single-canvas request whose leading tokens match
+	// the rows the cache holds from an earlier Run keeps those rows' K/V
+	// and its first step recomputes only the rest of the canvas (from one
+	// slot before the first mask at the latest), instead of a full
+	// forward pass. The kept rows are stale in the same way as between
+	// refreshes. Run leaves its final K/V in the cache and does not free
+	// it. Nil: a fresh cache per Run.
+	Reuse *kvcache.Cache
 }
 
 // CachedModel is what the cached mode needs: *model.Model satisfies it.
@@ -40,6 +49,8 @@ type cachedStepper struct {
 	block  map[int][2]int // canvas row -> block [start, end) at the last refresh
 	total  int            // masks at the last refresh
 	mask   int
+	owned  bool // cache made here (freed by close)
+	reused int  // rows reused from an earlier Run at step 0
 }
 
 func newCachedStepper(m Model, opts CacheOptions) (*cachedStepper, error) {
@@ -47,10 +58,50 @@ func newCachedStepper(m Model, opts CacheOptions) (*cachedStepper, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w (%T)", ErrNoCache, m)
 	}
-	return &cachedStepper{m: cm, policy: opts.Policy, cache: cm.NewCache(), mask: m.Config().MaskTokenID}, nil
+	cs := &cachedStepper{m: cm, policy: opts.Policy, cache: opts.Reuse, mask: m.Config().MaskTokenID}
+	if cs.cache == nil {
+		cs.cache, cs.owned = cm.NewCache(), true
+	}
+	return cs, nil
 }
 
-func (c *cachedStepper) close() { c.cache.Free() }
+func (c *cachedStepper) close() {
+	if c.owned {
+		c.cache.Free()
+	}
+}
+
+// reuse runs step 0 of a single-canvas request against the rows an
+// earlier Run left in the cache: it keeps the matching leading rows and
+// computes the rest as one block. ok is false when nothing can be reused.
+func (c *cachedStepper) reuse(in model.Input) (logits [][]float32, ok bool, err error) {
+	if c.owned || in.Positions != nil || in.Valid != nil {
+		return nil, false, nil
+	}
+	keep := c.cache.Reuse(in.IDs)
+	first, _, has := kvcache.Block(in.IDs, c.mask)
+	if !has {
+		return nil, false, nil
+	}
+	keep = min(keep, first) // first is one slot before the first mask
+	if keep <= 0 {
+		return nil, false, nil
+	}
+	L := len(in.IDs)
+	pos := make([]int, L)
+	for i := range pos {
+		pos[i] = i
+	}
+	if err := c.cache.Relayout(keep, L, pos, nil); err != nil {
+		return nil, false, err
+	}
+	logits, err = c.m.ForwardBlocks(c.cache, []model.Block{{Seq: 0, Start: keep, IDs: in.IDs[keep:], Want: in.Want}})
+	if err != nil {
+		return nil, false, err
+	}
+	c.reused = keep
+	return logits, true, nil
+}
 
 func (c *cachedStepper) forward(step int, inputs []model.Input, rows []int) ([][]float32, error) {
 	left := 0
@@ -66,9 +117,22 @@ func (c *cachedStepper) forward(step int, inputs []model.Input, rows []int) ([][
 		}
 	}
 	if full {
-		logits, err := c.m.Prefill(c.cache, inputs)
-		if err != nil {
-			return nil, err
+		var (
+			logits [][]float32
+			reused bool
+			err    error
+		)
+		if c.seq == nil && len(inputs) == 1 {
+			logits, reused, err = c.reuse(inputs[0])
+			if err != nil {
+				return nil, err
+			}
+		}
+		if !reused {
+			logits, err = c.m.Prefill(c.cache, inputs)
+			if err != nil {
+				return nil, err
+			}
 		}
 		c.seq, c.block, c.total = make(map[int]int, len(rows)), make(map[int][2]int, len(rows)), left
 		for i, r := range rows {

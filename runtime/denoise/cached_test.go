@@ -201,3 +201,50 @@ func TestCachedNeedsCachedModel(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoCache", err)
 	}
 }
+
+// TestCachedReuseAcrossRuns: with CacheOptions.Reuse, a second request
+// whose canvas starts like the first one's skips step 0's full pass.
+func TestCachedReuseAcrossRuns(t *testing.T) {
+	cm := &countingModel{Model: loadModel(t, sharedpath.Path(t, "golden", "models", "tiny-gqa"))}
+	const M = 299
+	first := []int{5, 6, 7, 8, 9, 10, 11, 12, M, M, M, M, 20, 21, 22}
+	typed := []int{5, 6, 7, 8, 9, 10, 11, 12, 13, M, M, M, M, 20, 21, 22} // one token typed
+	other := []int{1, 6, 7, 8, 9, 10, 11, 12, M, M, M, M, 20, 21, 22}      // nothing in common
+	cache := cm.NewCache()
+	defer cache.Free()
+	run := func(c []int) *denoise.Result {
+		t.Helper()
+		cm.prefills, cm.blocks = 0, 0
+		res, err := denoise.Run(context.Background(), cm, denoise.Request{
+			Canvases: [][]int{c}, Steps: 4, Sampler: sampler.Options{Alg: sampler.MaskGITPlus},
+			Cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: -1}, Reuse: cache},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(res.Canvases[0], M) {
+			t.Fatalf("masks left: %v", res.Canvases[0])
+		}
+		for j, id := range c {
+			if id != M && res.Canvases[0][j] != id {
+				t.Fatalf("pinned slot %d changed", j)
+			}
+		}
+		return res
+	}
+	run(first)
+	if cm.prefills != 1 || cm.blocks != 3 {
+		t.Fatalf("first run: %d full, %d block passes; want 1 and 3", cm.prefills, cm.blocks)
+	}
+	run(typed)
+	if cm.prefills != 0 || cm.blocks != 4 {
+		t.Errorf("typed-ahead run: %d full, %d block passes; want 0 and 4 (step 0 reuses the prefix)", cm.prefills, cm.blocks)
+	}
+	if got := cache.Tokens()[:9]; !slices.Equal(got, typed[:9]) {
+		t.Errorf("cache tokens %v after the run, want the canvas's prefix", got)
+	}
+	run(other)
+	if cm.prefills != 1 {
+		t.Errorf("unrelated canvas: %d full passes, want 1", cm.prefills)
+	}
+}

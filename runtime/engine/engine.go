@@ -20,6 +20,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/tokenizer"
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
@@ -33,6 +34,11 @@ type Options struct {
 	// for requests whose Cache is the zero value. Zero: off (every step a
 	// full forward pass); {Enabled: true} uses the default refresh policy.
 	Cache denoise.CacheOptions
+	// ReuseCache keeps one K/V cache across Denoise calls: a cached
+	// single-canvas request whose leading tokens match the previous
+	// cached request's reuses their K/V (denoise.CacheOptions.Reuse), the
+	// keystroke case. Off by default (see docs/BENCHMARKS.md "KV cache (CPU)").
+	ReuseCache bool
 }
 
 // DreamOnExpandTokenID is DreamOn's "expand" token: committing it at a
@@ -50,6 +56,8 @@ type Engine struct {
 	log    *slog.Logger
 	expand int // -1 when the checkpoint has no expand token
 	cache  denoise.CacheOptions
+	reuse  bool
+	kv     *kvcache.Cache // kept across calls when reuse is on
 
 	mu sync.Mutex // serialises Denoise (the model keeps no per-call state, but the backend runs one op at a time)
 }
@@ -128,7 +136,7 @@ func build(cfg model.Config, gen model.GenerationConfig, ck *weights.Checkpoint,
 		be.Close()
 		return nil, fmt.Errorf("engine: load weights of %s: %w", name, err)
 	}
-	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1, cache: opts.Cache}
+	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1, cache: opts.Cache, reuse: opts.ReuseCache}
 	e.expand = expandToken(cfg, tok)
 	if tok == nil {
 		log.Warn("model has no tokenizer files; only token-level calls work", "model", name)
@@ -201,6 +209,12 @@ func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Res
 	if e.m == nil {
 		return nil, ErrClosed
 	}
+	if e.reuse && req.Cache.Enabled && req.Cache.Reuse == nil && len(req.Canvases) == 1 {
+		if e.kv == nil {
+			e.kv = e.m.NewCache()
+		}
+		req.Cache.Reuse = e.kv
+	}
 	start := time.Now()
 	res, err := denoise.Run(ctx, e.m, req)
 	if err != nil {
@@ -244,6 +258,10 @@ var ErrClosed = errors.New("engine: closed")
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.kv != nil {
+		e.kv.Free()
+		e.kv = nil
+	}
 	if e.m != nil {
 		e.m.Close()
 		e.m = nil

@@ -42,6 +42,7 @@ type Cache struct {
 	seqs      []Seq
 	positions []int
 	valid     []bool
+	tokens    []int // the token each row's K/V was computed from (-1: unknown)
 	rows      int
 	epoch     int
 }
@@ -92,6 +93,10 @@ func (c *Cache) Reset(seqLens []int, positions []int, valid []bool) error {
 	}
 	c.seqs = seqs
 	c.positions = append(c.positions[:0], positions...)
+	c.tokens = c.tokens[:0]
+	for range rows {
+		c.tokens = append(c.tokens, -1)
+	}
 	if valid == nil {
 		c.valid = nil
 	} else {
@@ -123,13 +128,78 @@ func (c *Cache) Positions() []int { return c.positions }
 // (do not modify).
 func (c *Cache) Valid() []bool { return c.valid }
 
+// Tokens returns the token each cached row's K/V was computed from, -1
+// where unknown (do not modify).
+func (c *Cache) Tokens() []int { return c.tokens }
+
+// SetTokens records that rows [row, row+len(ids)) now hold K/V computed
+// from ids (model.Prefill and model.ForwardBlocks call it).
+func (c *Cache) SetTokens(row int, ids []int) { copy(c.tokens[row:], ids) }
+
+// Relayout turns a one-sequence cache into a one-sequence cache of
+// seqLen rows with the given positions and validity, keeping the K/V of
+// the first keep rows (which must have the same positions as before);
+// the other rows are undefined until a forward pass writes them. It is
+// how a new request reuses an earlier request's K/V for an unchanged
+// prefix (see Reuse).
+func (c *Cache) Relayout(keep, seqLen int, positions []int, valid []bool) error {
+	if len(c.seqs) != 1 || keep < 0 || keep > c.rows || keep > seqLen {
+		return fmt.Errorf("kvcache: relayout: keep %d of %d rows in %d sequences into %d", keep, c.rows, len(c.seqs), seqLen)
+	}
+	if seqLen == c.rows {
+		tokens := append([]int(nil), c.tokens[:keep]...)
+		if err := c.Reset([]int{seqLen}, positions, valid); err != nil {
+			return err
+		}
+		copy(c.tokens, tokens)
+		return nil
+	}
+	old := &Cache{be: c.be, kvDim: c.kvDim, k: c.k, v: c.v, rows: c.rows}
+	tokens := append([]int(nil), c.tokens[:keep]...)
+	c.k, c.v = make([]backend.Tensor, len(old.k)), make([]backend.Tensor, len(old.v))
+	c.rows = 0
+	defer old.free()
+	if err := c.Reset([]int{seqLen}, positions, valid); err != nil {
+		return err
+	}
+	copy(c.tokens, tokens)
+	idx := make([]int, seqLen)
+	for i := range keep {
+		idx[i] = i
+	}
+	for i := range c.k {
+		if err := c.be.GatherRows(c.k[i], old.k[i], idx); err != nil {
+			return fmt.Errorf("kvcache: relayout layer %d keys: %w", i, err)
+		}
+		if err := c.be.GatherRows(c.v[i], old.v[i], idx); err != nil {
+			return fmt.Errorf("kvcache: relayout layer %d values: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Reuse returns how many leading rows of a one-sequence cache can serve a
+// new canvas ids (RoPE positions 0..len(ids)−1, all valid): the length of
+// the common prefix of the cached tokens and ids, when the cache holds
+// one sequence laid out the same way; 0 otherwise.
+func (c *Cache) Reuse(ids []int) int {
+	if len(c.seqs) != 1 || c.valid != nil {
+		return 0
+	}
+	n := 0
+	for n < len(ids) && n < c.rows && c.tokens[n] == ids[n] && c.tokens[n] >= 0 && c.positions[n] == n {
+		n++
+	}
+	return n
+}
+
 // Epoch counts Resets; callers can use it to notice a refill.
 func (c *Cache) Epoch() int { return c.epoch }
 
 // Free releases the cache's tensors; the cache can be Reset again.
 func (c *Cache) Free() {
 	c.free()
-	c.seqs, c.positions, c.valid = nil, nil, nil
+	c.seqs, c.positions, c.valid, c.tokens = nil, nil, nil, nil
 }
 
 func (c *Cache) free() {

@@ -93,3 +93,45 @@ func TestReset(t *testing.T) {
 		t.Error("Free left rows")
 	}
 }
+
+func TestReuseAndRelayout(t *testing.T) {
+	be := cpu.New(1)
+	c := kvcache.New(be, 1, 2)
+	if err := c.Reset([]int{4}, []int{0, 1, 2, 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Reuse([]int{5, 6, 7}); n != 0 {
+		t.Errorf("Reuse before tokens are known = %d, want 0", n)
+	}
+	c.SetTokens(0, []int{5, 6, 7, 8})
+	k, _ := c.Layer(0)
+	copy(cpu.Data(k), []float32{1, 1, 2, 2, 3, 3, 4, 4})
+	if n := c.Reuse([]int{5, 6, 9, 8, 1}); n != 2 {
+		t.Errorf("Reuse = %d, want 2", n)
+	}
+	// Grow to 6 rows keeping 2: rows 0-1 keep their keys and tokens.
+	if err := c.Relayout(2, 6, []int{0, 1, 2, 3, 4, 5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	k, _ = c.Layer(0)
+	if d := cpu.Data(k); k.Rows() != 6 || d[0] != 1 || d[3] != 2 {
+		t.Errorf("after relayout: rows %d, keys %v", k.Rows(), d)
+	}
+	if tk := c.Tokens(); tk[0] != 5 || tk[1] != 6 || tk[2] != -1 {
+		t.Errorf("tokens after relayout %v", tk)
+	}
+	// Same size keeps the tensors.
+	if err := c.Relayout(1, 6, []int{0, 1, 2, 3, 4, 5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if k2, _ := c.Layer(0); k2 != k || c.Tokens()[1] != -1 {
+		t.Error("same-size relayout reallocated or kept a dropped row's token")
+	}
+	if err := c.Relayout(7, 6, make([]int, 6), nil); err == nil {
+		t.Error("keeping more rows than the new length: no error")
+	}
+	_ = c.Reset([]int{2, 2}, []int{0, 1, 0, 1}, nil)
+	if n := c.Reuse([]int{0, 1}); n != 0 {
+		t.Errorf("Reuse of a two-sequence cache = %d, want 0", n)
+	}
+}

@@ -275,7 +275,7 @@ func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 		ap.SeqLens = nil
 	}
 	if c != nil {
-		if err := m.resetCache(c, seqLens, positions, valid); err != nil {
+		if err := m.resetCache(c, ids, seqLens, positions, valid); err != nil {
 			return nil, err
 		}
 	}

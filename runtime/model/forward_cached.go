@@ -13,13 +13,14 @@ func (m *Model) NewCache() *kvcache.Cache {
 	return kvcache.New(m.be, m.cfg.NumLayers, m.cfg.KVDim())
 }
 
-func (m *Model) resetCache(c *kvcache.Cache, seqLens, positions []int, valid []bool) error {
+func (m *Model) resetCache(c *kvcache.Cache, ids, seqLens, positions []int, valid []bool) error {
 	if c.Layers() != m.cfg.NumLayers || c.KVDim() != m.cfg.KVDim() {
 		return fmt.Errorf("model: cache has %d layers × %d, model %d × %d", c.Layers(), c.KVDim(), m.cfg.NumLayers, m.cfg.KVDim())
 	}
 	if err := c.Reset(seqLens, positions, valid); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
+	c.SetTokens(0, ids)
 	return nil
 }
 
@@ -30,7 +31,11 @@ func (m *Model) Prefill(c *kvcache.Cache, in []Input) ([][]float32, error) {
 	if c == nil {
 		return nil, fmt.Errorf("model: prefill: nil cache")
 	}
-	return m.forward(in, c)
+	out, err := m.forward(in, c)
+	if err != nil {
+		c.Free() // its rows may be half written: nothing in it may be reused
+	}
+	return out, err
 }
 
 // Block is one canvas's block for ForwardBlocks.
@@ -164,10 +169,12 @@ func (m *Model) ForwardBlocks(c *kvcache.Cache, blocks []Block) ([][]float32, er
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
+			c.Free() // block rows may be half written
 			return nil, fmt.Errorf("model: forward blocks: %w", err)
 		}
 	}
 	if len(rows) == 0 {
+		recordBlockTokens(c, blocks)
 		return out, nil
 	}
 	R, V := len(rows), cfg.VocabSize
@@ -189,6 +196,7 @@ func (m *Model) ForwardBlocks(c *kvcache.Cache, blocks []Block) ([][]float32, er
 	if err := be.Read(logits, host); err != nil {
 		return nil, fmt.Errorf("model: forward blocks: read logits: %w", err)
 	}
+	recordBlockTokens(c, blocks)
 	off := 0
 	for n, b := range blocks {
 		w := len(b.Want)
@@ -196,4 +204,12 @@ func (m *Model) ForwardBlocks(c *kvcache.Cache, blocks []Block) ([][]float32, er
 		off += w
 	}
 	return out, nil
+}
+
+// recordBlockTokens notes in c which tokens the blocks' K/V rows hold now.
+func recordBlockTokens(c *kvcache.Cache, blocks []Block) {
+	seqs := c.Seqs()
+	for _, b := range blocks {
+		c.SetTokens(seqs[b.Seq].Offset+b.Start, b.IDs)
+	}
 }

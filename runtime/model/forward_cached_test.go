@@ -149,3 +149,41 @@ func TestForwardBlocksRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestReuseSameCanvas: an unchanged canvas served from the rows an
+// earlier Prefill left (kept prefix, recomputed rest) gives the full
+// forward's logits.
+func TestReuseSameCanvas(t *testing.T) {
+	m := loadSmall(t, cpu.New(2))
+	ids := canvas(48, 30, 38, 4)
+	want, err := m.Forward([]model.Input{{IDs: ids, Want: []int{30, 35, 37}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := m.NewCache()
+	defer cache.Free()
+	if _, err := m.Prefill(cache, []model.Input{{IDs: ids}}); err != nil {
+		t.Fatal(err)
+	}
+	keep := min(cache.Reuse(ids), 29)
+	if keep != 29 {
+		t.Fatalf("Reuse = %d, want the whole canvas clipped to 29", keep)
+	}
+	pos := make([]int, len(ids))
+	for i := range pos {
+		pos[i] = i
+	}
+	if err := cache.Relayout(keep, len(ids), pos, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.ForwardBlocks(cache, []model.Block{{Seq: 0, Start: keep, IDs: ids[keep:], Want: []int{30, 35, 37}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxRelDiff(got[0], want[0]); d > 1e-5 {
+		t.Errorf("reused-prefix logits differ from the full forward by %.2g", d)
+	}
+	if tk := cache.Tokens(); !slices.Equal(tk, ids) {
+		t.Errorf("cache tokens %v, want the canvas", tk)
+	}
+}
