@@ -209,7 +209,7 @@ func TestCachedReuseAcrossRuns(t *testing.T) {
 	const M = 299
 	first := []int{5, 6, 7, 8, 9, 10, 11, 12, M, M, M, M, 20, 21, 22}
 	typed := []int{5, 6, 7, 8, 9, 10, 11, 12, 13, M, M, M, M, 20, 21, 22} // one token typed
-	other := []int{1, 6, 7, 8, 9, 10, 11, 12, M, M, M, M, 20, 21, 22}      // nothing in common
+	other := []int{1, 6, 7, 8, 9, 10, 11, 12, M, M, M, M, 20, 21, 22}     // nothing in common
 	cache := cm.NewCache()
 	defer cache.Free()
 	run := func(c []int) *denoise.Result {
