@@ -35,7 +35,6 @@ inline emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
 enum { EMU_RUN = 0, EMU_WARP = 1, EMU_BLOCK = 2, EMU_DONE = 3 };
 struct emu_fiber {
     ucontext_t ctx;
-    std::unique_ptr<char[]> stack;
     int state = EMU_RUN;
 };
 inline std::vector<emu_fiber>* emu_fibers;
@@ -92,6 +91,9 @@ void emu_launch(emu_dim3 grid, unsigned threads, F kernel) {
     emu_kernel = &fn;
     gridDim = grid;
     blockDim = emu_dim3{threads, 1, 1};
+    const size_t stack = 64 << 10;
+    std::vector<std::unique_ptr<char[]>> stacks(threads);  // reused by every block
+    for (auto& st : stacks) st.reset(new char[stack]);      // not zeroed: cheap
     for (unsigned z = 0; z < grid.z; ++z)
         for (unsigned y = 0; y < grid.y; ++y)
             for (unsigned x = 0; x < grid.x; ++x) {
@@ -100,10 +102,8 @@ void emu_launch(emu_dim3 grid, unsigned threads, F kernel) {
                 emu_fibers = &fibers;
                 for (unsigned t = 0; t < threads; ++t) {
                     emu_fiber& f = fibers[t];
-                    const size_t stack = 64 << 10;
-                    f.stack.reset(new char[stack]);  // not zeroed: cheap per block
                     getcontext(&f.ctx);
-                    f.ctx.uc_stack.ss_sp = f.stack.get();
+                    f.ctx.uc_stack.ss_sp = stacks[t].get();
                     f.ctx.uc_stack.ss_size = stack;
                     f.ctx.uc_link = &emu_sched;
                     makecontext(&f.ctx, emu_entry, 0);

@@ -153,6 +153,12 @@ func TestFakeDriverChild(t *testing.T) {
 		}
 		defer b.Close()
 		fakeOK(t, b)
+	case "emu":
+		if err != nil {
+			t.Fatalf("Open with the emulated driver: %v", err)
+		}
+		defer b.Close()
+		emuChild(t, b)
 	default:
 		t.Fatalf("unknown scenario %q", sc)
 	}

@@ -31,7 +31,10 @@ type goldenGenerate struct {
 // TestGoldenTracesCUDA replays the greedy traces of the golden tiny models
 // with the float32 CUDA path: they must be identical, token for token.
 func TestGoldenTracesCUDA(t *testing.T) {
-	b := openGPU(t)
+	runGoldenTraces(t, openGPU(t))
+}
+
+func runGoldenTraces(t *testing.T, b *cuda.Backend) {
 	root := sharedpath.Path(t, "golden", "models")
 	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
 		t.Run(name, func(t *testing.T) {
@@ -164,9 +167,13 @@ func relErr(got, want []float32) float64 {
 // 64 positions within 1e-2 relative error, greedy tokens agreeing on at
 // least 90%, and the device sampler's statistics matching the logits.
 func TestBF16MatchesFloat32(t *testing.T) {
-	b := openGPU(t)
-	const L, R = 256, 64
 	cfg, _ := checkShape(4)
+	runBF16Match(t, openGPU(t), cfg, 256)
+}
+
+// runBF16Match compares the paths on a canvas of L tokens (L >= 128).
+func runBF16Match(t *testing.T, b *cuda.Backend, cfg model.Config, L int) {
+	const R = 64
 	f32, bm := bf16Pair(t, b, cfg, L, L, R)
 	ids := randomIDs(L, cfg.VocabSize, 3)
 	want := iota(R, L-R-17) // 64 positions inside the canvas
@@ -262,9 +269,11 @@ func checkBF16(t *testing.T, bm *cuda.BF16Model, cfg model.Config, ids, want []i
 // TestCachedStepMatchesFullForward recomputes a block against the K/V cache
 // a full forward filled: the block's logits must match the full forward's.
 func TestCachedStepMatchesFullForward(t *testing.T) {
-	b := openGPU(t)
-	const L, B, start = 256, 32, 150
 	cfg, _ := checkShape(2)
+	runCachedStep(t, openGPU(t), cfg, 256, 32, 150)
+}
+
+func runCachedStep(t *testing.T, b *cuda.Backend, cfg model.Config, L, B, start int) {
 	_, bm := bf16Pair(t, b, cfg, L, L, L)
 	ids := randomIDs(L, cfg.VocabSize, 5)
 	rows := iota(B, start)
@@ -341,9 +350,11 @@ func TestSamplingDeterministic(t *testing.T) {
 // (segments, each against its own cache region) and one at a time: the
 // logits must agree.
 func TestBatchedCanvasesMatchSingle(t *testing.T) {
-	b := openGPU(t)
-	const L, B, start = 128, 16, 60
 	cfg, _ := checkShape(2)
+	runBatched(t, openGPU(t), cfg, 128, 16, 60)
+}
+
+func runBatched(t *testing.T, b *cuda.Backend, cfg model.Config, L, B, start int) {
 	_, bm := bf16Pair(t, b, cfg, 2*L, L, 2*B)
 	canv := [][]int{randomIDs(L, cfg.VocabSize, 11), randomIDs(L, cfg.VocabSize, 12)}
 	for _, mode := range []cuda.AttentionMode{cuda.AttentionFused, cuda.AttentionGEMM} {

@@ -10,6 +10,9 @@
 //   compile-gemm  only gemm.cu fails to compile (an optional unit)
 //   oom      cuMemAlloc_v2 fails with CUDA_ERROR_OUT_OF_MEMORY
 //   nogemm   cublasLtMatmul computes nothing (host-overhead benchmarks)
+//   emu      kernel launches run the real kernels on the CPU through the
+//            emulator of native/testdata/emu (linked in as fake_emu_launch
+//            by emu_test.go), so the whole backend computes for real
 // Built by fake_test.go: cc -shared -fPIC fake.c -o lib{cuda,nvrtc,cublasLt}.so.*
 #include <stdint.h>
 #include <stdlib.h>
@@ -82,6 +85,8 @@ int cuModuleGetFunction(void** f, void* m, const char* name) {
 int cuFuncSetAttribute(void* f, int a, int v) { (void)f; (void)a; (void)v; return 0; }
 
 // The last launch, for the test to inspect through fake_last_launch.
+int fake_emu_launch(const char* name, const unsigned char* params, unsigned gx, unsigned gy, unsigned gz, unsigned bx)
+    __attribute__((weak));
 static char last_name[64];
 static unsigned char last_params[4096];
 static size_t last_size;
@@ -105,6 +110,11 @@ int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
     unsigned d[6] = {gx, gy, gz, bx, by, bz};
     memcpy(last_dims, d, sizeof d);
     launches++;
+    if (is("emu")) {
+        if (!fake_emu_launch) return 719;  // CUDA_ERROR_LAUNCH_FAILED: built without the emulator
+        if (by != 1 || bz != 1) return 1;
+        return fake_emu_launch((const char*)f, buf, gx, gy, gz, bx) ? 500 : 0;
+    }
     return 0;
 }
 int fake_last_launch(char* name, unsigned char* params, size_t* size, unsigned* dims) {
