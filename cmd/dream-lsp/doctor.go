@@ -32,6 +32,9 @@ type doctorOpen struct {
 	OK        bool    `json:"ok"`
 	Error     string  `json:"error,omitempty"`
 	ElapsedMS float64 `json:"elapsed_ms"`
+	// OptionalKernels lists optional kernel units that failed to compile
+	// (the backend works; a fast path is off).
+	OptionalKernels map[string]string `json:"optional_kernel_errors,omitempty"`
 }
 
 // runDoctor reports the GPU, driver and libraries found, and which backend
@@ -76,8 +79,16 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 				rep.Backend = "cpu"
 				rep.Why = "the CUDA backend failed to open: " + err.Error()
 			}
-		} else if cerr := b.Close(); cerr != nil {
-			rep.Open.Error = "close: " + cerr.Error()
+		} else {
+			for u, uerr := range b.UnitErrors() {
+				if rep.Open.OptionalKernels == nil {
+					rep.Open.OptionalKernels = map[string]string{}
+				}
+				rep.Open.OptionalKernels[u] = uerr.Error()
+			}
+			if cerr := b.Close(); cerr != nil {
+				rep.Open.Error = "close: " + cerr.Error()
+			}
 		}
 	}
 	if *asJSON {
@@ -143,6 +154,9 @@ func printDoctor(w io.Writer, r doctorReport) {
 	if r.Open != nil {
 		if r.Open.OK {
 			fmt.Fprintf(w, "open:     CUDA backend opened, kernels ready in %.0f ms\n", r.Open.ElapsedMS)
+			for u, e := range r.Open.OptionalKernels {
+				fmt.Fprintf(w, "          optional kernels %s unavailable: %s\n", u, e)
+			}
 		} else {
 			fmt.Fprintf(w, "open:     failed: %s\n", r.Open.Error)
 		}
