@@ -393,6 +393,18 @@ test(":DreamToggle turns completions off and on", function()
   end), "back on")
 end)
 
+test(":DreamRestart replaces the server and re-attaches the buffer", function()
+  local before = lua("return require('dream').client().id")
+  vim.rpcrequest(chan, "nvim_command", "DreamRestart")
+  ok(H.wait(timeout, function()
+    return lua([[
+      local c = require('dream').client()
+      local st = require('dream').status()
+      return c ~= nil and c.id ~= ... and vim.lsp.buf_is_attached(0, c.id) and st ~= nil and st.state == "ready"
+    ]], before)
+  end), "no new ready client; events:\n" .. events())
+end)
+
 test(":checkhealth dream reports the server", function()
   vim.rpcrequest(chan, "nvim_command", "checkhealth dream")
   local text = table.concat(lines(), "\n")

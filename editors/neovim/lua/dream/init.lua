@@ -65,7 +65,7 @@ local function get_clients()
   end
   local out = {}
   for _, c in pairs(vim.lsp.get_active_clients()) do
-    if c.name == "dream" then
+    if c.name == "dream" and not (c.is_stopped and c.is_stopped()) then
       out[#out + 1] = c
     end
   end
@@ -618,10 +618,13 @@ local function client_config(cfg)
     settings = { dream = cfg.settings },
     capabilities = capabilities(),
     handlers = { ["dream/status"] = on_status },
-    on_exit = function(code, signal)
+    on_exit = function(code, signal, client_id)
+      note("server exited: code %s signal %s", tostring(code), tostring(signal))
+      if client_id ~= nil and S.client_id ~= nil and client_id ~= S.client_id then
+        return -- an older client (restart)
+      end
       S.client_id = nil
       S.status = { state = "error", message = string.format("server exited (code %s, signal %s)", code, signal) }
-      note("server exited: code %s signal %s", tostring(code), tostring(signal))
     end,
     on_init = function(client)
       note("server initialized")
@@ -672,6 +675,38 @@ local function define_highlight(name)
   if not ok or vim.tbl_isempty(hl) then
     vim.api.nvim_set_hl(0, name, { link = "Comment", default = true })
   end
+end
+
+local function attach_all()
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(b) and config.filetype_enabled(S.cfg, vim.bo[b].filetype) and vim.bo[b].buftype == "" then
+      M.attach(b)
+    end
+  end
+end
+
+--- Stops the server, waits for it to exit (up to 5 s), and starts it again for the open buffers.
+function M.restart()
+  M.dismiss()
+  local old = M.client()
+  S.client_id = nil
+  S.status = nil
+  if not old then
+    attach_all()
+    return
+  end
+  c_stop(old)
+  local waited = 0
+  local function again()
+    local c = vim.lsp.get_client_by_id(old.id)
+    if c and not (c.is_stopped and c.is_stopped()) and waited < 5000 then
+      waited = waited + 100
+      vim.defer_fn(again, 100)
+      return
+    end
+    attach_all()
+  end
+  vim.defer_fn(again, 100)
 end
 
 --- The effective configuration (after setup).
@@ -732,27 +767,11 @@ function M.setup(user)
     vim.cmd("tabnew " .. vim.fn.fnameescape(vim.lsp.get_log_path()))
   end, { desc = "Open Neovim's LSP log (server stderr lands there)" })
   cmd("DreamRestart", function()
-    M.dismiss()
-    local c = M.client()
-    if c then
-      c_stop(c)
-    end
-    S.client_id = nil
-    vim.defer_fn(function()
-      for _, b in ipairs(vim.api.nvim_list_bufs()) do
-        if vim.api.nvim_buf_is_loaded(b) and config.filetype_enabled(S.cfg, vim.bo[b].filetype) and vim.bo[b].buftype == "" then
-          M.attach(b)
-        end
-      end
-    end, 500)
+    M.restart()
   end, { desc = "Restart the Dream server" })
 
   -- Buffers opened before setup.
-  for _, b in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_is_loaded(b) and config.filetype_enabled(S.cfg, vim.bo[b].filetype) and vim.bo[b].buftype == "" then
-      M.attach(b)
-    end
-  end
+  attach_all()
 end
 
 return M
