@@ -26,6 +26,8 @@ let serverMissing = false;
 let enabled = true;
 /** The item last handed to VS Code, for the partial-accept notification. */
 let shown: { uri: string; item: wire.InlineItem; accepted: number } | undefined;
+/** The last error message shown to the user, so each is shown once. */
+let toldError: string | undefined;
 
 function readSettings(): ExtensionSettings {
   const c = vscode.workspace.getConfiguration('dream');
@@ -176,6 +178,17 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     client.onNotification(wire.statusNotification, (params: unknown) => {
       const st = parseStatus(params);
       if (st) {
+        // Errors are told once per distinct message; the status bar stays red meanwhile.
+        if (st.state === 'error' && st.message !== toldError) {
+          toldError = st.message;
+          void vscode.window.showWarningMessage(`Dream: ${st.message || 'error'}`, 'Show Logs').then((pick) => {
+            if (pick === 'Show Logs') {
+              output.show(true);
+            }
+          });
+        } else if (st.state === 'ready') {
+          toldError = undefined;
+        }
         lastStatus = st;
         enabled = st.state !== 'disabled';
         updateStatusItem();

@@ -514,6 +514,16 @@ end
 
 local function on_status(_, result)
   if type(result) == "table" then
+    -- Errors are told once per distinct message (the statusline may not show the plugin).
+    if result.state == "error" and result.message ~= S.told_error then
+      S.told_error = result.message
+      vim.schedule(function()
+        vim.notify("Dream: " .. tostring(result.message ~= "" and result.message or "error") .. " (:DreamLog)",
+          vim.log.levels.WARN)
+      end)
+    elseif result.state == "ready" then
+      S.told_error = nil
+    end
     S.status = result
     if result.state == "disabled" then
       S.enabled = false
