@@ -455,9 +455,20 @@ local function map_keys(cfg)
     end
   end
   if cfg.native and vim.lsp.inline_completion then
+    -- Neovim 0.12+: the built-in renderer; only full accepts and cycling exist there.
+    local ic = vim.lsp.inline_completion
     imap(km.accept, function()
-      return vim.lsp.inline_completion.get()
+      return ic.get()
     end, "Dream: accept")
+    if ic.select then
+      for key, count in pairs({ next = 1, prev = -1 }) do
+        if km[key] then
+          vim.keymap.set("i", km[key], function()
+            ic.select({ count = count })
+          end, { desc = "Dream: " .. key .. " suggestion", silent = true })
+        end
+      end
+    end
     return
   end
   imap(km.accept, function()
