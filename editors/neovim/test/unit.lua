@@ -174,4 +174,48 @@ test("setup with a missing server reports it instead of raising", function()
   ok(not pcall(dream.setup, { debounce_ms = "1" }), "wrong type rejected")
 end)
 
+test("native mode (0.12+ API, stubbed here) enables vim.lsp.inline_completion and maps its keys", function()
+  local calls = {}
+  vim.lsp.inline_completion = {
+    enable = function(on, filter)
+      calls[#calls + 1] = { "enable", on, filter and filter.bufnr }
+    end,
+    get = function()
+      calls[#calls + 1] = { "get" }
+      return true
+    end,
+    select = function(o)
+      calls[#calls + 1] = { "select", o.count }
+    end,
+  }
+  local okc, err = pcall(function()
+    require("dream").setup({ server_path = "true", native = true })
+    local buf = vim.api.nvim_create_buf(true, false)
+    vim.api.nvim_set_current_buf(buf)
+    vim.bo[buf].filetype = "go"
+    local enabled_here = false
+    for _, c in ipairs(calls) do
+      enabled_here = enabled_here or (c[1] == "enable" and c[2] == true and c[3] == buf)
+    end
+    ok(enabled_here, "enable(true, {bufnr}) for the Go buffer: " .. vim.inspect(calls))
+    calls = {}
+    local function rhs(lhs)
+      local want = vim.api.nvim_replace_termcodes(lhs, true, false, true)
+      for _, m in ipairs(vim.api.nvim_get_keymap("i")) do
+        if vim.api.nvim_replace_termcodes(m.lhs, true, false, true) == want then
+          return m.callback
+        end
+      end
+      error("no insert-mode mapping for " .. lhs)
+    end
+    rhs("<Tab>")()
+    rhs("<M-]>")()
+    rhs("<M-[>")()
+  end)
+  vim.lsp.inline_completion = nil
+  ok(okc, tostring(err))
+  eq(calls, { { "get" }, { "select", 1 }, { "select", -1 } })
+  eq(vim.fn.maparg("<M-Right>", "i"), "", "no partial accept in native mode")
+end)
+
 H.finish()

@@ -444,10 +444,20 @@ local function feed(lhs)
 end
 
 local function map_keys(cfg)
+  -- A second setup() replaces the first one's keys.
+  for _, lhs in ipairs(S.mapped or {}) do
+    pcall(vim.keymap.del, "i", lhs)
+  end
+  S.mapped = {}
   local km = cfg.keymaps or {}
+  local set = vim.keymap.set
+  local function map(mode, lhs, rhs, opts)
+    set(mode, lhs, rhs, opts)
+    table.insert(S.mapped, lhs)
+  end
   local function imap(lhs, fn, desc)
     if lhs then
-      vim.keymap.set("i", lhs, function()
+      map("i", lhs, function()
         if not fn() then
           feed(lhs)
         end
@@ -463,7 +473,7 @@ local function map_keys(cfg)
     if ic.select then
       for key, count in pairs({ next = 1, prev = -1 }) do
         if km[key] then
-          vim.keymap.set("i", km[key], function()
+          map("i", km[key], function()
             ic.select({ count = count })
           end, { desc = "Dream: " .. key .. " suggestion", silent = true })
         end
@@ -484,13 +494,13 @@ local function map_keys(cfg)
     return false
   end, "Dream: dismiss the suggestion")
   if km.trigger then
-    vim.keymap.set("i", km.trigger, M.trigger, { desc = "Dream: ask for a suggestion", silent = true })
+    map("i", km.trigger, M.trigger, { desc = "Dream: ask for a suggestion", silent = true })
   end
   if km.next then
-    vim.keymap.set("i", km.next, M.next, { desc = "Dream: next suggestion", silent = true })
+    map("i", km.next, M.next, { desc = "Dream: next suggestion", silent = true })
   end
   if km.prev then
-    vim.keymap.set("i", km.prev, M.prev, { desc = "Dream: previous suggestion", silent = true })
+    map("i", km.prev, M.prev, { desc = "Dream: previous suggestion", silent = true })
   end
 end
 
