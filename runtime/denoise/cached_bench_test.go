@@ -99,3 +99,47 @@ func cpuSeconds() float64 {
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
+
+// BenchmarkDenoiseCacheReuse measures a typing session on the synthetic
+// ~30M config: requests alternate between two 512-token infill canvases
+// that differ by one token typed at the end of the prefix, with the
+// default refresh policy, with and without CacheOptions.Reuse (one op =
+// one request).
+//
+//	go test ./runtime/denoise -run '^$' -bench DenoiseCacheReuse -benchtime 4x
+func BenchmarkDenoiseCacheReuse(b *testing.B) {
+	cfg := model.BenchConfig()
+	m, err := model.Load(cfg, model.RandomSource(cfg, 1), cpu.New(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	a := infillCanvas(cfg, 512, 32)
+	lo := (512 - 32) / 2
+	typed := append(append(append([]int(nil), a[:lo]...), 7), a[lo:len(a)-1]...) // one token typed, same length
+	for _, steps := range []int{8, 16} {
+		for _, reuse := range []bool{false, true} {
+			b.Run(fmt.Sprintf("tokens=512/masked=32/steps=%d/reuse=%v", steps, reuse), func(b *testing.B) {
+				opts := denoise.CacheOptions{Enabled: true}
+				if reuse {
+					opts.Reuse = m.NewCache()
+					defer opts.Reuse.Free()
+				}
+				c0 := cpuSeconds()
+				i := 0
+				for b.Loop() {
+					c := a
+					if i%2 == 1 {
+						c = typed
+					}
+					i++
+					req := denoise.Request{Canvases: [][]int{c}, Steps: steps, Sampler: sampler.Options{Alg: sampler.MaskGITPlus}, Cache: opts}
+					if _, err := denoise.Run(context.Background(), m, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric((cpuSeconds()-c0)*1000/float64(b.N), "cpu-ms/op")
+			})
+		}
+	}
+}

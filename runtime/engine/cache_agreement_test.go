@@ -234,3 +234,86 @@ func TestCacheAgreementGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheReuseKeystrokes measures prefix reuse across requests
+// (Options.ReuseCache) on a simulated typing session: each request adds
+// one token to the prefix of an infill canvas (240 random context tokens,
+// 16 to 32 masks). It logs how often the reused run commits the same
+// tokens as the default cached run without reuse, and as the uncached
+// run. Only with DREAM_KV_SWEEP.
+func TestCacheReuseKeystrokes(t *testing.T) {
+	if !sweep() {
+		t.Skip("measurement; set DREAM_KV_SWEEP=1")
+	}
+	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded"} {
+		t.Run(name, func(t *testing.T) {
+			dir := sharedpath.Path(t, "golden", "models", name)
+			on := denoise.CacheOptions{Enabled: true}
+			open := func(reuse bool) *engine.Engine {
+				e, err := engine.Open(dir, engine.Options{Cache: on, ReuseCache: reuse})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { e.Close() })
+				return e
+			}
+			plain, cached, reused := open(false), open(false), open(true)
+			cfg := plain.Config()
+			rng := rand.New(rand.NewPCG(6, 6))
+			for _, steps := range []int{8, 16} {
+				sameCached, sameUncached, cachedUncached, slots := 0, 0, 0, 0
+				for range 8 {
+					n := 16 + rng.IntN(17)
+					lo := 40 + rng.IntN(160)
+					ctx := make([]int, 240)
+					for j := range ctx {
+						ctx[j] = rng.IntN(cfg.VocabSize - 8)
+					}
+					for k := range 5 { // keystrokes: k typed tokens
+						c := append([]int(nil), ctx[:lo+k]...)
+						for range n {
+							c = append(c, cfg.MaskTokenID)
+						}
+						c = append(c, ctx[lo:]...)
+						req := denoise.Request{Canvases: [][]int{c}, Steps: steps, Sampler: sampler.Options{Alg: sampler.MaskGITPlus}}
+						r0, err := reused.Denoise(context.Background(), req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if k == 0 {
+							continue // the first request of a session has nothing to reuse
+						}
+						req.Cache = denoise.CacheOptions{}
+						r1, err := cached.Denoise(context.Background(), req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						req.Cache = denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: 1}}
+						r2, err := plain.Denoise(context.Background(), req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for j, id := range c {
+							if id != cfg.MaskTokenID {
+								continue
+							}
+							slots++
+							if r0.Canvases[0][j] == r1.Canvases[0][j] {
+								sameCached++
+							}
+							if r0.Canvases[0][j] == r2.Canvases[0][j] {
+								sameUncached++
+							}
+							if r1.Canvases[0][j] == r2.Canvases[0][j] {
+								cachedUncached++
+							}
+						}
+					}
+				}
+				pct := func(n int) string { return fmt.Sprintf("%d/%d = %.1f%%", n, slots, 100*float64(n)/float64(slots)) }
+				t.Logf("steps %d, masked slots after a keystroke: reuse vs default cached %s, reuse vs uncached %s (default cached vs uncached %s)",
+					steps, pct(sameCached), pct(sameUncached), pct(cachedUncached))
+			}
+		})
+	}
+}
