@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,9 @@ func TestPostProcessingKeepsReferenceMiddles(t *testing.T) {
 	dir := evalDir(t)
 	need(t, "python3", "go")
 	sets := []string{"python-single", "python-multi", "go-single", "go-multi"}
+	if v := os.Getenv("DREAM_EVAL_SETS"); v != "" {
+		sets = strings.Split(v, ",")
+	}
 	pats := problems("HumanEval/", 6) + "," + problems("Go/", 4)
 	limit := 40
 	if os.Getenv("DREAM_EVAL_FULL") != "" {
