@@ -16,6 +16,12 @@
 // stale as the middle is filled in (attention is bidirectional); Policy
 // decides when to pay for a refresh.
 //
+// A refresh step's logits come from its own full pass (no extra pass, as
+// Fast-dLLM commits the block's first token from the full pass). Across
+// requests, Reuse and Relayout let a new canvas keep the K/V rows of an
+// unchanged leading prefix (the keystroke case); those rows are stale in
+// the same way.
+//
 // The cache lives on the backend; the attention against it is
 // backend.AttendCached (fused on backends implementing
 // backend.CachedAttention, a documented host fallback elsewhere).
