@@ -18,6 +18,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/lsp"
 	"github.com/dream-lsp/dream-lsp/lsp/lsptest"
 	"github.com/dream-lsp/dream-lsp/lsp/settings"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
 
@@ -119,7 +120,9 @@ func openServeEngine(ctx context.Context, opts settings.Options, progress func(i
 		what = filepath.Base(filepath.Clean(opts.Model))
 	}
 	progress(0, "opening "+what)
-	eng, name, err := openModel(opts.Model, engine.Options{Logger: slog.Default()})
+	// The dual K/V cache (refresh every 4 steps) is what makes CPU completions
+	// interactive; docs/BENCHMARKS.md "KV cache (CPU)" has its cost and agreement.
+	eng, name, err := openModel(opts.Model, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}})
 	if err != nil {
 		return nil, err
 	}
