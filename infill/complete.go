@@ -54,6 +54,31 @@ func (d *doc) parses(ctx context.Context, text string) bool {
 
 func (e *Engine) count(s string) int { return len(e.rt.Encode(s)) }
 
+// budget is the token budget of the prefix and suffix windows for middles
+// of up to longest tokens: the configured context, within the model's
+// positions (one kept for a BOS).
+func (e *Engine) budget(longest int) (int, error) {
+	b := e.opts.ContextTokens
+	if mp := e.rt.MaxPositions(); mp > 0 {
+		room := mp - longest - 1
+		if room < 8 {
+			return 0, fmt.Errorf("infill: a middle of %d tokens leaves no room for context in the model's %d positions", longest, mp)
+		}
+		b = min(b, room)
+	}
+	return b, nil
+}
+
+// prefixTokens encodes the head and prefix windows, starting with the
+// model's BOS when the prefix reaches the start of the file.
+func (e *Engine) prefixTokens(w window.Window) []int {
+	ids := e.rt.Encode(w.Head + w.Prefix)
+	if bos, ok := e.rt.BOSID(); ok && w.PrefixStart == 0 && w.Head == "" {
+		ids = append([]int{bos}, ids...)
+	}
+	return ids
+}
+
 // lengths returns the middle lengths to try.
 func (e *Engine) lengths(req Request, sp window.Span) ([]int, error) {
 	if req.Length == "" || req.Length == "auto" {
@@ -119,9 +144,26 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := window.Build(d.tree, req.Text, sp, e.opts.ContextTokens, e.count)
-	pre := e.rt.Encode(w.Head + w.Prefix)
+	longest := 0
+	for _, n := range lengths {
+		longest = max(longest, n)
+	}
+	budget, err := e.budget(longest)
+	if err != nil {
+		return nil, err
+	}
+	w := window.Build(d.tree, req.Text, sp, budget, e.count)
+	pre := e.prefixTokens(w)
 	suf := e.rt.Encode(w.Suffix)
+	if mp := e.rt.MaxPositions(); mp > 0 && len(pre)+len(suf)+longest > mp {
+		// The line-wise count can differ from the joined text's: trim by tokens.
+		over := len(pre) + len(suf) + longest - mp
+		cutS := min(over/4+1, len(suf))
+		suf = suf[:len(suf)-cutS]
+		if cutP := over - cutS; cutP > 0 {
+			pre = pre[min(cutP, len(pre)):]
+		}
+	}
 	res := &Result{}
 	res.Timing.Context = time.Since(t0)
 
@@ -153,7 +195,9 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 	suffix := req.Text[sp.End:]
 	best := map[string]int{}
 	for _, m := range mids {
-		text := post.Apply(e.rt.Decode(m.ids), sp, suffix)
+		raw := e.rt.Decode(m.ids)
+		text := post.Apply(raw, sp, suffix)
+		e.log.Debug("infill candidate", "span", sp.Kind, "tokens", len(m.ids), "conf", m.conf, "raw", raw, "text", text)
 		c := Candidate{Text: text, Start: sp.Start, End: sp.End, Tokens: len(m.ids)}
 		c.Parses = d.parses(ctx, req.Text[:sp.Start]+text+req.Text[sp.End:])
 		c.Score = m.conf

@@ -51,6 +51,10 @@ func (r *engineRuntime) MaskID() int              { return r.cfg.MaskTokenID }
 func (r *engineRuntime) EOSID() int               { return r.eos }
 func (r *engineRuntime) PadID() int               { return r.pad }
 func (r *engineRuntime) ExpandID() (int, bool)    { return r.e.ExpandTokenID() }
+func (r *engineRuntime) MaxPositions() int        { return r.cfg.MaxPositionEmbeddings }
+func (r *engineRuntime) BOSID() (int, bool) {
+	return r.cfg.BOSTokenID, r.cfg.BOSTokenID != model.NoToken && r.cfg.BOSTokenID >= 0
+}
 
 func (r *engineRuntime) Denoise(ctx context.Context, req DenoiseRequest) (*DenoiseResult, error) {
 	alg := sampler.Alg(req.Alg)

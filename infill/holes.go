@@ -32,10 +32,24 @@ func (e *Engine) fillHoles(ctx context.Context, req HolesRequest) ([]Edit, error
 		return nil, nil
 	}
 	first, last := holes[0], holes[len(holes)-1]
-	budget := e.opts.ContextTokens
+	total := 0
+	for _, h := range holes {
+		if h.Multiline {
+			total += min(lineHoleTokens, e.opts.MaxTokens)
+		} else {
+			total += min(inlineHoleTokens, e.opts.MaxTokens)
+		}
+	}
+	if len(holes) > 1 {
+		total += e.count(req.Text[first.End:last.Start])
+	}
+	budget, err := e.budget(total)
+	if err != nil {
+		return nil, err
+	}
 	wFirst := window.Build(d.tree, req.Text, first, budget*3/4, e.count)
 	wLast := window.Build(d.tree, req.Text, last, budget/4, e.count)
-	pre := e.rt.Encode(wFirst.Head + wFirst.Prefix)
+	pre := e.prefixTokens(wFirst)
 	segs := make([][]int, len(holes))
 	lens := make([][]int, len(holes))
 	for k, h := range holes {

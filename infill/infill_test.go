@@ -2,6 +2,7 @@ package infill_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -222,5 +223,47 @@ func TestZeroEngine(t *testing.T) {
 	var e *infill.Engine
 	if _, err := e.Complete(context.Background(), infill.Request{}); err == nil {
 		t.Error("nil engine completed")
+	}
+}
+
+func TestContextFitsModelPositions(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("package p\n\nimport \"fmt\"\n\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&sb, "func F%d() { fmt.Println(%d) }\n", i, i)
+	}
+	sb.WriteString("func G() {\n\t")
+	off := sb.Len()
+	sb.WriteString("\n}\n")
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&sb, "func H%d() {}\n", i)
+	}
+	text := sb.String()
+	rt := &infilltest.Runtime{MaxPos: 512, BOS: 999, Script: func(row, hole, masks int, before string) infilltest.Fill {
+		return infilltest.Fill{Text: "fmt.Println(0)", Conf: 0.5}
+	}}
+	e := infill.New(rt, infill.Options{})
+	res, err := e.Complete(context.Background(), infill.Request{Path: "g.go", Text: text, Offset: off})
+	if err != nil {
+		t.Fatalf("a long file did not fit the model's 512 positions: %v", err)
+	}
+	if res.Candidates[0].Text != "fmt.Println(0)" {
+		t.Errorf("candidate %q", res.Candidates[0].Text)
+	}
+	for _, c := range rt.Calls[0].Canvases {
+		if len(c) > 512 || c[0] == 999 {
+			t.Errorf("canvas of %d tokens (BOS first: %v); the window was trimmed, so no BOS", len(c), c[0] == 999)
+		}
+	}
+	// A short file keeps its start: the canvas begins with BOS.
+	short, off2 := cursorDoc(goDoc)
+	if _, err := e.Complete(context.Background(), infill.Request{Path: "f.go", Text: short, Offset: off2}); err != nil {
+		t.Fatal(err)
+	}
+	if c := rt.Calls[1].Canvases[0]; c[0] != 999 {
+		t.Errorf("short file: canvas starts with %d, want BOS", c[0])
+	}
+	if _, err := infill.New(rt, infill.Options{}).Complete(context.Background(), infill.Request{Path: "f.go", Text: short, Offset: off2, Length: "fixed=510"}); err == nil {
+		t.Error("a middle filling all positions was accepted")
 	}
 }

@@ -17,6 +17,11 @@ type Runtime interface {
 	PadID() int
 	// ExpandID is DreamOn's expand token when the checkpoint has one.
 	ExpandID() (int, bool)
+	// BOSID is the token a canvas starts with when its prefix reaches the
+	// start of the file, when the model has one.
+	BOSID() (int, bool)
+	// MaxPositions is the longest canvas the model accepts (0: no limit).
+	MaxPositions() int
 	// Denoise fills the mask slots of every canvas.
 	Denoise(ctx context.Context, req DenoiseRequest) (*DenoiseResult, error)
 }

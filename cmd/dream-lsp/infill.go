@@ -28,6 +28,8 @@ type modelFlags struct {
 	maxTokens int
 	length    string
 	threads   int
+	name      string // the opened model's name, set by openInfill
+	verbose   bool
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet, defLength string) {
@@ -37,22 +39,25 @@ func (m *modelFlags) register(fs *flag.FlagSet, defLength string) {
 	fs.IntVar(&m.maxTokens, "max-tokens", infill.DefaultMaxTokens, "longest middle in tokens")
 	fs.StringVar(&m.length, "length", defLength, "length strategy: auto, fixed=N (infill also takes oracle=N)")
 	fs.IntVar(&m.threads, "threads", 0, "CPU threads (0: all cores)")
+	fs.BoolVar(&m.verbose, "debug", false, "log every raw and post-processed candidate to stderr")
 }
 
 // openInfill opens the model and wraps it in an infill engine.
 func (m *modelFlags) openInfill(stderr io.Writer) (*infill.Engine, infill.Runtime, func(), error) {
-	if m.model == "" {
-		return nil, nil, nil, fmt.Errorf("no built-in model in this build yet: pass --model DIR (a Dream checkpoint directory)")
+	level := slog.LevelWarn
+	if m.verbose {
+		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := engine.Open(m.model, engine.Options{Threads: m.threads, Logger: log})
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	eng, name, err := openModel(m.model, engine.Options{Threads: m.threads, Logger: log})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open model %s: %w", m.model, err)
+		return nil, nil, nil, err
 	}
+	m.name = name
 	rt, err := infill.FromEngine(eng)
 	if err != nil {
 		eng.Close()
-		return nil, nil, nil, fmt.Errorf("model %s: %w", m.model, err)
+		return nil, nil, nil, fmt.Errorf("model %s: %w", name, err)
 	}
 	ie := infill.New(rt, infill.Options{Steps: m.steps, Alg: m.alg, MaxTokens: m.maxTokens, Logger: log})
 	return ie, rt, func() { eng.Close() }, nil

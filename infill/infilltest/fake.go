@@ -32,6 +32,8 @@ type Fill struct {
 type Runtime struct {
 	Script    func(row, hole, masks int, before string) Fill
 	HasExpand bool
+	BOS       int // when > 0, BOSID returns it
+	MaxPos    int // MaxPositions; Denoise rejects longer canvases
 
 	mu    sync.Mutex
 	Calls []infill.DenoiseRequest // every request, for assertions
@@ -71,6 +73,12 @@ func (r *Runtime) PadID() int { return EOS }
 // ExpandID returns Expand when HasExpand.
 func (r *Runtime) ExpandID() (int, bool) { return Expand, r.HasExpand }
 
+// BOSID returns BOS when set.
+func (r *Runtime) BOSID() (int, bool) { return r.BOS, r.BOS > 0 }
+
+// MaxPositions returns MaxPos.
+func (r *Runtime) MaxPositions() int { return r.MaxPos }
+
 // Denoise fills every run of masks from the script.
 func (r *Runtime) Denoise(ctx context.Context, req infill.DenoiseRequest) (*infill.DenoiseResult, error) {
 	if err := ctx.Err(); err != nil {
@@ -84,6 +92,9 @@ func (r *Runtime) Denoise(ctx context.Context, req infill.DenoiseRequest) (*infi
 	r.mu.Unlock()
 	out := &infill.DenoiseResult{}
 	for row, c := range req.Canvases {
+		if r.MaxPos > 0 && len(c) > r.MaxPos {
+			return nil, fmt.Errorf("fake: canvas of %d tokens exceeds %d positions", len(c), r.MaxPos)
+		}
 		got := append([]int(nil), c...)
 		conf := make([]float32, len(c))
 		hole := 0
