@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
 
@@ -28,6 +29,8 @@ type modelFlags struct {
 	maxTokens int
 	length    string
 	threads   int
+	device    string
+	cache     bool
 	name      string // the opened model's name, set by openInfill
 	verbose   bool
 }
@@ -39,6 +42,8 @@ func (m *modelFlags) register(fs *flag.FlagSet, defLength string) {
 	fs.IntVar(&m.maxTokens, "max-tokens", infill.DefaultMaxTokens, "longest middle in tokens")
 	fs.StringVar(&m.length, "length", defLength, "length strategy: auto, fixed=N (infill also takes oracle=N)")
 	fs.IntVar(&m.threads, "threads", 0, "CPU threads (0: all cores)")
+	fs.StringVar(&m.device, "device", "auto", "auto, cpu or cuda (see dream-lsp doctor)")
+	fs.BoolVar(&m.cache, "kv-cache", true, "dual K/V cache, refreshed every 4 steps, as the server uses (false: a full forward every step)")
 	fs.BoolVar(&m.verbose, "debug", false, "log every raw and post-processed candidate to stderr")
 }
 
@@ -49,7 +54,7 @@ func (m *modelFlags) openInfill(stderr io.Writer) (*infill.Engine, infill.Runtim
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	eng, name, err := openModel(m.model, engine.Options{Threads: m.threads, Logger: log})
+	eng, name, err := openModel(m.model, m.device, engine.Options{Threads: m.threads, Logger: log, Cache: denoise.CacheOptions{Enabled: m.cache}})
 	if err != nil {
 		return nil, nil, nil, err
 	}

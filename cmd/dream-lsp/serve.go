@@ -112,9 +112,6 @@ func (stdio) Close() error { return os.Stdin.Close() }
 // openServeEngine opens a model directory with the CPU runtime and wraps it in
 // the infill engine.
 func openServeEngine(ctx context.Context, opts settings.Options, progress func(int, string)) (lsp.Engine, error) {
-	if opts.Device == "cuda" {
-		slog.Warn("device cuda is not wired into serve yet; using the CPU", "device", opts.Device)
-	}
 	what := "the built-in model"
 	if opts.Model != "" {
 		what = filepath.Base(filepath.Clean(opts.Model))
@@ -122,7 +119,7 @@ func openServeEngine(ctx context.Context, opts settings.Options, progress func(i
 	progress(0, "opening "+what)
 	// The dual K/V cache (refresh every 4 steps) is what makes CPU completions
 	// interactive; docs/BENCHMARKS.md "KV cache (CPU)" has its cost and agreement.
-	eng, name, err := openModel(opts.Model, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}})
+	eng, name, err := openModel(opts.Model, opts.Device, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}})
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,9 @@ type Options struct {
 	// cached request's reuses their K/V (denoise.CacheOptions.Reuse), the
 	// keystroke case. Off by default (see docs/BENCHMARKS.md "KV cache (CPU)").
 	ReuseCache bool
+	// Backend runs the model; nil: the CPU backend with Threads. The caller
+	// keeps ownership until Open succeeds; from then on Close closes it.
+	Backend backend.Backend
 }
 
 // DreamOnExpandTokenID is DreamOn's "expand" token: committing it at a
@@ -126,14 +129,19 @@ func build(cfg model.Config, gen model.GenerationConfig, ck *weights.Checkpoint,
 	if log == nil {
 		log = slog.Default()
 	}
-	if need, avail, ok := memoryShortfall(cfg); ok {
-		return nil, fmt.Errorf("engine: %s needs about %.1f GB of RAM as float32 on the CPU backend, only %.1f GB available: %w",
-			name, float64(need)/1e9, float64(avail)/1e9, ErrTooLarge)
+	be := opts.Backend
+	if be == nil {
+		if need, avail, ok := memoryShortfall(cfg); ok {
+			return nil, fmt.Errorf("engine: %s needs about %.1f GB of RAM as float32 on the CPU backend, only %.1f GB available: %w",
+				name, float64(need)/1e9, float64(avail)/1e9, ErrTooLarge)
+		}
+		be = cpu.New(opts.Threads)
 	}
-	be := cpu.New(opts.Threads)
 	m, err := model.Load(cfg, model.CheckpointSource(ck), be)
 	if err != nil {
-		be.Close()
+		if opts.Backend == nil {
+			be.Close()
+		}
 		return nil, fmt.Errorf("engine: load weights of %s: %w", name, err)
 	}
 	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1, cache: opts.Cache, reuse: opts.ReuseCache}
@@ -141,7 +149,11 @@ func build(cfg model.Config, gen model.GenerationConfig, ck *weights.Checkpoint,
 	if tok == nil {
 		log.Warn("model has no tokenizer files; only token-level calls work", "model", name)
 	}
-	log.Info("model loaded", "model", name, "backend", be.Name(), "threads", be.Threads(),
+	threads := 0
+	if t, ok := be.(interface{ Threads() int }); ok {
+		threads = t.Threads()
+	}
+	log.Info("model loaded", "model", name, "backend", be.Name(), "threads", threads,
 		"layers", cfg.NumLayers, "hidden", cfg.HiddenSize, "vocab", cfg.VocabSize,
 		"expand_token", e.expand, "dur_ms", time.Since(start).Milliseconds())
 	return e, nil
