@@ -15,12 +15,14 @@ Protocol (docs/MODEL.md "Evaluation"):
   * exact match: the decoded middle (special tokens skipped) equals the line text byte for byte.
 
 Usage: /usr/bin/python3 train/evalline.py --model runtime/builtin/model [--n 300]
+       [--go bin/dream-lsp]   # denoise with the Go runtime (dream-lsp debug denoise) instead
 """
 
 import argparse
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 
@@ -106,6 +108,15 @@ def denoise(net, ids, steps, mask_id, alg="maskgit_plus", eps=1e-3):
     return x[0].tolist()
 
 
+def denoise_go(binary, model_dir, ids, steps, mask_id, alg, threads):
+    """The same denoise through the Go runtime: `dream-lsp debug denoise`."""
+    arg = ",".join("mask" if i == mask_id else str(i) for i in ids)
+    out = subprocess.run([binary, "debug", "denoise", "--model", model_dir, "--ids", arg, "--steps", str(steps),
+                          "--alg", alg, "--temperature", "0", "--eps", "0.001", "--threads", str(threads)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["output"]
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -118,6 +129,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--show", type=int, default=5)
     ap.add_argument("--json", help="write per-hole results here")
+    ap.add_argument("--go", help="run the denoising with this dream-lsp binary (debug denoise) instead of PyTorch")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     net, tok = export.load_dir(a.model)
@@ -128,7 +140,10 @@ def main():
     t0 = time.time()
     for k, (path, text, s, e) in enumerate(hs):
         ids, p0, mid = canvas(tok, text, s, e, net.config.max_position_embeddings, a.suffix)
-        out = denoise(net, ids, len(mid), tok.mask, a.alg)
+        if a.go:
+            out = denoise_go(a.go, a.model, ids, len(mid), tok.mask, a.alg, a.threads)
+        else:
+            out = denoise(net, ids, len(mid), tok.mask, a.alg)
         got = tok.decode(out[p0:p0 + len(mid)])
         want = text[s:e]
         ok = got == want
@@ -137,7 +152,8 @@ def main():
         if k < a.show:
             print(f"{'OK ' if ok else 'BAD'} want {want!r}\n    got  {got!r}")
     print(f"exact match {hits}/{len(hs)} = {100 * hits / len(hs):.1f}% "
-          f"(alg {a.alg}, {len(files)} held-out files, {time.time() - t0:.0f}s)")
+          f"(alg {a.alg}, {'Go runtime' if a.go else 'PyTorch'}, {len(files)} held-out files, "
+          f"{time.time() - t0:.0f}s)")
     if a.json:
         json.dump({"exact": hits, "n": len(hs), "alg": a.alg, "results": results}, open(a.json, "w"), indent=1)
 

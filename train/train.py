@@ -96,8 +96,10 @@ def prepare(a):
 class Sampler:
     """Builds training rows: (ids, is_masked, weight) for a row of length L."""
 
-    def __init__(self, tok, stream, files, texts, L, infill_frac, eps, rng, split="train"):
+    def __init__(self, tok, stream, files, texts, L, infill_frac, eps, rng, split="train", multi_frac=0.0):
         self.tok = tok
+        self.multi_frac = multi_frac
+        self.tq = []  # stratified masking ratios for the rows of the current batch
         self.stream = stream
         self.L = L
         self.infill_frac = infill_frac
@@ -112,6 +114,8 @@ class Sampler:
             self.cum.append(cum)
 
     def _t(self):
+        if self.tq:
+            return self.tq.pop()
         return self.eps + (1 - self.eps) * self.rng.random()
 
     def diffusion_row(self):
@@ -179,23 +183,140 @@ class Sampler:
             return ids, m, w
         return self.diffusion_row()
 
+    def multi_infill_row(self):
+        """Several editor-shaped holes in one window (more loss tokens per forward pass).
+
+        A window of text starting at a line start is cut into context and middles: each
+        non-blank line starts a hole with probability q ~ U(0.05, 0.3) (the rest of the line from
+        a random column, the line after its indentation, or 2-4 whole lines). Segments are
+        tokenized separately; each middle gets 0..k EOS pads; every middle/pad slot is masked
+        with probability t ~ U(eps, 1).
+        """
+        rng = self.rng
+        L = self.L
+        tok = self.tok
+        for _ in range(20):
+            i = bisect.bisect_right(self.cum, rng.randrange(self.cum[-1]))
+            text = self.texts[self.paths[i]]
+            start = rng.randrange(len(text))
+            start = text.rfind("\n", 0, start) + 1
+            if rng.random() < 0.1:
+                start = 0
+            end = min(len(text), start + 4 * L)
+            window = text[start:end]
+            lines = window.split("\n")
+            if end < len(text):
+                lines = lines[:-1]  # drop the partial last line
+            q = 0.05 + 0.25 * rng.random()
+            cuts = []
+            pos = 0
+            li = 0
+            while li < len(lines):
+                line = lines[li]
+                ls = pos
+                if line.strip() and rng.random() < q:
+                    indent = len(line) - len(line.lstrip(" \t"))
+                    r = rng.random()
+                    if r < 0.45:
+                        a, b, used = ls + indent, ls + len(line), 1
+                    elif r < 0.75:
+                        a = ls + indent + rng.randrange(max(1, len(line) - indent))
+                        b, used = ls + len(line), 1
+                    else:
+                        used = min(len(lines) - li, rng.randint(2, 4))
+                        b = ls + sum(len(x) + 1 for x in lines[li:li + used]) - 1
+                        a = ls + (indent if rng.random() < 0.7 else 0)
+                    if b > a:
+                        cuts.append((a, b))
+                    for x in lines[li:li + used]:
+                        pos += len(x) + 1
+                    li += used
+                    continue
+                pos += len(line) + 1
+                li += 1
+            if not cuts:
+                continue
+            ids = []
+            if start == 0:
+                ids.append(tok.bot if rng.random() < 0.5 else tok.eot)
+            regions = []
+            prev = 0
+            for a, b in cuts:
+                ids.extend(tok.encode(window[prev:a]))
+                mid = tok.encode(window[a:b])
+                npad = 0 if rng.random() < 0.4 else rng.randint(1, min(16, max(1, len(mid))))
+                region = mid + [tok.eot] * npad
+                if len(ids) + len(region) > L or len(mid) > L // 3:
+                    ids.extend(mid)
+                else:
+                    regions.append((len(ids), len(region)))
+                    ids.extend(region)
+                prev = b
+                if len(ids) >= L:
+                    break
+            if len(ids) < L:
+                ids.extend(tok.encode(window[prev:]))
+                if end == len(text):
+                    ids.append(tok.eot)
+            ids = ids[:L]
+            ids += [tok.eot] * (L - len(ids))
+            regions = [(s, n) for s, n in regions if s > 0 and s + n <= L]
+            if not regions:
+                continue
+            t = self._t()
+            m = [False] * L
+            total = 0
+            for s, n in regions:
+                total += n
+                for j in range(s, s + n):
+                    m[j] = rng.random() < t
+            if not any(m):
+                s, n = regions[rng.randrange(len(regions))]
+                m[s + rng.randrange(n)] = True
+            return ids, m, 1.0 / (t * total)
+        return self.diffusion_row()
+
     def batch(self, B):
-        rows = [self.infill_row() if self.rng.random() < self.infill_frac else self.diffusion_row()
-                for _ in range(B)]
+        # Stratified t (one per 1/B slice of [eps, 1], shuffled) lowers the loss variance.
+        u = self.rng.random()
+        self.tq = [self.eps + (1 - self.eps) * ((k + u) / B) for k in range(B)]
+        self.rng.shuffle(self.tq)
+        rows = []
+        for _ in range(B):
+            r = self.rng.random()
+            if r < self.infill_frac * self.multi_frac:
+                rows.append(self.multi_infill_row())
+            elif r < self.infill_frac:
+                rows.append(self.infill_row())
+            else:
+                rows.append(self.diffusion_row())
         ids = torch.tensor([r[0] for r in rows], dtype=torch.long)
         m = torch.tensor([r[1] for r in rows], dtype=torch.bool)
         w = torch.tensor([r[2] for r in rows], dtype=torch.float32)
         return ids, m, w
 
 
-def loss_fn(net, ids, m, w, mask_id):
-    """Masked-diffusion loss with the logit shift: hidden at p-1 scores the token at p."""
+def loss_fn(net, ids, m, w, mask_id, weighting="inv_t"):
+    """Masked-diffusion loss with the logit shift: hidden at p-1 scores the token at p.
+
+    weighting "inv_t": the ELBO estimate, sum over masked slots of CE / t, per row length;
+    "none": the plain mean CE over all masked slots of the batch (lower variance).
+    """
+    dev = next(net.parameters()).device
+    ids, m, w = ids.to(dev), m.to(dev), w.to(dev)
     x = ids.masked_fill(m, mask_id)
-    h = net.hidden(x)
+    if dev.type == "cuda":
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            h = net.hidden(x)
+    else:
+        h = net.hidden(x)
     b, p = m.nonzero(as_tuple=True)
     logits = net.lm_head(h[b, p - 1])
     ce = F.cross_entropy(logits.float(), ids[b, p], reduction="none")
-    loss = (ce * w[b]).sum() / ids.shape[0]
+    if weighting == "none":
+        loss = ce.mean()
+    else:
+        loss = (ce * w[b]).sum() / ids.shape[0]
     acc = (logits.argmax(-1) == ids[b, p]).float().mean()
     return loss, ce.mean(), acc
 
@@ -220,8 +341,14 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--infill-frac", type=float, default=0.5)
+    ap.add_argument("--multi-frac", type=float, default=0.0,
+                    help="share of the infill rows that carry several holes (multi_infill_row)")
     ap.add_argument("--eps", type=float, default=0.02)
+    ap.add_argument("--weighting", choices=["inv_t", "none"], default="inv_t",
+                    help="loss weighting of masked slots (see loss_fn)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                    help="cpu or cuda (bf16 autocast); data is built on the CPU in this process")
     ap.add_argument("--max-minutes", type=float, default=0, help="stop early (and export) after this long")
     ap.add_argument("--time-schedule", action="store_true",
                     help="decay the learning rate over --max-minutes of wall time instead of --steps "
@@ -229,6 +356,8 @@ def main():
     ap.add_argument("--ckpt-minutes", type=float, default=5)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", help="start from this checkpoint's weights (fresh optimizer and schedule), "
+                                   "e.g. to extend the context with a larger --seq")
     ap.add_argument("--prepare-only", action="store_true")
     a = ap.parse_args()
 
@@ -248,6 +377,7 @@ def main():
     net = M.Dream(c)
     gen = torch.Generator().manual_seed(a.seed)
     net.init_weights(gen)
+    net.to(a.device)
     nparams = sum(p.numel() for p in net.parameters())
     log(f"model: {nparams / 1e6:.2f}M params, {c.to_dict()}")
 
@@ -256,13 +386,17 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     rng = random.Random(a.seed)
-    sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng)
+    sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac)
     # A fixed held-out batch (its own seed) to track generalisation.
     ev = Sampler(tok, stream, files, texts, a.seq, 1.0, a.eps, random.Random(12345), split="heldout")
     ev_batches = [ev.batch(16) for _ in range(4)]
 
     ckpt_path = os.path.join(a.work, "ckpt.pt")
     step = 0
+    if a.init:
+        ck = torch.load(a.init, map_location="cpu")
+        net.load_state_dict(ck["model"])
+        log(f"initialised from {a.init} (step {ck['step']}, seq {ck['args']['seq']})")
     if a.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location="cpu")
         net.load_state_dict(ck["model"])
@@ -285,8 +419,8 @@ def main():
         with torch.no_grad():
             ls, accs = [], []
             for ids, m, w in ev_batches:
-                l, _, acc = loss_fn(net, ids, m, w, c.mask_token_id)
-                ls.append(l.item())
+                _, ce, acc = loss_fn(net, ids, m, w, c.mask_token_id)
+                ls.append(ce.item())
                 accs.append(acc.item())
         net.train()
         return sum(ls) / len(ls), sum(accs) / len(accs)
@@ -304,7 +438,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         ids, m, w = sampler.batch(a.batch)
-        loss, ce, acc = loss_fn(net, ids, m, w, c.mask_token_id)
+        loss, ce, acc = loss_fn(net, ids, m, w, c.mask_token_id, a.weighting)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -318,7 +452,7 @@ def main():
                 f"{tokens / el:.0f} tok/s {el / 60:.1f} min")
         if step % a.eval_every == 0 or step == a.steps:
             el_loss, el_acc = evaluate()
-            log(f"eval step {step}: heldout infill loss {el_loss:.3f} masked acc {el_acc:.3f}")
+            log(f"eval step {step}: heldout infill CE {el_loss:.3f} masked acc {el_acc:.3f}")
         if time.time() - last_ckpt > a.ckpt_minutes * 60:
             save("periodic")
             export.export(net, tok, a.out)
