@@ -32,6 +32,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the report as one JSON document")
 	workers := fs.Int("workers", 2, "parallel test programs")
 	verbose := fs.Bool("v", false, "log why each failing task failed")
+	skipTrivial := fs.Bool("skip-trivial", false, "drop tasks whose middle is only brackets and punctuation (e.g. a lone \"}\" line)")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-program test timeout")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp eval [flags]\n\n--length is auto, oracle (the reference middle's token count) or fixed=N.\n\nflags:")
@@ -58,7 +59,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		dir = sh + "/eval"
 	}
 	cfg := eval.Config{Dir: dir, Tasks: *tasks, Limit: *limit, Length: mf.length, OracleMiddle: *oracleMiddle,
-		Steps: mf.steps, Alg: mf.alg, MaxTokens: mf.maxTokens, Verbose: *verbose}
+		Steps: mf.steps, Alg: mf.alg, MaxTokens: mf.maxTokens, Verbose: *verbose, SkipTrivial: *skipTrivial}
 	for _, s := range strings.Split(*sets, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			cfg.Sets = append(cfg.Sets, s)

@@ -172,6 +172,28 @@ func TestRunWithEngine(t *testing.T) {
 	}
 }
 
+func TestTrivialMiddles(t *testing.T) {
+	dir := evalDir(t)
+	tasks, err := Load(dir, "go-single")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, tk := range tasks {
+		if !Trivial(tk.Middle) {
+			n++
+		}
+	}
+	// evals.md: 1,562 Go single-line tasks once bracket-only lines are
+	// dropped, counted over 2,076 lines (ours: 2,065, see TestLoadCounts).
+	if n < 1500 || n > 1600 {
+		t.Errorf("%d non-trivial go-single tasks, want about 1,562", n)
+	}
+	if !Trivial("    }\n") || !Trivial("})\n") || Trivial("return x\n") {
+		t.Error("Trivial misclassifies")
+	}
+}
+
 func TestFilter(t *testing.T) {
 	tasks := []*Task{{ID: "GoSingleLineInfilling/Go/5/L1"}, {ID: "GoSingleLineInfilling/Go/55/L1"}, {ID: "X/HumanEval/5/L0"}}
 	if got := Filter(tasks, "Go/5/", 0); len(got) != 1 || got[0].ID != tasks[0].ID {

@@ -35,6 +35,10 @@ type Config struct {
 	Exclude []string
 	// Verbose logs every failing test's last output line.
 	Verbose bool
+	// SkipTrivial drops tasks whose middle is only brackets and
+	// punctuation (a lone "}" line): a model that always writes "}"
+	// passes those.
+	SkipTrivial bool
 }
 
 // KnownBroken are problems whose reference solution fails its own test:
@@ -55,6 +59,7 @@ type SetReport struct {
 	LatencyP50  float64  `json:"latency_p50_ms"`
 	LatencyP90  float64  `json:"latency_p90_ms"`
 	Excluded    int      `json:"excluded"`
+	Trivial     int      `json:"trivial_skipped"`
 	Failed      []string `json:"failed,omitempty"`
 }
 
@@ -101,6 +106,10 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 		for _, t := range tasks {
 			if contains(cfg.Exclude, t.Problem) {
 				sr.Excluded++
+				continue
+			}
+			if cfg.SkipTrivial && Trivial(t.Middle) {
+				sr.Trivial++
 				continue
 			}
 			kept = append(kept, t)
@@ -207,6 +216,12 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 	return rep, nil
 }
 
+// Trivial reports whether a middle is only brackets, punctuation and
+// space.
+func Trivial(mid string) bool {
+	return strings.Trim(mid, "{}()[];,: \t\r\n") == ""
+}
+
 // middleOf recovers the middle from a completed document that keeps the
 // task's prefix and suffix.
 func middleOf(doc string, t *Task) string {
@@ -252,6 +267,9 @@ func WriteText(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "%-14s %6s %6s %8s %8s %7s %7s %9s %9s\n", "set", "tasks", "passed", "pass@1", "macro", "EM", "parse", "p50 ms", "p90 ms")
 	for _, s := range r.Sets {
 		fmt.Fprintf(w, "%-14s %6d %6d %8.3f %8.3f %7.3f %7.3f %9.1f %9.1f\n", s.Set, s.Tasks, s.Passed, s.PassAt1, s.ProblemMean, s.ExactMatch, s.ParseRate, s.LatencyP50, s.LatencyP90)
+		if s.Trivial > 0 {
+			fmt.Fprintf(w, "  (%d bracket-only tasks skipped)\n", s.Trivial)
+		}
 		if s.Excluded > 0 {
 			fmt.Fprintf(w, "  (%d tasks of known-broken problems excluded)\n", s.Excluded)
 		}
