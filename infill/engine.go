@@ -3,6 +3,7 @@ package infill
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 )
@@ -30,7 +31,9 @@ type Options struct {
 	Logger                              *slog.Logger // nil: slog.Default()
 }
 
-// Engine completes code at a cursor. It is safe for concurrent use.
+// Engine completes code at a cursor. It is safe for concurrent use and
+// does not retain a request's text after returning (typed-ahead reuse keeps
+// hashes). Make one with New.
 type Engine struct {
 	rt       Runtime
 	opts     Options
@@ -39,6 +42,7 @@ type Engine struct {
 	// adaptiveMulti: multi-line lengths from the neighbouring lines too
 	adaptiveMulti bool
 
+	seed maphash.Seed
 	mu   sync.Mutex
 	last *lastResult // for typed-ahead reuse
 }
@@ -66,7 +70,7 @@ func New(rt Runtime, opts Options) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{rt: rt, opts: opts, log: log, adaptive: adaptive, adaptiveMulti: adaptiveMulti}
+	return &Engine{rt: rt, opts: opts, log: log, adaptive: adaptive, adaptiveMulti: adaptiveMulti, seed: maphash.MakeSeed()}
 }
 
 // errNotReady is returned by the zero Engine.

@@ -1,13 +1,19 @@
 package infill
 
-import "strings"
+import (
+	"hash/maphash"
+	"strings"
+)
 
-// lastResult is the previous completion, kept for typed-ahead reuse.
+// lastResult is the previous completion, kept for typed-ahead reuse. It
+// keeps hashes of the document around the cursor, never the text itself
+// (callers may require that a request's text is not retained).
 type lastResult struct {
-	text   string
-	offset int
-	params Request // the request without Text, Offset and Candidates
-	cands  []Candidate
+	prefix, suffix uint64 // hashes of Text[:Offset] and Text[Offset:]
+	textLen        int
+	offset         int
+	params         Request // the request without Text, Offset and Candidates
+	cands          []Candidate
 }
 
 func params(r Request) Request {
@@ -15,18 +21,23 @@ func params(r Request) Request {
 	return r
 }
 
+func (e *Engine) hash(s string) uint64 { return maphash.String(e.seed, s) }
+
 // remember stores a result for typed-ahead reuse.
 func (e *Engine) remember(req Request, res *Result) {
+	l := &lastResult{prefix: e.hash(req.Text[:req.Offset]), suffix: e.hash(req.Text[req.Offset:]), textLen: len(req.Text),
+		offset: req.Offset, params: params(req), cands: append([]Candidate(nil), res.Candidates...)}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.last = &lastResult{text: req.Text, offset: req.Offset, params: params(req), cands: append([]Candidate(nil), res.Candidates...)}
+	e.last = l
 }
 
 // reuse answers a request without the model when the user has typed the
 // start of the previous completion: the document is the previous one with
 // text inserted at the previous cursor, the cursor is after the insertion,
 // and a previous candidate begins with the typed text. The rest of that
-// candidate is returned.
+// candidate is returned. The same request again is answered from the
+// previous result.
 func (e *Engine) reuse(req Request) *Result {
 	e.mu.Lock()
 	last := e.last
@@ -34,16 +45,19 @@ func (e *Engine) reuse(req Request) *Result {
 	if last == nil || last.params != params(req) {
 		return nil
 	}
-	d := len(req.Text) - len(last.text)
-	if d == 0 && req.Offset == last.offset && req.Text == last.text && len(last.cands) > 0 && max(req.Candidates, 1) <= len(last.cands) {
-		// The same request again (a re-trigger without an edit).
-		return &Result{Candidates: append([]Candidate(nil), last.cands[:max(req.Candidates, 1)]...)}
-	}
-	if d <= 0 || req.Offset != last.offset+d {
+	d := len(req.Text) - last.textLen
+	if d < 0 || req.Offset != last.offset+d || last.offset > len(req.Text) {
 		return nil
 	}
-	if req.Text[:last.offset] != last.text[:last.offset] || req.Text[req.Offset:] != last.text[last.offset:] {
+	if e.hash(req.Text[:last.offset]) != last.prefix || e.hash(req.Text[req.Offset:]) != last.suffix {
 		return nil
+	}
+	if d == 0 {
+		n := max(req.Candidates, 1)
+		if len(last.cands) == 0 || n > len(last.cands) {
+			return nil
+		}
+		return &Result{Candidates: append([]Candidate(nil), last.cands[:n]...)}
 	}
 	typed := req.Text[last.offset:req.Offset]
 	res := &Result{}
