@@ -154,6 +154,12 @@ def main():
     print(f"exact match {hits}/{len(hs)} = {100 * hits / len(hs):.1f}% "
           f"(alg {a.alg}, {'Go runtime' if a.go else 'PyTorch'}, {len(files)} held-out files, "
           f"{time.time() - t0:.0f}s)")
+    # Degenerate fills: a lone closing brace (right only on "}" lines) or nothing at all.
+    brace = sum(r["got"].strip() == "}" for r in results)
+    empty = sum(r["got"].strip() == "" for r in results)
+    distinct = len({r["got"] for r in results})
+    print(f"degenerate fills: {brace} are '}}', {empty} empty or whitespace; {distinct} distinct fills; "
+          f"{sum(r['want'].strip() == '}' for r in results)} holes are '}}' lines")
     if a.json:
         json.dump({"exact": hits, "n": len(hs), "alg": a.alg, "results": results}, open(a.json, "w"), indent=1)
 

@@ -96,9 +96,12 @@ def prepare(a):
 class Sampler:
     """Builds training rows: (ids, is_masked, weight) for a row of length L."""
 
-    def __init__(self, tok, stream, files, texts, L, infill_frac, eps, rng, split="train", multi_frac=0.0):
+    def __init__(self, tok, stream, files, texts, L, infill_frac, eps, rng, split="train", multi_frac=0.0,
+                 pad_prob=0.6, pad_max=32):
         self.tok = tok
         self.multi_frac = multi_frac
+        self.pad_prob = pad_prob
+        self.pad_max = pad_max
         self.tq = []  # stratified masking ratios for the rows of the current batch
         self.stream = stream
         self.L = L
@@ -112,6 +115,14 @@ class Sampler:
         for p in self.paths:
             cum += len(texts[p])
             self.cum.append(cum)
+
+    def npad(self, n, cap):
+        """How many EOS pads follow a middle of n tokens: none with probability 1 - pad_prob,
+        else 1..min(cap, pad_max, n) (so the model can end a middle early without learning EOS as
+        the default fill)."""
+        if self.rng.random() >= self.pad_prob:
+            return 0
+        return self.rng.randint(1, max(1, min(cap, self.pad_max, n)))
 
     def _t(self):
         if self.tq:
@@ -156,7 +167,7 @@ class Sampler:
             pre, at_start, mid, suf, at_end = self.infill_parts(text, *cut)
             if not mid or len(mid) > L // 3:
                 continue
-            npad = 0 if rng.random() < 0.4 else rng.randint(1, min(32, max(1, len(mid))))
+            npad = self.npad(len(mid), 32)
             region = mid + [tok.eot] * npad
             room = L - len(region) - 1
             sb = min(len(suf) + (1 if at_end else 0), rng.randint(8, max(8, room // 2)))
@@ -244,7 +255,7 @@ class Sampler:
             for a, b in cuts:
                 ids.extend(tok.encode(window[prev:a]))
                 mid = tok.encode(window[a:b])
-                npad = 0 if rng.random() < 0.4 else rng.randint(1, min(16, max(1, len(mid))))
+                npad = self.npad(len(mid), 16)
                 region = mid + [tok.eot] * npad
                 if len(ids) + len(region) > L or len(mid) > L // 3:
                     ids.extend(mid)
@@ -336,6 +347,9 @@ def main():
     ap.add_argument("--kv-heads", type=int, default=2)
     ap.add_argument("--ffn", type=int, default=704)
     ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--max-pos", type=int, default=0,
+                    help="max_position_embeddings to record if larger than --seq (e.g. 512 when continuing "
+                         "a 512-token model on shorter rows; RoPE has no learned positions)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -343,6 +357,10 @@ def main():
     ap.add_argument("--infill-frac", type=float, default=0.5)
     ap.add_argument("--multi-frac", type=float, default=0.0,
                     help="share of the infill rows that carry several holes (multi_infill_row)")
+    ap.add_argument("--pad-prob", type=float, default=0.6,
+                    help="share of infill middles followed by EOS pads (the rest get none)")
+    ap.add_argument("--pad-max", type=int, default=32,
+                    help="at most this many EOS pads after a middle (also capped by 32/16 and the middle's length)")
     ap.add_argument("--eps", type=float, default=0.02)
     ap.add_argument("--weighting", choices=["inv_t", "none"], default="inv_t",
                     help="loss weighting of masked slots (see loss_fn)")
@@ -372,7 +390,7 @@ def main():
 
     c = M.Config(vocab_size=tok.size, hidden_size=a.hidden, intermediate_size=a.ffn,
                  num_hidden_layers=a.layers, num_attention_heads=a.heads, num_key_value_heads=a.kv_heads,
-                 max_position_embeddings=a.seq, mask_token_id=tok.mask, eos_token_id=tok.eot,
+                 max_position_embeddings=max(a.seq, a.max_pos), mask_token_id=tok.mask, eos_token_id=tok.eot,
                  pad_token_id=tok.eot, bos_token_id=tok.eot)
     net = M.Dream(c)
     gen = torch.Generator().manual_seed(a.seed)
@@ -386,7 +404,8 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     rng = random.Random(a.seed)
-    sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac)
+    sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac,
+                      pad_prob=a.pad_prob, pad_max=a.pad_max)
     # A fixed held-out batch (its own seed) to track generalisation.
     ev = Sampler(tok, stream, files, texts, a.seq, 1.0, a.eps, random.Random(12345), split="heldout")
     ev_batches = [ev.batch(16) for _ in range(4)]
