@@ -84,31 +84,7 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 				clear(srow)
 				continue
 			}
-			m := float32(math.Inf(-1))
-			for j := range srow {
-				if p.Valid != nil && !p.Valid[tk.lo+j] {
-					srow[j] = float32(math.Inf(-1))
-					continue
-				}
-				srow[j] *= scale
-				m = max(m, srow[j])
-			}
-			if math.IsInf(float64(m), -1) {
-				clear(srow)
-				continue
-			}
-			sum := expSub(srow, m)
-			if p.Valid != nil {
-				for j := range srow {
-					if !p.Valid[tk.lo+j] {
-						srow[j] = 0
-					}
-				}
-			}
-			inv := 1 / sum
-			for j := range srow {
-				srow[j] *= inv
-			}
+			softmaxRow(srow, scale, p.Valid, tk.lo)
 		}
 		gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*Tk+tk.lo:], Tk, rows, hd, L)
 	})

@@ -229,36 +229,44 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 				clear(srow)
 				continue
 			}
-			m := float32(math.Inf(-1))
-			for j := range srow {
-				if p.Valid != nil && !p.Valid[tk.lo+j] {
-					srow[j] = float32(math.Inf(-1))
-					continue
-				}
-				srow[j] *= scale
-				m = max(m, srow[j])
-			}
-			if math.IsInf(float64(m), -1) {
-				clear(srow)
-				continue
-			}
-			sum := expSub(srow, m)
-			if p.Valid != nil { // masked keys: exactly 0, as −∞ would give
-				for j := range srow {
-					if !p.Valid[tk.lo+j] {
-						srow[j] = 0
-					}
-				}
-			}
-			inv := 1 / sum
-			for j := range srow {
-				srow[j] *= inv
-			}
+			softmaxRow(srow, scale, p.Valid, tk.lo)
 		}
 		// O = P · V = P · (Vᵀ)ᵀ, written straight into out's head slice.
 		gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*T+tk.lo:], T, rows, hd, L)
 	})
 	return nil
+}
+
+// softmaxRow turns srow, one query row's raw scores against the keys
+// starting at row lo, into attention weights in place: scaled, then
+// softmax over the keys that valid (nil: all) marks. Masked keys get
+// exactly 0, as −∞ would give; a row with no valid key is all zeros.
+func softmaxRow(srow []float32, scale float32, valid []bool, lo int) {
+	m := float32(math.Inf(-1))
+	for j := range srow {
+		if valid != nil && !valid[lo+j] {
+			srow[j] = float32(math.Inf(-1))
+			continue
+		}
+		srow[j] *= scale
+		m = max(m, srow[j])
+	}
+	if math.IsInf(float64(m), -1) {
+		clear(srow)
+		return
+	}
+	sum := expSub(srow, m)
+	if valid != nil {
+		for j := range srow {
+			if !valid[lo+j] {
+				srow[j] = 0
+			}
+		}
+	}
+	inv := 1 / sum
+	for j := range srow {
+		srow[j] *= inv
+	}
 }
 
 // SiLUMul implements backend.Backend.
