@@ -236,39 +236,16 @@ func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 		valid = nil
 	}
 	T := len(ids)
-	D, I, KV := cfg.HiddenSize, cfg.IntermediateSize, cfg.KVDim()
-	var err error
-
-	var bufs []backend.Tensor
-	defer func() {
-		for _, t := range bufs {
-			be.Free(t)
-		}
-	}()
-	alloc := func(r, c int) backend.Tensor {
-		if err != nil {
-			return nil
-		}
-		var t backend.Tensor
-		t, err = be.Alloc(r, c)
-		if err == nil {
-			bufs = append(bufs, t)
-		}
-		return t
-	}
-	x := alloc(T, D)
-	h := alloc(T, D)
-	q := alloc(T, D)
+	s := &scratch{be: be}
+	defer s.free()
+	a := s.activations(cfg, T)
 	var k, v backend.Tensor // per layer from the cache when there is one
 	if c == nil {
-		k = alloc(T, KV)
-		v = alloc(T, KV)
+		k = s.alloc(T, cfg.KVDim())
+		v = s.alloc(T, cfg.KVDim())
 	}
-	att := alloc(T, D)
-	gate := alloc(T, I)
-	up := alloc(T, I)
-	if err != nil {
-		return nil, fmt.Errorf("model: forward: allocate activations for %d tokens: %w", T, err)
+	if s.err != nil {
+		return nil, fmt.Errorf("model: forward: allocate activations for %d tokens: %w", T, s.err)
 	}
 	ap := backend.AttentionParams{Heads: cfg.NumHeads, KVHeads: cfg.NumKVHeads, HeadDim: cfg.HeadDim, SeqLens: seqLens, Valid: valid}
 	if len(seqLens) == 1 {
@@ -279,14 +256,87 @@ func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 			return nil, err
 		}
 	}
+	kv := func(int) (backend.Tensor, backend.Tensor) { return k, v }
+	if c != nil {
+		kv = c.Layer
+	}
+	attend := func(_ int, k, v backend.Tensor) error { return be.Attention(a.att, a.q, k, v, ap) }
+	if err := m.stack(a, ids, positions, kv, attend); err != nil {
+		return nil, fmt.Errorf("model: forward: %w", err)
+	}
+	out := make([][]float32, len(in))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	host, err := m.logits(s, a.x, rows)
+	if err != nil {
+		return nil, fmt.Errorf("model: forward: %w", err)
+	}
+	V := cfg.VocabSize
+	off := 0
+	for n, c := range in {
+		w := len(c.Want)
+		out[n] = host[off*V : (off+w)*V : (off+w)*V]
+		off += w
+	}
+	return out, nil
+}
+
+// scratch allocates one pass's tensors on be and frees them together. The
+// first allocation error sticks in err; later allocations return nil.
+type scratch struct {
+	be   backend.Backend
+	bufs []backend.Tensor
+	err  error
+}
+
+func (s *scratch) alloc(r, c int) backend.Tensor {
+	if s.err != nil {
+		return nil
+	}
+	t, err := s.be.Alloc(r, c)
+	if err != nil {
+		s.err = err
+		return nil
+	}
+	s.bufs = append(s.bufs, t)
+	return t
+}
+
+func (s *scratch) free() {
+	for _, t := range s.bufs {
+		s.be.Free(t)
+	}
+	s.bufs = nil
+}
+
+// activations are a pass's working tensors over T rows; the keys and
+// values are not among them (their home depends on the cache).
+type activations struct {
+	x, h, q, att, gate, up backend.Tensor
+}
+
+// activations allocates the working tensors for T rows (check s.err).
+func (s *scratch) activations(cfg Config, T int) activations {
+	D, I := cfg.HiddenSize, cfg.IntermediateSize
+	return activations{
+		x: s.alloc(T, D), h: s.alloc(T, D), q: s.alloc(T, D),
+		att: s.alloc(T, D), gate: s.alloc(T, I), up: s.alloc(T, I),
+	}
+}
+
+// stack runs the embedding and every decoder layer over ids at positions,
+// leaving the last hidden states in a.x. kv(i) gives the tensors that take
+// layer i's keys and values of these rows; attend(i, k, v) writes layer i's
+// attention output into a.att from a.q and them.
+func (m *Model) stack(a activations, ids, positions []int, kv func(i int) (k, v backend.Tensor), attend func(i int, k, v backend.Tensor) error) error {
+	cfg, be := m.cfg, m.be
+	x, h, q, gate, up := a.x, a.h, a.q, a.gate, a.up
 	eps := float32(cfg.RMSNormEps)
 	steps := []func() error{func() error { return be.Embed(x, m.embed, ids) }}
 	for i := range m.layers {
 		l := &m.layers[i]
-		k, v := k, v
-		if c != nil {
-			k, v = c.Layer(i)
-		}
+		k, v := kv(i)
 		steps = append(steps,
 			func() error { return be.RMSNorm(h, x, l.inNorm, eps) },
 			func() error { return be.MatMul(q, h, l.q, l.qBias) },
@@ -294,8 +344,8 @@ func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 			func() error { return be.MatMul(v, h, l.v, l.vBias) },
 			func() error { return be.RoPE(q, cfg.NumHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
 			func() error { return be.RoPE(k, cfg.NumKVHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
-			func() error { return be.Attention(att, q, k, v, ap) },
-			func() error { return be.MatMul(h, att, l.o, nil) },
+			func() error { return attend(i, k, v) },
+			func() error { return be.MatMul(h, a.att, l.o, nil) },
 			func() error { return be.Add(x, x, h) },
 			func() error { return be.RMSNorm(h, x, l.postNorm, eps) },
 			func() error { return be.MatMul(gate, h, l.gate, nil) },
@@ -307,37 +357,34 @@ func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
-			return nil, fmt.Errorf("model: forward: %w", err)
+			return err
 		}
 	}
-	out := make([][]float32, len(in))
-	if len(rows) == 0 {
-		return out, nil
+	return nil
+}
+
+// logits runs the final norm and lm_head on x's rows and returns the
+// scores on the host, [len(rows), VocabSize] row-major.
+func (m *Model) logits(s *scratch, x backend.Tensor, rows []int) ([]float32, error) {
+	be := m.be
+	R, V := len(rows), m.cfg.VocabSize
+	sel := s.alloc(R, m.cfg.HiddenSize)
+	logits := s.alloc(R, V)
+	if s.err != nil {
+		return nil, fmt.Errorf("allocate logits for %d rows: %w", R, s.err)
 	}
-	R, V := len(rows), cfg.VocabSize
-	sel := alloc(R, D)
-	logits := alloc(R, V)
-	if err != nil {
-		return nil, fmt.Errorf("model: forward: allocate logits for %d rows: %w", R, err)
-	}
-	for _, s := range []func() error{
+	for _, st := range []func() error{
 		func() error { return be.GatherRows(sel, x, rows) },
-		func() error { return be.RMSNorm(sel, sel, m.norm, eps) },
+		func() error { return be.RMSNorm(sel, sel, m.norm, float32(m.cfg.RMSNormEps)) },
 		func() error { return be.MatMul(logits, sel, m.lmHead, nil) },
 	} {
-		if err := s(); err != nil {
-			return nil, fmt.Errorf("model: forward: lm_head: %w", err)
+		if err := st(); err != nil {
+			return nil, fmt.Errorf("lm_head: %w", err)
 		}
 	}
 	host := make([]float32, R*V)
 	if err := be.Read(logits, host); err != nil {
-		return nil, fmt.Errorf("model: forward: read logits: %w", err)
+		return nil, fmt.Errorf("read logits: %w", err)
 	}
-	off := 0
-	for n, c := range in {
-		w := len(c.Want)
-		out[n] = host[off*V : (off+w)*V : (off+w)*V]
-		off += w
-	}
-	return out, nil
+	return host, nil
 }

@@ -112,90 +112,34 @@ func (m *Model) ForwardBlocks(c *kvcache.Cache, blocks []Block) ([][]float32, er
 		return out, nil
 	}
 	T := len(ids)
-	D, I, KV := cfg.HiddenSize, cfg.IntermediateSize, cfg.KVDim()
-	var err error
-	var bufs []backend.Tensor
-	defer func() {
-		for _, t := range bufs {
-			be.Free(t)
-		}
-	}()
-	alloc := func(r, c int) backend.Tensor {
-		if err != nil {
-			return nil
-		}
-		var t backend.Tensor
-		t, err = be.Alloc(r, c)
-		if err == nil {
-			bufs = append(bufs, t)
-		}
-		return t
-	}
-	x := alloc(T, D)
-	h := alloc(T, D)
-	q := alloc(T, D)
-	k := alloc(T, KV)
-	v := alloc(T, KV)
-	att := alloc(T, D)
-	gate := alloc(T, I)
-	up := alloc(T, I)
-	if err != nil {
-		return nil, fmt.Errorf("model: forward blocks: allocate activations for %d tokens: %w", T, err)
+	s := &scratch{be: be}
+	defer s.free()
+	a := s.activations(cfg, T)
+	k := s.alloc(T, cfg.KVDim())
+	v := s.alloc(T, cfg.KVDim())
+	if s.err != nil {
+		return nil, fmt.Errorf("model: forward blocks: allocate activations for %d tokens: %w", T, s.err)
 	}
 	ap := backend.CachedAttentionParams{Heads: cfg.NumHeads, KVHeads: cfg.NumKVHeads, HeadDim: cfg.HeadDim,
 		QueryLens: qLens, KeyLens: kLens, Slots: slots, Valid: c.Valid()}
-	eps := float32(cfg.RMSNormEps)
-	steps := []func() error{func() error { return be.Embed(x, m.embed, ids) }}
-	for i := range m.layers {
-		l := &m.layers[i]
+	kv := func(int) (backend.Tensor, backend.Tensor) { return k, v }
+	attend := func(i int, k, v backend.Tensor) error {
 		kc, vc := c.Layer(i)
-		steps = append(steps,
-			func() error { return be.RMSNorm(h, x, l.inNorm, eps) },
-			func() error { return be.MatMul(q, h, l.q, l.qBias) },
-			func() error { return be.MatMul(k, h, l.k, l.kBias) },
-			func() error { return be.MatMul(v, h, l.v, l.vBias) },
-			func() error { return be.RoPE(q, cfg.NumHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
-			func() error { return be.RoPE(k, cfg.NumKVHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
-			func() error { return backend.AttendCached(be, att, q, k, v, kc, vc, ap) },
-			func() error { return be.MatMul(h, att, l.o, nil) },
-			func() error { return be.Add(x, x, h) },
-			func() error { return be.RMSNorm(h, x, l.postNorm, eps) },
-			func() error { return be.MatMul(gate, h, l.gate, nil) },
-			func() error { return be.MatMul(up, h, l.up, nil) },
-			func() error { return be.SiLUMul(gate, gate, up) },
-			func() error { return be.MatMul(h, gate, l.down, nil) },
-			func() error { return be.Add(x, x, h) },
-		)
+		return backend.AttendCached(be, a.att, a.q, k, v, kc, vc, ap)
 	}
-	for _, s := range steps {
-		if err := s(); err != nil {
-			c.Free() // block rows may be half written
-			return nil, fmt.Errorf("model: forward blocks: %w", err)
-		}
+	if err := m.stack(a, ids, positions, kv, attend); err != nil {
+		c.Free() // block rows may be half written
+		return nil, fmt.Errorf("model: forward blocks: %w", err)
 	}
 	if len(rows) == 0 {
 		recordBlockTokens(c, blocks)
 		return out, nil
 	}
-	R, V := len(rows), cfg.VocabSize
-	sel := alloc(R, D)
-	logits := alloc(R, V)
+	host, err := m.logits(s, a.x, rows)
 	if err != nil {
-		return nil, fmt.Errorf("model: forward blocks: allocate logits for %d rows: %w", R, err)
+		return nil, fmt.Errorf("model: forward blocks: %w", err)
 	}
-	for _, s := range []func() error{
-		func() error { return be.GatherRows(sel, x, rows) },
-		func() error { return be.RMSNorm(sel, sel, m.norm, eps) },
-		func() error { return be.MatMul(logits, sel, m.lmHead, nil) },
-	} {
-		if err := s(); err != nil {
-			return nil, fmt.Errorf("model: forward blocks: lm_head: %w", err)
-		}
-	}
-	host := make([]float32, R*V)
-	if err := be.Read(logits, host); err != nil {
-		return nil, fmt.Errorf("model: forward blocks: read logits: %w", err)
-	}
+	V := cfg.VocabSize
 	recordBlockTokens(c, blocks)
 	off := 0
 	for n, b := range blocks {
