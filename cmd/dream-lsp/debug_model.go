@@ -44,10 +44,28 @@ func parseIDs(s string, mask int) ([]int, error) {
 	return ids, nil
 }
 
-// openDebugEngine opens --model with logs on stderr.
-func openDebugEngine(dir string, threads int, stderr io.Writer) (*engine.Engine, error) {
+// openCanvas checks that --model and --ids were given (else prints fs's
+// usage), opens the model with logs on stderr and parses the ids, "mask"
+// standing for the model's mask id. The caller closes the engine.
+func openCanvas(fs *flag.FlagSet, dir, idsFlag string, threads int, stderr io.Writer) (*engine.Engine, []int, error) {
+	if dir == "" || idsFlag == "" {
+		fs.Usage()
+		return nil, nil, fmt.Errorf("%w: --model and --ids are required", errUsage)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return engine.Open(dir, engine.Options{Threads: threads, Logger: log})
+	e, err := engine.Open(dir, engine.Options{Threads: threads, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := parseIDs(idsFlag, e.Config().MaskTokenID)
+	if err == nil && len(ids) == 0 {
+		err = fmt.Errorf("%w: --ids is empty", errUsage)
+	}
+	if err != nil {
+		e.Close()
+		return nil, nil, err
+	}
+	return e, ids, nil
 }
 
 // forwardRow is one position of debug forward's output.
@@ -76,23 +94,12 @@ func debugForward(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *modelDir == "" || *idsFlag == "" {
-		fs.Usage()
-		return fmt.Errorf("%w: --model and --ids are required", errUsage)
-	}
-	e, err := openDebugEngine(*modelDir, *threads, stderr)
+	e, ids, err := openCanvas(fs, *modelDir, *idsFlag, *threads, stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 	cfg := e.Config()
-	ids, err := parseIDs(*idsFlag, cfg.MaskTokenID)
-	if err != nil {
-		return err
-	}
-	if len(ids) == 0 {
-		return fmt.Errorf("%w: --ids is empty", errUsage)
-	}
 	positions := make([]int, len(ids))
 	for i := range positions {
 		positions[i] = i
@@ -185,23 +192,12 @@ func debugDenoise(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *modelDir == "" || *idsFlag == "" {
-		fs.Usage()
-		return fmt.Errorf("%w: --model and --ids are required", errUsage)
-	}
-	e, err := openDebugEngine(*modelDir, *threads, stderr)
+	e, ids, err := openCanvas(fs, *modelDir, *idsFlag, *threads, stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 	cfg, gen := e.Config(), e.GenerationConfig()
-	ids, err := parseIDs(*idsFlag, cfg.MaskTokenID)
-	if err != nil {
-		return err
-	}
-	if len(ids) == 0 {
-		return fmt.Errorf("%w: --ids is empty", errUsage)
-	}
 	pick := func(flagVal, def float64) float64 {
 		if flagVal >= 0 {
 			return flagVal
