@@ -114,8 +114,17 @@ type rawConfig struct {
 
 // LoadConfig reads and validates dir/config.json.
 func LoadConfig(dir string) (Config, error) {
-	path := filepath.Join(dir, ConfigFile)
-	data, err := os.ReadFile(path)
+	return readConfig(os.ReadFile, filepath.Join(dir, ConfigFile))
+}
+
+// LoadConfigFS reads and validates config.json at the root of fsys.
+func LoadConfigFS(fsys fs.FS) (Config, error) {
+	return readConfig(fsReader(fsys), ConfigFile)
+}
+
+// readConfig reads path with read and parses it; parse errors name path.
+func readConfig(read func(string) ([]byte, error), path string) (Config, error) {
+	data, err := read(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("model: read config: %w", err)
 	}
@@ -126,17 +135,9 @@ func LoadConfig(dir string) (Config, error) {
 	return cfg, nil
 }
 
-// LoadConfigFS reads and validates config.json at the root of fsys.
-func LoadConfigFS(fsys fs.FS) (Config, error) {
-	data, err := fs.ReadFile(fsys, ConfigFile)
-	if err != nil {
-		return Config{}, fmt.Errorf("model: read config: %w", err)
-	}
-	cfg, err := ParseConfig(data)
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", ConfigFile, err)
-	}
-	return cfg, nil
+// fsReader is fs.ReadFile on fsys, shaped like os.ReadFile.
+func fsReader(fsys fs.FS) func(string) ([]byte, error) {
+	return func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }
 }
 
 // ParseConfig parses the text of a config.json, fills DreamConfig's
@@ -546,8 +547,19 @@ func (g GenerationConfig) WithModel(c Config) GenerationConfig {
 // LoadGenerationConfig reads dir/generation_config.json, or returns
 // DefaultGenerationConfig when the file does not exist.
 func LoadGenerationConfig(dir string) (GenerationConfig, error) {
-	path := filepath.Join(dir, GenerationConfigFile)
-	data, err := os.ReadFile(path)
+	return readGenerationConfig(os.ReadFile, filepath.Join(dir, GenerationConfigFile))
+}
+
+// LoadGenerationConfigFS is LoadGenerationConfig for a model directory
+// given as an fs.FS.
+func LoadGenerationConfigFS(fsys fs.FS) (GenerationConfig, error) {
+	return readGenerationConfig(fsReader(fsys), GenerationConfigFile)
+}
+
+// readGenerationConfig reads path with read and parses it (defaults when
+// it does not exist); parse errors name path.
+func readGenerationConfig(read func(string) ([]byte, error), path string) (GenerationConfig, error) {
+	data, err := read(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return DefaultGenerationConfig(), nil
 	}
@@ -557,23 +569,6 @@ func LoadGenerationConfig(dir string) (GenerationConfig, error) {
 	g, err := ParseGenerationConfig(data)
 	if err != nil {
 		return GenerationConfig{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return g, nil
-}
-
-// LoadGenerationConfigFS is LoadGenerationConfig for a model directory
-// given as an fs.FS.
-func LoadGenerationConfigFS(fsys fs.FS) (GenerationConfig, error) {
-	data, err := fs.ReadFile(fsys, GenerationConfigFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return DefaultGenerationConfig(), nil
-	}
-	if err != nil {
-		return GenerationConfig{}, fmt.Errorf("model: read generation config: %w", err)
-	}
-	g, err := ParseGenerationConfig(data)
-	if err != nil {
-		return GenerationConfig{}, fmt.Errorf("%s: %w", GenerationConfigFile, err)
 	}
 	return g, nil
 }
