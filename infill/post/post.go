@@ -19,7 +19,7 @@ func Apply(mid string, sp window.Span, suffix string) string {
 	}
 	mid = MatchIndent(mid, sp)
 	if sp.Multiline {
-		mid = StopAtScopeEnd(mid, sp)
+		mid = StopAtScopeEnd(mid, sp, suffix)
 	}
 	mid = TrimSuffixRepeat(mid, suffix)
 	if !sp.LineStart {
@@ -48,8 +48,11 @@ func FirstLine(mid string) string {
 
 // StopAtScopeEnd cuts the middle before the first non-blank line indented
 // less than the span's scope (a line that would close or leave the
-// enclosing block, which the suffix already does).
-func StopAtScopeEnd(mid string, sp window.Span) string {
+// enclosing block, which the suffix already does), unless the middle as a
+// whole ends where the suffix continues: its last line leads to the
+// indentation the suffix's first line expects (a middle may close a block
+// and open the next one the suffix goes on in).
+func StopAtScopeEnd(mid string, sp window.Span, suffix string) string {
 	lines := strings.SplitAfter(mid, "\n")
 	pos := 0
 	for i, line := range lines {
@@ -64,12 +67,53 @@ func StopAtScopeEnd(mid string, sp window.Span) string {
 			}
 			w, scope := indentWidth(ind, sp.IndentUnit), indentWidth(sp.ScopeIndent, sp.IndentUnit)
 			if w < scope && !(w == scope-1 && continuesBlock(t)) {
+				if endsWhereSuffixContinues(mid, sp, suffix) {
+					return mid
+				}
 				return mid[:pos]
 			}
 		}
 		pos += len(line)
 	}
 	return mid
+}
+
+// endsWhereSuffixContinues compares the indentation after the middle's
+// last line (one level deeper when it opens a block) with the indentation
+// the suffix's first non-blank line expects before it (one level deeper
+// when that line closes a block or continues one: "}", "else:").
+func endsWhereSuffixContinues(mid string, sp window.Span, suffix string) bool {
+	unit := sp.IndentUnit
+	var last string
+	lines := strings.Split(mid, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.TrimSpace(lines[i]) != "" {
+			last = lines[i]
+			if i == 0 {
+				last = sp.Before + last
+			}
+			break
+		}
+	}
+	next := ""
+	for _, l := range strings.Split(suffix, "\n") {
+		if strings.TrimSpace(l) != "" {
+			next = l
+			break
+		}
+	}
+	if last == "" || next == "" {
+		return false
+	}
+	end := indentWidth(leadingWS(last), unit)
+	if lt := strings.TrimSpace(last); strings.HasSuffix(lt, "{") || strings.HasSuffix(lt, ":") || strings.HasSuffix(lt, "(") || strings.HasSuffix(lt, "[") {
+		end++
+	}
+	want := indentWidth(leadingWS(next), unit)
+	if nt := strings.TrimSpace(next); strings.IndexAny(nt[:1], ")]}") == 0 || continuesBlock(nt) {
+		want++
+	}
+	return end == want
 }
 
 // continuesBlock reports whether a trimmed line closes a block and opens

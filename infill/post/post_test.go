@@ -42,12 +42,28 @@ func TestStopAtScopeEnd(t *testing.T) {
 	sp := window.Span{Kind: window.EmptyLine, Before: "\t", Indent: "\t", ScopeIndent: "\t", IndentUnit: "\t", Multiline: true}
 	mid := "x := 1\n\tif x > 0 {\n\t\tx++\n\t}\n}\n\nfunc other() {}\n"
 	want := "x := 1\n\tif x > 0 {\n\t\tx++\n\t}\n"
-	if got := StopAtScopeEnd(mid, sp); got != want {
+	if got := StopAtScopeEnd(mid, sp, "\treturn x\n}\n"); got != want {
 		t.Errorf("StopAtScopeEnd = %q, want %q", got, want)
 	}
 	py := window.Span{Kind: window.EmptyLine, Before: "    ", Indent: "    ", ScopeIndent: "    ", IndentUnit: "    ", Multiline: true}
-	if got := StopAtScopeEnd("y = 2\n    return y\n\ndef g():\n    pass\n", py); got != "y = 2\n    return y\n\n" {
+	if got := StopAtScopeEnd("y = 2\n    return y\n\ndef g():\n    pass\n", py, "\n"); got != "y = 2\n    return y\n\n" {
 		t.Errorf("python: got %q", got)
+	}
+}
+
+func TestStopAtScopeEndKeepsBlockCrossingMiddles(t *testing.T) {
+	// Line start inside "if n == 1 {": the middle closes that block and
+	// opens the loop whose body the suffix holds.
+	sp := window.Span{Kind: window.EmptyLine, LineStart: true, Indent: "        ", ScopeIndent: "        ", IndentUnit: "    ", Multiline: true}
+	mid := "        return y\n    }\n    for i := 2; i < n; i++ {\n"
+	suffix := "        if n%i == 0 {\n            return y\n        }\n    }\n    return x\n}\n"
+	if got := StopAtScopeEnd(mid, sp, suffix); got != mid {
+		t.Errorf("got %q, want the whole middle", got)
+	}
+	// The same middle running on into another function is cut.
+	ranOn := "        return y\n    }\n}\n\nfunc g() {\n"
+	if got := StopAtScopeEnd(ranOn, sp, suffix); got != "        return y\n" {
+		t.Errorf("ran-on middle: got %q", got)
 	}
 }
 
