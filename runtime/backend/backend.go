@@ -43,6 +43,39 @@ type AttentionParams struct {
 	Valid []bool
 }
 
+// CheckAttention validates shapes and parameters for an Attention call
+// (q [T, Heads·HeadDim], k and v [T, KVHeads·HeadDim], out like q) and
+// returns the sequence lengths (nil expanded to one sequence of T rows).
+// Backends add their own limits (aliasing, kernel sizes) after it.
+func CheckAttention(out, q, k, v Tensor, p AttentionParams) (seqLens []int, err error) {
+	T := q.Rows()
+	H, KVH, hd := p.Heads, p.KVHeads, p.HeadDim
+	if H <= 0 || KVH <= 0 || hd <= 0 || H%KVH != 0 ||
+		q.Cols() != H*hd || out.Rows() != T || out.Cols() != H*hd ||
+		k.Rows() != T || v.Rows() != T || k.Cols() != KVH*hd || v.Cols() != KVH*hd {
+		return nil, ShapeError("attention", "q [%d,%d] k [%d,%d] v [%d,%d] out [%d,%d] heads %d/%d × %d",
+			q.Rows(), q.Cols(), k.Rows(), k.Cols(), v.Rows(), v.Cols(), out.Rows(), out.Cols(), H, KVH, hd)
+	}
+	if p.Valid != nil && len(p.Valid) != T {
+		return nil, ShapeError("attention", "%d validity flags for %d rows", len(p.Valid), T)
+	}
+	seqLens = p.SeqLens
+	if seqLens == nil {
+		seqLens = []int{T}
+	}
+	total := 0
+	for _, n := range seqLens {
+		if n < 0 {
+			return nil, ShapeError("attention", "negative sequence length %d", n)
+		}
+		total += n
+	}
+	if total != T {
+		return nil, ShapeError("attention", "sequence lengths sum to %d, want %d rows", total, T)
+	}
+	return seqLens, nil
+}
+
 // Backend is the set of operations the Dream forward pass uses. All
 // methods are safe for use by one goroutine at a time; a backend may use
 // many threads inside each call.

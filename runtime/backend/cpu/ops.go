@@ -154,34 +154,15 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 	if err != nil {
 		return err
 	}
-	T := qt.rows
-	H, KVH, hd := p.Heads, p.KVHeads, p.HeadDim
-	if H <= 0 || KVH <= 0 || hd <= 0 || H%KVH != 0 ||
-		qt.cols != H*hd || o.rows != T || o.cols != H*hd ||
-		kt.rows != T || vt.rows != T || kt.cols != KVH*hd || vt.cols != KVH*hd {
-		return backend.ShapeError("attention", "q [%d,%d] k [%d,%d] v [%d,%d] out [%d,%d] heads %d/%d × %d",
-			qt.rows, qt.cols, kt.rows, kt.cols, vt.rows, vt.cols, o.rows, o.cols, H, KVH, hd)
+	seqLens, err := backend.CheckAttention(o, qt, kt, vt, p)
+	if err != nil {
+		return err
 	}
 	if o == qt || o == kt || o == vt {
 		return backend.ShapeError("attention", "out aliases an input")
 	}
-	if p.Valid != nil && len(p.Valid) != T {
-		return backend.ShapeError("attention", "%d validity flags for %d rows", len(p.Valid), T)
-	}
-	seqLens := p.SeqLens
-	if seqLens == nil {
-		seqLens = []int{T}
-	}
-	total := 0
-	for _, n := range seqLens {
-		if n < 0 {
-			return backend.ShapeError("attention", "negative sequence length %d", n)
-		}
-		total += n
-	}
-	if total != T {
-		return backend.ShapeError("attention", "sequence lengths sum to %d, want %d rows", total, T)
-	}
+	T := qt.rows
+	H, KVH, hd := p.Heads, p.KVHeads, p.HeadDim
 	kvd := KVH * hd
 	// Vᵀ per KV head, [hd, T], so that P·V is another x·wᵀ product.
 	vT := make([]float32, KVH*hd*T)

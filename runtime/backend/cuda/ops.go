@@ -437,30 +437,12 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 	if o == nil || qt == nil || kt == nil || vt == nil {
 		return backend.ShapeError("attention", "nil tensor")
 	}
+	lens, err := backend.CheckAttention(o, qt, kt, vt, p)
+	if err != nil {
+		return err
+	}
 	H, KVH, hd := p.Heads, p.KVHeads, p.HeadDim
 	T := qt.rows
-	if H <= 0 || KVH <= 0 || hd <= 0 || H%KVH != 0 || qt.cols != H*hd || o.rows != T || o.cols != H*hd ||
-		kt.rows != T || vt.rows != T || kt.cols != KVH*hd || vt.cols != KVH*hd {
-		return backend.ShapeError("attention", "q [%d,%d], k [%d,%d], v [%d,%d], out [%d,%d], %d/%d heads × %d",
-			qt.rows, qt.cols, kt.rows, kt.cols, vt.rows, vt.cols, o.rows, o.cols, H, KVH, hd)
-	}
-	lens := p.SeqLens
-	if lens == nil {
-		lens = []int{T}
-	}
-	sum := 0
-	for _, n := range lens {
-		if n < 0 {
-			return backend.ShapeError("attention", "negative sequence length %d", n)
-		}
-		sum += n
-	}
-	if sum != T {
-		return backend.ShapeError("attention", "sequence lengths sum to %d, want %d rows", sum, T)
-	}
-	if p.Valid != nil && len(p.Valid) != T {
-		return backend.ShapeError("attention", "%d validity flags for %d rows", len(p.Valid), T)
-	}
 	if hd%4 != 0 || hd > 128 {
 		return backend.ShapeError("attention", "head dim %d: the CUDA kernel needs a multiple of 4 up to 128", hd)
 	}
