@@ -64,16 +64,13 @@ func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 	if K == 0 {
 		return
 	}
-	// Prefer tall column blocks when T is small (decode-like shapes), so
-	// every thread gets work.
-	bt, bn := blockT, blockN
-	tilesT := (T + bt - 1) / bt
-	tilesN := (N + bn - 1) / bn
+	tilesT := (T + blockT - 1) / blockT
+	tilesN := (N + blockN - 1) / blockN
 	b.parallelTasks(tilesT*tilesN, func(task int) {
-		t0 := (task % tilesT) * bt
-		n0 := (task / tilesT) * bn
-		t1 := min(t0+bt, T)
-		n1 := min(n0+bn, N)
+		t0 := (task % tilesT) * blockT
+		n0 := (task / tilesT) * blockN
+		t1 := min(t0+blockT, T)
+		n1 := min(n0+blockN, N)
 		for k0 := 0; k0 < K; k0 += blockK {
 			k1 := min(k0+blockK, K)
 			tileMatMul(out, x, w, K, N, t0, t1, n0, n1, k0, k1)
