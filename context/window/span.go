@@ -158,10 +158,14 @@ func scopeIndent(l *lang.Language, text string, ls int, guess, next, unit string
 			line := text[start:end]
 			t := strings.TrimSpace(line)
 			if strings.HasPrefix(t, "def ") || strings.HasPrefix(t, "async def ") || strings.HasPrefix(t, "class ") {
+				// A blank line after a nested def may belong to any
+				// enclosing def: take the outermost one.
 				if body := leadingWS(line) + unit; width(body) < width(scope) {
 					scope = body
 				}
-				break
+				if leadingWS(line) == "" {
+					break
+				}
 			}
 			end = start - 1
 		}

@@ -155,7 +155,9 @@ func TrimSuffixRepeat(mid, suffix string) string {
 	sfx := strings.TrimLeft(suffix, " \t")
 	for k := min(len(trimmed), len(sfx)); k > 0; k-- {
 		tail := trimmed[len(trimmed)-k:]
-		if strings.HasPrefix(sfx, tail) && len(strings.TrimSpace(tail)) >= 3 {
+		// The overlap must end on a token boundary of the suffix: "return 1"
+		// does not repeat "return 18".
+		if strings.HasPrefix(sfx, tail) && len(strings.TrimSpace(tail)) >= 3 && !(isWord(tail[len(tail)-1]) && len(sfx) > k && isWord(sfx[k])) {
 			return strings.TrimRight(trimmed[:len(trimmed)-k], " \t")
 		}
 	}
@@ -266,6 +268,10 @@ func MatchIndent(mid string, sp window.Span) string {
 		}
 	}
 	return strings.Join(lines, "")
+}
+
+func isWord(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func leadingWS(s string) string { return s[:len(s)-len(strings.TrimLeft(s, " \t"))] }

@@ -29,6 +29,7 @@ func TestTrimSuffixRepeat(t *testing.T) {
 		{"total += x\n\treturn total", "\n\treturn total\n}\n", "total += x\n"},
 		{"sum(xs) + 1; }", " + 1; }\n", "sum(xs)"},
 		{"a + b", ")\n", "a + b"},
+		{"    if n == 1: return 1\n", "    return 18 * n\n", "    if n == 1: return 1\n"}, // not a token-boundary overlap
 		{"return total", "\n\treturn total\n}", "return total"}, // first line is the middle itself
 	}
 	for _, c := range cases {
