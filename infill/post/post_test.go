@@ -30,7 +30,7 @@ func TestTrimSuffixRepeat(t *testing.T) {
 		{"sum(xs) + 1; }", " + 1; }\n", "sum(xs)"},
 		{"a + b", ")\n", "a + b"},
 		{"    if n == 1: return 1\n", "    return 18 * n\n", "    if n == 1: return 1\n"}, // not a token-boundary overlap
-		{"return total", "\n\treturn total\n}", "return total"}, // first line is the middle itself
+		{"return total", "\n\treturn total\n}", "return total"},                           // first line is the middle itself
 	}
 	for _, c := range cases {
 		if got := TrimSuffixRepeat(c.mid, c.suffix); got != c.want {
