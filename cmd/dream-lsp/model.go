@@ -23,10 +23,7 @@ func openModel(dir, device string, opts engine.Options) (*engine.Engine, string,
 	if log == nil {
 		log = slog.Default()
 	}
-	name := builtin.Name()
-	if dir != "" {
-		name = filepath.Base(filepath.Clean(dir))
-	}
+	name := modelName(dir)
 	if opts.Backend == nil {
 		if gpu := openGPU(device, log); gpu != nil {
 			o := opts
@@ -44,6 +41,15 @@ func openModel(dir, device string, opts engine.Options) (*engine.Engine, string,
 		return nil, "", err
 	}
 	return eng, name, nil
+}
+
+// modelName is the short name openModel reports for dir: the built-in
+// model's name when dir is empty, else the directory's base name.
+func modelName(dir string) string {
+	if dir == "" {
+		return builtin.Name()
+	}
+	return filepath.Base(filepath.Clean(dir))
 }
 
 func open(dir string, opts engine.Options) (*engine.Engine, error) {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -112,11 +111,7 @@ func (stdio) Close() error { return os.Stdin.Close() }
 // openServeEngine opens a model directory with the CPU runtime and wraps it in
 // the infill engine.
 func openServeEngine(ctx context.Context, opts settings.Options, progress func(int, string)) (lsp.Engine, error) {
-	what := "the built-in model"
-	if opts.Model != "" {
-		what = filepath.Base(filepath.Clean(opts.Model))
-	}
-	progress(0, "opening "+what)
+	progress(0, "opening "+modelName(opts.Model))
 	// The dual K/V cache (refresh every 4 steps) is what makes CPU completions
 	// interactive; docs/BENCHMARKS.md "KV cache (CPU)" has its cost and agreement.
 	eng, name, err := openModel(opts.Model, opts.Device, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}})
