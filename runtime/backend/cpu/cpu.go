@@ -14,6 +14,7 @@ import (
 // Backend is the CPU backend. The zero value is not usable; call New.
 type Backend struct {
 	threads int
+	rope    ropeTables // cos/sin per position, shared by every RoPE call
 }
 
 // New returns a CPU backend that uses up to threads goroutines per

@@ -105,18 +105,30 @@ func (b *Backend) RoPE(x backend.Tensor, heads, headDim int, positions []int, th
 		return backend.ShapeError("rope", "x [%d,%d], %d heads × %d, %d positions, theta %g", xt.rows, xt.cols, heads, headDim, len(positions), theta)
 	}
 	half := headDim / 2
-	invFreq := make([]float64, half)
-	for i := range invFreq {
-		invFreq[i] = math.Pow(theta, -float64(2*i)/float64(headDim))
+	maxPos := -1
+	for _, p := range positions {
+		if p < 0 {
+			maxPos = -1
+			break
+		}
+		maxPos = max(maxPos, p)
+	}
+	table := b.rope.table(theta, headDim, maxPos)
+	var invFreq []float64
+	if table == nil {
+		invFreq = ropeInvFreq(theta, headDim)
 	}
 	b.parallel(xt.rows, 16, func(lo, hi int) {
-		cos := make([]float32, half)
-		sin := make([]float32, half)
+		var cos, sin []float32
+		if table == nil {
+			cos, sin = make([]float32, half), make([]float32, half)
+		}
 		for t := lo; t < hi; t++ {
-			p := float64(positions[t])
-			for i, f := range invFreq {
-				s, c := math.Sincos(p * f)
-				cos[i], sin[i] = float32(c), float32(s)
+			if table != nil {
+				p := positions[t]
+				cos, sin = table.cos[p*half:(p+1)*half], table.sin[p*half:(p+1)*half]
+			} else {
+				ropeRow(float64(positions[t]), invFreq, cos, sin)
 			}
 			row := xt.data[t*xt.cols : (t+1)*xt.cols]
 			for h := range heads {
