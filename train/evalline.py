@@ -126,6 +126,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--alg", default="maskgit_plus")
     ap.add_argument("--suffix", type=int, default=64)
+    ap.add_argument("--max-len", type=int, default=0,
+                    help="canvas length cap (default: the model's max_position_embeddings)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--show", type=int, default=5)
     ap.add_argument("--json", help="write per-hole results here")
@@ -139,7 +141,7 @@ def main():
     results = []
     t0 = time.time()
     for k, (path, text, s, e) in enumerate(hs):
-        ids, p0, mid = canvas(tok, text, s, e, net.config.max_position_embeddings, a.suffix)
+        ids, p0, mid = canvas(tok, text, s, e, a.max_len or net.config.max_position_embeddings, a.suffix)
         if a.go:
             out = denoise_go(a.go, a.model, ids, len(mid), tok.mask, a.alg, a.threads)
         else:

@@ -136,9 +136,15 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--shard-mib", type=int, default=16)
     ap.add_argument("--f32", action="store_true", help="store float32 instead of bfloat16")
+    ap.add_argument("--max-pos", type=int, default=0,
+                    help="record this max_position_embeddings instead of the checkpoint's (RoPE has no learned "
+                         "positions; use the longest canvas the model was trained on so callers stay within it)")
     a = ap.parse_args()
     ck = torch.load(a.ckpt, map_location="cpu")
-    net = M.Dream(M.Config.from_dict(ck["config"]))
+    cfg = dict(ck["config"])
+    if a.max_pos:
+        cfg["max_position_embeddings"] = a.max_pos
+    net = M.Dream(M.Config.from_dict(cfg))
     net.load_state_dict(ck["model"])
     tok = bpe.Tokenizer.load(ck["tokenizer"])
     files = export(net, tok, a.out, a.shard_mib, torch.float32 if a.f32 else torch.bfloat16)
