@@ -6,9 +6,13 @@ package neovim
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,24 +20,83 @@ import (
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 )
 
-// nvim returns the Neovim binary or skips the test.
-func nvim(t *testing.T) string {
+// neovim is one Neovim binary under test.
+type neovim struct {
+	path         string
+	major, minor int
+}
+
+func (n neovim) name() string { return fmt.Sprintf("nvim-%d.%d", n.major, n.minor) }
+
+var nvimVersionRE = regexp.MustCompile(`NVIM v(\d+)\.(\d+)`)
+
+// neovims returns every Neovim to test, oldest first: nvim on PATH (Debian 12 ships 0.7.2), the
+// versions test/fetch-nvim.sh unpacked under .nvim/ (0.10 from trixie, 0.12 from sid), and the
+// colon-separated paths in DREAM_NVIM. With none at all the test is skipped, saying how to get one.
+func neovims(t *testing.T) []neovim {
 	t.Helper()
-	p, err := exec.LookPath("nvim")
-	if err != nil {
-		t.Skip("nvim not on PATH (apt-get install neovim; .ci/run installs it)")
+	var paths []string
+	if p, err := exec.LookPath("nvim"); err == nil {
+		paths = append(paths, p)
 	}
-	return p
+	fetched, _ := filepath.Glob(filepath.Join(".nvim", "*", "nvim"))
+	paths = append(paths, fetched...)
+	for _, p := range strings.Split(os.Getenv("DREAM_NVIM"), ":") {
+		if p != "" {
+			paths = append(paths, p)
+		}
+	}
+	var out []neovim
+	seen := map[string]bool{}
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := exec.Command(abs, "--version").Output()
+		if err != nil {
+			t.Fatalf("%s --version: %v", abs, err)
+		}
+		m := nvimVersionRE.FindSubmatch(v)
+		if m == nil {
+			t.Fatalf("%s --version printed no version: %q", abs, v)
+		}
+		n := neovim{path: abs}
+		n.major, _ = strconv.Atoi(string(m[1]))
+		n.minor, _ = strconv.Atoi(string(m[2]))
+		if !seen[n.name()] {
+			seen[n.name()] = true
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		t.Skip("no Neovim: apt-get install neovim (.ci/run installs it) or bash test/fetch-nvim.sh trixie|sid")
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].major < out[j].major || out[i].major == out[j].major && out[i].minor < out[j].minor
+	})
+	if len(out) == 1 {
+		t.Logf("testing %s only; bash test/fetch-nvim.sh trixie (0.10) and sid (0.12) add newer versions", out[0].name())
+	}
+	return out
 }
 
 // runSpec runs one Lua spec file in headless Neovim from this folder and fails on a non-zero exit.
-func runSpec(t *testing.T, spec string, env []string, timeout time.Duration) string {
+// The spec's own child editors start "nvim" from PATH, so PATH leads to the same binary.
+func runSpec(t *testing.T, nv neovim, spec string, env []string, timeout time.Duration) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	home := t.TempDir()
-	cmd := exec.CommandContext(ctx, nvim(t), "--headless", "--clean", "-u", "NONE", "-c", "luafile "+spec)
-	cmd.Env = append(os.Environ(),
+	pathDir := filepath.Join(home, "bin")
+	if err := os.MkdirAll(pathDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(nv.path, filepath.Join(pathDir, "nvim")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, nv.path, "--headless", "--clean", "-u", "NONE", "-c", "luafile "+spec)
+	cmd.Env = append(os.Environ(), "PATH="+pathDir+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_STATE_HOME="+filepath.Join(home, "state"),
 		"XDG_CACHE_HOME="+filepath.Join(home, "cache"), "XDG_DATA_HOME="+filepath.Join(home, "data"))
 	cmd.Env = append(cmd.Env, env...)
@@ -59,7 +122,11 @@ func runSpec(t *testing.T, spec string, env []string, timeout time.Duration) str
 }
 
 func TestLuaUnit(t *testing.T) {
-	runSpec(t, "test/unit.lua", nil, time.Minute)
+	for _, nv := range neovims(t) {
+		t.Run(nv.name(), func(t *testing.T) {
+			runSpec(t, nv, "test/unit.lua", nil, time.Minute)
+		})
+	}
 }
 
 // buildServer builds cmd/dream-lsp into a temporary folder, or takes DREAM_LSP_BIN.
@@ -96,7 +163,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end editor test skipped in -short mode")
 	}
-	nvim(t)
+	nvims := neovims(t)
 	bin := buildServer(t)
 	if !serveImplemented(t, bin) {
 		t.Skip("dream-lsp serve is not implemented yet (issue #4)")
@@ -105,16 +172,27 @@ func TestEndToEnd(t *testing.T) {
 	if a := os.Getenv("DREAM_SERVER_ARGS"); a != "" {
 		env = append(env, "DREAM_SERVER_ARGS="+a)
 	}
-	// The real engine with a small model: garbage text, but real tokenizer, runtime and infill.
-	t.Run("model", func(t *testing.T) {
-		model := os.Getenv("DREAM_MODEL")
-		if model == "" {
-			model = sharedpath.Path(t, "golden", "models", "tiny-qwen-vocab")
-		}
-		runSpec(t, "test/e2e.lua", append(env, "DREAM_MODEL="+model, "DREAM_LSP_TEST_ENGINE="), 8*time.Minute)
-	})
-	// The server's deterministic test engine: exact texts, a range that swallows a closer.
-	t.Run("echo-engine", func(t *testing.T) {
-		runSpec(t, "test/e2e.lua", append(env, "DREAM_LSP_TEST_ENGINE=echo"), 4*time.Minute)
-	})
+	for _, nv := range nvims {
+		t.Run(nv.name(), func(t *testing.T) {
+			// The real engine with a small model: garbage text, but real tokenizer, runtime and infill.
+			t.Run("model", func(t *testing.T) {
+				model := os.Getenv("DREAM_MODEL")
+				if model == "" {
+					model = sharedpath.Path(t, "golden", "models", "tiny-qwen-vocab")
+				}
+				runSpec(t, nv, "test/e2e.lua", append(env, "DREAM_MODEL="+model, "DREAM_LSP_TEST_ENGINE="), 8*time.Minute)
+			})
+			// The server's deterministic test engine: exact texts, a range that swallows a closer.
+			t.Run("echo-engine", func(t *testing.T) {
+				runSpec(t, nv, "test/e2e.lua", append(env, "DREAM_LSP_TEST_ENGINE=echo"), 4*time.Minute)
+			})
+			// setup{ native = true }: Neovim's own vim.lsp.inline_completion renders and accepts.
+			t.Run("native", func(t *testing.T) {
+				if nv.major == 0 && nv.minor < 12 {
+					t.Skipf("%s has no vim.lsp.inline_completion (0.12+)", nv.name())
+				}
+				runSpec(t, nv, "test/e2e.lua", append(env, "DREAM_LSP_TEST_ENGINE=echo", "DREAM_E2E_NATIVE=1"), 4*time.Minute)
+			})
+		})
+	}
 }

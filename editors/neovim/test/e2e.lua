@@ -1,7 +1,8 @@
 -- End-to-end test: a second, headless Neovim loads the plugin from this folder, attaches to a real
 -- dream-lsp, and is driven with real key input (nvim_input) over RPC from this one.
 -- Environment: DREAM_LSP_BIN (the server binary), DREAM_SERVER_ARGS (extra `serve` arguments, space
--- separated), DREAM_MODEL (settings.model; empty: the built-in model), DREAM_E2E_TIMEOUT_MS (per wait).
+-- separated), DREAM_MODEL (settings.model; empty: the built-in model), DREAM_E2E_TIMEOUT_MS (per wait),
+-- DREAM_E2E_NATIVE=1 (Neovim 0.12+: setup{ native = true }, the built-in vim.lsp.inline_completion).
 -- Run from editors/neovim: nvim --headless --clean -u NONE -c "luafile test/e2e.lua"
 local root = vim.fn.getcwd()
 package.path = root .. "/test/?.lua;" .. package.path
@@ -19,6 +20,7 @@ local server_args = vim.split(os.getenv("DREAM_SERVER_ARGS") or "", " ", { trime
 -- (lsp/lsptest.Echo): exact texts are checked too, and its hole marker is "/*?*/".
 local echo = os.getenv("DREAM_LSP_TEST_ENGINE") == "echo"
 local hole = echo and "/*?*/" or "/* fill */"
+local native = os.getenv("DREAM_E2E_NATIVE") == "1"
 
 local tmp = vim.fn.tempname()
 vim.fn.mkdir(tmp, "p")
@@ -48,23 +50,28 @@ vim.fn.writefile({
   "vim.opt.shadafile = 'NONE'",
   "vim.cmd('filetype indent off')",
   "vim.opt.autoindent = false",
-  "vim.lsp.set_log_level('debug')",
+  "if vim.lsp.log and vim.lsp.log.set_level then vim.lsp.log.set_level('debug') else vim.lsp.set_log_level('debug') end",
   "require('dream').setup({",
   "  server_path = " .. vim.inspect(bin) .. ",",
   "  server_args = " .. vim.inspect(server_args) .. ",",
   "  debounce_ms = 30,",
+  "  native = " .. tostring(native) .. ",",
   -- Short completions and a generous deadline: this tests the editor, not the model, on a busy machine.
   "  settings = { model = " .. vim.inspect(os.getenv("DREAM_MODEL") or "") .. ", triggerMode = 'automatic', debounceMs = 0,",
   "    maxTokens = 8, steps = 4, deadlineMs = 30000 },",
   "})",
 }, init)
 
+local deprecations = {}
 local job = vim.fn.jobstart({ "nvim", "--headless", "--clean", "-u", init, "--listen", sock, file }, {
   env = { XDG_STATE_HOME = tmp .. "/state", XDG_CACHE_HOME = tmp .. "/cache", XDG_DATA_HOME = tmp .. "/data" },
   on_stderr = function(_, data)
     for _, l in ipairs(data) do
       if l ~= "" then
         io.stdout:write("[nvim under test] " .. l .. "\n")
+        if l:find("deprecated") then
+          deprecations[#deprecations + 1] = l
+        end
       end
     end
   end,
@@ -133,6 +140,86 @@ test("the server's dream/status arrives", function()
   ok(st.state == "ready" or st.state == "busy" or st.state == "slow", "state " .. tostring(st.state))
   ok(lua("return require('dream').statusline()"):find("^Dream"), "statusline")
 end)
+
+-- native = true: the plugin hands rendering, Tab and cycling to Neovim's own vim.lsp.inline_completion.
+if native then
+  local function builtin_marks()
+    return lua([[return vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_create_namespace('nvim.lsp.inline_completion'),
+      0, -1, { details = true })]])
+  end
+  local function drawn(m)
+    local parts = {}
+    for _, chunk in ipairs(m[1][4].virt_text or {}) do
+      if chunk[2] ~= "ComplHintMore" then -- Neovim's " (i/n)" index hint after a select
+        parts[#parts + 1] = chunk[1]
+      end
+    end
+    for _, vl in ipairs(m[1][4].virt_lines or {}) do
+      parts[#parts + 1] = "\n"
+      for _, chunk in ipairs(vl) do
+        parts[#parts + 1] = chunk[1]
+      end
+    end
+    return table.concat(parts)
+  end
+
+  test("native: vim.lsp.inline_completion is enabled and draws the server's suggestion", function()
+    ok(lua("return vim.lsp.inline_completion ~= nil"), "this Neovim has no vim.lsp.inline_completion")
+    ok(lua("return vim.lsp.inline_completion.is_enabled({ bufnr = 0 })"), "not enabled for the buffer")
+    input("Govar w = greet")
+    local m = H.wait(timeout, function()
+      local x = builtin_marks()
+      return #x > 0 and x
+    end)
+    ok(m, "no inline completion drawn by Neovim; events:\n" .. events())
+    io.stdout:write("  drawn: " .. vim.inspect(drawn(m)) .. "\n")
+    if echo then
+      eq(drawn(m), "echo0(greet)", "drawn suggestion")
+    end
+    eq(#marks(), 0, "the plugin's own renderer stays off")
+  end)
+
+  if echo then
+    -- Neovim's built-in client sends only automatic requests, which dream-lsp answers with one
+    -- candidate (three for invoked ones): M-] must keep that item and raise nothing.
+    test("native: M-] with the single automatic item keeps it", function()
+      input("<M-]>")
+      vim.wait(300)
+      local x = builtin_marks()
+      ok(#x > 0 and drawn(x) == "echo0(greet)", "after M-]: " .. vim.inspect(x))
+      local hint = x[1][4].virt_text[#x[1][4].virt_text]
+      eq(hint, { " (1/1)", "ComplHintMore" }, "select ran and reports one item")
+    end)
+  end
+
+  test("native: Tab accepts through vim.lsp.inline_completion.get()", function()
+    local before = lines()[#lines()]
+    input("<Tab>")
+    ok(H.wait(5000, function()
+      return lines()[#lines()] ~= before
+    end), "Tab changed nothing: " .. vim.inspect(lines()[#lines()]))
+    local after = lines()[#lines()]
+    ok(after:sub(1, #before) == before, "typed text kept: " .. vim.inspect(after))
+    ok(not after:find("\t", #before + 1, true), "Tab inserted a tab instead of accepting: " .. vim.inspect(after))
+    if echo then
+      eq(after, "var w = greetecho0(greet)", "accepted the suggestion")
+    end
+    ok(H.wait(5000, function()
+      return #builtin_marks() == 0
+    end), "suggestion still drawn after accept")
+    eq(mode(), "i", "still in insert mode")
+  end)
+
+  test("no deprecation warnings from the editor under test", function()
+    vim.wait(300) -- let the last stderr lines arrive
+    eq(deprecations, {})
+  end)
+  pcall(vim.rpcrequest, chan, "nvim_command", "qall!")
+  vim.fn.jobwait({ job }, 5000)
+  vim.fn.jobstop(job)
+  H.finish()
+  return
+end
 
 local row, typed_line
 test("typing in the middle of a function shows ghost text as an extmark", function()
@@ -297,6 +384,36 @@ if echo then
     eq(pos, { n, 16 + #"echo0(name))" }, "cursor after the inserted text")
   end)
 
+  test("echo engine: a mid-line suggestion is inline virtual text on 0.10+, an overlay before", function()
+    input("<Esc>")
+    H.wait(2000, function()
+      return mode() == "n"
+    end)
+    local n = #lines()
+    vim.rpcrequest(chan, "nvim_buf_set_lines", 0, n - 1, n - 1, false, { "\tz := greet + 1" })
+    lua("vim.api.nvim_win_set_cursor(0, {" .. n .. ", 11})") -- on the space after "greet"
+    input("i")
+    input("<M-\\>")
+    ok(H.wait(timeout, visible), "no suggestion; events:\n" .. events())
+    local s = suggestion()
+    eq(s.text, "echo0(greet)", "echo text")
+    eq({ s.row, s.col }, { n - 1, 11 })
+    local d = marks()[1][4]
+    local inline = vim.rpcrequest(chan, "nvim_call_function", "has", { "nvim-0.10" }) == 1
+    io.stdout:write("  nvim-0.10: " .. tostring(inline) .. ", virt_text_pos " .. tostring(d.virt_text_pos) .. "\n")
+    if inline then
+      eq(d.virt_text_pos, "inline", "inserted between the characters")
+      eq(d.virt_text[1], { "echo0(greet)", "DreamGhost" })
+    else
+      eq(d.virt_text_pos, "overlay", "overlay that redraws the tail")
+      ok(d.virt_text[1][1]:find("^echo0%(greet%)"), "overlay starts with the suggestion: " .. vim.inspect(d.virt_text))
+    end
+    input("<Tab>")
+    ok(H.wait(5000, function()
+      return lines()[n] == "\tz := greetecho0(greet) + 1"
+    end), "line after accept: " .. vim.inspect(lines()[n]))
+  end)
+
   test("echo engine: M-] and M-[ cycle through the invoked items", function()
     input("<Esc>")
     H.wait(2000, function()
@@ -410,6 +527,11 @@ test(":checkhealth dream reports the server", function()
   local text = table.concat(lines(), "\n")
   ok(text:find("dream"), "health buffer")
   ok(not text:find("ERROR"), "health has errors:\n" .. text)
+end)
+
+test("no deprecation warnings from the editor under test", function()
+  vim.wait(300) -- let the last stderr lines arrive
+  eq(deprecations, {})
 end)
 
 pcall(vim.rpcrequest, chan, "nvim_command", "qall!")

@@ -74,7 +74,7 @@ function M.check()
       okr(line)
     end
   end
-  info("server log: :DreamLog (" .. vim.lsp.get_log_path() .. ")")
+  info("server log: :DreamLog (" .. require("dream.util").lsp_log_path() .. ")")
 end
 
 return M

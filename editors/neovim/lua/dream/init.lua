@@ -24,6 +24,12 @@ local function c_notify(client, method, params)
   end
   return client.notify(method, params)
 end
+local function c_stopped(client)
+  if method_calls then
+    return client:is_stopped()
+  end
+  return client.is_stopped ~= nil and client.is_stopped()
+end
 local function c_cancel(client, id)
   if method_calls then
     return client:cancel_request(id)
@@ -65,7 +71,7 @@ local function get_clients()
   end
   local out = {}
   for _, c in pairs(vim.lsp.get_active_clients()) do
-    if c.name == "dream" and not (c.is_stopped and c.is_stopped()) then
+    if c.name == "dream" and not c_stopped(c) then
       out[#out + 1] = c
     end
   end
@@ -76,7 +82,7 @@ end
 function M.client()
   if S.client_id then
     local c = vim.lsp.get_client_by_id(S.client_id)
-    if c and not (c.is_stopped and c.is_stopped()) then
+    if c and not c_stopped(c) then
       return c
     end
   end
@@ -730,7 +736,7 @@ function M.restart()
   local waited = 0
   local function again()
     local c = vim.lsp.get_client_by_id(old.id)
-    if c and not (c.is_stopped and c.is_stopped()) and waited < 5000 then
+    if c and not c_stopped(c) and waited < 5000 then
       waited = waited + 100
       vim.defer_fn(again, 100)
       return
@@ -795,7 +801,7 @@ function M.setup(user)
     end
   end, { range = true, desc = "Fill marked holes in the range or the buffer" })
   cmd("DreamLog", function()
-    vim.cmd("tabnew " .. vim.fn.fnameescape(vim.lsp.get_log_path()))
+    vim.cmd("tabnew " .. vim.fn.fnameescape(require("dream.util").lsp_log_path()))
   end, { desc = "Open Neovim's LSP log (server stderr lands there)" })
   cmd("DreamRestart", function()
     M.restart()

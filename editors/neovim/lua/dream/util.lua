@@ -205,4 +205,13 @@ function M.layout(sugg, line, col, opts)
   return { first = first, lines = out_lines, inline = false }
 end
 
+--- The LSP client log file (vim.lsp.log.get_filename on 0.10+; get_log_path, deprecated in 0.12, before).
+function M.lsp_log_path()
+  local log = vim.lsp.log
+  if log and log.get_filename then
+    return log.get_filename()
+  end
+  return vim.lsp.get_log_path()
+end
+
 return M
