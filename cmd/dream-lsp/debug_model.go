@@ -180,6 +180,7 @@ func debugDenoise(args []string, stdout, stderr io.Writer) error {
 	topK := fs.Int("top-k", -1, "keep the K largest logits (0: off; default: generation_config.json)")
 	algTemp := fs.Float64("alg-temp", -1, "randomise committed positions with softmax(confidence/alg_temp) (0: off)")
 	threshold := fs.Float64("threshold", 0, "confidence_threshold's τ (0: 0.9)")
+	blockSize := fs.Int("block-size", 0, "confidence_threshold's Fast-dLLM block of masked slots (0: 32; -1: the whole canvas)")
 	eosPenalty := fs.Float64("eos-penalty", 0, "subtract this from the EOS logit before sampling (0: off)")
 	eps := fs.Float64("eps", -1, "last timestep of the schedule (default: generation_config.json, 1e-3)")
 	seed := fs.Uint64("seed", 0, "random seed")
@@ -211,6 +212,7 @@ func debugDenoise(args []string, stdout, stderr io.Writer) error {
 		TopK:        int(pick(float64(*topK), float64(gen.TopK))),
 		AlgTemp:     pick(*algTemp, gen.AlgTemp),
 		Threshold:   *threshold,
+		BlockSize:   *blockSize,
 		EOSPenalty:  *eosPenalty,
 		EOSTokenID:  max(cfg.EOSTokenID, 0),
 		Seed:        *seed,

@@ -68,6 +68,10 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 		fwd = func(_ int, inputs []model.Input, _ []int) ([][]float32, error) { return m.Forward(inputs) }
 	}
 	samplers := make([]*sampler.Sampler, len(req.Canvases))
+	// Fast-dLLM's blocks (confidence_threshold): each masked position's
+	// block is its rank among the canvas's initial masks over the block size.
+	blockSize := req.Sampler.BlocksOf()
+	blockOf := make([][]int, len(req.Canvases))
 	for r, c := range req.Canvases {
 		if len(c) == 0 {
 			return nil, fmt.Errorf("denoise: canvas %d is empty", r)
@@ -84,6 +88,16 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 			return nil, fmt.Errorf("denoise: %w", err)
 		}
 		samplers[r] = s
+		if blockSize > 0 {
+			blockOf[r] = make([]int, len(c))
+			rank := 0
+			for j, id := range c {
+				if id == mask {
+					blockOf[r][j] = rank / blockSize
+					rank++
+				}
+			}
+		}
 	}
 	for step := range req.Steps {
 		if err := ctx.Err(); err != nil {
@@ -119,7 +133,14 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 			if want := len(inputs[i].Want) * vocab; len(logits[i]) != want {
 				return nil, fmt.Errorf("denoise: step %d, canvas %d: model returned %d logits, want %d", step, r, len(logits[i]), want)
 			}
-			commits, err := samplers[r].Step(step, logits[i], vocab)
+			var blocks []int
+			if blockOf[r] != nil {
+				blocks = make([]int, len(inputs[i].Want))
+				for j, p := range inputs[i].Want {
+					blocks[j] = blockOf[r][p]
+				}
+			}
+			commits, err := samplers[r].StepBlocks(step, logits[i], vocab, blocks)
 			if err != nil {
 				return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, r, err)
 			}

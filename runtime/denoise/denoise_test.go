@@ -173,6 +173,51 @@ func TestEarlyExit(t *testing.T) {
 	}
 }
 
+// TestConfidenceThresholdBlocksInOrder: with Fast-dLLM blocks of 2 and τ
+// near 0, each step fills exactly the next block of the middle, left to
+// right, whatever the model's confidences elsewhere; with blocks off
+// (BlockSize -1) everything commits in the first step.
+func TestConfidenceThresholdBlocksInOrder(t *testing.T) {
+	dir := sharedpath.Path(t, "golden", "models", "tiny-gqa")
+	m := loadModel(t, dir)
+	const M = 299
+	canvas := []int{5, M, M, M, M, M, M, M, M, 6}
+	var filled []int // masks left after each step
+	res, err := denoise.Run(context.Background(), m, denoise.Request{
+		Canvases: [][]int{canvas},
+		Steps:    8,
+		Sampler:  sampler.Options{Alg: sampler.ConfidenceThreshold, Threshold: 1e-9, BlockSize: 2},
+		OnStep: func(step int, cs [][]int) {
+			left := 0
+			for j, id := range cs[0] {
+				if id == M {
+					left++
+					if j <= 2*(step+1) {
+						t.Errorf("step %d: position %d of block %d still masked", step, j, (j-1)/2)
+					}
+				} else if j > 2*(step+1) && j < len(cs[0])-1 {
+					t.Errorf("step %d: position %d of a later block committed early", step, j)
+				}
+			}
+			filled = append(filled, left)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 4 || !slices.Equal(filled, []int{6, 4, 2, 0}) {
+		t.Fatalf("Steps = %d, masks left per step %v; want 4 steps leaving [6 4 2 0]", res.Steps, filled)
+	}
+	res, err = denoise.Run(context.Background(), m, denoise.Request{
+		Canvases: [][]int{canvas},
+		Steps:    8,
+		Sampler:  sampler.Options{Alg: sampler.ConfidenceThreshold, Threshold: 1e-9, BlockSize: -1},
+	})
+	if err != nil || res.Steps != 1 {
+		t.Fatalf("one block: Steps = %d, err = %v; want 1, nil", res.Steps, err)
+	}
+}
+
 // TestCancelBetweenSteps cancels from the step hook and expects ctx.Err()
 // before the next forward pass.
 func TestCancelBetweenSteps(t *testing.T) {

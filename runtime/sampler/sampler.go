@@ -26,7 +26,11 @@
 // confidence exceeds Threshold, at least one, and never fewer than the
 // schedule's k, so a row still finishes within the requested steps; with
 // Steps equal to the mask count the schedule floor is 0 or 1 per step and
-// the rule is Fast-dLLM's own ("at least the single best").
+// the rule is Fast-dLLM's own ("at least the single best"). Given the
+// slots' blocks (StepBlocks; denoise numbers the row's masked positions in
+// blocks of BlockSize, 32 by default as in Fast-dLLM) it only considers
+// the first block that still has masks, moving to the next block only
+// when the schedule floor asks for more slots than that block has left.
 //
 // EOSPenalty > 0 subtracts EOSPenalty from the EOS logit before any other
 // step (so at temperature 1 EOS's odds are multiplied by exp(−EOSPenalty)).
@@ -66,6 +70,9 @@ const DefaultEps = 1e-3
 // DefaultThreshold is Fast-dLLM's confidence threshold τ.
 const DefaultThreshold = 0.9
 
+// DefaultBlockSize is Fast-dLLM's block length for confidence_threshold.
+const DefaultBlockSize = 32
+
 // Options configures sampling. The zero value of each field means Dream's
 // default (greedy, no filters, deterministic positions).
 type Options struct {
@@ -75,6 +82,7 @@ type Options struct {
 	TopK        int     // 0: off
 	AlgTemp     float64 // 0: deterministic position choice
 	Threshold   float64 // confidence_threshold only (0: 0.9)
+	BlockSize   int     // confidence_threshold only: masked slots per block (0: 32; -1: one block, the whole row)
 	EOSPenalty  float64 // 0: off
 	EOSTokenID  int
 	Seed        uint64
@@ -105,6 +113,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: alg_temp %v", ErrOptions, o.AlgTemp)
 	case bad(o.Threshold) || o.Threshold > 1:
 		return fmt.Errorf("%w: threshold %v outside [0,1]", ErrOptions, o.Threshold)
+	case o.BlockSize < -1:
+		return fmt.Errorf("%w: block size %d (want > 0, 0 for the default or -1 for the whole row)", ErrOptions, o.BlockSize)
 	case bad(o.EOSPenalty):
 		return fmt.Errorf("%w: eos_penalty %v", ErrOptions, o.EOSPenalty)
 	case bad(o.Eps) || o.Eps >= 1:
@@ -192,12 +202,35 @@ func New(opts Options, steps, row int) (*Sampler, error) {
 // vocab shifted logits per masked slot (len = slots×vocab). The result is
 // ordered by slot.
 func (s *Sampler) Step(i int, logits []float32, vocab int) ([]Commit, error) {
+	return s.StepBlocks(i, logits, vocab, nil)
+}
+
+// BlocksOf returns the block length StepBlocks' callers should number
+// masked positions with: 0 when the options use no blocks.
+func (o Options) BlocksOf() int {
+	if o.Alg != ConfidenceThreshold || o.BlockSize < 0 {
+		return 0
+	}
+	if o.BlockSize == 0 {
+		return DefaultBlockSize
+	}
+	return o.BlockSize
+}
+
+// StepBlocks is Step with the block of every masked slot (blocks[j] for
+// slot j, non-decreasing along the row as blocks are numbered from its
+// first masked position); only confidence_threshold reads it, and nil
+// means one block.
+func (s *Sampler) StepBlocks(i int, logits []float32, vocab int, blocks []int) ([]Commit, error) {
 	if vocab <= 0 || len(logits)%vocab != 0 {
 		return nil, fmt.Errorf("sampler: %d logits are not a multiple of vocabulary %d", len(logits), vocab)
 	}
 	n := len(logits) / vocab
 	if n == 0 {
 		return nil, nil
+	}
+	if blocks != nil && len(blocks) != n {
+		return nil, fmt.Errorf("sampler: %d block numbers for %d masked slots", len(blocks), n)
 	}
 	if s.opts.EOSPenalty > 0 && (s.opts.EOSTokenID < 0 || s.opts.EOSTokenID >= vocab) {
 		return nil, fmt.Errorf("sampler: eos token %d outside the vocabulary %d", s.opts.EOSTokenID, vocab)
@@ -228,6 +261,9 @@ func (s *Sampler) Step(i int, logits []float32, vocab int) ([]Commit, error) {
 	scores := s.sampleSlots(logits, vocab, all)
 	k := CommitCount(n, i, s.steps, s.ts)
 	if s.opts.Alg == ConfidenceThreshold {
+		if blocks != nil {
+			return s.commits(scores, blockOrder(scores, blocks, k, s.opts.Threshold)), nil
+		}
 		above := 0
 		for _, sc := range scores {
 			if sc.conf > s.opts.Threshold {
@@ -245,12 +281,46 @@ func (s *Sampler) Step(i int, logits []float32, vocab int) ([]Commit, error) {
 	} else {
 		chosen = topConfidence(scores, k)
 	}
+	return s.commits(scores, chosen), nil
+}
+
+// commits turns chosen slots into Commits ordered by slot.
+func (s *Sampler) commits(scores []slotScore, chosen []int) []Commit {
 	sort.Ints(chosen)
 	out := make([]Commit, len(chosen))
 	for j, slot := range chosen {
 		out[j] = Commit{Slot: slot, Token: scores[slot].token, Confidence: scores[slot].prob}
 	}
-	return out, nil
+	return out
+}
+
+// blockOrder is confidence_threshold over blocks: every slot of the first
+// block that still has masks whose confidence exceeds tau, at least one,
+// and at least k (the schedule floor) by taking further slots in block
+// order, most confident first within a block.
+func blockOrder(scores []slotScore, blocks []int, k int, tau float64) []int {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		if blocks[idx[a]] != blocks[idx[b]] {
+			return blocks[idx[a]] < blocks[idx[b]]
+		}
+		ca, cb := scores[idx[a]].conf, scores[idx[b]].conf
+		if ca != cb {
+			return ca > cb
+		}
+		return idx[a] > idx[b] // ties to the higher slot, as topConfidence
+	})
+	first := blocks[idx[0]]
+	above := 0
+	for _, j := range idx {
+		if blocks[j] == first && scores[j].conf > tau {
+			above++
+		}
+	}
+	return idx[:min(len(idx), max(k, above, 1))]
 }
 
 // slotScore is sample_tokens' result for one masked slot.

@@ -245,6 +245,72 @@ func TestConfidenceThreshold(t *testing.T) {
 	}
 }
 
+func TestConfidenceThresholdBlocks(t *testing.T) {
+	const vocab = 8
+	// Three blocks of two slots; the most confident slots are in later blocks.
+	lg := rows(vocab, 0.3, 0.5, 0.99, 0.97, 0.95, 0.2)
+	blocks := []int{0, 0, 1, 1, 2, 2}
+	slotsOf := func(cs []Commit) []int {
+		var out []int
+		for _, c := range cs {
+			out = append(out, c.Slot)
+		}
+		return out
+	}
+	cases := []struct {
+		name   string
+		opts   Options
+		steps  int
+		blocks []int
+		want   []int
+	}{
+		// Nothing above τ in block 0: its single best, not the 0.99 of block 1.
+		{"first block only", Options{Alg: ConfidenceThreshold}, 6, blocks, []int{1}},
+		// Block 0 finished (its slots are no longer passed): both of block 1 exceed τ.
+		{"next block", Options{Alg: ConfidenceThreshold}, 6, []int{1, 1, 2, 2, 3, 3}, []int{1}},
+		// Two steps for six slots: the schedule floor is floor(6·0.4995) = 2, met inside block 0.
+		{"floor within the first block", Options{Alg: ConfidenceThreshold, Threshold: 0.999}, 2, blocks, []int{0, 1}},
+		// The same floor with a one-slot first block: that slot, then block 1's best (slot 2, 0.99).
+		{"floor spills into the next block", Options{Alg: ConfidenceThreshold, Threshold: 0.999}, 2, []int{0, 1, 1, 2, 2, 2}, []int{0, 2}},
+		{"nil blocks keep the whole-row rule", Options{Alg: ConfidenceThreshold}, 6, nil, []int{2, 3, 4}},
+	}
+	for _, c := range cases {
+		got, err := newSampler(t, c.opts, c.steps).StepBlocks(0, lg, vocab, c.blocks)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !slices.Equal(slotsOf(got), c.want) {
+			t.Errorf("%s: committed slots %v, want %v", c.name, slotsOf(got), c.want)
+		}
+	}
+	// Block 0 has both slots above τ: both, and nothing from block 1.
+	lg2 := rows(vocab, 0.95, 0.93, 0.99, 0.97)
+	got, _ := newSampler(t, Options{Alg: ConfidenceThreshold}, 4).StepBlocks(0, lg2, vocab, []int{0, 0, 1, 1})
+	if !slices.Equal(slotsOf(got), []int{0, 1}) {
+		t.Errorf("whole first block: committed %v, want [0 1]", slotsOf(got))
+	}
+	lg3 := rows(vocab, 0.3, 0.5, 0.6, 0.97, 0.99, 0.98)
+	if _, err := newSampler(t, Options{Alg: ConfidenceThreshold}, 2).StepBlocks(0, lg3, vocab, []int{0}); err == nil {
+		t.Error("StepBlocks accepted 1 block number for 6 slots")
+	}
+	if err := (Options{Alg: ConfidenceThreshold, BlockSize: -2}).Validate(); err == nil {
+		t.Error("Validate accepted block size -2")
+	}
+	for _, c := range []struct {
+		o    Options
+		want int
+	}{
+		{Options{Alg: ConfidenceThreshold}, DefaultBlockSize},
+		{Options{Alg: ConfidenceThreshold, BlockSize: 4}, 4},
+		{Options{Alg: ConfidenceThreshold, BlockSize: -1}, 0},
+		{Options{Alg: MaskGITPlus, BlockSize: 4}, 0},
+	} {
+		if got := c.o.BlocksOf(); got != c.want {
+			t.Errorf("%+v.BlocksOf() = %d, want %d", c.o, got, c.want)
+		}
+	}
+}
+
 func TestAlgTempDeterministic(t *testing.T) {
 	const vocab = 8
 	lg := rows(vocab, 0.3, 0.9, 0.5, 0.7, 0.6, 0.4, 0.8, 0.35)
