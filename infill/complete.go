@@ -315,10 +315,26 @@ func (e *Engine) denoise(ctx context.Context, pre []int, segs [][]int, lens [][]
 		canvases[r] = c
 		maxMasks = max(maxMasks, total)
 	}
+	// Each length candidate runs its own schedule: one token per step by
+	// default, or the requested steps scaled to its share of the longest
+	// canvas's masks, so short candidates are not committed all at once at
+	// the end of the long one's schedule, and leave the batch early.
+	rowSteps := make([]int, rows)
+	for r := range rows {
+		total := 0
+		for k := range segs {
+			total += lens[k][r]
+		}
+		if steps <= 0 {
+			rowSteps[r] = max(total, 1)
+		} else {
+			rowSteps[r] = max(1, (steps*total+maxMasks-1)/max(maxMasks, 1))
+		}
+	}
 	if steps <= 0 {
 		steps = maxMasks
 	}
-	out, err := e.rt.Denoise(ctx, DenoiseRequest{Canvases: canvases, Steps: max(steps, 1), Alg: alg})
+	out, err := e.rt.Denoise(ctx, DenoiseRequest{Canvases: canvases, Steps: max(steps, 1), RowSteps: rowSteps, Alg: alg})
 	if err != nil {
 		return nil, fmt.Errorf("infill: denoise: %w", err)
 	}

@@ -64,6 +64,7 @@ func (r *engineRuntime) Denoise(ctx context.Context, req DenoiseRequest) (*Denoi
 	res, err := r.e.Denoise(ctx, denoise.Request{
 		Canvases: req.Canvases,
 		Steps:    req.Steps,
+		RowSteps: req.RowSteps,
 		Sampler:  sampler.Options{Alg: alg, EOSTokenID: max(r.eos, 0)},
 	})
 	if err != nil {

@@ -30,6 +30,7 @@ type Runtime interface {
 type DenoiseRequest struct {
 	Canvases [][]int // slots equal to MaskID are filled; the rest are pinned
 	Steps    int     // denoising steps (>= 1)
+	RowSteps []int   // optional per-canvas steps (0: Steps); shorter canvases finish and leave the batch early
 	Alg      string  // sampler algorithm ("" : the runtime's default)
 }
 

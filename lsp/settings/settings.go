@@ -49,7 +49,7 @@ func All() []Setting {
 	return []Setting{
 		{Name: "model", Type: "string", Default: d.Model, Description: "Path of a Hugging Face model directory (Dream or DreamCoder); empty uses the built-in model."},
 		{Name: "device", Type: "string", Default: d.Device, Enum: []string{"auto", "cpu", "cuda"}, Description: "Where the model runs: auto picks CUDA when a usable GPU is found."},
-		{Name: "steps", Type: "integer", Default: d.Steps, Min: 0, Max: 512, Description: "Denoising steps per completion; 0 uses the engine's default."},
+		{Name: "steps", Type: "integer", Default: d.Steps, Min: 0, Max: 512, Description: "Denoising steps for the longest length candidate (shorter ones get proportionally fewer); 0: one token per step."},
 		{Name: "maxTokens", Type: "integer", Default: d.MaxTokens, Min: 0, Max: 1024, Description: "Longest completion in tokens; 0 uses the engine's default."},
 		{Name: "debounceMs", Type: "integer", Default: d.DebounceMs, Min: 0, Max: 5000, Description: "Milliseconds to wait after typing before an automatic completion starts; a newer request for the same document replaces a waiting one."},
 		{Name: "enabledLanguages", Type: "array", Default: d.EnabledLanguages, Description: "LSP language ids to complete; empty completes every language."},

@@ -21,9 +21,15 @@ import (
 type Request struct {
 	Canvases [][]int // one row per canvas; slots equal to the mask id are filled, the rest are pinned.
 	// Rows may differ in length and mask count (each row runs Dream's schedule on its own masks).
-	Steps   int // denoising steps (>= 1); with no masks left a row stops early
-	Sampler sampler.Options
-	OnStep  func(step int, canvases [][]int) // optional; canvases after step (do not retain)
+	Steps int // denoising steps (>= 1); with no masks left a row stops early
+	// RowSteps optionally gives each canvas its own step count (0: Steps), so
+	// a short canvas batched with a long one runs its own schedule (one token
+	// per step, say) and leaves the batch early instead of committing most of
+	// its tokens in the last steps of the long one's schedule. The loop runs
+	// the largest count.
+	RowSteps []int
+	Sampler  sampler.Options
+	OnStep   func(step int, canvases [][]int) // optional; canvases after step (do not retain)
 	// Cache selects the dual K/V cache (zero value: off, every step is a
 	// full forward pass). See CacheOptions.
 	Cache CacheOptions
@@ -51,6 +57,21 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 	}
 	if len(req.Canvases) == 0 {
 		return nil, fmt.Errorf("denoise: no canvases")
+	}
+	if req.RowSteps != nil && len(req.RowSteps) != len(req.Canvases) {
+		return nil, fmt.Errorf("denoise: %d row step counts for %d canvases", len(req.RowSteps), len(req.Canvases))
+	}
+	steps := req.Steps
+	rowSteps := make([]int, len(req.Canvases))
+	for r := range rowSteps {
+		rowSteps[r] = req.Steps
+		if req.RowSteps != nil && req.RowSteps[r] != 0 {
+			if req.RowSteps[r] < 0 {
+				return nil, fmt.Errorf("denoise: canvas %d: steps = %d", r, req.RowSteps[r])
+			}
+			rowSteps[r] = req.RowSteps[r]
+		}
+		steps = max(steps, rowSteps[r])
 	}
 	res := &Result{
 		Canvases:   make([][]int, len(req.Canvases)),
@@ -83,7 +104,7 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 		}
 		res.Canvases[r] = append([]int(nil), c...)
 		res.Confidence[r] = make([]float32, len(c))
-		s, err := sampler.New(req.Sampler, req.Steps, r)
+		s, err := sampler.New(req.Sampler, rowSteps[r], r)
 		if err != nil {
 			return nil, fmt.Errorf("denoise: %w", err)
 		}
@@ -99,7 +120,7 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 			}
 		}
 	}
-	for step := range req.Steps {
+	for step := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

@@ -147,6 +147,73 @@ func TestBatchRowsIndependent(t *testing.T) {
 	}
 }
 
+// TestRowSteps: each canvas runs its own schedule in the batch (the same
+// result as alone with that many steps) and leaves it when done; the loop
+// runs the largest count. Bad counts are refused.
+func TestRowSteps(t *testing.T) {
+	dir := sharedpath.Path(t, "golden", "models", "tiny-gqa")
+	m := loadModel(t, dir)
+	const M = 299
+	rows := [][]int{
+		{5, 6, M, M, 9},
+		{7, 8, 9, M, M, M, M, M, M, 11},
+		{1, M, M, M, 2},
+	}
+	rowSteps := []int{2, 6, 0} // 0: Steps
+	opts := sampler.Options{Alg: sampler.MaskGITPlus}
+	var perStep [][]int // masks left per canvas after each step
+	batch, err := denoise.Run(context.Background(), m, denoise.Request{Canvases: rows, Steps: 3, RowSteps: rowSteps, Sampler: opts,
+		OnStep: func(step int, cs [][]int) {
+			left := make([]int, len(cs))
+			for r, c := range cs {
+				for _, id := range c {
+					if id == M {
+						left[r]++
+					}
+				}
+			}
+			perStep = append(perStep, left)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, row := range rows {
+		n := rowSteps[r]
+		if n == 0 {
+			n = 3
+		}
+		one, err := denoise.Run(context.Background(), m, denoise.Request{Canvases: [][]int{row}, Steps: n, Sampler: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(one.Canvases[0], batch.Canvases[r]) {
+			t.Errorf("row %d: batched %v, alone with %d steps %v", r, batch.Canvases[r], n, one.Canvases[0])
+		}
+	}
+	if batch.Steps != 6 || len(perStep) != 6 {
+		t.Fatalf("Steps = %d with %d step hooks, want 6", batch.Steps, len(perStep))
+	}
+	if perStep[1][0] != 0 || perStep[2][2] != 0 || perStep[1][1] == 0 {
+		t.Errorf("masks left per step %v: canvas 0 must be done after step 2, canvas 2 after step 3", perStep)
+	}
+	// The dual K/V cache follows rows leaving the batch early.
+	cached, err := denoise.Run(context.Background(), m, denoise.Request{Canvases: rows, Steps: 3, RowSteps: rowSteps, Sampler: opts,
+		Cache: denoise.CacheOptions{Enabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, c := range cached.Canvases {
+		if slices.Contains(c, M) {
+			t.Errorf("cached run: row %d still has masks: %v", r, c)
+		}
+	}
+	for _, bad := range [][]int{{1, 2}, {1, -1, 1}} {
+		if _, err := denoise.Run(context.Background(), m, denoise.Request{Canvases: rows, Steps: 3, RowSteps: bad, Sampler: opts}); err == nil {
+			t.Errorf("RowSteps %v accepted", bad)
+		}
+	}
+}
+
 // TestEarlyExit: with more steps than a row needs, the loop stops once no
 // mask is left (confidence_threshold at τ = 0 commits everything at once).
 func TestEarlyExit(t *testing.T) {
