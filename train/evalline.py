@@ -19,6 +19,7 @@ Usage: /usr/bin/python3 train/evalline.py --model runtime/builtin/model [--n 300
 """
 
 import argparse
+import gzip
 import json
 import os
 import random
@@ -35,10 +36,19 @@ import export  # noqa: E402
 
 def heldout_go_files(files_json):
     files = json.load(open(files_json))
+    # A corpus carried to another machine (train/gpu/prepare.sh) has its texts packed beside files.json.
+    packed = os.path.join(os.path.dirname(files_json), "texts.jsonl.gz")
+    texts = None
+    if os.path.exists(packed):
+        texts = {}
+        with gzip.open(packed, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                texts[rec["path"]] = rec["text"]
     out = []
     for f in sorted(files, key=lambda f: f["path"]):
         if f["split"] == "heldout" and f["path"].endswith(".go"):
-            t = data._read(f["path"])
+            t = texts.get(f["path"]) if texts is not None else data._read(f["path"])
             if t:
                 out.append((f["path"], t))
     return out
@@ -78,15 +88,18 @@ def canvas(tok, text, a, b, max_len, suffix_budget):
 
 
 @torch.no_grad()
-def denoise(net, ids, steps, mask_id, alg="maskgit_plus", eps=1e-3):
-    """Dream's _sample loop, temperature 0, for one row."""
-    x = torch.tensor([ids])
+def denoise(net, ids, steps, mask_id, alg="maskgit_plus", eps=1e-3, ban=None):
+    """Dream's _sample loop, temperature 0, for one row (ban: a token id never sampled)."""
+    dev = next(net.parameters()).device
+    x = torch.tensor([ids], device=dev)
     ts = torch.linspace(1, eps, steps + 1)
     for i in range(steps):
         mi = x[0] == mask_id
         if not mi.any():
             break
         logits = net.shifted_logits(x)[0][mi].float()
+        if ban is not None:
+            logits[:, ban] = float("-inf")
         probs = torch.softmax(logits, -1)
         conf, x0 = probs.max(-1)
         if alg == "topk_margin":
@@ -94,25 +107,30 @@ def denoise(net, ids, steps, mask_id, alg="maskgit_plus", eps=1e-3):
             conf = top2[:, 0] - top2[:, 1]
         elif alg == "entropy":
             conf = (probs * torch.log(probs + 1e-10)).sum(-1)
+        elif alg == "leftmost":
+            # Left to right, one block of one slot at a time: what confidence_threshold does with
+            # Fast-dLLM blocks of size 1 when the schedule commits one token per step.
+            conf = -mi.nonzero()[:, 0].float()
         nm = int(mi.sum())
         t, s = ts[i].item(), ts[i + 1].item()
         k = int(nm * (1 - s / t)) if i < steps - 1 else nm
         if k <= 0:
             continue
-        full = torch.full((x.shape[1],), float("-inf"))
+        full = torch.full((x.shape[1],), float("-inf"), device=dev)
         full[mi] = conf
         _, idx = full.topk(k)
-        cand = torch.full((x.shape[1],), mask_id, dtype=torch.long)
+        cand = torch.full((x.shape[1],), mask_id, dtype=torch.long, device=dev)
         cand[mi] = x0
         x[0, idx] = cand[idx]
     return x[0].tolist()
 
 
-def denoise_go(binary, model_dir, ids, steps, mask_id, alg, threads):
+def denoise_go(binary, model_dir, ids, steps, mask_id, alg, threads, no_eos=False):
     """The same denoise through the Go runtime: `dream-lsp debug denoise`."""
     arg = ",".join("mask" if i == mask_id else str(i) for i in ids)
+    extra = ["--eos-penalty", "1e9"] if no_eos else []
     out = subprocess.run([binary, "debug", "denoise", "--model", model_dir, "--ids", arg, "--steps", str(steps),
-                          "--alg", alg, "--temperature", "0", "--eps", "0.001", "--threads", str(threads)],
+                          "--alg", alg, "--temperature", "0", "--eps", "0.001", "--threads", str(threads)] + extra,
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)["output"]
 
@@ -126,15 +144,20 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--alg", default="maskgit_plus")
     ap.add_argument("--suffix", type=int, default=64)
+    ap.add_argument("--no-eos", action="store_true",
+                    help="never sample <|endoftext|> (the length is the oracle's, so a true middle holds none; "
+                         "reported separately from the plain protocol)")
     ap.add_argument("--max-len", type=int, default=0,
                     help="canvas length cap (default: the model's max_position_embeddings)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (float32 either way)")
     ap.add_argument("--show", type=int, default=5)
     ap.add_argument("--json", help="write per-hole results here")
     ap.add_argument("--go", help="run the denoising with this dream-lsp binary (debug denoise) instead of PyTorch")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     net, tok = export.load_dir(a.model)
+    net.to(a.device)
     files = heldout_go_files(a.files)
     hs = holes(files, a.n, a.seed)
     hits = 0
@@ -143,9 +166,9 @@ def main():
     for k, (path, text, s, e) in enumerate(hs):
         ids, p0, mid = canvas(tok, text, s, e, a.max_len or net.config.max_position_embeddings, a.suffix)
         if a.go:
-            out = denoise_go(a.go, a.model, ids, len(mid), tok.mask, a.alg, a.threads)
+            out = denoise_go(a.go, a.model, ids, len(mid), tok.mask, a.alg, a.threads, a.no_eos)
         else:
-            out = denoise(net, ids, len(mid), tok.mask, a.alg)
+            out = denoise(net, ids, len(mid), tok.mask, a.alg, ban=tok.eot if a.no_eos else None)
         got = tok.decode(out[p0:p0 + len(mid)])
         want = text[s:e]
         ok = got == want
@@ -154,7 +177,8 @@ def main():
         if k < a.show:
             print(f"{'OK ' if ok else 'BAD'} want {want!r}\n    got  {got!r}")
     print(f"exact match {hits}/{len(hs)} = {100 * hits / len(hs):.1f}% "
-          f"(alg {a.alg}, {'Go runtime' if a.go else 'PyTorch'}, {len(files)} held-out files, "
+          f"(alg {a.alg}{', EOS banned' if a.no_eos else ''}, {'Go runtime' if a.go else 'PyTorch'}, "
+          f"canvas <= {a.max_len or net.config.max_position_embeddings}, {len(files)} held-out files, "
           f"{time.time() - t0:.0f}s)")
     # Degenerate fills: a lone closing brace (right only on "}" lines) or nothing at all.
     brace = sum(r["got"].strip() == "}" for r in results)

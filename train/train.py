@@ -12,6 +12,7 @@ Hugging Face Dream directory (export.py).
 
 import argparse
 import bisect
+import gzip
 import json
 import math
 import os
@@ -46,8 +47,20 @@ def prepare(a):
     tok_path = os.path.join(d, "tokenizer.json")
     if os.path.exists(os.path.join(d, "done")):
         tok = bpe.Tokenizer.load(tok_path)
-        stream = np.load(os.path.join(d, "stream.npy"))
+        if os.path.exists(os.path.join(d, "stream.npz")):
+            stream = np.load(os.path.join(d, "stream.npz"))["stream"]
+        else:
+            stream = np.load(os.path.join(d, "stream.npy"))
         files = json.load(open(os.path.join(d, "files.json")))
+        packed = os.path.join(d, "texts.jsonl.gz")
+        if os.path.exists(packed):
+            # A corpus carried to another machine (train/gpu/prepare.sh): the texts travel with it.
+            texts = {}
+            with gzip.open(packed, "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    rec = json.loads(line)
+                    texts[rec["path"]] = rec["text"]
+            return tok, stream, files, texts
         texts = {}
         for f in files:
             texts[f["path"]] = data._read(f["path"])
@@ -308,6 +321,33 @@ class Sampler:
         return ids, m, w
 
 
+class Batches(torch.utils.data.IterableDataset):
+    """Endless training batches built in DataLoader worker processes.
+
+    Rows cost 1-10 ms of Python each, so a GPU step of tens of rows needs several processes: each
+    worker has its own Sampler seeded with (seed, worker id). A batch is the Sampler's
+    (ids, masked, weight) plus the causal rows (ar_ids; 0 rows when --ar-rows is 0).
+    """
+
+    def __init__(self, tok, stream, files, texts, a):
+        self.args = (tok, stream, files, texts)
+        self.a = a
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info is not None else 0
+        tok, stream, files, texts = self.args
+        a = self.a
+        rng = random.Random(a.seed * 1000003 + 7919 * (wid + 1))
+        sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac,
+                          pad_prob=a.pad_prob, pad_max=a.pad_max, multi_q_max=a.multi_q_max)
+        while True:
+            ids, m, w = sampler.batch(a.batch)
+            ar = torch.tensor([[int(x) for x in data.sample_stream_window(stream, a.seq, rng)]
+                               for _ in range(a.ar_rows)], dtype=torch.long).reshape(a.ar_rows, a.seq)
+            yield ids, m, w, ar
+
+
 def ar_loss_fn(net, ids):
     """Causal next-token loss on whole rows, with the same weights and logit shift.
 
@@ -321,8 +361,13 @@ def ar_loss_fn(net, ids):
     ids = ids.to(dev)
     n = ids.shape[1]
     bias = torch.full((n, n), float("-inf"), device=dev).triu(1)
-    h = net.hidden(ids, attn_bias=bias)
-    logits = net.lm_head(h[:, :-1])
+    if dev.type == "cuda":
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            h = net.hidden(ids, attn_bias=bias)
+            logits = net.lm_head(h[:, :-1])
+    else:
+        h = net.hidden(ids, attn_bias=bias)
+        logits = net.lm_head(h[:, :-1])
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), ids[:, 1:].reshape(-1))
 
 
@@ -390,6 +435,9 @@ def main():
     ap.add_argument("--weighting", choices=["inv_t", "none"], default="inv_t",
                     help="loss weighting of masked slots (see loss_fn)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="build batches in this many DataLoader worker processes (0: in the training process, "
+                         "the reproducible CPU path)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                     help="cpu or cuda (bf16 autocast); data is built on the CPU in this process")
     ap.add_argument("--max-minutes", type=float, default=0, help="stop early (and export) after this long")
@@ -469,6 +517,11 @@ def main():
         net.train()
         return sum(ls) / len(ls), sum(accs) / len(accs)
 
+    loader = None
+    if a.workers > 0:
+        loader = iter(torch.utils.data.DataLoader(Batches(tok, stream, files, texts, a), batch_size=None,
+                                                  num_workers=a.workers, prefetch_factor=4, persistent_workers=True,
+                                                  pin_memory=a.device.startswith("cuda")))
     t0 = time.time()
     last_ckpt = t0
     tokens = 0
@@ -482,12 +535,17 @@ def main():
         lr = a.lr * min(1.0, (step + 1) / a.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog)))
         for g in opt.param_groups:
             g["lr"] = lr
-        ids, m, w = sampler.batch(a.batch)
+        if loader is not None:
+            ids, m, w, ar_ids = next(loader)
+        else:
+            ids, m, w = sampler.batch(a.batch)
+            ar_ids = None
+            if a.ar_rows:
+                ar_ids = torch.tensor([[int(x) for x in data.sample_stream_window(stream, a.seq, rng)]
+                                       for _ in range(a.ar_rows)], dtype=torch.long)
         loss, ce, acc = loss_fn(net, ids, m, w, c.mask_token_id, a.weighting)
         ar_ce = None
         if a.ar_rows:
-            ar_ids = torch.tensor([[int(x) for x in data.sample_stream_window(stream, a.seq, rng)]
-                                   for _ in range(a.ar_rows)], dtype=torch.long)
             ar_ce = ar_loss_fn(net, ar_ids)
             loss = loss + a.ar_weight * ar_ce
             tokens += ar_ids.numel()
