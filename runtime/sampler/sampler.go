@@ -262,7 +262,7 @@ func (s *Sampler) StepBlocks(i int, logits []float32, vocab int, blocks []int) (
 	k := CommitCount(n, i, s.steps, s.ts)
 	if s.opts.Alg == ConfidenceThreshold {
 		if blocks != nil {
-			return s.commits(scores, blockOrder(scores, blocks, k, s.opts.Threshold)), nil
+			return toCommits(scores, blockOrder(scores, blocks, k, s.opts.Threshold)), nil
 		}
 		above := 0
 		for _, sc := range scores {
@@ -281,11 +281,11 @@ func (s *Sampler) StepBlocks(i int, logits []float32, vocab int, blocks []int) (
 	} else {
 		chosen = topConfidence(scores, k)
 	}
-	return s.commits(scores, chosen), nil
+	return toCommits(scores, chosen), nil
 }
 
-// commits turns chosen slots into Commits ordered by slot.
-func (s *Sampler) commits(scores []slotScore, chosen []int) []Commit {
+// toCommits turns chosen slots into Commits ordered by slot.
+func toCommits(scores []slotScore, chosen []int) []Commit {
 	sort.Ints(chosen)
 	out := make([]Commit, len(chosen))
 	for j, slot := range chosen {
