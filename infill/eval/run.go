@@ -53,6 +53,7 @@ type SetReport struct {
 	PassAt1     float64  `json:"pass_at_1"`
 	ProblemMean float64  `json:"problem_macro_pass_at_1"` // pass@1 averaged per problem
 	ExactMatch  float64  `json:"exact_match"`
+	EditSim     float64  `json:"edit_similarity"` // mean EditSimilarity of the completions to the reference middles
 	ParseRate   float64  `json:"parse_rate"`
 	Errors      int      `json:"errors"` // engine errors (counted as failures)
 	LatencyMean float64  `json:"latency_mean_ms"`
@@ -176,7 +177,9 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 		}
 		byProb := map[string][2]int{}
 		em := 0
+		es := 0.0
 		for i, t := range tasks {
+			es += EditSimilarity(normalize(comps[i]), normalize(t.Middle))
 			p := byProb[t.Problem]
 			p[1]++
 			if pass[i] {
@@ -193,6 +196,7 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 		n := float64(len(tasks))
 		sr.PassAt1 = float64(sr.Passed) / n
 		sr.ExactMatch = float64(em) / n
+		sr.EditSim = es / n
 		sr.ParseRate = float64(parses) / n
 		macro := 0.0
 		for _, p := range byProb {
@@ -264,9 +268,9 @@ func WriteText(w io.Writer, r *Report) {
 		mode = "oracle middles (harness check)"
 	}
 	fmt.Fprintf(w, "eval: %s, wall %s\n", mode, r.Wall)
-	fmt.Fprintf(w, "%-14s %6s %6s %8s %8s %7s %7s %9s %9s\n", "set", "tasks", "passed", "pass@1", "macro", "EM", "parse", "p50 ms", "p90 ms")
+	fmt.Fprintf(w, "%-14s %6s %6s %8s %8s %7s %7s %7s %9s %9s\n", "set", "tasks", "passed", "pass@1", "macro", "EM", "ES", "parse", "p50 ms", "p90 ms")
 	for _, s := range r.Sets {
-		fmt.Fprintf(w, "%-14s %6d %6d %8.3f %8.3f %7.3f %7.3f %9.1f %9.1f\n", s.Set, s.Tasks, s.Passed, s.PassAt1, s.ProblemMean, s.ExactMatch, s.ParseRate, s.LatencyP50, s.LatencyP90)
+		fmt.Fprintf(w, "%-14s %6d %6d %8.3f %8.3f %7.3f %7.3f %7.3f %9.1f %9.1f\n", s.Set, s.Tasks, s.Passed, s.PassAt1, s.ProblemMean, s.ExactMatch, s.EditSim, s.ParseRate, s.LatencyP50, s.LatencyP90)
 		if s.Trivial > 0 {
 			fmt.Fprintf(w, "  (%d bracket-only tasks skipped)\n", s.Trivial)
 		}
