@@ -145,3 +145,31 @@ func TestEvalEndToEnd(t *testing.T) {
 }
 
 func lookPath(bin string) (string, error) { return exec.LookPath(bin) }
+
+// TestInfillBuiltinReadmeCommand runs the README's command: the built-in
+// model with no flags on testdata/examples/readconfig.go:11:1 (an empty line
+// after a call that returns an error). The model's text is not pinned (it
+// changes with every retrained model); the command must succeed, print a
+// non-empty completion and leave the file untouched.
+func TestInfillBuiltinReadmeCommand(t *testing.T) {
+	const file = "../../testdata/examples/readconfig.go"
+	before, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := mainExit([]string{"infill", file + ":11:1"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if strings.TrimSpace(out.String()) == "" {
+		t.Fatalf("empty completion; stderr: %s", errb.String())
+	}
+	t.Logf("completion:\n%s", out.String())
+	after, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Fatal("infill changed the file")
+	}
+}

@@ -17,7 +17,7 @@ var modelFiles embed.FS
 
 // name identifies the shipped checkpoint in status messages and logs; change it
 // whenever runtime/builtin/model is replaced (docs/MODEL.md says which run).
-const name = "dream-lsp-builtin-cpu-v2"
+const name = "dream-lsp-builtin-cpu-v3"
 
 // FS returns the embedded model directory, rooted so that config.json is at
 // its top level.
@@ -30,5 +30,5 @@ func FS() fs.FS {
 	return sub
 }
 
-// Name returns the built-in model's name, e.g. "dream-lsp-builtin-cpu-v2".
+// Name returns the built-in model's name, e.g. "dream-lsp-builtin-cpu-v3".
 func Name() string { return name }
