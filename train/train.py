@@ -106,12 +106,22 @@ def prepare(a):
 
 # ---- examples ----------------------------------------------------------------------------------
 
+def reindent_spaces(text, width=4):
+    """Leading tabs of every line replaced by width spaces each (the rest of the line untouched)."""
+    out = []
+    for line in text.split("\n"):
+        n = len(line) - len(line.lstrip("\t"))
+        out.append(" " * (width * n) + line[n:])
+    return "\n".join(out)
+
+
 class Sampler:
     """Builds training rows: (ids, is_masked, weight) for a row of length L."""
 
     def __init__(self, tok, stream, files, texts, L, infill_frac, eps, rng, split="train", multi_frac=0.0,
-                 pad_prob=0.6, pad_max=32, multi_q_max=0.3):
+                 pad_prob=0.6, pad_max=32, multi_q_max=0.3, space_indent_prob=0.0):
         self.tok = tok
+        self.space_indent_prob = space_indent_prob
         self.multi_q_max = multi_q_max
         self.multi_frac = multi_frac
         self.pad_prob = pad_prob
@@ -129,6 +139,15 @@ class Sampler:
         for p in self.paths:
             cum += len(texts[p])
             self.cum.append(cum)
+
+    def file_text(self, i):
+        """File i's text; with probability space_indent_prob its leading tabs become four spaces
+        each (gofmt'd Go is tab-indented; code pasted from elsewhere, HumanEval-X's Go among it, is
+        often indented with spaces)."""
+        text = self.texts[self.paths[i]]
+        if self.space_indent_prob and self.rng.random() < self.space_indent_prob:
+            text = reindent_spaces(text)
+        return text
 
     def npad(self, n, cap):
         """How many EOS pads follow a middle of n tokens: none with probability 1 - pad_prob,
@@ -174,7 +193,7 @@ class Sampler:
         tok = self.tok
         for _ in range(20):
             i = bisect.bisect_right(self.cum, rng.randrange(self.cum[-1]))
-            text = self.texts[self.paths[i]]
+            text = self.file_text(i)
             cut = data.infill_cut(text, rng)
             if cut is None:
                 continue
@@ -222,7 +241,7 @@ class Sampler:
         tok = self.tok
         for _ in range(20):
             i = bisect.bisect_right(self.cum, rng.randrange(self.cum[-1]))
-            text = self.texts[self.paths[i]]
+            text = self.file_text(i)
             start = rng.randrange(len(text))
             start = text.rfind("\n", 0, start) + 1
             if rng.random() < 0.1:
@@ -340,7 +359,8 @@ class Batches(torch.utils.data.IterableDataset):
         a = self.a
         rng = random.Random(a.seed * 1000003 + 7919 * (wid + 1))
         sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac,
-                          pad_prob=a.pad_prob, pad_max=a.pad_max, multi_q_max=a.multi_q_max)
+                          pad_prob=a.pad_prob, pad_max=a.pad_max, multi_q_max=a.multi_q_max,
+                      space_indent_prob=a.space_indent_prob)
         while True:
             ids, m, w = sampler.batch(a.batch)
             ar = torch.tensor([[int(x) for x in data.sample_stream_window(stream, a.seq, rng)]
@@ -431,6 +451,8 @@ def main():
                     help="per step, this many extra rows of causal next-token loss on the packed stream "
                          "(ar_loss_fn), added to the masked-diffusion loss with weight --ar-weight")
     ap.add_argument("--ar-weight", type=float, default=1.0)
+    ap.add_argument("--space-indent-prob", type=float, default=0.0,
+                    help="share of infill rows whose file is re-indented with 4 spaces per leading tab")
     ap.add_argument("--eps", type=float, default=0.02)
     ap.add_argument("--weighting", choices=["inv_t", "none"], default="inv_t",
                     help="loss weighting of masked slots (see loss_fn)")
@@ -478,7 +500,8 @@ def main():
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     rng = random.Random(a.seed)
     sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac,
-                      pad_prob=a.pad_prob, pad_max=a.pad_max, multi_q_max=a.multi_q_max)
+                      pad_prob=a.pad_prob, pad_max=a.pad_max, multi_q_max=a.multi_q_max,
+                      space_indent_prob=a.space_indent_prob)
     # A fixed held-out batch (its own seed) to track generalisation.
     ev = Sampler(tok, stream, files, texts, a.seq, 1.0, a.eps, random.Random(12345), split="heldout")
     ev_batches = [ev.batch(16) for _ in range(4)]

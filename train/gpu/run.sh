@@ -26,7 +26,7 @@ fi
 mkdir -p "$OUT/model"
 { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1; "$py" -c 'import torch; print("torch", torch.__version__, torch.cuda.is_available())'; nproc; } > "$OUT/train.log" 2>&1
 "$py" train/train.py --work "$W" --langs go,gomod --vocab 4096 "${size[@]}" "${run[@]}" \
-  --seq 256 --infill-frac 0.8 --multi-frac 0.75 --multi-q-max 0.6 --pad-prob 0.3 --pad-max 3 \
+  --seq 256 --infill-frac 0.8 --multi-frac 0.75 --multi-q-max 0.6 --pad-prob 0.3 --pad-max 3 --space-indent-prob 0.25 \
   --weighting none --lr 2e-3 --warmup 200 --steps 1000000 --time-schedule --ckpt-minutes 1000 \
   --seed 11 --out "$OUT/model" >> "$OUT/train.log" 2>&1
 rc=$?
