@@ -7,7 +7,9 @@ Sources (see docs/MODEL.md):
 Nothing under any directory named "eval" (the project's evaluation sets) is ever read.
 """
 
+import gzip
 import hashlib
+import json
 import os
 import random
 import subprocess
@@ -109,6 +111,24 @@ def collect(langs, log=print):
                                                        "dist-packages", "lib2to3"}):
             add("python-stdlib", "PSF-2.0", p)
     return out
+
+
+def write_packed_texts(path, items):
+    """Write (path, text) pairs as gzip JSON lines: the corpus's texts for a machine without the
+    sources (train/gpu/prepare.sh)."""
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as fh:
+        for p, t in items:
+            fh.write(json.dumps({"path": p, "text": t}, ensure_ascii=False) + "\n")
+
+
+def read_packed_texts(path):
+    """{path: text} from write_packed_texts's file."""
+    texts = {}
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            texts[rec["path"]] = rec["text"]
+    return texts
 
 
 def is_heldout(text):

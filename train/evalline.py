@@ -19,7 +19,6 @@ Usage: /usr/bin/python3 train/evalline.py --model runtime/builtin/model [--n 300
 """
 
 import argparse
-import gzip
 import json
 import os
 import random
@@ -51,13 +50,7 @@ def heldout_go_files(files_json):
     files = json.load(open(files_json))
     # A corpus carried to another machine (train/gpu/prepare.sh) has its texts packed beside files.json.
     packed = os.path.join(os.path.dirname(files_json), "texts.jsonl.gz")
-    texts = None
-    if os.path.exists(packed):
-        texts = {}
-        with gzip.open(packed, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                texts[rec["path"]] = rec["text"]
+    texts = data.read_packed_texts(packed) if os.path.exists(packed) else None
     out = []
     for f in sorted(files, key=lambda f: f["path"]):
         if f["split"] == "heldout" and f["path"].endswith(".go"):

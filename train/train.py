@@ -12,7 +12,6 @@ Hugging Face Dream directory (export.py).
 
 import argparse
 import bisect
-import gzip
 import json
 import math
 import os
@@ -55,12 +54,7 @@ def prepare(a):
         packed = os.path.join(d, "texts.jsonl.gz")
         if os.path.exists(packed):
             # A corpus carried to another machine (train/gpu/prepare.sh): the texts travel with it.
-            texts = {}
-            with gzip.open(packed, "rt", encoding="utf-8") as fh:
-                for line in fh:
-                    rec = json.loads(line)
-                    texts[rec["path"]] = rec["text"]
-            return tok, stream, files, texts
+            return tok, stream, files, data.read_packed_texts(packed)
         texts = {}
         for f in files:
             texts[f["path"]] = data._read(f["path"])
@@ -140,10 +134,11 @@ class Sampler:
             cum += len(texts[p])
             self.cum.append(cum)
 
-    def file_text(self, i):
-        """File i's text; with probability space_indent_prob its leading tabs become four spaces
-        each (gofmt'd Go is tab-indented; code pasted from elsewhere, HumanEval-X's Go among it, is
-        often indented with spaces)."""
+    def random_text(self):
+        """A training file's text, files drawn in proportion to their size; with probability
+        space_indent_prob its leading tabs become four spaces each (gofmt'd Go is tab-indented;
+        code pasted from elsewhere, HumanEval-X's Go among it, is often indented with spaces)."""
+        i = bisect.bisect_right(self.cum, self.rng.randrange(self.cum[-1]))
         text = self.texts[self.paths[i]]
         if self.space_indent_prob and self.rng.random() < self.space_indent_prob:
             text = reindent_spaces(text)
@@ -192,8 +187,7 @@ class Sampler:
         L = self.L
         tok = self.tok
         for _ in range(20):
-            i = bisect.bisect_right(self.cum, rng.randrange(self.cum[-1]))
-            text = self.file_text(i)
+            text = self.random_text()
             cut = data.infill_cut(text, rng)
             if cut is None:
                 continue
@@ -240,8 +234,7 @@ class Sampler:
         L = self.L
         tok = self.tok
         for _ in range(20):
-            i = bisect.bisect_right(self.cum, rng.randrange(self.cum[-1]))
-            text = self.file_text(i)
+            text = self.random_text()
             start = rng.randrange(len(text))
             start = text.rfind("\n", 0, start) + 1
             if rng.random() < 0.1:
@@ -340,6 +333,19 @@ class Sampler:
         return ids, m, w
 
 
+def train_sampler(tok, stream, files, texts, a, rng):
+    """The training rows' Sampler for the command-line settings a."""
+    return Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac,
+                   pad_prob=a.pad_prob, pad_max=a.pad_max, multi_q_max=a.multi_q_max,
+                   space_indent_prob=a.space_indent_prob)
+
+
+def ar_rows(stream, n, L, rng):
+    """n causal rows: random length-L windows of the packed stream, [n, L]."""
+    return torch.tensor([[int(x) for x in data.sample_stream_window(stream, L, rng)] for _ in range(n)],
+                        dtype=torch.long).reshape(n, L)
+
+
 class Batches(torch.utils.data.IterableDataset):
     """Endless training batches built in DataLoader worker processes.
 
@@ -358,14 +364,10 @@ class Batches(torch.utils.data.IterableDataset):
         tok, stream, files, texts = self.args
         a = self.a
         rng = random.Random(a.seed * 1000003 + 7919 * (wid + 1))
-        sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac,
-                          pad_prob=a.pad_prob, pad_max=a.pad_max, multi_q_max=a.multi_q_max,
-                      space_indent_prob=a.space_indent_prob)
+        sampler = train_sampler(tok, stream, files, texts, a, rng)
         while True:
             ids, m, w = sampler.batch(a.batch)
-            ar = torch.tensor([[int(x) for x in data.sample_stream_window(stream, a.seq, rng)]
-                               for _ in range(a.ar_rows)], dtype=torch.long).reshape(a.ar_rows, a.seq)
-            yield ids, m, w, ar
+            yield ids, m, w, ar_rows(stream, a.ar_rows, a.seq, rng)
 
 
 def ar_loss_fn(net, ids):
@@ -499,9 +501,7 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     rng = random.Random(a.seed)
-    sampler = Sampler(tok, stream, files, texts, a.seq, a.infill_frac, a.eps, rng, multi_frac=a.multi_frac,
-                      pad_prob=a.pad_prob, pad_max=a.pad_max, multi_q_max=a.multi_q_max,
-                      space_indent_prob=a.space_indent_prob)
+    sampler = train_sampler(tok, stream, files, texts, a, rng)
     # A fixed held-out batch (its own seed) to track generalisation.
     ev = Sampler(tok, stream, files, texts, a.seq, 1.0, a.eps, random.Random(12345), split="heldout")
     ev_batches = [ev.batch(16) for _ in range(4)]
@@ -564,8 +564,7 @@ def main():
             ids, m, w = sampler.batch(a.batch)
             ar_ids = None
             if a.ar_rows:
-                ar_ids = torch.tensor([[int(x) for x in data.sample_stream_window(stream, a.seq, rng)]
-                                       for _ in range(a.ar_rows)], dtype=torch.long)
+                ar_ids = ar_rows(stream, a.ar_rows, a.seq, rng)
         loss, ce, acc = loss_fn(net, ids, m, w, c.mask_token_id, a.weighting)
         ar_ce = None
         if a.ar_rows:

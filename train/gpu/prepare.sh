@@ -21,20 +21,19 @@ rm -rf .devcarry-train
 mkdir -p "$dst"
 cp "$src/tokenizer.json" "$src/done" "$dst/"
 "$py" - "$src" "$dst" <<'PY'
-import gzip, json, os, sys
+import json, os, sys
 import numpy as np
 sys.path.insert(0, "train")
 import data
 src, dst = sys.argv[1], sys.argv[2]
 files = json.load(open(os.path.join(src, "files.json")))
-kept = []
-with gzip.open(os.path.join(dst, "texts.jsonl.gz"), "wt", encoding="utf-8", compresslevel=9) as fh:
-    for f in files:
-        t = data._read(f["path"])
-        if t is None:
-            continue
-        fh.write(json.dumps({"path": f["path"], "text": t}, ensure_ascii=False) + "\n")
+kept, items = [], []
+for f in files:
+    t = data._read(f["path"])
+    if t is not None:
         kept.append(f)
+        items.append((f["path"], t))
+data.write_packed_texts(os.path.join(dst, "texts.jsonl.gz"), items)
 json.dump(kept, open(os.path.join(dst, "files.json"), "w"), indent=0)
 np.savez_compressed(os.path.join(dst, "stream.npz"), stream=np.load(os.path.join(src, "stream.npy")))
 print(f"packed {len(kept)} of {len(files)} files")
