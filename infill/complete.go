@@ -299,6 +299,7 @@ func (e *Engine) denoise(ctx context.Context, pre []int, segs [][]int, lens [][]
 	rows := len(lens[0])
 	canvases := make([][]int, rows)
 	spans := make([][][2]int, rows)
+	totals := make([]int, rows) // masks per canvas
 	maxMasks := 0
 	for r := 0; r < rows; r++ {
 		c := append([]int(nil), pre...)
@@ -313,6 +314,7 @@ func (e *Engine) denoise(ctx context.Context, pre []int, segs [][]int, lens [][]
 			total += n
 		}
 		canvases[r] = c
+		totals[r] = total
 		maxMasks = max(maxMasks, total)
 	}
 	// Each length candidate runs its own schedule: one token per step by
@@ -320,11 +322,7 @@ func (e *Engine) denoise(ctx context.Context, pre []int, segs [][]int, lens [][]
 	// canvas's masks, so short candidates are not committed all at once at
 	// the end of the long one's schedule, and leave the batch early.
 	rowSteps := make([]int, rows)
-	for r := range rows {
-		total := 0
-		for k := range segs {
-			total += lens[k][r]
-		}
+	for r, total := range totals {
 		if steps <= 0 {
 			rowSteps[r] = max(total, 1)
 		} else {

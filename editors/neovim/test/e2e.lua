@@ -141,6 +141,18 @@ test("the server's dream/status arrives", function()
   ok(lua("return require('dream').statusline()"):find("^Dream"), "statusline")
 end)
 
+-- The last check of every run, then the editor under test is closed and the totals printed.
+local function finish()
+  test("no deprecation warnings from the editor under test", function()
+    vim.wait(300) -- let the last stderr lines arrive
+    eq(deprecations, {})
+  end)
+  pcall(vim.rpcrequest, chan, "nvim_command", "qall!")
+  vim.fn.jobwait({ job }, 5000)
+  vim.fn.jobstop(job)
+  H.finish()
+end
+
 -- native = true: the plugin hands rendering, Tab and cycling to Neovim's own vim.lsp.inline_completion.
 if native then
   local function builtin_marks()
@@ -210,14 +222,7 @@ if native then
     eq(mode(), "i", "still in insert mode")
   end)
 
-  test("no deprecation warnings from the editor under test", function()
-    vim.wait(300) -- let the last stderr lines arrive
-    eq(deprecations, {})
-  end)
-  pcall(vim.rpcrequest, chan, "nvim_command", "qall!")
-  vim.fn.jobwait({ job }, 5000)
-  vim.fn.jobstop(job)
-  H.finish()
+  finish()
   return
 end
 
@@ -529,12 +534,4 @@ test(":checkhealth dream reports the server", function()
   ok(not text:find("ERROR"), "health has errors:\n" .. text)
 end)
 
-test("no deprecation warnings from the editor under test", function()
-  vim.wait(300) -- let the last stderr lines arrive
-  eq(deprecations, {})
-end)
-
-pcall(vim.rpcrequest, chan, "nvim_command", "qall!")
-vim.fn.jobwait({ job }, 5000)
-vim.fn.jobstop(job)
-H.finish()
+finish()
