@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/dream-lsp/dream-lsp/internal/safeio"
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
@@ -114,7 +114,7 @@ type rawConfig struct {
 
 // LoadConfig reads and validates dir/config.json.
 func LoadConfig(dir string) (Config, error) {
-	return readConfig(os.ReadFile, filepath.Join(dir, ConfigFile))
+	return readConfig(osReader, filepath.Join(dir, ConfigFile))
 }
 
 // LoadConfigFS reads and validates config.json at the root of fsys.
@@ -135,9 +135,14 @@ func readConfig(read func(string) ([]byte, error), path string) (Config, error) 
 	return cfg, nil
 }
 
-// fsReader is fs.ReadFile on fsys, shaped like os.ReadFile.
+// osReader reads a config file from disk: a regular file of at most
+// safeio.MaxConfigBytes (a FIFO or /dev/zero named config.json is refused,
+// not read forever).
+func osReader(path string) ([]byte, error) { return safeio.ReadFile(path, safeio.MaxConfigBytes) }
+
+// fsReader is osReader for a file in fsys.
 func fsReader(fsys fs.FS) func(string) ([]byte, error) {
-	return func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }
+	return func(name string) ([]byte, error) { return safeio.ReadFS(fsys, name, safeio.MaxConfigBytes) }
 }
 
 // ParseConfig parses the text of a config.json, fills DreamConfig's
@@ -547,7 +552,7 @@ func (g GenerationConfig) WithModel(c Config) GenerationConfig {
 // LoadGenerationConfig reads dir/generation_config.json, or returns
 // DefaultGenerationConfig when the file does not exist.
 func LoadGenerationConfig(dir string) (GenerationConfig, error) {
-	return readGenerationConfig(os.ReadFile, filepath.Join(dir, GenerationConfigFile))
+	return readGenerationConfig(osReader, filepath.Join(dir, GenerationConfigFile))
 }
 
 // LoadGenerationConfigFS is LoadGenerationConfig for a model directory

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/dream-lsp/dream-lsp/internal/safeio"
 )
 
 // ErrUnsupported marks a tokenizer file that uses a feature this package
@@ -151,7 +153,7 @@ type hfComponent struct {
 }
 
 func loadTokenizerJSON(fsys fs.FS) (*Tokenizer, error) {
-	data, err := fs.ReadFile(fsys, "tokenizer.json")
+	data, err := safeio.ReadFS(fsys, "tokenizer.json", safeio.MaxTokenizerBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read tokenizer.json: %w", err)
 	}
@@ -303,7 +305,7 @@ func parsePreTokenizer(raw json.RawMessage) (splitKind, error) {
 // loadVocabMerges reads the slow tokenizer's files.
 func loadVocabMerges(fsys fs.FS) (*Tokenizer, error) {
 	b := builder{split: splitQwen, nfc: true}
-	data, err := fs.ReadFile(fsys, "vocab.json")
+	data, err := safeio.ReadFS(fsys, "vocab.json", safeio.MaxTokenizerBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read vocab.json: %w", err)
 	}
@@ -314,7 +316,7 @@ func loadVocabMerges(fsys fs.FS) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse vocab.json: %w", err)
 	}
-	data, err = fs.ReadFile(fsys, "merges.txt")
+	data, err = safeio.ReadFS(fsys, "merges.txt", safeio.MaxTokenizerBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read merges.txt: %w", err)
 	}
@@ -403,7 +405,7 @@ func specialMapContents(raw json.RawMessage) []string {
 
 // readOptionalJSON decodes name into v; a missing file leaves v unchanged.
 func readOptionalJSON(fsys fs.FS, name string, v any) error {
-	data, err := fs.ReadFile(fsys, name)
+	data, err := safeio.ReadFS(fsys, name, safeio.MaxConfigBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

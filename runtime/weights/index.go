@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/dream-lsp/dream-lsp/internal/safeio"
 )
 
 // Index is a parsed model.safetensors.index.json: which shard holds each
@@ -28,7 +29,7 @@ type rawIndex struct {
 // shard (dir is resolved as Open does).
 func ReadIndex(dir string) (*Index, error) {
 	p := filepath.Join(ResolveDir(dir), IndexFile)
-	data, err := os.ReadFile(p)
+	data, err := safeio.ReadFile(p, safeio.MaxIndexBytes)
 	if err != nil {
 		return nil, fmt.Errorf("weights: read index: %w", err)
 	}
@@ -37,7 +38,7 @@ func ReadIndex(dir string) (*Index, error) {
 
 // ReadIndexFS reads model.safetensors.index.json at the root of fsys.
 func ReadIndexFS(fsys fs.FS) (*Index, error) {
-	data, err := fs.ReadFile(fsys, IndexFile)
+	data, err := safeio.ReadFS(fsys, IndexFile, safeio.MaxIndexBytes)
 	if err != nil {
 		return nil, fmt.Errorf("weights: read index: %w", err)
 	}

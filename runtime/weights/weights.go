@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/dream-lsp/dream-lsp/internal/safeio"
 )
 
 // File names of a Hugging Face checkpoint.
@@ -90,22 +92,19 @@ type dirSource struct{ dir string }
 
 func (s dirSource) path(name string) string { return filepath.Join(s.dir, name) }
 
-func (s dirSource) readFile(name string) ([]byte, error) { return os.ReadFile(s.path(name)) }
+func (s dirSource) readFile(name string) ([]byte, error) {
+	return safeio.ReadFile(s.path(name), safeio.MaxIndexBytes)
+}
 
 func (s dirSource) openShard(name string) (*shard, error) {
 	p := s.path(name)
-	f, err := os.Open(p)
+	// Opened without blocking and refused unless a regular file: a FIFO
+	// or a device named as a shard must not hang or flood the loader.
+	f, fi, err := safeio.OpenRegular(p, -1)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", p)
-	}
 	data, release, err := mapFile(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", p, err)
@@ -117,10 +116,12 @@ type fsSource struct{ fsys fs.FS }
 
 func (s fsSource) path(name string) string { return name }
 
-func (s fsSource) readFile(name string) ([]byte, error) { return fs.ReadFile(s.fsys, name) }
+func (s fsSource) readFile(name string) ([]byte, error) {
+	return safeio.ReadFS(s.fsys, name, safeio.MaxIndexBytes)
+}
 
 func (s fsSource) openShard(name string) (*shard, error) {
-	data, err := fs.ReadFile(s.fsys, name)
+	data, err := safeio.ReadFS(s.fsys, name, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +136,7 @@ func ResolveDir(dir string) string {
 	if exists(filepath.Join(dir, IndexFile)) || exists(filepath.Join(dir, SingleFile)) {
 		return dir
 	}
-	ref, err := os.ReadFile(filepath.Join(dir, "refs", "main"))
+	ref, err := safeio.ReadFile(filepath.Join(dir, "refs", "main"), 4096)
 	if err != nil {
 		return dir
 	}
