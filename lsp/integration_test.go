@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 // The integration tests build the dream-lsp binary and drive it with real
@@ -32,7 +34,7 @@ func binary(t *testing.T) string {
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("integration test: the go tool is not on PATH to build dream-lsp")
+		testenv.Missing(t, "integration test: the go tool is not on PATH to build dream-lsp")
 	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "dream-lsp-bin-")
@@ -65,10 +67,10 @@ const clientDir = "../testdata/lspclient"
 func TestNodeClient(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed (the Node LSP client tests need it; .ci/run provides it)")
+		testenv.Missing(t, "node is not installed (the Node LSP client tests need it; .ci/run provides it)")
 	}
 	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "vscode-jsonrpc")); err != nil {
-		t.Skip("vscode-jsonrpc is not installed: run `npm ci` in testdata/lspclient (.ci/run does)")
+		testenv.Missing(t, "vscode-jsonrpc is not installed: run `npm ci` in testdata/lspclient (.ci/run does)")
 	}
 	bin := binary(t)
 	for _, scenario := range []string{"lifecycle", "middle", "cancel", "rapid", "unicode"} {
@@ -98,7 +100,7 @@ func TestNodeClient(t *testing.T) {
 func TestNeovimClient(t *testing.T) {
 	nvim, err := exec.LookPath("nvim")
 	if err != nil {
-		t.Skip("nvim is not installed (apt-get install neovim; .ci/run installs it)")
+		testenv.Missing(t, "nvim is not installed (apt-get install neovim; .ci/run installs it)")
 	}
 	bin := binary(t)
 	dir := t.TempDir()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 // TestKernelsCompileAsCUDA compiles every kernel unit as CUDA device code
@@ -115,7 +117,7 @@ func findCUDAClang(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no clang with the NVPTX target (apt-get install clang-14, or set CUDA_CLANG) to compile the kernels as CUDA")
+	testenv.Missing(t, "no clang with the NVPTX target (apt-get install clang-14, or set CUDA_CLANG) to compile the kernels as CUDA")
 	return ""
 }
 

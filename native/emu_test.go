@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 // TestKernelsOnCPU compiles the CUDA kernels as host C++ with
@@ -32,7 +34,7 @@ func TestKernelsOnCPU(t *testing.T) {
 		}
 	}
 	if cxx == "" {
-		t.Skip("no C++ compiler (c++, g++ or clang++) to build the kernel emulator")
+		testenv.Missing(t, "no C++ compiler (c++, g++ or clang++) to build the kernel emulator")
 	}
 	bin := filepath.Join(t.TempDir(), "emu")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -41,7 +43,7 @@ func TestKernelsOnCPU(t *testing.T) {
 		"-include", "testdata/emu/shim.h", "testdata/emu/main.cc", "-o", bin)
 	if out, err := build.CombinedOutput(); err != nil {
 		if strings.Contains(string(out), "unrecognized command-line option") || strings.Contains(string(out), "c++20") {
-			t.Skipf("%s cannot build C++20: %s", cxx, out)
+			testenv.Missingf(t, "%s cannot build C++20: %s", cxx, out)
 		}
 		t.Fatalf("building the kernel emulator: %v\n%s", err, out)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 func TestLineColOffset(t *testing.T) {
@@ -107,7 +108,7 @@ func TestEvalEndToEnd(t *testing.T) {
 	sharedpath.Path(t, "eval")
 	for _, bin := range []string{"python3", "go"} {
 		if _, err := lookPath(bin); err != nil {
-			t.Skipf("%s not installed", bin)
+			testenv.Missingf(t, "%s not installed", bin)
 		}
 	}
 	var out, errb bytes.Buffer

@@ -11,6 +11,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/infill"
 	"github.com/dream-lsp/dream-lsp/infill/infilltest"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 func evalDir(t *testing.T) string {
@@ -22,7 +23,7 @@ func need(t *testing.T, bins ...string) {
 	t.Helper()
 	for _, b := range bins {
 		if _, err := exec.LookPath(b); err != nil {
-			t.Skipf("%s not installed: %v", b, err)
+			testenv.Missingf(t, "%s not installed: %v", b, err)
 		}
 	}
 }

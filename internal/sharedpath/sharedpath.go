@@ -4,14 +4,16 @@
 // Tests run with the package directory as their working directory; the
 // repository root is the nearest ancestor holding go.mod, and the reference
 // tree lives at <root>/../shared. When it is missing (a fresh clone without
-// the reference material), Dir skips the test with a clear reason instead of
-// failing it.
+// the reference material), Dir skips the test with a clear reason, or fails
+// it under CI (testenv.Missing): CI must run the tests that read it.
 package sharedpath
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 // EnvVar names an environment variable that, when set, overrides the
@@ -19,23 +21,23 @@ import (
 const EnvVar = "DREAM_LSP_SHARED"
 
 // Dir returns the absolute path of the shared reference tree, or skips t
-// when it cannot be found.
+// (fails it under CI) when it cannot be found.
 func Dir(t testing.TB) string {
 	t.Helper()
 	dir, err := Find()
 	if err != nil {
-		t.Skipf("shared reference tree not available (%v); set %s or place it at <repo>/../shared", err, EnvVar)
+		testenv.Missingf(t, "shared reference tree not available (%v); set %s or place it at <repo>/../shared", err, EnvVar)
 	}
 	return dir
 }
 
-// Path returns filepath.Join(Dir(t), elem...), skipping t when the shared
-// tree or the named path is missing.
+// Path returns filepath.Join(Dir(t), elem...), skipping t (failing it under
+// CI) when the shared tree or the named path is missing.
 func Path(t testing.TB, elem ...string) string {
 	t.Helper()
 	p := filepath.Join(append([]string{Dir(t)}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared reference file not available: %v", err)
+		testenv.Missingf(t, "shared reference file not available: %v", err)
 	}
 	return p
 }

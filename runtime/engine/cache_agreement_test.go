@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
@@ -28,7 +29,7 @@ func goInfillCanvases(t *testing.T, e *engine.Engine, perFile int) (canvases, mi
 	tok := e.Tokenizer()
 	bos, ok := tok.TokenID("<|beginoftext|>")
 	if !ok {
-		t.Skip("built-in tokenizer has no <|beginoftext|>")
+		t.Fatal("the built-in tokenizer has no <|beginoftext|>")
 	}
 	mask := e.Config().MaskTokenID
 	maxLen := min(256, e.Config().MaxPositionEmbeddings)
@@ -72,7 +73,7 @@ func goInfillCanvases(t *testing.T, e *engine.Engine, perFile int) (canvases, mi
 		}
 	}
 	if len(canvases) == 0 {
-		t.Skip("no Go standard-library sources under GOROOT")
+		testenv.Missing(t, "no Go standard-library sources under GOROOT")
 	}
 	return canvases, middles
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 )
 
@@ -12,7 +13,7 @@ import (
 // say so (and flag it wherever less is available).
 func TestMemoryShortfall7B(t *testing.T) {
 	if _, err := os.Stat("/proc/meminfo"); err != nil {
-		t.Skip("no /proc/meminfo on this system")
+		testenv.Missing(t, "no /proc/meminfo on this system")
 	}
 	cfg, err := model.LoadConfig(sharedpath.Path(t, "reference", "dream-v0-7b"))
 	if err != nil {

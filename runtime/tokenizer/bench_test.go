@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 // benchCorpora are the two corpora: whole files up to 256 KiB (skipping
@@ -34,7 +36,7 @@ func benchCorpus(b *testing.B, limit, maxFile int) []string {
 	b.Helper()
 	goroot, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
-		b.Skipf("go env GOROOT: %v", err)
+		testenv.Missingf(b, "go env GOROOT: %v", err)
 	}
 	root := filepath.Join(strings.TrimSpace(string(goroot)), "src")
 	var paths []string
@@ -51,7 +53,7 @@ func benchCorpus(b *testing.B, limit, maxFile int) []string {
 		return nil
 	})
 	if err != nil || len(paths) == 0 {
-		b.Skipf("Go sources not readable under %s: %v", root, err)
+		testenv.Missingf(b, "Go sources not readable under %s: %v", root, err)
 	}
 	sort.Strings(paths)
 	// Take every k-th file so the sample spans the whole tree.

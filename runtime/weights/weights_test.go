@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 func TestOpenSingleRoundTrip(t *testing.T) {
@@ -343,7 +344,7 @@ func TestHFCacheLayout(t *testing.T) {
 	}
 	writeFile(t, blobs, "e3b0c442", encode(t, sample(), nil))
 	if err := os.Symlink(filepath.Join("..", "..", "blobs", "e3b0c442"), filepath.Join(snap, SingleFile)); err != nil {
-		t.Skipf("symlinks not available: %v", err)
+		testenv.Missingf(t, "symlinks not available: %v", err)
 	}
 	writeFile(t, filepath.Join(root, "refs"), "main", []byte("0123abcd\n"))
 	for _, dir := range []string{snap, root} {
@@ -499,7 +500,7 @@ func TestGoldenModels(t *testing.T) {
 // mapping of the file behind.
 func TestNoMappingLeft(t *testing.T) {
 	if _, err := os.Stat("/proc/self/maps"); err != nil {
-		t.Skip("no /proc/self/maps on this system")
+		testenv.Missing(t, "no /proc/self/maps on this system")
 	}
 	mapped := func(path string) bool {
 		b, err := os.ReadFile("/proc/self/maps")

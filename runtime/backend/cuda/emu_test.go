@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/native"
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/backendtest"
@@ -75,7 +76,7 @@ func TestEmulatedGPU(t *testing.T) {
 	cc, err1 := exec.LookPath("cc")
 	cxx, err2 := exec.LookPath("c++")
 	if err1 != nil || err2 != nil {
-		t.Skip("needs cc and c++ to build the emulated driver")
+		testenv.Missing(t, "needs cc and c++ to build the emulated driver")
 	}
 	dir := t.TempDir()
 	src, err := emuDispatch()

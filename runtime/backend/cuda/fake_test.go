@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/backendtest"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda"
@@ -42,7 +43,7 @@ func TestFakeDriver(t *testing.T) {
 		}
 	}
 	if cc == "" {
-		t.Skip("no C compiler to build the fake CUDA libraries")
+		testenv.Missing(t, "no C compiler to build the fake CUDA libraries")
 	}
 	dir := t.TempDir()
 	for _, name := range []string{"libcuda.so.1", "libnvrtc.so.13", "libcublasLt.so.13"} {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
@@ -41,7 +42,7 @@ func runGoldenTraces(t *testing.T, b *cuda.Backend) {
 			dir := filepath.Join(root, name)
 			data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
 			if os.IsNotExist(err) {
-				t.Skipf("golden model %s not present (bench/gpu/prepare.sh copies it)", name)
+				testenv.Missingf(t, "golden model %s not present (bench/gpu/prepare.sh copies it)", name)
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda/internal/dl"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestPlanMappingWithFake(t *testing.T) {
 	cc, err := exec.LookPath("cc")
 	if err != nil {
-		t.Skip("no C compiler to build the fake cuBLASLt")
+		testenv.Missing(t, "no C compiler to build the fake cuBLASLt")
 	}
 	so := filepath.Join(t.TempDir(), "libcublasLt.so.13")
 	if out, err := exec.Command(cc, "-shared", "-fPIC", "-O1", "-o", so, filepath.Join("..", "..", "testdata", "fakecuda", "fake.c")).CombinedOutput(); err != nil {
