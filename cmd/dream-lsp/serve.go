@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 )
 
 // Test fixture, not a user feature: when DREAM_LSP_TEST_ENGINE is set
-// ("echo", "slow" or "panic"), serve answers from a fake engine of
+// ("echo", "slow", "panic" or "scripted:FILE", lsptest.Script), serve answers from a fake engine of
 // lsp/lsptest instead of a model, so the Node and Neovim integration tests
 // can drive the real binary without weights. DREAM_LSP_TEST_DELAY_MS sets the
 // "slow" engine's delay per request (default 300).
@@ -79,7 +80,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		if ms, err := strconv.Atoi(os.Getenv(testDelayEnv)); err == nil {
 			delay = time.Duration(ms) * time.Millisecond
 		}
-		e, err := lsptest.EngineByName(name, delay)
+		var e lsp.Engine
+		var err error
+		if file, ok := strings.CutPrefix(name, "scripted:"); ok {
+			// The real infill path over a fake model writing scripted middles.
+			e, err = lsptest.LoadScripted(file)
+		} else {
+			e, err = lsptest.EngineByName(name, delay)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", testEngineEnv, err)
 		}
