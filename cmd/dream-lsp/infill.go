@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/internal/safeio"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
@@ -78,6 +79,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print every candidate with scores and timings as one JSON document")
 	n := fs.Int("candidates", 1, "number of candidates")
 	lang := fs.String("language", "", "LSP language id (default: from the file extension)")
+	maxBytes := fs.Int64("max-file-bytes", defaultMaxInfillBytes, "refuse input files larger than this many bytes")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp infill [flags] FILE:LINE:COL | FILE")
 		fmt.Fprintln(stderr, "\nLINE and COL are 1-based; COL counts bytes. With FILE alone, the file must contain")
@@ -94,7 +96,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: want one FILE:LINE:COL or FILE argument", errUsage)
 	}
-	path, text, off, err := readCursor(fs.Arg(0))
+	path, text, off, err := readCursorLimit(fs.Arg(0), *maxBytes)
 	if err != nil {
 		return err
 	}
@@ -117,10 +119,39 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// readCursor resolves the argument to a file, its text and a byte offset.
+// defaultMaxInfillBytes caps the file `infill` reads (--max-file-bytes
+// raises it): the completion only looks at a window around the cursor, and
+// a file of hundreds of megabytes would only exhaust memory in the parser.
+const defaultMaxInfillBytes = 8 << 20
+
+// readCursor is readCursorLimit with the default cap.
 func readCursor(arg string) (path, text string, off int, err error) {
-	if b, err := os.ReadFile(arg); err == nil {
-		text = string(b)
+	return readCursorLimit(arg, defaultMaxInfillBytes)
+}
+
+// readInput reads a file named on the command line: a regular file of at
+// most limit bytes. FIFOs, devices and directories are refused without
+// blocking, with a message that says how to raise the cap.
+func readInput(path string, limit int64) (string, error) {
+	b, err := safeio.ReadFile(path, limit)
+	switch {
+	case errors.Is(err, safeio.ErrTooLarge):
+		return "", fmt.Errorf("%w: %v; pass --max-file-bytes to raise the limit", errUsage, err)
+	case errors.Is(err, safeio.ErrNotRegular):
+		return "", fmt.Errorf("%w: %v; infill reads only regular files", errUsage, err)
+	case err != nil:
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return string(b), nil
+}
+
+// readCursorLimit resolves the argument to a file, its text and a byte
+// offset, reading at most limit bytes.
+func readCursorLimit(arg string, limit int64) (path, text string, off int, err error) {
+	if _, statErr := os.Stat(arg); statErr == nil {
+		if text, err = readInput(arg, limit); err != nil {
+			return "", "", 0, err
+		}
 		for _, m := range cursorMarkers {
 			if i := strings.Index(text, m); i >= 0 {
 				return arg, text[:i] + text[i+len(m):], i, nil
@@ -139,11 +170,9 @@ func readCursor(arg string) (path, text string, off int, err error) {
 	if err1 != nil || err2 != nil || line < 1 || col < 1 {
 		return "", "", 0, fmt.Errorf("%w: bad position in %q (LINE and COL are 1-based numbers)", errUsage, arg)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", 0, fmt.Errorf("read %s: %w", path, err)
+	if text, err = readInput(path, limit); err != nil {
+		return "", "", 0, err
 	}
-	text = string(b)
 	off, err = lineColOffset(text, line, col)
 	if err != nil {
 		return "", "", 0, fmt.Errorf("%w: %s: %v", errUsage, path, err)
