@@ -129,3 +129,58 @@ var ErrShape = errors.New("backend: bad shape")
 func ShapeError(op, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrShape, op, fmt.Sprintf(format, args...))
 }
+
+// WeightFormat is how a weight matrix is kept on a backend. Weights kept
+// in their stored precision take half (bf16, f16) or about a quarter
+// (q8_0) of float32's memory and memory traffic; matmuls read them
+// directly and accumulate in float32.
+type WeightFormat string
+
+// The weight formats. Q8_0 is GGUF's: each row is split into blocks of 32
+// values stored as a little-endian float16 scale d followed by 32 int8
+// quants q (34 bytes), the value being d·q.
+const (
+	WeightF32  WeightFormat = "f32"
+	WeightBF16 WeightFormat = "bf16"
+	WeightF16  WeightFormat = "f16"
+	WeightQ8_0 WeightFormat = "q8_0"
+)
+
+// Q8BlockSize is the number of values in one Q8_0 block; Q8BlockBytes its
+// size in bytes.
+const (
+	Q8BlockSize  = 32
+	Q8BlockBytes = 34
+)
+
+// RowBytes returns the bytes of one row of cols values in format f, or
+// false when f is unknown or cols does not fit it (Q8_0 needs a multiple
+// of 32).
+func (f WeightFormat) RowBytes(cols int) (int, bool) {
+	if cols < 0 {
+		return 0, false
+	}
+	switch f {
+	case WeightF32:
+		return 4 * cols, true
+	case WeightBF16, WeightF16:
+		return 2 * cols, true
+	case WeightQ8_0:
+		if cols%Q8BlockSize != 0 {
+			return 0, false
+		}
+		return cols / Q8BlockSize * Q8BlockBytes, true
+	}
+	return 0, false
+}
+
+// WeightUploader is implemented by backends whose MatMul (as w) and Embed
+// (as table) accept weight tensors in stored formats. Other operations
+// take float32 tensors only.
+type WeightUploader interface {
+	// UploadWeight makes a [rows, cols] weight tensor from row-major,
+	// little-endian data in format f. A backend may use data in place
+	// (for example a memory-mapped file): the caller keeps it alive and
+	// unmodified until the tensor is freed.
+	UploadWeight(data []byte, f WeightFormat, rows, cols int) (Tensor, error)
+}

@@ -81,8 +81,11 @@ func (b *Backend) Alloc(rows, cols int) (backend.Tensor, error) {
 // Free implements backend.Backend. The garbage collector reclaims the
 // memory; Free only drops the reference.
 func (b *Backend) Free(t backend.Tensor) {
-	if ct, ok := t.(*tensor); ok {
+	switch ct := t.(type) {
+	case *tensor:
 		ct.data = nil
+	case *wtensor:
+		ct.raw = nil
 	}
 }
 

@@ -25,13 +25,19 @@ func (b *Backend) MatMul(out, x, w, bias backend.Tensor) error {
 	if err != nil {
 		return err
 	}
-	wt, err := own("matmul", w)
+	ww, stored, err := checkWeight("matmul", w)
 	if err != nil {
 		return err
 	}
-	T, K, N := xt.rows, xt.cols, wt.rows
-	if wt.cols != K || o.rows != T || o.cols != N {
-		return backend.ShapeError("matmul", "out [%d,%d] = x [%d,%d] · w [%d,%d]ᵀ", o.rows, o.cols, T, K, wt.rows, wt.cols)
+	var wt *tensor
+	if !stored {
+		if wt, err = own("matmul", w); err != nil {
+			return err
+		}
+	}
+	T, K, N := xt.rows, xt.cols, w.Rows()
+	if w.Cols() != K || o.rows != T || o.cols != N {
+		return backend.ShapeError("matmul", "out [%d,%d] = x [%d,%d] · w [%d,%d]ᵀ", o.rows, o.cols, T, K, w.Rows(), w.Cols())
 	}
 	if o == xt {
 		return backend.ShapeError("matmul", "out aliases x")
@@ -46,6 +52,10 @@ func (b *Backend) MatMul(out, x, w, bias backend.Tensor) error {
 			return backend.ShapeError("matmul", "bias [%d,%d] for %d outputs", bt.rows, bt.cols, N)
 		}
 		bd = bt.data
+	}
+	if stored {
+		b.matmulW(o.data, xt.data, ww, bd, T, K, N)
+		return nil
 	}
 	b.matmul(o.data, xt.data, wt.data, bd, T, K, N)
 	return nil
@@ -88,89 +98,17 @@ func tileMatMul(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
 	tileMatMulGo(out, x, w, K, N, t0, t1, n0, n1, k0, k1)
 }
 
-// tileMatMulSIMD is tileMatMul on 3×4 register tiles of 8-wide FMA
-// accumulators (dot3x4), 1×4 for leftover rows, and scalar Go for
-// leftover columns and the K tail past the last multiple of 8.
+// tileMatMulSIMD is tileMatMul with the SIMD kernels (see
+// operands.tileSIMD).
 func tileMatMulSIMD(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
-	kn := (k1 - k0) &^ 7
-	var acc [12]float32
-	var acc4 [4]float32
-	i := t0
-	for ; i+3 <= t1; i += 3 {
-		xs := [3][]float32{x[i*K+k0 : i*K+k1], x[(i+1)*K+k0 : (i+1)*K+k1], x[(i+2)*K+k0 : (i+2)*K+k1]}
-		j := n0
-		for ; j+4 <= n1; j += 4 {
-			ws := [4][]float32{w[j*K+k0 : j*K+k1], w[(j+1)*K+k0 : (j+1)*K+k1], w[(j+2)*K+k0 : (j+2)*K+k1], w[(j+3)*K+k0 : (j+3)*K+k1]}
-			dot3x4(&xs[0][0], &xs[1][0], &xs[2][0], &ws[0][0], &ws[1][0], &ws[2][0], &ws[3][0], kn, &acc)
-			for r := range 3 {
-				o := out[(i+r)*N+j : (i+r)*N+j+4]
-				for c := range 4 {
-					s := acc[r*4+c]
-					if kn < len(xs[r]) {
-						s += dot(xs[r][kn:], ws[c][kn:])
-					}
-					o[c] += s
-				}
-			}
-		}
-		for ; j < n1; j++ {
-			wj := w[j*K+k0 : j*K+k1]
-			for r := range 3 {
-				out[(i+r)*N+j] += dot(xs[r], wj)
-			}
-		}
-	}
-	for ; i < t1; i++ {
-		xi := x[i*K+k0 : i*K+k1]
-		j := n0
-		for ; j+4 <= n1; j += 4 {
-			ws := [4][]float32{w[j*K+k0 : j*K+k1], w[(j+1)*K+k0 : (j+1)*K+k1], w[(j+2)*K+k0 : (j+2)*K+k1], w[(j+3)*K+k0 : (j+3)*K+k1]}
-			dot1x4(&xi[0], &ws[0][0], &ws[1][0], &ws[2][0], &ws[3][0], kn, &acc4)
-			o := out[i*N+j : i*N+j+4]
-			for c := range 4 {
-				s := acc4[c]
-				if kn < len(xi) {
-					s += dot(xi[kn:], ws[c][kn:])
-				}
-				o[c] += s
-			}
-		}
-		for ; j < n1; j++ {
-			out[i*N+j] += dot(xi, w[j*K+k0:j*K+k1])
-		}
-	}
+	a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: w, ldw: K, wk: k0, kw: k1 - k0}
+	a.tileSIMD(t0, t1, n0, n1)
 }
 
 // tileMatMulGo is the pure-Go tileMatMul.
 func tileMatMulGo(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
-	i := t0
-	for ; i+2 <= t1; i += 2 {
-		x0 := x[i*K+k0 : i*K+k1]
-		x1 := x[(i+1)*K+k0 : (i+1)*K+k1]
-		j := n0
-		for ; j+4 <= n1; j += 4 {
-			kernel2x4(out[i*N+j:], N, x0, x1,
-				w[j*K+k0:j*K+k1], w[(j+1)*K+k0:(j+1)*K+k1],
-				w[(j+2)*K+k0:(j+2)*K+k1], w[(j+3)*K+k0:(j+3)*K+k1])
-		}
-		for ; j < n1; j++ {
-			wj := w[j*K+k0 : j*K+k1]
-			out[i*N+j] += dot(x0, wj)
-			out[(i+1)*N+j] += dot(x1, wj)
-		}
-	}
-	for ; i < t1; i++ {
-		xi := x[i*K+k0 : i*K+k1]
-		j := n0
-		for ; j+4 <= n1; j += 4 {
-			kernel1x4(out[i*N+j:i*N+j+4], xi,
-				w[j*K+k0:j*K+k1], w[(j+1)*K+k0:(j+1)*K+k1],
-				w[(j+2)*K+k0:(j+2)*K+k1], w[(j+3)*K+k0:(j+3)*K+k1])
-		}
-		for ; j < n1; j++ {
-			out[i*N+j] += dot(xi, w[j*K+k0:j*K+k1])
-		}
-	}
+	a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: w, ldw: K, wk: k0, kw: k1 - k0}
+	a.tileGo(t0, t1, n0, n1)
 }
 
 // kernel2x4 adds the 2×4 block of dot products x_r·w_c into out, whose

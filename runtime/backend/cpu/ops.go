@@ -12,17 +12,25 @@ func (b *Backend) Embed(out, table backend.Tensor, ids []int) error {
 	if err != nil {
 		return err
 	}
-	tt, err := own("embed", table)
+	ww, stored, err := checkWeight("embed", table)
 	if err != nil {
 		return err
 	}
-	if o.rows != len(ids) || o.cols != tt.cols {
-		return backend.ShapeError("embed", "out [%d,%d] for %d ids of width %d", o.rows, o.cols, len(ids), tt.cols)
+	if o.rows != len(ids) || o.cols != table.Cols() {
+		return backend.ShapeError("embed", "out [%d,%d] for %d ids of width %d", o.rows, o.cols, len(ids), table.Cols())
 	}
 	for i, id := range ids {
-		if id < 0 || id >= tt.rows {
-			return backend.ShapeError("embed", "id %d at %d outside [0,%d)", id, i, tt.rows)
+		if id < 0 || id >= table.Rows() {
+			return backend.ShapeError("embed", "id %d at %d outside [0,%d)", id, i, table.Rows())
 		}
+	}
+	if stored {
+		embedW(o.data, ww, ids)
+		return nil
+	}
+	tt, err := own("embed", table)
+	if err != nil {
+		return err
 	}
 	d := tt.cols
 	for i, id := range ids {

@@ -1,0 +1,205 @@
+package cpu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/quant"
+)
+
+// wtensor is a weight matrix kept in its stored format (bf16, f16, q8_0):
+// MatMul decodes it panel by panel into float32 scratch that stays in
+// cache and runs the float32 tile kernels over it, so a product with a
+// stored-format weight is bit for bit the product with the float32
+// weight it decodes to, at half (or about a quarter) of the memory and
+// of the bytes read per pass.
+type wtensor struct {
+	rows, cols int
+	format     backend.WeightFormat
+	raw        []byte // row-major rows, rowBytes each
+	rowBytes   int
+}
+
+func (t *wtensor) Rows() int { return t.rows }
+func (t *wtensor) Cols() int { return t.cols }
+
+// UploadWeight implements backend.WeightUploader. Data is used in place,
+// not copied (the caller keeps it alive); f32 weights are copied into a
+// float32 tensor.
+func (b *Backend) UploadWeight(data []byte, f backend.WeightFormat, rows, cols int) (backend.Tensor, error) {
+	rb, ok := f.RowBytes(cols)
+	if !ok || rows < 0 || len(data) != rows*rb {
+		return nil, backend.ShapeError("upload weight", "%d bytes for [%d,%d] in format %q", len(data), rows, cols, f)
+	}
+	if f == backend.WeightF32 {
+		v, err := quant.Decode(f, data, rows, cols)
+		if err != nil {
+			return nil, backend.ShapeError("upload weight", "%v", err)
+		}
+		return &tensor{rows: rows, cols: cols, data: v}, nil
+	}
+	return &wtensor{rows: rows, cols: cols, format: f, raw: data, rowBytes: rb}, nil
+}
+
+// WeightFormat reports the format a tensor of this backend is kept in.
+func WeightFormat(t backend.Tensor) backend.WeightFormat {
+	if w, ok := t.(*wtensor); ok {
+		return w.format
+	}
+	return backend.WeightF32
+}
+
+// decodeRow writes row r's values [k0, k1) of w into dst (k1−k0 values;
+// for q8_0 k0 and k1 are multiples of 32). It uses the SIMD decoders when
+// the CPU has them; decodeRowGo is the reference.
+func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
+	n := k1 - k0
+	if n <= 0 {
+		return
+	}
+	row := w.raw[r*w.rowBytes : (r+1)*w.rowBytes]
+	switch w.format {
+	case backend.WeightBF16:
+		src := row[2*k0 : 2*k1]
+		m := 0
+		if haveSIMD {
+			m = n &^ 7
+			if m > 0 {
+				decodeBF16(&dst[0], &src[0], m)
+			}
+		}
+		for i := m; i < n; i++ {
+			dst[i] = quant.BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	case backend.WeightF16:
+		src := row[2*k0 : 2*k1]
+		m := 0
+		if haveF16C {
+			m = n &^ 7
+			if m > 0 {
+				decodeF16(&dst[0], &src[0], m)
+			}
+		}
+		tab := f16Table()
+		for i := m; i < n; i++ {
+			dst[i] = tab[binary.LittleEndian.Uint16(src[2*i:])]
+		}
+	case backend.WeightQ8_0:
+		src := row[k0/backend.Q8BlockSize*backend.Q8BlockBytes : k1/backend.Q8BlockSize*backend.Q8BlockBytes]
+		if haveF16C {
+			decodeQ8(&dst[0], &src[0], n/backend.Q8BlockSize)
+			return
+		}
+		quant.DequantizeQ8_0(dst[:n], src)
+	}
+}
+
+// decodeRowGo is decodeRow in pure Go (the reference for the SIMD
+// decoders).
+func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
+	row := w.raw[r*w.rowBytes : (r+1)*w.rowBytes]
+	switch w.format {
+	case backend.WeightBF16:
+		for i := range k1 - k0 {
+			dst[i] = quant.BF16ToFloat32(binary.LittleEndian.Uint16(row[2*(k0+i):]))
+		}
+	case backend.WeightF16:
+		for i := range k1 - k0 {
+			dst[i] = quant.F16ToFloat32(binary.LittleEndian.Uint16(row[2*(k0+i):]))
+		}
+	case backend.WeightQ8_0:
+		quant.DequantizeQ8_0(dst[:k1-k0], row[k0/backend.Q8BlockSize*backend.Q8BlockBytes:k1/backend.Q8BlockSize*backend.Q8BlockBytes])
+	}
+}
+
+// f16Table maps every half bit pattern to float32 (256 KiB, on first use).
+var f16Table = sync.OnceValue(func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for h := range t {
+		t[h] = quant.F16ToFloat32(uint16(h))
+	}
+	return &t
+})
+
+// rowGroup is how many x rows one task runs over each decoded weight
+// panel: the decoding cost is spread over up to this many rows.
+const rowGroup = 4 * blockT
+
+// panelPool holds blockN×blockK float32 panels, one per running task.
+var panelPool = sync.Pool{New: func() any { s := make([]float32, blockN*blockK); return &s }}
+
+// matmulW is MatMul with a stored-format weight: out[T,N] = x[T,K]·wᵀ
+// (+ bias). Tasks are (column block, row group) tiles; each decodes its
+// weight panel one K slice at a time and runs the same tile kernels, on
+// the same blocking, as the float32 matmul, so the sums are identical.
+func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
+	for i := range T {
+		row := out[i*N : i*N+N]
+		if bias != nil {
+			copy(row, bias[:N])
+		} else {
+			clear(row)
+		}
+	}
+	if K == 0 || T == 0 {
+		return
+	}
+	groups := (T + rowGroup - 1) / rowGroup
+	tilesN := (N + blockN - 1) / blockN
+	b.parallelTasks(groups*tilesN, func(task int) {
+		g0 := (task % groups) * rowGroup
+		g1 := min(g0+rowGroup, T)
+		n0 := (task / groups) * blockN
+		n1 := min(n0+blockN, N)
+		pp := panelPool.Get().(*[]float32)
+		panel := *pp
+		for k0 := 0; k0 < K; k0 += blockK {
+			k1 := min(k0+blockK, K)
+			kw := k1 - k0
+			for j := n0; j < n1; j++ {
+				w.decodeRow(panel[(j-n0)*kw:(j-n0+1)*kw], j, k0, k1)
+			}
+			for t0 := g0; t0 < g1; t0 += blockT {
+				panelMatMul(out, x, panel, K, N, kw, t0, min(t0+blockT, g1), n0, n1, k0)
+			}
+		}
+		panelPool.Put(pp)
+	})
+}
+
+// panelMatMul adds x[t0:t1, k0:k0+kw]·panelᵀ into out[t0:t1, n0:n1], where
+// panel row j−n0 holds weight row j's values k0..k0+kw. It is tileMatMul
+// with the weight rows taken from the panel.
+func panelMatMul(out, x, panel []float32, K, N, kw, t0, t1, n0, n1, k0 int) {
+	// tileMatMul indexes w[j*K'+k0' : j*K'+k1']; with K' = kw, k0' = 0 and
+	// the panel shifted by n0 rows it reads exactly the panel. x keeps its
+	// own stride, so the kernels take both strides.
+	a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: panel, ldw: kw, wrow: n0, wk: 0, kw: kw}
+	if haveSIMD && kw >= 8 {
+		a.tileSIMD(t0, t1, n0, n1)
+		return
+	}
+	a.tileGo(t0, t1, n0, n1)
+}
+
+// embedW gathers rows of a stored-format table into out (float32).
+func embedW(out []float32, w *wtensor, ids []int) {
+	d := w.cols
+	for i, id := range ids {
+		w.decodeRow(out[i*d:(i+1)*d], id, 0, d)
+	}
+}
+
+// checkWeight validates w for use as a matmul operand.
+func checkWeight(op string, t backend.Tensor) (*wtensor, bool, error) {
+	w, ok := t.(*wtensor)
+	if !ok {
+		return nil, false, nil
+	}
+	if w == nil || (w.raw == nil && w.rows*w.cols != 0) {
+		return nil, true, fmt.Errorf("%w: %s: weight tensor used after Free", backend.ErrShape, op)
+	}
+	return w, true, nil
+}
