@@ -34,7 +34,16 @@ type Timing struct {
 // Result is the answer to a Request: candidates best first.
 type Result struct {
 	Candidates []Candidate
-	Timing     Timing
+	// Dropped are the candidates the suggestion policy held back, best
+	// first, each with the reason (for --json output and logs).
+	Dropped []Dropped
+	Timing  Timing
+}
+
+// Dropped is a candidate the suggestion policy did not show.
+type Dropped struct {
+	Candidate
+	Reason string
 }
 
 // HolesRequest asks to fill every marked hole in Text[Start:End]

@@ -50,6 +50,12 @@ type Span struct {
 	LineStart bool
 }
 
+// Continues reports whether the middle's first line continues text
+// already on the cursor's line (non-blank text before the cursor): its
+// leading blanks are then spacing between words, not indentation, and
+// only the lines after it start lines of their own.
+func (s Span) Continues() bool { return strings.TrimSpace(s.Before) != "" }
+
 const closerChars = ")]}\"'`;,: \t"
 
 // DetectSpan finds the span at offset. tree may be nil (unknown language):

@@ -26,7 +26,13 @@ func Apply(mid string, sp window.Span, suffix string) string {
 		// Whole inserted lines share no line with the suffix's closers.
 		mid = BalanceBrackets(mid, suffix)
 	}
-	mid = strings.TrimRight(mid, " \t\n")
+	trimmed := strings.TrimRight(mid, " \t\n")
+	if gap := mid[len(trimmed):]; !strings.Contains(trimmed, "\n") && startsWord(sp.After) && !strings.Contains(gap, "\n") {
+		// Mid-line, the blanks the model wrote at the end separate the
+		// middle from the word that follows the cursor ("x + " + "y").
+		trimmed += gap
+	}
+	mid = trimmed
 	if sp.LineStart && strings.TrimSpace(mid) != "" {
 		mid += "\n" + sp.Before
 	}
@@ -223,39 +229,43 @@ func BalanceBrackets(mid, suffix string) string {
 	return mid
 }
 
-// MatchIndent rewrites the middle's indentation to the document's unit
-// (tabs or spaces) and fixes the first line's indentation against the text
-// already before the cursor.
+// MatchIndent rewrites the indentation of the lines the middle starts to
+// the document's unit (tabs or spaces) and fixes the first line's
+// indentation against the text already before the cursor. A first line
+// that continues the cursor's line (sp.Continues) has no indentation: its
+// leading blanks separate it from the word before the cursor ("if" +
+// " err != nil {") and are kept, except that they collapse when the text
+// before the cursor already ends in a blank ("if " + " err").
 func MatchIndent(mid string, sp window.Span) string {
+	lines := strings.SplitAfter(mid, "\n")
+	cont := sp.Continues()
+	if cont && len(lines) > 0 && strings.TrimSpace(lines[0]) != "" && (strings.HasSuffix(sp.Before, " ") || strings.HasSuffix(sp.Before, "\t")) {
+		lines[0] = strings.TrimLeft(lines[0], " \t")
+	}
 	unit := sp.IndentUnit
 	if unit == "" {
-		return mid
+		return strings.Join(lines, "")
 	}
-	lines := strings.SplitAfter(mid, "\n")
-	// Convert between tabs and spaces; a run of spaces becomes tabs at four
-	// (or, where the middle's smallest run is two, two) spaces a level.
-	spaceRun := 0
-	for _, l := range lines {
-		ws := leadingWS(l)
-		if strings.TrimSpace(l) != "" && ws != "" && !strings.Contains(ws, "\t") && (spaceRun == 0 || len(ws) < spaceRun) {
-			spaceRun = len(ws)
-		}
-	}
+	// starts reports whether line i starts a line of the buffer (its
+	// leading blanks are indentation).
+	starts := func(i int) bool { return i > 0 || !cont }
+	// Convert between tabs and spaces: a run of spaces becomes tabs at
+	// two or four spaces a level (see spacesPerLevel).
+	per := spacesPerLevel(lines, starts, sp)
 	for i, l := range lines {
+		if !starts(i) {
+			continue
+		}
 		ws := leadingWS(l)
 		switch {
 		case unit == "\t" && strings.Contains(ws, " "):
-			per := 4
-			if spaceRun == 2 {
-				per = 2
-			}
 			n := strings.Count(ws, "\t") + strings.Count(ws, " ")/per
 			lines[i] = strings.Repeat("\t", n) + l[len(ws):]
 		case unit != "\t" && strings.Contains(ws, "\t"):
 			lines[i] = strings.ReplaceAll(ws, "\t", unit) + l[len(ws):]
 		}
 	}
-	if strings.TrimSpace(sp.Before) == "" && sp.Kind != window.MidLine && sp.Kind != window.ArgList && len(lines) > 0 {
+	if !cont && sp.Kind != window.MidLine && sp.Kind != window.ArgList && len(lines) > 0 {
 		// The cursor sits in the indentation: the first line's indentation
 		// plus what is before the cursor should equal the span's.
 		l := lines[0]
@@ -268,6 +278,49 @@ func MatchIndent(mid string, sp window.Span) string {
 		}
 	}
 	return strings.Join(lines, "")
+}
+
+// spacesPerLevel guesses how many spaces make one level in the lines a
+// middle starts: 2 when the runs' greatest common divisor is 2, or when
+// the first started line after the cursor's line has exactly two spaces
+// per level of the indentation the span expects there (a model writing
+// two-space code two levels deep); else 4.
+func spacesPerLevel(lines []string, starts func(int) bool, sp window.Span) int {
+	g, first, firstAt := 0, -1, -1
+	for i, l := range lines {
+		ws := leadingWS(l)
+		if !starts(i) || strings.TrimSpace(l) == "" || ws == "" || strings.Contains(ws, "\t") {
+			continue
+		}
+		if first < 0 {
+			first, firstAt = len(ws), i
+		}
+		g = gcd(g, len(ws))
+	}
+	if g == 0 {
+		return 4
+	}
+	if g%4 != 0 && g%2 == 0 {
+		return 2
+	}
+	if k := strings.Count(sp.Indent, "\t"); firstAt > 0 && k > 0 && first == 2*k {
+		return 2
+	}
+	return 4
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// startsWord reports whether after (the rest of the cursor's line) starts
+// with a word, a quote or an opening bracket: a blank the middle ends in
+// must stay to keep the two apart.
+func startsWord(after string) bool {
+	return after != "" && (isWord(after[0]) || strings.IndexByte("\"'`([{", after[0]) >= 0)
 }
 
 func isWord(c byte) bool {

@@ -1,6 +1,7 @@
 package post
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/context/window"
@@ -95,5 +96,35 @@ func TestApply(t *testing.T) {
 	}
 	if got := Apply("  \n\t", sp, ")"); got != "" {
 		t.Errorf("blank middle = %q, want empty", got)
+	}
+}
+
+// TestApplyKeepsSpacingOfContinuedLines: through Apply with spans detected
+// on the real text, the first line of a middle that continues the
+// cursor's line keeps the blank that separates it from the word before
+// the cursor, whatever the document's indentation; a trailing blank stays
+// when a word follows the cursor on its line. want is the whole line.
+func TestApplyKeepsSpacingOfContinuedLines(t *testing.T) {
+	cases := []struct{ name, doc, raw, suffixLine, want string }{
+		{"tab file, after if", "func f() {\n\tif┃\n}\n", " err != nil {", "", "\tif err != nil {"},
+		{"tab file, after return", "func f() {\n\treturn┃\n}\n", " nil", "", "\treturn nil"},
+		{"tab file, after switch", "func f() {\n\tswitch┃\n}\n", " s {", "", "\tswitch s {"},
+		{"tab file, after if and a space", "func f() {\n\tif ┃\n}\n", " err != nil {", "", "\tif err != nil {"},
+		{"space file, after if", "func f() {\n    if┃\n}\n", " err != nil {", "", "    if err != nil {"},
+		{"tab file, two spaces before a comment", "def f():\n\tx = 1┃\n", "  # one", "", "\tx = 1  # one"},
+		{"tab file, mid-line", "func f() {\n\tif ┃err != nil {\n}\n", "err := g(); ", "err != nil {", "\tif err := g(); err != nil {"},
+		{"mid-line before a closer", "func f() {\n\tg(a, ┃)\n}\n", "b )", ")", "\tg(a, b)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			i := strings.Index(c.doc, "┃")
+			text := c.doc[:i] + c.doc[i+len("┃"):]
+			sp := window.DetectSpan(nil, text, i)
+			got := Apply(c.raw, sp, text[sp.End:])
+			line := sp.Before + got + sp.After
+			if line != c.want {
+				t.Errorf("Apply(%q) = %q: line %q, want %q", c.raw, got, line, c.want)
+			}
+		})
 	}
 }
