@@ -267,3 +267,28 @@ func spliceOne(t *testing.T, path, text string, off int, raw string) string {
 	c := cands[0]
 	return text[:c.Start] + c.Text + text[c.End:]
 }
+
+// TestSpliceTrimsClosersTheLineHas: closers (and a closing quote) the
+// model writes that the rest of the cursor's line already has are not
+// doubled in the buffer.
+func TestSpliceTrimsClosersTheLineHas(t *testing.T) {
+	const head = "package p\n\nfunc load() error {\n"
+	const tail = "\tif err != nil {\n\t\treturn err\n\t}\n\treturn use(cfg)\n}\n"
+	want := head + "\tcfg, err := readConfig(\"config.json\")\n" + tail
+	cases := []struct{ name, line, raw string }{
+		{"after paren", "\tcfg, err := readConfig(┃)\n", `"config.json"))`},
+		{"after paren, one closer", "\tcfg, err := readConfig(┃)\n", `"config.json")`},
+		{"inside the quotes", "\tcfg, err := readConfig(\"┃\")\n", `config.json"))`},
+		{"inside the quotes, quote repeated", "\tcfg, err := readConfig(\"┃\")\n", `config.json")`},
+		{"no auto-closed paren", "\tcfg, err := readConfig(┃\n", `"config.json")`},
+		{"after the assignment", "\tcfg, err := ┃\n", `readConfig("config.json")`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			text, off := cursorDoc(head + c.line + tail)
+			if got := spliceOne(t, "f.go", text, off, c.raw); got != want {
+				t.Errorf("raw middle %q\n got: %q\nwant: %q", c.raw, got, want)
+			}
+		})
+	}
+}

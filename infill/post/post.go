@@ -24,7 +24,7 @@ func Apply(mid string, sp window.Span, suffix string) string {
 	mid = TrimSuffixRepeat(mid, suffix)
 	if !sp.LineStart {
 		// Whole inserted lines share no line with the suffix's closers.
-		mid = BalanceBrackets(mid, suffix)
+		mid = BalanceBrackets(mid, sp.Before, suffix)
 	}
 	trimmed := strings.TrimRight(mid, " \t\n")
 	if gap := mid[len(trimmed):]; !strings.Contains(trimmed, "\n") && startsWord(sp.After) && !strings.Contains(gap, "\n") {
@@ -192,39 +192,82 @@ func repeatsSuffix(rest, sfx []string) bool {
 
 var pairs = map[byte]byte{')': '(', ']': '[', '}': '{'}
 
-// BalanceBrackets cuts the middle at the first closing bracket that closes
-// nothing opened in the middle when the rest of the cursor's line starts
-// with that closer: the model repeated a closer the suffix already has.
-func BalanceBrackets(mid, suffix string) string {
-	var stack []byte
+// BalanceBrackets cuts the middle where it closes something the rest of
+// the cursor's line (suffix) already closes: a closer that closes nothing
+// opened in the middle, or one that closes an opener the cursor's line
+// opened before the cursor ("readConfig(" + "\"config.json\"))" before
+// ")"), and the closing quote of a string the line opened before the
+// cursor ("readConfig(\"" + "config.json\"))" before "\")"), when the
+// suffix starts with that closer. before is the text of the cursor's line
+// before the middle: its unclosed openers and quote are where the middle
+// starts.
+func BalanceBrackets(mid, before, suffix string) string {
+	type open struct {
+		c      byte
+		prefix bool // opened before the cursor
+	}
+	var stack []open
 	var quote byte
+	prefixQuote := false
+	scan := func(s string, prefix bool, visit func(i int, c byte) bool) {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if quote != 0 {
+				if c == '\\' {
+					i++
+				} else if c == quote {
+					if visit != nil && prefixQuote && !visit(i, c) {
+						return
+					}
+					quote, prefixQuote = 0, false
+				}
+				continue
+			}
+			switch c {
+			case '"', '\'', '`':
+				if c == '\'' && i > 0 && isWord(s[i-1]) {
+					continue // an apostrophe after a word ("it's") opens no string
+				}
+				quote, prefixQuote = c, prefix
+			case '(', '[', '{':
+				stack = append(stack, open{c, prefix})
+			case ')', ']', '}':
+				if visit != nil && !visit(i, c) {
+					return
+				}
+				if n := len(stack); n > 0 && stack[n-1].c == pairs[c] {
+					stack = stack[:n-1]
+				}
+			}
+		}
+	}
+	scan(before, true, nil)
 	// Only a closer on the cursor's own line counts: a closer on a later
 	// line of the suffix closes a block the middle may close itself.
 	sfx := strings.TrimLeft(suffix, " \t")
-	for i := 0; i < len(mid); i++ {
-		c := mid[i]
-		if quote != 0 {
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
+	cut := -1
+	scan(mid, false, func(i int, c byte) bool {
+		if c == '"' || c == '\'' || c == '`' {
+			// The middle closes the string the line opened before the
+			// cursor, and the suffix closes it already.
+			if strings.HasPrefix(sfx, string(c)) {
+				cut = i
+				return false
 			}
-			continue
+			return true
 		}
-		switch c {
-		case '"', '\'', '`':
-			quote = c
-		case '(', '[', '{':
-			stack = append(stack, c)
-		case ')', ']', '}':
-			if len(stack) > 0 && stack[len(stack)-1] == pairs[c] {
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			if len(stack) == 0 && strings.HasPrefix(sfx, string(c)) {
-				return strings.TrimRight(mid[:i], " \t")
-			}
+		n := len(stack)
+		if n > 0 && stack[n-1].c == pairs[c] && !stack[n-1].prefix {
+			return true
 		}
+		if strings.HasPrefix(sfx, string(c)) && (n == 0 || stack[n-1].c == pairs[c]) {
+			cut = i
+			return false
+		}
+		return true
+	})
+	if cut >= 0 {
+		return strings.TrimRight(mid[:cut], " \t")
 	}
 	return mid
 }

@@ -8,19 +8,35 @@ import (
 )
 
 func TestBalanceBracketsDropsRepeatedCloser(t *testing.T) {
-	cases := []struct{ mid, suffix, want string }{
-		{"x + 1)", ")\n}\n", "x + 1"},
-		{"a, b))", "));\n", "a, b"},
-		{"f(x))", ")\n", "f(x)"},
-		{"f(x)", ")\n", "f(x)"},
-		{`")" + s`, ")\n", `")" + s`}, // a closer inside a string is not a bracket
-		{"x}", "}", "x"},
-		{"\t}\n", "\n}\n", "\t}\n"}, // a closer on a later line is not supplied
-		{"x)", "\n", "x)"},          // the suffix does not supply it: leave for validation
+	cases := []struct{ before, mid, suffix, want string }{
+		{"\tfmt.Println(", "x + 1)", ")\n}\n", "x + 1"},
+		{"\tf(g(", "a, b))", "));\n", "a, b"},
+		{"\treturn ", "f(x))", ")\n", "f(x)"},
+		{"\treturn ", "f(x)", ")\n", "f(x)"},
+		{"\tx = f(", `")" + s`, ")\n", `")" + s`}, // a closer inside a string is not a bracket
+		{"\tx := T{", "x}", "}", "x"},
+		{"", "\t}\n", "\n}\n", "\t}\n"}, // a closer on a later line is not supplied
+		{"\tf(", "x)", "\n", "x)"},          // the suffix does not supply it: the middle closes the line's "("
+		{"\tx := ", "y)", "\n", "y)"},       // nor here: left for validation (it may close an earlier line's "(")
+		// The middle closes the "(" the line opened before the cursor and
+		// the suffix closes it too.
+		{"\tcfg, err := readConfig(", `"config.json"))`, ")\n", `"config.json"`},
+		{"\tcfg, err := readConfig(", `"config.json")`, ")\n", `"config.json"`},
+		{"\tcfg, err := readConfig(", `"config.json")`, "\n", `"config.json")`}, // no auto-closed ")": keep
+		{"\tcfg, err := readConfig(", `path.Join(dir, "config.json"))`, ")\n", `path.Join(dir, "config.json")`},
+		// The middle closes the string the line opened before the cursor.
+		{"\tcfg, err := readConfig(\"", `config.json"))`, "\")\n", "config.json"},
+		{"\tcfg, err := readConfig(\"", `config.json")`, "\")\n", "config.json"},
+		{"\tprint(\"", `it's ok")`, "\")\n", "it's ok"},
+		{"\tprint(", `it's(x))`, ")\n", "it's(x)"}, // an apostrophe after a word opens no string
+		{"\tx := []int{", "1, 2}", "}\n", "1, 2"},
+		{"\tv := a[", "i]]", "]\n", "i"},
+		{"\tf(a, ", "g(b), c) + 1", ")\n", "g(b), c"},
+		{"\t// it's f(", "x)", ")\n", "x"},
 	}
 	for _, c := range cases {
-		if got := BalanceBrackets(c.mid, c.suffix); got != c.want {
-			t.Errorf("BalanceBrackets(%q, %q) = %q, want %q", c.mid, c.suffix, got, c.want)
+		if got := BalanceBrackets(c.mid, c.before, c.suffix); got != c.want {
+			t.Errorf("BalanceBrackets(%q, %q, %q) = %q, want %q", c.mid, c.before, c.suffix, got, c.want)
 		}
 	}
 }
