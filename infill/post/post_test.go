@@ -16,8 +16,8 @@ func TestBalanceBracketsDropsRepeatedCloser(t *testing.T) {
 		{"\tx = f(", `")" + s`, ")\n", `")" + s`}, // a closer inside a string is not a bracket
 		{"\tx := T{", "x}", "}", "x"},
 		{"", "\t}\n", "\n}\n", "\t}\n"}, // a closer on a later line is not supplied
-		{"\tf(", "x)", "\n", "x)"},          // the suffix does not supply it: the middle closes the line's "("
-		{"\tx := ", "y)", "\n", "y)"},       // nor here: left for validation (it may close an earlier line's "(")
+		{"\tf(", "x)", "\n", "x)"},      // the suffix does not supply it: the middle closes the line's "("
+		{"\tx := ", "y)", "\n", "y)"},   // nor here: left for validation (it may close an earlier line's "(")
 		// The middle closes the "(" the line opened before the cursor and
 		// the suffix closes it too.
 		{"\tcfg, err := readConfig(", `"config.json"))`, ")\n", `"config.json"`},
