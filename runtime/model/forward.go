@@ -64,15 +64,41 @@ func (s ckptSource) Float32(name string) ([]float32, []int, error) {
 var ErrMissingTensor = errors.New("tensor missing from checkpoint")
 
 // Load converts the weights the config names to float32 and puts them on
-// the backend. Every tensor's shape is checked against the config.
+// the backend. Every tensor's shape is checked against the config. The
+// source may be closed once Load returns.
 func Load(cfg Config, src WeightSource, be backend.Backend) (*Model, error) {
+	return LoadWith(cfg, src, be, LoadOptions{Weights: WeightsF32})
+}
+
+// LoadWith is Load with the big linear weights kept in the format
+// opts.Weights asks for (see WeightMode). Unless that is f32, the model
+// may use a RawSource's memory in place: keep the source open until the
+// model is closed.
+func LoadWith(cfg Config, src WeightSource, be backend.Backend, opts LoadOptions) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	mode := opts.Weights
+	if mode == "" {
+		mode = WeightsAuto
+	}
+	if _, err := ParseWeightMode(string(mode)); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
 	}
 	m := &Model{cfg: cfg, be: be}
 	D, I, V, KV := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize, cfg.KVDim()
 	QD := cfg.NumHeads * cfg.HeadDim
 	get := func(name string, shape ...int) (backend.Tensor, error) {
+		if len(shape) == 2 {
+			t, ok, err := storedWeight(be, src, mode, name, shape[0], shape[1])
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				m.owned = append(m.owned, t)
+				return t, nil
+			}
+		}
 		data, got, err := src.Float32(name)
 		if err != nil {
 			return nil, fmt.Errorf("model: load %s: %w", name, err)
