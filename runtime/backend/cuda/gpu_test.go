@@ -32,12 +32,17 @@ type goldenGenerate struct {
 // TestGoldenTracesCUDA replays the greedy traces of the golden tiny models
 // with the float32 CUDA path: they must be identical, token for token.
 func TestGoldenTracesCUDA(t *testing.T) {
-	runGoldenTraces(t, openGPU(t))
+	runGoldenTraces(t, openGPU(t), nil)
 }
 
-func runGoldenTraces(t *testing.T, b *cuda.Backend) {
+// runGoldenTraces replays the golden traces of every tiny model, or with
+// only != nil just the listed cases of the listed models.
+func runGoldenTraces(t *testing.T, b *cuda.Backend, only map[string][]int) {
 	root := sharedpath.Path(t, "golden", "models")
 	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
+		if _, ok := only[name]; only != nil && !ok {
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(root, name)
 			data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
@@ -69,6 +74,9 @@ func runGoldenTraces(t *testing.T, b *cuda.Backend) {
 			}
 			defer m.Close()
 			for n, c := range cases {
+				if only != nil && !slices.Contains(only[name], n) {
+					continue
+				}
 				var trace [][]int
 				res, err := denoise.Run(context.Background(), m, denoise.Request{
 					Canvases: [][]int{c.InputIDs},
