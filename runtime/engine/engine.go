@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -42,6 +43,11 @@ type Options struct {
 	// Backend runs the model; nil: the CPU backend with Threads. The caller
 	// keeps ownership until Open succeeds; from then on Close closes it.
 	Backend backend.Backend
+	// Weights is the format the big linear weights are kept in on backends
+	// that read stored formats (the CPU backend): "" or auto keeps the
+	// stored precision (bf16 stays bf16, mapped in place), f32 expands to
+	// float32, bf16 and q8_0 convert at load (see model.WeightMode).
+	Weights model.WeightMode
 }
 
 // DreamOnExpandTokenID is DreamOn's "expand" token: committing it at a
@@ -61,6 +67,7 @@ type Engine struct {
 	cache  denoise.CacheOptions
 	reuse  bool
 	kv     *kvcache.Cache // kept across calls when reuse is on
+	closer io.Closer      // the weights' storage (mapped files), used in place
 
 	mu sync.Mutex // serialises Denoise (the model keeps no per-call state, but the backend runs one op at a time)
 }
@@ -76,16 +83,17 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: open %s: %w", dir, err)
 	}
-	defer ck.Close()
 	gen, err := model.LoadGenerationConfig(dir)
 	if err != nil {
+		ck.Close()
 		return nil, fmt.Errorf("engine: open %s: %w", dir, err)
 	}
 	tok, err := loadTokenizer(os.DirFS(dir))
 	if err != nil {
+		ck.Close()
 		return nil, fmt.Errorf("engine: open %s: %w", dir, err)
 	}
-	return build(cfg, gen, ck, tok, dir, start, opts)
+	return build(cfg, gen, model.CheckpointSource(ck), ck, tok, dir, start, opts)
 }
 
 // OpenFS is Open for a model directory given as an fs.FS (for example the
@@ -96,16 +104,17 @@ func OpenFS(fsys fs.FS, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: open model fs: %w", err)
 	}
-	defer ck.Close()
 	gen, err := model.LoadGenerationConfigFS(fsys)
 	if err != nil {
+		ck.Close()
 		return nil, fmt.Errorf("engine: open model fs: %w", err)
 	}
 	tok, err := loadTokenizer(fsys)
 	if err != nil {
+		ck.Close()
 		return nil, fmt.Errorf("engine: open model fs: %w", err)
 	}
-	return build(cfg, gen, ck, tok, "(fs)", start, opts)
+	return build(cfg, gen, model.CheckpointSource(ck), ck, tok, "(fs)", start, opts)
 }
 
 // loadTokenizer loads the tokenizer, or returns nil when the directory
@@ -124,27 +133,37 @@ func loadTokenizer(fsys fs.FS) (*tokenizer.Tokenizer, error) {
 	return tokenizer.LoadFS(fsys)
 }
 
-func build(cfg model.Config, gen model.GenerationConfig, ck *weights.Checkpoint, tok *tokenizer.Tokenizer, name string, start time.Time, opts Options) (*Engine, error) {
+// build loads the weights from src onto the backend. It takes ownership of
+// src's storage, closer: stored-format weights use it in place, so it is
+// closed with the engine (or here on failure).
+func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource, closer io.Closer, tok *tokenizer.Tokenizer, name string, start time.Time, opts Options) (*Engine, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	mode, err := model.ParseWeightMode(string(opts.Weights))
+	if err != nil {
+		closer.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	be := opts.Backend
 	if be == nil {
-		if need, avail, ok := memoryShortfall(cfg); ok {
-			return nil, fmt.Errorf("engine: %s needs about %.1f GB of RAM as float32 on the CPU backend, only %.1f GB available: %w",
-				name, float64(need)/1e9, float64(avail)/1e9, ErrTooLarge)
+		if need, avail, ok := memoryShortfall(cfg, bytesPerWeight(cfg, src, mode)); ok {
+			closer.Close()
+			return nil, fmt.Errorf("engine: %s needs about %.1f GB of RAM with %s weights on the CPU backend, only %.1f GB available: %w",
+				name, float64(need)/1e9, mode, float64(avail)/1e9, ErrTooLarge)
 		}
 		be = cpu.New(opts.Threads)
 	}
-	m, err := model.Load(cfg, model.CheckpointSource(ck), be)
+	m, err := model.LoadWith(cfg, src, be, model.LoadOptions{Weights: mode})
 	if err != nil {
 		if opts.Backend == nil {
 			be.Close()
 		}
+		closer.Close()
 		return nil, fmt.Errorf("engine: load weights of %s: %w", name, err)
 	}
-	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1, cache: opts.Cache, reuse: opts.ReuseCache}
+	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1, cache: opts.Cache, reuse: opts.ReuseCache, closer: closer}
 	e.expand = expandToken(cfg, tok)
 	if tok == nil {
 		log.Warn("model has no tokenizer files; only token-level calls work", "model", name)
@@ -153,7 +172,7 @@ func build(cfg model.Config, gen model.GenerationConfig, ck *weights.Checkpoint,
 	if t, ok := be.(interface{ Threads() int }); ok {
 		threads = t.Threads()
 	}
-	log.Info("model loaded", "model", name, "backend", be.Name(), "threads", threads,
+	log.Info("model loaded", "model", name, "backend", be.Name(), "threads", threads, "weights", mode,
 		"layers", cfg.NumLayers, "hidden", cfg.HiddenSize, "vocab", cfg.VocabSize,
 		"expand_token", e.expand, "dur_ms", time.Since(start).Milliseconds())
 	return e, nil
@@ -240,11 +259,37 @@ func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Res
 // not fit in the available memory.
 var ErrTooLarge = errors.New("model too large for this machine")
 
-// memoryShortfall reports whether cfg's float32 weights (plus a quarter
-// for activations) exceed MemAvailable from /proc/meminfo. It returns
-// false when the amount cannot be read (non-Linux systems).
-func memoryShortfall(cfg model.Config) (need, avail int64, short bool) {
-	need = model.NumParams(cfg) * 4 * 5 / 4
+// bytesPerWeight estimates the bytes a parameter takes in memory under
+// mode: 4 for f32, 2 for bf16 (and auto on a 16-bit checkpoint), 34/32
+// for q8_0 (rounded up to 1.1).
+func bytesPerWeight(cfg model.Config, src model.WeightSource, mode model.WeightMode) float64 {
+	switch mode {
+	case model.WeightsF32:
+		return 4
+	case model.WeightsBF16:
+		return 2
+	case model.WeightsQ8_0:
+		return 1.1
+	}
+	if rs, ok := src.(model.RawSource); ok {
+		if _, f, _, err := rs.Raw(model.TensorEmbed); err == nil {
+			switch f {
+			case backend.WeightBF16, backend.WeightF16:
+				return 2
+			case backend.WeightQ8_0:
+				return 1.1
+			}
+		}
+	}
+	return 4
+}
+
+// memoryShortfall reports whether cfg's weights at perWeight bytes a
+// parameter (plus a quarter for activations) exceed MemAvailable from
+// /proc/meminfo. It returns false when the amount cannot be read
+// (non-Linux systems).
+func memoryShortfall(cfg model.Config, perWeight float64) (need, avail int64, short bool) {
+	need = int64(float64(model.NumParams(cfg)) * perWeight * 5 / 4)
 	data, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return need, 0, false
@@ -278,5 +323,10 @@ func (e *Engine) Close() error {
 		e.m.Close()
 		e.m = nil
 	}
-	return e.be.Close()
+	err := e.be.Close()
+	if e.closer != nil {
+		err = errors.Join(err, e.closer.Close())
+		e.closer = nil
+	}
+	return err
 }

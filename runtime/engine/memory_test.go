@@ -19,7 +19,7 @@ func TestMemoryShortfall7B(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	need, avail, short := memoryShortfall(cfg)
+	need, avail, short := memoryShortfall(cfg, 4)
 	if need < 38e9 || need > 39e9 {
 		t.Fatalf("need %d bytes, want about 38 GB (7.6e9 params × 4 × 1.25)", need)
 	}
@@ -29,7 +29,11 @@ func TestMemoryShortfall7B(t *testing.T) {
 	if short != (need > avail) {
 		t.Fatalf("short = %v with need %d, avail %d", short, need, avail)
 	}
-	small, _, short := memoryShortfall(model.BenchConfig())
+	// Kept as bf16 (auto on Dream's bf16 checkpoint) it needs half.
+	if half, _, _ := memoryShortfall(cfg, 2); half < 19e9 || half > 19.5e9 {
+		t.Fatalf("bf16: need %d bytes, want about 19 GB", half)
+	}
+	small, _, short := memoryShortfall(model.BenchConfig(), 4)
 	if short || small > 200e6 {
 		t.Fatalf("30M-parameter config: need %d, short %v", small, short)
 	}
