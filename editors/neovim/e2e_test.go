@@ -202,3 +202,44 @@ func TestEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// inCI reports whether the tests run in CI (.ci/run sets CI=true), where a missing tool fails a test.
+func inCI() bool { return os.Getenv("CI") == "true" }
+
+// TestBuiltinClient runs test/builtin.lua: Neovim 0.12's own LSP client with no plugin against the
+// server's scripted engine (the real infill path over a fake model), accepting a single-line and a
+// multi-line inline completion and a multi-line completion item, and asserting the buffer exactly.
+// The editor runs in tmux so the screens a user would see are printed into this test's log.
+func TestBuiltinClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end editor test skipped in -short mode")
+	}
+	var newest []neovim
+	for _, nv := range neovims(t) {
+		if nv.major > 0 || nv.minor >= 12 {
+			newest = append(newest, nv)
+		}
+	}
+	if len(newest) == 0 {
+		msg := "no Neovim 0.12+ (vim.lsp.inline_completion): bash test/fetch-nvim.sh sid"
+		if inCI() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		if inCI() {
+			t.Fatal("no tmux (apt-get install tmux): the screens of the editor under test cannot be captured")
+		}
+		t.Log("no tmux: the editor under test runs headless and no screen is captured")
+		tmux = ""
+	}
+	bin := buildServer(t)
+	for _, nv := range newest {
+		t.Run(nv.name(), func(t *testing.T) {
+			runSpec(t, nv, "test/builtin.lua", []string{"DREAM_LSP_BIN=" + bin, "DREAM_E2E_TMUX=" + tmux,
+				"DREAM_E2E_TIMEOUT_MS=30000"}, 3*time.Minute)
+		})
+	}
+}

@@ -34,11 +34,111 @@ function H.wait(ms, cond)
   return v
 end
 
+--- Runs main() and exits Neovim with an error when it raises one (a spec must never hang).
+function H.main(main)
+  local ok, err = xpcall(main, debug.traceback)
+  if not ok then
+    io.stdout:write("spec aborted: " .. tostring(err) .. "\n")
+    io.stdout:flush()
+    vim.cmd("cquit! 1")
+  end
+end
+
 --- Prints the totals and exits Neovim with 0 when nothing failed.
 function H.finish()
   io.stdout:write(string.format("%d passed, %d failed\n", H.passed, H.failed))
   io.stdout:flush()
   vim.cmd((H.failed == 0 and H.passed > 0) and "qall!" or "cquit! 1")
+end
+
+--- Starts a second Neovim (the editor under test) with init file `init` on `file`, headless, listening
+--- on a socket in `tmp`, and connects to it over RPC. With `tmux` (a path; Neovim 0.9+) a terminal UI
+--- (`nvim --remote-ui`) attaches to it inside a private tmux server of `cols` x `rows`, so E.screen()
+--- captures what a user sees. (The editor itself is not started in tmux: Neovim's TUI re-runs its own
+--- executable, which for a build unpacked by fetch-nvim.sh is the dynamic loader.)
+function H.editor(opts)
+  local tmp, sock = opts.tmp, opts.tmp .. "/nvim.sock"
+  local E = { stderr = {}, tmux = opts.tmux, tmux_sock = tmp .. "/tmux.sock" }
+  E.job = vim.fn.jobstart({ "nvim", "--headless", "--clean", "-u", opts.init, "--listen", sock, opts.file }, {
+    env = { XDG_STATE_HOME = tmp .. "/state", XDG_CACHE_HOME = tmp .. "/cache", XDG_DATA_HOME = tmp .. "/data" },
+    on_stderr = function(_, data)
+      for _, l in ipairs(data) do
+        if l ~= "" then
+          io.stdout:write("[nvim under test] " .. l .. "\n")
+          E.stderr[#E.stderr + 1] = l
+        end
+      end
+    end,
+  })
+  if E.job <= 0 then
+    error("could not start nvim")
+  end
+  function E.close()
+    if E.chan then
+      pcall(vim.rpcrequest, E.chan, "nvim_command", "qall!")
+    end
+    vim.fn.jobwait({ E.job }, 5000)
+    vim.fn.jobstop(E.job)
+    if E.tmux then
+      vim.fn.system({ E.tmux, "-S", E.tmux_sock, "kill-server" })
+    end
+  end
+  H.wait(10000, function()
+    if vim.loop.fs_stat(sock) then
+      local okc, c = pcall(vim.fn.sockconnect, "pipe", sock, { rpc = true })
+      if okc and c > 0 then
+        E.chan = c
+      end
+    end
+    return E.chan ~= nil
+  end)
+  if not E.chan then
+    E.close()
+    error("could not connect to the nvim under test")
+  end
+  if E.tmux then
+    local out = vim.fn.system({ E.tmux, "-S", E.tmux_sock, "-f", "/dev/null", "new-session", "-d", "-x",
+      tostring(opts.cols or 80), "-y", tostring(opts.rows or 24), "nvim", "--remote-ui", "--server", sock })
+    if vim.v.shell_error ~= 0 then
+      E.close()
+      error("tmux new-session failed: " .. out)
+    end
+    local attached = H.wait(10000, function()
+      return #vim.rpcrequest(E.chan, "nvim_list_uis") > 0
+    end)
+    if not attached then
+      E.close()
+      error("the terminal UI did not attach in tmux")
+    end
+  end
+  function E.lua(code, ...)
+    return vim.rpcrequest(E.chan, "nvim_exec_lua", code, { ... })
+  end
+  function E.input(keys)
+    vim.rpcrequest(E.chan, "nvim_input", keys)
+  end
+  function E.lines()
+    return vim.rpcrequest(E.chan, "nvim_buf_get_lines", 0, 0, -1, false)
+  end
+  function E.mode()
+    return vim.rpcrequest(E.chan, "nvim_get_mode").mode
+  end
+  --- The terminal screen as text (tmux capture-pane), or nil when headless.
+  function E.screen()
+    if not E.tmux then
+      return nil
+    end
+    vim.wait(150) -- let the UI flush the last redraw
+    return vim.fn.system({ E.tmux, "-S", E.tmux_sock, "capture-pane", "-p" })
+  end
+  --- Prints the screen between marker lines under a title (the Go test logs the spec's output).
+  function E.show(title)
+    local s = E.screen()
+    if s then
+      io.stdout:write("---- screen: " .. title .. " ----\n" .. s:gsub("\n+$", "") .. "\n---- end of screen ----\n")
+    end
+  end
+  return E
 end
 
 return H
