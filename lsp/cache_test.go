@@ -6,7 +6,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dream-lsp/dream-lsp/infill"
-	"github.com/dream-lsp/dream-lsp/lsp/document"
 )
 
 func TestResultCache(t *testing.T) {
@@ -52,49 +51,5 @@ func TestResultCache(t *testing.T) {
 	c.clear()
 	if got := c.lookup(key, "b", 1, 1); got != nil {
 		t.Errorf("after clear: %+v", got)
-	}
-}
-
-func TestEdits(t *testing.T) {
-	text := "\tx := foo(a)\n\ty := 2\n"
-	cursor := len("\tx := foo(a")
-	doc := document.New("file:///a.go", "go", 1, text)
-	tests := []struct {
-		name       string
-		sel        *selection
-		wordPrefix bool
-		cands      []infill.Candidate
-		want       []edit
-	}{
-		{"insert", nil, false, []infill.Candidate{{Text: "bc", Start: cursor, End: cursor}},
-			[]edit{{start: cursor, end: cursor, text: "bc"}}},
-		{"swallow closer", nil, false, []infill.Candidate{{Text: ", b)", Start: cursor, End: cursor + 1}},
-			[]edit{{start: cursor, end: cursor + 1, text: ", b)"}}},
-		{"starts after the cursor", nil, false, []infill.Candidate{{Text: "!", Start: cursor + 1, End: cursor + 1}},
-			[]edit{{start: cursor, end: cursor + 1, text: ")!"}}},
-		{"word prefix", nil, true, []infill.Candidate{{Text: "bc", Start: cursor, End: cursor}},
-			[]edit{{start: cursor - 1, end: cursor, text: "abc"}}},
-		{"re-typed closers at the end of the line are replaced", nil, false, []infill.Candidate{{Text: ", b)", Start: cursor, End: cursor}},
-			[]edit{{start: cursor, end: cursor + 1, text: ", b)"}}},
-		{"spans lines: dropped", nil, false, []infill.Candidate{{Text: "z", Start: cursor, End: cursor + 5}}, nil},
-		{"no-op and duplicates dropped", nil, false, []infill.Candidate{
-			{Text: ")", Start: cursor, End: cursor + 1},
-			{Text: "q", Start: cursor, End: cursor},
-			{Text: "q", Start: cursor, End: cursor},
-		}, []edit{{start: cursor, end: cursor, text: "q"}}},
-		{"out of range: dropped", nil, false, []infill.Candidate{{Text: "q", Start: -1, End: 2}, {Text: "q", Start: 3, End: 999}}, nil},
-		// The popup item "abc" replaces "a"; the view is "\tx := foo(abc)".
-		{"selected completion", &selection{start: cursor - 1, end: cursor, text: "abc"}, false,
-			[]infill.Candidate{{Text: ", d)", Start: cursor + 2, End: cursor + 3}},
-			[]edit{{start: cursor - 1, end: cursor + 1, text: "abc, d)"}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := &modelRequest{doc: doc, offset: cursor, sel: tt.sel}
-			got := r.edits(tt.cands, tt.wordPrefix)
-			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(edit{})); diff != "" {
-				t.Errorf("edits (-want +got):\n%s", diff)
-			}
-		})
 	}
 }

@@ -111,13 +111,17 @@ func (s *Server) run(ctx context.Context, r *modelRequest) ([]infill.Candidate, 
 		s.log.Debug("cache hit", "uri", doc.URI, "version", doc.Version)
 		return cands[:min(len(cands), r.n)], nil
 	}
-	if !r.invoked && conf.DebounceMs > 0 {
-		t := time.NewTimer(conf.Debounce())
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, cancelledError(ctx)
-		case <-t.C:
+	// Automatic requests wait for typing to pause (longer while the user
+	// passes suggestions over); invoked ones go at once.
+	if !r.invoked {
+		if wait := s.automaticDebounce(conf.Debounce()); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, cancelledError(ctx)
+			case <-t.C:
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -196,37 +200,48 @@ func (s *Server) endBusy(ctx, dctx context.Context, err error, took, deadline ti
 	s.sendStatus(false)
 }
 
+// editStyle is the shape of the edits a client surface gets.
+type editStyle int
+
+const (
+	// inlineEdits start at the cursor (or at the selected popup item) so
+	// ghost text is drawn from the cursor on.
+	inlineEdits editStyle = iota
+	// itemEdits start at the beginning of the word before the cursor, which
+	// clients filter completion items by, and never extend past the cursor:
+	// Neovim expands a snippet item at the cursor and ignores the range's
+	// end, so a swallowed ")" would be doubled there.
+	itemEdits
+)
+
 // edits turns candidates (in view coordinates) into single-line
-// replacements in the document that contain the cursor. With wordPrefix the
-// replacement also starts at the beginning of the word before the cursor
-// (for completion items, which clients filter by that word). Candidates
-// that would span lines, do nothing or repeat an earlier one are dropped.
-func (r *modelRequest) edits(cands []infill.Candidate, wordPrefix bool) []edit {
+// replacements in the document that contain the cursor. A candidate's range
+// is narrowed to the cursor wherever that inserts the same text: the typed
+// part before the cursor and characters after it that the candidate retypes
+// are left in place (insert-only), so no client draws the suggestion over
+// the user's text. The one exception is inline edits where the rest of the
+// line is only auto-closed characters that the candidate retypes: the
+// range then covers them, so a client that paints ghost text over the rest
+// of the line (Neovim 0.12) shows exactly the line accepting gives.
+// Candidates that would span lines, do nothing or repeat an earlier one are
+// dropped.
+func (r *modelRequest) edits(cands []infill.Candidate, style editStyle) []edit {
 	text, voff := r.view()
+	doc := r.doc.Text
 	m := r.doc.Mapper()
 	line := m.LineOf(r.offset)
-	from := r.offset
-	if wordPrefix {
-		from = wordStart(r.doc.Text, r.offset)
+	_, lineEnd := m.LineBounds(line)
+	cur := r.offset // the cursor in doc, after the selected popup item
+	if r.sel != nil {
+		cur = max(cur, r.sel.end)
 	}
 	var out []edit
 	seen := map[edit]bool{}
-	viewLineEnd := len(text)
-	if i := strings.IndexAny(text[voff:], "\r\n"); i >= 0 {
-		viewLineEnd = voff + i
-	}
-	rest := text[voff:viewLineEnd]
 	for _, c := range cands {
 		if c.Start < 0 || c.End < c.Start || c.End > len(text) {
 			continue
 		}
-		// If the rest of the line is only closers the editor auto-inserted
-		// and the candidate ends by re-typing them, replace them rather than
-		// leave them doubled (the engine normally does this itself).
-		if c.End == voff && rest != "" && strings.Trim(rest, autoClosers) == "" && strings.HasSuffix(c.Text, rest) {
-			c.End = viewLineEnd
-		}
-		s0, e0 := min(c.Start, voff, from), max(c.End, voff)
+		s0, e0 := min(c.Start, voff), max(c.End, voff)
 		if r.sel != nil {
 			s0 = min(s0, r.sel.start)
 		}
@@ -235,10 +250,32 @@ func (r *modelRequest) edits(cands []infill.Candidate, wordPrefix bool) []edit {
 		if r.sel != nil {
 			end = e0 - len(r.sel.text) + (r.sel.end - r.sel.start)
 		}
-		if end < s0 || end > len(r.doc.Text) || m.LineOf(s0) != line || m.LineOf(end) != line {
+		if end < s0 || end > len(doc) || m.LineOf(s0) != line || m.LineOf(end) != line {
 			continue
 		}
-		if ins == r.doc.Text[s0:end] || !utf8.ValidString(ins) {
+		// Before the cursor: drop the typed text the candidate repeats.
+		if r.sel == nil && s0 < cur && strings.HasPrefix(ins, doc[s0:cur]) {
+			ins, s0 = ins[cur-s0:], cur
+		}
+		// After the cursor: leave retyped characters in place, or cover the
+		// auto-closed rest of the line (see above).
+		rest := doc[cur:lineEnd]
+		retypesRest := (end == cur || end == lineEnd) && rest != "" && strings.Trim(rest, autoClosers) == "" &&
+			len(ins) > len(rest) && strings.HasSuffix(ins, rest)
+		switch {
+		case retypesRest && style == inlineEdits:
+			end = lineEnd
+		case retypesRest:
+			ins, end = ins[:len(ins)-len(rest)], cur
+		case end > cur && strings.HasSuffix(ins, doc[cur:end]):
+			ins, end = ins[:len(ins)-(end-cur)], cur
+		}
+		if style == itemEdits {
+			if from := wordStart(doc, r.offset); from < s0 && r.sel == nil {
+				ins, s0 = doc[from:s0]+ins, from
+			}
+		}
+		if ins == doc[s0:end] || !utf8.ValidString(ins) {
 			continue
 		}
 		e := edit{start: s0, end: end, text: ins}
@@ -248,6 +285,18 @@ func (r *modelRequest) edits(cands []infill.Candidate, wordPrefix bool) []edit {
 		}
 	}
 	return out
+}
+
+// lineBlankAt reports whether the line where rng starts is blank (only
+// whitespace) in doc.
+func lineBlankAt(doc *document.Document, rng protocol.Range, enc document.Encoding) bool {
+	m := doc.Mapper()
+	off, err := m.PositionOffset(rng.Start, enc)
+	if err != nil {
+		return false
+	}
+	ls, le := m.LineBounds(m.LineOf(off))
+	return strings.TrimSpace(doc.Text[ls:le]) == ""
 }
 
 // autoClosers are the characters editors insert after the cursor when the

@@ -9,9 +9,10 @@ import (
 )
 
 // inlineCompletion answers textDocument/inlineCompletion: one item for an
-// automatic trigger, up to three for an invoked one. Each item replaces a
-// single-line range around the cursor (swallowing auto-closed characters the
-// candidate re-types) and carries the dream.accept command.
+// automatic trigger, up to three for an invoked one (which skips the
+// debounce). Each item's range is on the cursor's line and, where possible,
+// empty at the cursor (see modelRequest.edits); it carries the dream.accept
+// command.
 func (s *Server) inlineCompletion(ctx context.Context, req *jsonrpc2.Request) (any, error) {
 	var p protocol.InlineCompletionParams
 	if err := decode(req, &p); err != nil {
@@ -47,7 +48,7 @@ func (s *Server) inlineCompletion(ctx context.Context, req *jsonrpc2.Request) (a
 		return nil, err
 	}
 	list := emptyInline()
-	for _, e := range r.edits(cands, false) {
+	for _, e := range r.edits(cands, inlineEdits) {
 		rng, err := r.doc.Mapper().OffsetsRange(e.start, e.end, r.enc)
 		if err != nil {
 			s.log.Error("candidate outside the document", "uri", uri, "err", err)
@@ -62,6 +63,7 @@ func (s *Server) inlineCompletion(ctx context.Context, req *jsonrpc2.Request) (a
 			break
 		}
 	}
+	s.back.answered(len(list.Items) > 0 && !r.invoked)
 	if ctx.Err() != nil {
 		return nil, cancelledError(ctx)
 	}

@@ -56,6 +56,7 @@ func (s *Server) initialize(_ context.Context, req *jsonrpc2.Request) (any, erro
 	if w := p.Capabilities.Window; w != nil {
 		caps.workDoneProgress = w.WorkDoneProgress != nil && *w.WorkDoneProgress
 	}
+	caps.inline, caps.snippets = completionCaps(req.Params())
 	if len(p.InitializationOptions) > 0 {
 		s.mergeSettings(p.InitializationOptions, "initializationOptions")
 	}
@@ -67,7 +68,8 @@ func (s *Server) initialize(_ context.Context, req *jsonrpc2.Request) (any, erro
 	s.life.Unlock()
 
 	s.log.Info("initialize", "client", p.ClientInfo.Name, "position_encoding", enc.String(),
-		"configuration", caps.configuration, "work_done_progress", caps.workDoneProgress)
+		"configuration", caps.configuration, "work_done_progress", caps.workDoneProgress,
+		"inline_completion", caps.inline, "snippets", caps.snippets)
 	return &protocol.InitializeResult{
 		Capabilities: s.capabilities(enc),
 		ServerInfo:   protocol.ServerInfo{Name: s.opts.Name, Version: protocol.NewOptional(s.opts.Version)},

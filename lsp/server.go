@@ -108,6 +108,7 @@ type Server struct {
 	stat   statusState
 	cache  *resultCache
 	accept acceptance
+	back   backoff // automatic requests after ignored suggestions
 
 	itemSeq atomic.Uint64
 }
@@ -125,6 +126,8 @@ type clientCaps struct {
 	configuration    bool // workspace/configuration
 	applyEdit        bool // workspace/applyEdit
 	workDoneProgress bool // window/workDoneProgress/create
+	inline           bool // textDocument.inlineCompletion: ghost text is the client's surface
+	snippets         bool // textDocument.completion.completionItem.snippetSupport
 }
 
 type latestSlot struct {

@@ -87,6 +87,10 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 		delete(s.docs.deleted, uri)
 		return nil, fmt.Errorf("didChange: dropping %s until it is reopened: %w", uri, err)
 	}
+	if deleted && lineBlankAt(next, *changes[len(changes)-1].Range, enc) {
+		// Clearing a line to retype it (Vim's cc and S) is no backspace.
+		deleted = false
+	}
 	s.docs.m[uri] = next
 	s.docs.deleted[uri] = deleted
 	return nil, nil

@@ -27,7 +27,7 @@ type Options struct {
 	Steps            int      `json:"steps"`            // denoising steps; 0 = the engine's default
 	MaxTokens        int      `json:"maxTokens"`        // longest middle in tokens; 0 = the engine's default
 	DebounceMs       int      `json:"debounceMs"`       // wait after an automatic trigger before inferring
-	EnabledLanguages []string `json:"enabledLanguages"` // LSP language ids; empty = all
+	EnabledLanguages []string `json:"enabledLanguages"` // LSP language ids; ["*"] = all, empty = DefaultLanguages
 	TriggerMode      string   `json:"triggerMode"`      // "automatic" or "manual" (invoked requests only)
 	Algorithm        string   `json:"algorithm"`        // sampler algorithm; "" = the engine's default
 	DeadlineMs       int      `json:"deadlineMs"`       // hard limit for one completion, debounce excluded
@@ -52,7 +52,7 @@ func All() []Setting {
 		{Name: "steps", Type: "integer", Default: d.Steps, Min: 0, Max: 512, Description: "Denoising steps for the longest length candidate (shorter ones get proportionally fewer); 0: one token per step."},
 		{Name: "maxTokens", Type: "integer", Default: d.MaxTokens, Min: 0, Max: 1024, Description: "Longest completion in tokens; 0 uses the engine's default."},
 		{Name: "debounceMs", Type: "integer", Default: d.DebounceMs, Min: 0, Max: 5000, Description: "Milliseconds to wait after typing before an automatic completion starts; a newer request for the same document replaces a waiting one."},
-		{Name: "enabledLanguages", Type: "array", Default: d.EnabledLanguages, Description: "LSP language ids to complete; empty completes every language."},
+		{Name: "enabledLanguages", Type: "array", Default: d.EnabledLanguages, Description: "LSP language ids to complete (programming languages by default, not JSON, Markdown or plain text); [\"*\"] completes every language, an empty list the default ones."},
 		{Name: "triggerMode", Type: "string", Default: d.TriggerMode, Enum: []string{"automatic", "manual"}, Description: "automatic completes while typing; manual only on an explicit request."},
 		{Name: "algorithm", Type: "string", Default: d.Algorithm, Enum: []string{"", "origin", "maskgit_plus", "topk_margin", "entropy", "confidence_threshold"}, Description: "Dream unmasking algorithm; empty uses the engine's default."},
 		{Name: "deadlineMs", Type: "integer", Default: d.DeadlineMs, Min: 50, Max: 60000, Description: "Hard limit in milliseconds for one completion; a request that runs out answers with nothing and the status turns slow."},
@@ -64,7 +64,7 @@ func Default() Options {
 	return Options{
 		Device:           "auto",
 		DebounceMs:       150,
-		EnabledLanguages: []string{},
+		EnabledLanguages: DefaultLanguages(),
 		TriggerMode:      "automatic",
 		DeadlineMs:       2000,
 	}
@@ -76,9 +76,31 @@ func (o Options) Debounce() time.Duration { return time.Duration(o.DebounceMs) *
 // Deadline returns DeadlineMs as a duration.
 func (o Options) Deadline() time.Duration { return time.Duration(o.DeadlineMs) * time.Millisecond }
 
-// LanguageEnabled reports whether completions are enabled for languageID.
+// defaultLanguages are the LSP language ids (and Neovim filetypes, which
+// Neovim sends as language ids) completed by default: the languages with
+// tree-sitter queries and other common programming languages. Settings
+// files, prose and data (JSON, Markdown, plain text, YAML) are left out:
+// ghost text while editing settings.json helps nobody.
+var defaultLanguages = []string{
+	"go", "python", "c", "cpp", "cuda-cpp", "cuda", "java", "javascript", "javascriptreact",
+	"typescript", "typescriptreact", "rust", "csharp", "cs", "kotlin", "scala", "swift",
+	"objective-c", "objective-cpp", "objc", "objcpp", "ruby", "php", "lua", "perl", "r", "julia",
+	"dart", "haskell", "ocaml", "elixir", "erlang", "clojure", "fsharp", "groovy", "zig", "nim",
+	"shellscript", "sh", "bash", "zsh", "powershell", "ps1", "sql", "vue", "svelte",
+}
+
+// DefaultLanguages returns the language ids enabledLanguages defaults to.
+func DefaultLanguages() []string { return slices.Clone(defaultLanguages) }
+
+// LanguageEnabled reports whether completions are enabled for languageID:
+// "*" in the list enables every language; an empty list means the default
+// ones.
 func (o Options) LanguageEnabled(languageID string) bool {
-	return len(o.EnabledLanguages) == 0 || slices.Contains(o.EnabledLanguages, languageID)
+	langs := o.EnabledLanguages
+	if len(langs) == 0 {
+		langs = defaultLanguages
+	}
+	return slices.Contains(langs, "*") || slices.Contains(langs, languageID)
 }
 
 // Merge returns o with the settings in raw applied. raw is a JSON object

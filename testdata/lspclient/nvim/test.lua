@@ -87,7 +87,7 @@ local function run()
 
   -- The completion fallback, as omnifunc or a completion plugin would ask.
   res, rerr = request("textDocument/completion", vim.lsp.util.make_position_params())
-  check(rerr == nil and res and #res.items >= 1 and res.items[1].textEdit.newText == "nameecho0(name))", "completion fallback", res or rerr)
+  check(rerr == nil and res and #res.items >= 1 and res.items[1].textEdit.newText == "nameecho0(name)", "completion fallback (the re-typed paren stays in place)", res or rerr)
 
   vim.lsp.stop_client(client_id)
   check(vim.wait(5000, function() return vim.lsp.get_client_by_id(client_id) == nil end, 20), "client stopped")
