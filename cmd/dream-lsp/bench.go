@@ -32,19 +32,23 @@ type benchResult struct {
 
 // benchReport is `dream-lsp bench --json`'s document.
 type benchReport struct {
-	Model    string        `json:"model"`
-	Params   int64         `json:"params"`
-	Backend  string        `json:"backend"`
-	Threads  int           `json:"threads"`
-	Tokens   int           `json:"tokens"`
-	Masks    int           `json:"masks"`
-	Steps    int           `json:"steps"`
-	Alg      string        `json:"alg"`
-	GOARCH   string        `json:"goarch"`
-	NumCPU   int           `json:"num_cpu"`
-	LoadMs   float64       `json:"load_ms"`
-	Results  []benchResult `json:"results"`
-	Finished time.Time     `json:"finished"`
+	Model   string  `json:"model"`
+	Params  int64   `json:"params"`
+	Backend string  `json:"backend"`
+	Threads int     `json:"threads"`
+	Tokens  int     `json:"tokens"`
+	Masks   int     `json:"masks"`
+	Steps   int     `json:"steps"`
+	Alg     string  `json:"alg"`
+	GOARCH  string  `json:"goarch"`
+	NumCPU  int     `json:"num_cpu"`
+	LoadMs  float64 `json:"load_ms"`
+	Weights string  `json:"weights"`
+	// PeakRSSMiB is the process's peak resident set (getrusage maxrss)
+	// at the end of the run: weights, activations and load transients.
+	PeakRSSMiB float64       `json:"peak_rss_mib"`
+	Results    []benchResult `json:"results"`
+	Finished   time.Time     `json:"finished"`
 }
 
 func cpuSeconds() float64 {
@@ -70,6 +74,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	cacheMode := fs.String("cache", "both", "dual K/V cache for the denoise run: off, on, or both (one row each)")
 	refresh := fs.Int("refresh", 0, "with --cache: full forward every N steps (0: the default policy, -1: only the first step)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of a table")
+	shape := fs.String("shape", "30m", "synthetic model without --model: 30m, or qwen0.5b (Dream shaped like Qwen2.5-0.5B, 630M parameters, stored as bf16)")
+	weightsArg := ""
+	weightsFlag(fs, &weightsArg)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp bench [--model DIR] [--tokens N] [--masks N] [--steps N] [--runs N] [--cache off|on|both] [--refresh N] [--json]")
 		fmt.Fprintln(stderr, "Measures forward and denoising latency on the CPU backend. GFLOP/s counts the projections,")
@@ -94,25 +101,36 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: --cache %q: want off, on or both", errUsage, *cacheMode)
 	}
+	wmode, err := parseWeights(weightsArg)
+	if err != nil {
+		return err
+	}
 	be := cpu.New(*threads)
 	start := time.Now()
 	var (
 		m    *model.Model
 		name string
-		err  error
 	)
-	if *modelDir == "" {
+	lo := model.LoadOptions{Weights: wmode}
+	switch {
+	case *modelDir == "" && *shape == "30m":
 		cfg := model.BenchConfig()
 		name = "synthetic-30M"
-		m, err = model.Load(cfg, model.RandomSource(cfg, 1), be)
-	} else {
+		m, err = model.LoadWith(cfg, model.RandomSource(cfg, 1), be, lo)
+	case *modelDir == "" && *shape == "qwen0.5b":
+		cfg := model.Qwen05BConfig()
+		name = "synthetic-qwen0.5b"
+		m, err = model.LoadWith(cfg, model.RandomBF16Source(cfg, 1), be, lo)
+	case *modelDir == "":
+		return fmt.Errorf("%w: --shape %q: want 30m or qwen0.5b", errUsage, *shape)
+	default:
 		name = *modelDir
 		cfg, ck, lerr := model.LoadDir(*modelDir)
 		if lerr != nil {
 			return lerr
 		}
-		m, err = model.Load(cfg, model.CheckpointSource(ck), be)
-		ck.Close()
+		defer ck.Close() // after m.Close: stored weights use the mapping
+		m, err = model.LoadWith(cfg, model.CheckpointSource(ck), be, lo)
 	}
 	if err != nil {
 		return err
@@ -126,6 +144,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		Model: name, Params: model.NumParams(cfg), Backend: be.Name(), Threads: be.Threads(),
 		Tokens: *tokens, Masks: *masks, Steps: *steps, Alg: *alg,
 		GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), LoadMs: ms(time.Since(start)),
+		Weights: string(wmode),
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	ids := make([]int, *tokens)
@@ -192,11 +211,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.Finished = time.Now().UTC()
+	rep.PeakRSSMiB = peakRSSMiB()
 	if *asJSON {
 		return writeJSON(stdout, rep)
 	}
-	fmt.Fprintf(stdout, "model %s (%.1fM params), backend %s, %d threads, %s, %d CPUs; load %.0f ms\n",
-		rep.Model, float64(rep.Params)/1e6, rep.Backend, rep.Threads, rep.GOARCH, rep.NumCPU, rep.LoadMs)
+	fmt.Fprintf(stdout, "model %s (%.1fM params), weights %s, backend %s, %d threads, %s, %d CPUs; load %.0f ms; peak RSS %.0f MiB\n",
+		rep.Model, float64(rep.Params)/1e6, rep.Weights, rep.Backend, rep.Threads, rep.GOARCH, rep.NumCPU, rep.LoadMs, rep.PeakRSSMiB)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measurement\truns\tmedian ms\tmin ms\tcpu ms/run\tGFLOP/s\tGFLOP/cpu-s\t")
 	for _, r := range rep.Results {

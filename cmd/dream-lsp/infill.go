@@ -32,6 +32,7 @@ type modelFlags struct {
 	threads   int
 	device    string
 	cache     bool
+	weights   string
 	name      string // the opened model's name, set by openInfill
 	verbose   bool
 }
@@ -46,6 +47,7 @@ func (m *modelFlags) register(fs *flag.FlagSet, defLength string) {
 	fs.StringVar(&m.device, "device", "auto", "auto, cpu or cuda (see dream-lsp doctor)")
 	fs.BoolVar(&m.cache, "kv-cache", true, "dual K/V cache, refreshed every 4 steps, as the server uses (false: a full forward every step)")
 	fs.BoolVar(&m.verbose, "debug", false, "log every raw and post-processed candidate to stderr")
+	weightsFlag(fs, &m.weights)
 }
 
 // openInfill opens the model and wraps it in an infill engine.
@@ -55,7 +57,11 @@ func (m *modelFlags) openInfill(stderr io.Writer) (*infill.Engine, infill.Runtim
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	eng, name, err := openModel(m.model, m.device, engine.Options{Threads: m.threads, Logger: log, Cache: denoise.CacheOptions{Enabled: m.cache}})
+	wm, err := parseWeights(m.weights)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	eng, name, err := openModel(m.model, m.device, engine.Options{Threads: m.threads, Logger: log, Cache: denoise.CacheOptions{Enabled: m.cache}, Weights: wm})
 	if err != nil {
 		return nil, nil, nil, err
 	}

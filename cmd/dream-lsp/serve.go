@@ -43,6 +43,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "model directory (Hugging Face layout); empty: the built-in model. The client's \"model\" setting overrides it")
 	logFile := fs.String("log", "", "append logs to `FILE` instead of stderr")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	weights := ""
+	weightsFlag(fs, &weights)
 	fs.Bool("stdio", true, "talk LSP over stdin/stdout (the only transport; accepted because clients pass it)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp serve [flags]")
@@ -58,6 +60,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	wm, werr := parseWeights(weights)
+	if werr != nil {
+		return werr
+	}
+	serveWeights = wm
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *logLevel)
@@ -122,7 +129,7 @@ func openServeEngine(ctx context.Context, opts settings.Options, progress func(i
 	progress(0, "opening "+modelName(opts.Model))
 	// The dual K/V cache (refresh every 4 steps) is what makes CPU completions
 	// interactive; docs/BENCHMARKS.md "KV cache (CPU)" has its cost and agreement.
-	eng, name, err := openModel(opts.Model, opts.Device, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}})
+	eng, name, err := openModel(opts.Model, opts.Device, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}, Weights: serveWeights})
 	if err != nil {
 		return nil, err
 	}

@@ -163,6 +163,12 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 		closer.Close()
 		return nil, fmt.Errorf("engine: load weights of %s: %w", name, err)
 	}
+	if !m.UsesSourceMemory() {
+		// Every weight was copied or converted: unmap the files now so
+		// the pages read while converting leave the resident set.
+		closer.Close()
+		closer = nil
+	}
 	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1, cache: opts.Cache, reuse: opts.ReuseCache, closer: closer}
 	e.expand = expandToken(cfg, tok)
 	if tok == nil {

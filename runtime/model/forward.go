@@ -19,6 +19,8 @@ type Model struct {
 	lmHead backend.Tensor // [vocab, hidden]; the embedding when tied
 	layers []layer
 	owned  []backend.Tensor
+	// inPlace is set when some weights use the source's memory in place.
+	inPlace bool
 }
 
 // layer holds one decoder block's weights ([out, in] as in the checkpoint).
@@ -90,7 +92,7 @@ func LoadWith(cfg Config, src WeightSource, be backend.Backend, opts LoadOptions
 	QD := cfg.NumHeads * cfg.HeadDim
 	get := func(name string, shape ...int) (backend.Tensor, error) {
 		if len(shape) == 2 {
-			t, ok, err := storedWeight(be, src, mode, name, shape[0], shape[1])
+			t, ok, err := storedWeight(be, src, mode, name, shape[0], shape[1], &m.inPlace)
 			if err != nil {
 				return nil, err
 			}

@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/quant"
 )
 
 // BenchConfig returns the synthetic Dream configuration used by
@@ -100,4 +103,70 @@ func (r randomSource) Float32(name string) ([]float32, []int, error) {
 		return nil, nil, fmt.Errorf("tensor %s: random init produced NaN", name)
 	}
 	return v, shape, nil
+}
+
+// Qwen05BConfig returns a synthetic Dream configuration shaped like
+// Qwen2.5-0.5B with an untied head (hidden 896, 24 layers, 14 heads of
+// 64, 2 KV heads, intermediate 4864, vocabulary 151936: 630M
+// parameters), the model the llama.cpp comparisons of issue 15 use.
+func Qwen05BConfig() Config {
+	c := BenchConfig()
+	c.HiddenSize, c.IntermediateSize, c.NumLayers = 896, 4864, 24
+	c.NumHeads, c.NumKVHeads, c.HeadDim = 14, 2, 64
+	c.VocabSize, c.MaxPositionEmbeddings = 151936, 32768
+	c.MaskTokenID, c.BOSTokenID, c.EOSTokenID, c.PadTokenID = 151666, 151643, 151643, 151643
+	c.EOSTokenIDs = []int{151643}
+	return c
+}
+
+// RandomBF16Source is RandomSource with every tensor stored as bfloat16
+// (as Dream checkpoints are): a RawSource whose Raw generates the bf16
+// bytes directly, without a float32 copy of the tensor.
+func RandomBF16Source(cfg Config, seed uint64) RawSource {
+	return randomBF16{RandomSource(cfg, seed).(randomSource)}
+}
+
+type randomBF16 struct{ r randomSource }
+
+func (s randomBF16) Float32(name string) ([]float32, []int, error) {
+	raw, _, shape, err := s.Raw(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := make([]float32, len(raw)/2)
+	for i := range v {
+		v[i] = quant.BF16ToFloat32(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
+	}
+	return v, shape, nil
+}
+
+func (s randomBF16) Raw(name string) ([]byte, backend.WeightFormat, []int, error) {
+	shape, ok := s.r.shapes[name]
+	if !ok {
+		return nil, "", nil, fmt.Errorf("tensor %s: %w", name, ErrMissingTensor)
+	}
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	out := make([]byte, 2*n)
+	put := func(i int, f float32) {
+		h := quant.BF16FromFloat32(f)
+		out[2*i], out[2*i+1] = byte(h), byte(h>>8)
+	}
+	if strings.HasSuffix(name, "norm.weight") {
+		for i := range n {
+			put(i, 1)
+		}
+		return out, backend.WeightBF16, shape, nil
+	}
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint64(name[i])) * 1099511628211
+	}
+	rng := rand.New(rand.NewPCG(s.r.seed, h))
+	for i := range n {
+		put(i, float32(rng.NormFloat64()*0.02))
+	}
+	return out, backend.WeightBF16, shape, nil
 }

@@ -91,7 +91,7 @@ const convertRows = 256
 // tensor in the format mode asks for, or ok=false when it should be
 // loaded as float32 (mode f32, a backend without stored formats, a
 // float32 source under auto).
-func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name string, rows, cols int) (t backend.Tensor, ok bool, err error) {
+func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name string, rows, cols int, inPlace *bool) (t backend.Tensor, ok bool, err error) {
 	up, can := be.(backend.WeightUploader)
 	if !can || mode == WeightsF32 {
 		return nil, false, nil
@@ -139,6 +139,7 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 		if err != nil {
 			return nil, false, fmt.Errorf("model: upload %s: %w", name, err)
 		}
+		*inPlace = true
 		return t, true, nil
 	}
 	// Convert chunk by chunk: decode rows to float32, encode them.
@@ -166,6 +167,11 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 	}
 	return t, true, nil
 }
+
+// UsesSourceMemory reports whether some weights use the source's bytes
+// in place (the source must then stay open until Close); when false the
+// source can be closed right after loading.
+func (m *Model) UsesSourceMemory() bool { return m.inPlace }
 
 // DebugLayerWeight returns layer 0's q projection weight (for tests that
 // check which format a mode chose).
