@@ -1,19 +1,24 @@
 // The VS Code side of dream-lsp: starts the server, forwards inline completion
-// through vscode-languageclient's stable feature, and shows the server's status.
+// through vscode-languageclient's stable feature (the one suggestion surface: the
+// completion feature is left out), and shows the server's status.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import {
+  type DynamicFeature,
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
   State as ClientState,
+  type StaticFeature,
   TransportKind,
 } from 'vscode-languageclient/node';
 import * as readline from 'node:readline';
 import { parseServerLine } from './serverLog';
 import { resolveServerPath, type Resolved } from './serverPath';
-import { normalize, serverArgs, serverSettings, shouldRequest, Trigger, type ExtensionSettings } from './settings';
+import { documentSelector, normalize, serverArgs, serverSettings, shouldRequest, Trigger, type ExtensionSettings } from './settings';
+import { keepFeature } from './surface';
+import { restrictedSettings, trustedValue } from './trust';
 import { parseStatus, present, type Status } from './status';
 import * as wire from './wire';
 
@@ -29,14 +34,27 @@ let shown: { uri: string; item: wire.InlineItem; accepted: number } | undefined;
 /** The last error message shown to the user, so each is shown once. */
 let toldError: string | undefined;
 
+/** The client without vscode-languageclient's completion feature (see surface.ts). */
+class DreamClient extends LanguageClient {
+  // Called from the base constructor for every built-in feature: no own fields may be used here.
+  public override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
+    if (keepFeature(feature)) {
+      super.registerFeature(feature);
+    }
+  }
+}
+
 function readSettings(): ExtensionSettings {
   const c = vscode.workspace.getConfiguration('dream');
   const raw: Record<string, unknown> = {};
-  for (const k of [
-    'serverPath', 'serverArgs', 'model', 'device', 'steps', 'maxTokens', 'debounceMs',
-    'enabledLanguages', 'triggerMode', 'algorithm', 'deadlineMs',
-  ]) {
+  for (const k of ['device', 'steps', 'maxTokens', 'debounceMs', 'enabledLanguages', 'triggerMode', 'algorithm', 'deadlineMs']) {
     raw[k] = c.get(k);
+  }
+  // The executable, its arguments and the model come from user or machine settings only, unless
+  // the workspace is trusted (a repository's .vscode/settings.json must not choose what runs).
+  const trusted = vscode.workspace.isTrusted;
+  for (const k of restrictedSettings) {
+    raw[k] = trustedValue(c.inspect(k), c.get(k), trusted);
   }
   return normalize(raw);
 }
@@ -62,7 +80,8 @@ function findServer(s: ExtensionSettings): Resolved | undefined {
     pathEnv: process.env.PATH,
     platform: process.platform,
     home: os.homedir(),
-    workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    // A relative serverPath is taken from the workspace only where the workspace is trusted.
+    workspaceFolder: vscode.workspace.isTrusted ? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath : undefined,
     isExecutable,
   });
 }
@@ -117,7 +136,8 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     transport: TransportKind.stdio,
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+    // Only the enabled languages reach the server (no ghost text in settings.json).
+    documentSelector: documentSelector(s),
     outputChannel: output,
     // The server logs with log/slog on stderr: show each line at its own level, not all as errors.
     stdioOptions: {
@@ -167,7 +187,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
       },
     },
   };
-  client = new LanguageClient('dream', 'Dream', serverOptions, clientOptions);
+  client = new DreamClient('dream', 'Dream', serverOptions, clientOptions);
   client.onDidChangeState((e) => {
     if (e.newState === ClientState.Stopped) {
       lastStatus = { state: 'error', message: 'server stopped', backend: '', model: '', lastLatencyMs: 0 };
@@ -339,7 +359,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await startClient(context);
     }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
-      if (e.affectsConfiguration('dream.serverPath') || e.affectsConfiguration('dream.serverArgs')) {
+      if (
+        e.affectsConfiguration('dream.serverPath') ||
+        e.affectsConfiguration('dream.serverArgs') ||
+        e.affectsConfiguration('dream.enabledLanguages') // the document selector
+      ) {
         await vscode.commands.executeCommand('dream.restartServer');
       } else if (e.affectsConfiguration('dream')) {
         updateStatusItem();
@@ -350,6 +374,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         }
       }
     }),
+  );
+
+  // Trusting the workspace may change the executable, its arguments and the model.
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => vscode.commands.executeCommand('dream.restartServer')),
   );
 
   updateStatusItem();

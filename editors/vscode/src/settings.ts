@@ -29,6 +29,18 @@ export interface ExtensionSettings extends ServerSettings {
   serverArgs: string[];
 }
 
+/**
+ * The languages completed by default (the server's settings.DefaultLanguages): programming
+ * languages, not settings, prose or data (JSON, Markdown, plain text). `["*"]` means every language.
+ */
+export const defaultLanguages: readonly string[] = Object.freeze([
+  'go', 'python', 'c', 'cpp', 'cuda-cpp', 'cuda', 'java', 'javascript', 'javascriptreact',
+  'typescript', 'typescriptreact', 'rust', 'csharp', 'cs', 'kotlin', 'scala', 'swift',
+  'objective-c', 'objective-cpp', 'objc', 'objcpp', 'ruby', 'php', 'lua', 'perl', 'r', 'julia',
+  'dart', 'haskell', 'ocaml', 'elixir', 'erlang', 'clojure', 'fsharp', 'groovy', 'zig', 'nim',
+  'shellscript', 'sh', 'bash', 'zsh', 'powershell', 'ps1', 'sql', 'vue', 'svelte',
+]);
+
 /** Defaults; they match the `contributes.configuration` block of package.json. */
 export const defaults: Readonly<ExtensionSettings> = Object.freeze({
   serverPath: '',
@@ -38,7 +50,7 @@ export const defaults: Readonly<ExtensionSettings> = Object.freeze({
   steps: 0,
   maxTokens: 0,
   debounceMs: 150,
-  enabledLanguages: [],
+  enabledLanguages: [...defaultLanguages],
   triggerMode: 'automatic',
   algorithm: '',
   deadlineMs: 2000,
@@ -57,9 +69,9 @@ function int(v: unknown, d: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.round(v)));
 }
 
-function strList(v: unknown): string[] {
+function strList(v: unknown, d: readonly string[]): string[] {
   if (!Array.isArray(v)) {
-    return [];
+    return [...d];
   }
   const out: string[] = [];
   for (const x of v) {
@@ -88,7 +100,7 @@ export function normalize(raw: Record<string, unknown> | undefined | null): Exte
     steps: int(r.steps, defaults.steps, 0, 512),
     maxTokens: int(r.maxTokens, defaults.maxTokens, 0, 1024),
     debounceMs: int(r.debounceMs, defaults.debounceMs, 0, 5000),
-    enabledLanguages: strList(r.enabledLanguages),
+    enabledLanguages: strList(r.enabledLanguages, defaults.enabledLanguages),
     triggerMode: trigger === 'manual' ? 'manual' : 'automatic',
     algorithm: algorithms.has(alg) ? alg : defaults.algorithm,
     deadlineMs: int(r.deadlineMs, defaults.deadlineMs, 50, 60000),
@@ -115,9 +127,34 @@ export function serverArgs(s: ExtensionSettings): string[] {
   return ['serve', ...s.serverArgs];
 }
 
-/** languageEnabled says whether completions are wanted in a document of this language id. */
+/** effectiveLanguages is the list in force: an empty list means the default one (as the server reads it). */
+export function effectiveLanguages(s: Pick<ServerSettings, 'enabledLanguages'>): readonly string[] {
+  return s.enabledLanguages.length === 0 ? defaultLanguages : s.enabledLanguages;
+}
+
+/** languageEnabled says whether completions are wanted in a document of this language id; `*` enables all. */
 export function languageEnabled(s: Pick<ServerSettings, 'enabledLanguages'>, languageId: string): boolean {
-  return s.enabledLanguages.length === 0 || s.enabledLanguages.includes(languageId);
+  const langs = effectiveLanguages(s);
+  return langs.includes('*') || langs.includes(languageId);
+}
+
+/** A document filter of vscode-languageclient's shape. */
+export interface DocumentFilter {
+  scheme: string;
+  language?: string;
+}
+
+/**
+ * documentSelector is the documents the client syncs with the server and asks completions for:
+ * files and untitled buffers of the enabled languages (all of them with `*`). Documents outside it
+ * never reach the server, so a settings.json gets no ghost text.
+ */
+export function documentSelector(s: Pick<ServerSettings, 'enabledLanguages'>): DocumentFilter[] {
+  const langs = effectiveLanguages(s);
+  if (langs.includes('*')) {
+    return [{ scheme: 'file' }, { scheme: 'untitled' }];
+  }
+  return langs.flatMap((language) => [{ scheme: 'file', language }, { scheme: 'untitled', language }]);
 }
 
 /** Why a completion is asked for (VS Code's InlineCompletionTriggerKind, LSP's triggerKind). */

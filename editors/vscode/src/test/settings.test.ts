@@ -2,16 +2,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { defaults, languageEnabled, normalize, serverArgs, serverSettings, shouldRequest, Trigger } from '../settings';
+import {
+  defaultLanguages, defaults, documentSelector, languageEnabled, normalize, serverArgs, serverSettings, shouldRequest, Trigger,
+} from '../settings';
 
 test('normalize fills defaults for missing or mistyped values', () => {
   const s = normalize({ steps: 'many', device: 'tpu', triggerMode: 42, enabledLanguages: 'go', algorithm: 'magic' });
   assert.equal(s.steps, defaults.steps);
   assert.equal(s.device, 'auto');
   assert.equal(s.triggerMode, 'automatic');
-  assert.deepEqual(s.enabledLanguages, []);
+  assert.deepEqual(s.enabledLanguages, [...defaultLanguages], 'a mistyped list falls back to the default');
   assert.equal(s.algorithm, '');
-  assert.deepEqual(normalize(undefined), { ...defaults, serverArgs: [], enabledLanguages: [] });
+  assert.deepEqual(normalize(undefined), { ...defaults, serverArgs: [], enabledLanguages: [...defaultLanguages] });
 });
 
 test('normalize clamps numbers and cleans lists', () => {
@@ -35,15 +37,38 @@ test('serverArgs starts with serve and appends the extra arguments', () => {
   assert.deepEqual(serverArgs(normalize({ serverArgs: ['--log-level', 'debug', 7] })), ['serve', '--log-level', 'debug']);
 });
 
-test('languages: empty list means all', () => {
-  assert.ok(languageEnabled({ enabledLanguages: [] }, 'rust'));
+test('languages: programming languages by default, * for all', () => {
+  const def = normalize({});
+  for (const lang of ['go', 'python', 'typescriptreact', 'rust', 'cpp', 'java']) {
+    assert.ok(languageEnabled(def, lang), lang);
+  }
+  for (const lang of ['json', 'jsonc', 'markdown', 'plaintext', 'yaml']) {
+    assert.ok(!languageEnabled(def, lang), `${lang} is on by default`);
+  }
+  assert.ok(languageEnabled({ enabledLanguages: [] }, 'rust'), 'empty: the default list');
+  assert.ok(!languageEnabled({ enabledLanguages: [] }, 'markdown'), 'empty: the default list');
   assert.ok(languageEnabled({ enabledLanguages: ['go'] }, 'go'));
   assert.ok(!languageEnabled({ enabledLanguages: ['go'] }, 'python'));
+  assert.ok(languageEnabled({ enabledLanguages: ['*'] }, 'jsonc'));
+});
+
+test('documentSelector: the enabled languages only, every document with *', () => {
+  assert.deepEqual(documentSelector({ enabledLanguages: ['go', 'rust'] }), [
+    { scheme: 'file', language: 'go' },
+    { scheme: 'untitled', language: 'go' },
+    { scheme: 'file', language: 'rust' },
+    { scheme: 'untitled', language: 'rust' },
+  ]);
+  assert.deepEqual(documentSelector({ enabledLanguages: ['*'] }), [{ scheme: 'file' }, { scheme: 'untitled' }]);
+  const def = documentSelector(normalize({}));
+  assert.equal(def.length, 2 * defaultLanguages.length);
+  assert.ok(!def.some((f) => f.language === undefined || f.language === 'jsonc' || f.language === 'json'), 'no settings.json');
 });
 
 test('shouldRequest honours toggle, languages and trigger mode', () => {
   const auto = { enabledLanguages: [], triggerMode: 'automatic' as const };
   const manual = { enabledLanguages: [], triggerMode: 'manual' as const };
+  assert.ok(!shouldRequest(auto, true, 'jsonc', Trigger.Invoked), 'settings.json is not a default language');
   assert.ok(shouldRequest(auto, true, 'go', Trigger.Automatic));
   assert.ok(shouldRequest(auto, true, 'go', Trigger.Invoked));
   assert.ok(!shouldRequest(auto, false, 'go', Trigger.Invoked), 'disabled');
