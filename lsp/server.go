@@ -17,6 +17,7 @@ import (
 
 	"github.com/dream-lsp/dream-lsp/lsp/document"
 	"github.com/dream-lsp/dream-lsp/lsp/settings"
+	"github.com/dream-lsp/dream-lsp/lsp/wire"
 )
 
 // DefaultMaxDocumentBytes is the largest document the server completes in
@@ -40,6 +41,9 @@ type Options struct {
 	// MaxDocumentBytes: completions in larger documents are refused with an
 	// empty result; 0 means DefaultMaxDocumentBytes.
 	MaxDocumentBytes int
+	// MaxMessageBytes: larger messages are answered with InvalidRequest and
+	// skipped unread; 0 means wire.DefaultMaxMessageBytes (64 MiB).
+	MaxMessageBytes int
 }
 
 // ErrExitWithoutShutdown is returned by Serve when the client sent exit
@@ -198,7 +202,10 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 	// When the client goes away, stop the work still running for it: the
 	// connection only reports Done once every handler has returned.
 	stream := &stopOnReadError{ReadWriteCloser: rwc, stop: s.stop}
-	s.conn = jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(stream), jsonrpc2.WithCodec(codec{}))
+	// wire answers malformed frames and messages and keeps reading, where
+	// jsonrpc2's own header stream would end the session.
+	wstream := wire.NewStream(stream, wire.Options{Logger: s.log, MaxMessageBytes: s.opts.MaxMessageBytes})
+	s.conn = jsonrpc2.NewConn(wstream, jsonrpc2.WithCodec(codec{}))
 	s.conn.Go(s.ctx, s.handle)
 
 	var err error
