@@ -84,7 +84,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "which stays meaningful on a loaded machine.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *tokens < 2 || *masks < 1 || *masks >= *tokens || *runs < 1 || *steps < 0 {

@@ -91,7 +91,7 @@ func debugForward(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Prints {\"vocab_size\", \"rows\": [{\"position\", \"logits\"|\"top_ids\",\"top_logits\"}]} on stdout.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	e, ids, err := openCanvas(fs, *modelDir, *idsFlag, *threads, stderr)
@@ -190,7 +190,7 @@ func debugDenoise(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Prints {\"steps\", \"trace\"?, \"output\", \"confidence\", \"text\"?} on stdout.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	e, ids, err := openCanvas(fs, *modelDir, *idsFlag, *threads, stderr)

@@ -39,7 +39,7 @@ func debugTokenizeIO(args []string, stdin io.Reader, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "Encodes stdin and prints {\"mode\", \"count\", \"ids\"[, \"offsets\"]}; without --plain, added tokens are recognised.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *modelDir == "" || fs.NArg() > 0 {

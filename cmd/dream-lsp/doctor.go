@@ -52,7 +52,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "backend the server would use. %s overrides the library search path.\n\n", cuda.EnvLibs)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}

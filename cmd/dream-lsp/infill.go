@@ -92,7 +92,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "a cursor marker (%s); it is removed before completing.\n\nflags:\n", strings.Join(cursorMarkers, " or "))
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}

@@ -12,7 +12,9 @@
 //	dream-lsp debug SUBCOMMAND   forward, denoise, tokenize: low-level checks
 //	dream-lsp version            print the version
 //
-// Every subcommand accepts -h. Logs go to stderr (or --log FILE); stdout is
+// Every subcommand accepts -h. Flags may stand before, between or after the
+// positional arguments (dream-lsp infill FILE:LINE:COL --json); "--" ends
+// them. Logs go to stderr (or --log FILE); stdout is
 // reserved for the LSP stream in serve and for results elsewhere.
 package main
 
