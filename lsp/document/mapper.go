@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"go.lsp.dev/protocol"
@@ -61,16 +62,64 @@ type Mapper struct {
 
 // NewMapper indexes the lines of text. It runs in time linear in len(text).
 func NewMapper(text string) *Mapper {
-	lines := make([]int, 1, 1+len(text)/32)
-	for i := 0; i < len(text); i++ {
+	return &Mapper{text: text, lines: scanLines(make([]int, 1, 1+len(text)/32), text, 0, len(text), true)}
+}
+
+// scanLines appends to lines the start of every line that begins after a
+// terminator found in text[from:to] (a "\r" at to-1 is paired with a "\n"
+// at to). A line start equal to to is appended only when atEnd is set.
+// Text without "\r" is scanned with strings.IndexByte, several times
+// faster than a byte loop on long documents.
+func scanLines(lines []int, text string, from, to int, atEnd bool) []int {
+	if strings.IndexByte(text[from:to], '\r') < 0 {
+		for i := from; i < to; {
+			j := strings.IndexByte(text[i:to], '\n')
+			if j < 0 {
+				break
+			}
+			i += j + 1
+			if i < to || atEnd {
+				lines = append(lines, i)
+			}
+		}
+		return lines
+	}
+	for i := from; i < to; i++ {
 		switch text[i] {
 		case '\n':
-			lines = append(lines, i+1)
 		case '\r':
 			if i+1 < len(text) && text[i+1] == '\n' {
 				i++
 			}
+		default:
+			continue
+		}
+		if i+1 < to || atEnd {
 			lines = append(lines, i+1)
+		}
+	}
+	return lines
+}
+
+// splice returns the mapper of text, which is m's text with
+// m.text[start:end] replaced by ins. Only the lines around the edit are
+// rescanned; the line starts after it are shifted, so a keystroke in a
+// large document costs a copy of the line table, not a scan of the text.
+func (m *Mapper) splice(start, end int, ins, text string) *Mapper {
+	delta := len(ins) - (end - start)
+	// Line starts before start stay (their terminators end before start and
+	// the byte after a "\r" there is unchanged); those at or after end+2
+	// shift by delta (their terminators lie wholly in the unchanged tail).
+	a := max(sort.SearchInts(m.lines, start)-1, 0)
+	b := sort.SearchInts(m.lines, end+2)
+	lines := make([]int, 0, a+1+strings.Count(ins, "\n")+2+len(m.lines)-b)
+	lines = append(lines, m.lines[:a+1]...)
+	if b == len(m.lines) {
+		lines = scanLines(lines, text, m.lines[a], len(text), true)
+	} else {
+		lines = scanLines(lines, text, m.lines[a], m.lines[b]+delta, false)
+		for _, l := range m.lines[b:] {
+			lines = append(lines, l+delta)
 		}
 	}
 	return &Mapper{text: text, lines: lines}
