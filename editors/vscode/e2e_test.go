@@ -7,13 +7,16 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 // TestVSCodeEndToEnd runs test/e2e/run.sh (code-server + headless Chromium) when DREAM_E2E_VSCODE=1,
 // once with the tiny model and once with the server's echo test engine.
-// It is opt-in: the first run installs code-server and Chromium (minutes), and a run takes about a minute.
+// It is opt-in on a developer's machine (the first run installs code-server and Chromium, minutes, and a
+// run takes about a minute) and always runs under CI (.ci/run installs both).
 func TestVSCodeEndToEnd(t *testing.T) {
-	if os.Getenv("DREAM_E2E_VSCODE") != "1" {
+	if os.Getenv("DREAM_E2E_VSCODE") != "1" && !testenv.CI() {
 		t.Skip("opt-in: set DREAM_E2E_VSCODE=1 to run the VS Code end-to-end test (installs code-server and chromium)")
 	}
 	for _, engine := range []string{"", "echo"} {
