@@ -1,7 +1,12 @@
 # The README's commands. `make test` is exactly what CI runs (see .ci/run).
 GO ?= go
+NPM ?= npm
 
-.PHONY: build test vet fmt-check
+# Node packages the tests use: the VS Code extension's unit tests (tsc) and the Node LSP client
+# that drives the server from vscode-jsonrpc (lsp/integration_test.go).
+NODE_DIRS := editors/vscode testdata/lspclient
+
+.PHONY: build test vet fmt-check node-deps vscode-test
 
 build:
 	$(GO) build -o bin/dream-lsp ./cmd/dream-lsp
@@ -12,9 +17,34 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: fmt-check vet build
+# node-deps installs the locked Node packages (npm ci) where node_modules is missing, so a fresh
+# clone tests like CI. Only a missing system tool (npm) skips, with the reason printed; under
+# CI=true that is a failure.
+node-deps:
+	@for d in $(NODE_DIRS); do \
+	  [ -d "$$d/node_modules" ] && continue; \
+	  if command -v $(NPM) >/dev/null 2>&1; then \
+	    echo "make: $$d/node_modules is missing: npm ci"; \
+	    (cd "$$d" && $(NPM) ci --no-audit --no-fund) || exit 1; \
+	  elif [ "$$CI" = true ]; then \
+	    echo "make: npm not found, needed for $$d (CI=true: a missing tool fails)"; exit 1; \
+	  else \
+	    echo "make: SKIP npm ci in $$d: npm not found (install Node.js and npm to run the Node tests)"; \
+	  fi; \
+	done
+
+# vscode-test runs the VS Code extension's unit tests (tsc, then node --test).
+vscode-test: node-deps
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  cd editors/vscode && $(NPM) test; \
+	elif [ "$$CI" = true ]; then \
+	  echo "make: npm not found, needed for the VS Code extension's unit tests (CI=true: a missing tool fails)"; exit 1; \
+	else \
+	  echo "make: SKIP the VS Code extension's unit tests: npm not found (install Node.js and npm)"; \
+	fi
+
+test: fmt-check vet build node-deps
 	# go test -json through internal/testsummary: failures in full, then the count of tests run and
 	# skipped with every skip's reason (under CI only GPU tests and opt-in runs may skip).
 	$(GO) run ./internal/testsummary -timeout 20m ./...
-	# The VS Code extension's unit tests (.ci/run installs its node_modules with npm ci).
-	cd editors/vscode && npm test
+	@$(MAKE) --no-print-directory vscode-test
