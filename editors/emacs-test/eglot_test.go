@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/lsp/lsptest"
 )
 
@@ -95,10 +96,7 @@ func TestEglotCompletionAtPoint(t *testing.T) {
 	}
 	emacs, err := exec.LookPath("emacs")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no emacs: apt-get install emacs-nox elpa-eglot (.ci/run installs them)")
-		}
-		t.Skip("no emacs: apt-get install emacs-nox elpa-eglot")
+		testenv.Missing(t, "no emacs: apt-get install emacs-nox elpa-eglot (.ci/run installs them)")
 	}
 	bin := buildServer(t)
 	dir := t.TempDir()
