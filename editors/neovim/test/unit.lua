@@ -92,6 +92,26 @@ test("anchor: rejects other lines, a cursor outside the range, snippets become t
   eq(util.anchor({ insertText = 42 }, "", 0, 0), nil)
 end)
 
+test("snippet_text: dream-lsp's escaped snippets give back their exact text", function()
+  eq(util.snippet_text("map(\"\\$x\")\n\ty := `a\\\\b`\n\\}"), "map(\"$x\")\n\ty := `a\\b`\n}")
+  eq(util.snippet_text("f($1)$0"), "f()")
+  eq(util.snippet_text("f(${1:x}, ${2})"), "f(x, )")
+  eq(util.snippet_text("a \\ b"), "a \\ b", "a lone backslash stays")
+  eq(util.snippet_text("\t  lead\n    spaces"), "\t  lead\n    spaces", "whitespace is kept")
+end)
+
+test("anchor: multi-line text keeps every character (leading whitespace, every line)", function()
+  local text = "\n\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n  "
+  local s = util.anchor({ insertText = text, range = { start = { line = 4, character = 7 }, ["end"] = { line = 4, character = 7 } } },
+    "\tx, err", 4, 7, "utf-16")
+  eq(s.rest, text)
+  eq(util.split_lines(s.rest), { "", "\t\tif err != nil {", "\t\t\treturn err", "\t\t}", "  " })
+  local lead = util.anchor({ insertText = "  x := 1\n  y := 2" }, "", 0, 0, "utf-16")
+  eq(lead.rest, "  x := 1\n  y := 2", "leading spaces of the first line are kept")
+  local snip = util.anchor({ insertText = { kind = "snippet", value = "a(\\$b)\n\tc\\}" } }, "", 0, 0, "utf-16")
+  eq(snip.rest, "a($b)\n\tc}")
+end)
+
 test("anchor: UTF-16 range on a line with astral characters", function()
   local line = "s := \"😀\" + "
   local c = #line
@@ -145,6 +165,10 @@ test("config: defaults, validation, filetypes", function()
   ok(not config.filetype_enabled(c, "python"))
   ok(not config.filetype_enabled(c, ""))
   ok(config.filetype_enabled(config.build({}), "python"))
+  ok(not config.filetype_enabled(config.build({}), "markdown"), "programming languages only by default")
+  ok(not config.filetype_enabled(config.build({}), "json"), "programming languages only by default")
+  ok(not config.filetype_enabled(config.build({ settings = { enabledLanguages = {} } }), "text"), "{}: the default list")
+  ok(config.filetype_enabled(config.build({ settings = { enabledLanguages = { "*" } } }), "markdown"), "* enables all")
   ok(not config.filetype_enabled(config.build({ filetypes = { "lua" } }), "python"))
   ok(not pcall(config.build, { settings = { triggerMode = "sometimes" } }))
   ok(not pcall(config.build, { debounce_ms = "fast" }))

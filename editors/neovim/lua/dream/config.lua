@@ -14,7 +14,8 @@ M.defaults = {
   settings = {
     triggerMode = "automatic",
   },
-  -- Filetypes to attach to; empty: every filetype (settings.enabledLanguages is applied on top).
+  -- Filetypes to attach to; empty: every filetype (settings.enabledLanguages is applied on top: by
+  -- default programming languages only, { "*" } for all).
   filetypes = {},
   -- Milliseconds the plugin waits after the last keystroke before it asks for an automatic completion.
   debounce_ms = 100,
@@ -81,6 +82,17 @@ function M.command(c)
   return cmd
 end
 
+-- The languages the server completes when settings.enabledLanguages is unset or empty (the server's
+-- settings.DefaultLanguages, docs/protocol.md): programming languages, not Markdown, JSON or text.
+-- { "*" } completes every filetype.
+M.default_languages = {
+  "go", "python", "c", "cpp", "cuda-cpp", "cuda", "java", "javascript", "javascriptreact",
+  "typescript", "typescriptreact", "rust", "csharp", "cs", "kotlin", "scala", "swift",
+  "objective-c", "objective-cpp", "objc", "objcpp", "ruby", "php", "lua", "perl", "r", "julia",
+  "dart", "haskell", "ocaml", "elixir", "erlang", "clojure", "fsharp", "groovy", "zig", "nim",
+  "shellscript", "sh", "bash", "zsh", "powershell", "ps1", "sql", "vue", "svelte",
+}
+
 --- Whether the plugin completes in a buffer of this filetype.
 function M.filetype_enabled(c, ft)
   if ft == nil or ft == "" then
@@ -90,10 +102,10 @@ function M.filetype_enabled(c, ft)
     return false
   end
   local langs = c.settings.enabledLanguages
-  if type(langs) == "table" and #langs > 0 and not vim.tbl_contains(langs, ft) then
-    return false
+  if type(langs) ~= "table" or #langs == 0 then
+    langs = M.default_languages
   end
-  return true
+  return vim.tbl_contains(langs, "*") or vim.tbl_contains(langs, ft)
 end
 
 return M

@@ -118,6 +118,35 @@ function M.expand_tabs(text, vcol, tabstop)
   return table.concat(out)
 end
 
+--- The text a snippet inserts when its tabstops are left as they are: escaped "\\", "$" and "}" become
+--- themselves, "$1" and "${1}" nothing, "${1:text}" its placeholder text. dream-lsp sends multi-line
+--- completion items as snippets only to escape them, so this is their exact text.
+function M.snippet_text(value)
+  local out, i, n = {}, 1, #value
+  local depth = 0 -- inside ${N: ... } placeholders
+  while i <= n do
+    local c = value:sub(i, i)
+    if c == "\\" and i < n and value:sub(i + 1, i + 1):match("[%$}\\]") then
+      out[#out + 1] = value:sub(i + 1, i + 1)
+      i = i + 2
+    elseif c == "$" and value:sub(i + 1):match("^%d") then
+      i = i + #value:sub(i + 1):match("^%d+") + 1
+    elseif c == "$" and value:sub(i + 1):match("^{%d+}") then
+      i = i + #value:sub(i + 1):match("^{%d+}") + 1
+    elseif c == "$" and value:sub(i + 1):match("^{%d+:") then
+      i = i + #value:sub(i + 1):match("^{%d+:") + 1
+      depth = depth + 1
+    elseif c == "}" and depth > 0 then
+      depth = depth - 1
+      i = i + 1
+    else
+      out[#out + 1] = c
+      i = i + 1
+    end
+  end
+  return table.concat(out)
+end
+
 --- Turns an LSP InlineCompletionItem into a suggestion anchored at the cursor, or nil with a reason.
 --- line: the cursor line's text; col: the cursor's byte column (0-based); encoding: the client's offset
 --- encoding. The item's range must lie on the cursor line and contain the cursor, and its text must
@@ -130,7 +159,10 @@ function M.anchor(item, line, row, col, encoding)
   end
   local text = item.insertText
   if type(text) == "table" then
-    text = text.value -- snippet: inserted as plain text
+    if type(text.value) ~= "string" then
+      return nil, "snippet without a value"
+    end
+    text = M.snippet_text(text.value) -- tabstops are not kept: inserted as its plain text
   end
   if type(text) ~= "string" or text == "" then
     return nil, "empty insertText"
