@@ -17,7 +17,6 @@ import (
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 	"github.com/dream-lsp/dream-lsp/internal/testenv"
-	"github.com/dream-lsp/dream-lsp/lsp/lsptest"
 )
 
 // original is the file the steps edit (tab-indented, as gofmt writes Go).
@@ -38,9 +37,15 @@ func pick(err error) error {
 }
 `
 
+// rule is one answer of the server's scripted engine (lsp/lsptest.Rule, DREAM_LSP_TEST_ENGINE=scripted:FILE).
+type rule struct {
+	Before string `json:"before"`
+	Middle string `json:"middle"`
+}
+
 // script is what the fake model writes, keyed by the text before the cursor: raw middles with the
 // space after a keyword, tabs and several lines.
-var script = lsptest.Script{Rules: []lsptest.Rule{
+var script = map[string][]rule{"rules": {
 	{Before: "check(err error) error {\n\tif", Middle: " err != nil {\n\t\treturn err\n\t}\n"},
 	{Before: "pick(err error) error {\n\t", Middle: "if err != nil {\n\t\treturn fmt.Errorf(\"pick ${1}: %w\\n\", err)\n\t}\n"},
 }}
@@ -97,6 +102,9 @@ func TestEglotCompletionAtPoint(t *testing.T) {
 	emacs, err := exec.LookPath("emacs")
 	if err != nil {
 		testenv.Missing(t, "no emacs: apt-get install emacs-nox elpa-eglot (.ci/run installs them)")
+	}
+	if m, _ := filepath.Glob("/usr/share/emacs/site-lisp/elpa/eglot-*"); len(m) == 0 {
+		testenv.Missing(t, "no Debian eglot in /usr/share/emacs/site-lisp/elpa: apt-get install elpa-eglot")
 	}
 	bin := buildServer(t)
 	dir := t.TempDir()
