@@ -113,22 +113,17 @@ func (s *summary) packageDone(e event) {
 	delete(s.output, k)
 }
 
-// skipReason finds the reason t.Skip printed: the lines after the
-// "--- SKIP" line, or the test's last log line.
+// skipReason finds the reason t.Skip printed: the test's last log line
+// (go test streams it before or after the "--- SKIP" line).
 func skipReason(lines []string) string {
-	var reason []string
-	for i, l := range lines {
-		if strings.Contains(l, "--- SKIP:") {
-			for _, r := range lines[i+1:] {
-				reason = append(reason, strings.TrimSpace(r))
-			}
-			break
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" || strings.HasPrefix(l, "=== ") || strings.HasPrefix(l, "--- SKIP:") {
+			continue
 		}
+		return l
 	}
-	if len(reason) == 0 && len(lines) > 0 {
-		reason = append(reason, strings.TrimSpace(lines[len(lines)-1]))
-	}
-	return strings.Join(reason, " ")
+	return "(no reason given)"
 }
 
 // report prints the totals and the skips; it returns whether anything failed.

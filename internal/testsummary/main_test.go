@@ -14,8 +14,8 @@ const stream = `{"Action":"start","Package":"example.com/a"}
 {"Action":"pass","Package":"example.com/a","Test":"TestOK","Elapsed":0}
 {"Action":"run","Package":"example.com/a","Test":"TestGPU"}
 {"Action":"output","Package":"example.com/a","Test":"TestGPU","Output":"=== RUN   TestGPU\n"}
-{"Action":"output","Package":"example.com/a","Test":"TestGPU","Output":"--- SKIP: TestGPU (0.00s)\n"}
 {"Action":"output","Package":"example.com/a","Test":"TestGPU","Output":"    gpu_test.go:30: no usable GPU: no libcuda\n"}
+{"Action":"output","Package":"example.com/a","Test":"TestGPU","Output":"--- SKIP: TestGPU (0.00s)\n"}
 {"Action":"skip","Package":"example.com/a","Test":"TestGPU","Elapsed":0}
 {"Action":"run","Package":"example.com/a","Test":"TestText"}
 {"Action":"run","Package":"example.com/a","Test":"TestText/tabs"}
