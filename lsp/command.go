@@ -3,6 +3,7 @@ package lsp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/lsp/document"
 )
 
 // codeAction offers "Fill holes" when the user asks for code actions
@@ -124,8 +126,39 @@ func (s *Server) executeCommand(ctx context.Context, req *jsonrpc2.Request) (any
 	return nil, invalidParams(fmt.Errorf("unknown command %q", p.Command))
 }
 
+// kindFillHoles is the latest-wins slot of a document's fill-holes request;
+// any change to the document cancels it (cancelPendingEdits).
+const kindFillHoles = "fillHoles"
+
+// errDocChanged is the cancellation cause of a server-initiated edit whose
+// document changed or closed while the edit was computed.
+var errDocChanged = errors.New("the document changed while its edit was computed")
+
+// cancelPendingEdits cancels the edits being computed for uri: they would
+// land on text they were not computed for. Called for every didChange and
+// didClose of the document.
+func (s *Server) cancelPendingEdits(uri string) {
+	s.latest.Lock()
+	if slot, ok := s.latest.m[latestKey(uri, kindFillHoles)]; ok {
+		slot.cancel(errDocChanged)
+	}
+	s.latest.Unlock()
+}
+
+// contentModified is the reply to a fill-holes request whose document
+// changed under it.
+func contentModified(uri string) error {
+	return jsonrpc2.NewError(protocol.CodeContentModified, "dream.fillHoles: "+uri+" changed while its holes were filled; nothing was applied")
+}
+
 // fillHoles fills every marked hole of a document (or range) jointly and
 // asks the client to apply the edits as one WorkspaceEdit.
+//
+// The edits are sent only if they still apply to the text they were
+// computed on (the snapshot taken here, on the read loop): a didChange or
+// didClose of the document cancels the request, and just before sending,
+// the current text must equal the snapshot's, not just its version (VS Code
+// restarts versions at 1 when a file is reopened).
 func (s *Server) fillHoles(ctx context.Context, a fillHolesArgs) (any, error) {
 	key := string(a.URI)
 	doc := s.snapshot(key)
@@ -142,7 +175,7 @@ func (s *Server) fillHoles(ctx context.Context, a fillHolesArgs) (any, error) {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	defer s.supersede(latestKey(key, "fillHoles"), cancel)()
+	defer s.supersede(latestKey(key, kindFillHoles), cancel)()
 	release(ctx) // the rest calls the client and waits
 
 	ref := s.acquire()
@@ -156,6 +189,9 @@ func (s *Server) fillHoles(ctx context.Context, a fillHolesArgs) (any, error) {
 	defer dcancel()
 	edits, err := ref.engine.FillHoles(dctx, infill.HolesRequest{LanguageID: doc.LanguageID, Path: uriPath(doc.URI), Text: doc.Text, Start: start, End: end})
 	if ctx.Err() != nil {
+		if errors.Is(context.Cause(ctx), errDocChanged) {
+			return nil, contentModified(doc.URI)
+		}
 		return nil, cancelledError(ctx)
 	}
 	if err != nil {
@@ -165,8 +201,8 @@ func (s *Server) fillHoles(ctx context.Context, a fillHolesArgs) (any, error) {
 		s.notify(protocol.MethodWindowShowMessage, rawJSON(map[string]any{"type": 3, "message": "dream: no marked holes to fill"}))
 		return rawJSON(fillHolesResult{}), nil
 	}
-	if cur := s.snapshot(key); cur == nil || cur.Version != doc.Version {
-		return nil, jsonrpc2.NewError(protocol.CodeContentModified, "the document changed while its holes were filled")
+	if !s.unchanged(doc) {
+		return nil, contentModified(doc.URI)
 	}
 	textEdits := make([]protocol.TextEdit, 0, len(edits))
 	for _, e := range edits {
@@ -176,15 +212,38 @@ func (s *Server) fillHoles(ctx context.Context, a fillHolesArgs) (any, error) {
 		}
 		textEdits = append(textEdits, protocol.TextEdit{Range: rng, NewText: e.NewText})
 	}
-	label := "dream: fill holes"
-	params := protocol.ApplyWorkspaceEditParams{Label: &label, Edit: protocol.WorkspaceEdit{
-		Changes: map[uri.URI][]protocol.TextEdit{uri.URI(doc.URI): textEdits},
-	}}
 	var res protocol.ApplyWorkspaceEditResult
-	if _, err := s.conn.Call(ctx, protocol.MethodWorkspaceApplyEdit, &params, &res); err != nil {
+	if _, err := s.conn.Call(ctx, protocol.MethodWorkspaceApplyEdit, s.applyEditParams(doc, textEdits), &res); err != nil {
 		return nil, fmt.Errorf("dream.fillHoles: workspace/applyEdit: %w", err)
 	}
 	return rawJSON(fillHolesResult{Edits: len(edits), Applied: res.Applied}), nil
+}
+
+// unchanged reports whether doc is still the text of its document: open,
+// same version and same text.
+func (s *Server) unchanged(doc *document.Document) bool {
+	cur := s.snapshot(doc.URI)
+	return cur != nil && cur.Version == doc.Version && (cur == doc || cur.Text == doc.Text)
+}
+
+// applyEditParams builds workspace/applyEdit's params for edits on doc. A
+// client that supports versioned document changes gets them with doc's
+// version, so it can refuse the edit itself if its text moved on in the
+// meantime.
+func (s *Server) applyEditParams(doc *document.Document, edits []protocol.TextEdit) any {
+	s.life.Lock()
+	versioned := s.life.caps.documentChanges
+	s.life.Unlock()
+	label := "dream: fill holes"
+	if versioned {
+		return rawJSON(map[string]any{"label": label, "edit": map[string]any{"documentChanges": []any{map[string]any{
+			"textDocument": map[string]any{"uri": doc.URI, "version": doc.Version},
+			"edits":        edits,
+		}}}})
+	}
+	return &protocol.ApplyWorkspaceEditParams{Label: &label, Edit: protocol.WorkspaceEdit{
+		Changes: map[uri.URI][]protocol.TextEdit{uri.URI(doc.URI): edits},
+	}}
 }
 
 func (s *Server) didShowCompletion(_ context.Context, req *jsonrpc2.Request) (any, error) {

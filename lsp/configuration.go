@@ -57,15 +57,25 @@ func (s *Server) didChangeConfiguration(_ context.Context, req *jsonrpc2.Request
 	return nil, nil
 }
 
+// configurationTimeout bounds the wait for workspace/configuration: a
+// client that never answers must not leave the model unloaded.
+const configurationTimeout = 2 * time.Second
+
 // pullConfiguration asks the client for the "dream" section. It calls the
-// client and waits, so it must not run on the read loop.
+// client and waits (at most configurationTimeout), so it must not run on
+// the read loop.
 func (s *Server) pullConfiguration() {
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, configurationTimeout)
 	defer cancel()
 	section := "dream"
 	params := protocol.ConfigurationParams{Items: []protocol.ConfigurationItem{{Section: &section}}}
 	var result jsonrpc2.RawMessage
 	if _, err := s.conn.Call(ctx, protocol.MethodWorkspaceConfiguration, &params, &result); err != nil {
+		if ctx.Err() != nil && s.ctx.Err() == nil {
+			s.log.Warn("workspace/configuration unanswered; using the settings we have (defaults and initializationOptions)",
+				"timeout_ms", configurationTimeout.Milliseconds())
+			return
+		}
 		s.log.Debug("workspace/configuration failed", "err", err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -52,6 +53,9 @@ func (s *Server) initialize(_ context.Context, req *jsonrpc2.Request) (any, erro
 	if w := p.Capabilities.Workspace; w != nil {
 		caps.configuration = w.Configuration != nil && *w.Configuration
 		caps.applyEdit = w.ApplyEdit != nil && *w.ApplyEdit
+		if we := w.WorkspaceEdit; we != nil {
+			caps.documentChanges = we.DocumentChanges != nil && *we.DocumentChanges
+		}
 	}
 	if w := p.Capabilities.Window; w != nil {
 		caps.workDoneProgress = w.WorkDoneProgress != nil && *w.WorkDoneProgress
@@ -91,13 +95,57 @@ func (s *Server) initialized(context.Context, *jsonrpc2.Request) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) shutdown(context.Context, *jsonrpc2.Request) (any, error) {
+// shutdownGrace bounds how long shutdown waits for the requests it
+// cancelled to answer.
+const shutdownGrace = 2 * time.Second
+
+// shutdown cancels every request still in flight and waits (up to
+// shutdownGrace) until each has returned its RequestCancelled reply, so
+// the client gets an answer to every request before the answer to shutdown.
+func (s *Server) shutdown(_ context.Context, req *jsonrpc2.Request) (any, error) {
+	self := req.ID()
 	s.life.Lock()
 	s.life.state = stateShutdown
 	s.life.Unlock()
-	s.log.Info("shutdown")
 	s.cancelAllModelRequests()
+	s.calls.Lock()
+	n := 0
+	for id, cancel := range s.calls.m {
+		if id != self {
+			cancel(context.Canceled)
+			n++
+		}
+	}
+	s.calls.Unlock()
+	start := time.Now()
+	if n > 0 && !s.waitCalls(self, shutdownGrace) {
+		s.log.Warn("shutdown: requests still running after the grace period", "grace_ms", shutdownGrace.Milliseconds())
+	}
+	s.log.Info("shutdown", "cancelled", n, "wait_ms", msSince(start))
 	return nil, nil
+}
+
+// waitCalls waits until no request but self is registered, or timeout.
+// A request unregisters when its handler returns; its reply is written
+// right after, on the same goroutine, so a short pause follows.
+func (s *Server) waitCalls(self jsonrpc2.ID, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		s.calls.Lock()
+		left := len(s.calls.m)
+		if _, ok := s.calls.m[self]; ok {
+			left--
+		}
+		s.calls.Unlock()
+		if left == 0 {
+			time.Sleep(5 * time.Millisecond)
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 func (s *Server) exitNotification(context.Context, *jsonrpc2.Request) (any, error) {

@@ -44,6 +44,10 @@ type Options struct {
 	// MaxMessageBytes: larger messages are answered with InvalidRequest and
 	// skipped unread; 0 means wire.DefaultMaxMessageBytes (64 MiB).
 	MaxMessageBytes int
+	// MaxSyncBytes: the server keeps no document larger than this; a
+	// didOpen or didChange that would make one is refused with a log line
+	// and window/showMessage. 0 means DefaultMaxSyncBytes (64 MiB).
+	MaxSyncBytes int
 }
 
 // ErrExitWithoutShutdown is returned by Serve when the client sent exit
@@ -132,6 +136,7 @@ type clientCaps struct {
 	workDoneProgress bool // window/workDoneProgress/create
 	inline           bool // textDocument.inlineCompletion: ghost text is the client's surface
 	snippets         bool // textDocument.completion.completionItem.snippetSupport
+	documentChanges  bool // workspace.workspaceEdit.documentChanges: versioned edits in applyEdit
 }
 
 type latestSlot struct {

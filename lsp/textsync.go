@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -21,6 +22,12 @@ func (s *Server) didOpen(_ context.Context, req *jsonrpc2.Request) (any, error) 
 		return nil, err
 	}
 	td := p.TextDocument
+	s.cancelPendingEdits(string(td.URI))
+	if len(td.Text) > s.maxSyncBytes() {
+		s.dropDocument(string(td.URI))
+		s.refuseSync(string(td.URI), len(td.Text))
+		return nil, nil
+	}
 	doc := document.New(string(td.URI), string(td.LanguageID), td.Version, td.Text)
 	s.docs.Lock()
 	s.docs.m[doc.URI] = doc
@@ -54,11 +61,15 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 			} `json:"textDocument"`
 		}
 		if json.Unmarshal(req.Params(), &id) == nil && id.TextDocument.URI != "" {
+			s.cancelPendingEdits(string(id.TextDocument.URI))
 			s.dropDocument(string(id.TextDocument.URI))
 		}
 		return nil, fmt.Errorf("didChange params: %w", err)
 	}
 	uri := string(p.TextDocument.URI)
+	// Any change, even one that keeps the version, invalidates the edits
+	// being computed on the old text.
+	s.cancelPendingEdits(uri)
 	changes := make([]document.Change, 0, len(p.ContentChanges))
 	deleted := len(p.ContentChanges) > 0
 	for i, c := range p.ContentChanges {
@@ -66,42 +77,87 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 			s.dropDocument(uri)
 			return nil, fmt.Errorf("didChange %s: change %d has no text", uri, i)
 		}
+		if len(*c.Text) > s.maxSyncBytes() {
+			s.dropDocument(uri)
+			s.refuseSync(uri, len(*c.Text))
+			return nil, nil
+		}
 		changes = append(changes, document.Change{Range: c.Range, Text: *c.Text})
 		deleted = deleted && c.Range != nil && *c.Text == "" && c.Range.Start != c.Range.End
 	}
 	enc := s.encoding()
-	s.docs.Lock()
-	defer s.docs.Unlock()
-	doc, ok := s.docs.m[uri]
-	if !ok {
+	doc := s.snapshot(uri)
+	if doc == nil {
 		// Not opened, or dropped after an edit we could not follow (logged
 		// then); repeating that on every keystroke helps nobody.
 		s.log.Debug("didChange for a document that is not open", "uri", uri)
 		return nil, nil
 	}
+	// Apply outside the lock: requests running off the read loop take
+	// snapshots meanwhile. Only the read loop replaces documents, so doc is
+	// still current when the result is installed.
 	next, err := doc.Apply(p.TextDocument.Version, changes, enc)
 	if err != nil {
 		// The client's text and ours now differ; completing on a wrong text
 		// would insert garbage, so forget the document until it is reopened.
-		delete(s.docs.m, uri)
-		delete(s.docs.deleted, uri)
+		s.dropDocument(uri)
 		return nil, fmt.Errorf("didChange: dropping %s until it is reopened: %w", uri, err)
+	}
+	if len(next.Text) > s.maxSyncBytes() {
+		s.dropDocument(uri)
+		s.refuseSync(uri, len(next.Text))
+		return nil, nil
 	}
 	if deleted && lineBlankAt(next, *changes[len(changes)-1].Range, enc) {
 		// Clearing a line to retype it (Vim's cc and S) is no backspace.
 		deleted = false
 	}
+	s.docs.Lock()
 	s.docs.m[uri] = next
 	s.docs.deleted[uri] = deleted
+	s.docs.Unlock()
 	return nil, nil
 }
 
-// dropDocument forgets uri after an edit the server could not follow.
+// DefaultMaxSyncBytes is the largest document the server keeps when
+// Options.MaxSyncBytes is zero.
+const DefaultMaxSyncBytes = 64 << 20
+
+// freeAfterBytes: closing or dropping a document at least this large
+// returns the freed memory to the operating system at once, instead of
+// leaving a 300 MB peak in the process until the runtime scavenges it.
+const freeAfterBytes = 32 << 20
+
+func (s *Server) maxSyncBytes() int {
+	if s.opts.MaxSyncBytes > 0 {
+		return s.opts.MaxSyncBytes
+	}
+	return DefaultMaxSyncBytes
+}
+
+// refuseSync tells the log and the user that uri is too large to follow.
+// The document is not kept, so it gets no completions until it is reopened
+// smaller; the session goes on.
+func (s *Server) refuseSync(uri string, n int) {
+	msg := fmt.Sprintf("dream: %s is too large to follow (%d MiB, limit %d MiB); no completions in it", uriPath(uri), n>>20, s.maxSyncBytes()>>20)
+	s.log.Warn("document too large; not kept", "uri", uri, "n_bytes", n, "limit", s.maxSyncBytes())
+	s.notify(protocol.MethodWindowShowMessage, rawJSON(map[string]any{"type": 2, "message": msg}))
+	if n >= freeAfterBytes {
+		go debug.FreeOSMemory()
+	}
+}
+
+// dropDocument forgets uri (closed, or after an edit the server could not
+// follow). Dropping a huge document returns its memory to the system.
 func (s *Server) dropDocument(uri string) {
 	s.docs.Lock()
+	old := s.docs.m[uri]
 	delete(s.docs.m, uri)
 	delete(s.docs.deleted, uri)
 	s.docs.Unlock()
+	if old != nil && len(old.Text) >= freeAfterBytes {
+		go debug.FreeOSMemory()
+	}
 }
 
 func (s *Server) didClose(_ context.Context, req *jsonrpc2.Request) (any, error) {
@@ -110,6 +166,7 @@ func (s *Server) didClose(_ context.Context, req *jsonrpc2.Request) (any, error)
 		return nil, err
 	}
 	uri := string(p.TextDocument.URI)
+	s.cancelPendingEdits(uri)
 	s.dropDocument(uri)
 	s.latest.Lock()
 	for _, kind := range []string{kindInline, kindCompletion} {
