@@ -21,6 +21,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/gguf"
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/tokenizer"
@@ -75,8 +76,11 @@ type Engine struct {
 // Open opens a Hugging Face model directory (or a Hugging Face cache
 // snapshot): config.json, generation_config.json when present, the
 // safetensors weights (checked against the config's tensor plan) and the
-// tokenizer files.
+// tokenizer files. dir may also be a Dream GGUF file (runtime/gguf).
 func Open(dir string, opts Options) (*Engine, error) {
+	if gguf.IsGGUF(dir) {
+		return openGGUF(dir, opts)
+	}
 	dir = weights.ResolveDir(dir)
 	start := time.Now()
 	cfg, ck, err := model.LoadDir(dir)
