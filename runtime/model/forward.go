@@ -21,6 +21,8 @@ type Model struct {
 	owned  []backend.Tensor
 	// inPlace is set when some weights use the source's memory in place.
 	inPlace bool
+	// frees release converted weights held outside the Go heap.
+	frees []func()
 }
 
 // layer holds one decoder block's weights ([out, in] as in the checkpoint).
@@ -92,7 +94,7 @@ func LoadWith(cfg Config, src WeightSource, be backend.Backend, opts LoadOptions
 	QD := cfg.NumHeads * cfg.HeadDim
 	get := func(name string, shape ...int) (backend.Tensor, error) {
 		if len(shape) == 2 {
-			t, ok, err := storedWeight(be, src, mode, name, shape[0], shape[1], &m.inPlace)
+			t, ok, err := storedWeight(be, src, mode, name, shape[0], shape[1], &m.inPlace, &m.frees)
 			if err != nil {
 				return nil, err
 			}
@@ -184,6 +186,10 @@ func (m *Model) Close() error {
 		m.be.Free(t)
 	}
 	m.owned = nil
+	for _, f := range m.frees {
+		f()
+	}
+	m.frees = nil
 	return nil
 }
 

@@ -121,7 +121,9 @@ func Qwen05BConfig() Config {
 
 // RandomBF16Source is RandomSource with every tensor stored as bfloat16
 // (as Dream checkpoints are): a RawSource whose Raw generates the bf16
-// bytes directly, without a float32 copy of the tensor.
+// bytes directly, without a float32 copy of the tensor, outside the Go
+// heap as a mapped file would be. For benchmarks: the bytes are never
+// released.
 func RandomBF16Source(cfg Config, seed uint64) RawSource {
 	return randomBF16{RandomSource(cfg, seed).(randomSource)}
 }
@@ -149,7 +151,7 @@ func (s randomBF16) Raw(name string) ([]byte, backend.WeightFormat, []int, error
 	for _, d := range shape {
 		n *= d
 	}
-	out := make([]byte, 2*n)
+	out, _ := quant.Alloc(2 * n)
 	put := func(i int, f float32) {
 		h := quant.BF16FromFloat32(f)
 		out[2*i], out[2*i+1] = byte(h), byte(h>>8)

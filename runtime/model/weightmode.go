@@ -91,7 +91,7 @@ const convertRows = 256
 // tensor in the format mode asks for, or ok=false when it should be
 // loaded as float32 (mode f32, a backend without stored formats, a
 // float32 source under auto).
-func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name string, rows, cols int, inPlace *bool) (t backend.Tensor, ok bool, err error) {
+func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name string, rows, cols int, inPlace *bool, frees *[]func()) (t backend.Tensor, ok bool, err error) {
 	up, can := be.(backend.WeightUploader)
 	if !can || mode == WeightsF32 {
 		return nil, false, nil
@@ -121,7 +121,10 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 		if err != nil {
 			return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
 		}
-		t, err := up.UploadWeight(enc, want, rows, cols)
+		dst, free := quant.Alloc(len(enc))
+		copy(dst, enc)
+		*frees = append(*frees, free)
+		t, err := up.UploadWeight(dst, want, rows, cols)
 		return t, err == nil, err
 	}
 	raw, have, shape, err := rs.Raw(name)
@@ -148,7 +151,8 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 	if !ok1 || !ok2 || len(raw) != rows*inRow {
 		return nil, false, fmt.Errorf("model: tensor %s: %d bytes of %s for [%d,%d]", name, len(raw), have, rows, cols)
 	}
-	dst := make([]byte, rows*outRow)
+	dst, free := quant.Alloc(rows * outRow)
+	*frees = append(*frees, free)
 	for r0 := 0; r0 < rows; r0 += convertRows {
 		r1 := min(r0+convertRows, rows)
 		v, err := quant.Decode(have, raw[r0*inRow:r1*inRow], r1-r0, cols)

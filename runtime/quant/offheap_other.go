@@ -1,0 +1,7 @@
+//go:build !unix
+
+package quant
+
+// Alloc returns n zeroed bytes (on the heap where mmap is not available)
+// and a release function.
+func Alloc(n int) ([]byte, func()) { return make([]byte, n), func() {} }
