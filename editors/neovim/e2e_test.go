@@ -191,6 +191,11 @@ func TestEndToEnd(t *testing.T) {
 			t.Run("echo-engine", func(t *testing.T) {
 				runSpec(t, nv, "test/e2e.lua", append(env, "DREAM_LSP_TEST_ENGINE=echo"), 4*time.Minute)
 			})
+			// The scripted engine (the real infill path over a fake model): texts with spaces, tabs and
+			// newlines, the buffer after Tab compared with lines written by hand.
+			t.Run("scripted", func(t *testing.T) {
+				runSpec(t, nv, "test/e2e.lua", append(env, "DREAM_E2E_SCRIPTED=1", "DREAM_E2E_TIMEOUT_MS=15000"), 2*time.Minute)
+			})
 			// setup{ native = true }: Neovim's own vim.lsp.inline_completion renders and accepts. Older
 			// versions have none (not a skip: neovims makes CI fail without a 0.12).
 			if nv.major == 0 && nv.minor < 12 {
@@ -199,12 +204,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Run("native", func(t *testing.T) {
 				runSpec(t, nv, "test/e2e.lua", append(env, "DREAM_LSP_TEST_ENGINE=echo", "DREAM_E2E_NATIVE=1"), 4*time.Minute)
 			})
+			t.Run("scripted-native", func(t *testing.T) {
+				runSpec(t, nv, "test/e2e.lua", append(env, "DREAM_E2E_SCRIPTED=1", "DREAM_E2E_NATIVE=1", "DREAM_E2E_TIMEOUT_MS=15000"), 2*time.Minute)
+			})
 		})
 	}
 }
-
-// inCI reports whether the tests run in CI (.ci/run sets CI=true), where a missing tool fails a test.
-func inCI() bool { return os.Getenv("CI") == "true" }
 
 // TestBuiltinClient runs test/builtin.lua: Neovim 0.12's own LSP client with no plugin against the
 // server's scripted engine (the real infill path over a fake model), accepting a single-line and a
@@ -221,15 +226,11 @@ func TestBuiltinClient(t *testing.T) {
 		}
 	}
 	if len(newest) == 0 {
-		msg := "no Neovim 0.12+ (vim.lsp.inline_completion): bash test/fetch-nvim.sh sid"
-		if inCI() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Missing(t, "no Neovim 0.12+ (vim.lsp.inline_completion): bash test/fetch-nvim.sh sid")
 	}
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
-		if inCI() {
+		if testenv.CI() {
 			t.Fatal("no tmux (apt-get install tmux): the screens of the editor under test cannot be captured")
 		}
 		t.Log("no tmux: the editor under test runs headless and no screen is captured")
