@@ -33,13 +33,18 @@ type Request struct {
 	// Cache selects the dual K/V cache (zero value: off, every step is a
 	// full forward pass). See CacheOptions.
 	Cache CacheOptions
+	// DreamOn, when set, runs DreamOn's variable-length loop on the one
+	// canvas instead of Dream's schedule (Steps is then unused); see
+	// DreamOnOptions. OnStep sees the canvas, whose length changes.
+	DreamOn *DreamOnOptions
 }
 
 // Result is the outcome of a Request.
 type Result struct {
-	Canvases   [][]int     // final canvases
-	Confidence [][]float32 // per slot: the sampler's confidence when the slot was committed (0 for pinned slots)
-	Steps      int         // steps actually run (max over rows)
+	Canvases   [][]int        // final canvases
+	Confidence [][]float32    // per slot: the sampler's confidence when the slot was committed (0 for pinned slots)
+	Steps      int            // steps actually run (max over rows)
+	DreamOn    *DreamOnResult // set for Request.DreamOn: the middle, edits and trace
 }
 
 // Model is what the loop needs from a model: *model.Model satisfies it.
@@ -50,6 +55,9 @@ type Model interface {
 
 // Run denoises req.Canvases with m. The canvases in req are not modified.
 func Run(ctx context.Context, m Model, req Request) (*Result, error) {
+	if req.DreamOn != nil {
+		return runDreamOn(ctx, m, req)
+	}
 	cfg := m.Config()
 	mask, vocab := cfg.MaskTokenID, cfg.VocabSize
 	if req.Steps < 1 {
