@@ -16,20 +16,21 @@ import (
 // the user types.
 //
 // One keystroke costs one model pass: a client that declared inline
-// completion gets its suggestions there, so its completion requests are
-// answered with an empty list without running the model, except for an
-// explicit request in manual mode (triggerKind Invoked). Clients send
-// Invoked for typing as well (VS Code does), so in automatic mode Invoked
-// cannot tell a gesture from typing.
+// completion gets its suggestions as ghost text, so its completion requests
+// are answered with an empty list, without running the model, unless the
+// user asked explicitly (triggerKind Invoked: Neovim's vim.lsp.completion.get
+// and omnifunc). Such an answer is complete, so typing on does not ask again.
+// Clients without inline completion get the fallback as before; there
+// Invoked is also sent for typing (VS Code, Emacs with company), so only
+// manual mode treats it as explicit.
 func (s *Server) completion(ctx context.Context, req *jsonrpc2.Request) (any, error) {
 	var p protocol.CompletionParams
 	if err := decode(req, &p); err != nil {
 		return nil, err
 	}
 	caps := s.clientCaps()
-	explicit := s.settings().TriggerMode == "manual" && p.Context.TriggerKind == protocol.CompletionTriggerKindInvoked
-	if caps.inline && !explicit {
-		// Complete, so the client does not ask again on every keystroke.
+	invokedKind := p.Context.TriggerKind == protocol.CompletionTriggerKindInvoked
+	if caps.inline && !invokedKind {
 		return &protocol.CompletionList{IsIncomplete: false, Items: []protocol.CompletionItem{}}, nil
 	}
 	uri := string(p.TextDocument.URI)
@@ -37,7 +38,7 @@ func (s *Server) completion(ctx context.Context, req *jsonrpc2.Request) (any, er
 	if err != nil || r == nil {
 		return emptyCompletion(), err
 	}
-	r.invoked = explicit
+	r.invoked = invokedKind && (caps.inline || s.settings().TriggerMode == "manual")
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -49,6 +50,7 @@ func (s *Server) completion(ctx context.Context, req *jsonrpc2.Request) (any, er
 		return nil, err
 	}
 	list := emptyCompletion()
+	list.IsIncomplete = !caps.inline
 	for i, e := range r.edits(cands, itemEdits) {
 		rng, err := r.doc.Mapper().OffsetsRange(e.start, e.end, r.enc)
 		if err != nil {

@@ -119,24 +119,30 @@ func TestCompletionItemWireShape(t *testing.T) {
 }
 
 // TestCompletionOnlyWhereNoInlineCompletion checks that a keystroke costs one
-// model pass: a client with inline completion gets no completion items
-// (and no model run) unless it asks explicitly in manual mode.
+// model pass: a client with inline completion gets completion items (and a
+// model run) only when it asks explicitly (triggerKind Invoked), at once and
+// as a complete list; typing (trigger characters, re-requests of an
+// incomplete list) gets an empty list without the model.
 func TestCompletionOnlyWhereNoInlineCompletion(t *testing.T) {
 	inline := map[string]any{"textDocument": map[string]any{"inlineCompletion": map[string]any{}}}
+	slow := quiet()
+	slow.DebounceMs = 5000 // an explicit request must not wait for it
 	manual := quiet()
 	manual.TriggerMode = "manual"
 	tests := []struct {
-		name      string
-		caps      any
-		opts      settings.Options
-		kind      int // CompletionTriggerKind
-		wantItems bool
+		name           string
+		caps           any
+		opts           settings.Options
+		kind           int // CompletionTriggerKind
+		wantItems      bool
+		wantIncomplete bool
 	}{
-		{"no inline completion: answered", map[string]any{}, quiet(), 1, true},
-		{"inline completion, automatic mode: empty", inline, quiet(), 1, false},
-		{"inline completion, manual mode, invoked: answered", inline, manual, 1, true},
-		{"inline completion, manual mode, trigger character: empty", inline, manual, 2, false},
-		{"no inline completion, manual mode, trigger character: empty", map[string]any{}, manual, 2, false},
+		{"no inline completion: answered, incomplete", map[string]any{}, quiet(), 1, true, true},
+		{"inline completion, invoked: answered at once, complete", inline, slow, 1, true, false},
+		{"inline completion, trigger character: empty", inline, quiet(), 2, false, false},
+		{"inline completion, re-request while typing: empty", inline, quiet(), 3, false, false},
+		{"inline completion, manual mode, invoked: answered", inline, manual, 1, true, false},
+		{"no inline completion, manual mode, trigger character: empty", map[string]any{}, manual, 2, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +156,7 @@ func TestCompletionOnlyWhereNoInlineCompletion(t *testing.T) {
 				IsIncomplete bool              `json:"isIncomplete"`
 				Items        []json.RawMessage `json:"items"`
 			}
+			start := time.Now()
 			err := c.Call(ctx, "textDocument/completion", map[string]any{
 				"textDocument": map[string]any{"uri": goURI}, "position": map[string]any{"line": 2, "character": 12},
 				"context": map[string]any{"triggerKind": tt.kind},
@@ -160,8 +167,14 @@ func TestCompletionOnlyWhereNoInlineCompletion(t *testing.T) {
 			if got := len(list.Items) > 0; got != tt.wantItems {
 				t.Errorf("items: %d, want some: %v", len(list.Items), tt.wantItems)
 			}
-			if !tt.wantItems && tt.caps != nil && eng.Calls() != 0 {
+			if list.IsIncomplete != tt.wantIncomplete {
+				t.Errorf("isIncomplete %v, want %v", list.IsIncomplete, tt.wantIncomplete)
+			}
+			if !tt.wantItems && eng.Calls() != 0 {
 				t.Errorf("the model ran %d times for a refused completion", eng.Calls())
+			}
+			if took := time.Since(start); tt.opts.DebounceMs == 5000 && took > 4*time.Second {
+				t.Errorf("an explicit request took %v: it waited for the debounce", took)
 			}
 		})
 	}
