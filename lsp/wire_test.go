@@ -277,3 +277,68 @@ func wireOffset(src string, line, char int) (int, error) {
 	}
 	return off + char, nil
 }
+
+// TestWireFillHoles checks the workspace/applyEdit a fill-holes command
+// sends through the real infill path: one edit per hole, the marker's range
+// and the whole text (a multi-line hole keeps its newline and tabs), by
+// hand, and the document after applying it.
+func TestWireFillHoles(t *testing.T) {
+	const src = "package main\n\nfunc area(w, h int) int {\n\treturn /* fill */\n}\n\nfunc main() {\n\tfor i := 0; i < 3; i++ {\n\t\t/* fill */\n\t}\n}\n"
+	eng, err := lsptest.NewScripted(lsptest.Script{Rules: []lsptest.Rule{
+		{Before: "\treturn ", Middle: "w * h"},
+		{Before: "i++ {\n\t\t", Middle: "x := area(i, 2)\n\t\tprintln(x)"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := timeout(t)
+	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(eng), Settings: quiet(), Version: "test"})
+	if _, err := c.Initialize(ctx, map[string]any{"workspace": map[string]any{"applyEdit": true}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(ctx, goURI, "go", src); err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]any
+	err = c.Call(ctx, "workspace/executeCommand", map[string]any{"command": lsp.CommandFillHoles,
+		"arguments": []any{map[string]any{"uri": goURI}}}, &res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"applied": true, "edits": float64(2)}, res); diff != "" {
+		t.Errorf("command result (-want +got):\n%s", diff)
+	}
+	edits := c.Edits()
+	if len(edits) != 1 {
+		t.Fatalf("%d workspace/applyEdit requests, want 1", len(edits))
+	}
+	const want = `{"label": "dream: fill holes", "edit": {"changes": {"file:///w/main.go": [
+		{"range": {"start": {"line": 3, "character": 8}, "end": {"line": 3, "character": 18}}, "newText": "w * h"},
+		{"range": {"start": {"line": 8, "character": 2}, "end": {"line": 8, "character": 12}}, "newText": "x := area(i, 2)\n\t\tprintln(x)"}]}}}`
+	var got, wantV map[string]any
+	if err := json.Unmarshal(edits[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(want), &wantV); err != nil {
+		t.Fatalf("expected JSON: %v", err)
+	}
+	if diff := cmp.Diff(wantV, got); diff != "" {
+		t.Fatalf("applyEdit params (-want +got):\n%s", diff)
+	}
+	// Applied last edit first, as the ranges refer to the original text.
+	after := src
+	changes := got["edit"].(map[string]any)["changes"].(map[string]any)[goURI].([]any)
+	for i := len(changes) - 1; i >= 0; i-- {
+		e := changes[i].(map[string]any)
+		if after, err = applyWireItem(after, map[string]any{"textEdit": e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const wantText = "package main\n\nfunc area(w, h int) int {\n\treturn w * h\n}\n\nfunc main() {\n\tfor i := 0; i < 3; i++ {\n\t\tx := area(i, 2)\n\t\tprintln(x)\n\t}\n}\n"
+	if after != wantText {
+		t.Errorf("document after the edit:\n%q\nwant\n%q", after, wantText)
+	}
+}
