@@ -211,7 +211,7 @@ func (f *framer) recoverBody(why string) frame {
 		// Not JSON, or too long to hold: answer with the id if the start
 		// has one, and skip to the next header.
 		f.resync = 0
-		head := f.buf[f.r:min(f.w, f.r+sniffBytes)]
+		head := f.buf[f.r : f.r+min(f.w-f.r, f.max, sniffBytes)]
 		rej := &Rejection{Code: CodeParseError, Reason: why, Reply: true, Sample: sample(head)}
 		if firstByte(head) == '{' {
 			if id := parseEnvelope(head).replyID(); id != nil {
@@ -262,7 +262,8 @@ func (f *framer) end(err error, where string) frame {
 }
 
 // fill reads more input after the buffered bytes, moving them to the front
-// and growing the buffer only when it is full of them.
+// when the buffer's end is reached and growing it only when it is full of
+// them.
 func (f *framer) fill() error {
 	if f.r == f.w {
 		f.r, f.w = 0, 0
@@ -273,7 +274,7 @@ func (f *framer) fill() error {
 	if f.rerr != nil {
 		return f.rerr
 	}
-	if f.r > 0 {
+	if f.w == len(f.buf) && f.r > 0 {
 		f.w = copy(f.buf, f.buf[f.r:f.w])
 		f.r = 0
 	}
@@ -425,6 +426,9 @@ func (f *framer) valueEnd() (int, error) {
 	for {
 		data := f.buf[f.r:f.w]
 		for ; i < len(data); i++ {
+			if i >= f.max {
+				return -1, nil
+			}
 			c := data[i]
 			switch {
 			case inStr:
@@ -451,9 +455,6 @@ func (f *framer) valueEnd() (int, error) {
 			case c == '"':
 				inStr = true
 			}
-		}
-		if i > f.max {
-			return -1, nil
 		}
 		if err := f.fill(); err != nil {
 			return 0, err
