@@ -385,12 +385,17 @@ func (e *Engine) cleanMiddle(ids []int, conf []float32) middle {
 	return m
 }
 
-// denoiseExpand runs DreamOn-style variable length: start with n masks;
-// after each pass every committed expand token becomes two masks and every
-// EOS inside the middle is deleted, the other committed tokens stay pinned,
-// and the canvas is denoised again, until no expand is left, the middle
-// reaches maxTok, or four passes ran.
+// denoiseExpand infills with a checkpoint that has DreamOn's expand token.
+// A runtime that runs DreamOn's own loop (ExpandDenoiser) gets it with
+// DreamOn's settings (dreamon.go). Otherwise it approximates the loop pass
+// by pass: start with n masks; after each pass every committed expand
+// token becomes two masks and every EOS inside the middle is deleted, the
+// other committed tokens stay pinned, and the canvas is denoised again,
+// until no expand is left, the middle reaches maxTok, or four passes ran.
 func (e *Engine) denoiseExpand(ctx context.Context, pre, suf []int, n, maxTok, steps int, alg string, expand int) ([]middle, error) {
+	if rt, ok := e.rt.(ExpandDenoiser); ok {
+		return e.dreamOn(ctx, rt, pre, suf, maxTok, alg)
+	}
 	mask, eos, pad := e.rt.MaskID(), e.rt.EOSID(), e.rt.PadID()
 	mid := make([]int, n)
 	for i := range mid {

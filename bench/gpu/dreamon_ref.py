@@ -20,7 +20,7 @@ sampled runs depend on torch's RNG, which the Go side does not reproduce.
 
 Subcommands:
   model DIR           write the tiny model (config.json, model.safetensors,
-                      tokenizer.json, generation_config.json) to DIR
+                      added_tokens.json, generation_config.json) to DIR
   golden DIR OUT      run the golden cases on DIR's model, write OUT (JSON)
   run DIR --ids ...   one case, trace on stdout (for debugging)
 
@@ -274,19 +274,6 @@ def dreamon(model, input_ids, max_new_tokens, alg="entropy", temperature=0.0, to
 
 # ------------------------------------------------------------ tiny model
 
-def bytes_to_unicode():
-    """GPT-2's byte-to-character map (byte-level BPE)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
-
-
 # Tokens the tiny model writes: readable code bytes.
 WRITE = [ord(c) for c in "abcdefghijklmnopqrstuvwxyz(){}=+-*,.:_ \n0123456789"]
 
@@ -357,21 +344,17 @@ def make_model(d, seed=7, hidden=8, expand_scale=2.0, eos_scale=2.0, scale=1.5):
     gen = {"alg": "entropy", "temperature": 0.2, "top_p": 0.9, "steps": 64, "eps": 1e-3,
            "mask_token_id": MASK, "bos_token_id": BOS, "eos_token_id": EOS, "pad_token_id": EOS}
     json.dump(gen, open(os.path.join(d, "generation_config.json"), "w"), indent=1)
-    b2u = bytes_to_unicode()
-    added = [(EOS, "<|endoftext|>"), (BOS, "<|beginoftext|>"), (MASK, "<|mask|>"), (EXPAND, "<|expand|>")]
-    tok = {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True} for i, s in added],
-        "normalizer": {"type": "NFC"},
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
-        "post_processor": None,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
-                  "vocab": {b2u[b]: b for b in range(256)}, "merges": []},
-    }
-    json.dump(tok, open(os.path.join(d, "tokenizer.json"), "w"), ensure_ascii=False, indent=1)
+    # Tokenizer: Dream's own vocab.json + merges.txt (too large to keep
+    # beside the weights; tests link them from ../shared, see
+    # internal/dreamontest) with Dream's added tokens and DreamOn's expand.
+    added = {"<|endoftext|>": EOS, "<|beginoftext|>": BOS, "<|mask|>": MASK, "<|expand|>": EXPAND}
+    for i, name in enumerate(["<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
+                              "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
+                              "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>",
+                              "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>",
+                              "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"]):
+        added[name] = 151644 + i
+    json.dump(dict(sorted(added.items(), key=lambda kv: kv[1])), open(os.path.join(d, "added_tokens.json"), "w"), indent=1)
 
 
 # ------------------------------------------------------------ golden cases
