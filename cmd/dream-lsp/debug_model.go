@@ -185,9 +185,11 @@ func debugDenoise(args []string, stdout, stderr io.Writer) error {
 	eps := fs.Float64("eps", -1, "last timestep of the schedule (default: generation_config.json, 1e-3)")
 	seed := fs.Uint64("seed", 0, "random seed")
 	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
+	don := addDreamOnFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp debug denoise --model DIR --ids ... --steps N --alg A [--trace] [sampling flags]")
-		fmt.Fprintln(stderr, "Prints {\"steps\", \"trace\"?, \"output\", \"confidence\", \"text\"?} on stdout.")
+		fmt.Fprintln(stderr, "       dream-lsp debug denoise --dreamon --model DIR --ids ... [--max-new-tokens N] [--pad-delete-to-right] [--trace] [sampling flags]")
+		fmt.Fprintln(stderr, "Prints {\"steps\", \"trace\"?, \"output\", \"confidence\", \"text\"?, \"dreamon\"?} on stdout.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -229,6 +231,9 @@ func debugDenoise(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	var traceRows [][]int
 	req := denoise.Request{Canvases: [][]int{ids}, Steps: n, Sampler: opts}
+	if req.DreamOn, err = don.options(e); err != nil {
+		return err
+	}
 	if *trace {
 		req.OnStep = func(_ int, c [][]int) { traceRows = append(traceRows, slices.Clone(c[0])) }
 	}
@@ -237,12 +242,13 @@ func debugDenoise(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	doc := struct {
-		Steps      int       `json:"steps"`
-		Trace      [][]int   `json:"trace,omitempty"`
-		Output     []int     `json:"output"`
-		Confidence []float32 `json:"confidence"`
-		Text       *string   `json:"text,omitempty"`
-	}{Steps: res.Steps, Trace: traceRows, Output: res.Canvases[0], Confidence: res.Confidence[0]}
+		Steps      int         `json:"steps"`
+		Trace      [][]int     `json:"trace,omitempty"`
+		Output     []int       `json:"output"`
+		Confidence []float32   `json:"confidence"`
+		Text       *string     `json:"text,omitempty"`
+		DreamOn    *dreamOnDoc `json:"dreamon,omitempty"`
+	}{Steps: res.Steps, Trace: traceRows, Output: res.Canvases[0], Confidence: res.Confidence[0], DreamOn: newDreamOnDoc(res)}
 	if tok := e.Tokenizer(); tok != nil {
 		text := tok.Decode(res.Canvases[0])
 		doc.Text = &text
