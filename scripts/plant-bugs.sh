@@ -14,6 +14,7 @@
 #   b  lsp/completion.go: a completion item carries only the first line of a multi-line text
 #   c  editors/neovim/lua: the Neovim plugin strips the leading whitespace of the items it shows/accepts
 #   d  lsp/wire: the server stops (ends the stream) on a body that is not JSON
+#   e  lsp/inlinecompletion.go: an inline completion item carries only the first line (extra, not in #16)
 # Exit status: 0 when every planted bug was caught, 1 otherwise.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -65,8 +66,12 @@ desc_d="lsp/wire: the server ends the stream on a body that is not JSON"
 plant_d() { plant lsp/wire/stream.go '^(\t\tif f\.rej != nil \{\n\t\t\ts\.reject\(ctx, f\.rej\)\n)' '\1\t\t\tif f.rej.Code == CodeParseError {\n\t\t\t\treturn nil, 0, errors.New("planted: not JSON")\n\t\t\t}\n'; }
 test_d=(go test -count=1 ./lsp/wire ./lsp ./cmd/dream-lsp -run 'Hostile|Malformed|Fuzz|Frame|Stream|Serve')
 
+desc_e="lsp/inlinecompletion.go: an inline completion item carries only the first line of its text"
+plant_e() { plant lsp/inlinecompletion.go 'InsertText: protocol\.String\((\w+(\.\w+)?)\)' 'InsertText: protocol.String(func(s string) string {\n\t\t\tfor i := range len(s) {\n\t\t\t\tif s[i] == 10 {\n\t\t\t\t\treturn s[:i]\n\t\t\t\t}\n\t\t\t}\n\t\t\treturn s\n\t\t}(\1))'; }
+test_e=(go test -count=1 ./lsp)
+
 bugs=("$@")
-[ ${#bugs[@]} -gt 0 ] || bugs=(a b c d)
+[ ${#bugs[@]} -gt 0 ] || bugs=(a b c d e)
 missed=0
 summary=()
 for b in "${bugs[@]}"; do
