@@ -4,6 +4,10 @@
 # installs the built .vsix, opens a Go file, types in a function, waits for the ghost text,
 # presses Tab, saves and checks the file on disk. Screenshots land in test/e2e/artifacts/.
 #
+# The completion dropdown stays at VS Code's defaults (quick suggestions on), so the test sees whether
+# the dropdown and the ghost text show together.
+# DREAM_E2E_MODE=scripted: the server's scripted engine (testdata/script.json) and testdata/scripted.go.txt
+# as main.go; the saved file is compared with testdata/scripted-want*.go.txt byte for byte.
 # Environment: DREAM_LSP_BIN (server binary; default: built from this checkout),
 # DREAM_MODEL (dream.model; default: the tiny test model in ../shared/golden/models/tiny-qwen-vocab if present),
 # DREAM_SERVER_ARGS (extra `serve` arguments, space separated), DREAM_E2E_DIR (install folder).
@@ -41,7 +45,12 @@ vsix="$ext/dream-lsp.vsix"
 
 ws="$work/ws"; ud="$work/user"; exts="$work/exts"
 mkdir -p "$ws" "$ud/User" "$exts" "$work/xdg"
-cp "$here/testdata/main.go" "$ws/main.go"
+if [ "${DREAM_E2E_MODE:-}" = scripted ]; then
+  cp "$here/testdata/scripted.go.txt" "$ws/main.go"
+  export DREAM_LSP_TEST_ENGINE="scripted:$here/testdata/script.json"
+else
+  cp "$here/testdata/main.go" "$ws/main.go"
+fi
 args_json=$(node -e 'console.log(JSON.stringify((process.argv[1]||"").split(" ").filter(Boolean)))' "${DREAM_SERVER_ARGS:-}")
 cat > "$ud/User/settings.json" <<JSON
 {
@@ -52,9 +61,6 @@ cat > "$ud/User/settings.json" <<JSON
   "dream.steps": 4,
   "dream.deadlineMs": 30000,
   "dream.trace.server": "messages",
-  "editor.inlineSuggest.enabled": true,
-  "editor.quickSuggestions": { "other": false, "comments": false, "strings": false },
-  "editor.suggestOnTriggerCharacters": false,
   "editor.autoClosingBrackets": "never",
   "workbench.startupEditor": "none",
   "workbench.tips.enabled": false,
