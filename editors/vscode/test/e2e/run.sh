@@ -60,6 +60,7 @@ cat > "$ud/User/settings.json" <<JSON
   "dream.maxTokens": 8,
   "dream.steps": 4,
   "dream.deadlineMs": 30000,
+  "dream.minConfidence": 0,
   "dream.trace.server": "messages",
   "editor.autoClosingBrackets": "never",
   "workbench.startupEditor": "none",
