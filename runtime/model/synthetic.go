@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
@@ -122,15 +123,30 @@ func Qwen05BConfig() Config {
 // RandomBF16Source is RandomSource with every tensor stored as bfloat16
 // (as Dream checkpoints are): a RawSource whose Raw generates the bf16
 // bytes directly, without a float32 copy of the tensor, outside the Go
-// heap as a mapped file would be. For benchmarks: the bytes are never
-// released.
+// heap as a mapped file would be. For benchmarks: the bytes are released
+// only when a load converts the tensor (Release), as closing a mapped
+// checkpoint would.
 func RandomBF16Source(cfg Config, seed uint64) RawSource {
-	return randomBF16{RandomSource(cfg, seed).(randomSource)}
+	return &randomBF16{r: RandomSource(cfg, seed).(randomSource), frees: map[string]func(){}}
 }
 
-type randomBF16 struct{ r randomSource }
+type randomBF16 struct {
+	r     randomSource
+	mu    sync.Mutex
+	frees map[string]func()
+}
 
-func (s randomBF16) Float32(name string) ([]float32, []int, error) {
+// Release frees the bytes Raw returned for name.
+func (s *randomBF16) Release(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.frees[name]; ok {
+		f()
+		delete(s.frees, name)
+	}
+}
+
+func (s *randomBF16) Float32(name string) ([]float32, []int, error) {
 	raw, _, shape, err := s.Raw(name)
 	if err != nil {
 		return nil, nil, err
@@ -142,7 +158,7 @@ func (s randomBF16) Float32(name string) ([]float32, []int, error) {
 	return v, shape, nil
 }
 
-func (s randomBF16) Raw(name string) ([]byte, backend.WeightFormat, []int, error) {
+func (s *randomBF16) Raw(name string) ([]byte, backend.WeightFormat, []int, error) {
 	shape, ok := s.r.shapes[name]
 	if !ok {
 		return nil, "", nil, fmt.Errorf("tensor %s: %w", name, ErrMissingTensor)
@@ -151,7 +167,10 @@ func (s randomBF16) Raw(name string) ([]byte, backend.WeightFormat, []int, error
 	for _, d := range shape {
 		n *= d
 	}
-	out, _ := quant.Alloc(2 * n)
+	out, free := quant.Alloc(2 * n)
+	s.mu.Lock()
+	s.frees[name] = free // an earlier Raw's bytes may be in use: never freed
+	s.mu.Unlock()
 	put := func(i int, f float32) {
 		h := quant.BF16FromFloat32(f)
 		out[2*i], out[2*i+1] = byte(h), byte(h>>8)

@@ -165,6 +165,9 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 		}
 		copy(dst[r0*outRow:], enc)
 	}
+	if r, ok := src.(interface{ Release(name string) }); ok {
+		r.Release(name) // the stored bytes are not needed any more
+	}
 	t, err = up.UploadWeight(dst, want, rows, cols)
 	if err != nil {
 		return nil, false, fmt.Errorf("model: upload %s: %w", name, err)
