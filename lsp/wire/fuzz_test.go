@@ -202,10 +202,13 @@ func FuzzCheck(f *testing.F) {
 			checkRejection(t, rej)
 		}
 		trimmed := bytes.TrimPrefix(body, bom)
-		if !json.Valid(trimmed) && (rej == nil || rej.Code != CodeParseError || out != nil) {
+		if json.Valid(trimmed) != validJSON(trimmed) {
+			t.Fatalf("encoding/json and jsontext disagree on %q", body)
+		}
+		if !validJSON(trimmed) && (rej == nil || rej.Code != CodeParseError || out != nil) {
 			t.Fatalf("not JSON, but got %q, %+v", out, rej)
 		}
-		if _, err := jsonrpc2.DecodeMessage(trimmed); err == nil && json.Valid(trimmed) && firstByte(trimmed) == '{' && out == nil {
+		if _, err := jsonrpc2.DecodeMessage(trimmed); err == nil && validJSON(trimmed) && firstByte(trimmed) == '{' && out == nil {
 			t.Fatalf("jsonrpc2 accepts %q but check refused it: %+v", body, rej)
 		}
 	})

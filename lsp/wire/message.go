@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"go.lsp.dev/jsonrpc2"
 )
 
@@ -39,7 +40,7 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // jsonrpc2.DecodeMessage, so jsonrpc2's read loop never fails on it.
 func check(body []byte) ([]byte, *Rejection) {
 	body = bytes.TrimPrefix(body, bom)
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		reason := "message is not valid JSON"
 		if len(bytes.TrimSpace(body)) == 0 {
 			reason = "message body is empty"
@@ -80,6 +81,14 @@ func check(body []byte) ([]byte, *Rejection) {
 		rej.Reason = `message has no "method", "result" or "error"`
 		return nil, rej
 	}
+}
+
+// validJSON reports whether b is one JSON value. Invalid UTF-8 inside
+// strings and duplicate names are left to the handlers' decoders, as
+// encoding/json.Valid would; jsontext checks at about twice its speed,
+// which counts for multi-megabyte didOpen messages.
+func validJSON(b []byte) bool {
+	return jsontext.Value(b).IsValid(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 }
 
 // envelope is what parseEnvelope found among a message's top-level members.
