@@ -13,6 +13,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/context/syntax"
 	"github.com/dream-lsp/dream-lsp/context/window"
 	"github.com/dream-lsp/dream-lsp/infill/post"
+	sitter "github.com/smacker/go-tree-sitter"
 )
 
 // ParseBonus is added to the score of a candidate whose spliced document
@@ -43,13 +44,96 @@ func (e *Engine) parse(ctx context.Context, languageID, path, text string) (*doc
 
 func (d *doc) close() { d.tree.Close() }
 
-// parses reports whether text parses no worse than the original document.
-func (d *doc) parses(ctx context.Context, text string) bool {
+// scopeBroken reports whether the top-level declaration around offset
+// has a syntax error that does not start on the cursor's line: the code
+// around the cursor is broken (a block left open, a line missing), not
+// merely being typed.
+func (d *doc) scopeBroken(text string, offset int) bool {
+	if d.tree == nil || d.baseErr == 0 {
+		return false
+	}
+	ls := strings.LastIndexByte(text[:offset], '\n') + 1
+	le := len(text)
+	if i := strings.IndexByte(text[offset:], '\n'); i >= 0 {
+		le = offset + i
+	}
+	root := d.tree.Root()
+	for i := 0; i < int(root.ChildCount()); i++ {
+		c := root.Child(i)
+		if int(c.StartByte()) <= offset && offset <= int(c.EndByte()) {
+			return errorOutside(c, ls, le)
+		}
+	}
+	return errorOutside(root, ls, le)
+}
+
+// errorOutside reports whether an ERROR or MISSING node under n starts
+// outside [lo, hi].
+func errorOutside(n *sitter.Node, lo, hi int) bool {
+	if n == nil || n.IsNull() || !n.HasError() && !n.IsMissing() {
+		return false
+	}
+	if s := int(n.StartByte()); (n.IsError() || n.IsMissing()) && (s < lo || s > hi) {
+		return true
+	}
+	for i := 0; i < int(n.ChildCount()); i++ {
+		if errorOutside(n.Child(i), lo, hi) {
+			return true
+		}
+	}
+	return false
+}
+
+// parses reports whether text parses no worse than the original
+// document: it has no more syntax errors, none of them starts on the
+// lines written in text[lo:hi] (the spliced middle and the cursor's
+// line), and where the cursor's scope was broken before (broken, see
+// scopeBroken) it has fewer. The last two rules matter where the document
+// was already broken: a candidate that swaps one error for another of its
+// own making, or leaves a broken block as broken as it was, does not count
+// as parsing.
+func (d *doc) parses(ctx context.Context, text string, lo, hi int, broken bool) bool {
 	if d.lang == nil {
 		return true
 	}
-	n, err := syntax.ErrorCount(ctx, d.lang, []byte(text))
-	return err == nil && n <= d.baseErr
+	t, err := syntax.Parse(ctx, d.lang, []byte(text))
+	if err != nil {
+		return false
+	}
+	defer t.Close()
+	n := t.ErrorCount()
+	if n > d.baseErr || broken && n == d.baseErr {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	lo = strings.LastIndexByte(text[:lo], '\n') + 1
+	if i := strings.IndexByte(text[hi:], '\n'); i >= 0 {
+		hi += i
+	} else {
+		hi = len(text)
+	}
+	return !errorStartsIn(t.Root(), lo, hi)
+}
+
+// errorStartsIn reports whether an ERROR or MISSING node starts in [lo, hi].
+func errorStartsIn(n *sitter.Node, lo, hi int) bool {
+	if n == nil || n.IsNull() || !n.HasError() && !n.IsMissing() {
+		return false
+	}
+	if s := int(n.StartByte()); (n.IsError() || n.IsMissing()) && lo <= s && s <= hi {
+		return true
+	}
+	if int(n.EndByte()) < lo || int(n.StartByte()) > hi {
+		return false
+	}
+	for i := 0; i < int(n.ChildCount()); i++ {
+		if errorStartsIn(n.Child(i), lo, hi) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) count(s string) int { return len(e.rt.Encode(s)) }
@@ -193,13 +277,15 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 
 	t2 := time.Now()
 	suffix := req.Text[sp.End:]
+	broken := d.scopeBroken(req.Text, req.Offset)
 	best := map[string]int{}
 	for _, m := range mids {
 		raw := e.rt.Decode(m.ids)
 		text := post.Apply(raw, sp, suffix)
 		e.log.Debug("infill candidate", "span", sp.Kind, "tokens", len(m.ids), "conf", m.conf, "raw", raw, "text", text)
-		c := Candidate{Text: text, Start: sp.Start, End: sp.End, Tokens: len(m.ids)}
-		c.Parses = d.parses(ctx, req.Text[:sp.Start]+text+req.Text[sp.End:])
+		c := Candidate{Text: text, Start: sp.Start, End: sp.End, Tokens: len(m.ids), SlotMean: m.conf, TokenMean: m.tokMean, TokenMin: m.tokMin}
+		c.Confidence = measure(c)
+		c.Parses = d.parses(ctx, req.Text[:sp.Start]+text+req.Text[sp.End:], sp.Start, sp.Start+len(text), broken)
 		c.Score = m.conf
 		if c.Parses {
 			c.Score += ParseBonus
@@ -221,6 +307,19 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 	if n <= 0 {
 		n = DefaultCandidates
 	}
+	// The suggestion policy: show only candidates worth showing, say why
+	// the others were held back.
+	min := e.threshold(req)
+	shown := res.Candidates[:0:0]
+	for _, c := range res.Candidates {
+		if r := judge(c, req.Text, sp, min); r != "" {
+			res.Dropped = append(res.Dropped, Dropped{Candidate: c, Reason: r})
+			e.log.Debug("infill candidate dropped", "reason", r, "text", c.Text, "confidence", c.Confidence, "min", min)
+			continue
+		}
+		shown = append(shown, c)
+	}
+	res.Candidates = shown
 	if len(res.Candidates) > n {
 		res.Candidates = res.Candidates[:n]
 	}
@@ -281,11 +380,13 @@ func (e *Engine) adaptiveLengths(req Request, sp window.Span, factors []int, div
 	return out
 }
 
-// middle is one denoised middle: its tokens (special tokens removed) and
-// the mean confidence of the slots.
+// middle is one denoised middle: its tokens (special tokens removed), the
+// mean confidence of the slots, and the mean and least confidence of its
+// own tokens.
 type middle struct {
-	ids  []int
-	conf float64
+	ids             []int
+	conf            float64
+	tokMean, tokMin float64
 }
 
 // denoise builds one canvas per length per hole set: prefix, then for each
@@ -363,7 +464,8 @@ func (e *Engine) cleanMiddle(ids []int, conf []float32) middle {
 	eos, pad, mask := e.rt.EOSID(), e.rt.PadID(), e.rt.MaskID()
 	expand, hasExpand := e.rt.ExpandID()
 	var m middle
-	for _, id := range ids {
+	tokSum := 0.0
+	for i, id := range ids {
 		if id == eos || id == pad {
 			break
 		}
@@ -371,6 +473,19 @@ func (e *Engine) cleanMiddle(ids []int, conf []float32) middle {
 			continue
 		}
 		m.ids = append(m.ids, id)
+		if i < len(conf) {
+			c := float64(conf[i])
+			tokSum += c
+			if len(m.ids) == 1 || c < m.tokMin {
+				m.tokMin = c
+			}
+		}
+	}
+	if len(m.ids) > 0 && len(conf) > 0 {
+		m.tokMean = tokSum / float64(len(m.ids))
+	}
+	if math.IsNaN(m.tokMean) || math.IsNaN(m.tokMin) {
+		m.tokMean, m.tokMin = 0, 0
 	}
 	if len(conf) > 0 {
 		sum := 0.0

@@ -29,6 +29,9 @@ type Options struct {
 	// (one line, a few lines, a block), capped at MaxTokens.
 	SingleLineLengths, MultiLineLengths []int
 	Logger                              *slog.Logger // nil: slog.Default()
+	// MinConfidence is the default of Request.MinConfidence: 0 uses
+	// DefaultMinConfidence, a negative value turns the threshold off.
+	MinConfidence float64
 }
 
 // Engine completes code at a cursor. It is safe for concurrent use and
@@ -66,6 +69,9 @@ func New(rt Runtime, opts Options) *Engine {
 	if opts.MultiLineLengths == nil {
 		opts.MultiLineLengths = []int{16, 32, 64}
 	}
+	if opts.MinConfidence == 0 {
+		opts.MinConfidence = DefaultMinConfidence
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -81,7 +87,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (*Result, error) {
 	if e == nil || e.rt == nil {
 		return nil, errNotReady
 	}
-	return e.complete(ctx, req)
+	return e.completeBounded(ctx, req)
 }
 
 // FillHoles fills every explicit hole marker in Text[Start:End] jointly, in
@@ -90,5 +96,5 @@ func (e *Engine) FillHoles(ctx context.Context, req HolesRequest) ([]Edit, error
 	if e == nil || e.rt == nil {
 		return nil, errNotReady
 	}
-	return e.fillHoles(ctx, req)
+	return e.fillHolesBounded(ctx, req)
 }

@@ -30,20 +30,22 @@ func TestBrokenCandidatesRankBelowParsingOnes(t *testing.T) {
 		return infilltest.Fill{Text: "total += 1 +", Conf: 0.9}
 	}}
 	e := infill.New(rt, infill.Options{SingleLineLengths: []int{8}, MultiLineLengths: []int{40, 24, 16}})
-	res, err := e.Complete(context.Background(), infill.Request{Path: "f.go", Text: text, Offset: off, Candidates: 3})
+	res, err := e.Complete(context.Background(), infill.Request{Path: "f.go", Text: text, Offset: off, Candidates: 3, MinConfidence: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Candidates) != 3 {
-		t.Fatalf("got %d candidates, want 3: %+v", len(res.Candidates), res.Candidates)
+	// The suggestion policy shows the parsing one and holds the broken
+	// ones back, ranked below it.
+	if len(res.Candidates) != 1 || len(res.Dropped) != 2 {
+		t.Fatalf("got %d shown and %d dropped, want 1 and 2: %+v", len(res.Candidates), len(res.Dropped), res)
 	}
 	top := res.Candidates[0]
 	if top.Text != "total = len(xs)" || !top.Parses {
 		t.Errorf("top candidate = %+v, want the parsing one", top)
 	}
-	for _, c := range res.Candidates[1:] {
-		if c.Parses {
-			t.Errorf("candidate %q parses; the fixture meant it to break", c.Text)
+	for _, c := range res.Dropped {
+		if c.Parses || c.Reason != infill.DropParse {
+			t.Errorf("candidate %q parses (%v) or was dropped for %q; the fixture meant it to break", c.Text, c.Parses, c.Reason)
 		}
 		if c.Score >= top.Score {
 			t.Errorf("broken %q scores %.3f >= parsing %.3f", c.Text, c.Score, top.Score)

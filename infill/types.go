@@ -13,6 +13,10 @@ type Request struct {
 	Alg        string // "": default
 	Length     string // "auto" (default), "fixed=N", "oracle=N" (eval only)
 	Candidates int    // how many to return (1 for automatic triggers)
+	// MinConfidence is the least Candidate.Confidence a candidate needs to
+	// be shown (see Policy): 0 uses Options.MinConfidence; a negative value
+	// shows candidates whatever their confidence (the other checks stay).
+	MinConfidence float64
 }
 
 // Candidate is one proposed completion.
@@ -22,6 +26,13 @@ type Candidate struct {
 	Score      float64 // higher is better (model confidence, syntax validity)
 	Parses     bool    // the spliced document parses no worse than before
 	Tokens     int     // tokens of the middle the model produced
+	// Confidence is the model's confidence in the middle that the
+	// suggestion policy compares with MinConfidence: ConfidenceMeasure of
+	// the three statistics below (all in [0, 1]).
+	Confidence float64
+	SlotMean   float64 // mean sampler confidence over the canvas's masked slots, end-of-text slots included
+	TokenMean  float64 // mean over the middle's own tokens
+	TokenMin   float64 // the least confidence of any of the middle's tokens
 }
 
 // Timing splits the time of one Complete call into its phases.
@@ -43,8 +54,20 @@ type Result struct {
 // Dropped is a candidate the suggestion policy did not show.
 type Dropped struct {
 	Candidate
-	Reason string
+	Reason Reason
 }
+
+// Reason says why the suggestion policy held a candidate back.
+type Reason string
+
+// The reasons, in the order the policy checks them.
+const (
+	DropBlank         Reason = "blank"          // empty or whitespace only
+	DropRepeatsPrefix Reason = "repeats-prefix" // the text just before the cursor again
+	DropRepeatsSuffix Reason = "repeats-suffix" // the text just after the cursor again
+	DropParse         Reason = "parse"          // the spliced document has more syntax errors than before
+	DropConfidence    Reason = "confidence"     // Confidence below the request's MinConfidence
+)
 
 // HolesRequest asks to fill every marked hole in Text[Start:End]
 // (Start = End = 0: the whole document). Markers: "/* fill */", "// fill"

@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dream-lsp/dream-lsp/infill"
 	"github.com/dream-lsp/dream-lsp/infill/eval"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 )
@@ -34,6 +36,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	verbose := fs.Bool("v", false, "log why each failing task failed")
 	skipTrivial := fs.Bool("skip-trivial", false, "drop tasks whose middle is only brackets and punctuation (e.g. a lone \"}\" line)")
 	timeout := fs.Duration("timeout", 10*time.Second, "per-program test timeout")
+	minConf := fs.Float64("min-confidence", 0, fmt.Sprintf("suggestion policy threshold the policy section is scored at (0: the default, %.2f; negative: none)", infill.DefaultMinConfidence))
+	records := fs.Bool("records", false, "with --json: every task's policy record (confidences, parse, pass)")
+	thresholds := fs.String("thresholds", "", "comma-separated thresholds of the coverage/precision curve (default 0,0.1,...,0.9)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp eval [flags]\n\n--length is auto, oracle (the reference middle's token count) or fixed=N.\n\nflags:")
 		fs.PrintDefaults()
@@ -59,7 +64,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		dir = sh + "/eval"
 	}
 	cfg := eval.Config{Dir: dir, Tasks: *tasks, Limit: *limit, Length: mf.length, OracleMiddle: *oracleMiddle,
-		Steps: mf.steps, Alg: mf.alg, MaxTokens: mf.maxTokens, Verbose: *verbose, SkipTrivial: *skipTrivial}
+		Steps: mf.steps, Alg: mf.alg, MaxTokens: mf.maxTokens, Verbose: *verbose, SkipTrivial: *skipTrivial, MinConfidence: *minConf, Records: *records}
+	if *thresholds != "" {
+		for _, f := range strings.Split(*thresholds, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || v < 0 || v > 1 {
+				return fmt.Errorf("%w: --thresholds: %q is not a number in [0, 1]", errUsage, f)
+			}
+			cfg.Thresholds = append(cfg.Thresholds, v)
+		}
+	}
 	for _, s := range strings.Split(*sets, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			cfg.Sets = append(cfg.Sets, s)

@@ -39,6 +39,13 @@ type Config struct {
 	// punctuation (a lone "}" line): a model that always writes "}"
 	// passes those.
 	SkipTrivial bool
+	// MinConfidence is the suggestion policy's threshold the report's
+	// policy section is scored at: 0 uses infill.DefaultMinConfidence, a
+	// negative value none. The engine is asked with no threshold, so the
+	// curve over Thresholds comes from the same run.
+	MinConfidence float64
+	Thresholds    []float64 // nil: DefaultThresholds
+	Records       bool      // keep every task's policy record in the report
 }
 
 // KnownBroken are problems whose reference solution fails its own test:
@@ -62,6 +69,10 @@ type SetReport struct {
 	Excluded    int      `json:"excluded"`
 	Trivial     int      `json:"trivial_skipped"`
 	Failed      []string `json:"failed,omitempty"`
+	// Policy scores what the server would show (absent for oracle
+	// middles). The fields above score the best candidate whether or not
+	// the policy shows it.
+	Policy *PolicyReport `json:"policy,omitempty"`
 }
 
 // Report is the result of a run.
@@ -125,6 +136,8 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 			continue
 		}
 		comps := make([]string, len(tasks))
+		shownComps := make([]string, len(tasks)) // the candidate the policy's no-op and parse checks let through
+		recs := make([]record, len(tasks))
 		parses := 0
 		var lat []float64
 		for i, t := range tasks {
@@ -139,7 +152,7 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 				continue
 			}
 			req := infill.Request{Path: t.Path(), LanguageID: t.Lang, Text: t.Prefix + t.Suffix, Offset: len(t.Prefix),
-				Steps: cfg.Steps, Alg: cfg.Alg, MaxTokens: cfg.MaxTokens, Length: length, Candidates: 1}
+				Steps: cfg.Steps, Alg: cfg.Alg, MaxTokens: cfg.MaxTokens, Length: length, Candidates: 1, MinConfidence: -1}
 			if length == "oracle" {
 				req.Length = fmt.Sprintf("oracle=%d", max(cfg.Count(t.Middle), 1))
 			}
@@ -151,18 +164,33 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 					return nil, ctx.Err()
 				}
 				sr.Errors++
+				recs[i].reason = "error"
 				logf("%s: %v", t.ID, err)
 				continue
 			}
-			if len(res.Candidates) > 0 {
-				c := res.Candidates[0]
-				// The engine's candidate replaces [Start, End) of the document;
-				// fold it back into a middle at the hole.
-				doc := req.Text[:c.Start] + c.Text + req.Text[c.End:]
-				comps[i] = middleOf(doc, t)
+			// The engine's candidate replaces [Start, End) of the document;
+			// fold it back into a middle at the hole.
+			mid := func(c infill.Candidate) string { return middleOf(req.Text[:c.Start]+c.Text+req.Text[c.End:], t) }
+			if c, ok := best(res); ok {
+				comps[i] = mid(c)
 				if c.Parses {
 					parses++
 				}
+			}
+			if len(res.Candidates) > 0 {
+				c := res.Candidates[0]
+				recs[i].shown, recs[i].conf = true, confidences(c)
+				shownComps[i] = mid(c)
+				if cfg.Verbose {
+					logf("%s: shown %q (confidence %.3f, reference %q)", t.ID, c.Text, c.Confidence, t.Middle)
+				}
+			} else if len(res.Dropped) > 0 {
+				recs[i].reason = res.Dropped[0].Reason
+				if cfg.Verbose {
+					logf("%s: dropped (%s) %q (confidence %.3f, reference %q)", t.ID, res.Dropped[0].Reason, res.Dropped[0].Text, res.Dropped[0].Confidence, t.Middle)
+				}
+			} else {
+				recs[i].reason = infill.DropBlank
 			}
 			if (i+1)%25 == 0 {
 				logf("%s: %d/%d completed", set, i+1, len(tasks))
@@ -174,6 +202,26 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 		pass, err := x.Run(ctx, tasks, comps)
 		if err != nil {
 			return nil, err
+		}
+		if !cfg.OracleMiddle {
+			if err := scoreShown(ctx, x, tasks, comps, shownComps, pass, recs); err != nil {
+				return nil, err
+			}
+			min := cfg.MinConfidence
+			if min == 0 {
+				min = infill.DefaultMinConfidence
+			}
+			th := cfg.Thresholds
+			if th == nil {
+				th = DefaultThresholds
+			}
+			sr.Policy = policyReport(recs, max(min, 0), th)
+			if cfg.Records {
+				for i, r := range recs {
+					sr.Policy.Records = append(sr.Policy.Records, TaskRecord{ID: tasks[i].ID, Shown: r.shown, Reason: r.reason,
+						Confidence: r.conf, Parses: r.parses, Exact: r.exact, Pass: r.pass})
+				}
+			}
 		}
 		byProb := map[string][2]int{}
 		em := 0
@@ -218,6 +266,52 @@ func Run(ctx context.Context, cfg Config, eng Completer, x *Executor, log io.Wri
 	}
 	rep.Wall = time.Since(t0).Round(time.Millisecond).String()
 	return rep, nil
+}
+
+// best is the highest-scored candidate, shown or held back: what the
+// engine proposed before the suggestion policy.
+func best(res *infill.Result) (infill.Candidate, bool) {
+	var c infill.Candidate
+	ok := false
+	if len(res.Candidates) > 0 {
+		c, ok = res.Candidates[0], true
+	}
+	if len(res.Dropped) > 0 && (!ok || res.Dropped[0].Score > c.Score) {
+		c, ok = res.Dropped[0].Candidate, true
+	}
+	return c, ok
+}
+
+// scoreShown completes the policy records: parse, exact match and test
+// result of each shown candidate, running the tests again only for those
+// that differ from the best candidate already run.
+func scoreShown(ctx context.Context, x *Executor, tasks []*Task, comps, shown []string, pass []bool, recs []record) error {
+	var again []*Task
+	var againComps []string
+	var idx []int
+	for i, t := range tasks {
+		if !recs[i].shown {
+			continue
+		}
+		recs[i].exact = normalize(shown[i]) == normalize(t.Middle)
+		recs[i].parses = parsesOK(ctx, t, shown[i])
+		if shown[i] == comps[i] {
+			recs[i].pass = pass[i]
+			continue
+		}
+		again, againComps, idx = append(again, t), append(againComps, shown[i]), append(idx, i)
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	p, err := x.Run(ctx, again, againComps)
+	if err != nil {
+		return err
+	}
+	for k, i := range idx {
+		recs[i].pass = p[k]
+	}
+	return nil
 }
 
 // Trivial reports whether a middle is only brackets, punctuation and
@@ -282,6 +376,9 @@ func WriteText(w io.Writer, r *Report) {
 		}
 		if len(s.Failed) > 0 && len(s.Failed) <= 20 {
 			fmt.Fprintf(w, "  failed: %s\n", strings.Join(s.Failed, " "))
+		}
+		if s.Policy != nil {
+			writePolicy(w, s.Policy)
 		}
 	}
 }

@@ -314,8 +314,9 @@ func MatchIndent(mid string, sp window.Span) string {
 		l := lines[0]
 		ws := leadingWS(l)
 		if strings.TrimSpace(l) != "" {
-			// Trust indentation the model wrote; supply it where none was.
-			if ws == "" && indentWidth(sp.Before, unit) < indentWidth(sp.Indent, unit) && strings.HasPrefix(sp.Indent, sp.Before) {
+			// Trust indentation the model wrote; supply it where none was
+			// (not before a closer, which belongs one level out).
+			if ws == "" && strings.IndexByte(")]}", l[0]) < 0 && indentWidth(sp.Before, unit) < indentWidth(sp.Indent, unit) && strings.HasPrefix(sp.Indent, sp.Before) {
 				lines[0] = sp.Indent[len(sp.Before):] + l
 			}
 		}

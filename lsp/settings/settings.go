@@ -31,12 +31,15 @@ type Options struct {
 	TriggerMode      string   `json:"triggerMode"`      // "automatic" or "manual" (invoked requests only)
 	Algorithm        string   `json:"algorithm"`        // sampler algorithm; "" = the engine's default
 	DeadlineMs       int      `json:"deadlineMs"`       // hard limit for one completion, debounce excluded
+	// MinConfidence is the model confidence a suggestion needs to be shown
+	// (0: no threshold); pass it to the engine with infill.Threshold.
+	MinConfidence float64 `json:"minConfidence"`
 }
 
 // Setting documents one setting.
 type Setting struct {
 	Name        string // camelCase key
-	Type        string // "string", "integer" or "array"
+	Type        string // "string", "integer", "number" or "array"
 	Default     any
 	Enum        []string // allowed values, if restricted
 	Min, Max    int      // bounds of integers
@@ -56,6 +59,7 @@ func All() []Setting {
 		{Name: "triggerMode", Type: "string", Default: d.TriggerMode, Enum: []string{"automatic", "manual"}, Description: "automatic completes while typing; manual only on an explicit request."},
 		{Name: "algorithm", Type: "string", Default: d.Algorithm, Enum: []string{"", "origin", "maskgit_plus", "topk_margin", "entropy", "confidence_threshold"}, Description: "Dream unmasking algorithm; empty uses the engine's default."},
 		{Name: "deadlineMs", Type: "integer", Default: d.DeadlineMs, Min: 50, Max: 60000, Description: "Hard limit in milliseconds for one completion; a request that runs out answers with nothing and the status turns slow."},
+		{Name: "minConfidence", Type: "number", Default: d.MinConfidence, Min: 0, Max: 1, Description: "Least model confidence (0-1) a suggestion needs to be shown, for automatic and invoked requests alike; 0 shows every suggestion that parses and is not a no-op."},
 	}
 }
 
@@ -67,6 +71,7 @@ func Default() Options {
 		EnabledLanguages: DefaultLanguages(),
 		TriggerMode:      "automatic",
 		DeadlineMs:       2000,
+		MinConfidence:    0.3, // = infill.DefaultMinConfidence (checked by a test in infill)
 	}
 }
 
@@ -190,6 +195,17 @@ func (o *Options) set(s Setting, v json.RawMessage) error {
 			o.DebounceMs = n
 		case "deadlineMs":
 			o.DeadlineMs = n
+		}
+	case "number":
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("want a number, got %s", v)
+		}
+		if f < float64(s.Min) || f > float64(s.Max) {
+			return fmt.Errorf("%g is outside [%d, %d]", f, s.Min, s.Max)
+		}
+		if s.Name == "minConfidence" {
+			o.MinConfidence = f
 		}
 	case "array":
 		var list []string
