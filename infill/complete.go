@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dream-lsp/dream-lsp/context/crossfile"
 	"github.com/dream-lsp/dream-lsp/context/lang"
 	"github.com/dream-lsp/dream-lsp/context/syntax"
 	"github.com/dream-lsp/dream-lsp/context/window"
@@ -58,8 +59,7 @@ func (d *doc) scopeBroken(text string, offset int) bool {
 		le = offset + i
 	}
 	root := d.tree.Root()
-	for i := 0; i < int(root.ChildCount()); i++ {
-		c := root.Child(i)
+	for _, c := range syntax.Children(root) { // Child(i) is O(i): quadratic on wide nodes
 		if int(c.StartByte()) <= offset && offset <= int(c.EndByte()) {
 			return errorOutside(c, ls, le)
 		}
@@ -76,8 +76,8 @@ func errorOutside(n *sitter.Node, lo, hi int) bool {
 	if s := int(n.StartByte()); (n.IsError() || n.IsMissing()) && (s < lo || s > hi) {
 		return true
 	}
-	for i := 0; i < int(n.ChildCount()); i++ {
-		if errorOutside(n.Child(i), lo, hi) {
+	for _, c := range syntax.Children(n) {
+		if errorOutside(c, lo, hi) {
 			return true
 		}
 	}
@@ -128,8 +128,8 @@ func errorStartsIn(n *sitter.Node, lo, hi int) bool {
 	if int(n.EndByte()) < lo || int(n.StartByte()) > hi {
 		return false
 	}
-	for i := 0; i < int(n.ChildCount()); i++ {
-		if errorStartsIn(n.Child(i), lo, hi) {
+	for _, c := range syntax.Children(n) {
+		if errorStartsIn(c, lo, hi) {
 			return true
 		}
 	}
@@ -153,10 +153,33 @@ func (e *Engine) budget(longest int) (int, error) {
 	return b, nil
 }
 
-// prefixTokens encodes the head and prefix windows, starting with the
-// model's BOS when the prefix reaches the start of the file.
-func (e *Engine) prefixTokens(w window.Window) []int {
-	ids := e.rt.Encode(w.Head + w.Prefix)
+// around is the code the related chunks are ranked against: up to ten
+// lines above the cursor and five below.
+func around(text string, offset int) string {
+	start := offset
+	for i := 0; i < 11 && start > 0; i++ {
+		start = strings.LastIndexByte(text[:start], '\n')
+		if start < 0 {
+			start = 0
+		}
+	}
+	end := offset
+	for i := 0; i < 5 && end < len(text); i++ {
+		k := strings.IndexByte(text[end+1:], '\n')
+		if k < 0 {
+			end = len(text)
+			break
+		}
+		end += 1 + k
+	}
+	return text[start:end]
+}
+
+// prefixTokens encodes related (other documents' code), the head and the
+// prefix windows, starting with the model's BOS when the prefix reaches
+// the start of the file.
+func (e *Engine) prefixTokens(w window.Window, related string) []int {
+	ids := e.rt.Encode(related + w.Head + w.Prefix)
 	if bos, ok := e.rt.BOSID(); ok && w.PrefixStart == 0 && w.Head == "" {
 		ids = append([]int{bos}, ids...)
 	}
@@ -237,8 +260,21 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	w := window.Build(d.tree, req.Text, sp, budget, e.count)
-	pre := e.prefixTokens(w)
+	pre := e.prefixTokens(w, "")
 	suf := e.rt.Encode(w.Suffix)
+	if rest := budget - len(pre) - len(suf); len(req.Related) > 0 && rest > 0 {
+		// Code from other documents goes before the prefix, in what the
+		// local window left of the budget: it never crowds the window out.
+		comment := "//"
+		if d.lang != nil && d.lang.LineComment != "" {
+			comment = d.lang.LineComment
+		}
+		if related, used := crossfile.Select(req.Related, around(req.Text, req.Offset), comment, rest, e.count); related != "" {
+			base := len(pre)
+			pre = e.prefixTokens(w, related)
+			e.log.Debug("infill related chunks", "chunks", len(used), "tokens", len(pre)-base)
+		}
+	}
 	if mp := e.rt.MaxPositions(); mp > 0 && len(pre)+len(suf)+longest > mp {
 		// The line-wise count can differ from the joined text's: trim by tokens.
 		over := len(pre) + len(suf) + longest - mp

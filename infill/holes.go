@@ -49,7 +49,7 @@ func (e *Engine) fillHoles(ctx context.Context, req HolesRequest) ([]Edit, error
 	}
 	wFirst := window.Build(d.tree, req.Text, first, budget*3/4, e.count)
 	wLast := window.Build(d.tree, req.Text, last, budget/4, e.count)
-	pre := e.prefixTokens(wFirst)
+	pre := e.prefixTokens(wFirst, "")
 	segs := make([][]int, len(holes))
 	lens := make([][]int, len(holes))
 	for k, h := range holes {

@@ -12,13 +12,30 @@ type lastResult struct {
 	prefix, suffix uint64 // hashes of Text[:Offset] and Text[Offset:]
 	textLen        int
 	offset         int
-	params         Request // the request without Text, Offset and Candidates
+	params         reqKey // the request without Text, Offset and Candidates
 	cands          []Candidate
 }
 
-func params(r Request) Request {
-	r.Text, r.Offset, r.Candidates = "", 0, 0
-	return r
+// reqKey is what a request asks for apart from the document, the cursor
+// and the number of candidates (Related by hash).
+type reqKey struct {
+	Path, LanguageID string
+	MaxTokens, Steps int
+	Alg, Length      string
+	MinConfidence    float64
+	related          uint64
+}
+
+func (e *Engine) params(r Request) reqKey {
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	for _, c := range r.Related {
+		h.WriteString(c.Path)
+		h.WriteByte(0)
+		h.WriteString(c.Text)
+		h.WriteByte(0)
+	}
+	return reqKey{r.Path, r.LanguageID, r.MaxTokens, r.Steps, r.Alg, r.Length, r.MinConfidence, h.Sum64()}
 }
 
 func (e *Engine) hash(s string) uint64 { return maphash.String(e.seed, s) }
@@ -26,7 +43,7 @@ func (e *Engine) hash(s string) uint64 { return maphash.String(e.seed, s) }
 // remember stores a result for typed-ahead reuse.
 func (e *Engine) remember(req Request, res *Result) {
 	l := &lastResult{prefix: e.hash(req.Text[:req.Offset]), suffix: e.hash(req.Text[req.Offset:]), textLen: len(req.Text),
-		offset: req.Offset, params: params(req), cands: append([]Candidate(nil), res.Candidates...)}
+		offset: req.Offset, params: e.params(req), cands: append([]Candidate(nil), res.Candidates...)}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.last = l
@@ -42,7 +59,7 @@ func (e *Engine) reuse(req Request) *Result {
 	e.mu.Lock()
 	last := e.last
 	e.mu.Unlock()
-	if last == nil || last.params != params(req) {
+	if last == nil || last.params != e.params(req) {
 		return nil
 	}
 	d := len(req.Text) - last.textLen

@@ -1,6 +1,10 @@
 package infill
 
-import "time"
+import (
+	"time"
+
+	"github.com/dream-lsp/dream-lsp/context/crossfile"
+)
 
 // Request asks for completions at one cursor position in a document.
 type Request struct {
@@ -17,6 +21,11 @@ type Request struct {
 	// be shown (see Policy): 0 uses Options.MinConfidence; a negative value
 	// shows candidates whatever their confidence (the other checks stay).
 	MinConfidence float64
+	// Related are chunks of other documents (crossfile.Ring.Chunks). The
+	// engine ranks them by similarity to the lines around the cursor and
+	// places the best before the prefix, each under a comment naming its
+	// path, in the part of the context budget the local window leaves.
+	Related []crossfile.Chunk
 }
 
 // Candidate is one proposed completion.
