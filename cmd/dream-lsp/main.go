@@ -5,6 +5,7 @@
 // Usage:
 //
 //	dream-lsp [serve]            run the language server on stdio (default)
+//	dream-lsp api --listen ADDR  serve the model over HTTP
 //	dream-lsp infill FILE:L:C    print a completion for one position
 //	dream-lsp eval               score infilling on the evaluation sets
 //	dream-lsp bench              measure the runtime
@@ -37,6 +38,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the language server on stdio (the default)", runServe},
+		{"api", "serve the model over HTTP (OpenAI, Mistral, llama.cpp, Ollama shapes)", runAPI},
 		{"infill", "print a completion for FILE:LINE:COL or a file with a cursor marker", runInfill},
 		{"eval", "score infilling on HumanEval-Infilling and HumanEval-X Go", runEval},
 		{"bench", "measure forward, denoising and end-to-end latency", runBench},
