@@ -341,7 +341,10 @@ func TestQueueFull(t *testing.T) {
 		}
 	}
 	var m string
-	waitFor(t, func() bool { m = getBody(t, hs.URL+"/metrics"); return strings.Contains(m, "dream_api_request_duration_seconds_count 2") })
+	waitFor(t, func() bool {
+		m = getBody(t, hs.URL+"/metrics")
+		return strings.Contains(m, "dream_api_request_duration_seconds_count 2")
+	})
 	for _, want := range []string{"dream_api_rejected_total 1", `dream_api_requests_total{endpoint="/v1/completions",code="503"} 1`, "dream_api_queue_depth 0", "dream_api_request_duration_seconds_count 2"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, m)
@@ -463,7 +466,10 @@ func TestModelsHealthMetrics(t *testing.T) {
 	}
 	post(t, hs.URL+PathOpenAI, `{"prompt":"a b"}`)
 	var m string
-	waitFor(t, func() bool { m = getBody(t, hs.URL+"/metrics"); return strings.Contains(m, "dream_api_request_duration_seconds_count 1") })
+	waitFor(t, func() bool {
+		m = getBody(t, hs.URL+"/metrics")
+		return strings.Contains(m, "dream_api_request_duration_seconds_count 1")
+	})
 	for _, want := range []string{"# TYPE dream_api_queue_depth gauge", "# TYPE dream_api_batch_size histogram", "dream_api_tokens_per_second",
 		"# TYPE dream_api_denoise_duration_seconds histogram", `dream_api_request_duration_seconds_bucket{le="+Inf"} 1`, "dream_api_generated_tokens_total 64"} {
 		if !strings.Contains(m, want) {
