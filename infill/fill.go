@@ -3,6 +3,9 @@ package infill
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	"github.com/dream-lsp/dream-lsp/context/crossfile"
 )
 
 // FillRequest asks for middles between a prefix and a suffix that the
@@ -11,6 +14,11 @@ import (
 // together, one canvas each, as Complete does.
 type FillRequest struct {
 	Prefix, Suffix string
+	// Related are chunks of other documents placed before the prefix in
+	// this order (the last nearest the prefix), each under a Comment line
+	// naming its path, as Complete places them (RenderRelated).
+	Related []crossfile.Chunk
+	Comment string // the line comment of the document's language ("": "//")
 	// BOS puts the model's BOS before the prefix (Complete does when the
 	// prefix window reaches the start of the file).
 	BOS bool
@@ -35,6 +43,9 @@ type Middle struct {
 	SlotMean  float64 `json:"slot_mean"`
 	TokenMean float64 `json:"token_mean"`
 	TokenMin  float64 `json:"token_min"`
+	// NoConfidence marks a middle from a server that reports no
+	// confidences (an autoregressive FIM server): the three above are 0.
+	NoConfidence bool `json:"-"`
 }
 
 // MaxFillLength bounds one length of a FillRequest, as Length "fixed=N" is.
@@ -63,7 +74,7 @@ func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
 		}
 		longest = max(longest, n)
 	}
-	pre := e.rt.Encode(req.Prefix)
+	pre := e.rt.Encode(RenderRelated(req.Related, req.Comment) + req.Prefix)
 	if bos, ok := e.rt.BOSID(); ok && req.BOS {
 		pre = append([]int{bos}, pre...)
 	}
@@ -109,6 +120,19 @@ func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
 		out[i] = Middle{Text: e.rt.Decode(m.ids), Tokens: len(m.ids), SlotMean: m.conf, TokenMean: m.tokMean, TokenMin: m.tokMin}
 	}
 	return out, nil
+}
+
+// RenderRelated is the text Complete puts before the prefix for chunks of
+// other documents, in prompt order: each chunk's crossfile.Header, its text
+// and a blank line.
+func RenderRelated(chunks []crossfile.Chunk, comment string) string {
+	var b strings.Builder
+	for _, c := range chunks {
+		b.WriteString(crossfile.Header(comment, c.Path))
+		b.WriteString(strings.TrimRight(c.Text, "\n"))
+		b.WriteString("\n\n")
+	}
+	return b.String()
 }
 
 // Tokens counts the tokens of text with the engine's tokenizer (plain

@@ -211,6 +211,22 @@ func TestDreamObject(t *testing.T) {
 	}
 }
 
+// TestInputExtra: llama.cpp's input_extra goes before the prefix, each
+// chunk under a comment naming its file, as dream-lsp places related code.
+func TestInputExtra(t *testing.T) {
+	rt := &infilltest.Runtime{Script: echoScript}
+	_, hs := newTestServer(t, rt, Options{})
+	code, _, body := post(t, hs.URL+PathLlamaCpp, `{"input_prefix":"y = ","input_suffix":"\n","n_predict":4,"input_extra":[{"filename":"a.py","text":"x = 1\n\n"},{"filename":"b.py","text":"z = 2"}]}`)
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	c := rt.Calls[len(rt.Calls)-1].Canvases[0]
+	want := "# a.py\nx = 1\n\n# b.py\nz = 2\n\ny = "
+	if got := rt.Decode(c[:len(want)]); got != want {
+		t.Errorf("canvas starts %q, want %q", got, want)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	big := `{"prompt":"` + strings.Repeat("a", 2<<20) + `"}`
 	cases := []struct {

@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dream-lsp/dream-lsp/context/crossfile"
+	"github.com/dream-lsp/dream-lsp/context/lang"
 	"github.com/dream-lsp/dream-lsp/infill"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
@@ -237,15 +239,14 @@ func (s *Server) handleFill(endpoint string) http.Handler {
 // against the model.
 func (s *Server) fillRequest(j *job) (infill.FillRequest, *apiError) {
 	req := infill.FillRequest{Prefix: j.prefix, Suffix: j.suffix}
-	if len(j.extra) > 0 {
-		var b strings.Builder
-		for _, c := range j.extra {
-			b.WriteString(c.Text)
-			if c.Text != "" && !strings.HasSuffix(c.Text, "\n") {
-				b.WriteByte('\n')
-			}
+	// llama.cpp's input_extra: before the prefix, each under a comment
+	// naming its file, as dream-lsp places related code in-process (the
+	// comment is the line comment of the first chunk's language).
+	for _, c := range j.extra {
+		req.Related = append(req.Related, crossfile.Chunk{Path: c.Filename, Text: c.Text})
+		if l, ok := lang.Detect("", c.Filename); ok && req.Comment == "" {
+			req.Comment = l.LineComment
 		}
-		req.Prefix = b.String() + req.Prefix
 	}
 	req.MaxTokens = s.maxTok
 	if j.maxTokens > 0 {
@@ -313,7 +314,7 @@ func (s *Server) respond(w http.ResponseWriter, j *job, req infill.FillRequest, 
 	if b.Tokens >= req.Lengths[best(mids)] {
 		finish = "length"
 	}
-	promptTokens := s.eng.Tokens(req.Prefix) + s.eng.Tokens(req.Suffix)
+	promptTokens := s.eng.Tokens(infill.RenderRelated(req.Related, req.Comment)+req.Prefix) + s.eng.Tokens(req.Suffix)
 	model := s.opts.Model
 	now := time.Now()
 	id := fmt.Sprintf("cmpl-%x", now.UnixNano())

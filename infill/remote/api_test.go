@@ -1,0 +1,86 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/dream-lsp/dream-lsp/context/crossfile"
+	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/infill/api"
+	"github.com/dream-lsp/dream-lsp/runtime/builtin"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
+)
+
+// TestAgainstDreamAPI: every adapter against `dream-lsp api`'s server over
+// the built-in model returns what the same engine gives in-process for the
+// same windows and settings (every length's middle and its confidences
+// where the shape carries the dream object; the middle of the one length
+// for mistral, which does not).
+func TestAgainstDreamAPI(t *testing.T) {
+	eng, err := engine.OpenFS(builtin.FS(), engine.Options{Threads: 1, Cache: denoise.CacheOptions{Enabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rt, err := infill.FromEngine(eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Options{Runtime: rt, Model: builtin.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer func() { hs.Close(); srv.Shutdown() }()
+	local := infill.New(rt, infill.Options{})
+
+	reqs := []infill.FillRequest{
+		{Prefix: "package main\n\nimport \"os\"\n\nfunc read(path string) ([]byte, error) {\n\tdata, err := os.ReadFile(path)\n", Suffix: "\treturn data, nil\n}\n",
+			BOS: true, Lengths: []int{4, 8, 12}},
+		{Prefix: "func sum(xs []int) int {\n\ttotal := 0\n\tfor _, x := range xs {\n", Suffix: "\t}\n\treturn total\n}\n", Lengths: []int{6}, Steps: 3, Alg: "maskgit_plus",
+			Related: []crossfile.Chunk{{Path: "util.go", Text: "func add(a, b int) int { return a + b }\n"}}, Comment: "//"},
+	}
+	nonEmpty := 0
+	for _, a := range []string{OpenAI, LlamaCpp, Ollama, Mistral} {
+		cl, err := New(Config{URL: hs.URL, API: a, Model: builtin.Name()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, req := range reqs {
+			got, err := cl.Fill(context.Background(), req)
+			if err != nil {
+				t.Fatalf("%s request %d: %v", a, i, err)
+			}
+			in := req
+			if a == Mistral {
+				// No dream object: the server's defaults, one canvas of the longest length.
+				in = infill.FillRequest{Prefix: req.Prefix, Suffix: req.Suffix, Related: req.Related, Comment: req.Comment, Lengths: []int{maxTokens(req)}, Expand: true}
+			}
+			want, err := local.Fill(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a == Mistral {
+				if len(got) != 1 || got[0].Text != want[0].Text {
+					t.Errorf("%s request %d: remote %+v, in-process %+v", a, i, got, want)
+				}
+				continue
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s request %d:\nremote     %+v\nin-process %+v", a, i, got, want)
+			}
+			for _, m := range want {
+				if strings.TrimSpace(m.Text) != "" {
+					nonEmpty++
+				}
+			}
+		}
+	}
+	if nonEmpty == 0 {
+		t.Error("every middle was empty: the comparison proves nothing")
+	}
+}
