@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fetch llama-server and python3-gguf from Debian sid into infill/remote/.llama/ for the remote
+# client's end-to-end test against a server this project did not write, without installing anything
+# system-wide: the .deb files of llama.cpp-tools and the shared libraries it needs (sid's glibc
+# included) are unpacked there, and a wrapper `llama-server` runs the binary through sid's own
+# dynamic loader with the CPU backend. The test (llamaserver_test.go) writes its tiny Qwen2 GGUF
+# with the unpacked python3-gguf (testdata/tinyqwen.py) and starts the wrapper.
+#
+#   bash infill/remote/testdata/fetch-llama.sh
+#
+# Needs apt-get and Debian's mirror; run at set-up (as .ci/run does), not at test time.
+# The unpacked gguf module needs numpy, yaml and tqdm for /usr/bin/python3 (python3-numpy,
+# python3-yaml, python3-tqdm).
+set -euo pipefail
+suite=${1:-sid}
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lists/partial" "$work/debs"
+cat >"$work/suite.sources" <<SRC
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $suite
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+apt=(-o Dir::Etc::sourcelist="$work/suite.sources" -o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$work/lists"
+  -o Dir::Cache::archives="$work/debs" -o APT::Sandbox::User=root)
+apt-get "${apt[@]}" update -qq
+
+# The package closure: llama.cpp-tools, python3-gguf and every library they depend on.
+want=(llama.cpp-tools libllama0 libggml0 libc6 libgcc-s1 libstdc++6 python3-gguf)
+declare -A seen=()
+while [ ${#want[@]} -gt 0 ]; do
+  p=${want[0]}
+  want=("${want[@]:1}")
+  [ -n "${seen[$p]:-}" ] && continue
+  seen[$p]=1
+  deps=$(apt-cache "${apt[@]}" show "$p/$suite" 2>/dev/null | awk -F': ' '/^(Pre-)?Depends:/ {print $2}' |
+    tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/:any//; s/[[:space:]]//g' | grep -E '^lib' || true)
+  for d in $deps; do [ -z "${seen[$d]:-}" ] && want+=("$d"); done
+done
+pkgs=()
+for p in "${!seen[@]}"; do pkgs+=("$p/$suite"); done
+(cd "$work/debs" && apt-get "${apt[@]}" download "${pkgs[@]}" >/dev/null)
+
+dest="$here/.llama"
+rm -rf "$dest"
+mkdir -p "$dest/root"
+for d in "$work"/debs/*.deb; do dpkg-deb -x "$d" "$dest/root"; done
+cat >"$dest/llama-server" <<'WRAP'
+#!/bin/sh
+# llama-server from Debian (see fetch-llama.sh), run with that suite's glibc and the generic
+# x86-64 CPU backend (SSE4.2: runs on any machine this project targets).
+root=$(dirname "$(readlink -f "$0")")/root
+lib=$root/usr/lib/x86_64-linux-gnu
+GGML_BACKEND_PATH=$lib/ggml/backends0/libggml-cpu-sse42.so \
+  exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib:$lib/llama:$lib/ggml" "$root/usr/bin/llama-server" "$@"
+WRAP
+chmod +x "$dest/llama-server"
+"$dest/llama-server" --version 2>&1 | head -1
+echo "fetch-llama: $dest/llama-server"
