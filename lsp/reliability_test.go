@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -472,5 +475,55 @@ func TestManyEditsDoNotBlock(t *testing.T) {
 	t.Logf("10,000 edits on %d bytes, then a completion: %v", len(text), took)
 	if took > 3*time.Second {
 		t.Fatalf("the request after 10,000 edits waited %v", took)
+	}
+}
+
+// vmRSS returns the process's resident set size in kB (Linux).
+func vmRSS(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc/self/status: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
+}
+
+// TestClosedHugeDocumentFreed: the memory of a closed 60 MB document goes
+// back to the system, not only to the Go heap. Long mode only
+// (DREAM_LSP_LOAD=long): it moves 60 MB through a pipe.
+func TestClosedHugeDocumentFreed(t *testing.T) {
+	if os.Getenv("DREAM_LSP_LOAD") != "long" {
+		t.Skip("long mode only: DREAM_LSP_LOAD=long")
+	}
+	ctx := timeout(t)
+	c := startReady(t, &lsptest.Echo{}, quiet())
+	runtime.GC()
+	debug.FreeOSMemory()
+	before := vmRSS(t)
+	text := strings.Repeat("x := 1 // some text to fill sixty megabytes\n", (60<<20)/44)
+	if err := c.Open(ctx, goURI, "go", text); err != nil {
+		t.Fatal(err)
+	}
+	text = ""
+	if err := c.Call(ctx, "workspace/executeCommand", map[string]any{"command": lsp.CommandStatus}, nil); err != nil {
+		t.Fatal(err)
+	}
+	open := vmRSS(t)
+	if err := c.Notify(ctx, "textDocument/didClose", map[string]any{"textDocument": map[string]any{"uri": goURI}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx, "workspace/executeCommand", map[string]any{"command": lsp.CommandStatus}, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	closed := vmRSS(t)
+	t.Logf("RSS: %d MB before, %d MB with the 60 MB document open, %d MB 1 s after closing it", before>>10, open>>10, closed>>10)
+	if closed > before+(open-before)/2 {
+		t.Fatalf("RSS %d kB after close: less than half of the %d kB the document took was returned", closed, open-before)
 	}
 }
