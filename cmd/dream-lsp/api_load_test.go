@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestAPILoad is the load measurement of docs/BENCHMARKS.md "dream-lsp api":
+// E simulated editors, each sending N completion requests one after
+// another (a closed loop, no think time), against one `dream-lsp api` on
+// the built-in model (CPU), once with batching and once with --no-batch.
+// Every request must be answered 200. It reports p50/p95 latency,
+// throughput and the server's peak RSS. Opt-in (it takes minutes):
+//
+//	DREAM_API_LOAD=8x200 go test ./cmd/dream-lsp -run TestAPILoad -v -timeout 60m
+func TestAPILoad(t *testing.T) {
+	spec := os.Getenv("DREAM_API_LOAD")
+	if spec == "" {
+		t.Skip("opt-in measurement: set DREAM_API_LOAD=EDITORSxREQUESTS (e.g. 8x200)")
+	}
+	var editors, perEditor int
+	if _, err := fmt.Sscanf(spec, "%dx%d", &editors, &perEditor); err != nil || editors < 1 || perEditor < 1 {
+		t.Fatalf("DREAM_API_LOAD=%q: want EDITORSxREQUESTS", spec)
+	}
+	windows := loadWindows(t, editors*perEditor)
+	bin := buildBinary(t)
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{{"batched", nil}, {"unbatched", []string{"--no-batch"}}} {
+		url, cmd, stderr := startAPI(t, bin, nil, mode.args...)
+		var mu sync.Mutex
+		var lat []time.Duration
+		failed := 0
+		start := time.Now()
+		var wg sync.WaitGroup
+		for e := range editors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range perEditor {
+					w := windows[e*perEditor+i]
+					body, _ := json.Marshal(map[string]any{"prompt": w[0], "suffix": w[1], "max_tokens": 12,
+						"dream": map[string]any{"lengths": []int{4, 8, 12}, "bos": w[0] == ""}})
+					t0 := time.Now()
+					resp, err := http.Post(url+"/v1/completions", "application/json", strings.NewReader(string(body)))
+					d := time.Since(t0)
+					ok := err == nil && resp.StatusCode == 200
+					if err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					mu.Lock()
+					if ok {
+						lat = append(lat, d)
+					} else {
+						failed++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		wall := time.Since(start)
+		rss := peakRSSOf(cmd.Process.Pid)
+		metrics := metrics(t, url, "")
+		cmd.Process.Kill()
+		cmd.Wait()
+		if failed > 0 {
+			t.Errorf("%s: %d of %d requests failed\n%s", mode.name, failed, editors*perEditor, stderr())
+		}
+		slices.Sort(lat)
+		pct := func(p float64) time.Duration {
+			if len(lat) == 0 {
+				return 0
+			}
+			return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+		}
+		t.Logf("%s: %d editors x %d requests: %d answered in %.1f s = %.2f req/s; latency p50 %v p95 %v max %v; server peak RSS %.0f MiB; batches: %s",
+			mode.name, editors, perEditor, len(lat), wall.Seconds(), float64(len(lat))/wall.Seconds(), pct(0.50).Round(time.Millisecond),
+			pct(0.95).Round(time.Millisecond), pct(1).Round(time.Millisecond), rss, batchSummary(metrics))
+	}
+	t.Logf("machine: %d CPUs (GOMAXPROCS %d), %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
+}
+
+// loadWindows cuts n prefix/suffix windows at random line starts of the Go
+// standard library's files (real code, a fixed seed): up to 600 bytes
+// before the cursor and 200 after, as an editor's engine would send.
+func loadWindows(t *testing.T, n int) [][2]string {
+	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "strings", "*.go"))
+	more, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "bufio", "*.go"))
+	files = append(files, more...)
+	if len(files) == 0 {
+		t.Fatal("no Go sources under GOROOT for the load's windows")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out [][2]string
+	for len(out) < n {
+		b, err := os.ReadFile(files[rng.IntN(len(files))])
+		if err != nil || len(b) < 1000 {
+			continue
+		}
+		text := string(b)
+		off := rng.IntN(len(text))
+		off = strings.LastIndexByte(text[:off], '\n') + 1
+		lo := max(0, off-600)
+		hi := min(len(text), off+200)
+		out = append(out, [2]string{text[lo:off], text[off:hi]})
+	}
+	return out
+}
+
+// peakRSSOf reads a process's peak resident set (VmHWM) in MiB.
+func peakRSSOf(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// batchSummary reads the mean requests and canvases per denoising call
+// from /metrics.
+func batchSummary(m string) string {
+	val := func(name string) float64 {
+		for _, line := range strings.Split(m, "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+				v, _ := strconv.ParseFloat(f[1], 64)
+				return v
+			}
+		}
+		return 0
+	}
+	calls := val("dream_api_batch_requests_count")
+	if calls == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%.0f calls, %.2f requests and %.1f canvases per call", calls, val("dream_api_batch_requests_sum")/calls, val("dream_api_batch_size_sum")/calls)
+}
