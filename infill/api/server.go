@@ -178,8 +178,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	// The dream object tells dream-lsp clients the canvas limit, so their
+	// windows are cut as they would be in-process.
 	writeJSON(w, map[string]any{"object": "list", "data": []map[string]any{
-		{"id": s.opts.Model, "object": "model", "created": 0, "owned_by": "dream-lsp"},
+		{"id": s.opts.Model, "object": "model", "created": 0, "owned_by": "dream-lsp",
+			"dream": map[string]any{"max_positions": s.opts.Runtime.MaxPositions()}},
 	}})
 }
 

@@ -37,6 +37,12 @@ func TestAgainstDreamAPI(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer func() { hs.Close(); srv.Shutdown() }()
 	local := infill.New(rt, infill.Options{})
+	if cl, _ := New(Config{URL: hs.URL}); cl != nil {
+		info, err := cl.Info(context.Background())
+		if err != nil || info.Model != builtin.Name() || info.MaxPositions != rt.MaxPositions() {
+			t.Errorf("Info = %+v, %v; want %s with %d positions", info, err, builtin.Name(), rt.MaxPositions())
+		}
+	}
 
 	reqs := []infill.FillRequest{
 		{Prefix: "package main\n\nimport \"os\"\n\nfunc read(path string) ([]byte, error) {\n\tdata, err := os.ReadFile(path)\n", Suffix: "\treturn data, nil\n}\n",
