@@ -71,7 +71,7 @@ func Default() Options {
 		EnabledLanguages: DefaultLanguages(),
 		TriggerMode:      "automatic",
 		DeadlineMs:       2000,
-		MinConfidence:    0.3, // = infill.DefaultMinConfidence (checked by a test in infill)
+		MinConfidence:    0.12, // = infill.DefaultMinConfidence (checked by a test in infill)
 	}
 }
 
