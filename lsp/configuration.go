@@ -29,7 +29,7 @@ func (s *Server) mergeSettings(raw []byte, source string) {
 	}
 	s.log.Debug("settings", "source", source, "steps", merged.Steps, "max_tokens", merged.MaxTokens,
 		"debounce_ms", merged.DebounceMs, "deadline_ms", merged.DeadlineMs, "trigger_mode", merged.TriggerMode)
-	if merged.Model != old.Model || merged.Device != old.Device {
+	if merged.Model != old.Model || merged.Device != old.Device || merged.Remote != old.Remote {
 		s.eng.Lock()
 		started := s.eng.started
 		s.eng.Unlock()

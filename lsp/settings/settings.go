@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"sort"
 	"time"
@@ -34,12 +35,35 @@ type Options struct {
 	// MinConfidence is the model confidence a suggestion needs to be shown
 	// (0: no threshold); pass it to the engine with infill.Threshold.
 	MinConfidence float64 `json:"minConfidence"`
+	// Remote, when its URL is set, is a model behind HTTP used instead of
+	// the in-process one (infill/remote; docs/DEPLOY.md).
+	Remote Remote `json:"remote"`
 }
+
+// Remote selects a model server: another dream-lsp (`dream-lsp api`) or a
+// fill-in-the-middle server (llama-server, Ollama, vLLM, Mistral).
+type Remote struct {
+	URL   string `json:"url"`   // base URL; "" = the in-process model
+	API   string `json:"api"`   // "openai", "mistral", "llamacpp" or "ollama"
+	Model string `json:"model"` // model name sent to the server ("" = none)
+	// APIKeyEnv names the environment variable holding the API key (the
+	// key itself never appears in settings or logs).
+	APIKeyEnv string `json:"apiKeyEnv"`
+}
+
+// String is the setting's JSON form (how docs/protocol.md shows the default).
+func (r Remote) String() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// RemoteAPIs are the request shapes the remote setting accepts.
+var RemoteAPIs = []string{"openai", "mistral", "llamacpp", "ollama"}
 
 // Setting documents one setting.
 type Setting struct {
 	Name        string // camelCase key
-	Type        string // "string", "integer", "number" or "array"
+	Type        string // "string", "integer", "number", "array" or "object"
 	Default     any
 	Enum        []string // allowed values, if restricted
 	Min, Max    int      // bounds of integers
@@ -59,6 +83,7 @@ func All() []Setting {
 		{Name: "triggerMode", Type: "string", Default: d.TriggerMode, Enum: []string{"automatic", "manual"}, Description: "automatic completes while typing; manual only on an explicit request."},
 		{Name: "algorithm", Type: "string", Default: d.Algorithm, Enum: []string{"", "origin", "maskgit_plus", "topk_margin", "entropy", "confidence_threshold"}, Description: "Dream unmasking algorithm; empty uses the engine's default."},
 		{Name: "deadlineMs", Type: "integer", Default: d.DeadlineMs, Min: 50, Max: 60000, Description: "Hard limit in milliseconds for one completion; a request that runs out answers with nothing and the status turns slow."},
+		{Name: "remote", Type: "object", Default: d.Remote, Description: "A model server to use instead of the in-process model: {url, api (openai, mistral, llamacpp or ollama), model, apiKeyEnv (the name of an environment variable holding the API key)}; an empty url uses the in-process model."},
 		{Name: "minConfidence", Type: "number", Default: d.MinConfidence, Min: 0, Max: 1, Description: "Least model confidence (0-1) a suggestion needs to be shown, for automatic and invoked requests alike; 0 shows every suggestion that parses and is not a no-op."},
 	}
 }
@@ -71,6 +96,7 @@ func Default() Options {
 		EnabledLanguages: DefaultLanguages(),
 		TriggerMode:      "automatic",
 		DeadlineMs:       2000,
+		Remote:           Remote{API: "openai"},
 		MinConfidence:    0.12, // = infill.DefaultMinConfidence (checked by a test in infill)
 	}
 }
@@ -207,6 +233,26 @@ func (o *Options) set(s Setting, v json.RawMessage) error {
 		if s.Name == "minConfidence" {
 			o.MinConfidence = f
 		}
+	case "object": // remote, the only object
+		var r Remote
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			return fmt.Errorf("want {url, api, model, apiKeyEnv}: %v", err)
+		}
+		if r.API == "" {
+			r.API = "openai"
+		}
+		if !slices.Contains(RemoteAPIs, r.API) {
+			return fmt.Errorf("api %q is not one of %q", r.API, RemoteAPIs)
+		}
+		if r.URL != "" {
+			u, err := url.Parse(r.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("url %q: want http://HOST[:PORT] or https://...", r.URL)
+			}
+		}
+		o.Remote = r
 	case "array":
 		var list []string
 		if err := json.Unmarshal(v, &list); err != nil {

@@ -153,3 +153,26 @@ func TestProtocolDocMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteSetting: the remote object is read whole and checked (api
+// among the four shapes, an http(s) URL, no unknown keys); a bad one is
+// reported and leaves the previous value.
+func TestRemoteSetting(t *testing.T) {
+	base := Default()
+	got, problems, err := base.Merge([]byte(`{"remote": {"url": "http://gpu:8080", "api": "llamacpp", "model": "m", "apiKeyEnv": "DREAM_KEY"}}`))
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("%v %v", err, problems)
+	}
+	if want := (Remote{URL: "http://gpu:8080", API: "llamacpp", Model: "m", APIKeyEnv: "DREAM_KEY"}); got.Remote != want {
+		t.Errorf("remote = %+v, want %+v", got.Remote, want)
+	}
+	if got, _, _ := base.Merge([]byte(`{"remote": {"url": "https://x"}}`)); got.Remote.API != "openai" {
+		t.Errorf("api defaults to %q, want openai", got.Remote.API)
+	}
+	for _, bad := range []string{`{"url": "gpu:8080"}`, `{"url": "http://x", "api": "grpc"}`, `{"url": "http://x", "key": "s"}`, `"http://x"`, `{"url": 5}`} {
+		got, problems, _ := base.Merge([]byte(`{"remote": ` + bad + `}`))
+		if len(problems) != 1 || !strings.Contains(problems[0], `"remote"`) || got.Remote != base.Remote {
+			t.Errorf("remote %s: problems %q, remote %+v", bad, problems, got.Remote)
+		}
+	}
+}
