@@ -68,13 +68,15 @@ vim.fn.writefile(original, file)
 -- its default settings; no dream plugin is on the runtimepath.
 local init = tmp .. "/init.lua"
 vim.fn.writefile({
+  H.exit_with_parent,
   "vim.opt.swapfile = false",
   "vim.opt.shadafile = 'NONE'",
   "vim.cmd('filetype indent off')",
   "vim.opt.autoindent = false",
   "vim.opt.tabstop = 4",
-  -- As `:help lsp-autocompletion` suggests: show the menu for one item too, select without inserting.
-  "vim.opt.completeopt = 'menu,menuone,noinsert,popup'",
+  -- Show the menu for one item too, select without inserting. (No 'popup': its documentation window
+  -- needs the markdown tree-sitter parser, which Debian ships apart from Neovim.)
+  "vim.opt.completeopt = 'menu,menuone,noinsert'",
   "if vim.lsp.log and vim.lsp.log.set_level then vim.lsp.log.set_level('debug') end",
   "vim.lsp.config('dream', {",
   "  cmd = { " .. vim.inspect(bin) .. ", 'serve' },",

@@ -77,6 +77,7 @@ vim.fn.writefile(original, file)
 -- The editor under test: the plugin from this checkout, nothing else.
 local init = tmp .. "/init.lua"
 vim.fn.writefile({
+  H.exit_with_parent,
   "vim.opt.runtimepath:prepend(" .. vim.inspect(root) .. ")",
   "vim.opt.swapfile = false",
   "vim.opt.shadafile = 'NONE'",
@@ -356,6 +357,16 @@ if native then
   return
 end
 
+-- UI checks that need a suggestion at spots where a model may rightly show none (the suggestion
+-- policy holds back what would not parse): they run with the echo engine, whose texts are exact.
+local function echo_test(name, fn)
+  if echo then
+    test(name, fn)
+  else
+    io.stdout:write("not run with a model - " .. name .. " (the echo-engine run checks it)\n")
+  end
+end
+
 local row, typed_line
 test("typing in the middle of a function shows ghost text as an extmark", function()
   -- Cursor on `\treturn msg` (line 7); open a line above it and type.
@@ -426,7 +437,7 @@ test("Tab accepts: the buffer holds the typed text plus the suggestion", functio
   eq(after[#after], "}")
 end)
 
-test("manual trigger, accept word keeps the rest shown, C-] dismisses", function()
+echo_test("manual trigger, accept word keeps the rest shown, C-] dismisses", function()
   input("<Esc>")
   H.wait(2000, function()
     return mode() == "n"
@@ -468,7 +479,7 @@ test("manual trigger, accept word keeps the rest shown, C-] dismisses", function
   eq(#marks(), 0, "no extmark left")
 end)
 
-test("typing the suggestion's next character keeps the rest shown", function()
+echo_test("typing the suggestion's next character keeps the rest shown", function()
   input("<M-\\>")
   ok(H.wait(timeout, visible), "no suggestion after the trigger key; events:\n" .. events())
   local s = suggestion()
@@ -489,7 +500,7 @@ test("typing the suggestion's next character keeps the rest shown", function()
   end), "suggestion not advanced by typing " .. c .. "; events:\n" .. events())
 end)
 
-test("typing a different character dismisses the suggestion", function()
+echo_test("typing a different character dismisses the suggestion", function()
   input("<M-\\>")
   ok(H.wait(timeout, visible), "no suggestion after the trigger key")
   local s = suggestion()
@@ -624,7 +635,7 @@ test(":DreamFillHoles fills the marked hole through workspace/applyEdit", functi
   end
 end)
 
-test("backspace drops the suggestion without asking again", function()
+echo_test("backspace drops the suggestion without asking again", function()
   input("<Esc>")
   H.wait(2000, function()
     return mode() == "n"

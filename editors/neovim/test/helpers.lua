@@ -51,6 +51,11 @@ function H.finish()
   vim.cmd((H.failed == 0 and H.passed > 0) and "qall!" or "cquit! 1")
 end
 
+--- A line for an init file: the editor under test exits when its parent (the spec) is gone, so a spec
+--- killed on a timeout leaves no editor behind (a raw libuv timer: it runs even at a prompt).
+H.exit_with_parent = "do local uv = vim.uv or vim.loop; local ppid = uv.os_getppid(); local t = uv.new_timer();"
+  .. " t:start(500, 500, function() if uv.os_getppid() ~= ppid then os.exit(1) end end) end"
+
 --- Starts a second Neovim (the editor under test) with init file `init` on `file`, headless, listening
 --- on a socket in `tmp`, and connects to it over RPC. With `tmux` (a path; Neovim 0.9+) a terminal UI
 --- (`nvim --remote-ui`) attaches to it inside a private tmux server of `cols` x `rows`, so E.screen()
