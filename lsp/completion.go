@@ -56,7 +56,8 @@ func (s *Server) completion(ctx context.Context, req *jsonrpc2.Request) (any, er
 		if err != nil {
 			continue
 		}
-		list.Items = append(list.Items, completionItem(e.text, rng, caps.snippets, i, s.acceptCommand(e.text)))
+		indent := lineIndent(r.doc.Text, e.start)
+		list.Items = append(list.Items, completionItem(e.text, indent, rng, caps.snippets, i, s.acceptCommand(e.text)))
 	}
 	s.back.answered(len(list.Items) > 0 && !r.invoked)
 	if ctx.Err() != nil {
@@ -65,23 +66,34 @@ func (s *Server) completion(ctx context.Context, req *jsonrpc2.Request) (any, er
 	return list, nil
 }
 
-// completionItem builds the item for text replacing rng. Clients insert
-// only the first line of a multi-line plain-text item (Neovim's
-// vim.lsp.completion and omnifunc), so a multi-line text is sent as a
-// snippet where the client supports snippets, which every client expands
-// whole; single-line texts stay plain text. insertTextMode asIs: the text
-// is already indented for its place, and VS Code would indent every line
-// after the first once more otherwise.
-func completionItem(text string, rng protocol.Range, snippets bool, rank int, cmd protocol.Command) protocol.CompletionItem {
+// completionItem builds the item for text replacing rng on a line indented
+// with indent. Clients insert only the first line of a multi-line
+// plain-text item (Neovim's vim.lsp.completion and omnifunc), so a
+// multi-line text is sent as a snippet where the client supports snippets,
+// which every client expands whole; single-line texts stay plain text.
+//
+// Indentation: a plain text is already indented for its place, so it goes
+// asIs (VS Code would indent every line after the first once more
+// otherwise). Snippet engines indent the lines after the first by the
+// cursor line's indentation whatever insertTextMode says (Neovim's
+// vim.snippet, yasnippet), so a snippet drops that indentation from its
+// later lines and says adjustIndentation, which is what LSP defines for
+// it. A text with a later line indented less than the cursor's line cannot
+// be written that way and stays asIs.
+func completionItem(text, indent string, rng protocol.Range, snippets bool, rank int, cmd protocol.Command) protocol.CompletionItem {
 	first, _, multi := strings.Cut(text, "\n")
 	first = strings.TrimSuffix(first, "\r")
 	label := first
 	if multi {
 		label += " …"
 	}
-	format, newText := protocol.InsertTextFormatPlainText, text
+	format, mode, newText := protocol.InsertTextFormatPlainText, protocol.InsertTextModeAsIs, text
 	if multi && snippets {
-		format, newText = protocol.InsertTextFormatSnippet, escapeSnippet(text)
+		format = protocol.InsertTextFormatSnippet
+		if rel, ok := dedentLater(text, indent); ok && indent != "" {
+			mode, newText = protocol.InsertTextModeAdjustIndentation, rel
+		}
+		newText = escapeSnippet(newText)
 	}
 	return protocol.CompletionItem{
 		Label:            label,
@@ -90,10 +102,36 @@ func completionItem(text string, rng protocol.Range, snippets bool, rank int, cm
 		SortText:         protocol.NewOptional(string(rune('0' + rank))),
 		FilterText:       protocol.NewOptional(first),
 		InsertTextFormat: format,
-		InsertTextMode:   protocol.InsertTextModeAsIs,
+		InsertTextMode:   mode,
 		TextEdit:         &protocol.TextEdit{Range: rng, NewText: newText},
 		Command:          cmd,
 	}
+}
+
+// lineIndent returns the leading blanks of the line containing offset.
+func lineIndent(text string, offset int) string {
+	start := strings.LastIndexByte(text[:offset], '\n') + 1
+	line := text[start:]
+	return line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+}
+
+// dedentLater removes indent from every line after the first; blank lines
+// may be shorter. It reports false when a non-blank later line does not
+// start with indent.
+func dedentLater(text, indent string) (string, bool) {
+	lines := strings.Split(text, "\n")
+	for i := 1; i < len(lines); i++ {
+		l := lines[i]
+		switch {
+		case strings.HasPrefix(l, indent):
+			lines[i] = l[len(indent):]
+		case strings.Trim(l, " \t\r") == "":
+			lines[i] = strings.TrimLeft(l, " \t")
+		default:
+			return "", false
+		}
+	}
+	return strings.Join(lines, "\n"), true
 }
 
 // escapeSnippet makes text a snippet that inserts text literally: LSP's

@@ -96,10 +96,12 @@ func TestWireCompletionShapes(t *testing.T) {
 			"insertTextFormat": 1, "insertTextMode": 1,
 			"textEdit": {"range": {"start": {"line": 9, "character": 2}, "end": {"line": 9, "character": 2}}, "newText": "y := x * 2\n\t\tif y > 5 {\n\t\t\tprintln(\"$y\")\n\t\t}"}, ` + cmd + `}`,
 			"\t\ty := x * 2\n\t\tif y > 5 {\n\t\t\tprintln(\"$y\")\n\t\t}\n\t}\n}\n"},
+		// A snippet's later lines are relative to the cursor line's
+		// indentation (adjustIndentation), as snippet engines insert them.
 		{"go multi-line block, snippet item: $ and } escaped", "file:///w/main.go", "go", wireGo, goRules, snippetClient, 9, 2,
 			`{"label": "y := x * 2 …", "kind": 1, "detail": "dream", "sortText": "0", "filterText": "y := x * 2",
-			"insertTextFormat": 2, "insertTextMode": 1,
-			"textEdit": {"range": {"start": {"line": 9, "character": 2}, "end": {"line": 9, "character": 2}}, "newText": "y := x * 2\n\t\tif y > 5 {\n\t\t\tprintln(\"\\$y\")\n\t\t\\}"}, ` + cmd + `}`,
+			"insertTextFormat": 2, "insertTextMode": 2,
+			"textEdit": {"range": {"start": {"line": 9, "character": 2}, "end": {"line": 9, "character": 2}}, "newText": "y := x * 2\nif y > 5 {\n\tprintln(\"\\$y\")\n\\}"}, ` + cmd + `}`,
 			"\t\ty := x * 2\n\t\tif y > 5 {\n\t\t\tprintln(\"$y\")\n\t\t}\n\t}\n}\n"},
 		// Python, spaces.
 		{"python after keyword, inline", "file:///w/area.py", "python", wirePy, pyRules, inlineClient, 1, 10,
@@ -128,8 +130,8 @@ func TestWireCompletionShapes(t *testing.T) {
 			"        x = area(i, 2)\n        total += x\n    print(total)\n"},
 		{"python multi-line block, snippet item", "file:///w/area.py", "python", wirePy, pyRules, snippetClient, 7, 8,
 			`{"label": "x = area(i, 2) …", "kind": 1, "detail": "dream", "sortText": "0", "filterText": "x = area(i, 2)",
-			"insertTextFormat": 2, "insertTextMode": 1,
-			"textEdit": {"range": {"start": {"line": 7, "character": 8}, "end": {"line": 7, "character": 8}}, "newText": "x = area(i, 2)\n        total += x"}, ` + cmd + `}`,
+			"insertTextFormat": 2, "insertTextMode": 2,
+			"textEdit": {"range": {"start": {"line": 7, "character": 8}, "end": {"line": 7, "character": 8}}, "newText": "x = area(i, 2)\ntotal += x"}, ` + cmd + `}`,
 			"        x = area(i, 2)\n        total += x\n    print(total)\n"},
 	}
 	for _, tt := range tests {
@@ -212,12 +214,15 @@ func setAcceptID(item map[string]any, id string) {
 
 // applyWireItem applies an inline completion item or a completion item's
 // textEdit to src as a client does: the range (UTF-16 columns, ASCII here)
-// replaced by the text, a snippet's escapes (\$ \} \\) undone.
+// replaced by the text, a snippet's escapes (\$ \} \\) undone, and under
+// insertTextMode adjustIndentation the cursor line's indentation put before
+// every later line.
 func applyWireItem(src string, item map[string]any) (string, error) {
 	b, _ := json.Marshal(item)
 	var it struct {
 		InsertText       *string `json:"insertText"`
 		InsertTextFormat int     `json:"insertTextFormat"`
+		InsertTextMode   int     `json:"insertTextMode"`
 		Range            *wireRange
 		TextEdit         *struct {
 			Range   wireRange `json:"range"`
@@ -254,6 +259,13 @@ func applyWireItem(src string, item map[string]any) (string, error) {
 	end, err := wireOffset(src, rng.End.Line, rng.End.Character)
 	if err != nil {
 		return "", err
+	}
+	if it.InsertTextMode == 2 {
+		// adjustIndentation: later lines get the cursor line's indentation.
+		ls := strings.LastIndexByte(src[:start], '\n') + 1
+		indent := src[ls:]
+		indent = indent[:len(indent)-len(strings.TrimLeft(indent, " \t"))]
+		text = strings.ReplaceAll(text, "\n", "\n"+indent)
 	}
 	return src[:start] + text + src[end:], nil
 }
