@@ -114,7 +114,10 @@ func (e *Engine) dreamOn(ctx context.Context, rt ExpandDenoiser, pre, suf []int,
 		canvas = append(canvas, mask)
 	}
 	canvas = append(append(canvas, suf...), eos)
-	if alg == DefaultAlg {
+	switch alg {
+	case "maskgit_plus", "topk_margin", "entropy":
+	default: // origin and confidence_threshold have no one-token-per-step form upstream
+		e.log.Debug("dreamon: algorithm not supported by the loop, using entropy", "alg", alg)
 		alg = DreamOnAlg
 	}
 	out, err := rt.DenoiseExpand(ctx, ExpandRequest{

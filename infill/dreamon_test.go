@@ -114,3 +114,20 @@ func TestDreamOnDeadline(t *testing.T) {
 		t.Fatal("no error past the deadline")
 	}
 }
+
+// TestDreamOnUnsupportedAlg: a configured algorithm the loop cannot run
+// (confidence_threshold, origin) falls back to entropy instead of failing
+// every completion.
+func TestDreamOnUnsupportedAlg(t *testing.T) {
+	spy := openTinyDreamOn(t)
+	text := "x = 1\ny = \n"
+	for _, alg := range []string{"confidence_threshold", "origin"} {
+		_, err := infill.New(spy, infill.Options{Alg: alg}).Complete(context.Background(), infill.Request{Path: "f.py", Text: text, Offset: strings.Index(text, "y = ") + 4})
+		if err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if got := spy.expands[len(spy.expands)-1].Alg; got != "entropy" {
+			t.Errorf("%s: the loop ran %q, want entropy", alg, got)
+		}
+	}
+}

@@ -267,3 +267,36 @@ func TestDreamOnErrors(t *testing.T) {
 		t.Error("cancelled context: no error")
 	}
 }
+
+// TestDreamOnSampled runs golden cases at DreamOn's recommended sampling
+// (temperature 0.2, top-p 0.9): a seed gives the same run twice, and the
+// canvas never exceeds its cap nor keeps a delete or expand token in the
+// middle.
+func TestDreamOnSampled(t *testing.T) {
+	cases := loadDreamOnGolden(t)
+	m := loadTiny(t)
+	for n, c := range cases[:8] {
+		req := dreamonRequest(c)
+		req.Sampler = sampler.Options{Alg: sampler.Entropy, Temperature: 0.2, TopP: 0.9, Seed: uint64(n)}
+		a, err := denoise.Run(context.Background(), m, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := denoise.Run(context.Background(), m, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Canvases[0], b.Canvases[0]) {
+			t.Errorf("case %d: two runs with seed %d differ", n, n)
+		}
+		d := a.DreamOn
+		if len(a.Canvases[0]) > d.MaxLength || d.MaxLength != c.MaxLength {
+			t.Errorf("case %d: canvas %d tokens, cap %d (want cap %d)", n, len(a.Canvases[0]), d.MaxLength, c.MaxLength)
+		}
+		for _, id := range a.Canvases[0][d.MiddleStart : d.MiddleStart+d.MiddleLen] {
+			if id == 151643 || id == 151667 {
+				t.Errorf("case %d: middle keeps token %d", n, id)
+			}
+		}
+	}
+}
