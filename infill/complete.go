@@ -545,7 +545,7 @@ func (e *Engine) cleanMiddle(ids []int, conf []float32) middle {
 // until no expand is left, the middle reaches maxTok, or four passes ran.
 func (e *Engine) denoiseExpand(ctx context.Context, pre, suf []int, n, maxTok, steps int, alg string, expand int) ([]middle, error) {
 	if rt, ok := e.rt.(ExpandDenoiser); ok {
-		return e.dreamOn(ctx, rt, pre, suf, maxTok, alg)
+		return e.dreamOn(ctx, rt, pre, suf, maxTok, steps, alg)
 	}
 	mask, eos, pad := e.rt.MaskID(), e.rt.EOSID(), e.rt.PadID()
 	mid := make([]int, n)

@@ -25,6 +25,7 @@ const (
 type ExpandRequest struct {
 	Canvas       []int
 	MaxNewTokens int    // cap on the middle, the initial masks included
+	MaxIters     int    // step cap (0: upstream's default, see denoise.DreamOnOptions)
 	Alg          string // "": DreamOnAlg
 	Temperature  float64
 	TopP         float64
@@ -65,7 +66,7 @@ func (r *engineRuntime) DenoiseExpand(ctx context.Context, req ExpandRequest) (*
 			Alg: sampler.Alg(alg), Temperature: req.Temperature, TopP: req.TopP,
 			Seed: req.Seed, EOSTokenID: max(r.eos, 0),
 		},
-		DreamOn: &denoise.DreamOnOptions{ExpandTokenID: expand, DeleteTokenID: r.eos, MaxNewTokens: req.MaxNewTokens},
+		DreamOn: &denoise.DreamOnOptions{ExpandTokenID: expand, DeleteTokenID: r.eos, MaxNewTokens: req.MaxNewTokens, MaxIters: req.MaxIters},
 	})
 	if err != nil {
 		return nil, err
@@ -87,9 +88,11 @@ func (r *engineRuntime) DenoiseExpand(ctx context.Context, req ExpandRequest) (*
 // dreamOn completes with DreamOn's loop: BOS + prefix + the initial masks
 // + suffix + EOS, grown and shrunk by the model up to maxTok tokens of
 // middle. The prefix is cut from the left when the grown canvas would
-// exceed the model's positions. The request's context (its deadline) is
+// exceed the model's positions. steps > 0 caps the loop's steps (as the
+// eval generator's `steps` does; masks left then are dropped from the
+// middle); 0 keeps upstream's cap. The request's context (its deadline) is
 // checked between steps.
-func (e *Engine) dreamOn(ctx context.Context, rt ExpandDenoiser, pre, suf []int, maxTok int, alg string) ([]middle, error) {
+func (e *Engine) dreamOn(ctx context.Context, rt ExpandDenoiser, pre, suf []int, maxTok, steps int, alg string) ([]middle, error) {
 	mask, eos := e.rt.MaskID(), e.rt.EOSID()
 	n := min(DreamOnInitialMasks, maxTok)
 	var head []int
@@ -121,7 +124,7 @@ func (e *Engine) dreamOn(ctx context.Context, rt ExpandDenoiser, pre, suf []int,
 		alg = DreamOnAlg
 	}
 	out, err := rt.DenoiseExpand(ctx, ExpandRequest{
-		Canvas: canvas, MaxNewTokens: maxTok, Alg: alg,
+		Canvas: canvas, MaxNewTokens: maxTok, MaxIters: max(steps, 0), Alg: alg,
 		Temperature: DreamOnTemperature, TopP: DreamOnTopP,
 	})
 	if err != nil {

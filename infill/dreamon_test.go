@@ -131,3 +131,20 @@ func TestDreamOnUnsupportedAlg(t *testing.T) {
 		}
 	}
 }
+
+// TestDreamOnSteps: a request's steps cap DreamOn's loop (the eval
+// generator's `steps`); none keeps upstream's cap.
+func TestDreamOnSteps(t *testing.T) {
+	spy := openTinyDreamOn(t)
+	text := "x = 1\ny = \n"
+	off := strings.Index(text, "y = ") + 4
+	for _, steps := range []int{0, 2} {
+		if _, err := infill.New(spy, infill.Options{}).Complete(context.Background(), infill.Request{Path: "f.py", Text: text, Offset: off, Steps: steps}); err != nil {
+			t.Fatal(err)
+		}
+		req, res := spy.expands[len(spy.expands)-1], spy.results[len(spy.results)-1]
+		if req.MaxIters != steps || steps > 0 && res.Steps > steps {
+			t.Errorf("steps %d: loop cap %d, ran %d", steps, req.MaxIters, res.Steps)
+		}
+	}
+}
