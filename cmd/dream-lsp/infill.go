@@ -86,6 +86,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("candidates", 1, "number of candidates")
 	lang := fs.String("language", "", "LSP language id (default: from the file extension)")
 	maxBytes := fs.Int64("max-file-bytes", defaultMaxInfillBytes, "refuse input files larger than this many bytes")
+	minConf := fs.Float64("min-confidence", infill.DefaultMinConfidence, "least model confidence (0-1) a candidate needs to be shown, as the server's minConfidence setting (0: no threshold; the other checks of the suggestion policy still apply)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp infill [flags] FILE:LINE:COL | FILE")
 		fmt.Fprintln(stderr, "\nLINE and COL are 1-based; COL counts bytes. With FILE alone, the file must contain")
@@ -112,7 +113,8 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeFn()
 	res, err := eng.Complete(context.Background(), infill.Request{Path: path, LanguageID: *lang, Text: text, Offset: off,
-		MaxTokens: mf.maxTokens, Steps: mf.steps, Alg: mf.alg, Length: mf.length, Candidates: *n})
+		MaxTokens: mf.maxTokens, Steps: mf.steps, Alg: mf.alg, Length: mf.length, Candidates: *n,
+		MinConfidence: infill.Threshold(*minConf)})
 	if err != nil {
 		return fmt.Errorf("complete %s: %w", fs.Arg(0), err)
 	}
@@ -121,6 +123,18 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(res.Candidates) > 0 {
 		fmt.Fprintln(stdout, res.Candidates[0].Text)
+		return nil
+	}
+	// Nothing an editor would show: say why on stderr, stdout stays empty.
+	if len(res.Dropped) == 0 {
+		fmt.Fprintln(stderr, "dream-lsp infill: no suggestion (the model wrote nothing here)")
+		return nil
+	}
+	d := res.Dropped[0]
+	fmt.Fprintf(stderr, "dream-lsp infill: no suggestion: the best candidate was held back by the suggestion policy (%s, confidence %.3f, min %.2f): %q\n",
+		d.Reason, d.Confidence, *minConf, d.Text)
+	if d.Reason == infill.DropConfidence {
+		fmt.Fprintln(stderr, "dream-lsp infill: --min-confidence 0 shows candidates whatever the model's confidence")
 	}
 	return nil
 }
@@ -208,12 +222,15 @@ func lineColOffset(text string, line, col int) (int, error) {
 }
 
 type jsonCandidate struct {
-	Text   string  `json:"text"`
-	Start  int     `json:"start"`
-	End    int     `json:"end"`
-	Score  float64 `json:"score"`
-	Parses bool    `json:"parses"`
-	Tokens int     `json:"tokens"`
+	Text       string  `json:"text"`
+	Start      int     `json:"start"`
+	End        int     `json:"end"`
+	Score      float64 `json:"score"`
+	Confidence float64 `json:"confidence"`
+	Parses     bool    `json:"parses"`
+	Tokens     int     `json:"tokens"`
+	// Reason is why the suggestion policy held a candidate back (dropped only).
+	Reason string `json:"reason,omitempty"`
 }
 
 func writeInfillJSON(w io.Writer, path, text string, off int, res *infill.Result) error {
@@ -225,10 +242,15 @@ func writeInfillJSON(w io.Writer, path, text string, off int, res *infill.Result
 		Col        int                `json:"col"`
 		Offset     int                `json:"offset"`
 		Candidates []jsonCandidate    `json:"candidates"`
+		Dropped    []jsonCandidate    `json:"dropped"`
 		Timing     map[string]float64 `json:"timing_ms"`
-	}{File: path, Line: line, Col: col, Offset: off, Candidates: []jsonCandidate{}}
+	}{File: path, Line: line, Col: col, Offset: off, Candidates: []jsonCandidate{}, Dropped: []jsonCandidate{}}
 	for _, c := range res.Candidates {
-		out.Candidates = append(out.Candidates, jsonCandidate{c.Text, c.Start, c.End, c.Score, c.Parses, c.Tokens})
+		out.Candidates = append(out.Candidates, jsonCandidate{c.Text, c.Start, c.End, c.Score, c.Confidence, c.Parses, c.Tokens, ""})
+	}
+	for _, d := range res.Dropped {
+		c := d.Candidate
+		out.Dropped = append(out.Dropped, jsonCandidate{c.Text, c.Start, c.End, c.Score, c.Confidence, c.Parses, c.Tokens, string(d.Reason)})
 	}
 	ms := func(d interface{ Seconds() float64 }) float64 { return d.Seconds() * 1000 }
 	out.Timing = map[string]float64{"context": ms(res.Timing.Context), "model": ms(res.Timing.Model), "post": ms(res.Timing.Post),

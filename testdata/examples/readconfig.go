@@ -8,7 +8,9 @@ import (
 // readConfig returns the contents of the file at path.
 func readConfig(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
+	if err != nil {
 
+	}
 	return data, nil
 }
 
