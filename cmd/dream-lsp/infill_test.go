@@ -73,7 +73,7 @@ func TestInfillEndToEnd(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var res struct {
-		Line, Col, Offset int
+		Line, Col, Offset   int
 		Candidates, Dropped []struct {
 			Text       string
 			Start, End int
