@@ -19,6 +19,7 @@ type cacheKey struct {
 	steps, maxTokens int
 	alg              string
 	gen              int
+	minConf          float64 // results are filtered by the suggestion policy's threshold
 }
 
 // resultCache is a small LRU of completion results keyed by the text before

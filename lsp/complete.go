@@ -106,7 +106,7 @@ func (s *Server) run(ctx context.Context, r *modelRequest) ([]infill.Candidate, 
 	defer ref.users.Done()
 
 	text, offset := r.view()
-	key := cacheKey{lang: doc.LanguageID, steps: conf.Steps, maxTokens: conf.MaxTokens, alg: conf.Algorithm, gen: ref.gen}
+	key := cacheKey{lang: doc.LanguageID, steps: conf.Steps, maxTokens: conf.MaxTokens, alg: conf.Algorithm, gen: ref.gen, minConf: conf.MinConfidence}
 	if cands := s.cache.lookup(key, text, offset, r.n); cands != nil {
 		s.log.Debug("cache hit", "uri", doc.URI, "version", doc.Version)
 		return cands[:min(len(cands), r.n)], nil
@@ -145,6 +145,9 @@ func (s *Server) run(ctx context.Context, r *modelRequest) ([]infill.Candidate, 
 			Steps:      conf.Steps,
 			Alg:        conf.Algorithm,
 			Candidates: r.n,
+			// The suggestion policy's threshold (0 in the settings: none).
+			MinConfidence: infill.Threshold(conf.MinConfidence),
+			Related:       s.related.Chunks(uriPath(doc.URI)),
 		})
 	}()
 	switch {

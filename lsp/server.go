@@ -15,6 +15,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/dream-lsp/dream-lsp/context/crossfile"
 	"github.com/dream-lsp/dream-lsp/lsp/document"
 	"github.com/dream-lsp/dream-lsp/lsp/settings"
 	"github.com/dream-lsp/dream-lsp/lsp/wire"
@@ -115,6 +116,9 @@ type Server struct {
 	eng    engineState
 	stat   statusState
 	cache  *resultCache
+	// related keeps chunks of the other open documents and recently edited
+	// regions, the cross-file context of completions.
+	related *crossfile.Ring
 	accept acceptance
 	back   backoff // automatic requests after ignored suggestions
 
@@ -165,7 +169,7 @@ func New(opts Options) *Server {
 		def.Model = opts.Settings.Model
 		opts.Settings = def
 	}
-	s := &Server{opts: opts, log: opts.Logger, exit: make(chan struct{}), cache: newResultCache(128)}
+	s := &Server{opts: opts, log: opts.Logger, exit: make(chan struct{}), cache: newResultCache(128), related: crossfile.New(0, 0)}
 	s.docs.m = map[string]*document.Document{}
 	s.docs.deleted = map[string]bool{}
 	s.calls.m = map[jsonrpc2.ID]context.CancelCauseFunc{}
@@ -183,7 +187,7 @@ func New(opts Options) *Server {
 		protocol.MethodTextDocumentDidOpen:             s.didOpen,
 		protocol.MethodTextDocumentDidChange:           s.didChange,
 		protocol.MethodTextDocumentDidClose:            s.didClose,
-		protocol.MethodTextDocumentDidSave:             ignore,
+		protocol.MethodTextDocumentDidSave:             s.didSave,
 		protocol.MethodTextDocumentInlineCompletion:    s.inlineCompletion,
 		protocol.MethodTextDocumentCompletion:          s.completion,
 		protocol.MethodTextDocumentCodeAction:          s.codeAction,

@@ -33,6 +33,7 @@ func (s *Server) didOpen(_ context.Context, req *jsonrpc2.Request) (any, error) 
 	s.docs.m[doc.URI] = doc
 	delete(s.docs.deleted, doc.URI)
 	s.docs.Unlock()
+	s.gatherDocument(doc)
 	s.log.Debug("didOpen", "uri", doc.URI, "lang", doc.LanguageID, "version", doc.Version, "n_bytes", len(doc.Text))
 	return nil, nil
 }
@@ -116,6 +117,45 @@ func (s *Server) didChange(_ context.Context, req *jsonrpc2.Request) (any, error
 	s.docs.m[uri] = next
 	s.docs.deleted[uri] = deleted
 	s.docs.Unlock()
+	s.gatherEdit(next, changes[len(changes)-1].Range, enc)
+	return nil, nil
+}
+
+// gatherDocument records an opened or saved document's head as cross-file
+// context, for documents in languages completions are enabled for (not
+// settings files or prose).
+func (s *Server) gatherDocument(doc *document.Document) {
+	if doc == nil || !s.settings().LanguageEnabled(doc.LanguageID) {
+		return
+	}
+	s.related.AddDocument(uriPath(doc.URI), doc.Text)
+}
+
+// gatherEdit records the region around the last change of doc (a range in
+// the text before the change; its start is where the new text begins).
+// It runs on the read loop and costs O(region), not O(document).
+func (s *Server) gatherEdit(doc *document.Document, rng *protocol.Range, enc document.Encoding) {
+	if len(doc.Text) == 0 || !s.settings().LanguageEnabled(doc.LanguageID) {
+		return
+	}
+	if rng == nil { // a whole-document change
+		s.gatherDocument(doc)
+		return
+	}
+	off, err := doc.Mapper().PositionOffset(rng.Start, enc)
+	if err != nil {
+		return
+	}
+	s.related.AddEditAt(uriPath(doc.URI), doc.Text, off, int(rng.Start.Line))
+}
+
+// didSave records the saved document as cross-file context.
+func (s *Server) didSave(_ context.Context, req *jsonrpc2.Request) (any, error) {
+	var p protocol.DidSaveTextDocumentParams
+	if err := decode(req, &p); err != nil {
+		return nil, err
+	}
+	s.gatherDocument(s.snapshot(string(p.TextDocument.URI)))
 	return nil, nil
 }
 
@@ -168,6 +208,7 @@ func (s *Server) didClose(_ context.Context, req *jsonrpc2.Request) (any, error)
 	uri := string(p.TextDocument.URI)
 	s.cancelPendingEdits(uri)
 	s.dropDocument(uri)
+	s.related.Forget(uriPath(uri))
 	s.latest.Lock()
 	for _, kind := range []string{kindInline, kindCompletion} {
 		if slot, ok := s.latest.m[latestKey(uri, kind)]; ok {

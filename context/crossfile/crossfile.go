@@ -77,8 +77,10 @@ func (r *Ring) add(c Chunk) {
 
 // AddDocument records an opened or saved document: its first PerDocument
 // chunks (split at blank lines where possible). The first chunk ends up
-// newest.
+// newest. Only the head of the text is looked at, so a huge document costs
+// no more than a small one.
 func (r *Ring) AddDocument(path, text string) {
+	text = headLines(text, PerDocument*r.maxLines)
 	cs := split(path, text, r.maxLines)
 	if len(cs) > PerDocument {
 		cs = cs[:PerDocument]
@@ -90,15 +92,55 @@ func (r *Ring) AddDocument(path, text string) {
 
 // AddEdit records the region around an edit at byte offset of text (the
 // document after the edit): up to maxLines lines centred on the edited
-// line.
+// line. It reads only that region, except for counting the lines before
+// it; AddEditAt takes the line number from a caller that knows it.
 func (r *Ring) AddEdit(path, text string, offset int) {
 	offset = max(0, min(offset, len(text)))
-	lines := strings.SplitAfter(text, "\n")
-	at := strings.Count(text[:offset], "\n")
-	start := max(0, at-r.maxLines/2)
-	end := min(len(lines), start+r.maxLines)
-	start = max(0, end-r.maxLines)
-	r.add(Chunk{Path: path, StartLine: start, Text: strings.Join(lines[start:end], "")})
+	r.AddEditAt(path, text, offset, strings.Count(text[:offset], "\n"))
+}
+
+// AddEditAt is AddEdit for an edit on 0-based line of text. It costs
+// O(maxLines) lines of text however long the document is: it runs on every
+// keystroke.
+func (r *Ring) AddEditAt(path, text string, offset, line int) {
+	offset = max(0, min(offset, len(text)))
+	// lineBefore returns the start of the line before the one starting at i.
+	lineBefore := func(i int) int { return strings.LastIndexByte(text[:i-1], '\n') + 1 }
+	// The edited line's start, then up to maxLines/2 lines before it.
+	start := strings.LastIndexByte(text[:offset], '\n') + 1
+	for k := 0; k < r.maxLines/2 && start > 0; k++ {
+		start = lineBefore(start)
+	}
+	// maxLines lines from there, fewer at the end of the text ...
+	end, n := start, 0
+	for ; n < r.maxLines && end < len(text); n++ {
+		i := strings.IndexByte(text[end:], '\n')
+		if i < 0 {
+			end = len(text)
+			n++
+			break
+		}
+		end += i + 1
+	}
+	// ... where earlier lines make up the count.
+	for ; n < r.maxLines && start > 0; n++ {
+		start = lineBefore(start)
+	}
+	taken := strings.Count(text[start:offset], "\n")
+	r.add(Chunk{Path: path, StartLine: max(0, line-taken), Text: text[start:end]})
+}
+
+// headLines returns the first n lines of text.
+func headLines(text string, n int) string {
+	end := 0
+	for range n {
+		i := strings.IndexByte(text[end:], '\n')
+		if i < 0 {
+			return text
+		}
+		end += i + 1
+	}
+	return text[:end]
 }
 
 // Forget drops the chunks of a document (closed or deleted).

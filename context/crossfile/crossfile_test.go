@@ -148,3 +148,35 @@ func TestSelectRanksAndKeepsTheBudget(t *testing.T) {
 		t.Errorf("python header: %q", text)
 	}
 }
+
+// TestAddEditAtMatchesAddEdit checks the bounded region scan against the
+// whole-text line arithmetic it replaces, at every offset of a few texts.
+func TestAddEditAtMatchesAddEdit(t *testing.T) {
+	texts := []string{"", "x", "a\n", "a\nb", "l0\nl1\nl2\nl3\nl4\nl5\nl6\nl7\n", "l0\nl1\n\nl3\nl4\nl5\nl6\nl7\nl8", "\n\n\nx\n\n"}
+	for _, text := range texts {
+		for off := 0; off <= len(text); off++ {
+			// Whole lines; the empty "line" after a final newline is none.
+			lines := strings.SplitAfter(text, "\n")
+			if n := len(lines); n > 1 && lines[n-1] == "" {
+				lines = lines[:n-1]
+			}
+			at := min(strings.Count(text[:off], "\n"), len(lines)-1)
+			start := max(0, at-2)
+			end := min(len(lines), start+4)
+			start = max(0, end-4)
+			want := Chunk{Path: "a.go", StartLine: start, Text: strings.Join(lines[start:end], "")}
+			r := New(4, 4)
+			r.AddEdit("a.go", text, off)
+			got := r.Chunks("b.go")
+			if strings.TrimSpace(want.Text) == "" {
+				if len(got) != 0 {
+					t.Errorf("%q at %d: got %+v, want nothing", text, off, got)
+				}
+				continue
+			}
+			if len(got) != 1 || got[0] != want {
+				t.Errorf("%q at %d: got %+v, want %+v", text, off, got, want)
+			}
+		}
+	}
+}
