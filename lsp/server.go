@@ -113,14 +113,14 @@ type Server struct {
 		disabled bool
 	}
 
-	eng    engineState
-	stat   statusState
-	cache  *resultCache
+	eng   engineState
+	stat  statusState
+	cache *resultCache
 	// related keeps chunks of the other open documents and recently edited
 	// regions, the cross-file context of completions.
 	related *crossfile.Ring
-	accept acceptance
-	back   backoff // automatic requests after ignored suggestions
+	accept  acceptance
+	back    backoff // automatic requests after ignored suggestions
 
 	itemSeq atomic.Uint64
 }
