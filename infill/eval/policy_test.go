@@ -28,7 +28,11 @@ func TestAUROC(t *testing.T) {
 
 func TestPolicyReportCurve(t *testing.T) {
 	rec := func(conf float64, parses, pass, exact bool) record {
-		return record{shown: true, conf: map[string]float64{"slot-mean": conf, "token-mean": conf, "token-min": conf / 2}, parses: parses, pass: pass, exact: exact}
+		// The shipped measure gets conf; the others half of it, so a curve
+		// drawn from the wrong measure shows.
+		m := map[string]float64{"slot-mean": conf / 2, "token-mean": conf / 2, "token-min": conf / 2}
+		m[infill.ConfidenceMeasure] = conf
+		return record{shown: true, conf: m, parses: parses, pass: pass, exact: exact}
 	}
 	recs := []record{
 		rec(0.95, true, true, true),
