@@ -47,11 +47,12 @@ class DreamClient extends LanguageClient {
 function readSettings(): ExtensionSettings {
   const c = vscode.workspace.getConfiguration('dream');
   const raw: Record<string, unknown> = {};
-  for (const k of ['device', 'steps', 'maxTokens', 'debounceMs', 'enabledLanguages', 'triggerMode', 'algorithm', 'deadlineMs']) {
+  for (const k of ['device', 'steps', 'maxTokens', 'debounceMs', 'enabledLanguages', 'triggerMode', 'algorithm', 'deadlineMs', 'minConfidence']) {
     raw[k] = c.get(k);
   }
-  // The executable, its arguments and the model come from user or machine settings only, unless
-  // the workspace is trusted (a repository's .vscode/settings.json must not choose what runs).
+  // The executable, its arguments, the model and the remote model server come from user or machine
+  // settings only, unless the workspace is trusted (a repository's .vscode/settings.json must not
+  // choose what runs, what is read, or where the code is sent).
   const trusted = vscode.workspace.isTrusted;
   for (const k of restrictedSettings) {
     raw[k] = trustedValue(c.inspect(k), c.get(k), trusted);

@@ -21,6 +21,16 @@ export interface ServerSettings {
   triggerMode: TriggerMode;
   algorithm: string;
   deadlineMs: number;
+  minConfidence: number;
+  remote: RemoteSettings;
+}
+
+/** A model server used instead of the in-process model (docs/DEPLOY.md); url "" = none. */
+export interface RemoteSettings {
+  url: string;
+  api: 'openai' | 'mistral' | 'llamacpp' | 'ollama';
+  model: string;
+  apiKeyEnv: string;
 }
 
 /** Everything the extension reads from `dream.*`. */
@@ -54,7 +64,33 @@ export const defaults: Readonly<ExtensionSettings> = Object.freeze({
   triggerMode: 'automatic',
   algorithm: '',
   deadlineMs: 2000,
+  minConfidence: 0.12,
+  remote: Object.freeze({ url: '', api: 'openai', model: '', apiKeyEnv: '' }) as RemoteSettings,
 });
+
+const remoteAPIs = new Set(['openai', 'mistral', 'llamacpp', 'ollama']);
+
+function num(v: unknown, d: number, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    return d;
+  }
+  return Math.min(max, Math.max(min, v));
+}
+
+/** remote keeps the four known keys of a remote object; anything else is the default (none). */
+function remote(v: unknown): RemoteSettings {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    return { ...defaults.remote };
+  }
+  const r = v as Record<string, unknown>;
+  const api = str(r.api, defaults.remote.api);
+  return {
+    url: str(r.url, ''),
+    api: (remoteAPIs.has(api) ? api : defaults.remote.api) as RemoteSettings['api'],
+    model: str(r.model, ''),
+    apiKeyEnv: str(r.apiKeyEnv, ''),
+  };
+}
 
 const algorithms = new Set(['', 'origin', 'maskgit_plus', 'topk_margin', 'entropy', 'confidence_threshold']);
 
@@ -104,6 +140,8 @@ export function normalize(raw: Record<string, unknown> | undefined | null): Exte
     triggerMode: trigger === 'manual' ? 'manual' : 'automatic',
     algorithm: algorithms.has(alg) ? alg : defaults.algorithm,
     deadlineMs: int(r.deadlineMs, defaults.deadlineMs, 50, 60000),
+    minConfidence: num(r.minConfidence, defaults.minConfidence, 0, 1),
+    remote: remote(r.remote),
   };
 }
 
@@ -119,6 +157,8 @@ export function serverSettings(s: ExtensionSettings): ServerSettings {
     triggerMode: s.triggerMode,
     algorithm: s.algorithm,
     deadlineMs: s.deadlineMs,
+    minConfidence: s.minConfidence,
+    remote: { ...s.remote },
   };
 }
 

@@ -1,12 +1,12 @@
 // Workspace Trust (pure: no `vscode` import, so it is unit-tested under plain Node).
 
 /**
- * The settings that choose what runs and what is read: the server executable, its arguments and
- * the model directory. package.json declares them `machine`-scoped and restricted in untrusted
+ * The settings that choose what runs, what is read and where code goes: the server executable,
+ * its arguments, the model directory and the remote model server (documents are sent to it). package.json declares them `machine`-scoped and restricted in untrusted
  * workspaces; the extension also reads them from user or machine settings only there, so a
  * repository's .vscode/settings.json cannot pick them.
  */
-export const restrictedSettings = ['serverPath', 'serverArgs', 'model'] as const;
+export const restrictedSettings = ['serverPath', 'serverArgs', 'model', 'remote'] as const;
 
 /** The part of vscode.WorkspaceConfiguration.inspect()'s result used here. */
 export interface Inspected<T> {

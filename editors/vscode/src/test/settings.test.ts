@@ -27,7 +27,7 @@ test('normalize clamps numbers and cleans lists', () => {
 test('serverSettings carries exactly the wire keys of docs/design.md', () => {
   const keys = Object.keys(serverSettings(normalize({ serverPath: '/x', model: '/m' }))).sort();
   assert.deepEqual(keys, [
-    'algorithm', 'deadlineMs', 'debounceMs', 'device', 'enabledLanguages', 'maxTokens', 'model', 'steps', 'triggerMode',
+    'algorithm', 'deadlineMs', 'debounceMs', 'device', 'enabledLanguages', 'maxTokens', 'minConfidence', 'model', 'remote', 'steps', 'triggerMode',
   ]);
   assert.equal(serverSettings(normalize({ model: ' /m ' })).model, '/m');
 });
@@ -95,4 +95,15 @@ test('package.json commands do not collide with the server commands the client r
   for (const kb of pkg.contributes.keybindings as { command: string }[]) {
     assert.ok(ids.includes(kb.command), `keybinding for unknown command ${kb.command}`);
   }
+});
+
+test('minConfidence is clamped to 0..1; remote keeps its four keys and a known api', () => {
+  assert.equal(normalize({}).minConfidence, 0.12);
+  assert.equal(normalize({ minConfidence: 1.5 }).minConfidence, 1);
+  assert.equal(normalize({ minConfidence: 'x' }).minConfidence, 0.12);
+  assert.deepEqual(normalize({}).remote, { url: '', api: 'openai', model: '', apiKeyEnv: '' });
+  assert.deepEqual(normalize({ remote: { url: ' http://gpu:8080 ', api: 'llamacpp', apiKeyEnv: 'K', extra: 1 } }).remote,
+    { url: 'http://gpu:8080', api: 'llamacpp', model: '', apiKeyEnv: 'K' });
+  assert.equal(normalize({ remote: { api: 'nope' } }).remote.api, 'openai');
+  assert.deepEqual(normalize({ remote: 'http://x' }).remote, { url: '', api: 'openai', model: '', apiKeyEnv: '' });
 });
