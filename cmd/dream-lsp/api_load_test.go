@@ -25,6 +25,8 @@ import (
 // throughput and the server's peak RSS. Opt-in (it takes minutes):
 //
 //	DREAM_API_LOAD=8x200 go test ./cmd/dream-lsp -run TestAPILoad -v -timeout 60m
+//
+// DREAM_API_LOAD_MODE=batched (or unbatched) runs one mode only.
 func TestAPILoad(t *testing.T) {
 	spec := os.Getenv("DREAM_API_LOAD")
 	if spec == "" {
@@ -40,6 +42,9 @@ func TestAPILoad(t *testing.T) {
 		name string
 		args []string
 	}{{"batched", nil}, {"unbatched", []string{"--no-batch"}}} {
+		if only := os.Getenv("DREAM_API_LOAD_MODE"); only != "" && only != mode.name {
+			continue
+		}
 		url, cmd, stderr := startAPI(t, bin, nil, mode.args...)
 		var mu sync.Mutex
 		var lat []time.Duration
