@@ -262,6 +262,8 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 	w := window.Build(d.tree, req.Text, sp, budget, e.count)
 	pre := e.prefixTokens(w, "")
 	suf := e.rt.Encode(w.Suffix)
+	var relatedUsed []crossfile.Chunk // for a remote model, which renders them itself
+	relatedComment := ""
 	if rest := budget - len(pre) - len(suf); len(req.Related) > 0 && rest > 0 {
 		// Code from other documents goes before the prefix, in what the
 		// local window left of the budget: it never crowds the window out.
@@ -272,6 +274,7 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 		if related, used := crossfile.Select(req.Related, around(req.Text, req.Offset), comment, rest, e.count); related != "" {
 			base := len(pre)
 			pre = e.prefixTokens(w, related)
+			relatedUsed, relatedComment = used, comment
 			e.log.Debug("infill related chunks", "chunks", len(used), "tokens", len(pre)-base)
 		}
 	}
@@ -297,7 +300,14 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 		alg = e.opts.Alg
 	}
 	var mids []middle
-	if expand, ok := e.rt.ExpandID(); ok && (req.Length == "" || req.Length == "auto") {
+	if e.opts.Remote != nil {
+		maxTok := e.opts.MaxTokens
+		if req.MaxTokens > 0 {
+			maxTok = req.MaxTokens
+		}
+		auto := req.Length == "" || req.Length == "auto"
+		mids, err = e.fillRemote(ctx, e.opts.Remote, w, relatedUsed, relatedComment, lengths, maxTok, steps, alg, auto)
+	} else if expand, ok := e.rt.ExpandID(); ok && (req.Length == "" || req.Length == "auto") {
 		maxTok := e.opts.MaxTokens
 		if req.MaxTokens > 0 {
 			maxTok = req.MaxTokens

@@ -32,6 +32,10 @@ type Options struct {
 	// MinConfidence is the default of Request.MinConfidence: 0 uses
 	// DefaultMinConfidence, a negative value turns the threshold off.
 	MinConfidence float64
+	// Remote, when set, fills the middles instead of the runtime: a model
+	// behind HTTP (infill/remote). The runtime then only counts tokens;
+	// Complete still chooses span, windows and lengths and post-processes.
+	Remote Filler
 }
 
 // Engine completes code at a cursor. It is safe for concurrent use and
