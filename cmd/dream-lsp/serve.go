@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +46,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	weights := ""
 	weightsFlag(fs, &weights)
+	remoteURL := fs.String("remote", "", "use the model server at `URL` instead of an in-process model (dream-lsp api, llama-server, vLLM: the openai shape; the client's \"remote\" setting overrides it)")
 	fs.Bool("stdio", true, "talk LSP over stdin/stdout (the only transport; accepted because clients pass it)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp serve [flags]")
@@ -104,6 +106,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 	base := settings.Default()
 	base.Model = *model
+	if *remoteURL != "" {
+		raw, _ := json.Marshal(map[string]any{"remote": map[string]string{"url": *remoteURL}})
+		merged, problems, err := base.Merge(raw)
+		if err != nil || len(problems) > 0 {
+			return fmt.Errorf("%w: --remote: %s %v", errUsage, strings.Join(problems, "; "), err)
+		}
+		base = merged
+	}
 	srv := lsp.New(lsp.Options{Logger: logger, Load: load, Settings: base, Version: version})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -126,6 +136,9 @@ func (stdio) Close() error { return os.Stdin.Close() }
 // openServeEngine opens a model directory with the CPU runtime and wraps it in
 // the infill engine.
 func openServeEngine(ctx context.Context, opts settings.Options, progress func(int, string)) (lsp.Engine, error) {
+	if opts.Remote.URL != "" {
+		return openRemoteEngine(ctx, opts, progress)
+	}
 	progress(0, "opening "+modelName(opts.Model))
 	// The dual K/V cache (refresh every 4 steps) is what makes CPU completions
 	// interactive; docs/BENCHMARKS.md "KV cache (CPU)" has its cost and agreement.
