@@ -263,3 +263,14 @@ func TestServeRemoteLlamaServer(t *testing.T) {
 		t.Errorf("server back: status %+v", st)
 	}
 }
+
+// TestServeRemoteFlag: --remote takes an http(s) URL; anything else is a
+// usage error before the server starts.
+func TestServeRemoteFlag(t *testing.T) {
+	var out, errb strings.Builder
+	for _, bad := range []string{"gpu:8080", "ftp://x", "http://"} {
+		if code := mainExit([]string{"serve", "--remote", bad}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--remote") {
+			t.Errorf("--remote %s: exit %d, stderr %q", bad, code, errb.String())
+		}
+	}
+}
