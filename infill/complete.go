@@ -306,7 +306,7 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 			maxTok = req.MaxTokens
 		}
 		auto := req.Length == "" || req.Length == "auto"
-		mids, err = e.fillRemote(ctx, e.opts.Remote, w, relatedUsed, relatedComment, lengths, maxTok, steps, alg, auto)
+		mids, err = e.fillRemote(ctx, e.opts.Remote, w, relatedUsed, relatedComment, lengths, maxTok, steps, alg, auto, !sp.Multiline)
 	} else if expand, ok := e.rt.ExpandID(); ok && (req.Length == "" || req.Length == "auto") {
 		maxTok := e.opts.MaxTokens
 		if req.MaxTokens > 0 {

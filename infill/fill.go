@@ -32,6 +32,9 @@ type FillRequest struct {
 	// expand token (Complete does in auto length mode); Lengths[0] is then
 	// the initial mask count.
 	Expand bool
+	// SingleLine says the engine keeps only the middle's first line (the
+	// span is single-line): a streaming remote model may stop there.
+	SingleLine bool
 }
 
 // Middle is one filled middle: its text (special tokens removed, not

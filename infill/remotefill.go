@@ -28,7 +28,7 @@ type Filler interface {
 // the confidence threshold does not hold its answers back (the other
 // policy checks still apply).
 func (e *Engine) fillRemote(ctx context.Context, f Filler, w window.Window, related []crossfile.Chunk, comment string,
-	lengths []int, maxTok, steps int, alg string, expand bool) ([]middle, error) {
+	lengths []int, maxTok, steps int, alg string, expand, singleLine bool) ([]middle, error) {
 	prompt := slices.Clone(related)
 	slices.Reverse(prompt) // Select renders the best chunk last, next to the prefix
 	_, hasBOS := e.rt.BOSID()
@@ -36,7 +36,7 @@ func (e *Engine) fillRemote(ctx context.Context, f Filler, w window.Window, rela
 		Prefix: w.Head + w.Prefix, Suffix: w.Suffix,
 		Related: prompt, Comment: comment,
 		BOS:     hasBOS && w.PrefixStart == 0 && w.Head == "",
-		Lengths: lengths, MaxTokens: maxTok, Steps: steps, Alg: alg, Expand: expand,
+		Lengths: lengths, MaxTokens: maxTok, Steps: steps, Alg: alg, Expand: expand, SingleLine: singleLine,
 	}
 	got, err := f.Fill(ctx, req)
 	if err != nil {

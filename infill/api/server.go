@@ -356,7 +356,7 @@ func (s *Server) respond(w http.ResponseWriter, j *job, req infill.FillRequest, 
 		if j.stream {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			enc := newEncoder(w)
-			enc.Encode(map[string]any{"model": model, "created_at": body["created_at"], "response": b.Text, "done": false})
+			enc.Encode(map[string]any{"model": model, "created_at": body["created_at"], "response": b.Text, "done": false, "dream": dr})
 			body["response"] = ""
 			enc.Encode(body)
 			return

@@ -50,6 +50,10 @@ func TestAgainstDreamAPI(t *testing.T) {
 		{Prefix: "func sum(xs []int) int {\n\ttotal := 0\n\tfor _, x := range xs {\n", Suffix: "\t}\n\treturn total\n}\n", Lengths: []int{6}, Steps: 3, Alg: "maskgit_plus",
 			Related: []crossfile.Chunk{{Path: "util.go", Text: "func add(a, b int) int { return a + b }\n"}}, Comment: "//"},
 	}
+	// The same windows as a single-line request: streamed, same middles.
+	streamed := reqs[0]
+	streamed.SingleLine = true
+	reqs = append(reqs, streamed)
 	nonEmpty := 0
 	for _, a := range []string{OpenAI, LlamaCpp, Ollama, Mistral} {
 		cl, err := New(Config{URL: hs.URL, API: a, Model: builtin.Name()})

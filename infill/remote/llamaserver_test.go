@@ -123,6 +123,14 @@ func TestLlamaServer(t *testing.T) {
 			t.Errorf("%s: Check: %v", a, err)
 		}
 	}
+	// Single-line: streamed from llama-server, the same middle.
+	for a, cl := range clients {
+		single := req
+		single.SingleLine = true
+		if mids, err := cl.Fill(context.Background(), single); err != nil || len(mids) != 1 || mids[0].Text != tinyQwenMiddle {
+			t.Errorf("%s streamed: %+v %v", a, mids, err)
+		}
+	}
 	// input_extra reaches the server (it formats other files with <|file_sep|>) and the answer is unchanged.
 	withExtra := req
 	withExtra.Related = append(withExtra.Related, chunk("util.go", "func f() {}\n"))

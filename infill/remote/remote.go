@@ -13,6 +13,9 @@
 // answers with every length's middle (dream.middles) gives the engine
 // several candidates, others one.
 //
+// Single-line requests stream and stop at the first line break after some
+// text (all the engine keeps), so an autoregressive server stops early.
+//
 // Each attempt has a timeout and follows the caller's context: a cancelled
 // request aborts its HTTP call. Retries happen only where the request
 // cannot have been processed: a connection refused before anything was
@@ -20,6 +23,7 @@
 package remote
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -172,16 +176,33 @@ func (c *Client) path() string {
 // Fill asks the server for the middles of req. A dream-lsp api answers
 // one middle per length, with confidences; other servers answer one middle
 // of up to the longest length, without confidences (Middle.NoConfidence).
+//
+// A single-line request (FillRequest.SingleLine) streams: the answer is
+// read as it comes, and once it holds a line break after some text (all
+// the engine keeps of a single-line middle) the connection is closed, so
+// an autoregressive server stops generating. dream-lsp api sends its
+// middles in one event.
 func (c *Client) Fill(ctx context.Context, req infill.FillRequest) ([]infill.Middle, error) {
-	body, err := json.Marshal(c.body(req))
+	b := c.body(req)
+	consume := func(r io.Reader) ([]infill.Middle, error) {
+		raw, err := io.ReadAll(io.LimitReader(r, maxResponse+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(raw) > maxResponse {
+			return nil, fmt.Errorf("remote: the answer is over %d bytes", maxResponse)
+		}
+		return c.parse(raw, req)
+	}
+	if req.SingleLine {
+		b["stream"] = true
+		consume = func(r io.Reader) ([]infill.Middle, error) { return c.readStream(r, req) }
+	}
+	body, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("remote: %w", err)
 	}
-	raw, err := c.post(ctx, c.path(), body)
-	if err != nil {
-		return nil, err
-	}
-	return c.parse(raw, req)
+	return c.post(ctx, c.path(), body, consume)
 }
 
 // maxTokens is the longest middle asked for.
@@ -277,12 +298,12 @@ func (c *Client) parse(raw []byte, req infill.FillRequest) ([]infill.Middle, err
 
 // post sends body, retrying only where the server cannot have acted on
 // it, and returns the 200 answer's body.
-func (c *Client) post(ctx context.Context, path string, body []byte) ([]byte, error) {
+func (c *Client) post(ctx context.Context, path string, body []byte, consume func(io.Reader) ([]infill.Middle, error)) ([]infill.Middle, error) {
 	wait := c.cfg.Backoff
 	for attempt := 0; ; attempt++ {
-		raw, retryAfter, err := c.attempt(ctx, path, body)
+		mids, retryAfter, err := c.attempt(ctx, path, body, consume)
 		if err == nil {
-			return raw, nil
+			return mids, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -315,7 +336,7 @@ var errRefused = errors.New("connection refused")
 
 // attempt makes one HTTP call. retryAfter is >= 0 when the server asked
 // to come back later (503 or 429 with Retry-After).
-func (c *Client) attempt(ctx context.Context, path string, body []byte) (raw []byte, retryAfter time.Duration, err error) {
+func (c *Client) attempt(ctx context.Context, path string, body []byte, consume func(io.Reader) ([]infill.Middle, error)) (mids []infill.Middle, retryAfter time.Duration, err error) {
 	retryAfter = -1
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -347,18 +368,9 @@ func (c *Client) attempt(ctx context.Context, path string, body []byte) (raw []b
 		}
 		return nil, -1, fmt.Errorf("remote: %s: %v", c.base.Redacted(), cleanErr(err))
 	}
-	defer resp.Body.Close()
-	raw, err = io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, -1, ctx.Err()
-		}
-		return nil, -1, fmt.Errorf("remote: reading the answer: %v", cleanErr(err))
-	}
-	if len(raw) > maxResponse {
-		return nil, -1, fmt.Errorf("remote: the answer is over %d bytes", maxResponse)
-	}
+	defer resp.Body.Close() // before the whole answer is read: closes the connection, the server stops
 	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 		if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
 			if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s >= 0 {
 				retryAfter = time.Duration(s) * time.Second
@@ -366,7 +378,94 @@ func (c *Client) attempt(ctx context.Context, path string, body []byte) (raw []b
 		}
 		return nil, retryAfter, &StatusError{Code: resp.StatusCode, Message: errorMessage(raw)}
 	}
-	return raw, -1, nil
+	mids, err = consume(resp.Body)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, -1, ctx.Err()
+		}
+		if errors.Is(actx.Err(), context.DeadlineExceeded) {
+			return nil, -1, fmt.Errorf("remote: %s: no complete answer within %v", c.base.Redacted(), c.cfg.Timeout)
+		}
+		return nil, -1, fmt.Errorf("remote: reading the answer: %v", cleanErr(err))
+	}
+	return mids, -1, nil
+}
+
+// readStream reads a streamed answer (server-sent events, or NDJSON for
+// Ollama) piece by piece. It returns dream-lsp's middles when an event
+// carries them, else the text so far once it holds a line break after
+// some text (for single-line requests) or when the stream ends.
+func (c *Client) readStream(r io.Reader, req infill.FillRequest) ([]infill.Middle, error) {
+	sc := bufio.NewScanner(io.LimitReader(r, maxResponse))
+	sc.Buffer(make([]byte, 0, 64<<10), maxResponse)
+	var text strings.Builder
+	pieces := 0
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if c.cfg.API != Ollama {
+			data, ok := strings.CutPrefix(line, "data:")
+			if !ok {
+				continue // SSE comments, event names, blank separators
+			}
+			line = strings.TrimSpace(data)
+			if line == "[DONE]" {
+				break
+			}
+		}
+		if line == "" {
+			continue
+		}
+		var ev struct {
+			Choices []struct {
+				Text  *string `json:"text"`
+				Delta *struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+			Content  *string          `json:"content"`
+			Response *string          `json:"response"`
+			Dream    *api.DreamResult `json:"dream"`
+			Error    json.RawMessage  `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			return nil, fmt.Errorf("remote: a streamed %s event is not JSON: %.200s", c.cfg.API, line)
+		}
+		if len(ev.Error) > 0 {
+			return nil, fmt.Errorf("remote: the stream ended with an error: %s", errorMessage([]byte(line)))
+		}
+		if d := ev.Dream; d != nil && len(d.Middles) > 0 && (len(req.Lengths) == 0 || len(d.Middles) == len(req.Lengths) || req.Expand) {
+			return d.Middles, nil
+		}
+		var piece *string
+		switch {
+		case len(ev.Choices) > 0 && ev.Choices[0].Text != nil:
+			piece = ev.Choices[0].Text
+		case len(ev.Choices) > 0 && ev.Choices[0].Delta != nil:
+			piece = &ev.Choices[0].Delta.Content
+		case c.cfg.API == LlamaCpp:
+			piece = ev.Content
+		case c.cfg.API == Ollama:
+			piece = ev.Response
+		}
+		if piece != nil && *piece != "" {
+			text.WriteString(*piece)
+			pieces++
+		}
+		if req.SingleLine && lineDone(text.String()) {
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return []infill.Middle{{Text: text.String(), Tokens: pieces, NoConfidence: true}}, nil
+}
+
+// lineDone reports whether s holds a line break after some non-blank text:
+// all of a single-line middle the engine keeps (post.FirstLine).
+func lineDone(s string) bool {
+	lead := len(s) - len(strings.TrimLeft(s, " \t\n"))
+	return strings.IndexByte(s[lead:], '\n') >= 0
 }
 
 // cleanErr drops the URL that net/http puts in its errors (it may hold

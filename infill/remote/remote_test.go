@@ -286,3 +286,59 @@ func TestConfig(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// TestStreamSingleLine: a single-line request streams in every shape; the
+// client takes the pieces as they come, stops at the first line break
+// after some text and closes the connection, so the server stops
+// generating.
+func TestStreamSingleLine(t *testing.T) {
+	cases := []struct {
+		api    string
+		events []string
+	}{
+		{LlamaCpp, []string{`data: {"content":"go","stop":false}`, `data: {"content":" f(","stop":false}`, `data: {"content":")\n","stop":false}`}},
+		{OpenAI, []string{`data: {"choices":[{"text":"go"}]}`, `: keep-alive`, `data: {"choices":[{"text":" f()"}]}`, `data: {"choices":[{"text":"\nmore"}]}`}},
+		{Mistral, []string{`data: {"choices":[{"delta":{"role":"assistant","content":"go"}}]}`, `data: {"choices":[{"delta":{"content":" f()\n"}}]}`}},
+		{Ollama, []string{`{"response":"go","done":false}`, `{"response":" f()","done":false}`, `{"response":"\n","done":false}`}},
+	}
+	for _, c := range cases {
+		t.Run(c.api, func(t *testing.T) {
+			aborted := make(chan struct{})
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var b map[string]any
+				json.NewDecoder(r.Body).Decode(&b)
+				if b["stream"] != true {
+					t.Errorf("stream = %v for a single-line request", b["stream"])
+				}
+				for _, e := range c.events {
+					io.WriteString(w, e+"\n\n")
+					w.(http.Flusher).Flush()
+				}
+				// A FIM server would go on generating lines until told to stop.
+				for {
+					select {
+					case <-r.Context().Done():
+						close(aborted)
+						return
+					case <-time.After(20 * time.Millisecond):
+						io.WriteString(w, c.events[0]+"\n\n")
+						w.(http.Flusher).Flush()
+					}
+				}
+			}))
+			defer hs.Close()
+			cl, _ := New(Config{URL: hs.URL, API: c.api})
+			req := fillReq
+			req.SingleLine = true
+			mids, err := cl.Fill(context.Background(), req)
+			if err != nil || len(mids) != 1 || strings.TrimRight(mids[0].Text, "\n") != "go f()" && !strings.HasPrefix(mids[0].Text, "go f()\n") {
+				t.Fatalf("%+v %v", mids, err)
+			}
+			select {
+			case <-aborted:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the client kept reading the stream after the first line")
+			}
+		})
+	}
+}
