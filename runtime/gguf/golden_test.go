@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
@@ -26,12 +27,9 @@ import (
 // llama.cpp's converter writes arch "dream").
 func convert(t *testing.T, dir, typ string) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		testenv.Missing(t, "python3 (with numpy) converts the golden models to GGUF")
-	}
-	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
-		testenv.Missing(t, "python3's numpy converts the golden models to GGUF (apt-get install python3-numpy)")
+	py := pythonWithNumpy()
+	if py == "" {
+		testenv.Missing(t, "a python3 with numpy converts the golden models to GGUF (apt-get install python3-numpy; tried python3 on PATH and /usr/bin/python3)")
 	}
 	out := filepath.Join(t.TempDir(), filepath.Base(dir)+"-"+typ+".gguf")
 	cmd := exec.Command(py, "testdata/hf2gguf.py", dir, out, "--type", typ)
@@ -40,6 +38,31 @@ func convert(t *testing.T, dir, typ string) string {
 	}
 	return out
 }
+
+// pythonWithNumpy returns the first python3 that imports numpy: the one on
+// PATH (which may be a pyenv or venv interpreter without it), then Debian's
+// /usr/bin/python3, where .ci/run installs python3-numpy. "" if none.
+func pythonWithNumpy() string {
+	pyOnce.Do(func() {
+		var cands []string
+		if p, err := exec.LookPath("python3"); err == nil {
+			cands = append(cands, p)
+		}
+		cands = append(cands, "/usr/bin/python3")
+		for _, p := range cands {
+			if exec.Command(p, "-c", "import numpy").Run() == nil {
+				pyPath = p
+				return
+			}
+		}
+	})
+	return pyPath
+}
+
+var (
+	pyOnce sync.Once
+	pyPath string
+)
 
 type golden struct {
 	Generate []struct {
