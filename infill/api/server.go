@@ -304,7 +304,8 @@ func (s *Server) respond(w http.ResponseWriter, j *job, req infill.FillRequest, 
 		writeError(w, j.endpoint, &apiError{http.StatusInternalServerError, "the model returned no middle"})
 		return
 	}
-	b := mids[best(mids)]
+	bi := best(mids)
+	b := mids[bi]
 	alg := req.Alg
 	if alg == "" {
 		alg = s.opts.Infill.Alg
@@ -314,7 +315,7 @@ func (s *Server) respond(w http.ResponseWriter, j *job, req infill.FillRequest, 
 	}
 	dr := &DreamResult{Middles: mids, Lengths: req.Lengths, Steps: req.Steps, Alg: alg, Seed: j.seed}
 	finish := "stop"
-	if b.Tokens >= req.Lengths[best(mids)] {
+	if bi < len(req.Lengths) && b.Tokens >= req.Lengths[bi] {
 		finish = "length"
 	}
 	promptTokens := s.eng.Tokens(infill.RenderRelated(req.Related, req.Comment)+req.Prefix) + s.eng.Tokens(req.Suffix)
