@@ -19,7 +19,9 @@
 // Each attempt has a timeout and follows the caller's context: a cancelled
 // request aborts its HTTP call. Retries happen only where the request
 // cannot have been processed: a connection refused before anything was
-// sent, and 503 or 429 with Retry-After.
+// sent, and 503 or 429 with Retry-After; and once, at once, when a
+// kept-alive connection turns out closed under the request (the server
+// dropped it or restarted; a completion has no side effects).
 package remote
 
 import (
@@ -33,6 +35,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strconv"
@@ -300,6 +303,7 @@ func (c *Client) parse(raw []byte, req infill.FillRequest) ([]infill.Middle, err
 // it, and returns the 200 answer's body.
 func (c *Client) post(ctx context.Context, path string, body []byte, consume func(io.Reader) ([]infill.Middle, error)) ([]infill.Middle, error) {
 	wait := c.cfg.Backoff
+	staleRetried := false
 	for attempt := 0; ; attempt++ {
 		mids, retryAfter, err := c.attempt(ctx, path, body, consume)
 		if err == nil {
@@ -307,6 +311,15 @@ func (c *Client) post(ctx context.Context, path string, body []byte, consume fun
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if errors.Is(err, errStale) && !staleRetried {
+			// Once, at once, on a new connection, whatever Retries says:
+			// the kept-alive connection was dead (the server closed it
+			// or went away), not the request's fault.
+			staleRetried = true
+			attempt--
+			c.log.Debug("remote: retrying on a new connection", "url", c.base.Redacted(), "err", err)
+			continue
 		}
 		if attempt >= c.cfg.Retries || c.cfg.Retries < 0 {
 			return nil, err
@@ -334,6 +347,11 @@ func (c *Client) post(ctx context.Context, path string, body []byte, consume fun
 // errRefused marks a connection refused: nothing was sent.
 var errRefused = errors.New("connection refused")
 
+// errStale marks a kept-alive connection that was closed under the
+// request (EOF or reset before any answer): the server had closed it, or
+// died; nothing was answered on it.
+var errStale = errors.New("the kept-alive connection was closed")
+
 // attempt makes one HTTP call. retryAfter is >= 0 when the server asked
 // to come back later (503 or 429 with Retry-After).
 func (c *Client) attempt(ctx context.Context, path string, body []byte, consume func(io.Reader) ([]infill.Middle, error)) (mids []infill.Middle, retryAfter time.Duration, err error) {
@@ -350,10 +368,17 @@ func (c *Client) attempt(ctx context.Context, path string, body []byte, consume 
 	if c.key != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.key)
 	}
+	reused := false
+	hr = hr.WithContext(httptrace.WithClientTrace(hr.Context(), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+	}))
 	resp, err := c.hc.Do(hr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, -1, ctx.Err()
+		}
+		if reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)) {
+			return nil, -1, fmt.Errorf("remote: %s: %w: %v", c.base.Redacted(), errStale, cleanErr(err))
 		}
 		if errors.Is(actx.Err(), context.DeadlineExceeded) {
 			return nil, -1, fmt.Errorf("remote: %s: no answer within %v", c.base.Redacted(), c.cfg.Timeout)

@@ -342,3 +342,31 @@ func TestStreamSingleLine(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleConnection: a kept-alive connection that the server drops
+// under the next request is retried once on a new connection, even with
+// retries off; a fresh connection dropped the same way is not (see
+// TestRetryAfter "dropped").
+func TestStaleConnection(t *testing.T) {
+	var calls atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		if calls.Add(1) == 2 {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close() // the second request arrives on the kept-alive connection, which dies
+			return
+		}
+		io.WriteString(w, `{"choices":[{"text":"ok"}]}`)
+	}))
+	defer hs.Close()
+	cl, _ := New(Config{URL: hs.URL, Retries: -1})
+	for i := 0; i < 2; i++ {
+		mids, err := cl.Fill(context.Background(), fillReq)
+		if err != nil || mids[0].Text != "ok" {
+			t.Fatalf("request %d: %+v %v", i, mids, err)
+		}
+	}
+	if calls.Load() != 3 {
+		t.Errorf("%d calls, want 3 (the second retried once on a new connection)", calls.Load())
+	}
+}
