@@ -47,4 +47,6 @@ test: fmt-check vet build node-deps
 	# go test -json through internal/testsummary: failures in full, then the count of tests run and
 	# skipped with every skip's reason (under CI only GPU tests and opt-in runs may skip).
 	$(GO) run ./internal/testsummary -timeout 20m ./...
+	# deploy/ is a module of its own (Kubernetes types): its manifests decoded strictly.
+	cd deploy && $(GO) test ./...
 	@$(MAKE) --no-print-directory vscode-test
