@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing/fstest"
 
+	"github.com/dream-lsp/dream-lsp/internal/mmapfile"
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
@@ -41,7 +42,7 @@ func Open(path string) (*Mapped, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("gguf: %s is not a regular file", path)
 	}
-	data, release, err := mapFile(fh, fi.Size())
+	data, release, err := mmapfile.Map(fh, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("gguf: map %s: %w", path, err)
 	}

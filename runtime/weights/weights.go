@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/dream-lsp/dream-lsp/internal/mmapfile"
 	"github.com/dream-lsp/dream-lsp/internal/safeio"
 )
 
@@ -105,7 +106,7 @@ func (s dirSource) openShard(name string) (*shard, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, release, err := mapFile(f, fi.Size())
+	data, release, err := mmapfile.Map(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", p, err)
 	}

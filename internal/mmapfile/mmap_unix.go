@@ -1,6 +1,6 @@
 //go:build unix
 
-package gguf
+package mmapfile
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mapFile maps f read-only; release unmaps it.
-func mapFile(f *os.File, size int64) ([]byte, func() error, error) {
+// Map maps f read-only. The returned release function unmaps it.
+func Map(f *os.File, size int64) ([]byte, func() error, error) {
 	if size == 0 {
 		return nil, func() error { return nil }, nil
 	}

@@ -1,14 +1,14 @@
 //go:build !unix
 
-package weights
+package mmapfile
 
 import (
 	"io"
 	"os"
 )
 
-// mapFile reads f into memory where mmap is not available.
-func mapFile(f *os.File, size int64) ([]byte, func() error, error) {
+// Map reads f into memory where mmap is not available.
+func Map(f *os.File, size int64) ([]byte, func() error, error) {
 	data := make([]byte, size)
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, nil, err
