@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,14 +49,8 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "\nServes the model over HTTP: POST /v1/completions (OpenAI), /v1/fim/completions (Mistral),\n/infill (llama.cpp), /api/generate (Ollama); GET /v1/models, /health, /metrics. See docs/DEPLOY.md.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseFlagsNoArgs(fs, args); err != nil {
+		return err
 	}
 	wm, err := parseWeights(weights)
 	if err != nil {

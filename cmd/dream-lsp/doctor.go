@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -52,14 +51,8 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "backend the server would use. %s overrides the library search path.\n\n", cuda.EnvLibs)
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseFlagsNoArgs(fs, args); err != nil {
+		return err
 	}
 	switch *device {
 	case "auto", "cpu", "cuda":

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 )
 
 // parseFlags parses args with fs, accepting flags before, between and after
@@ -31,6 +32,22 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		args = rest[1:]
 	}
 	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+// parseFlagsNoArgs is parseFlags for subcommands that take no positional
+// arguments (api, serve, doctor): a bad flag or any argument is a usage
+// error that reads "usage: ..."; -h is returned as flag.ErrHelp.
+func parseFlagsNoArgs(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
 }
 
 // flagTakesValue reports whether args[i] is the value of the flag before it

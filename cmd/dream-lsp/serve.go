@@ -53,14 +53,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "\nRuns the language server on stdin/stdout. Settings come from the client (see docs/protocol.md).\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseFlagsNoArgs(fs, args); err != nil {
+		return err
 	}
 	wm, werr := parseWeights(weights)
 	if werr != nil {
