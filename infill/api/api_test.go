@@ -246,6 +246,7 @@ func TestBadInput(t *testing.T) {
 		{"prompt type", PathOpenAI, `{"prompt":5}`, nil, 400, `"prompt" must be a string`},
 		{"missing prompt", PathMistral, `{"suffix":"x"}`, nil, 400, `missing "prompt"`},
 		{"negative max", PathOpenAI, `{"prompt":"x","max_tokens":-1}`, nil, 400, "negative"},
+		{"negative max mistral", PathMistral, `{"prompt":"x","max_tokens":-1}`, nil, 400, "negative"},
 		{"n", PathOpenAI, `{"prompt":"x","n":3}`, nil, 400, `"n" must be 1`},
 		{"bad alg", PathOpenAI, `{"prompt":"x","dream":{"alg":"nope"}}`, nil, 400, "unknown alg"},
 		{"bad length", PathOpenAI, `{"prompt":"x","dream":{"lengths":[0]}}`, nil, 400, "not a positive length"},

@@ -164,6 +164,21 @@ func jsonType(kind string) string {
 	return kind
 }
 
+// setSuffixMaxTokens sets the optional "suffix" and "max_tokens" that the
+// OpenAI and Mistral shapes share; a negative max_tokens is a bad request.
+func (j *job) setSuffixMaxTokens(suffix *string, maxTokens *int) *apiError {
+	if suffix != nil {
+		j.suffix = *suffix
+	}
+	if maxTokens != nil {
+		if *maxTokens < 0 {
+			return badRequest(`"max_tokens" must not be negative`)
+		}
+		j.maxTokens = *maxTokens
+	}
+	return nil
+}
+
 // decodeJob decodes a body of the endpoint's shape.
 func decodeJob(endpoint string, r io.Reader) (*job, *apiError) {
 	j := &job{endpoint: endpoint}
@@ -180,14 +195,8 @@ func decodeJob(endpoint string, r io.Reader) (*job, *apiError) {
 			return nil, badRequest(`"n" must be 1 (dream.lengths asks for several middles)`)
 		}
 		j.model, j.prefix, j.stream, j.seed, j.dream = q.Model, string(*q.Prompt), q.Stream, q.Seed, q.Dream
-		if q.Suffix != nil {
-			j.suffix = *q.Suffix
-		}
-		if q.MaxTokens != nil {
-			if *q.MaxTokens < 0 {
-				return nil, badRequest(`"max_tokens" must not be negative`)
-			}
-			j.maxTokens = *q.MaxTokens
+		if e := j.setSuffixMaxTokens(q.Suffix, q.MaxTokens); e != nil {
+			return nil, e
 		}
 	case PathMistral:
 		var q mistralRequest
@@ -198,14 +207,8 @@ func decodeJob(endpoint string, r io.Reader) (*job, *apiError) {
 			return nil, badRequest(`missing "prompt"`)
 		}
 		j.model, j.prefix, j.stream, j.seed, j.dream = q.Model, *q.Prompt, q.Stream, q.RandomSeed, q.Dream
-		if q.Suffix != nil {
-			j.suffix = *q.Suffix
-		}
-		if q.MaxTokens != nil {
-			if *q.MaxTokens < 0 {
-				return nil, badRequest(`"max_tokens" must not be negative`)
-			}
-			j.maxTokens = *q.MaxTokens
+		if e := j.setSuffixMaxTokens(q.Suffix, q.MaxTokens); e != nil {
+			return nil, e
 		}
 	case PathLlamaCpp:
 		var q llamaRequest
