@@ -28,14 +28,7 @@ import (
 //
 //	DREAM_API_LB=8x20 go test ./cmd/dream-lsp -run TestAPIBehindHAProxy -v
 func TestAPIBehindHAProxy(t *testing.T) {
-	spec := os.Getenv("DREAM_API_LB")
-	if spec == "" {
-		t.Skip("opt-in measurement: set DREAM_API_LB=EDITORSxREQUESTS (e.g. 8x20)")
-	}
-	var editors, perEditor int
-	if _, err := fmt.Sscanf(spec, "%dx%d", &editors, &perEditor); err != nil || editors < 1 || perEditor < 3 {
-		t.Fatalf("DREAM_API_LB=%q: want EDITORSxREQUESTS (REQUESTS >= 3)", spec)
-	}
+	editors, perEditor := loadSpec(t, "DREAM_API_LB", "8x20", 3)
 	haproxy, err := exec.LookPath("haproxy")
 	if err != nil {
 		testenv.Missingf(t, "haproxy not installed (apt-get install haproxy): %v", err)

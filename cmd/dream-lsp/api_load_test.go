@@ -28,14 +28,7 @@ import (
 //
 // DREAM_API_LOAD_MODE=batched (or unbatched) runs one mode only.
 func TestAPILoad(t *testing.T) {
-	spec := os.Getenv("DREAM_API_LOAD")
-	if spec == "" {
-		t.Skip("opt-in measurement: set DREAM_API_LOAD=EDITORSxREQUESTS (e.g. 8x200)")
-	}
-	var editors, perEditor int
-	if _, err := fmt.Sscanf(spec, "%dx%d", &editors, &perEditor); err != nil || editors < 1 || perEditor < 1 {
-		t.Fatalf("DREAM_API_LOAD=%q: want EDITORSxREQUESTS", spec)
-	}
+	editors, perEditor := loadSpec(t, "DREAM_API_LOAD", "8x200", 1)
 	windows := loadWindows(t, editors*perEditor)
 	bin := buildBinary(t)
 	for _, mode := range []struct {
@@ -98,6 +91,25 @@ func TestAPILoad(t *testing.T) {
 			pct(0.95).Round(time.Millisecond), pct(1).Round(time.Millisecond), rss, batchSummary(metrics))
 	}
 	t.Logf("machine: %d CPUs (GOMAXPROCS %d), %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
+}
+
+// loadSpec reads an opt-in EDITORSxREQUESTS measurement spec from env
+// (example shows one): unset skips the test, malformed or fewer than
+// minRequests per editor fails it.
+func loadSpec(t *testing.T, env, example string, minRequests int) (editors, perEditor int) {
+	t.Helper()
+	spec := os.Getenv(env)
+	if spec == "" {
+		t.Skipf("opt-in measurement: set %s=EDITORSxREQUESTS (e.g. %s)", env, example)
+	}
+	if _, err := fmt.Sscanf(spec, "%dx%d", &editors, &perEditor); err != nil || editors < 1 || perEditor < minRequests {
+		want := "EDITORSxREQUESTS"
+		if minRequests > 1 {
+			want += fmt.Sprintf(" (REQUESTS >= %d)", minRequests)
+		}
+		t.Fatalf("%s=%q: want %s", env, spec, want)
+	}
+	return editors, perEditor
 }
 
 // loadWindows cuts n prefix/suffix windows at random line starts of the Go
