@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/editortest"
 	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
@@ -106,7 +106,7 @@ func TestEglotCompletionAtPoint(t *testing.T) {
 	if m, _ := filepath.Glob("/usr/share/emacs/site-lisp/elpa/eglot-*"); len(m) == 0 {
 		testenv.Missing(t, "no Debian eglot in /usr/share/emacs/site-lisp/elpa: apt-get install elpa-eglot")
 	}
-	bin := buildServer(t)
+	bin := editortest.BuildServer(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "main.go")
 	if err := os.WriteFile(file, []byte(original), 0o644); err != nil {
@@ -158,23 +158,4 @@ func TestEglotCompletionAtPoint(t *testing.T) {
 			}
 		})
 	}
-}
-
-// buildServer builds cmd/dream-lsp into a temporary folder, or takes DREAM_LSP_BIN.
-func buildServer(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("DREAM_LSP_BIN"); p != "" {
-		return p
-	}
-	root, err := sharedpath.RepoRoot()
-	if err != nil {
-		t.Fatalf("finding the repository root: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "dream-lsp")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/dream-lsp")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/dream-lsp: %v\n%s", err, out)
-	}
-	return bin
 }

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/editortest"
 	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
@@ -139,25 +139,6 @@ func TestLuaUnit(t *testing.T) {
 	}
 }
 
-// buildServer builds cmd/dream-lsp into a temporary folder, or takes DREAM_LSP_BIN.
-func buildServer(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("DREAM_LSP_BIN"); p != "" {
-		return p
-	}
-	root, err := sharedpath.RepoRoot()
-	if err != nil {
-		t.Fatalf("finding the repository root: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "dream-lsp")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/dream-lsp")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/dream-lsp: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // serveImplemented reports whether `dream-lsp serve` starts at all (it is scaffolding until issue #4).
 func serveImplemented(t *testing.T, bin string) bool {
 	t.Helper()
@@ -174,7 +155,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("end-to-end editor test skipped in -short mode")
 	}
 	nvims := neovims(t)
-	bin := buildServer(t)
+	bin := editortest.BuildServer(t)
 	if !serveImplemented(t, bin) {
 		t.Fatal("dream-lsp serve answered \"not implemented\"")
 	}
@@ -238,7 +219,7 @@ func TestBuiltinClient(t *testing.T) {
 		t.Log("no tmux: the editor under test runs headless and no screen is captured")
 		tmux = ""
 	}
-	bin := buildServer(t)
+	bin := editortest.BuildServer(t)
 	for _, nv := range newest {
 		t.Run(nv.name(), func(t *testing.T) {
 			runSpec(t, nv, "test/builtin.lua", []string{"DREAM_LSP_BIN=" + bin, "DREAM_E2E_TMUX=" + tmux,

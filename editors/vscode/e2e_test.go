@@ -5,11 +5,10 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/editortest"
 	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
@@ -39,7 +38,7 @@ func TestVSCodeEndToEnd(t *testing.T) {
 		t.Fatalf("test/e2e/setup.sh: %v\n%s", err, out)
 	}
 	t.Logf("setup.sh: %.1f s", time.Since(start).Seconds())
-	bin := buildServer(t)
+	bin := editortest.BuildServer(t)
 	for _, run := range []struct{ name, mode, engine string }{
 		{"scripted", "scripted", ""},
 		{"model", "model", ""},
@@ -63,23 +62,4 @@ func TestVSCodeEndToEnd(t *testing.T) {
 			}
 		})
 	}
-}
-
-// buildServer builds cmd/dream-lsp into a temporary folder, or takes DREAM_LSP_BIN.
-func buildServer(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("DREAM_LSP_BIN"); p != "" {
-		return p
-	}
-	root, err := sharedpath.RepoRoot()
-	if err != nil {
-		t.Fatalf("finding the repository root: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "dream-lsp")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/dream-lsp")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/dream-lsp: %v\n%s", err, out)
-	}
-	return bin
 }
