@@ -12,44 +12,19 @@
 set -euo pipefail
 suite=${1:?usage: fetch-nvim.sh SUITE (trixie, sid)}
 here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/debs"
-cat >"$work/suite.sources" <<SRC
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: $suite
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-apt=(-o Dir::Etc::sourcelist="$work/suite.sources" -o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$work/lists"
-  -o Dir::Cache::archives="$work/debs" -o APT::Sandbox::User=root)
-apt-get "${apt[@]}" update -qq
+# shellcheck source=SCRIPTDIR/../../../scripts/debfetch.sh
+source "$here/../../scripts/debfetch.sh"
+debfetch_init "$suite"
 version=$(apt-cache "${apt[@]}" show "neovim/$suite" | awk '/^Version:/ {print $2; exit}')
 [ -n "$version" ] || { echo "fetch-nvim: no neovim in $suite" >&2; exit 1; }
 
 # The package closure: neovim and everything it depends on that ships libraries or Lua modules.
-want=(neovim neovim-runtime libc6 libgcc-s1)
-declare -A seen=()
-while [ ${#want[@]} -gt 0 ]; do
-  p=${want[0]}
-  want=("${want[@]:1}")
-  [ -n "${seen[$p]:-}" ] && continue
-  seen[$p]=1
-  deps=$(apt-cache "${apt[@]}" show "$p/$suite" 2>/dev/null | awk -F': ' '/^(Pre-)?Depends:/ {print $2}' |
-    tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/:any//; s/[[:space:]]//g' | grep -E '^(lib|lua-|neovim-runtime)' || true)
-  for d in $deps; do [ -z "${seen[$d]:-}" ] && want+=("$d"); done
-done
-pkgs=()
-for p in "${!seen[@]}"; do pkgs+=("$p/$suite"); done
-(cd "$work/debs" && apt-get "${apt[@]}" download "${pkgs[@]}" >/dev/null)
+debfetch_download '^(lib|lua-|neovim-runtime)' neovim neovim-runtime libc6 libgcc-s1
 
 short=${version%%-*}
 short=${short#*:}
 dest="$here/.nvim/$short"
-rm -rf "$dest"
-mkdir -p "$dest/root"
-for d in "$work"/debs/*.deb; do dpkg-deb -x "$d" "$dest/root"; done
+debfetch_unpack "$dest"
 cat >"$dest/nvim" <<'WRAP'
 #!/bin/sh
 # Neovim from a Debian suite, run with that suite's glibc (see fetch-nvim.sh).

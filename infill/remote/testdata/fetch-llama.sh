@@ -14,40 +14,15 @@
 set -euo pipefail
 suite=${1:-sid}
 here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/debs"
-cat >"$work/suite.sources" <<SRC
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: $suite
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-apt=(-o Dir::Etc::sourcelist="$work/suite.sources" -o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$work/lists"
-  -o Dir::Cache::archives="$work/debs" -o APT::Sandbox::User=root)
-apt-get "${apt[@]}" update -qq
+# shellcheck source=SCRIPTDIR/../../../scripts/debfetch.sh
+source "$here/../../scripts/debfetch.sh"
+debfetch_init "$suite"
 
 # The package closure: llama.cpp-tools, python3-gguf and every library they depend on.
-want=(llama.cpp-tools libllama0 libggml0 libc6 libgcc-s1 libstdc++6 python3-gguf)
-declare -A seen=()
-while [ ${#want[@]} -gt 0 ]; do
-  p=${want[0]}
-  want=("${want[@]:1}")
-  [ -n "${seen[$p]:-}" ] && continue
-  seen[$p]=1
-  deps=$(apt-cache "${apt[@]}" show "$p/$suite" 2>/dev/null | awk -F': ' '/^(Pre-)?Depends:/ {print $2}' |
-    tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/:any//; s/[[:space:]]//g' | grep -E '^lib' || true)
-  for d in $deps; do [ -z "${seen[$d]:-}" ] && want+=("$d"); done
-done
-pkgs=()
-for p in "${!seen[@]}"; do pkgs+=("$p/$suite"); done
-(cd "$work/debs" && apt-get "${apt[@]}" download "${pkgs[@]}" >/dev/null)
+debfetch_download '^lib' llama.cpp-tools libllama0 libggml0 libc6 libgcc-s1 libstdc++6 python3-gguf
 
 dest="$here/.llama"
-rm -rf "$dest"
-mkdir -p "$dest/root"
-for d in "$work"/debs/*.deb; do dpkg-deb -x "$d" "$dest/root"; done
+debfetch_unpack "$dest"
 cat >"$dest/llama-server" <<'WRAP'
 #!/bin/sh
 # llama-server from Debian (see fetch-llama.sh), run with that suite's glibc and the generic
