@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,34 +20,8 @@ const tinyDreamOnDir = "../../" + dreamontest.Weights
 // printed per-step canvases, the final canvas and the middle with the
 // reference.
 func TestDebugDenoiseDreamOn(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(tinyDreamOnDir, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		Cases []struct {
-			InputIDs []int `json:"input_ids"`
-			Options  struct {
-				MaxNewTokens     int      `json:"max_new_tokens"`
-				Alg              string   `json:"alg"`
-				TopP             *float64 `json:"top_p"`
-				PadDeleteToRight bool     `json:"pad_delete_to_right"`
-				ExpandBudget     *int     `json:"expand_budget"`
-				MaxIters         *int     `json:"max_iters"`
-			} `json:"options"`
-			Events struct{ Expand, Delete int } `json:"events"`
-			Output []int                        `json:"output"`
-			Middle []int                        `json:"middle"`
-			Trace  []struct {
-				Canvas []int `json:"canvas"`
-			} `json:"trace"`
-		} `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
 	ran := map[bool]int{}
-	for n, c := range g.Cases {
+	for n, c := range dreamontest.Golden(t) {
 		o := c.Options
 		if o.ExpandBudget != nil || o.MaxIters != nil || c.Events.Expand+c.Events.Delete == 0 || ran[o.PadDeleteToRight] >= 2 {
 			continue

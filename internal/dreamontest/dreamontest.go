@@ -6,6 +6,7 @@
 package dreamontest
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,4 +42,59 @@ func Dir(t testing.TB) string {
 		link(tok, f)
 	}
 	return dir
+}
+
+// Case is one reference run in the checkpoint's golden.json, written by
+// bench/gpu/dreamon_ref.py.
+type Case struct {
+	InputIDs []int `json:"input_ids"`
+	Options  struct {
+		MaxNewTokens     int      `json:"max_new_tokens"`
+		Alg              string   `json:"alg"`
+		TopP             *float64 `json:"top_p"`
+		PadDeleteToRight bool     `json:"pad_delete_to_right"`
+		ExpandBudget     *int     `json:"expand_budget"`
+		MaxIters         *int     `json:"max_iters"`
+	} `json:"options"`
+	Events struct {
+		Expand, Delete int
+		Cap            bool
+	} `json:"events"`
+	Output      []int `json:"output"`
+	MiddleStart int   `json:"middle_start"`
+	MiddleLen   int   `json:"middle_len"`
+	Middle      []int `json:"middle"`
+	Iterations  int   `json:"iterations"`
+	MaxLength   int   `json:"max_length"`
+	Trace       []struct {
+		Window   int  `json:"window"`
+		Blocked  bool `json:"blocked"`
+		Deleted  []int
+		Expanded []int
+		Canvas   []int `json:"canvas"`
+	} `json:"trace"`
+}
+
+// Golden returns the reference cases of the tiny DreamOn checkpoint; it
+// fails t when the file is missing, malformed or holds none.
+func Golden(t testing.TB) []Case {
+	t.Helper()
+	root, err := sharedpath.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, Weights, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Cases []Case `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	return g.Cases
 }

@@ -2,13 +2,11 @@ package denoise_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/internal/dreamontest"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
@@ -20,52 +18,8 @@ import (
 // bench/gpu/dreamon_ref.py (vocabulary up to the expand id 151667).
 const tinyDreamOn = "testdata/tiny-dreamon"
 
-type dreamonCase struct {
-	InputIDs []int `json:"input_ids"`
-	Options  struct {
-		MaxNewTokens     int      `json:"max_new_tokens"`
-		Alg              string   `json:"alg"`
-		TopP             *float64 `json:"top_p"`
-		PadDeleteToRight bool     `json:"pad_delete_to_right"`
-		ExpandBudget     *int     `json:"expand_budget"`
-		MaxIters         *int     `json:"max_iters"`
-	} `json:"options"`
-	Events struct {
-		Expand, Delete int
-		Cap            bool
-	} `json:"events"`
-	Output      []int `json:"output"`
-	MiddleStart int   `json:"middle_start"`
-	MiddleLen   int   `json:"middle_len"`
-	Middle      []int `json:"middle"`
-	Iterations  int   `json:"iterations"`
-	MaxLength   int   `json:"max_length"`
-	Trace       []struct {
-		Window   int  `json:"window"`
-		Blocked  bool `json:"blocked"`
-		Deleted  []int
-		Expanded []int
-		Canvas   []int `json:"canvas"`
-	} `json:"trace"`
-}
-
-func loadDreamOnGolden(t testing.TB) []dreamonCase {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(tinyDreamOn, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		Cases []dreamonCase `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
-	if len(g.Cases) == 0 {
-		t.Fatal("no cases")
-	}
-	return g.Cases
-}
+// dreamonCase is a golden reference run.
+type dreamonCase = dreamontest.Case
 
 // loadTiny loads the tiny DreamOn model on the CPU backend.
 func loadTiny(tb testing.TB) *model.Model {
@@ -111,7 +65,7 @@ func dreamonRequest(c dreamonCase) denoise.Request {
 // (bench/gpu/dreamon_ref.py) and requires the canvas after each step, the
 // final canvas and the middle to match exactly.
 func TestDreamOnGolden(t *testing.T) {
-	cases := loadDreamOnGolden(t)
+	cases := dreamontest.Golden(t)
 	m := loadTiny(t)
 	var expands, deletes, capped int
 	for n, c := range cases {
@@ -199,7 +153,7 @@ func runPolicy(tb testing.TB, m denoise.Model, cases []dreamonCase, cache denois
 // TestDreamOnCacheRefreshEveryStep: with the dual K/V cache refreshed on
 // every step (full passes) every golden middle must equal the reference.
 func TestDreamOnCacheRefreshEveryStep(t *testing.T) {
-	cases := loadDreamOnGolden(t)
+	cases := dreamontest.Golden(t)
 	m := loadTiny(t)
 	match, counts, differ := runPolicy(t, m, cases, dreamonPolicies[1].cache)
 	if match != len(cases) || counts.Partial+counts.Block != 0 {
@@ -211,7 +165,7 @@ func TestDreamOnCacheRefreshEveryStep(t *testing.T) {
 // cases: every run must succeed with one full pass, partial passes after
 // length changes and block passes between them.
 func TestDreamOnCacheEditPolicy(t *testing.T) {
-	cases := loadDreamOnGolden(t)
+	cases := dreamontest.Golden(t)
 	m := loadTiny(t)
 	_, counts, _ := runPolicy(t, m, cases, dreamonPolicies[3].cache)
 	if counts.Full != len(cases) || counts.Partial == 0 || counts.Block == 0 {
@@ -223,7 +177,7 @@ func TestDreamOnCacheEditPolicy(t *testing.T) {
 // wall time, forward passes by kind, and how many middles still equal the
 // uncached reference (go test ./runtime/denoise -run X -bench DreamOnCache).
 func BenchmarkDreamOnCache(b *testing.B) {
-	cases := loadDreamOnGolden(b)
+	cases := dreamontest.Golden(b)
 	m := loadTiny(b)
 	for _, p := range dreamonPolicies {
 		b.Run(p.name, func(b *testing.B) {
@@ -273,7 +227,7 @@ func TestDreamOnErrors(t *testing.T) {
 // canvas never exceeds its cap nor keeps a delete or expand token in the
 // middle.
 func TestDreamOnSampled(t *testing.T) {
-	cases := loadDreamOnGolden(t)
+	cases := dreamontest.Golden(t)
 	m := loadTiny(t)
 	for n, c := range cases[:8] {
 		req := dreamonRequest(c)
