@@ -29,39 +29,23 @@ vim.fn.mkdir(tmp, "p")
 local file = tmp .. "/main.go"
 
 -- What the fake model writes, keyed by the text just before the cursor. Raw middles as a model
--- writes them: a space after the keyword, tabs, several lines, characters a snippet must escape.
+-- writes them: a space after the keyword, tabs, several lines (H.scripted_rules), and characters a
+-- snippet must escape.
 local script = {
-  rules = {
-    { before = "check(err error) error {\n\tif", middle = " err != nil {\n\t\treturn err\n\t}\n" },
-    { before = "wrap(err error) error {\n\t", middle = "if err != nil {\n\t\treturn fmt.Errorf(\"wrap: %w\", err)\n\t}\n" },
+  rules = vim.list_extend(vim.deepcopy(H.scripted_rules), {
     { before = "pick(err error) error {\n\t", middle = "if err != nil {\n\t\treturn fmt.Errorf(\"pick ${1}: %w\\n\", err)\n\t}\n" },
-  },
+  }),
 }
 local script_file = tmp .. "/script.json"
 vim.fn.writefile({ vim.json.encode(script) }, script_file)
 
-local original = {
-  "package main",
-  "",
-  "import \"fmt\"",
-  "",
-  "func check(err error) error {",
-  "\t",
-  "\t\treturn err",
-  "\t}",
-  "\treturn nil",
-  "}",
-  "",
-  "func wrap(err error) error {",
-  "\t",
-  "\treturn nil",
-  "}",
+local original = vim.list_extend(vim.deepcopy(H.scripted_original), {
   "",
   "func pick(err error) error {",
   "\t",
   "\treturn nil",
   "}",
-}
+})
 vim.fn.writefile(original, file)
 
 -- The editor under test: the built-in client and nothing else. Completions come from the server with
@@ -100,37 +84,19 @@ local lua, input, lines, mode = E.lua, E.input, E.lines, E.mode
 io.stdout:write("Neovim under test: " .. lua("return tostring(vim.version())") .. (tmux and ", in tmux" or ", headless") .. "\n")
 
 local function ghost_marks()
-  return lua([[return vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_create_namespace('nvim.lsp.inline_completion'),
-    0, -1, { details = true })]])
+  return H.inline_completion_marks(E)
 end
 
--- Puts the cursor at the end of (1-based) line n in insert mode, as `A` does.
+-- Puts the cursor at the end of (1-based) line n in insert mode, as `A` does, and waits for insert mode.
 local function append_at(n)
-  input("<Esc>")
-  H.wait(2000, function()
-    return mode() == "n"
-  end)
-  lua("vim.api.nvim_win_set_cursor(0, {" .. n .. ", 0})")
-  input("A")
+  H.append_at(E, n)
   H.wait(2000, function()
     return mode() == "i"
   end)
 end
 
--- The buffer with lines[from..to] (1-based, inclusive) replaced by repl.
-local function replaced(base, from, to, repl)
-  local out = {}
-  for i = 1, from - 1 do
-    out[#out + 1] = base[i]
-  end
-  for _, l in ipairs(repl) do
-    out[#out + 1] = l
-  end
-  for i = to + 1, #base do
-    out[#out + 1] = base[i]
-  end
-  return out
-end
+-- The buffer with line n replaced by repl.
+local replaced = H.replaced
 
 test("the server attaches with inline completion and completion", function()
   ok(lua("return vim.lsp.inline_completion ~= nil"), "this Neovim has no vim.lsp.inline_completion (0.12+)")
@@ -148,17 +114,12 @@ end)
 
 -- The 1-based line after the line `text` in the buffer now (earlier steps may have failed).
 local function line_after(text)
-  for i, l in ipairs(lines()) do
-    if l == text then
-      return i + 1
-    end
-  end
-  error("no line " .. vim.inspect(text) .. " in the buffer")
+  return H.line_after(lines(), text)
 end
 
 test("inline completion, single line: `if` in a tab-indented file gets ` err != nil {`", function()
   local n, before = line_after("func check(err error) error {"), lines()
-  local want = replaced(before, n, n, { "\tif err != nil {" })
+  local want = replaced(before, n, { "\tif err != nil {" })
   append_at(n)
   input("if")
   local m = H.wait(timeout, function()
@@ -180,7 +141,7 @@ end)
 
 test("inline completion, several lines: a blank line in a function body gets a whole `if` block", function()
   local n, before = line_after("func wrap(err error) error {"), lines()
-  local want = replaced(before, n, n, {
+  local want = replaced(before, n, {
     "\tif err != nil {",
     "\t\treturn fmt.Errorf(\"wrap: %w\", err)",
     "\t}",
@@ -206,7 +167,7 @@ test("vim.lsp.completion: accepting a multi-line item inserts every line", funct
   -- Only the completion menu here: no ghost text at the same time.
   lua("vim.lsp.inline_completion.enable(false)")
   local n, before = line_after("func pick(err error) error {"), lines()
-  local want = replaced(before, n, n, {
+  local want = replaced(before, n, {
     "\tif err != nil {",
     "\t\treturn fmt.Errorf(\"pick ${1}: %w\\n\", err)",
     "\t}",

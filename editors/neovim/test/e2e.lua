@@ -36,29 +36,10 @@ if scripted then
   -- What the fake model writes, keyed by the text just before the cursor: a space after the keyword,
   -- tabs, several lines. The server inherits the variable through the editor under test.
   local script_file = tmp .. "/script.json"
-  vim.fn.writefile({ vim.json.encode({ rules = {
-    { before = "check(err error) error {\n\tif", middle = " err != nil {\n\t\treturn err\n\t}\n" },
-    { before = "wrap(err error) error {\n\t", middle = "if err != nil {\n\t\treturn fmt.Errorf(\"wrap: %w\", err)\n\t}\n" },
-  } }) }, script_file)
+  vim.fn.writefile({ vim.json.encode({ rules = H.scripted_rules }) }, script_file)
   vim.env.DREAM_LSP_TEST_ENGINE = "scripted:" .. script_file
 end
-local original = scripted and {
-  "package main",
-  "",
-  "import \"fmt\"",
-  "",
-  "func check(err error) error {",
-  "\t",
-  "\t\treturn err",
-  "\t}",
-  "\treturn nil",
-  "}",
-  "",
-  "func wrap(err error) error {",
-  "\t",
-  "\treturn nil",
-  "}",
-} or {
+local original = scripted and H.scripted_original or {
   "package main",
   "",
   "import \"fmt\"",
@@ -155,6 +136,8 @@ end
 local function events()
   return table.concat(lua("return require('dream').events()"), "\n")
 end
+-- The editor under test for the helpers that drive it (H.append_at, H.inline_completion_marks).
+local ed = { lua = lua, input = input, mode = mode }
 
 test("the plugin attaches the server to the Go buffer", function()
   local ready = H.wait(timeout, function()
@@ -195,8 +178,7 @@ end
 if scripted then
   local function ghost()
     if native then
-      local m = lua([[return vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_create_namespace('nvim.lsp.inline_completion'),
-        0, -1, { details = true })]])
+      local m = H.inline_completion_marks(ed)
       return #m > 0 and m
     end
     return visible() and marks()
@@ -220,27 +202,12 @@ if scripted then
     return table.concat(parts)
   end
   local function append_at(n)
-    input("<Esc>")
-    H.wait(2000, function()
-      return mode() == "n"
-    end)
-    lua("vim.api.nvim_win_set_cursor(0, {" .. n .. ", 0})")
-    input("A")
+    H.append_at(ed, n)
   end
   local function line_after(text)
-    for i, l in ipairs(lines()) do
-      if l == text then
-        return i + 1
-      end
-    end
-    error("no line " .. vim.inspect(text) .. " in the buffer")
+    return H.line_after(lines(), text)
   end
-  local function replaced(base, n, repl)
-    local out = { unpack(base, 1, n - 1) }
-    vim.list_extend(out, repl)
-    vim.list_extend(out, base, n + 1, #base)
-    return out
-  end
+  local replaced = H.replaced
 
   test("scripted: `if` in a tab-indented file, Tab gives `if err != nil {`", function()
     local n, before = line_after("func check(err error) error {"), lines()
@@ -287,8 +254,7 @@ end
 -- native = true: the plugin hands rendering, Tab and cycling to Neovim's own vim.lsp.inline_completion.
 if native then
   local function builtin_marks()
-    return lua([[return vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_create_namespace('nvim.lsp.inline_completion'),
-      0, -1, { details = true })]])
+    return H.inline_completion_marks(ed)
   end
   local function drawn(m)
     local parts = {}

@@ -146,4 +146,67 @@ function H.editor(opts)
   return E
 end
 
+--- The 1-based line after the line `text` in buf (a list of lines), or an error when there is none.
+function H.line_after(buf, text)
+  for i, l in ipairs(buf) do
+    if l == text then
+      return i + 1
+    end
+  end
+  error("no line " .. vim.inspect(text) .. " in the buffer")
+end
+
+--- A copy of base with its (1-based) line n replaced by the lines repl.
+function H.replaced(base, n, repl)
+  local out = { unpack(base, 1, n - 1) }
+  vim.list_extend(out, repl)
+  vim.list_extend(out, base, n + 1, #base)
+  return out
+end
+
+--- Puts the cursor of the editor under test at the end of (1-based) line n and enters insert mode,
+--- as `A` does. ed holds the editor's lua, input and mode functions (E of H.editor).
+function H.append_at(ed, n)
+  ed.input("<Esc>")
+  H.wait(2000, function()
+    return ed.mode() == "n"
+  end)
+  ed.lua("vim.api.nvim_win_set_cursor(0, {" .. n .. ", 0})")
+  ed.input("A")
+end
+
+--- The extmarks of Neovim's own vim.lsp.inline_completion (0.12+) in the current buffer: its ghost text.
+function H.inline_completion_marks(ed)
+  return ed.lua([[return vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_create_namespace('nvim.lsp.inline_completion'),
+    0, -1, { details = true })]])
+end
+
+--- The scripted engine's rules (lsp/lsptest.Scripted) both scripted specs share: what the fake model
+--- writes, keyed by the text just before the cursor, as a model writes it (a space after the keyword,
+--- tabs, several lines).
+H.scripted_rules = {
+  { before = "check(err error) error {\n\tif", middle = " err != nil {\n\t\treturn err\n\t}\n" },
+  { before = "wrap(err error) error {\n\t", middle = "if err != nil {\n\t\treturn fmt.Errorf(\"wrap: %w\", err)\n\t}\n" },
+}
+
+--- The Go file the scripted specs edit (tab-indented, as gofmt writes Go): an `if` to complete in
+--- check, a blank line for a whole block in wrap.
+H.scripted_original = {
+  "package main",
+  "",
+  "import \"fmt\"",
+  "",
+  "func check(err error) error {",
+  "\t",
+  "\t\treturn err",
+  "\t}",
+  "\treturn nil",
+  "}",
+  "",
+  "func wrap(err error) error {",
+  "\t",
+  "\treturn nil",
+  "}",
+}
+
 return H
