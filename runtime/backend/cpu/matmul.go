@@ -89,20 +89,10 @@ func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 }
 
 // tileMatMul adds x[t0:t1, k0:k1]·w[n0:n1, k0:k1]ᵀ into out[t0:t1, n0:n1],
-// with the SIMD kernels when the CPU has them.
+// with the widest SIMD kernels the CPU has (operands.tile).
 func tileMatMul(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
-	if haveSIMD && k1-k0 >= 8 {
-		tileMatMulSIMD(out, x, w, K, N, t0, t1, n0, n1, k0, k1)
-		return
-	}
-	tileMatMulGo(out, x, w, K, N, t0, t1, n0, n1, k0, k1)
-}
-
-// tileMatMulSIMD is tileMatMul with the SIMD kernels (see
-// operands.tileSIMD).
-func tileMatMulSIMD(out, x, w []float32, K, N, t0, t1, n0, n1, k0, k1 int) {
 	a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: w, ldw: K, wk: k0, kw: k1 - k0}
-	a.tileSIMD(t0, t1, n0, n1)
+	a.tile(t0, t1, n0, n1)
 }
 
 // tileMatMulGo is the pure-Go tileMatMul.

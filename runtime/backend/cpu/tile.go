@@ -76,6 +76,53 @@ func (a *operands) tileSIMD(t0, t1, n0, n1 int) {
 	}
 }
 
+// tile adds the tile's products with the widest kernels this CPU has:
+// AVX-512 4×4 tiles, AVX2 3×4 tiles, or pure Go.
+func (a *operands) tile(t0, t1, n0, n1 int) {
+	switch {
+	case haveAVX512 && a.kw >= 16:
+		a.tileAVX512(t0, t1, n0, n1)
+	case haveSIMD && a.kw >= 8:
+		a.tileSIMD(t0, t1, n0, n1)
+	default:
+		a.tileGo(t0, t1, n0, n1)
+	}
+}
+
+// tileAVX512 covers the tile's whole 4×4 blocks with dot4x4z (16-wide
+// FMA over K; the K tail past the last multiple of 16 in scalar Go) and
+// hands the leftover rows and columns to tileSIMD. Needs kw ≥ 16.
+func (a *operands) tileAVX512(t0, t1, n0, n1 int) {
+	kn := a.kw &^ 15
+	N, out := a.ldo, a.out
+	t4 := t0 + (t1-t0)&^3
+	n4 := n0 + (n1-n0)&^3
+	var acc [16]float32
+	for i := t0; i < t4; i += 4 {
+		xs := [4][]float32{a.xr(i), a.xr(i + 1), a.xr(i + 2), a.xr(i + 3)}
+		for j := n0; j < n4; j += 4 {
+			ws := [4][]float32{a.wr(j), a.wr(j + 1), a.wr(j + 2), a.wr(j + 3)}
+			dot4x4z(&xs[0][0], &xs[1][0], &xs[2][0], &xs[3][0], &ws[0][0], &ws[1][0], &ws[2][0], &ws[3][0], kn, &acc)
+			for r := range 4 {
+				o := out[(i+r)*N+j : (i+r)*N+j+4]
+				for c := range 4 {
+					s := acc[r*4+c]
+					if kn < a.kw {
+						s += dot(xs[r][kn:], ws[c][kn:])
+					}
+					o[c] += s
+				}
+			}
+		}
+	}
+	if n4 < n1 && t0 < t4 {
+		a.tileSIMD(t0, t4, n4, n1)
+	}
+	if t4 < t1 {
+		a.tileSIMD(t4, t1, n0, n1)
+	}
+}
+
 // tileGo is tileSIMD in pure Go (2×4 and 1×4 register tiles).
 func (a *operands) tileGo(t0, t1, n0, n1 int) {
 	N, out := a.ldo, a.out

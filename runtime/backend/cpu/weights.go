@@ -177,11 +177,7 @@ func panelMatMul(out, x, panel []float32, K, N, kw, t0, t1, n0, n1, k0 int) {
 	// the panel shifted by n0 rows it reads exactly the panel. x keeps its
 	// own stride, so the kernels take both strides.
 	a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: panel, ldw: kw, wrow: n0, wk: 0, kw: kw}
-	if haveSIMD && kw >= 8 {
-		a.tileSIMD(t0, t1, n0, n1)
-		return
-	}
-	a.tileGo(t0, t1, n0, n1)
+	a.tile(t0, t1, n0, n1)
 }
 
 // embedW gathers rows of a stored-format table into out (float32).
