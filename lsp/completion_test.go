@@ -35,15 +35,7 @@ func (f *fixedEngine) FillHoles(context.Context, infill.HolesRequest) ([]infill.
 // capabilities, and waits until it is ready.
 func startWithCaps(t *testing.T, engine lsp.Engine, opts settings.Options, caps any) *lsptest.Client {
 	t.Helper()
-	ctx := timeout(t)
-	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(engine), Settings: opts, Version: "test"})
-	if _, err := c.Initialize(ctx, caps, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return startOptions(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(engine), Settings: opts, Version: "test"}, caps)
 }
 
 func snippetCaps(on bool) map[string]any {

@@ -106,13 +106,7 @@ func TestFillHolesNeverEditsStaleText(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/ignoreCtx=%v", tc.name, ignoreCtx), func(t *testing.T) {
 				ctx := timeout(t)
 				eng := newBlockingFill(ignoreCtx)
-				c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(eng), Settings: quiet()})
-				if _, err := c.Initialize(ctx, map[string]any{"workspace": map[string]any{"applyEdit": true}}, nil); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.WaitReady(ctx); err != nil {
-					t.Fatal(err)
-				}
+				c := startOptions(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(eng), Settings: quiet()}, map[string]any{"workspace": map[string]any{"applyEdit": true}})
 				if err := c.Open(ctx, goURI, "go", text); err != nil {
 					t.Fatal(err)
 				}
@@ -157,14 +151,8 @@ func TestFillHolesNeverEditsStaleText(t *testing.T) {
 // the edit with the version it was computed on.
 func TestFillHolesVersionedEdits(t *testing.T) {
 	ctx := timeout(t)
-	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(&lsptest.Echo{}), Settings: quiet()})
 	caps := map[string]any{"workspace": map[string]any{"applyEdit": true, "workspaceEdit": map[string]any{"documentChanges": true}}}
-	if _, err := c.Initialize(ctx, caps, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := startOptions(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(&lsptest.Echo{}), Settings: quiet()}, caps)
 	if err := c.Notify(ctx, "textDocument/didOpen", map[string]any{"textDocument": map[string]any{
 		"uri": goURI, "languageId": "go", "version": 7, "text": "x := /*?*/\n"}}); err != nil {
 		t.Fatal(err)
@@ -202,13 +190,7 @@ func TestFillHolesVersionedEdits(t *testing.T) {
 func TestSyncLimit(t *testing.T) {
 	ctx := timeout(t)
 	echo := &lsptest.Echo{}
-	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(echo), Settings: quiet(), MaxSyncBytes: 1 << 10})
-	if _, err := c.Initialize(ctx, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := startOptions(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(echo), Settings: quiet(), MaxSyncBytes: 1 << 10}, nil)
 	big := "file:///w/big.go"
 	if err := c.Open(ctx, big, "go", strings.Repeat("x", 2<<10)); err != nil {
 		t.Fatal(err)
@@ -249,13 +231,7 @@ func TestSyncLimit(t *testing.T) {
 func TestSelectedCompletionInfoLimits(t *testing.T) {
 	ctx := timeout(t)
 	echo := &lsptest.Echo{}
-	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(echo), Settings: quiet(), MaxDocumentBytes: 1 << 10})
-	if _, err := c.Initialize(ctx, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := startOptions(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(echo), Settings: quiet(), MaxDocumentBytes: 1 << 10}, nil)
 	if err := c.Open(ctx, goURI, "go", "strings.Sp\n"); err != nil {
 		t.Fatal(err)
 	}

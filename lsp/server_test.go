@@ -51,18 +51,25 @@ func timeout(t *testing.T) context.Context {
 	return ctx
 }
 
-// startReady starts a server with engine and waits until it reports ready.
-func startReady(t *testing.T, engine lsp.Engine, opts settings.Options) *lsptest.Client {
+// startOptions starts a server with opts for a client declaring caps and
+// waits until it reports ready.
+func startOptions(t *testing.T, opts lsp.Options, caps any) *lsptest.Client {
 	t.Helper()
 	ctx := timeout(t)
-	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(engine), Settings: opts, Version: "test"})
-	if _, err := c.Initialize(ctx, nil, nil); err != nil {
+	c := lsptest.Start(t, opts)
+	if _, err := c.Initialize(ctx, caps, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// startReady starts a server with engine and waits until it reports ready.
+func startReady(t *testing.T, engine lsp.Engine, opts settings.Options) *lsptest.Client {
+	t.Helper()
+	return startOptions(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(engine), Settings: opts, Version: "test"}, nil)
 }
 
 func TestLifecycle(t *testing.T) {
@@ -818,13 +825,7 @@ func TestSelectedCompletionInfo(t *testing.T) {
 
 func TestFillHoles(t *testing.T) {
 	ctx := timeout(t)
-	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(&lsptest.Echo{}), Settings: quiet()})
-	if _, err := c.Initialize(ctx, map[string]any{"workspace": map[string]any{"applyEdit": true}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := startOptions(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(&lsptest.Echo{}), Settings: quiet()}, map[string]any{"workspace": map[string]any{"applyEdit": true}})
 	text := "func f() int {\n\treturn /*?*/ + /*?*/\n}\n"
 	if err := c.Open(ctx, goURI, "go", text); err != nil {
 		t.Fatal(err)
@@ -953,13 +954,7 @@ func TestToggleAndManualTrigger(t *testing.T) {
 func TestHugeAndBinaryDocumentsRefused(t *testing.T) {
 	ctx := timeout(t)
 	echo := &lsptest.Echo{}
-	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(echo), Settings: quiet(), MaxDocumentBytes: 1 << 10})
-	if _, err := c.Initialize(ctx, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := startOptions(t, lsp.Options{Logger: testLogger(t), Load: lsptest.Loader(echo), Settings: quiet(), MaxDocumentBytes: 1 << 10}, nil)
 	if err := c.Open(ctx, "file:///w/big.go", "go", strings.Repeat("x", 2<<10)); err != nil {
 		t.Fatal(err)
 	}
@@ -1088,13 +1083,7 @@ func TestReloadClosesOldEngineAfterItsRequests(t *testing.T) {
 		}
 		return old, nil
 	}
-	c := lsptest.Start(t, lsp.Options{Logger: testLogger(t), Load: load, Settings: quiet()})
-	if _, err := c.Initialize(ctx, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := startOptions(t, lsp.Options{Logger: testLogger(t), Load: load, Settings: quiet()}, nil)
 	if err := c.Open(ctx, goURI, "go", "BLOCK x\n"); err != nil {
 		t.Fatal(err)
 	}
