@@ -184,22 +184,11 @@ if scripted then
     return visible() and marks()
   end
   -- The text an extmark draws: its ghost chunks, then one "\n" + chunks per virtual line.
+  local function ghost_hl(hl)
+    return hl == "DreamGhost" or hl == "ComplHint"
+  end
   local function drawn(m)
-    local parts = {}
-    for _, chunk in ipairs(m[1][4].virt_text or {}) do
-      if chunk[2] == "DreamGhost" or chunk[2] == "ComplHint" then
-        parts[#parts + 1] = chunk[1]
-      end
-    end
-    for _, vl in ipairs(m[1][4].virt_lines or {}) do
-      parts[#parts + 1] = "\n"
-      for _, chunk in ipairs(vl) do
-        if chunk[2] == "DreamGhost" or chunk[2] == "ComplHint" then
-          parts[#parts + 1] = chunk[1]
-        end
-      end
-    end
-    return table.concat(parts)
+    return H.drawn(m, ghost_hl, ghost_hl)
   end
   local function append_at(n)
     H.append_at(ed, n)
@@ -257,19 +246,9 @@ if native then
     return H.inline_completion_marks(ed)
   end
   local function drawn(m)
-    local parts = {}
-    for _, chunk in ipairs(m[1][4].virt_text or {}) do
-      if chunk[2] ~= "ComplHintMore" then -- Neovim's " (i/n)" index hint after a select
-        parts[#parts + 1] = chunk[1]
-      end
-    end
-    for _, vl in ipairs(m[1][4].virt_lines or {}) do
-      parts[#parts + 1] = "\n"
-      for _, chunk in ipairs(vl) do
-        parts[#parts + 1] = chunk[1]
-      end
-    end
-    return table.concat(parts)
+    return H.drawn(m, function(hl)
+      return hl ~= "ComplHintMore" -- Neovim's " (i/n)" index hint after a select
+    end)
   end
 
   test("native: vim.lsp.inline_completion is enabled and draws the server's suggestion", function()

@@ -181,6 +181,27 @@ function H.inline_completion_marks(ed)
     0, -1, { details = true })]])
 end
 
+--- The text the first extmark of m (nvim_buf_get_extmarks with details) draws: the chunks of its
+--- virt_text whose highlight group keep_text accepts, then "\n" and the chunks keep_line accepts for
+--- each of its virt_lines (a nil predicate keeps every chunk).
+function H.drawn(m, keep_text, keep_line)
+  local parts = {}
+  for _, chunk in ipairs(m[1][4].virt_text or {}) do
+    if not keep_text or keep_text(chunk[2]) then
+      parts[#parts + 1] = chunk[1]
+    end
+  end
+  for _, vl in ipairs(m[1][4].virt_lines or {}) do
+    parts[#parts + 1] = "\n"
+    for _, chunk in ipairs(vl) do
+      if not keep_line or keep_line(chunk[2]) then
+        parts[#parts + 1] = chunk[1]
+      end
+    end
+  end
+  return table.concat(parts)
+end
+
 --- The scripted engine's rules (lsp/lsptest.Scripted) both scripted specs share: what the fake model
 --- writes, keyed by the text just before the cursor, as a model writes it (a space after the keyword,
 --- tabs, several lines).
