@@ -18,15 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dream-lsp/dream-lsp/infill"
-	"github.com/dream-lsp/dream-lsp/infill/api"
+	"github.com/dream-lsp/dream-lsp/infill/api/apitest"
 	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/lsp"
 	"github.com/dream-lsp/dream-lsp/lsp/lsptest"
 	"github.com/dream-lsp/dream-lsp/lsp/settings"
-	"github.com/dream-lsp/dream-lsp/runtime/builtin"
-	"github.com/dream-lsp/dream-lsp/runtime/denoise"
-	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
 
 // remoteSettings are quick test settings, remote or in-process.
@@ -54,20 +50,7 @@ func startLSP(t *testing.T, opts settings.Options) *lsptest.Client {
 // builtinAPI serves the built-in model as `dream-lsp api` does.
 func builtinAPI(t *testing.T) *httptest.Server {
 	t.Helper()
-	eng, err := engine.OpenFS(builtin.FS(), engine.Options{Cache: denoise.CacheOptions{Enabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := infill.FromEngine(eng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Options{Runtime: rt, Model: builtin.Name()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Shutdown(); eng.Close() })
+	hs, _ := apitest.Builtin(t, 0)
 	return hs
 }
 

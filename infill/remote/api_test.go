@@ -3,16 +3,13 @@ package remote
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/context/crossfile"
 	"github.com/dream-lsp/dream-lsp/infill"
-	"github.com/dream-lsp/dream-lsp/infill/api"
+	"github.com/dream-lsp/dream-lsp/infill/api/apitest"
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
-	"github.com/dream-lsp/dream-lsp/runtime/denoise"
-	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
 
 // TestAgainstDreamAPI: every adapter against `dream-lsp api`'s server over
@@ -21,21 +18,7 @@ import (
 // where the shape carries the dream object; the middle of the one length
 // for mistral, which does not).
 func TestAgainstDreamAPI(t *testing.T) {
-	eng, err := engine.OpenFS(builtin.FS(), engine.Options{Threads: 1, Cache: denoise.CacheOptions{Enabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	rt, err := infill.FromEngine(eng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Options{Runtime: rt, Model: builtin.Name()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer func() { hs.Close(); srv.Shutdown() }()
+	hs, rt := apitest.Builtin(t, 1)
 	local := infill.New(rt, infill.Options{})
 	if cl, _ := New(Config{URL: hs.URL}); cl != nil {
 		info, err := cl.Info(context.Background())
