@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/internal/goldentest"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 )
 
@@ -25,22 +24,7 @@ func joinIDs(ids []int) string {
 // case and compares the printed trace.
 func TestDebugDenoiseGoldenTrace(t *testing.T) {
 	dir := sharedpath.Path(t, "golden", "models", "tiny-mha-sharded")
-	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		Generate []struct {
-			InputIDs []int   `json:"input_ids"`
-			Alg      string  `json:"alg"`
-			Steps    int     `json:"steps"`
-			Trace    [][]int `json:"trace"`
-		} `json:"generate"`
-	}
-	if err := json.Unmarshal(data, &g); err != nil || len(g.Generate) < 2 {
-		t.Fatalf("golden.json: %v", err)
-	}
-	c := g.Generate[1]
+	c := goldentest.ReadGenerate(t, dir, 2)[1]
 	var stdout, stderr bytes.Buffer
 	code := mainExit([]string{"debug", "denoise", "--model", dir, "--ids", joinIDs(c.InputIDs),
 		"--steps", fmt.Sprint(c.Steps), "--alg", c.Alg, "--temperature", "0", "--trace"}, &stdout, &stderr)

@@ -2,12 +2,10 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/internal/goldentest"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
@@ -20,28 +18,13 @@ import (
 // output, q8_0 runs to completion; an unknown mode is refused.
 func TestOpenWeightModes(t *testing.T) {
 	dir := sharedpath.Path(t, "golden", "models", "tiny-mha-sharded")
-	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		Generate []struct {
-			InputIDs  []int   `json:"input_ids"`
-			Alg       string  `json:"alg"`
-			Steps     int     `json:"steps"`
-			Eps       float64 `json:"eps"`
-			OutputIDs []int   `json:"output_ids"`
-		} `json:"generate"`
-	}
-	if err := json.Unmarshal(data, &g); err != nil || len(g.Generate) == 0 {
-		t.Fatalf("golden.json: %v", err)
-	}
+	cases := goldentest.ReadGenerate(t, dir, 1)
 	for _, mode := range model.WeightModes {
 		e, err := engine.Open(dir, engine.Options{Threads: 2, Weights: mode})
 		if err != nil {
 			t.Fatalf("%s: %v", mode, err)
 		}
-		for n, c := range g.Generate {
+		for n, c := range cases {
 			res, err := e.Denoise(context.Background(), denoise.Request{
 				Canvases: [][]int{c.InputIDs}, Steps: c.Steps,
 				Sampler: sampler.Options{Alg: sampler.Alg(c.Alg), Eps: c.Eps},
