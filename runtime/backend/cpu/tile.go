@@ -89,28 +89,54 @@ func (a *operands) tile(t0, t1, n0, n1 int) {
 	}
 }
 
-// tileAVX512 covers the tile's whole 4×4 blocks with dot4x4z (16-wide
-// FMA over K; the K tail past the last multiple of 16 in scalar Go) and
-// hands the leftover rows and columns to tileSIMD. Needs kw ≥ 16.
+// tileAVX512 covers the tile's whole 4×4 blocks with mm4z (16-wide FMA
+// over K, one call per four rows; the K tail past the last multiple of 16
+// in scalar Go) and hands the leftover rows and columns to tileSIMD.
+// Needs kw ≥ 16.
 func (a *operands) tileAVX512(t0, t1, n0, n1 int) {
 	kn := a.kw &^ 15
 	N, out := a.ldo, a.out
+	t8 := t0 + (t1-t0)&^7
+	n2 := n0 + (n1-n0)&^1
+	if n2 > n0 && t8 > t0 {
+		_ = a.x[(t8-1)*a.ldx+a.xk+a.kw-1]
+		_ = a.wr(n2 - 1)
+		_ = out[(t8-1)*N+n2-1]
+		w := a.wr(n0)
+		for i := t0; i < t8; i += 8 {
+			x := a.xr(i)
+			mm8z(&x[0], a.ldx, &w[0], a.ldw, &out[i*N+n0], N, kn, (n2-n0)/2)
+			if kn < a.kw {
+				for r := i; r < i+8; r++ {
+					xr := a.xr(r)[kn:]
+					for j := n0; j < n2; j++ {
+						out[r*N+j] += dot(xr, a.wr(j)[kn:])
+					}
+				}
+			}
+		}
+		if n2 < n1 {
+			a.tileSIMD(t0, t8, n2, n1)
+		}
+		t0 = t8
+	}
 	t4 := t0 + (t1-t0)&^3
 	n4 := n0 + (n1-n0)&^3
-	var acc [16]float32
-	for i := t0; i < t4; i += 4 {
-		xs := [4][]float32{a.xr(i), a.xr(i + 1), a.xr(i + 2), a.xr(i + 3)}
-		for j := n0; j < n4; j += 4 {
-			ws := [4][]float32{a.wr(j), a.wr(j + 1), a.wr(j + 2), a.wr(j + 3)}
-			dot4x4z(&xs[0][0], &xs[1][0], &xs[2][0], &xs[3][0], &ws[0][0], &ws[1][0], &ws[2][0], &ws[3][0], kn, &acc)
-			for r := range 4 {
-				o := out[(i+r)*N+j : (i+r)*N+j+4]
-				for c := range 4 {
-					s := acc[r*4+c]
-					if kn < a.kw {
-						s += dot(xs[r][kn:], ws[c][kn:])
+	if n4 > n0 && t4 > t0 {
+		// The last element each call touches, so the slicing checks bounds.
+		_ = a.x[(t4-1)*a.ldx+a.xk+a.kw-1]
+		_ = a.wr(n4 - 1)
+		_ = out[(t4-1)*N+n4-1]
+		w := a.wr(n0)
+		for i := t0; i < t4; i += 4 {
+			x := a.xr(i)
+			mm4z(&x[0], a.ldx, &w[0], a.ldw, &out[i*N+n0], N, kn, (n4-n0)/4)
+			if kn < a.kw {
+				for r := i; r < i+4; r++ {
+					xr := a.xr(r)[kn:]
+					for j := n0; j < n4; j++ {
+						out[r*N+j] += dot(xr, a.wr(j)[kn:])
 					}
-					o[c] += s
 				}
 			}
 		}

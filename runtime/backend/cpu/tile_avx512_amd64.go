@@ -8,9 +8,18 @@ import "golang.org/x/sys/cpu"
 // x/sys/cpu also checks that the OS saves the ZMM state.
 var haveAVX512 = haveSIMD && cpu.X86.HasAVX512F
 
-// dot4x4z sets out[r*4+c] = Σ_{k<n} x_r[k]·w_c[k] for four x rows and four
-// w rows with 16-wide FMA; n must be a multiple of 16. Implemented in
-// tile_avx512_amd64.s.
+// mm4z adds a 4-row × 4·groups-column block of x·wᵀ into out: for
+// g < groups, r, c < 4, out[r*ldo+4g+c] += Σ_{k<n} x[r*ldx+k]·w[(4g+c)*ldw+k],
+// with 16-wide FMA; n must be a multiple of 16 and groups at least 1. The
+// column loop is in the assembly, so one call covers a tile's width.
+// Implemented in tile_avx512_amd64.s.
 //
 //go:noescape
-func dot4x4z(x0, x1, x2, x3, w0, w1, w2, w3 *float32, n int, out *[16]float32)
+func mm4z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
+
+// mm8z is mm4z for an 8-row × 2·groups-column block: out[r*ldo+2g+c] +=
+// Σ_{k<n} x[r*ldx+k]·w[(2g+c)*ldw+k]. Eight rows per call halve the w
+// traffic per FMA. n must be a multiple of 16 and groups at least 1.
+//
+//go:noescape
+func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)

@@ -27,21 +27,27 @@
 	VSHUFPS $0xDD, b, a, u \
 	VADDPS u, t, a
 
-// func dot4x4z(x0, x1, x2, x3, w0, w1, w2, w3 *float32, n int, out *[16]float32)
-// out[r*4+c] = sum_{k<n} x_r[k]*w_c[k]; n is a multiple of 16. The 16
-// accumulators are 16 lanes wide and are reduced together by a transpose
-// tree (30 shuffles, 15 adds) rather than one at a time.
-TEXT ·dot4x4z(SB), NOSPLIT, $0-80
-	MOVQ x0+0(FP), SI
-	MOVQ x1+8(FP), R8
-	MOVQ x2+16(FP), R9
-	MOVQ x3+24(FP), R10
-	MOVQ w0+32(FP), R11
-	MOVQ w1+40(FP), R12
-	MOVQ w2+48(FP), R13
-	MOVQ w3+56(FP), BX
-	MOVQ n+64(FP), CX
-	MOVQ out+72(FP), DI
+// func mm4z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
+// For g < groups, r < 4, c < 4: out[r*ldo + 4g + c] += sum_{k<n} x[r*ldx+k]*w[(4g+c)*ldw+k];
+// n is a multiple of 16 and groups > 0. Each 4x4 block keeps 16 accumulators
+// 16 lanes wide; they are reduced together by a transpose tree (30
+// shuffles, 15 adds) rather than one at a time.
+TEXT ·mm4z(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ ldx+8(FP), AX
+	SHLQ $2, AX
+	LEAQ (SI)(AX*1), R8
+	LEAQ (R8)(AX*1), R9
+	LEAQ (R9)(AX*1), R10
+	MOVQ w+16(FP), R11
+	MOVQ ldw+24(FP), R12
+	SHLQ $2, R12
+	MOVQ out+32(FP), DI
+	MOVQ n+48(FP), CX
+group:
+	LEAQ (R11)(R12*1), R13
+	LEAQ (R13)(R12*1), BX
+	LEAQ (BX)(R12*1), DX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -67,9 +73,9 @@ loop:
 	VMOVUPS (R9)(AX*4), Z18
 	VMOVUPS (R10)(AX*4), Z19
 	VMOVUPS (R11)(AX*4), Z20
-	VMOVUPS (R12)(AX*4), Z21
-	VMOVUPS (R13)(AX*4), Z22
-	VMOVUPS (BX)(AX*4), Z23
+	VMOVUPS (R13)(AX*4), Z21
+	VMOVUPS (BX)(AX*4), Z22
+	VMOVUPS (DX)(AX*4), Z23
 	FMA4(Z20, Z0, Z1, Z2, Z3)
 	FMA4(Z21, Z4, Z5, Z6, Z7)
 	FMA4(Z22, Z8, Z9, Z10, Z11)
@@ -90,11 +96,158 @@ reduce:
 	COMBINE2(Z4, Z6, Z18, Z19)
 	COMBINE2(Z8, Z10, Z20, Z21)
 	COMBINE2(Z12, Z14, Z22, Z23)
-	// Z0, Z4, Z8, Z12 now hold columns 0-3; lane r of each is row r.
+	// Z0, Z4, Z8, Z12 now hold columns 0-3; 128-bit lane r of each is row r.
 	COMBINE3(Z0, Z4, Z16, Z17)
 	COMBINE3(Z8, Z12, Z18, Z19)
 	COMBINE3(Z0, Z8, Z20, Z21)
-	// Element 4r+c of Z0 is acc(r,c).
-	VMOVUPS Z0, (DI)
+	// 128-bit lane r of Z0 is row r's four sums; add them into out.
+	MOVQ ldo+40(FP), R13
+	SHLQ $2, R13
+	LEAQ (R13)(R13*2), BX
+	VEXTRACTF32X4 $1, Z0, X1
+	VEXTRACTF32X4 $2, Z0, X2
+	VEXTRACTF32X4 $3, Z0, X3
+	VADDPS (DI), X0, X0
+	VADDPS (DI)(R13*1), X1, X1
+	VADDPS (DI)(R13*2), X2, X2
+	VADDPS (DI)(BX*1), X3, X3
+	VMOVUPS X0, (DI)
+	VMOVUPS X1, (DI)(R13*1)
+	VMOVUPS X2, (DI)(R13*2)
+	VMOVUPS X3, (DI)(BX*1)
+	ADDQ $16, DI
+	LEAQ (R11)(R12*4), R11
+	DECQ groups+56(FP)
+	JNZ group
+	VZEROUPPER
+	RET
+
+// func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
+// For g < groups, r < 8, c < 2: out[r*ldo + 2g + c] += sum_{k<n} x[r*ldx+k]*w[(2g+c)*ldw+k];
+// n is a multiple of 16 and groups > 0. The eight x rows stay in L1 while
+// the w rows stream past, two per block: 10 loads per 16 FMAs, one w load
+// per 8. acc(r,c) lives in Z(4*(2*(r%2)+c) + r/2) so that the transpose
+// tree leaves rows 2L and 2L+1 in 128-bit lane L of the result.
+TEXT ·mm8z(SB), NOSPLIT, $0-64
+	MOVQ ldx+8(FP), AX
+	SHLQ $2, AX
+	MOVQ x+0(FP), SI
+	LEAQ (SI)(AX*1), R8
+	LEAQ (R8)(AX*1), R9
+	LEAQ (R9)(AX*1), R10
+	LEAQ (R10)(AX*1), R11
+	LEAQ (R11)(AX*1), R12
+	LEAQ (R12)(AX*1), R13
+	LEAQ (R13)(AX*1), BX
+	MOVQ w+16(FP), DX
+	MOVQ ldw+24(FP), AX
+	SHLQ $2, AX
+	LEAQ (DX)(AX*1), CX
+	MOVQ out+32(FP), DI
+group8:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ AX, AX
+	CMPQ AX, n+48(FP)
+	JGE reduce8
+loop8:
+	VMOVUPS (SI)(AX*4), Z16
+	VMOVUPS (R8)(AX*4), Z17
+	VMOVUPS (R9)(AX*4), Z18
+	VMOVUPS (R10)(AX*4), Z19
+	VMOVUPS (R11)(AX*4), Z20
+	VMOVUPS (R12)(AX*4), Z21
+	VMOVUPS (R13)(AX*4), Z22
+	VMOVUPS (BX)(AX*4), Z23
+	VMOVUPS (DX)(AX*4), Z24
+	VMOVUPS (CX)(AX*4), Z25
+	VFMADD231PS Z24, Z16, Z0
+	VFMADD231PS Z24, Z17, Z8
+	VFMADD231PS Z24, Z18, Z1
+	VFMADD231PS Z24, Z19, Z9
+	VFMADD231PS Z24, Z20, Z2
+	VFMADD231PS Z24, Z21, Z10
+	VFMADD231PS Z24, Z22, Z3
+	VFMADD231PS Z24, Z23, Z11
+	VFMADD231PS Z25, Z16, Z4
+	VFMADD231PS Z25, Z17, Z12
+	VFMADD231PS Z25, Z18, Z5
+	VFMADD231PS Z25, Z19, Z13
+	VFMADD231PS Z25, Z20, Z6
+	VFMADD231PS Z25, Z21, Z14
+	VFMADD231PS Z25, Z22, Z7
+	VFMADD231PS Z25, Z23, Z15
+	ADDQ $16, AX
+	CMPQ AX, n+48(FP)
+	JLT loop8
+reduce8:
+	COMBINE1(Z0, Z1, Z16, Z17)
+	COMBINE1(Z2, Z3, Z18, Z19)
+	COMBINE1(Z4, Z5, Z20, Z21)
+	COMBINE1(Z6, Z7, Z22, Z23)
+	COMBINE1(Z8, Z9, Z24, Z25)
+	COMBINE1(Z10, Z11, Z26, Z27)
+	COMBINE1(Z12, Z13, Z28, Z29)
+	COMBINE1(Z14, Z15, Z30, Z31)
+	COMBINE2(Z0, Z2, Z16, Z17)
+	COMBINE2(Z4, Z6, Z18, Z19)
+	COMBINE2(Z8, Z10, Z20, Z21)
+	COMBINE2(Z12, Z14, Z22, Z23)
+	COMBINE3(Z0, Z4, Z16, Z17)
+	COMBINE3(Z8, Z12, Z18, Z19)
+	COMBINE3(Z0, Z8, Z20, Z21)
+	// 128-bit lane L of Z0 is (row 2L cols 0-1, row 2L+1 cols 0-1).
+	MOVQ ldo+40(FP), AX
+	SHLQ $2, AX
+	VMOVSD (DI), X5
+	VMOVHPS (DI)(AX*1), X5, X5
+	VADDPS X5, X0, X5
+	VMOVSD X5, (DI)
+	VMOVHPS X5, (DI)(AX*1)
+	LEAQ (DI)(AX*2), DI
+	VEXTRACTF32X4 $1, Z0, X1
+	VMOVSD (DI), X5
+	VMOVHPS (DI)(AX*1), X5, X5
+	VADDPS X5, X1, X5
+	VMOVSD X5, (DI)
+	VMOVHPS X5, (DI)(AX*1)
+	LEAQ (DI)(AX*2), DI
+	VEXTRACTF32X4 $2, Z0, X2
+	VMOVSD (DI), X5
+	VMOVHPS (DI)(AX*1), X5, X5
+	VADDPS X5, X2, X5
+	VMOVSD X5, (DI)
+	VMOVHPS X5, (DI)(AX*1)
+	LEAQ (DI)(AX*2), DI
+	VEXTRACTF32X4 $3, Z0, X3
+	VMOVSD (DI), X5
+	VMOVHPS (DI)(AX*1), X5, X5
+	VADDPS X5, X3, X5
+	VMOVSD X5, (DI)
+	VMOVHPS X5, (DI)(AX*1)
+	LEAQ (DI)(AX*2), DI
+	SHLQ $3, AX
+	SUBQ AX, DI
+	ADDQ $8, DI
+	MOVQ ldw+24(FP), AX
+	SHLQ $2, AX
+	LEAQ (DX)(AX*2), DX
+	LEAQ (DX)(AX*1), CX
+	DECQ groups+56(FP)
+	JNZ group8
 	VZEROUPPER
 	RET

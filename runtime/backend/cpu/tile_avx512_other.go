@@ -5,6 +5,10 @@ package cpu
 // haveAVX512 is false: this build has no AVX-512 kernel.
 const haveAVX512 = false
 
-func dot4x4z(x0, x1, x2, x3, w0, w1, w2, w3 *float32, n int, out *[16]float32) {
-	panic("cpu: dot4x4z without AVX-512 support")
+func mm4z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int) {
+	panic("cpu: mm4z without AVX-512 support")
+}
+
+func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int) {
+	panic("cpu: mm8z without AVX-512 support")
 }
