@@ -6,14 +6,14 @@ import (
 
 // Blocking of out[T,N] = x[T,K]·w[N,K]ᵀ. A task is one (row block, column
 // block) tile of out; inside it the K dimension is walked in slices of
-// blockK so that the x and w panels of a slice (48 and 64 rows of 4 KiB)
+// blockK so that the x and w panels of a slice (64 rows of 4 KiB each)
 // stay in L2 while the register tiles sweep over them. Both operands are
 // read along K, which is contiguous for x and for the [out,in] weights
 // alike. 1024 rather than 256: longer runs of each weight row for the
 // prefetcher and a quarter of the kernels' reductions; measured 20–30%
 // faster for both the AVX2 and the AVX-512 kernels (docs/BENCHMARKS.md).
 const (
-	blockT = 48 // a multiple of the SIMD kernels' 3 and 8 rows
+	blockT = 64 // a multiple of the AVX-512 kernel's 8 rows; 48 re-read each weight panel for 16 rows of a 64-row x
 	blockN = 64
 	blockK = 1024
 )
