@@ -1,5 +1,7 @@
 package cpu
 
+import "sync"
+
 // operands locates the x and w rows of one K slice of a matmul tile: row
 // i of x is x[i*ldx+xk : +kw], row j of w is w[(j−wrow)*ldw+wk : +kw], and
 // out[i*ldo+j] accumulates their product. The float32 matmul points w at
@@ -77,7 +79,7 @@ func (a *operands) tileSIMD(t0, t1, n0, n1 int) {
 }
 
 // tile adds the tile's products with the widest kernels this CPU has:
-// AVX-512 4×4 tiles, AVX2 3×4 tiles, or pure Go.
+// AVX-512 8×2 tiles, AVX2 3×4 tiles, or pure Go.
 func (a *operands) tile(t0, t1, n0, n1 int) {
 	switch {
 	case haveAVX512 && a.kw >= 16:
@@ -89,25 +91,33 @@ func (a *operands) tile(t0, t1, n0, n1 int) {
 	}
 }
 
-// tileAVX512 covers the tile's whole 4×4 blocks with mm4z (16-wide FMA
-// over K, one call per four rows; the K tail past the last multiple of 16
-// in scalar Go) and hands the leftover rows and columns to tileSIMD.
-// Needs kw ≥ 16.
+// tileAVX512 covers the tile's column pairs with mm8z (16-wide FMA over K,
+// eight rows per call; the K tail past the last multiple of 16 in scalar
+// Go) and hands a last odd column to tileSIMD. Every row goes through the
+// same kernel: the rows after the last multiple of eight are copied into a
+// zero-padded block of eight (with their partial sums), so a row's sums are
+// bit-identical wherever it sits in the tile and whatever rows share it
+// (batched canvases give the same result as one alone). Needs kw ≥ 16.
 func (a *operands) tileAVX512(t0, t1, n0, n1 int) {
 	kn := a.kw &^ 15
 	N, out := a.ldo, a.out
-	t8 := t0 + (t1-t0)&^7
 	n2 := n0 + (n1-n0)&^1
-	if n2 > n0 && t8 > t0 {
-		_ = a.x[(t8-1)*a.ldx+a.xk+a.kw-1]
+	if n2 > n0 {
+		_ = a.x[(t1-1)*a.ldx+a.xk+a.kw-1]
 		_ = a.wr(n2 - 1)
-		_ = out[(t8-1)*N+n2-1]
+		_ = out[(t1-1)*N+n2-1]
 		w := a.wr(n0)
-		for i := t0; i < t8; i += 8 {
-			x := a.xr(i)
-			mm8z(&x[0], a.ldx, &w[0], a.ldw, &out[i*N+n0], N, kn, (n2-n0)/2)
+		groups := (n2 - n0) / 2
+		for i := t0; i < t1; i += 8 {
+			rows := min(8, t1-i)
+			if rows == 8 {
+				x := a.xr(i)
+				mm8z(&x[0], a.ldx, &w[0], a.ldw, &out[i*N+n0], N, kn, groups)
+			} else {
+				mm8zPadded(a, i, rows, n0, n2, kn, groups)
+			}
 			if kn < a.kw {
-				for r := i; r < i+8; r++ {
+				for r := i; r < i+rows; r++ {
 					xr := a.xr(r)[kn:]
 					for j := n0; j < n2; j++ {
 						out[r*N+j] += dot(xr, a.wr(j)[kn:])
@@ -115,39 +125,38 @@ func (a *operands) tileAVX512(t0, t1, n0, n1 int) {
 				}
 			}
 		}
-		if n2 < n1 {
-			a.tileSIMD(t0, t8, n2, n1)
-		}
-		t0 = t8
 	}
-	t4 := t0 + (t1-t0)&^3
-	n4 := n0 + (n1-n0)&^3
-	if n4 > n0 && t4 > t0 {
-		// The last element each call touches, so the slicing checks bounds.
-		_ = a.x[(t4-1)*a.ldx+a.xk+a.kw-1]
-		_ = a.wr(n4 - 1)
-		_ = out[(t4-1)*N+n4-1]
-		w := a.wr(n0)
-		for i := t0; i < t4; i += 4 {
-			x := a.xr(i)
-			mm4z(&x[0], a.ldx, &w[0], a.ldw, &out[i*N+n0], N, kn, (n4-n0)/4)
-			if kn < a.kw {
-				for r := i; r < i+4; r++ {
-					xr := a.xr(r)[kn:]
-					for j := n0; j < n4; j++ {
-						out[r*N+j] += dot(xr, a.wr(j)[kn:])
-					}
-				}
-			}
-		}
-	}
-	if n4 < n1 && t0 < t4 {
-		a.tileSIMD(t0, t4, n4, n1)
-	}
-	if t4 < t1 {
-		a.tileSIMD(t4, t1, n0, n1)
+	if n2 < n1 {
+		a.tileSIMD(t0, t1, n2, n1)
 	}
 }
+
+// mm8zPadded runs mm8z on rows i..i+rows-1 (fewer than eight) through a
+// scratch block: their K slice and partial sums copied in, zero rows after
+// them, the sums copied back.
+func mm8zPadded(a *operands, i, rows, n0, n2, kn, groups int) {
+	width := n2 - n0
+	buf := padPool.Get().(*[]float32)
+	need := 8*kn + 8*width
+	if cap(*buf) < need {
+		*buf = make([]float32, need)
+	}
+	s := (*buf)[:need]
+	clear(s)
+	xs, os := s[:8*kn], s[8*kn:]
+	for r := range rows {
+		copy(xs[r*kn:(r+1)*kn], a.xr(i + r)[:kn])
+		copy(os[r*width:(r+1)*width], a.out[(i+r)*a.ldo+n0:(i+r)*a.ldo+n2])
+	}
+	w := a.wr(n0)
+	mm8z(&xs[0], kn, &w[0], a.ldw, &os[0], width, kn, groups)
+	for r := range rows {
+		copy(a.out[(i+r)*a.ldo+n0:(i+r)*a.ldo+n2], os[r*width:(r+1)*width])
+	}
+	padPool.Put(buf)
+}
+
+var padPool = sync.Pool{New: func() any { return new([]float32) }}
 
 // tileGo is tileSIMD in pure Go (2×4 and 1×4 register tiles).
 func (a *operands) tileGo(t0, t1, n0, n1 int) {

@@ -4,22 +4,16 @@ package cpu
 
 import "golang.org/x/sys/cpu"
 
-// haveAVX512 reports whether the 512-bit tile kernel (dot4x4z) can run;
+// haveAVX512 reports whether the 512-bit tile kernel (mm8z) can run;
 // x/sys/cpu also checks that the OS saves the ZMM state.
 var haveAVX512 = haveSIMD && cpu.X86.HasAVX512F
 
-// mm4z adds a 4-row × 4·groups-column block of x·wᵀ into out: for
-// g < groups, r, c < 4, out[r*ldo+4g+c] += Σ_{k<n} x[r*ldx+k]·w[(4g+c)*ldw+k],
-// with 16-wide FMA; n must be a multiple of 16 and groups at least 1. The
-// column loop is in the assembly, so one call covers a tile's width.
-// Implemented in tile_avx512_amd64.s.
-//
-//go:noescape
-func mm4z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
-
-// mm8z is mm4z for an 8-row × 2·groups-column block: out[r*ldo+2g+c] +=
-// Σ_{k<n} x[r*ldx+k]·w[(2g+c)*ldw+k]. Eight rows per call halve the w
-// traffic per FMA. n must be a multiple of 16 and groups at least 1.
+// mm8z adds an 8-row × 2·groups-column block of x·wᵀ into out: for
+// g < groups, r < 8, c < 2, out[r*ldo+2g+c] += Σ_{k<n} x[r*ldx+k]·w[(2g+c)*ldw+k],
+// with 16-wide FMA. Eight rows per call halve the w traffic per FMA; the
+// column loop is in the assembly, so one call covers a tile's width. n must
+// be a multiple of 16 and groups at least 1. Implemented in
+// tile_avx512_amd64.s.
 //
 //go:noescape
 func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)

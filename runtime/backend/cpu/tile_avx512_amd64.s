@@ -2,13 +2,6 @@
 
 #include "textflag.h"
 
-// Accumulator acc(r,c) (x row r, w row c) lives in Z(4c+r).
-#define FMA4(wreg, c0, c1, c2, c3) \
-	VFMADD231PS wreg, Z16, c0 \
-	VFMADD231PS wreg, Z17, c1 \
-	VFMADD231PS wreg, Z18, c2 \
-	VFMADD231PS wreg, Z19, c3
-
 // COMBINE1 leaves a's partial sums in lanes 0-1 of a and b's in lanes 2-3.
 #define COMBINE1(a, b, t, u) \
 	VSHUFF32X4 $0x44, b, a, t \
@@ -26,101 +19,6 @@
 	VSHUFPS $0x88, b, a, t \
 	VSHUFPS $0xDD, b, a, u \
 	VADDPS u, t, a
-
-// func mm4z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
-// For g < groups, r < 4, c < 4: out[r*ldo + 4g + c] += sum_{k<n} x[r*ldx+k]*w[(4g+c)*ldw+k];
-// n is a multiple of 16 and groups > 0. Each 4x4 block keeps 16 accumulators
-// 16 lanes wide; they are reduced together by a transpose tree (30
-// shuffles, 15 adds) rather than one at a time.
-TEXT ·mm4z(SB), NOSPLIT, $0-64
-	MOVQ x+0(FP), SI
-	MOVQ ldx+8(FP), AX
-	SHLQ $2, AX
-	LEAQ (SI)(AX*1), R8
-	LEAQ (R8)(AX*1), R9
-	LEAQ (R9)(AX*1), R10
-	MOVQ w+16(FP), R11
-	MOVQ ldw+24(FP), R12
-	SHLQ $2, R12
-	MOVQ out+32(FP), DI
-	MOVQ n+48(FP), CX
-group:
-	LEAQ (R11)(R12*1), R13
-	LEAQ (R13)(R12*1), BX
-	LEAQ (BX)(R12*1), DX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	XORQ AX, AX
-	CMPQ CX, $0
-	JLE reduce
-loop:
-	VMOVUPS (SI)(AX*4), Z16
-	VMOVUPS (R8)(AX*4), Z17
-	VMOVUPS (R9)(AX*4), Z18
-	VMOVUPS (R10)(AX*4), Z19
-	VMOVUPS (R11)(AX*4), Z20
-	VMOVUPS (R13)(AX*4), Z21
-	VMOVUPS (BX)(AX*4), Z22
-	VMOVUPS (DX)(AX*4), Z23
-	FMA4(Z20, Z0, Z1, Z2, Z3)
-	FMA4(Z21, Z4, Z5, Z6, Z7)
-	FMA4(Z22, Z8, Z9, Z10, Z11)
-	FMA4(Z23, Z12, Z13, Z14, Z15)
-	ADDQ $16, AX
-	CMPQ AX, CX
-	JLT loop
-reduce:
-	COMBINE1(Z0, Z1, Z16, Z17)
-	COMBINE1(Z2, Z3, Z18, Z19)
-	COMBINE1(Z4, Z5, Z20, Z21)
-	COMBINE1(Z6, Z7, Z22, Z23)
-	COMBINE1(Z8, Z9, Z24, Z25)
-	COMBINE1(Z10, Z11, Z26, Z27)
-	COMBINE1(Z12, Z13, Z28, Z29)
-	COMBINE1(Z14, Z15, Z30, Z31)
-	COMBINE2(Z0, Z2, Z16, Z17)
-	COMBINE2(Z4, Z6, Z18, Z19)
-	COMBINE2(Z8, Z10, Z20, Z21)
-	COMBINE2(Z12, Z14, Z22, Z23)
-	// Z0, Z4, Z8, Z12 now hold columns 0-3; 128-bit lane r of each is row r.
-	COMBINE3(Z0, Z4, Z16, Z17)
-	COMBINE3(Z8, Z12, Z18, Z19)
-	COMBINE3(Z0, Z8, Z20, Z21)
-	// 128-bit lane r of Z0 is row r's four sums; add them into out.
-	MOVQ ldo+40(FP), R13
-	SHLQ $2, R13
-	LEAQ (R13)(R13*2), BX
-	VEXTRACTF32X4 $1, Z0, X1
-	VEXTRACTF32X4 $2, Z0, X2
-	VEXTRACTF32X4 $3, Z0, X3
-	VADDPS (DI), X0, X0
-	VADDPS (DI)(R13*1), X1, X1
-	VADDPS (DI)(R13*2), X2, X2
-	VADDPS (DI)(BX*1), X3, X3
-	VMOVUPS X0, (DI)
-	VMOVUPS X1, (DI)(R13*1)
-	VMOVUPS X2, (DI)(R13*2)
-	VMOVUPS X3, (DI)(BX*1)
-	ADDQ $16, DI
-	LEAQ (R11)(R12*4), R11
-	DECQ groups+56(FP)
-	JNZ group
-	VZEROUPPER
-	RET
 
 // func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
 // For g < groups, r < 8, c < 2: out[r*ldo + 2g + c] += sum_{k<n} x[r*ldx+k]*w[(2g+c)*ldw+k];

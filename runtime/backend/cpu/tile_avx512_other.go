@@ -5,10 +5,6 @@ package cpu
 // haveAVX512 is false: this build has no AVX-512 kernel.
 const haveAVX512 = false
 
-func mm4z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int) {
-	panic("cpu: mm4z without AVX-512 support")
-}
-
 func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int) {
 	panic("cpu: mm8z without AVX-512 support")
 }
