@@ -56,6 +56,14 @@ func (r *modelRequest) view() (text string, offset int) {
 	return t[:r.sel.start] + r.sel.text + t[r.sel.end:], r.sel.start + len(r.sel.text)
 }
 
+// viewLen is len of view's text, without building it.
+func (r *modelRequest) viewLen() int {
+	if r.sel == nil {
+		return len(r.doc.Text)
+	}
+	return len(r.doc.Text) - (r.sel.end - r.sel.start) + len(r.sel.text)
+}
+
 // edit is a candidate as a replacement of doc.Text[start:end] on the
 // cursor's line.
 type edit struct {
@@ -91,11 +99,17 @@ func (s *Server) run(ctx context.Context, r *modelRequest) ([]infill.Candidate, 
 	switch {
 	case disabled, !conf.LanguageEnabled(doc.LanguageID), !r.invoked && (conf.TriggerMode == "manual" || r.afterDelete):
 		return nil, nil
-	case len(doc.Text) > s.opts.MaxDocumentBytes:
-		s.refuse(r, fmt.Sprintf("the file is too large for completions (%d MiB, limit %d MiB)", len(doc.Text)>>20, s.opts.MaxDocumentBytes>>20))
+	// The limits hold for the text the engine completes: the document with
+	// the popup's selected item applied (as much client input as the
+	// document itself).
+	case r.viewLen() > s.opts.MaxDocumentBytes:
+		s.refuse(r, fmt.Sprintf("the file is too large for completions (%d MiB, limit %d MiB)", r.viewLen()>>20, s.opts.MaxDocumentBytes>>20))
 		return nil, nil
 	case strings.IndexByte(doc.Text, 0) >= 0:
 		s.refuse(r, "the file looks binary (it contains NUL characters)")
+		return nil, nil
+	case r.sel != nil && strings.IndexByte(r.sel.text, 0) >= 0:
+		s.refuse(r, "the selected completion contains NUL characters")
 		return nil, nil
 	}
 	ref := s.acquire()

@@ -36,9 +36,6 @@ func (s *Server) inlineCompletion(ctx context.Context, req *jsonrpc2.Request) (a
 			return nil, invalidParams(fmt.Errorf("selectedCompletionInfo range of %s does not start before the cursor", uri))
 		}
 		r.sel = &selection{start: start, end: end, text: sel.Text}
-		if !s.selectionAllowed(r) {
-			return emptyInline(), nil
-		}
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
