@@ -9,6 +9,7 @@ import (
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
 // BenchConfig returns the synthetic Dream configuration used by
@@ -153,7 +154,7 @@ func (s *randomBF16) Float32(name string) ([]float32, []int, error) {
 	}
 	v := make([]float32, len(raw)/2)
 	for i := range v {
-		v[i] = quant.BF16ToFloat32(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
+		v[i] = weights.BF16ToFloat32(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
 	}
 	return v, shape, nil
 }
@@ -172,7 +173,7 @@ func (s *randomBF16) Raw(name string) ([]byte, backend.WeightFormat, []int, erro
 	s.frees[name] = free // an earlier Raw's bytes may be in use: never freed
 	s.mu.Unlock()
 	put := func(i int, f float32) {
-		h := quant.BF16FromFloat32(f)
+		h := weights.Float32ToBF16(f)
 		out[2*i], out[2*i+1] = byte(h), byte(h>>8)
 	}
 	if strings.HasSuffix(name, "norm.weight") {

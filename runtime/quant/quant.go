@@ -10,79 +10,8 @@ import (
 	"math"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
-
-// BF16FromFloat32 rounds f to the nearest bfloat16 (ties to even), as
-// torch and ggml do; NaN stays NaN.
-func BF16FromFloat32(f float32) uint16 {
-	u := math.Float32bits(f)
-	if u&0x7fffffff > 0x7f800000 {
-		return uint16(u>>16) | 0x40 // quiet NaN
-	}
-	return uint16((u + 0x7fff + (u>>16)&1) >> 16)
-}
-
-// BF16ToFloat32 widens a bfloat16 (exact).
-func BF16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
-
-// F16ToFloat32 widens an IEEE half (exact, subnormals, Inf and NaN too).
-func F16ToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp != 0:
-		return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
-	case mant == 0:
-		return math.Float32frombits(sign)
-	}
-	f := float32(mant) * (1.0 / (1 << 24))
-	if sign != 0 {
-		f = -f
-	}
-	return f
-}
-
-// F16FromFloat32 rounds f to the nearest IEEE half (ties to even, as the
-// F16C instruction ggml uses), overflowing to ±Inf; NaN stays NaN.
-func F16FromFloat32(f float32) uint16 {
-	u := math.Float32bits(f)
-	sign := uint16(u>>16) & 0x8000
-	exp := int32(u>>23) & 0xff
-	mant := u & 0x7fffff
-	if exp == 0xff {
-		if mant != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	}
-	e := exp - 127 + 15
-	if e >= 0x1f {
-		return sign | 0x7c00
-	}
-	if e <= 0 {
-		if e < -10 {
-			return sign
-		}
-		m := mant | 0x800000
-		shift := uint32(14 - e)
-		h := m >> shift
-		rem := m & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rem > half || (rem == half && h&1 == 1) {
-			h++
-		}
-		return sign | uint16(h)
-	}
-	h := uint32(e)<<10 | mant>>13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && h&1 == 1) {
-		h++ // may carry into the exponent, up to Inf: still correct
-	}
-	return sign | uint16(h)
-}
 
 // Encode converts src (rows×cols float32, row-major) to format f. Q8_0
 // needs cols to be a multiple of 32.
@@ -99,11 +28,11 @@ func Encode(f backend.WeightFormat, src []float32, rows, cols int) ([]byte, erro
 		}
 	case backend.WeightBF16:
 		for i, v := range src {
-			binary.LittleEndian.PutUint16(dst[2*i:], BF16FromFloat32(v))
+			binary.LittleEndian.PutUint16(dst[2*i:], weights.Float32ToBF16(v))
 		}
 	case backend.WeightF16:
 		for i, v := range src {
-			binary.LittleEndian.PutUint16(dst[2*i:], F16FromFloat32(v))
+			binary.LittleEndian.PutUint16(dst[2*i:], weights.Float32ToF16(v))
 		}
 	case backend.WeightQ8_0:
 		QuantizeQ8_0(dst, src)
@@ -129,7 +58,7 @@ func QuantizeQ8_0(dst []byte, src []float32) {
 		if d != 0 {
 			id = 1 / d
 		}
-		binary.LittleEndian.PutUint16(y, F16FromFloat32(d))
+		binary.LittleEndian.PutUint16(y, weights.Float32ToF16(d))
 		for j, v := range x {
 			y[2+j] = byte(int8(math.Round(float64(v * id))))
 		}
@@ -142,7 +71,7 @@ func DequantizeQ8_0(dst []float32, src []byte) {
 	_ = src[nb*backend.Q8BlockBytes-1]
 	for b := range nb {
 		y := src[b*backend.Q8BlockBytes : (b+1)*backend.Q8BlockBytes]
-		d := F16ToFloat32(binary.LittleEndian.Uint16(y))
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(y))
 		o := dst[b*backend.Q8BlockSize : (b+1)*backend.Q8BlockSize]
 		for j := range o {
 			o[j] = float32(int8(y[2+j])) * d
@@ -164,11 +93,11 @@ func Decode(f backend.WeightFormat, data []byte, rows, cols int) ([]float32, err
 		}
 	case backend.WeightBF16:
 		for i := range dst {
-			dst[i] = BF16ToFloat32(binary.LittleEndian.Uint16(data[2*i:]))
+			dst[i] = weights.BF16ToFloat32(binary.LittleEndian.Uint16(data[2*i:]))
 		}
 	case backend.WeightF16:
 		for i := range dst {
-			dst[i] = F16ToFloat32(binary.LittleEndian.Uint16(data[2*i:]))
+			dst[i] = weights.F16ToFloat32(binary.LittleEndian.Uint16(data[2*i:]))
 		}
 	case backend.WeightQ8_0:
 		DequantizeQ8_0(dst, data)

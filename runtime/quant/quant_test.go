@@ -6,19 +6,20 @@ import (
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
 func TestF16RoundTrip(t *testing.T) {
 	// Every finite half widens and narrows back to itself.
 	for h := range 1 << 16 {
-		f := F16ToFloat32(uint16(h))
+		f := weights.F16ToFloat32(uint16(h))
 		if math.IsNaN(float64(f)) {
-			if g := F16FromFloat32(f); g&0x7c00 != 0x7c00 || g&0x3ff == 0 {
+			if g := weights.Float32ToF16(f); g&0x7c00 != 0x7c00 || g&0x3ff == 0 {
 				t.Fatalf("NaN %#04x narrows to %#04x", h, g)
 			}
 			continue
 		}
-		if g := F16FromFloat32(f); g != uint16(h) {
+		if g := weights.Float32ToF16(f); g != uint16(h) {
 			t.Fatalf("half %#04x -> %g -> %#04x", h, f, g)
 		}
 	}
@@ -33,8 +34,8 @@ func TestF16RoundTrip(t *testing.T) {
 		{float32(math.Ldexp(1, -25)), 0}, // tie to even: zero
 		{float32(math.Ldexp(3, -26)), 1}, // above the tie
 	} {
-		if g := F16FromFloat32(tc.f); g != tc.want {
-			t.Errorf("F16FromFloat32(%g) = %#04x, want %#04x", tc.f, g, tc.want)
+		if g := weights.Float32ToF16(tc.f); g != tc.want {
+			t.Errorf("weights.Float32ToF16(%g) = %#04x, want %#04x", tc.f, g, tc.want)
 		}
 	}
 }
@@ -47,11 +48,11 @@ func TestBF16Rounding(t *testing.T) {
 		{0x3f800000, 0x3f80}, {0x3f808000, 0x3f80}, {0x3f818000, 0x3f82}, {0x3f808001, 0x3f81},
 		{0x7f7fffff, 0x7f80}, {0xff800000, 0xff80},
 	} {
-		if g := BF16FromFloat32(math.Float32frombits(tc.bits)); g != tc.want {
-			t.Errorf("BF16FromFloat32(%#08x) = %#04x, want %#04x", tc.bits, g, tc.want)
+		if g := weights.Float32ToBF16(math.Float32frombits(tc.bits)); g != tc.want {
+			t.Errorf("weights.Float32ToBF16(%#08x) = %#04x, want %#04x", tc.bits, g, tc.want)
 		}
 	}
-	if g := BF16FromFloat32(float32(math.NaN())); g&0x7f80 != 0x7f80 || g&0x7f == 0 {
+	if g := weights.Float32ToBF16(float32(math.NaN())); g&0x7f80 != 0x7f80 || g&0x7f == 0 {
 		t.Errorf("NaN -> %#04x", g)
 	}
 }
@@ -70,7 +71,7 @@ func TestQ8_0(t *testing.T) {
 	if len(dst) != 68 {
 		t.Fatalf("%d bytes", len(dst))
 	}
-	if d := F16ToFloat32(uint16(dst[0]) | uint16(dst[1])<<8); d != F16ToFloat32(F16FromFloat32(1.0/127)) {
+	if d := weights.F16ToFloat32(uint16(dst[0]) | uint16(dst[1])<<8); d != weights.F16ToFloat32(weights.Float32ToF16(1.0/127)) {
 		t.Fatalf("scale %g", d)
 	}
 	if q := int8(dst[2]); q != -127 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
 // wtensor is a weight matrix kept in its stored format (bf16, f16, q8_0):
@@ -71,7 +72,7 @@ func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
 			}
 		}
 		for i := m; i < n; i++ {
-			dst[i] = quant.BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+			dst[i] = weights.BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
 		}
 	case backend.WeightF16:
 		src := row[2*k0 : 2*k1]
@@ -103,11 +104,11 @@ func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
 	switch w.format {
 	case backend.WeightBF16:
 		for i := range k1 - k0 {
-			dst[i] = quant.BF16ToFloat32(binary.LittleEndian.Uint16(row[2*(k0+i):]))
+			dst[i] = weights.BF16ToFloat32(binary.LittleEndian.Uint16(row[2*(k0+i):]))
 		}
 	case backend.WeightF16:
 		for i := range k1 - k0 {
-			dst[i] = quant.F16ToFloat32(binary.LittleEndian.Uint16(row[2*(k0+i):]))
+			dst[i] = weights.F16ToFloat32(binary.LittleEndian.Uint16(row[2*(k0+i):]))
 		}
 	case backend.WeightQ8_0:
 		quant.DequantizeQ8_0(dst[:k1-k0], row[k0/backend.Q8BlockSize*backend.Q8BlockBytes:k1/backend.Q8BlockSize*backend.Q8BlockBytes])
@@ -118,7 +119,7 @@ func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
 var f16Table = sync.OnceValue(func() *[1 << 16]float32 {
 	var t [1 << 16]float32
 	for h := range t {
-		t[h] = quant.F16ToFloat32(uint16(h))
+		t[h] = weights.F16ToFloat32(uint16(h))
 	}
 	return &t
 })
