@@ -221,7 +221,7 @@ func (e *Engine) lengths(req Request, sp window.Span) ([]int, error) {
 	case strings.HasPrefix(mode, "fixed=") || strings.HasPrefix(mode, "oracle="):
 		_, v, _ := strings.Cut(mode, "=")
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 4096 {
+		if err != nil || n < 0 || n > MaxFillLength {
 			return nil, fmt.Errorf("infill: bad length %q", mode)
 		}
 		if n == 0 {
