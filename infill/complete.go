@@ -175,6 +175,23 @@ func around(text string, offset int) string {
 	return text[start:end]
 }
 
+// trimToPositions cuts pre and suf so that they and a middle of longest
+// tokens fit in mp positions: most from the prefix's start, a quarter (and
+// one) from the suffix's end. A prefix shorter than its share leaves the
+// canvas over mp.
+func trimToPositions(pre, suf []int, longest, mp int) ([]int, []int) {
+	over := len(pre) + len(suf) + longest - mp
+	if over <= 0 {
+		return pre, suf
+	}
+	cutS := min(over/4+1, len(suf))
+	suf = suf[:len(suf)-cutS]
+	if cutP := over - cutS; cutP > 0 {
+		pre = pre[min(cutP, len(pre)):]
+	}
+	return pre, suf
+}
+
 // prefixTokens encodes related (other documents' code), the head and the
 // prefix windows, starting with the model's BOS when the prefix reaches
 // the start of the file.
@@ -278,14 +295,9 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 			e.log.Debug("infill related chunks", "chunks", len(used), "tokens", len(pre)-base)
 		}
 	}
-	if mp := e.rt.MaxPositions(); mp > 0 && len(pre)+len(suf)+longest > mp {
+	if mp := e.rt.MaxPositions(); mp > 0 {
 		// The line-wise count can differ from the joined text's: trim by tokens.
-		over := len(pre) + len(suf) + longest - mp
-		cutS := min(over/4+1, len(suf))
-		suf = suf[:len(suf)-cutS]
-		if cutP := over - cutS; cutP > 0 {
-			pre = pre[min(cutP, len(pre)):]
-		}
+		pre, suf = trimToPositions(pre, suf, longest, mp)
 	}
 	res := &Result{}
 	res.Timing.Context = time.Since(t0)

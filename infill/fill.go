@@ -85,14 +85,8 @@ func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
 	if mp := e.rt.MaxPositions(); mp > 0 && longest+8 > mp {
 		return nil, fmt.Errorf("infill: a middle of %d tokens leaves no room for context in the model's %d positions", longest, mp)
 	}
-	if mp := e.rt.MaxPositions(); mp > 0 && len(pre)+len(suf)+longest > mp {
-		// As Complete trims: most from the prefix's start, a quarter from the suffix's end.
-		over := len(pre) + len(suf) + longest - mp
-		cutS := min(over/4+1, len(suf))
-		suf = suf[:len(suf)-cutS]
-		if cutP := over - cutS; cutP > 0 {
-			pre = pre[min(cutP, len(pre)):]
-		}
+	if mp := e.rt.MaxPositions(); mp > 0 {
+		pre, suf = trimToPositions(pre, suf, longest, mp) // as Complete trims
 		// Windows far over the budget (Complete never sends them): the suffix gives the rest.
 		if over := len(pre) + len(suf) + longest - mp; over > 0 {
 			suf = suf[:max(len(suf)-over, 0)]
