@@ -71,9 +71,7 @@ func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
 				decodeBF16(&dst[0], &src[0], m)
 			}
 		}
-		for i := m; i < n; i++ {
-			dst[i] = weights.BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
-		}
+		weights.DecodeFloat32(weights.BF16, src[2*m:], dst[m:n])
 	case backend.WeightF16:
 		src := row[2*k0 : 2*k1]
 		m := 0
@@ -83,10 +81,7 @@ func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
 				decodeF16(&dst[0], &src[0], m)
 			}
 		}
-		tab := f16Table()
-		for i := m; i < n; i++ {
-			dst[i] = tab[binary.LittleEndian.Uint16(src[2*i:])]
-		}
+		weights.DecodeFloat32(weights.F16, src[2*m:], dst[m:n])
 	case backend.WeightQ8_0:
 		src := row[k0/backend.Q8BlockSize*backend.Q8BlockBytes : k1/backend.Q8BlockSize*backend.Q8BlockBytes]
 		if haveF16C {
@@ -114,15 +109,6 @@ func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
 		quant.DequantizeQ8_0(dst[:k1-k0], row[k0/backend.Q8BlockSize*backend.Q8BlockBytes:k1/backend.Q8BlockSize*backend.Q8BlockBytes])
 	}
 }
-
-// f16Table maps every half bit pattern to float32 (256 KiB, on first use).
-var f16Table = sync.OnceValue(func() *[1 << 16]float32 {
-	var t [1 << 16]float32
-	for h := range t {
-		t[h] = weights.F16ToFloat32(uint16(h))
-	}
-	return &t
-})
 
 // rowGroup is how many x rows one task runs over each decoded weight
 // panel: the decoding cost is spread over up to this many rows.
