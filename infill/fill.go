@@ -120,14 +120,12 @@ func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
 }
 
 // RenderRelated is the text Complete puts before the prefix for chunks of
-// other documents, in prompt order: each chunk's crossfile.Header, its text
-// and a blank line.
+// other documents, in prompt order, each as crossfile.Render writes it
+// (as crossfile.Select does for Complete).
 func RenderRelated(chunks []crossfile.Chunk, comment string) string {
 	var b strings.Builder
 	for _, c := range chunks {
-		b.WriteString(crossfile.Header(comment, c.Path))
-		b.WriteString(strings.TrimRight(c.Text, "\n"))
-		b.WriteString("\n\n")
+		b.WriteString(crossfile.Render(comment, c))
 	}
 	return b.String()
 }

@@ -265,6 +265,12 @@ func Header(comment, path string) string {
 	return comment + " " + path + "\n"
 }
 
+// Render is one chunk as it goes before the prefix: its Header, its text
+// and a blank line.
+func Render(comment string, c Chunk) string {
+	return Header(comment, c.Path) + strings.TrimRight(c.Text, "\n") + "\n\n"
+}
+
 // Select ranks chunks against query and renders the best ones, each as its
 // Header and text followed by a blank line, while the tokens (by count)
 // stay within budget. A chunk that does not fit is skipped and smaller
@@ -279,7 +285,7 @@ func Select(chunks []Chunk, query, comment string, budget int, count func(string
 	var used []Chunk
 	left := budget
 	for _, s := range Rank(chunks, query) {
-		piece := Header(comment, s.Path) + strings.TrimRight(s.Text, "\n") + "\n\n"
+		piece := Render(comment, s.Chunk)
 		n := count(piece)
 		if n > left {
 			continue
