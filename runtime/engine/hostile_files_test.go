@@ -124,3 +124,34 @@ func TestOpenRefusesHostileFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRefusesFIFOModelPath names a FIFO as the model itself (a GGUF
+// file is a single path): Open must refuse it promptly, not wait for a
+// writer while checking for the GGUF magic.
+func TestOpenRefusesFIFOModelPath(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "model.gguf")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		e, err := engine.Open(p, engine.Options{Threads: 1})
+		if e != nil {
+			e.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Open succeeded with a FIFO as the model")
+		}
+		t.Logf("%v", err)
+	case <-time.After(10 * time.Second):
+		// Unblock the goroutine's open so the test binary can exit.
+		if w, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		t.Fatal("Open hung with a FIFO as the model")
+	}
+}

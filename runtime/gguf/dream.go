@@ -3,13 +3,13 @@ package gguf
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing/fstest"
 
 	"github.com/dream-lsp/dream-lsp/internal/mmapfile"
+	"github.com/dream-lsp/dream-lsp/internal/safeio"
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
@@ -30,18 +30,13 @@ type Mapped struct {
 
 // Open maps and validates the GGUF file at path.
 func Open(path string) (*Mapped, error) {
-	fh, err := os.Open(path)
+	// Opened without blocking and refused unless a regular file, as the
+	// safetensors shards are (a FIFO must not hang the loader).
+	fh, fi, err := safeio.OpenRegular(path, -1)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("gguf: %s is not a regular file", path)
-	}
 	data, release, err := mmapfile.Map(fh, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("gguf: map %s: %w", path, err)
@@ -71,15 +66,11 @@ func (m *Mapped) Close() error {
 
 // IsGGUF reports whether the file at path starts with the GGUF magic.
 func IsGGUF(path string) bool {
-	fh, err := os.Open(path)
+	fh, _, err := safeio.OpenRegular(path, -1)
 	if err != nil {
 		return false
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
 	var b [4]byte
 	n, _ := fh.Read(b[:])
 	return n == 4 && string(b[:]) == Magic
