@@ -13,8 +13,8 @@ func TestTileRowsIndependent(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	for _, sh := range [][3]int{{13, 100, 19}, {9, 64, 6}, {11, 48, 10}, {7, 33, 5}, {17, 256, 38}, {5, 16, 3}, {12, 1024, 14}} {
 		m, k, n := sh[0], sh[1], sh[2]
-		x := randSlice(r, m*k)
-		w := randSlice(r, n*k)
+		x := randWeights(r, m*k, 1)
+		w := randWeights(r, n*k, 1)
 		all := make([]float32, m*n)
 		a := operands{out: all, ldo: n, x: x, ldx: k, w: w, ldw: k, kw: k}
 		a.tile(0, m, 0, n)
@@ -29,12 +29,4 @@ func TestTileRowsIndependent(t *testing.T) {
 			}
 		}
 	}
-}
-
-func randSlice(r *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = float32(r.NormFloat64())
-	}
-	return s
 }
