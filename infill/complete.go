@@ -70,18 +70,18 @@ func (d *doc) scopeBroken(text string, offset int) bool {
 // errorOutside reports whether an ERROR or MISSING node under n starts
 // outside [lo, hi].
 func errorOutside(n *sitter.Node, lo, hi int) bool {
-	if n == nil || n.IsNull() || !n.HasError() && !n.IsMissing() {
-		return false
-	}
-	if s := int(n.StartByte()); (n.IsError() || n.IsMissing()) && (s < lo || s > hi) {
-		return true
-	}
-	for _, c := range syntax.Children(n) {
-		if errorOutside(c, lo, hi) {
-			return true
+	found := false
+	syntax.Walk(n, func(n *sitter.Node) bool {
+		if found || !n.HasError() && !n.IsMissing() {
+			return false
 		}
-	}
-	return false
+		if s := int(n.StartByte()); (n.IsError() || n.IsMissing()) && (s < lo || s > hi) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 // parses reports whether text parses no worse than the original
@@ -119,21 +119,18 @@ func (d *doc) parses(ctx context.Context, text string, lo, hi int, broken bool) 
 
 // errorStartsIn reports whether an ERROR or MISSING node starts in [lo, hi].
 func errorStartsIn(n *sitter.Node, lo, hi int) bool {
-	if n == nil || n.IsNull() || !n.HasError() && !n.IsMissing() {
-		return false
-	}
-	if s := int(n.StartByte()); (n.IsError() || n.IsMissing()) && lo <= s && s <= hi {
-		return true
-	}
-	if int(n.EndByte()) < lo || int(n.StartByte()) > hi {
-		return false
-	}
-	for _, c := range syntax.Children(n) {
-		if errorStartsIn(c, lo, hi) {
-			return true
+	found := false
+	syntax.Walk(n, func(n *sitter.Node) bool {
+		if found || !n.HasError() && !n.IsMissing() {
+			return false
 		}
-	}
-	return false
+		if s := int(n.StartByte()); (n.IsError() || n.IsMissing()) && lo <= s && s <= hi {
+			found = true
+			return false
+		}
+		return int(n.EndByte()) >= lo && int(n.StartByte()) <= hi
+	})
+	return found
 }
 
 func (e *Engine) count(s string) int { return len(e.rt.Encode(s)) }
