@@ -2,35 +2,18 @@ package denoise_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/internal/goldentest"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
-
-func goldenCases(t *testing.T, dir string) []goldenGenerate {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		Generate []goldenGenerate `json:"generate"`
-		Cases    []goldenGenerate `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
-	return append(g.Generate, g.Cases...)
-}
 
 // countingModel counts the cached model's full and block passes.
 type countingModel struct {
@@ -58,7 +41,7 @@ func TestCachedRefreshEveryStepMatchesGolden(t *testing.T) {
 	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(root, name)
-			cases := goldenCases(t, dir)
+			cases := goldentest.ReadTraces(t, dir, 0)
 			if len(cases) == 0 {
 				t.Fatal("no generate cases")
 			}

@@ -2,30 +2,19 @@ package denoise_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/internal/goldentest"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
-
-type goldenGenerate struct {
-	InputIDs    []int   `json:"input_ids"`
-	Alg         string  `json:"alg"`
-	Steps       int     `json:"steps"`
-	Eps         float64 `json:"eps"`
-	Temperature float64 `json:"temperature"`
-	Trace       [][]int `json:"trace"`
-	OutputIDs   []int   `json:"output_ids"`
-}
 
 func loadModel(t *testing.T, dir string) *model.Model {
 	t.Helper()
@@ -49,21 +38,7 @@ func TestGoldenTraces(t *testing.T) {
 	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(root, name)
-			data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var g struct {
-				Generate []goldenGenerate `json:"generate"`
-				Cases    []goldenGenerate `json:"cases"`
-			}
-			if err := json.Unmarshal(data, &g); err != nil {
-				t.Fatal(err)
-			}
-			cases := append(g.Generate, g.Cases...)
-			if len(cases) == 0 {
-				t.Fatal("no generate cases")
-			}
+			cases := goldentest.ReadTraces(t, dir, 1)
 			m := loadModel(t, dir)
 			for n, c := range cases {
 				var trace [][]int

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/internal/goldentest"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
@@ -16,35 +17,20 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
 
-// goldenGenerate is one greedy trace of a golden.json.
-type goldenGenerate struct {
-	InputIDs    []int   `json:"input_ids"`
-	Alg         string  `json:"alg"`
-	Steps       int     `json:"steps"`
-	Eps         float64 `json:"eps"`
-	Temperature float64 `json:"temperature"`
-	Trace       [][]int `json:"trace"`
-	OutputIDs   []int   `json:"output_ids"`
-}
-
-// goldenFile is the part of a golden.json these tests read.
-type goldenFile struct {
-	Forward  []goldenForward  `json:"forward"`
-	Generate []goldenGenerate `json:"generate"`
-	Cases    []goldenGenerate `json:"cases"`
-}
-
-func readGolden(t *testing.T, dir string) goldenFile {
+// readForward returns the forward cases of dir's golden.json.
+func readForward(t *testing.T, dir string) []goldenForward {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g goldenFile
+	var g struct {
+		Forward []goldenForward `json:"forward"`
+	}
 	if err := json.Unmarshal(data, &g); err != nil {
 		t.Fatal(err)
 	}
-	return g
+	return g.Forward
 }
 
 // Tolerances of q8_0 on the golden tiny models (random weights, so many
@@ -62,8 +48,8 @@ const (
 	q8GreedyMinPct = 60
 )
 
-// GoldenTraceCase runs one golden greedy case and returns its trace.
-func runTrace(t *testing.T, m *model.Model, c goldenGenerate) ([][]int, []int) {
+// runTrace runs one golden greedy case and returns its trace.
+func runTrace(t *testing.T, m *model.Model, c goldentest.Generate) ([][]int, []int) {
 	t.Helper()
 	var trace [][]int
 	res, err := denoise.Run(context.Background(), m, denoise.Request{
@@ -102,10 +88,10 @@ func TestWeightModesGolden(t *testing.T) {
 	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(root, name)
-			g := readGolden(t, dir)
-			gen := append(g.Generate, g.Cases...)
+			forward := readForward(t, dir)
+			gen := goldentest.ReadTraces(t, dir, 0)
 			var want map[string][]float32
-			if len(g.Forward) > 0 {
+			if len(forward) > 0 {
 				want = readF32Safetensors(t, filepath.Join(dir, "golden_logits.safetensors"))
 			}
 			ref := loadMode(t, dir, model.WeightsF32)
@@ -113,7 +99,7 @@ func TestWeightModesGolden(t *testing.T) {
 				m := loadMode(t, dir, mode)
 				var worst float64
 				top1, rows := 0, 0
-				for _, c := range g.Forward {
+				for _, c := range forward {
 					in := []model.Input{{IDs: c.InputIDs, Want: allPositions(len(c.InputIDs))}}
 					got, err := m.Forward(in)
 					if err != nil {
@@ -142,7 +128,7 @@ func TestWeightModesGolden(t *testing.T) {
 						}
 					}
 				}
-				if len(g.Forward) > 0 {
+				if len(forward) > 0 {
 					pct := 100 * float64(top1) / float64(rows)
 					t.Logf("%s: max logit error %.3g of the logit range, top-1 agreement %d/%d (%.1f%%)", mode, worst, top1, rows, pct)
 					if mode == model.WeightsQ8_0 && (worst > q8LogitTol || pct < q8Top1MinPct) {

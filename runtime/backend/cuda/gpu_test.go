@@ -2,13 +2,13 @@ package cuda_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/internal/goldentest"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 	"github.com/dream-lsp/dream-lsp/internal/testenv"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda"
@@ -18,16 +18,6 @@ import (
 )
 
 // These tests need a GPU and skip with the reason without one.
-
-type goldenGenerate struct {
-	InputIDs    []int   `json:"input_ids"`
-	Alg         string  `json:"alg"`
-	Steps       int     `json:"steps"`
-	Eps         float64 `json:"eps"`
-	Temperature float64 `json:"temperature"`
-	Trace       [][]int `json:"trace"`
-	OutputIDs   []int   `json:"output_ids"`
-}
 
 // TestGoldenTracesCUDA replays the greedy traces of the golden tiny models
 // with the float32 CUDA path: they must be identical, token for token.
@@ -45,24 +35,10 @@ func runGoldenTraces(t *testing.T, b *cuda.Backend, only map[string][]int) {
 		}
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(root, name)
-			data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-			if os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(dir, "golden.json")); os.IsNotExist(err) {
 				testenv.Missingf(t, "golden model %s not present (bench/gpu/prepare.sh copies it)", name)
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var g struct {
-				Generate []goldenGenerate `json:"generate"`
-				Cases    []goldenGenerate `json:"cases"`
-			}
-			if err := json.Unmarshal(data, &g); err != nil {
-				t.Fatal(err)
-			}
-			cases := append(g.Generate, g.Cases...)
-			if len(cases) == 0 {
-				t.Fatal("no generate cases")
-			}
+			cases := goldentest.ReadTraces(t, dir, 1)
 			cfg, ck, err := model.LoadDir(dir)
 			if err != nil {
 				t.Fatal(err)
