@@ -1,6 +1,7 @@
 package infill
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/dream-lsp/dream-lsp/context/window"
@@ -142,13 +143,19 @@ func normLines(s string) string {
 	return strings.Join(out, "\n")
 }
 
-// lastLines returns the last n non-blank lines of s, normalised.
+// lastLines returns the last n non-blank lines of s, normalised, reading
+// back no further than it needs (s is the whole text before the cursor).
 func lastLines(s string, n int) string {
-	lines := strings.Split(normLines(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	var out []string
+	for len(out) < n && s != "" {
+		i := strings.LastIndexByte(s, '\n')
+		if l := strings.TrimSpace(s[i+1:]); l != "" {
+			out = append(out, l)
+		}
+		s = s[:max(i, 0)]
 	}
-	return strings.Join(lines, "\n")
+	slices.Reverse(out)
+	return strings.Join(out, "\n")
 }
 
 func hasWord(s string) bool {
