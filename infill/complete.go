@@ -172,6 +172,14 @@ func around(text string, offset int) string {
 	return text[start:end]
 }
 
+// maxTokens is a request's MaxTokens, or the engine's where it sets none.
+func (e *Engine) maxTokens(requested int) int {
+	if requested > 0 {
+		return requested
+	}
+	return e.opts.MaxTokens
+}
+
 // trimToPositions cuts pre and suf so that they and a middle of longest
 // tokens fit in mp positions: most from the prefix's start, a quarter (and
 // one) from the suffix's end. A prefix shorter than its share leaves the
@@ -211,10 +219,7 @@ func (e *Engine) lengths(req Request, sp window.Span) ([]int, error) {
 			return e.adaptiveLengths(req, sp, []int{2, 6, 12}, 2), nil
 		}
 	}
-	maxTok := e.opts.MaxTokens
-	if req.MaxTokens > 0 {
-		maxTok = req.MaxTokens
-	}
+	maxTok := e.maxTokens(req.MaxTokens)
 	mode := req.Length
 	switch {
 	case mode == "" || mode == "auto":
@@ -310,18 +315,10 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 	}
 	var mids []middle
 	if e.opts.Remote != nil {
-		maxTok := e.opts.MaxTokens
-		if req.MaxTokens > 0 {
-			maxTok = req.MaxTokens
-		}
 		auto := req.Length == "" || req.Length == "auto"
-		mids, err = e.fillRemote(ctx, e.opts.Remote, w, relatedUsed, relatedComment, lengths, maxTok, steps, alg, auto, !sp.Multiline)
+		mids, err = e.fillRemote(ctx, e.opts.Remote, w, relatedUsed, relatedComment, lengths, e.maxTokens(req.MaxTokens), steps, alg, auto, !sp.Multiline)
 	} else if expand, ok := e.rt.ExpandID(); ok && (req.Length == "" || req.Length == "auto") {
-		maxTok := e.opts.MaxTokens
-		if req.MaxTokens > 0 {
-			maxTok = req.MaxTokens
-		}
-		mids, err = e.denoiseExpand(ctx, pre, suf, lengths[0], maxTok, steps, alg, expand)
+		mids, err = e.denoiseExpand(ctx, pre, suf, lengths[0], e.maxTokens(req.MaxTokens), steps, alg, expand)
 	} else {
 		mids, err = e.denoise(ctx, pre, [][]int{suf}, [][]int{lengths}, steps, alg)
 	}
@@ -388,10 +385,7 @@ func (e *Engine) complete(ctx context.Context, req Request) (*Result, error) {
 // and below; the part of the cursor's line already typed is subtracted;
 // the batch tries L times each factor divided by div.
 func (e *Engine) adaptiveLengths(req Request, sp window.Span, factors []int, div int) []int {
-	maxTok := e.opts.MaxTokens
-	if req.MaxTokens > 0 {
-		maxTok = req.MaxTokens
-	}
+	maxTok := e.maxTokens(req.MaxTokens)
 	text := req.Text
 	ls := strings.LastIndexByte(text[:sp.Start], '\n') + 1
 	le := len(text)

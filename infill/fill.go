@@ -62,10 +62,7 @@ func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
 	if e == nil || e.rt == nil {
 		return nil, errNotReady
 	}
-	maxTok := e.opts.MaxTokens
-	if req.MaxTokens > 0 {
-		maxTok = req.MaxTokens
-	}
+	maxTok := e.maxTokens(req.MaxTokens)
 	lengths := req.Lengths
 	if len(lengths) == 0 {
 		lengths = []int{maxTok}
