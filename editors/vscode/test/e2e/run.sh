@@ -63,6 +63,11 @@ cat > "$ud/User/settings.json" <<JSON
   "dream.minConfidence": 0,
   "dream.trace.server": "messages",
   "editor.autoClosingBrackets": "never",
+  // The suggest dropdown stays at its defaults (quickSuggestions on), so our own completion items
+  // would show in it; only VS Code's word-based items are off. They come from VS Code, not from
+  // dream-lsp, and made the runs racy: when they pop up first, VS Code shows our ghost text only as
+  // the dropdown's preview, or not at all ("no ghost text appeared" in CI).
+  "editor.wordBasedSuggestions": "off",
   "workbench.startupEditor": "none",
   "workbench.tips.enabled": false,
   "security.workspace.trust.enabled": false,
