@@ -82,10 +82,21 @@ async function waitGhost(page) {
 // save presses Ctrl+S and returns the file once it differs from `previous` (or after waitMs).
 async function save(page, previous, waitMs = 10000) {
   await page.keyboard.press('Control+S');
+  return changedFile(page, previous, waitMs);
+}
+
+// changedFile waits up to waitMs for the file to differ from previous and returns it. VS Code
+// truncates the file and then writes it, so a read can catch it empty or half written: the text
+// is taken once two reads 100 ms apart agree.
+async function changedFile(page, previous, waitMs) {
   let text = previous;
   for (const end = Date.now() + waitMs; Date.now() < end; ) {
     text = fs.readFileSync(file, 'utf8');
-    if (text !== previous) break;
+    if (text !== previous) {
+      await page.waitForTimeout(100);
+      if (fs.readFileSync(file, 'utf8') === text) break;
+      continue;
+    }
     await page.waitForTimeout(200);
   }
   return text;
@@ -218,12 +229,7 @@ async function scripted(page) {
     const cut = original.indexOf(anchor) + anchor.length;
     const prefix = original.slice(0, cut) + '\t' + typed;
     const suffix = '\n' + original.slice(cut); // Enter opened the line we typed on
-    let saved = '';
-    for (let i = 0; i < 40; i++) {
-      saved = fs.readFileSync(file, 'utf8');
-      if (saved !== original) break;
-      await page.waitForTimeout(250);
-    }
+    const saved = await changedFile(page, original, 10000);
     await page.screenshot({ path: path.join(artifacts, 'accepted.png') });
     if (!saved.startsWith(prefix)) fail(`saved file does not start with the typed text:\n${saved}`);
     const rest = saved.slice(prefix.length);
