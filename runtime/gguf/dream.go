@@ -1,12 +1,10 @@
 package gguf
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
-	"testing/fstest"
 
 	"github.com/dream-lsp/dream-lsp/internal/mmapfile"
 	"github.com/dream-lsp/dream-lsp/internal/safeio"
@@ -322,50 +320,35 @@ func (f *File) Tokenizer() (*tokenizer.Tokenizer, error) {
 			return nil, corrupt(f.Path, "tokenizer.ggml.merges", "not an array of strings")
 		}
 	}
-	class := ""
+	gpt2 := false
 	switch pre, _ := f.String("tokenizer.ggml.pre"); pre {
 	case "", "qwen2":
 	case "gpt-2", "gpt2":
-		class = "GPT2Tokenizer"
+		gpt2 = true
 	default:
 		return nil, fmt.Errorf("gguf: %s: pre-tokenizer %q: %w (qwen2 and gpt-2 are read)", f.Path, pre, ErrUnsupported)
 	}
-	vocab := make(map[string]int, len(tokens))
-	type added struct {
-		Content string `json:"content"`
-		Special bool   `json:"special"`
-	}
-	decoder := map[string]added{}
+	parts := tokenizer.Parts{Vocab: make(map[string]int, len(tokens)), GPT2: gpt2}
 	for id, tok := range tokens {
 		switch types[id] {
 		case tokenNormal, tokenUnknown, tokenByte:
-			vocab[tok] = id
+			parts.Vocab[tok] = id
 		case tokenControl, tokenUserDefined:
-			decoder[strconv.Itoa(id)] = added{Content: tok, Special: types[id] == tokenControl}
+			parts.Added = append(parts.Added, tokenizer.AddedToken{Content: tok, ID: id, Special: types[id] == tokenControl})
 		case tokenUnused:
 		default:
 			return nil, corrupt(f.Path, "tokenizer.ggml.token_type", "token %d has type %d", id, types[id])
 		}
 	}
-	for _, m := range merges {
-		if len(strings.Fields(m)) != 2 {
+	parts.Merges = make([][2]string, len(merges))
+	for i, m := range merges {
+		a, b, ok := strings.Cut(m, " ")
+		if !ok || a == "" || b == "" || strings.ContainsAny(a, " \t\n\r") || strings.ContainsAny(b, " \t\n\r") {
 			return nil, corrupt(f.Path, "tokenizer.ggml.merges", "merge %q is not two tokens", m)
 		}
+		parts.Merges[i] = [2]string{a, b}
 	}
-	vj, err := json.Marshal(vocab)
-	if err != nil {
-		return nil, err
-	}
-	cj, err := json.Marshal(map[string]any{"tokenizer_class": class, "added_tokens_decoder": decoder})
-	if err != nil {
-		return nil, err
-	}
-	fsys := fstest.MapFS{
-		"vocab.json":            {Data: vj},
-		"merges.txt":            {Data: []byte("#version: 0.2\n" + strings.Join(merges, "\n") + "\n")},
-		"tokenizer_config.json": {Data: cj},
-	}
-	tok, err := tokenizer.LoadFS(fsys)
+	tok, err := tokenizer.New(parts)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %s: embedded tokenizer: %w", f.Path, err)
 	}
