@@ -110,6 +110,13 @@ func (s *Stream) Close() {
 	s.layout = nil
 }
 
+// Drop removes every job without running it (they stay not Done) and
+// frees the cache: for a model closed under the stream.
+func (s *Stream) Drop() {
+	s.jobs = nil
+	s.Close()
+}
+
 // Cached reports whether the stream runs through the K/V cache.
 func (s *Stream) Cached() bool { return s.cm != nil }
 
