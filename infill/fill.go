@@ -59,8 +59,17 @@ const MaxFillLength = 4096
 // step schedule and the middle's cleaning are Complete's, so a Fill with
 // Complete's windows gives Complete's raw middles.
 func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
+	mids, _, err := e.FillPrompt(ctx, req)
+	return mids, err
+}
+
+// FillPrompt is Fill that also reports the prompt tokens the canvases
+// held around the masks (prefix with related chunks and BOS, and suffix,
+// as trimmed to the model's positions), for servers that report usage
+// without tokenizing the text a second time.
+func (e *Engine) FillPrompt(ctx context.Context, req FillRequest) ([]Middle, int, error) {
 	if e == nil || e.rt == nil {
-		return nil, errNotReady
+		return nil, 0, errNotReady
 	}
 	maxTok := e.maxTokens(req.MaxTokens)
 	lengths := req.Lengths
@@ -70,7 +79,7 @@ func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
 	longest := 0
 	for _, n := range lengths {
 		if n < 1 || n > MaxFillLength {
-			return nil, fmt.Errorf("infill: length %d outside [1, %d]", n, MaxFillLength)
+			return nil, 0, fmt.Errorf("infill: length %d outside [1, %d]", n, MaxFillLength)
 		}
 		longest = max(longest, n)
 	}
@@ -80,7 +89,7 @@ func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
 	}
 	suf := e.rt.Encode(req.Suffix)
 	if mp := e.rt.MaxPositions(); mp > 0 && longest+8 > mp {
-		return nil, fmt.Errorf("infill: a middle of %d tokens leaves no room for context in the model's %d positions", longest, mp)
+		return nil, 0, fmt.Errorf("infill: a middle of %d tokens leaves no room for context in the model's %d positions", longest, mp)
 	}
 	if mp := e.rt.MaxPositions(); mp > 0 {
 		pre, suf = trimToPositions(pre, suf, longest, mp) // as Complete trims
@@ -107,13 +116,13 @@ func (e *Engine) Fill(ctx context.Context, req FillRequest) ([]Middle, error) {
 		mids, err = e.denoise(ctx, pre, [][]int{suf}, [][]int{lengths}, steps, alg)
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]Middle, len(mids))
 	for i, m := range mids {
 		out[i] = Middle{Text: e.rt.Decode(m.ids), Tokens: len(m.ids), SlotMean: m.conf, TokenMean: m.tokMean, TokenMin: m.tokMin}
 	}
-	return out, nil
+	return out, len(pre) + len(suf), nil
 }
 
 // RenderRelated is the text Complete puts before the prefix for chunks of
