@@ -4,10 +4,12 @@
 # needs (the suite's glibc included) are downloaded there and unpacked under a folder of the caller's.
 # Needs apt-get, dpkg-deb and Debian's mirror; for set-up time, not test time.
 
-# debfetch_init SUITE: a temporary folder $work (removed on exit) with the suite's package lists,
-# and the apt-get/apt-cache options for it in the array $apt.
+# debfetch_init SUITE [COMPONENTS]: a temporary folder $work (removed on exit) with the suite's package
+# lists, and the apt-get/apt-cache options for it in the array $apt. COMPONENTS (space-separated,
+# default "main") names the archive areas, e.g. "main contrib non-free" for CUDA's NVRTC.
 debfetch_init() {
   suite=$1
+  local components=${2:-main}
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/lists/partial" "$work/debs"
@@ -15,7 +17,7 @@ debfetch_init() {
 Types: deb
 URIs: http://deb.debian.org/debian
 Suites: $suite
-Components: main
+Components: $components
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   apt=(-o Dir::Etc::sourcelist="$work/suite.sources" -o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$work/lists"

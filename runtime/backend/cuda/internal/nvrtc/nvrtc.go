@@ -97,6 +97,14 @@ func Load(lib *dl.Library) (*NVRTC, error) {
 	return n, nil
 }
 
+// call runs one NVRTC function. Callers pass pointers as
+// uintptr(unsafe.Pointer(&x)) in the argument list; go:uintptrescapes
+// moves such x to the heap and keeps it alive for the call, as purego's
+// SyscallN does for its own arguments. Without it a stack variable's
+// address can go stale when the goroutine's stack moves before the C call
+// (NVRTC then writes into a freed stack: nvrtcVersion read back 0.0).
+//
+//go:uintptrescapes
 func (n *NVRTC) call(name, prog string, fn uintptr, args ...uintptr) error {
 	r, _, _ := purego.SyscallN(fn, args...)
 	if res := Result(int32(r)); res != Success {
