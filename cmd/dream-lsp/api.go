@@ -33,9 +33,8 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 	weightsFlag(fs, &weights)
 	keyEnv := fs.String("api-key-env", "", "require `NAME`d environment variable's value as a bearer token (the key is never logged)")
 	queue := fs.Int("queue", api.DefaultQueueSize, "requests admitted at once (running or waiting); more get 503 with Retry-After")
-	window := fs.Duration("batch-window", api.DefaultBatchWindow, "how long a request waits for others to join its denoising batch")
-	noBatch := fs.Bool("no-batch", false, "run every request alone (for comparison)")
-	batchRows := fs.Int("batch-rows", api.DefaultBatchRows, "most canvases in one denoising call")
+	noBatch := fs.Bool("no-batch", false, "run every request alone, one after another (for comparison); by default concurrent requests share one continuous batch")
+	batchRows := fs.Int("batch-rows", api.DefaultBatchRows, "most canvases denoised together in one step; more wait for room")
 	maxBody := fs.Int64("max-body", api.DefaultMaxBody, "largest request body in bytes")
 	timeout := fs.Duration("timeout", api.DefaultTimeout, "longest model time for one request")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish")
@@ -85,21 +84,15 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 	if *modelName != "" {
 		name = *modelName
 	}
-	rt, err := infill.FromEngine(eng)
-	if err != nil {
-		return fmt.Errorf("model %s: %w", name, err)
-	}
-	b := api.BatchOptions{Window: *window, MaxRows: *batchRows}
-	if *noBatch {
-		b.Window = -1
-	}
+	b := api.BatchOptions{Off: *noBatch, MaxRows: *batchRows}
 	srv, err := api.New(api.Options{
-		Runtime: rt, Model: name, Batch: b, APIKey: key, MaxBody: *maxBody, QueueSize: *queue, Timeout: *timeout, Logger: log,
+		Engine: eng, Model: name, Batch: b, APIKey: key, MaxBody: *maxBody, QueueSize: *queue, Timeout: *timeout, Logger: log,
 		Infill: infill.Options{Steps: *steps, Alg: *alg, MaxTokens: *maxTokens},
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("model %s: %w", name, err)
 	}
+	defer srv.Shutdown() // before eng.Close (deferred earlier)
 	// A client that sends its request slowly (or opens connections and
 	// stays idle) holds a goroutine, not the model: bound both.
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,

@@ -22,23 +22,41 @@ import (
 // another (a closed loop, no think time), against one `dream-lsp api` on
 // the built-in model (CPU), once with batching and once with --no-batch.
 // Every request must be answered 200. It reports p50/p95 latency,
-// throughput and the server's peak RSS. Opt-in (it takes minutes):
+// throughput, the server's CPU seconds (user+system) per request, which
+// stay stable on a shared machine where wall time does not, the load
+// average before and after, and the server's peak RSS. Opt-in (it takes
+// minutes):
 //
 //	DREAM_API_LOAD=8x200 go test ./cmd/dream-lsp -run TestAPILoad -v -timeout 60m
 //
-// DREAM_API_LOAD_MODE=batched (or unbatched) runs one mode only.
+// DREAM_API_LOAD_MODE=batched (or unbatched) runs one mode only;
+// DREAM_API_LOAD_ROUNDS=N runs both modes back to back N times.
 func TestAPILoad(t *testing.T) {
 	editors, perEditor := loadSpec(t, "DREAM_API_LOAD", "8x200", 1)
 	windows := loadWindows(t, editors*perEditor)
 	bin := buildBinary(t)
-	for _, mode := range []struct {
+	rounds := 1
+	if r := os.Getenv("DREAM_API_LOAD_ROUNDS"); r != "" {
+		if n, err := strconv.Atoi(r); err != nil || n < 1 {
+			t.Fatalf("DREAM_API_LOAD_ROUNDS=%q: want a positive count", r)
+		} else {
+			rounds = n
+		}
+	}
+	type mode struct {
 		name string
 		args []string
-	}{{"batched", nil}, {"unbatched", []string{"--no-batch"}}} {
+	}
+	var modes []mode
+	for range rounds {
+		modes = append(modes, mode{"batched", nil}, mode{"unbatched", []string{"--no-batch"}})
+	}
+	for _, mode := range modes {
 		if only := os.Getenv("DREAM_API_LOAD_MODE"); only != "" && only != mode.name {
 			continue
 		}
 		url, cmd, stderr := startAPI(t, bin, nil, mode.args...)
+		load0, cpu0 := loadAvg(), cpuSecondsOf(cmd.Process.Pid)
 		var mu sync.Mutex
 		var lat []time.Duration
 		failed := 0
@@ -73,6 +91,8 @@ func TestAPILoad(t *testing.T) {
 		wg.Wait()
 		wall := time.Since(start)
 		rss := peakRSSOf(cmd.Process.Pid)
+		cpu := cpuSecondsOf(cmd.Process.Pid) - cpu0
+		load1 := loadAvg()
 		metrics := metrics(t, url, "")
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -86,9 +106,10 @@ func TestAPILoad(t *testing.T) {
 			}
 			return lat[min(len(lat)-1, int(p*float64(len(lat))))]
 		}
-		t.Logf("%s: %d editors x %d requests: %d answered in %.1f s = %.2f req/s; latency p50 %v p95 %v max %v; server peak RSS %.0f MiB; batches: %s",
+		t.Logf("%s: %d editors x %d requests: %d answered in %.1f s = %.2f req/s; latency p50 %v p95 %v max %v; server CPU %.1f s = %.0f cpu-ms/request (%.2f cores busy); load average %s -> %s; server peak RSS %.0f MiB; batches: %s",
 			mode.name, editors, perEditor, len(lat), wall.Seconds(), float64(len(lat))/wall.Seconds(), pct(0.50).Round(time.Millisecond),
-			pct(0.95).Round(time.Millisecond), pct(1).Round(time.Millisecond), rss, batchSummary(metrics))
+			pct(0.95).Round(time.Millisecond), pct(1).Round(time.Millisecond), cpu, 1000*cpu/float64(max(len(lat), 1)), cpu/wall.Seconds(),
+			load0, load1, rss, batchSummary(metrics))
 	}
 	t.Logf("machine: %d CPUs (GOMAXPROCS %d), %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
 }
@@ -154,8 +175,34 @@ func peakRSSOf(pid int) float64 {
 	return 0
 }
 
-// batchSummary reads the mean requests and canvases per denoising call
-// from /metrics.
+// cpuSecondsOf reads a process's user+system CPU time in seconds from
+// /proc/PID/stat (fields 14 and 15, in USER_HZ = 100 ticks a second).
+func cpuSecondsOf(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+// loadAvg is the 1-minute load average from /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+// batchSummary reads the mean requests and canvases per denoising step
+// (unbatched: per call) from /metrics.
 func batchSummary(m string) string {
 	val := func(name string) float64 {
 		for _, line := range strings.Split(m, "\n") {
@@ -170,5 +217,5 @@ func batchSummary(m string) string {
 	if calls == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("%.0f calls, %.2f requests and %.1f canvases per call", calls, val("dream_api_batch_requests_sum")/calls, val("dream_api_batch_size_sum")/calls)
+	return fmt.Sprintf("%.0f forward steps (unbatched: calls), %.2f requests and %.1f canvases per step", calls, val("dream_api_batch_requests_sum")/calls, val("dream_api_batch_size_sum")/calls)
 }

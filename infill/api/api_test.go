@@ -332,7 +332,7 @@ func (g *gated) Denoise(ctx context.Context, req infill.DenoiseRequest) (*infill
 // Retry-After; the admitted ones complete.
 func TestQueueFull(t *testing.T) {
 	g := newGated()
-	s, hs := newTestServer(t, g, Options{QueueSize: 2, Batch: BatchOptions{Window: -1}})
+	s, hs := newTestServer(t, g, Options{QueueSize: 2})
 	var wg sync.WaitGroup
 	codes := make(chan int, 2)
 	for i := 0; i < 2; i++ {
@@ -366,45 +366,6 @@ func TestQueueFull(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, m)
 		}
-	}
-}
-
-// TestBatching: requests arriving while the model is busy run as one
-// call, each getting its own middle.
-func TestBatching(t *testing.T) {
-	g := newGated()
-	_, hs := newTestServer(t, g, Options{Batch: BatchOptions{Window: 20 * time.Millisecond}})
-	words := []string{"alpha", "beta", "gamma", "delta", "epsilon"}
-	var wg sync.WaitGroup
-	got := make([]string, len(words))
-	for i, w := range words {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, body := post(t, hs.URL+PathLlamaCpp, `{"input_prefix":"v := `+w+`","stream":false}`)
-			var r struct{ Content string }
-			mustJSON(t, body, &r)
-			got[i] = r.Content
-		}()
-		if i == 0 {
-			<-g.entered // the first call holds the model; the rest queue
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // let the other four queue
-	g.release <- struct{}{}
-	if n := <-g.entered; n != 4 {
-		t.Errorf("second call has %d canvases, want the 4 queued requests", n)
-	}
-	close(g.release)
-	wg.Wait()
-	for i, w := range words {
-		if got[i] != "<"+w+">" {
-			t.Errorf("request %d got %q, want <%s>", i, got[i], w)
-		}
-	}
-	m := getBody(t, hs.URL+"/metrics")
-	if !strings.Contains(m, `dream_api_batch_requests_bucket{le="4"} 2`) || !strings.Contains(m, "dream_api_batch_requests_count 2") {
-		t.Errorf("batch metrics:\n%s", m)
 	}
 }
 

@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
 
 // cpuTime is the process's user+system CPU time: on a shared machine it
@@ -17,32 +19,34 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkBatching compares, on the built-in model, the denoising work of
-// the six builtinPrompts (three lengths each) run one request at a time
-// with the same six joined into one call, as the batcher joins them.
+// BenchmarkBatching compares, on the built-in model (one thread), the
+// denoising work of the six builtinPrompts (three lengths each) run one
+// request at a time with the same six sent at once through the
+// continuous batcher (engine.Batcher), as the server runs them.
 // Reported: CPU milliseconds per request.
 //
 //	go test ./infill/api -run '^$' -bench Batching -benchtime 3x
 func BenchmarkBatching(b *testing.B) {
-	rt := builtinRuntime(b)
-	var reqs []infill.DenoiseRequest
+	eng := builtinEngine(b)
+	rt := builtinRuntime(b, eng)
 	rec := &recorder{Runtime: rt}
-	eng := infill.New(rec, infill.Options{})
+	fill := infill.New(rec, infill.Options{})
 	for _, p := range builtinPrompts {
-		if _, err := eng.Fill(context.Background(), infill.FillRequest{Prefix: p[0], Suffix: p[1], BOS: true, Lengths: []int{4, 8, 12}}); err != nil {
+		if _, err := fill.Fill(context.Background(), infill.FillRequest{Prefix: p[0], Suffix: p[1], BOS: true, Lengths: []int{4, 8, 12}}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reqs = rec.reqs
-	joined := infill.DenoiseRequest{Alg: reqs[0].Alg}
-	for _, r := range reqs {
-		joined.Steps = max(joined.Steps, r.Steps)
-		for i, c := range r.Canvases {
-			joined.Canvases = append(joined.Canvases, c)
-			joined.RowSteps = append(joined.RowSteps, r.RowSteps[i])
-		}
+	reqs := rec.reqs
+	bat, err := engine.NewBatcher(eng, engine.BatchOptions{})
+	if err != nil {
+		b.Fatal(err)
 	}
-	for _, mode := range []string{"alone", "joined"} {
+	defer bat.Close()
+	brt, err := infill.FromEngine(bat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"alone", "batched"} {
 		b.Run(mode, func(b *testing.B) {
 			var cpu time.Duration
 			for b.Loop() {
@@ -53,8 +57,18 @@ func BenchmarkBatching(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-				} else if _, err := rt.Denoise(context.Background(), joined); err != nil {
-					b.Fatal(err)
+				} else {
+					var wg sync.WaitGroup
+					for _, r := range reqs {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							if _, err := brt.Denoise(context.Background(), r); err != nil {
+								b.Error(err)
+							}
+						}()
+					}
+					wg.Wait()
 				}
 				cpu += cpuTime() - t0
 			}

@@ -25,7 +25,7 @@ func FuzzRequest(f *testing.F) {
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s))
 	}
-	s, err := New(Options{Runtime: &infilltest.Runtime{Script: echoScript}, Model: "m", Batch: BatchOptions{Window: -1}})
+	s, err := New(Options{Runtime: &infilltest.Runtime{Script: echoScript}, Model: "m"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -4,8 +4,11 @@
 // plus /v1/models, /health and Prometheus /metrics, so that one GPU machine
 // serves a team and more scale out behind an ordinary load balancer.
 //
-// Concurrent requests are joined into one denoising batch (batch.go); a
-// bounded queue answers 503 with Retry-After when full; an optional bearer
+// Concurrent requests to the in-process model share one continuous
+// denoising batch (batch.go, engine.Batcher): each step is one forward
+// pass over every request in flight, new requests join at the next step
+// boundary and each leaves when done, with exactly the tokens it would
+// get alone. A bounded queue answers 503 with Retry-After when full; an optional bearer
 // token guards every endpoint but /health; bodies are size-limited and bad
 // ones get a 4xx JSON error. Shutdown drains the requests in flight.
 package api
@@ -27,12 +30,17 @@ import (
 	"github.com/dream-lsp/dream-lsp/context/crossfile"
 	"github.com/dream-lsp/dream-lsp/context/lang"
 	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
 
 // Options configure a Server.
 type Options struct {
-	Runtime infill.Runtime // the model (infill.FromEngine over runtime/engine)
+	// Engine is the in-process model; its requests are batched (Batch).
+	Engine *engine.Engine
+	// Runtime, instead of Engine, is any other runtime (tests' scripted
+	// ones): its calls go to it as they come, unbatched.
+	Runtime infill.Runtime
 	Model   string         // the name /v1/models and responses report
 	Infill  infill.Options // engine defaults (steps, algorithm, max tokens)
 	Batch   BatchOptions
@@ -60,8 +68,9 @@ const (
 // Shutdown (after http.Server.Shutdown) to stop the batcher.
 type Server struct {
 	opts     Options
+	rt       infill.Runtime
 	eng      *infill.Engine
-	batch    *batcher
+	batch    *engine.Batcher // nil when unbatched
 	metrics  *metrics
 	log      *slog.Logger
 	keyHash  [32]byte
@@ -73,8 +82,8 @@ type Server struct {
 
 // New returns a server over a runtime.
 func New(opts Options) (*Server, error) {
-	if opts.Runtime == nil {
-		return nil, errors.New("api: no runtime")
+	if (opts.Runtime == nil) == (opts.Engine == nil) {
+		return nil, errors.New("api: need exactly one of Engine and Runtime")
 	}
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
@@ -93,18 +102,30 @@ func New(opts Options) (*Server, error) {
 	}
 	m := newMetrics()
 	s := &Server{opts: opts, metrics: m, log: opts.Logger, keyHash: sha256.Sum256([]byte(opts.APIKey))}
-	if opts.Batch.Window < 0 {
-		s.batch = nil
-		s.eng = infill.New(wrapExpand(&unbatched{Runtime: opts.Runtime, metrics: m}, opts.Runtime), opts.Infill)
-	} else {
-		s.batch = newBatcher(opts.Runtime, opts.Batch, m)
-		s.eng = infill.New(wrapExpand(s.batch, opts.Runtime), opts.Infill)
+	switch {
+	case opts.Engine != nil && !opts.Batch.Off:
+		b, rt, err := newBatched(opts.Engine, opts.Batch, m)
+		if err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		s.batch, s.rt = b, rt
+		s.eng = infill.New(rt, opts.Infill)
+	default:
+		rt := opts.Runtime
+		if rt == nil {
+			var err error
+			if rt, err = infill.FromEngine(opts.Engine); err != nil {
+				return nil, fmt.Errorf("api: %w", err)
+			}
+		}
+		s.rt = rt
+		s.eng = infill.New(wrapExpand(&unbatched{Runtime: rt, metrics: m}, rt), opts.Infill)
 	}
 	s.maxTok = opts.Infill.MaxTokens
 	if s.maxTok <= 0 {
 		s.maxTok = infill.DefaultMaxTokens
 	}
-	if mp := opts.Runtime.MaxPositions(); mp > 0 {
+	if mp := s.rt.MaxPositions(); mp > 0 {
 		s.room = mp - 8
 		s.maxTok = min(s.maxTok, s.room)
 	}
@@ -129,12 +150,14 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // balancer stops sending work; requests in flight continue.
 func (s *Server) Drain() { s.draining.Store(true) }
 
-// Shutdown drains and stops the batcher. Call it after the HTTP server's
-// Shutdown has waited for the requests in flight.
+// Shutdown drains and stops the batcher: requests still waiting for
+// room get 503, those in the batch finish. Call it after the HTTP
+// server's Shutdown has waited for the requests in flight, and before
+// closing the Engine.
 func (s *Server) Shutdown() {
 	s.Drain()
 	if s.batch != nil {
-		s.batch.close()
+		s.batch.Close()
 	}
 }
 
@@ -182,7 +205,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	// windows are cut as they would be in-process.
 	writeJSON(w, map[string]any{"object": "list", "data": []map[string]any{
 		{"id": s.opts.Model, "object": "model", "created": 0, "owned_by": "dream-lsp",
-			"dream": map[string]any{"max_positions": s.opts.Runtime.MaxPositions()}},
+			"dream": map[string]any{"max_positions": s.rt.MaxPositions()}},
 	}})
 }
 
@@ -216,7 +239,7 @@ func (s *Server) handleFill(endpoint string) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 		defer cancel()
 		start := time.Now()
-		mids, err := s.eng.Fill(ctx, req)
+		mids, promptTokens, err := s.eng.FillPrompt(ctx, req)
 		if err != nil {
 			switch {
 			case r.Context().Err() != nil:
@@ -234,7 +257,7 @@ func (s *Server) handleFill(endpoint string) http.Handler {
 			}
 			return
 		}
-		s.respond(w, j, req, mids, time.Since(start))
+		s.respond(w, j, req, mids, promptTokens, time.Since(start))
 	})
 }
 
@@ -299,7 +322,7 @@ func best(mids []infill.Middle) int {
 }
 
 // respond writes the answer in the request's shape.
-func (s *Server) respond(w http.ResponseWriter, j *job, req infill.FillRequest, mids []infill.Middle, took time.Duration) {
+func (s *Server) respond(w http.ResponseWriter, j *job, req infill.FillRequest, mids []infill.Middle, promptTokens int, took time.Duration) {
 	if len(mids) == 0 {
 		writeError(w, j.endpoint, &apiError{http.StatusInternalServerError, "the model returned no middle"})
 		return
@@ -318,7 +341,6 @@ func (s *Server) respond(w http.ResponseWriter, j *job, req infill.FillRequest, 
 	if bi < len(req.Lengths) && b.Tokens >= req.Lengths[bi] {
 		finish = "length"
 	}
-	promptTokens := s.eng.Tokens(infill.RenderRelated(req.Related, req.Comment)+req.Prefix) + s.eng.Tokens(req.Suffix)
 	model := s.opts.Model
 	now := time.Now()
 	id := fmt.Sprintf("cmpl-%x", now.UnixNano())
@@ -433,18 +455,4 @@ func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-// unbatched runs every denoise call alone (Batch.Window < 0), counted in
-// the same metrics, for comparison.
-type unbatched struct {
-	infill.Runtime
-	metrics *metrics
-}
-
-func (u *unbatched) Denoise(ctx context.Context, req infill.DenoiseRequest) (*infill.DenoiseResult, error) {
-	start := time.Now()
-	out, err := u.Runtime.Denoise(ctx, req)
-	u.metrics.observeBatch(1, len(req.Canvases), countMasks(req.Canvases, u.MaskID()), time.Since(start), err)
-	return out, err
 }

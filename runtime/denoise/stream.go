@@ -69,8 +69,9 @@ type Job struct {
 	block   [][2]int // per row: block [start, end) at the last refresh
 	total   int      // masks at the last refresh
 	// This step's rows.
-	want [][]int // per row: masked positions (nil: none left)
-	full bool    // this step refreshes
+	want    [][]int // per row: masked positions (nil: none left)
+	full    bool    // this step refreshes
+	commits int     // slots the step committed
 }
 
 // Done reports whether the job has finished (result, error or cancel).
@@ -201,6 +202,7 @@ type StepStats struct {
 	Tokens   int // rows the pass computed
 	Refresh  int // canvases run whole (cached mode: refresh steps)
 	Slots    int // masked slots scored
+	Commits  int // slots committed (filled) in the step
 }
 
 // Step runs one step of every active job: jobs whose context is done
@@ -265,6 +267,7 @@ func (s *Stream) Step() (finished []*Job, st StepStats, err error) {
 	wg.Wait()
 	s.jobs = s.jobs[:0]
 	for _, j := range live {
+		st.Commits += j.commits
 		if j.done {
 			finished = append(finished, j)
 		} else {
@@ -322,6 +325,7 @@ func (j *Job) prepare(mask int) bool {
 // commit samples the job's step from its rows' logits (one entry per row
 // with masks, in row order) and advances it.
 func (j *Job) commit(logits [][]float32, vocab int) {
+	j.commits = 0
 	i := 0
 	for r, want := range j.want {
 		if want == nil {
@@ -350,6 +354,7 @@ func (j *Job) commit(logits [][]float32, vocab int) {
 			j.res.Canvases[r][p] = c.Token
 			j.res.Confidence[r][p] = c.Confidence
 		}
+		j.commits += len(commits)
 	}
 	j.res.Steps = j.step + 1
 	if j.req.OnStep != nil {

@@ -16,7 +16,8 @@ import (
 
 // Builtin opens the built-in model as serve does (dual K/V cache on) on
 // threads CPU threads (0: all cores) and serves it at the returned
-// server's URL; the runtime is returned for in-process comparison. Both
+// server's URL, batched as `dream-lsp api` serves it; the runtime (the
+// engine unbatched) is returned for in-process comparison. Both
 // are closed when t ends.
 func Builtin(t testing.TB, threads int) (*httptest.Server, infill.Runtime) {
 	t.Helper()
@@ -29,7 +30,7 @@ func Builtin(t testing.TB, threads int) (*httptest.Server, infill.Runtime) {
 		eng.Close()
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Runtime: rt, Model: builtin.Name()})
+	srv, err := api.New(api.Options{Engine: eng, Model: builtin.Name()})
 	if err != nil {
 		eng.Close()
 		t.Fatal(err)

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dream-lsp/dream-lsp/runtime/builtin"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
+)
+
+// BenchmarkServerLoad is the in-process twin of cmd/dream-lsp's TestAPILoad,
+// for profiling: 8 simulated editors, each sending 5 completion requests
+// one after another (closed loop) per iteration to a Server on the
+// built-in model (all cores, dual K/V cache, as `dream-lsp api` runs it),
+// with windows cut from Go's strings and bufio sources as the load test
+// cuts them. Reported: requests per second, CPU milliseconds per request
+// (process user+system), p50 and p95 latency.
+//
+//	go test ./infill/api -run '^$' -bench ServerLoad -benchtime 4x -cpuprofile /tmp/load.prof
+func BenchmarkServerLoad(b *testing.B) {
+	const editors, per = 8, 5
+	for _, mode := range []string{"batched", "unbatched"} {
+		b.Run(mode, func(b *testing.B) {
+			eng, err := engine.OpenFS(builtin.FS(), engine.Options{Cache: denoise.CacheOptions{Enabled: true}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer eng.Close()
+			opts := Options{Engine: eng, Model: "builtin"}
+			opts.Batch.Off = mode == "unbatched"
+			s, err := New(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs := httptest.NewServer(s.Handler())
+			defer func() { hs.Close(); s.Shutdown() }()
+			windows := benchWindows(b, editors*per)
+			var lat []time.Duration
+			var cpu, wall time.Duration
+			n := 0
+			for b.Loop() {
+				t0, c0 := time.Now(), cpuTime()
+				var mu sync.Mutex
+				var wg sync.WaitGroup
+				for e := range editors {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range per {
+							w := windows[e*per+i]
+							body, _ := json.Marshal(map[string]any{"prompt": w[0], "suffix": w[1], "max_tokens": 12,
+								"dream": map[string]any{"lengths": []int{4, 8, 12}, "bos": w[0] == ""}})
+							r0 := time.Now()
+							resp, err := http.Post(hs.URL+PathOpenAI, "application/json", strings.NewReader(string(body)))
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							if resp.StatusCode != 200 {
+								b.Errorf("status %d", resp.StatusCode)
+							}
+							mu.Lock()
+							lat = append(lat, time.Since(r0))
+							mu.Unlock()
+						}
+					}()
+				}
+				wg.Wait()
+				wall += time.Since(t0)
+				cpu += cpuTime() - c0
+				n += editors * per
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(n)/wall.Seconds(), "req/s")
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(n), "cpu-ms/request")
+			b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*95/100].Milliseconds()), "p95-ms")
+		})
+	}
+}
+
+// benchWindows cuts n prefix/suffix windows at random line starts of Go's
+// strings and bufio sources (a fixed seed): up to 600 bytes before the
+// cursor and 200 after, as cmd/dream-lsp's load test does.
+func benchWindows(b *testing.B, n int) [][2]string {
+	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "strings", "*.go"))
+	more, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "bufio", "*.go"))
+	files = append(files, more...)
+	if len(files) == 0 {
+		b.Fatal("no Go sources under GOROOT for the windows")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out [][2]string
+	for len(out) < n {
+		data, err := os.ReadFile(files[rng.IntN(len(files))])
+		if err != nil || len(data) < 1000 {
+			continue
+		}
+		text := string(data)
+		off := rng.IntN(len(text))
+		off = strings.LastIndexByte(text[:off], '\n') + 1
+		out = append(out, [2]string{text[max(0, off-600):off], text[off:min(len(text), off+200)]})
+	}
+	return out
+}
