@@ -219,9 +219,35 @@ func (f *File) DreamConfig() (model.Config, error) {
 
 // Source returns the file's tensors under their Hugging Face names, as a
 // model.RawSource: F32, F16, BF16 and Q8_0 in place, other types refused.
-func (f *File) Source() model.RawSource { return source{f} }
+func (f *File) Source() model.RawSource { return source{f: f} }
 
-type source struct{ f *File }
+// Source is File.Source for the mapped file; its Release (and Float32,
+// once it has copied a tensor) takes the tensor's pages out of the
+// resident set, so converting at load never holds the file and the
+// converted weights at once.
+func (m *Mapped) Source() model.RawSource { return source{f: m.File, m: m} }
+
+type source struct {
+	f *File
+	m *Mapped // nil: the data is not a mapping
+}
+
+// Release drops the named tensor's mapped pages (mmapfile.Drop): the
+// loader has converted it. The data stays valid.
+func (s source) Release(name string) {
+	if s.m == nil {
+		return
+	}
+	g, ok := hfToGGUF(name)
+	if !ok {
+		return
+	}
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if t, ok := s.f.Tensor(g); ok && s.m.release != nil {
+		mmapfile.Drop(t.Data)
+	}
+}
 
 func (s source) tensor(name string) (*TensorInfo, []int, backend.WeightFormat, error) {
 	g, ok := hfToGGUF(name)
@@ -273,6 +299,7 @@ func (s source) Float32(name string) ([]float32, []int, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("gguf: %s: tensor %s: %w", s.f.Path, name, err)
 	}
+	s.Release(name)
 	return v, shape, nil
 }
 

@@ -2,6 +2,10 @@ package model
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
@@ -83,30 +87,74 @@ func (s ckptSource) Raw(name string) ([]byte, backend.WeightFormat, []int, error
 	return data, f, t.Shape, nil
 }
 
-// convertRows is how many rows a conversion decodes to float32 at a time,
-// so that quantizing a large stored tensor never holds it all as float32.
-const convertRows = 256
+// Release takes a converted tensor's pages of the mapped checkpoint out
+// of the resident set (weights.Checkpoint.Release).
+func (s ckptSource) Release(name string) { s.c.Release(name) }
+
+// StoredFormat is the one place the storage choice is made: the format a
+// big weight with cols columns, stored as have ("" when the source only
+// yields float32), is kept in under mode on a backend with stored formats
+// (backend.WeightUploader), or "" for float32. Auto keeps the stored
+// format; q8_0 needs cols to be a multiple of 32 and otherwise keeps
+// what auto would.
+func StoredFormat(mode WeightMode, have backend.WeightFormat, cols int) backend.WeightFormat {
+	switch mode {
+	case WeightsF32:
+		return ""
+	case WeightsBF16:
+		return backend.WeightBF16
+	case WeightsQ8_0:
+		if cols%backend.Q8BlockSize == 0 {
+			return backend.WeightQ8_0
+		}
+	}
+	if have == backend.WeightF32 {
+		return ""
+	}
+	return have
+}
+
+// BytesPerWeight estimates the memory a parameter of src takes once
+// loaded under mode (on a backend with stored formats), from the format
+// StoredFormat picks for the embedding, the largest tensor. A RawSource's
+// Raw must be cheap (a mapped file). Memory-mapped weights count: their
+// pages are resident once read.
+func BytesPerWeight(cfg Config, src WeightSource, mode WeightMode) float64 {
+	have := backend.WeightFormat("")
+	if rs, ok := src.(RawSource); ok {
+		if _, f, _, err := rs.Raw(TensorEmbed); err == nil {
+			have = f
+		}
+	}
+	f := StoredFormat(mode, have, cfg.HiddenSize)
+	if rb, ok := f.RowBytes(cfg.HiddenSize); ok && f != "" && cfg.HiddenSize > 0 {
+		return float64(rb) / float64(cfg.HiddenSize)
+	}
+	return 4
+}
+
+// convertValues is how many values a conversion worker decodes to float32
+// at a time (1 MiB), so that quantizing a large stored tensor never holds
+// it all as float32.
+const convertValues = 1 << 18
+
+// convertBufs holds the workers' float32 buffers (convertValues each)
+// from one weight to the next.
+var convertBufs = sync.Pool{New: func() any { b := make([]float32, convertValues); return &b }}
 
 // storedWeight returns the big weight name [rows, cols] as a backend
-// tensor in the format mode asks for, or ok=false when it should be
-// loaded as float32 (mode f32, a backend without stored formats, a
-// float32 source under auto).
+// tensor in the format StoredFormat picks, or ok=false when get should
+// load it as float32 (mode f32, a backend without stored formats, float32
+// under auto that cannot stay in place). Under auto a float32 tensor of a
+// mapped file stays in place too (wrapped, no copy).
 func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name string, rows, cols int, inPlace *bool, frees *[]func()) (t backend.Tensor, ok bool, err error) {
 	up, can := be.(backend.WeightUploader)
 	if !can || mode == WeightsF32 {
 		return nil, false, nil
 	}
-	want := backend.WeightFormat("")
-	switch mode {
-	case WeightsBF16:
-		want = backend.WeightBF16
-	case WeightsQ8_0:
-		if cols%backend.Q8BlockSize == 0 {
-			want = backend.WeightQ8_0
-		}
-	}
 	rs, isRaw := src.(RawSource)
 	if !isRaw {
+		want := StoredFormat(mode, "", cols)
 		if want == "" {
 			return nil, false, nil
 		}
@@ -117,13 +165,12 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 		if !equalShape(shape, []int{rows, cols}) {
 			return nil, false, fmt.Errorf("model: tensor %s has shape %v, config wants %v", name, shape, []int{rows, cols})
 		}
-		enc, err := quant.Encode(want, data, rows, cols)
+		dst, err := convert(want, rows, cols, frees, func(_ []float32, r0, r1 int) ([]float32, error) {
+			return data[r0*cols : r1*cols], nil
+		})
 		if err != nil {
 			return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
 		}
-		dst, free := quant.Alloc(len(enc))
-		copy(dst, enc)
-		*frees = append(*frees, free)
 		t, err := up.UploadWeight(dst, want, rows, cols)
 		return t, err == nil, err
 	}
@@ -134,10 +181,24 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 	if !equalShape(shape, []int{rows, cols}) {
 		return nil, false, fmt.Errorf("model: tensor %s has shape %v, config wants %v", name, shape, []int{rows, cols})
 	}
-	if want == "" || want == have {
-		if have == backend.WeightF32 {
+	want := StoredFormat(mode, have, cols)
+	if want == "" {
+		if have != backend.WeightF32 || mode != WeightsAuto {
 			return nil, false, nil
 		}
+		v, ok := float32View(raw, rows*cols)
+		w, can := be.(wrapper)
+		if !ok || !can {
+			return nil, false, nil
+		}
+		t, err := w.Wrap(v, rows, cols)
+		if err != nil {
+			return nil, false, fmt.Errorf("model: wrap %s: %w", name, err)
+		}
+		*inPlace = true
+		return t, true, nil
+	}
+	if want == have {
 		t, err := up.UploadWeight(raw, have, rows, cols)
 		if err != nil {
 			return nil, false, fmt.Errorf("model: upload %s: %w", name, err)
@@ -145,25 +206,15 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 		*inPlace = true
 		return t, true, nil
 	}
-	// Convert chunk by chunk: decode rows to float32, encode them.
-	inRow, ok1 := have.RowBytes(cols)
-	outRow, ok2 := want.RowBytes(cols)
-	if !ok1 || !ok2 || len(raw) != rows*inRow {
+	inRow, ok := have.RowBytes(cols)
+	if !ok || len(raw) != rows*inRow {
 		return nil, false, fmt.Errorf("model: tensor %s: %d bytes of %s for [%d,%d]", name, len(raw), have, rows, cols)
 	}
-	dst, free := quant.Alloc(rows * outRow)
-	*frees = append(*frees, free)
-	for r0 := 0; r0 < rows; r0 += convertRows {
-		r1 := min(r0+convertRows, rows)
-		v, err := quant.Decode(have, raw[r0*inRow:r1*inRow], r1-r0, cols)
-		if err != nil {
-			return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
-		}
-		enc, err := quant.Encode(want, v, r1-r0, cols)
-		if err != nil {
-			return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
-		}
-		copy(dst[r0*outRow:], enc)
+	dst, err := convert(want, rows, cols, frees, func(buf []float32, r0, r1 int) ([]float32, error) {
+		return buf, quant.DecodeInto(buf, have, raw[r0*inRow:r1*inRow], r1-r0, cols)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
 	}
 	if r, ok := src.(interface{ Release(name string) }); ok {
 		r.Release(name) // the stored bytes are not needed any more
@@ -174,6 +225,76 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 	}
 	return t, true, nil
 }
+
+// convert encodes a [rows, cols] weight as want into a buffer outside the
+// Go heap (its free appended to frees), chunk by chunk on every core: rows
+// yields rows [r0, r1) as float32, in buf (len (r1−r0)·cols, reused by
+// the worker) or a slice of its own.
+func convert(want backend.WeightFormat, rows, cols int, frees *[]func(), rowsOf func(buf []float32, r0, r1 int) ([]float32, error)) ([]byte, error) {
+	outRow, ok := want.RowBytes(cols)
+	if !ok {
+		return nil, fmt.Errorf("%d columns cannot be stored as %s", cols, want)
+	}
+	dst, free := quant.Alloc(rows * outRow)
+	*frees = append(*frees, free)
+	chunk := max(1, convertValues/max(cols, 1))
+	var (
+		next   atomic.Int64
+		mu     sync.Mutex
+		first  error
+		failed atomic.Bool
+		wg     sync.WaitGroup
+	)
+	workers := min(runtime.GOMAXPROCS(0), (rows+chunk-1)/chunk)
+	for range workers {
+		wg.Go(func() {
+			var buf []float32
+			if chunk*cols <= convertValues {
+				p := convertBufs.Get().(*[]float32)
+				defer convertBufs.Put(p)
+				buf = *p
+			} else {
+				buf = make([]float32, chunk*cols) // one row over 1 MiB
+			}
+			for !failed.Load() {
+				r0 := int(next.Add(int64(chunk))) - chunk
+				if r0 >= rows {
+					return
+				}
+				r1 := min(r0+chunk, rows)
+				v, err := rowsOf(buf[:(r1-r0)*cols], r0, r1)
+				if err == nil {
+					err = quant.EncodeInto(dst[r0*outRow:r1*outRow], want, v, r1-r0, cols)
+				}
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return dst, first
+}
+
+// float32View returns b (n little-endian float32 values) as a []float32
+// without a copy, when the host is little-endian and b is 4-byte aligned.
+func float32View(b []byte, n int) ([]float32, bool) {
+	if n == 0 || len(b) != 4*n || uintptr(unsafe.Pointer(&b[0]))%4 != 0 || !littleEndian {
+		return nil, false
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n), true
+}
+
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
 
 // UsesSourceMemory reports whether some weights use the source's bytes
 // in place (the source must then stay open until Close); when false the

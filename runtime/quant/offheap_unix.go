@@ -15,7 +15,11 @@ func Alloc(n int) ([]byte, func()) {
 	}
 	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
-		return make([]byte, n), func() {}
+		return counted(make([]byte, n))
 	}
-	return b, func() { unix.Munmap(b) }
+	allocated.Add(int64(n))
+	return b, once(func() {
+		unix.Munmap(b)
+		allocated.Add(-int64(n))
+	})
 }

@@ -21,6 +21,17 @@ func Encode(f backend.WeightFormat, src []float32, rows, cols int) ([]byte, erro
 		return nil, fmt.Errorf("quant: cannot encode [%d,%d] (%d values) as %s", rows, cols, len(src), f)
 	}
 	dst := make([]byte, rows*rb)
+	return dst, EncodeInto(dst, f, src, rows, cols)
+}
+
+// EncodeInto is Encode writing into dst, which must hold exactly the
+// encoded bytes: a load converts chunk after chunk into the weight's final
+// buffer without an intermediate copy.
+func EncodeInto(dst []byte, f backend.WeightFormat, src []float32, rows, cols int) error {
+	rb, ok := f.RowBytes(cols)
+	if !ok || rows < 0 || len(src) != rows*cols || len(dst) != rows*rb {
+		return fmt.Errorf("quant: cannot encode [%d,%d] (%d values) as %s into %d bytes", rows, cols, len(src), f, len(dst))
+	}
 	switch f {
 	case backend.WeightF32:
 		for i, v := range src {
@@ -37,30 +48,45 @@ func Encode(f backend.WeightFormat, src []float32, rows, cols int) ([]byte, erro
 	case backend.WeightQ8_0:
 		QuantizeQ8_0(dst, src)
 	}
-	return dst, nil
+	return nil
 }
 
 // QuantizeQ8_0 quantizes src (a multiple of 32 values) into Q8_0 blocks
 // in dst (len(src)/32·34 bytes) exactly as ggml's quantize_row_q8_0_ref:
-// d = max|x|/127, q = round(x/d) half away from zero, d stored as float16.
+// d = max|x|/127, q = roundf(x·(1/d)) (half away from zero, the product
+// in float32), d stored as float16.
 func QuantizeQ8_0(dst []byte, src []float32) {
 	nb := len(src) / backend.Q8BlockSize
 	_ = dst[nb*backend.Q8BlockBytes-1]
 	for b := range nb {
-		x := src[b*backend.Q8BlockSize : (b+1)*backend.Q8BlockSize]
-		y := dst[b*backend.Q8BlockBytes : (b+1)*backend.Q8BlockBytes]
-		var amax float32
+		x := (*[backend.Q8BlockSize]float32)(src[b*backend.Q8BlockSize:])
+		y := (*[backend.Q8BlockBytes]byte)(dst[b*backend.Q8BlockBytes:])
+		// |x| as bits orders as the values do (a NaN above every
+		// number, as max would give it), without max's NaN branches.
+		var abits uint32
 		for _, v := range x {
-			amax = max(amax, float32(math.Abs(float64(v))))
+			abits = max(abits, math.Float32bits(v)&0x7fffffff)
 		}
+		amax := math.Float32frombits(abits)
 		d := amax / 127
 		var id float32
 		if d != 0 {
 			id = 1 / d
 		}
-		binary.LittleEndian.PutUint16(y, weights.Float32ToF16(d))
+		binary.LittleEndian.PutUint16(y[:], weights.Float32ToF16(d))
+		if !(amax*id < 128) { // NaN, or ±Inf from a subnormal scale
+			for j, v := range x {
+				y[2+j] = byte(int8(math.Round(float64(v * id))))
+			}
+			continue
+		}
+		// |v·id| ≤ amax·id < 128: q ± ½ is exact in float64, so its
+		// truncation rounds half away from zero as roundf does, without
+		// the branches math.Round takes.
 		for j, v := range x {
-			y[2+j] = byte(int8(math.Round(float64(v * id))))
+			q := float64(v * id)
+			t := int32(q + math.Copysign(0.5, q))
+			y[2+j] = byte(t)
 		}
 	}
 }
@@ -81,26 +107,29 @@ func DequantizeQ8_0(dst []float32, src []byte) {
 
 // Decode expands data in format f (rows×cols values) to float32.
 func Decode(f backend.WeightFormat, data []byte, rows, cols int) ([]float32, error) {
-	rb, ok := f.RowBytes(cols)
-	if !ok || rows < 0 || len(data) != rows*rb {
+	if rows < 0 || cols < 0 {
 		return nil, fmt.Errorf("quant: %d bytes do not hold [%d,%d] in %s", len(data), rows, cols, f)
 	}
 	dst := make([]float32, rows*cols)
+	return dst, DecodeInto(dst, f, data, rows, cols)
+}
+
+// DecodeInto is Decode writing into dst (exactly rows×cols values), so a
+// chunked conversion reuses one buffer.
+func DecodeInto(dst []float32, f backend.WeightFormat, data []byte, rows, cols int) error {
+	rb, ok := f.RowBytes(cols)
+	if !ok || rows < 0 || len(data) != rows*rb || len(dst) != rows*cols {
+		return fmt.Errorf("quant: %d bytes do not hold [%d,%d] in %s", len(data), rows, cols, f)
+	}
 	switch f {
 	case backend.WeightF32:
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-		}
+		weights.DecodeFloat32(weights.F32, data, dst)
 	case backend.WeightBF16:
-		for i := range dst {
-			dst[i] = weights.BF16ToFloat32(binary.LittleEndian.Uint16(data[2*i:]))
-		}
+		weights.DecodeFloat32(weights.BF16, data, dst)
 	case backend.WeightF16:
-		for i := range dst {
-			dst[i] = weights.F16ToFloat32(binary.LittleEndian.Uint16(data[2*i:]))
-		}
+		weights.DecodeFloat32(weights.F16, data, dst)
 	case backend.WeightQ8_0:
 		DequantizeQ8_0(dst, data)
 	}
-	return dst, nil
+	return nil
 }

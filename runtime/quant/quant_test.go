@@ -129,3 +129,128 @@ func TestEncodeDecode(t *testing.T) {
 		t.Error("Decode of 5 bytes as [1,3] bf16: no error")
 	}
 }
+
+// quantizeQ8_0Ref is the quantizer as first written (max|x| and the
+// rounding in float64), the form QuantizeQ8_0 must match byte for byte.
+func quantizeQ8_0Ref(dst []byte, src []float32) {
+	for b := range len(src) / 32 {
+		x, y := src[b*32:b*32+32], dst[b*34:b*34+34]
+		var amax float32
+		for _, v := range x {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		d := amax / 127
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		h := weights.Float32ToF16(d)
+		y[0], y[1] = byte(h), byte(h>>8)
+		for j, v := range x {
+			y[2+j] = byte(int8(math.Round(float64(v * id))))
+		}
+	}
+}
+
+// TestQ8_0MatchesReference: the float32 quantizer gives the reference's
+// bytes on random blocks of many scales, on blocks built to put values
+// exactly on and next to the rounding ties, and on special values.
+func TestQ8_0MatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var x []float32
+	for range 20000 {
+		scale := math.Ldexp(1, r.IntN(60)-40)
+		for range 32 {
+			x = append(x, float32(r.NormFloat64()*scale))
+		}
+	}
+	for k := range 2000 { // amax 127: q = x exactly; x = n + ½ ± ulps hits the ties
+		blk := make([]float32, 32)
+		blk[0] = 127
+		for j := 1; j < 32; j++ {
+			v := float32(r.IntN(254)-127) + 0.5
+			blk[j] = math.Nextafter32(v, float32(k%3-1)*1e9)
+		}
+		x = append(x, blk...)
+	}
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, 1e-39, math.MaxFloat32, -math.MaxFloat32,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1, -1, 0.5, -0.5}
+	for k := range 400 {
+		blk := make([]float32, 32)
+		for j := range blk {
+			blk[j] = special[(k*7+j*j)%len(special)]
+			if k%2 == 0 && j > 3 {
+				blk[j] = float32(r.NormFloat64())
+			}
+		}
+		x = append(x, blk...)
+	}
+	got := make([]byte, len(x)/32*34)
+	want := make([]byte, len(got))
+	QuantizeQ8_0(got, x)
+	quantizeQ8_0Ref(want, x)
+	for b := 0; b < len(got); b += 34 {
+		if string(got[b:b+34]) != string(want[b:b+34]) {
+			t.Fatalf("block %d (%v):\n got % x\nwant % x", b/34, x[b/34*32:b/34*32+32], got[b:b+34], want[b:b+34])
+		}
+	}
+}
+
+// TestIntoFunctions: EncodeInto and DecodeInto write the bytes and values
+// of Encode and Decode into the given buffers and refuse a wrong size.
+func TestIntoFunctions(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	x := make([]float32, 3*64)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	for _, f := range []backend.WeightFormat{backend.WeightF32, backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0} {
+		want, err := Encode(f, x, 3, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(want))
+		if err := EncodeInto(got, f, x, 3, 64); err != nil || string(got) != string(want) {
+			t.Fatalf("%s: EncodeInto differs from Encode (err %v)", f, err)
+		}
+		if err := EncodeInto(got[1:], f, x, 3, 64); err == nil {
+			t.Errorf("%s: EncodeInto into a short buffer: no error", f)
+		}
+		wantV, err := Decode(f, want, 3, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotV := make([]float32, len(x))
+		if err := DecodeInto(gotV, f, want, 3, 64); err != nil {
+			t.Fatal(err)
+		}
+		for i := range gotV {
+			if math.Float32bits(gotV[i]) != math.Float32bits(wantV[i]) {
+				t.Fatalf("%s: DecodeInto[%d] = %g, Decode %g", f, i, gotV[i], wantV[i])
+			}
+		}
+		if err := DecodeInto(gotV[1:], f, want, 3, 64); err == nil {
+			t.Errorf("%s: DecodeInto into a short buffer: no error", f)
+		}
+	}
+}
+
+func BenchmarkQuantizeQ8_0(b *testing.B) {
+	x := make([]float32, 4864*896)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 0.02)
+	}
+	dst := make([]byte, len(x)/32*34)
+	b.SetBytes(int64(4 * len(x)))
+	b.Run("float32", func(b *testing.B) {
+		for b.Loop() {
+			QuantizeQ8_0(dst, x)
+		}
+	})
+	b.Run("reference", func(b *testing.B) {
+		for b.Loop() {
+			quantizeQ8_0Ref(dst, x)
+		}
+	})
+}

@@ -41,8 +41,9 @@ type Tensor struct {
 	Offset int64  // byte offset of the data in File
 	Size   int64  // bytes of data
 
-	data  []byte // the stored bytes (a slice of the mapped file)
-	begin uint64 // offset within the data section
+	data   []byte // the stored bytes (a slice of the mapped file)
+	begin  uint64 // offset within the data section
+	mapped bool   // data is a file mapping (Open), not memory (OpenFS)
 }
 
 // NumElements returns the product of the shape (1 for a scalar).
@@ -66,6 +67,7 @@ type shard struct {
 	data    []byte
 	release func() error
 	meta    map[string]string
+	mapped  bool // data is a file mapping: its pages can be dropped
 }
 
 // Checkpoint is an opened set of safetensors files. Its methods may be
@@ -110,7 +112,7 @@ func (s dirSource) openShard(name string) (*shard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", p, err)
 	}
-	return &shard{name: name, path: p, data: data, release: release}, nil
+	return &shard{name: name, path: p, data: data, release: release, mapped: true}, nil
 }
 
 type fsSource struct{ fsys fs.FS }
@@ -234,6 +236,7 @@ func (c *Checkpoint) openShards(src source, names []string) error {
 		sh.meta = meta
 		for _, t := range ts {
 			t.File = name
+			t.mapped = sh.mapped
 			if prev, dup := c.byName[t.Name]; dup {
 				return corrupt(sh.path, t.Name, "tensor also stored in %s", prev.File)
 			}
@@ -350,7 +353,9 @@ func (c *Checkpoint) Raw(name string) ([]byte, error) {
 }
 
 // Float32 returns a float32 copy of the named tensor, converted from BF16,
-// F16 or F32.
+// F16 or F32. The tensor's file pages then leave the resident set (see
+// Release): a load that copies every weight never holds the file and the
+// copies at once.
 func (c *Checkpoint) Float32(name string) ([]float32, error) {
 	t, err := c.lookup(name)
 	if err != nil {
@@ -360,6 +365,7 @@ func (c *Checkpoint) Float32(name string) ([]float32, error) {
 	if err := convert(t, dst); err != nil {
 		return nil, err
 	}
+	t.release()
 	return dst, nil
 }
 
@@ -373,7 +379,30 @@ func (c *Checkpoint) Float32Into(name string, dst []float32) error {
 	if len(dst) != t.NumElements() {
 		return fmt.Errorf("weights: %s: tensor %q has %d elements, destination holds %d", t.File, name, t.NumElements(), len(dst))
 	}
-	return convert(t, dst)
+	if err := convert(t, dst); err != nil {
+		return err
+	}
+	t.release()
+	return nil
+}
+
+// Release takes the named tensor's pages of a mapped file out of the
+// process's resident set, for a loader that has converted the tensor and
+// no longer needs its stored bytes. It changes no data: Raw's bytes stay
+// valid and are read from the file again if touched. It does nothing for
+// a checkpoint read into memory (OpenFS) or after Close.
+func (c *Checkpoint) Release(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.byName[name]; ok && !c.closed {
+		t.release()
+	}
+}
+
+func (t *Tensor) release() {
+	if t.mapped {
+		mmapfile.Drop(t.data)
+	}
 }
 
 // parallelMin is the element count above which conversion is split over
