@@ -14,6 +14,7 @@ import (
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/gguf"
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
@@ -64,7 +65,7 @@ func cpuSeconds() float64 {
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelDir := fs.String("model", "", "model directory (default: a synthetic ~30M-parameter Dream config with random weights)")
+	modelDir := fs.String("model", "", "model directory or Dream GGUF file (default: a synthetic ~30M-parameter Dream config with random weights)")
 	tokens := fs.Int("tokens", 512, "canvas length in tokens")
 	masks := fs.Int("masks", 64, "masked slots at the end of the canvas (the logits rows; denoised by the denoise run)")
 	steps := fs.Int("steps", 8, "denoising steps of the denoise run (0: skip it)")
@@ -123,6 +124,18 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		m, err = model.LoadWith(cfg, model.RandomBF16Source(cfg, 1), be, lo)
 	case *modelDir == "":
 		return fmt.Errorf("%w: --shape %q: want 30m or qwen0.5b", errUsage, *shape)
+	case gguf.IsGGUF(*modelDir):
+		name = *modelDir
+		f, gerr := gguf.Open(*modelDir)
+		if gerr != nil {
+			return gerr
+		}
+		defer f.Close() // after m.Close: stored weights use the mapping
+		cfg, gerr := f.DreamConfig()
+		if gerr != nil {
+			return gerr
+		}
+		m, err = model.LoadWith(cfg, f.Source(), be, lo)
 	default:
 		name = *modelDir
 		cfg, ck, lerr := model.LoadDir(*modelDir)
