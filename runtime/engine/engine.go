@@ -152,7 +152,7 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 	}
 	be := opts.Backend
 	if be == nil {
-		if need, avail, ok := memoryShortfall(cfg, bytesPerWeight(cfg, src, mode)); ok {
+		if need, avail, ok := memoryShortfall(cfg, model.BytesPerWeight(cfg, src, mode)); ok {
 			closer.Close()
 			return nil, fmt.Errorf("engine: %s needs about %.1f GB of RAM with %s weights on the CPU backend, only %.1f GB available: %w",
 				name, float64(need)/1e9, mode, float64(avail)/1e9, ErrTooLarge)
@@ -268,31 +268,6 @@ func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Res
 // ErrTooLarge is returned by Open when the model's float32 weights would
 // not fit in the available memory.
 var ErrTooLarge = errors.New("model too large for this machine")
-
-// bytesPerWeight estimates the bytes a parameter takes in memory under
-// mode: 4 for f32, 2 for bf16 (and auto on a 16-bit checkpoint), 34/32
-// for q8_0 (rounded up to 1.1).
-func bytesPerWeight(cfg model.Config, src model.WeightSource, mode model.WeightMode) float64 {
-	switch mode {
-	case model.WeightsF32:
-		return 4
-	case model.WeightsBF16:
-		return 2
-	case model.WeightsQ8_0:
-		return 1.1
-	}
-	if rs, ok := src.(model.RawSource); ok {
-		if _, f, _, err := rs.Raw(model.TensorEmbed); err == nil {
-			switch f {
-			case backend.WeightBF16, backend.WeightF16:
-				return 2
-			case backend.WeightQ8_0:
-				return 1.1
-			}
-		}
-	}
-	return 4
-}
 
 // memoryShortfall reports whether cfg's weights at perWeight bytes a
 // parameter (plus a quarter for activations) exceed MemAvailable from
