@@ -445,6 +445,13 @@ const (
 
 // checkUnit checks one compiled unit and returns each kernel's resources.
 func checkUnit(arch string, out *nvrtc.Output, want map[string]native.Kernel) (map[string]kernelResources, error) {
+	// The units compile cleanly: a warning from the front end or ptxas
+	// (for example a launch bound ptxas cannot honour) is a failure.
+	for _, line := range strings.Split(out.Log, "\n") {
+		if strings.Contains(strings.ToLower(line), "warning") {
+			return nil, fmt.Errorf("compiler warning: %s", strings.TrimSpace(line))
+		}
+	}
 	res, err := parsePtxasLog(out.Log, arch)
 	if err != nil {
 		return nil, err
