@@ -47,7 +47,7 @@ const resourcesGolden = "testdata/kernel_resources.md"
 // registers or adds spills shows in the diff.
 func TestKernelsCompileWithNVRTC(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles every kernel unit for 4 architectures with NVRTC (about 18 CPU-seconds): skipped with -short")
+		t.Skip("compiles every kernel unit for 4 architectures with NVRTC (about 20 CPU-seconds): skipped with -short")
 	}
 	dirs, _ := filepath.Glob(filepath.Join(fetchedNVRTC, "*"))
 	dir := ""
