@@ -91,10 +91,17 @@ func (a *operands) tile(t0, t1, n0, n1 int) {
 	}
 }
 
+// mm1zRows is the most leftover rows (past the last multiple of eight)
+// that run one at a time on mm1z rather than in a zero-padded mm8z block:
+// mm1z streams the weight once per row at about half mm8z's rate, the
+// padded block computes eight rows for these few.
+const mm1zRows = 3
+
 // tileAVX512 covers the tile's column pairs with mm8z (16-wide FMA over K,
 // eight rows per call; the K tail past the last multiple of 16 in scalar
-// Go) and hands a last odd column to tileSIMD. Every row goes through the
-// same kernel: the rows after the last multiple of eight are copied into a
+// Go) and hands a last odd column to tileSIMD. Every row gets mm8z's sums:
+// the rows after the last multiple of eight run on mm1z (same accumulation
+// and reduction, one row) or, from mm1zRows+1 on, are copied into a
 // zero-padded block of eight (with their partial sums), so a row's sums are
 // bit-identical wherever it sits in the tile and whatever rows share it
 // (batched canvases give the same result as one alone). Needs kw ≥ 16.
@@ -110,10 +117,16 @@ func (a *operands) tileAVX512(t0, t1, n0, n1 int) {
 		groups := (n2 - n0) / 2
 		for i := t0; i < t1; i += 8 {
 			rows := min(8, t1-i)
-			if rows == 8 {
+			switch {
+			case rows == 8:
 				x := a.xr(i)
 				mm8z(&x[0], a.ldx, &w[0], a.ldw, &out[i*N+n0], N, kn, groups)
-			} else {
+			case rows <= mm1zRows:
+				for r := i; r < i+rows; r++ {
+					x := a.xr(r)
+					mm1z(&x[0], &w[0], a.ldw, &out[r*N+n0], kn, n2-n0)
+				}
+			default:
 				mm8zPadded(a, i, rows, n0, n2, kn, groups)
 			}
 			if kn < a.kw {

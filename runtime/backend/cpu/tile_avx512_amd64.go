@@ -17,3 +17,21 @@ var haveAVX512 = haveSIMD && cpu.X86.HasAVX512F
 //
 //go:noescape
 func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
+
+// mm1z adds x·w_cᵀ into out[c] for c < cols, one x row: for each column
+// the same 16-lane accumulation and reduction tree as mm8z, so the rows of
+// a tile past the last multiple of eight get mm8z's sums bit for bit
+// without being padded to a block of eight. n must be a multiple of 16.
+//
+//go:noescape
+func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int)
+
+// decodeBF16Z is decodeBF16 sixteen values at a time; n is a multiple of 16.
+//
+//go:noescape
+func decodeBF16Z(dst *float32, src *byte, n int)
+
+// decodeQ8Z is decodeQ8 with 512-bit conversions.
+//
+//go:noescape
+func decodeQ8Z(dst *float32, src *byte, nb int)

@@ -149,3 +149,154 @@ reduce8:
 	JNZ group8
 	VZEROUPPER
 	RET
+
+// REDUCE16 leaves in lanes 0-3 of x the four sums S_e = (v[e]+v[8+e]) +
+// (v[4+e]+v[12+e]) of z's 16 lanes v (y, x: z's lower halves; ty, tx:
+// scratch), the same pairs mm8z's COMBINE1/COMBINE2 add.
+#define REDUCE16(z, y, x, ty, tx) \
+	VEXTRACTF64X4 $1, z, ty \
+	VADDPS ty, y, y \
+	VEXTRACTF128 $1, y, tx \
+	VADDPS tx, x, x
+
+// func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int)
+// For c < cols: out[c] += sum_{k<n} x[k]*w[c*ldw+k], n a multiple of 16
+// (at least 16). Each sum is bit-identical to the one mm8z gives that row
+// and column: one 16-lane FMA accumulator over k in the same order, then
+// the same reduction tree ((S0+S1)+(S2+S3) after REDUCE16). It serves the
+// rows of a tile past the last multiple of eight, which mm8z would run in
+// a zero-padded block of eight.
+TEXT ·mm1z(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), DX
+	MOVQ ldw+16(FP), BX
+	SHLQ $2, BX
+	MOVQ out+24(FP), DI
+	MOVQ n+32(FP), CX
+	MOVQ cols+40(FP), R8
+quad1:
+	CMPQ R8, $4
+	JLT pair1
+	LEAQ (DX)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ AX, AX
+loop14:
+	VMOVUPS (SI)(AX*4), Z16
+	VFMADD231PS (DX)(AX*4), Z16, Z0
+	VFMADD231PS (R9)(AX*4), Z16, Z1
+	VFMADD231PS (R10)(AX*4), Z16, Z2
+	VFMADD231PS (R11)(AX*4), Z16, Z3
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT loop14
+	REDUCE16(Z0, Y0, X0, Y4, X4)
+	REDUCE16(Z1, Y1, X1, Y5, X5)
+	REDUCE16(Z2, Y2, X2, Y6, X6)
+	REDUCE16(Z3, Y3, X3, Y7, X7)
+	VHADDPS X1, X0, X0
+	VHADDPS X3, X2, X2
+	VHADDPS X2, X0, X0
+	VMOVUPS (DI), X4
+	VADDPS X4, X0, X0
+	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	LEAQ (DX)(BX*4), DX
+	SUBQ $4, R8
+	JMP quad1
+pair1:
+	CMPQ R8, $2
+	JLT single1
+	LEAQ (DX)(BX*1), R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ AX, AX
+loop12:
+	VMOVUPS (SI)(AX*4), Z16
+	VFMADD231PS (DX)(AX*4), Z16, Z0
+	VFMADD231PS (R9)(AX*4), Z16, Z1
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT loop12
+	REDUCE16(Z0, Y0, X0, Y4, X4)
+	REDUCE16(Z1, Y1, X1, Y5, X5)
+	VHADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSD (DI), X4
+	VADDPS X4, X0, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	LEAQ (DX)(BX*2), DX
+	SUBQ $2, R8
+single1:
+	CMPQ R8, $1
+	JLT done1
+	VPXORD Z0, Z0, Z0
+	XORQ AX, AX
+loop11:
+	VMOVUPS (SI)(AX*4), Z16
+	VFMADD231PS (DX)(AX*4), Z16, Z0
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT loop11
+	REDUCE16(Z0, Y0, X0, Y4, X4)
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS (DI), X4
+	VADDSS X4, X0, X0
+	VMOVSS X0, (DI)
+done1:
+	VZEROUPPER
+	RET
+
+// func decodeBF16Z(dst *float32, src *byte, n int)
+// dst[i] = float32(bf16 src[i]) for i < n (a multiple of 16), 16 at a time.
+TEXT ·decodeBF16Z(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+	CMPQ CX, $0
+	JLE bf16zdone
+bf16zloop:
+	VPMOVZXWD (SI)(AX*2), Z0
+	VPSLLD $16, Z0, Z0
+	VMOVUPS Z0, (DI)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT bf16zloop
+bf16zdone:
+	VZEROUPPER
+	RET
+
+// func decodeQ8Z(dst *float32, src *byte, nb int)
+// decodeQ8 with 16-wide conversions: each 34-byte block is a float16
+// scale d and 32 int8 quants q; writes the 32 values q·d (one rounding).
+TEXT ·decodeQ8Z(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	CMPQ CX, $0
+	JLE q8zdone
+q8zloop:
+	VPBROADCASTW (SI), Y1
+	VCVTPH2PS Y1, Z1
+	VPMOVSXBD 2(SI), Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VPMOVSXBD 18(SI), Z3
+	VCVTDQ2PS Z3, Z3
+	VMULPS Z1, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ q8zloop
+q8zdone:
+	VZEROUPPER
+	RET

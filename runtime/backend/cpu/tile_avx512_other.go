@@ -8,3 +8,10 @@ const haveAVX512 = false
 func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int) {
 	panic("cpu: mm8z without AVX-512 support")
 }
+
+func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int) {
+	panic("cpu: mm1z without AVX-512 support")
+}
+
+func decodeBF16Z(dst *float32, src *byte, n int) { panic("cpu: decodeBF16Z without AVX-512 support") }
+func decodeQ8Z(dst *float32, src *byte, nb int)  { panic("cpu: decodeQ8Z without AVX-512 support") }

@@ -77,3 +77,36 @@ func TestTileKernelsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestMM1zMatchesMM8z: the one-row kernel gives every row and column the
+// bits mm8z gives it, for every column count (quads, a pair, a single) and
+// with partial sums already in out.
+func TestMM1zMatchesMM8z(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 kernels on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	for cols := 1; cols <= 11; cols++ {
+		for _, K := range []int{16, 48, 1024} {
+			pairs := (cols + 1) / 2
+			x := randWeights(r, 8*K, 1)
+			w := randWeights(r, 2*pairs*K, 1)
+			init := randWeights(r, 8*2*pairs, 1)
+			want := append([]float32(nil), init...)
+			mm8z(&x[0], K, &w[0], K, &want[0], 2*pairs, K, pairs)
+			for row := range 8 {
+				got := append([]float32(nil), init[row*2*pairs:(row+1)*2*pairs]...)
+				mm1z(&x[row*K], &w[0], K, &got[0], K, cols)
+				for c := range 2 * pairs {
+					w := want[row*2*pairs+c]
+					if c >= cols {
+						w = init[row*2*pairs+c] // past cols: untouched
+					}
+					if math.Float32bits(got[c]) != math.Float32bits(w) {
+						t.Fatalf("cols %d K %d row %d col %d: mm1z %v, mm8z %v", cols, K, row, c, got[c], w)
+					}
+				}
+			}
+		}
+	}
+}

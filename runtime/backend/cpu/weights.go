@@ -65,11 +65,14 @@ func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
 	case backend.WeightBF16:
 		src := row[2*k0 : 2*k1]
 		m := 0
-		if haveSIMD {
-			m = n &^ 7
-			if m > 0 {
-				decodeBF16(&dst[0], &src[0], m)
+		if haveAVX512 {
+			if m = n &^ 15; m > 0 {
+				decodeBF16Z(&dst[0], &src[0], m)
 			}
+		}
+		if haveSIMD && n&^7 > m {
+			decodeBF16(&dst[m], &src[2*m], n&^7-m)
+			m = n &^ 7
 		}
 		weights.DecodeFloat32(weights.BF16, src[2*m:], dst[m:n])
 	case backend.WeightF16:
@@ -84,6 +87,10 @@ func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
 		weights.DecodeFloat32(weights.F16, src[2*m:], dst[m:n])
 	case backend.WeightQ8_0:
 		src := row[k0/backend.Q8BlockSize*backend.Q8BlockBytes : k1/backend.Q8BlockSize*backend.Q8BlockBytes]
+		if haveAVX512 && haveF16C {
+			decodeQ8Z(&dst[0], &src[0], n/backend.Q8BlockSize)
+			return
+		}
 		if haveF16C {
 			decodeQ8(&dst[0], &src[0], n/backend.Q8BlockSize)
 			return
@@ -110,9 +117,24 @@ func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
 	}
 }
 
-// rowGroup is how many x rows one task runs over each decoded weight
-// panel: the decoding cost is spread over up to this many rows.
-const rowGroup = 4 * blockT
+// maxRowGroup is the most x rows one task runs over each decoded weight
+// panel: the decoding cost is spread over up to this many rows. 512 rows
+// of a 1024-wide K slice are 2 MiB of x, still streamed from L2/L3 once
+// per panel, while every row group decodes the whole weight again (at 256,
+// a 320-token canvas decoded every weight twice per pass).
+const maxRowGroup = 8 * blockT
+
+// rowGroups splits T rows into groups of whole blockT blocks, as few as
+// keep every thread busy on tilesN column blocks (each group decodes the
+// weight once more), and returns the group size in rows.
+func rowGroups(T, tilesN, threads int) int {
+	blocks := (T + blockT - 1) / blockT
+	groups := (T + maxRowGroup - 1) / maxRowGroup
+	for groups < blocks && groups*tilesN < 2*threads {
+		groups++
+	}
+	return (blocks + groups - 1) / groups * blockT
+}
 
 // panelPool holds blockN×blockK float32 panels, one per running task.
 var panelPool = sync.Pool{New: func() any { s := make([]float32, blockN*blockK); return &s }}
@@ -133,8 +155,9 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 	if K == 0 || T == 0 {
 		return
 	}
-	groups := (T + rowGroup - 1) / rowGroup
 	tilesN := (N + blockN - 1) / blockN
+	rowGroup := rowGroups(T, tilesN, b.threads)
+	groups := (T + rowGroup - 1) / rowGroup
 	b.parallelTasks(groups*tilesN, func(task int) {
 		g0 := (task % groups) * rowGroup
 		g1 := min(g0+rowGroup, T)

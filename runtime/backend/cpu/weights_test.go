@@ -209,6 +209,8 @@ func BenchmarkMatMulStored(b *testing.B) {
 		}{
 			{"320x896x4864", 320, 896, 4864},
 			{"64x896x896", 64, 896, 896},
+			{"65x896x4864", 65, 896, 4864}, // a cached block step: 64 masks and the slot before
+			{"65x4864x896", 65, 4864, 896},
 		} {
 			b.Run(string(f)+"/"+s.name, func(b *testing.B) {
 				be := New(0)
