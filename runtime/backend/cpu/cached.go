@@ -32,7 +32,9 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		copy(vc.data[sl*kvd:(sl+1)*kvd], vt.data[i*kvd:(i+1)*kvd])
 	}
 	// Vᵀ per KV head over the sequences that have queries, [hd, Tk].
-	vT := make([]float32, KVH*hd*Tk)
+	vTp := getScratch(KVH * hd * Tk)
+	defer putScratch(vTp)
+	vT := *vTp
 	type span struct{ q0, q1, k0, k1 int }
 	var spans []span
 	qs, ks := 0, 0
@@ -76,7 +78,9 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		tk := tasks[n]
 		g := tk.h / group
 		rows, L := tk.t1-tk.t0, tk.hi-tk.lo
-		scores := make([]float32, rows*L)
+		sp := getScratch(rows * L)
+		defer putScratch(sp)
+		scores := *sp
 		gemmNT(scores, L, qt.data[tk.t0*qd+tk.h*hd:], qd, kc.data[tk.lo*kvd+g*hd:], kvd, rows, L, hd)
 		for r := range rows {
 			srow := scores[r*L : (r+1)*L]

@@ -177,68 +177,16 @@ func dot(a, b []float32) float32 {
 
 // gemmNT sets out[i*ldo+j] = Σ_{k<K} x[i*ldx+k]·w[j*ldw+k] for i < T,
 // j < N: a strided x·wᵀ for operands that are not whole tensors (the
-// per-head slices of attention). It is single-threaded.
+// per-head slices of attention). It runs on the matmul tile kernels
+// (operands.tile: AVX-512 where the CPU has it), so a row's result does not
+// depend on the rows beside it. It is single-threaded.
 func gemmNT(out []float32, ldo int, x []float32, ldx int, w []float32, ldw int, T, N, K int) {
-	if K == 0 {
-		for i := range T {
-			clear(out[i*ldo : i*ldo+N])
-		}
+	for i := range T {
+		clear(out[i*ldo : i*ldo+N])
+	}
+	if K == 0 || T == 0 || N == 0 {
 		return
 	}
-	xr := func(i int) []float32 { return x[i*ldx : i*ldx+K] }
-	wr := func(j int) []float32 { return w[j*ldw : j*ldw+K] }
-	kn := K &^ 7
-	i := 0
-	if haveSIMD && kn > 0 {
-		var acc [12]float32
-		for ; i+3 <= T; i += 3 {
-			x0, x1, x2 := xr(i), xr(i+1), xr(i+2)
-			j := 0
-			for ; j+4 <= N; j += 4 {
-				w0, w1, w2, w3 := wr(j), wr(j+1), wr(j+2), wr(j+3)
-				dot3x4(&x0[0], &x1[0], &x2[0], &w0[0], &w1[0], &w2[0], &w3[0], kn, &acc)
-				if kn < K {
-					for c, wc := range [4][]float32{w0, w1, w2, w3} {
-						acc[c] += dot(x0[kn:], wc[kn:])
-						acc[4+c] += dot(x1[kn:], wc[kn:])
-						acc[8+c] += dot(x2[kn:], wc[kn:])
-					}
-				}
-				copy(out[i*ldo+j:i*ldo+j+4], acc[0:4])
-				copy(out[(i+1)*ldo+j:(i+1)*ldo+j+4], acc[4:8])
-				copy(out[(i+2)*ldo+j:(i+2)*ldo+j+4], acc[8:12])
-			}
-			for ; j < N; j++ {
-				wj := wr(j)
-				out[i*ldo+j] = dot(x0, wj)
-				out[(i+1)*ldo+j] = dot(x1, wj)
-				out[(i+2)*ldo+j] = dot(x2, wj)
-			}
-		}
-		var acc4 [4]float32
-		for ; i < T; i++ {
-			xi := xr(i)
-			j := 0
-			for ; j+4 <= N; j += 4 {
-				w0, w1, w2, w3 := wr(j), wr(j+1), wr(j+2), wr(j+3)
-				dot1x4(&xi[0], &w0[0], &w1[0], &w2[0], &w3[0], kn, &acc4)
-				if kn < K {
-					for c, wc := range [4][]float32{w0, w1, w2, w3} {
-						acc4[c] += dot(xi[kn:], wc[kn:])
-					}
-				}
-				copy(out[i*ldo+j:i*ldo+j+4], acc4[:])
-			}
-			for ; j < N; j++ {
-				out[i*ldo+j] = dot(xi, wr(j))
-			}
-		}
-		return
-	}
-	for ; i < T; i++ {
-		xi := xr(i)
-		for j := range N {
-			out[i*ldo+j] = dot(xi, wr(j))
-		}
-	}
+	a := operands{out: out, ldo: ldo, x: x, ldx: ldx, w: w, ldw: ldw, kw: K}
+	a.tile(0, T, 0, N)
 }

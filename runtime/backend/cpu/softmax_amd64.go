@@ -1,0 +1,16 @@
+//go:build amd64 && !purego
+
+package cpu
+
+// scaleMax sets x[i] *= s for i < n and returns the largest result; n must
+// be a multiple of 8 and x free of NaN. Needs haveSIMD. Implemented in
+// softmax_amd64.s.
+//
+//go:noescape
+func scaleMax(x *float32, n int, s float32) float32
+
+// scaleBy sets x[i] *= s for i < n; n must be a multiple of 8. Needs
+// haveSIMD.
+//
+//go:noescape
+func scaleBy(x *float32, n int, s float32)

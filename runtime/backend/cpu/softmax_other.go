@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package cpu
+
+func scaleMax(x *float32, n int, s float32) float32 { panic("cpu: scaleMax without SIMD support") }
+func scaleBy(x *float32, n int, s float32)          { panic("cpu: scaleBy without SIMD support") }
