@@ -22,8 +22,9 @@ debfetch_download '^libnvrtc' libnvrtc11.2
 
 dest="$repo/runtime/backend/cuda/.nvrtc"
 debfetch_unpack "$dest"
-lib=$(ls "$dest"/root/usr/lib/*/libnvrtc.so.* 2>/dev/null | head -1)
-builtins=$(ls "$dest"/root/usr/lib/*/libnvrtc-builtins.so.* 2>/dev/null | head -1)
-[ -n "$lib" ] && [ -n "$builtins" ] || { echo "fetch-nvrtc: libnvrtc or its builtins missing under $dest/root" >&2; exit 1; }
+libs=("$dest"/root/usr/lib/*/libnvrtc.so.*)
+builtins=("$dest"/root/usr/lib/*/libnvrtc-builtins.so.*)
+lib=${libs[0]}
+[ -e "$lib" ] && [ -e "${builtins[0]}" ] || { echo "fetch-nvrtc: libnvrtc or its builtins missing under $dest/root" >&2; exit 1; }
 apt-cache "${apt[@]}" show "libnvrtc11.2/$suite" | awk '/^Version:/ {print $2; exit}' >"$dest/VERSION"
-echo "fetch-nvrtc: $lib $builtins ($(cat "$dest/VERSION"))"
+echo "fetch-nvrtc: $lib ${builtins[0]} ($(cat "$dest/VERSION"))"
