@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# dream-lsp beside llama.cpp's llama-diffusion-cli (Debian's llama.cpp, unpacked by
+# infill/remote/testdata/fetch-llama.sh) on the same random-weight Dream GGUF files shaped like
+# Qwen2.5-0.5B (bench/llamacpp/mkdream.py) at F32, BF16 and Q8_0: 256 prompt tokens + 64 masks,
+# 2 threads, greedy.
+#
+#   bash bench/llamacpp/sidebyside.sh            # agreement and timing; prints the table
+#   PHASES=time bash bench/llamacpp/sidebyside.sh
+#
+# Environment: DREAM (a dream-lsp binary; default: built from a clean snapshot of HEAD), MODELS (folder of the GGUF files, written there when missing; default
+# /tmp/llamacpp15), OUT (results; default $MODELS/run-<UTC time>), PHASES ("agree time"),
+# AGREE_FORMATS / TIME_FORMATS ("f32 bf16 q8_0"), LLAMA_GGML_BACKEND (default best: the ggml CPU
+# variant this CPU scores highest), SHORT/LONG (llama.cpp step counts whose difference gives its
+# CPU per step; 2 and 8), OURSTEPS (dream-lsp bench's denoise steps, 8).
+#
+# (a) Agreement: llama-diffusion-cli --top-k 1 with one block over the canvas and 64 steps reveals
+#     one mask per step, the leftmost (every confidence is 1, ties go to the lower position);
+#     dream-lsp debug denoise with confidence_threshold and blocks of one slot does the same. No
+#     K/V cache on our side. llama.cpp prints text, not ids, so the 64 tokens are compared as the
+#     text llama.cpp renders them (control tokens empty); the report gives how many leading tokens
+#     of ours reproduce a prefix of llama.cpp's text.
+# (b) CPU per step: llama.cpp's process CPU (user+sys, /usr/bin/time) at LONG minus at SHORT steps,
+#     divided by LONG-SHORT, so loading cancels; dream-lsp bench's own CPU per denoise run (after a
+#     warm-up, load excluded) divided by its steps, with the K/V cache off and the dual cache on.
+# (c) Peak RSS: maxrss of each process (/usr/bin/time), llama.cpp's LONG run and dream-lsp's bench.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+MODELS=${MODELS:-/tmp/llamacpp15}
+OUT=${OUT:-$MODELS/run-$(date -u +%Y%m%dT%H%M%SZ)}
+PHASES=${PHASES:-agree time}
+AGREE_FORMATS=${AGREE_FORMATS:-f32 bf16 q8_0}
+TIME_FORMATS=${TIME_FORMATS:-f32 bf16 q8_0}
+SHORT=${SHORT:-2}
+LONG=${LONG:-8}
+OURSTEPS=${OURSTEPS:-8}
+export LLAMA_GGML_BACKEND=${LLAMA_GGML_BACKEND:-best}
+NP=256
+NM=64
+N=$((NP + NM))
+llama=$repo/infill/remote/.llama/llama-diffusion-cli
+pydist=$repo/infill/remote/.llama/root/usr/lib/python3/dist-packages
+tokdir=${TOKDIR:-$repo/../shared/reference/dream-v0-7b}
+mkdir -p "$OUT"
+[ -x "$llama" ] || { echo "sidebyside: $llama missing: run bash infill/remote/testdata/fetch-llama.sh" >&2; exit 1; }
+
+# dream-lsp: DREAM if given (say in DREAM_REV what it was built from), else built from a clean
+# snapshot of HEAD (other work in progress in the checkout is left out).
+commit=$(git rev-parse --short HEAD)
+if [ -n "${DREAM:-}" ]; then
+  dream=$DREAM
+  commit=${DREAM_REV:-"$DREAM (given)"}
+else
+  dream=$OUT/dream-lsp
+  rm -rf "$OUT/src" && mkdir -p "$OUT/src"
+  git archive HEAD | tar -x -C "$OUT/src"
+  (cd "$OUT/src" && go build -o "$dream" ./cmd/dream-lsp)
+  rm -rf "$OUT/src"
+fi
+
+for f in f32 bf16 q8_0; do
+  if [ ! -s "$MODELS/q05-$f.gguf" ]; then
+    echo "sidebyside: writing $MODELS/q05-{f32,bf16,q8_0}.gguf" >&2
+    PYTHONPATH=$pydist /usr/bin/python3 bench/llamacpp/mkdream.py --shape qwen0.5b --tokenizer "$tokdir" "$MODELS/q05" f32 bf16 q8_0 >&2
+    break
+  fi
+done
+
+# The prompt: the first 256 tokens of a Go file of this repository, cut where decoding and
+# re-encoding give the same 256 ids.
+/usr/bin/python3 - "$dream" "$tokdir" "$OUT" "$NP" <<'PY'
+import json, subprocess, sys
+dream, tokdir, out, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def enc(text):
+    r = subprocess.run([dream, "debug", "tokenize", "--model", tokdir, "--plain"], input=text.encode(), capture_output=True, check=True)
+    return json.loads(r.stdout)["ids"]
+def dec(ids):
+    r = subprocess.run([dream, "debug", "tokenize", "--model", tokdir, "--decode"], input=json.dumps(ids).encode(), capture_output=True, check=True)
+    return json.loads(r.stdout)["text"]
+src = open("runtime/sampler/sampler.go", encoding="utf-8").read()
+ids = enc(src)
+for start in range(0, 200):
+    want = ids[start:start + n]
+    text = dec(want)
+    if enc(text) == want:
+        open(f"{out}/prompt.txt", "w", encoding="utf-8").write(text)
+        json.dump(want, open(f"{out}/prompt.json", "w"))
+        sys.exit(0)
+sys.exit("no stable 256-token window found")
+PY
+prompt=$(cat "$OUT/prompt.txt")
+ids=$(/usr/bin/python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1])))))' "$OUT/prompt.json")
+for _ in $(seq $NM); do ids="$ids,mask"; done
+
+# timed CMD...: runs CMD under /usr/bin/time -v into $tv; cpu and rss read from it.
+timed() { /usr/bin/time -v -o "$tv" "$@"; }
+cpu_of() { awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$1"; }
+rss_of() { awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$1"; }
+llama_args=(-ub "$N" -b "$N" -c "$N" -t 2 -tb 2 --top-k 1 --temp 0 --seed 1 --diffusion-block-length "$N" --log-jsonl)
+
+results=$OUT/results.tsv
+: >"$results"
+backend=""
+for phase in $PHASES; do
+  case $phase in
+  agree)
+    for f in $AGREE_FORMATS; do
+      m=$MODELS/q05-$f.gguf
+      tv=$OUT/agree-llama-$f.time
+      timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" --diffusion-steps "$NM" >"$OUT/agree-llama-$f.jsonl" 2>"$OUT/agree-llama-$f.err"
+      tv=$OUT/agree-ours-$f.time
+      timed "$dream" debug denoise --model "$m" --ids "$ids" --steps "$NM" --alg confidence_threshold --block-size 1 \
+        --temperature 0 --top-k 1 --top-p 1 --threads 2 >"$OUT/agree-ours-$f.json" 2>"$OUT/agree-ours-$f.err"
+      /usr/bin/python3 - "$OUT" "$f" "$tokdir" "$NP" >>"$results" <<'PY'
+import json, sys
+out, f, tokdir, n_prompt = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+# llama.cpp's text: the message after "total time", "\n" + text + "\n".
+msgs = []
+for line in open(f"{out}/agree-llama-{f}.jsonl", "rb"):
+    try:
+        msgs.append(json.loads(line.decode("utf-8", "surrogateescape"))["msg"])
+    except Exception:
+        pass
+i = max(k for k, m in enumerate(msgs) if "total time:" in m)
+theirs = msgs[i + 1][1:-1]
+# Ours: the 64 ids rendered as llama.cpp's common_detokenize(special=false) does.
+def byte_decoder():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs, k = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b); cs.append(256 + k); k += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
+bd = byte_decoder()
+vocab = {i: t for t, i in json.load(open(f"{tokdir}/vocab.json", encoding="utf-8")).items()}
+cfg = json.load(open(f"{tokdir}/tokenizer_config.json", encoding="utf-8"))
+added = {int(i): (d["content"], d.get("special", False)) for i, d in cfg["added_tokens_decoder"].items()}
+promoted = {"<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "</s>"}
+def piece(t):
+    if t in added:
+        text, special = added[t]
+        return b"" if special or text in promoted else text.encode()
+    s = vocab.get(t, "")
+    return b"" if s in promoted else bytes(bd[c] for c in s)
+gen = json.load(open(f"{out}/agree-ours-{f}.json"))["output"][n_prompt:]
+render = lambda ids: b"".join(piece(t) for t in ids).decode("utf-8", "replace")
+ours = render(gen)
+agree = 0
+for k in range(1, len(gen) + 1):
+    # a token can end mid-character: compare without a trailing replacement char
+    if theirs.startswith(render(gen[:k]).rstrip("\ufffd")):
+        agree = k
+    else:
+        break
+print(f"agree\t{f}\t{len(gen)}\t{agree}\t{'identical' if ours == theirs else 'differ'}")
+if ours != theirs:
+    print(f"ours  {ours!r}\nllama {theirs!r}", file=sys.stderr)
+PY
+    done
+    ;;
+  time)
+    for f in $TIME_FORMATS; do
+      m=$MODELS/q05-$f.gguf
+      for s in "$SHORT" "$LONG"; do
+        tv=$OUT/time-llama-$f-$s.time
+        timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" --diffusion-steps "$s" >"$OUT/time-llama-$f-$s.jsonl" 2>"$OUT/time-llama-$f-$s.err"
+      done
+      backend=$(sed -n 's/^llama-diffusion-cli: ggml backend //p' "$OUT/time-llama-$f-$LONG.err" | head -1)
+      c1=$(cpu_of "$OUT/time-llama-$f-$SHORT.time")
+      c2=$(cpu_of "$OUT/time-llama-$f-$LONG.time")
+      wall=$(grep -o 'time per step: [0-9.]*ms' "$OUT/time-llama-$f-$LONG.jsonl" | head -1 | grep -o '[0-9.]*')
+      printf 'llama\t%s\t%s\t%s\t%s\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama-$f-$LONG.time")" "$wall" >>"$results"
+      tv=$OUT/time-ours-$f.time
+      timed "$dream" bench --model "$m" --tokens "$N" --masks "$NM" --steps "$OURSTEPS" --runs 1 --cache both --threads 2 --json >"$OUT/time-ours-$f.json" 2>"$OUT/time-ours-$f.err"
+      /usr/bin/python3 - "$OUT/time-ours-$f.json" "$f" "$OURSTEPS" "$(rss_of "$tv")" >>"$results" <<'PY'
+import json, sys
+rep, f, steps, rss = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+for r in rep["results"]:
+    if r["name"].startswith("denoise"):
+        mode = "cache" if "kv cache" in r["name"] else "nocache"
+        print(f"ours-{mode}\t{f}\t{r['cpu_ms_per_run'] / 1000 / steps:.3f}\t{rss}\t{r['median_ms'] / steps:.0f}")
+    else:
+        print(f"ours-forward\t{f}\t{r['cpu_ms_per_run'] / 1000:.3f}\t{rss}\t{r.get('gflop_per_cpu_s', 0):.1f}")
+PY
+    done
+    ;;
+  *) echo "sidebyside: unknown phase $phase" >&2; exit 2 ;;
+  esac
+done
+
+# The table.
+{
+  echo "dream-lsp $commit beside llama.cpp $("$llama" --version 2>&1 | sed -n 's/^version: //p' | head -1), ggml CPU backend ${backend:-?}"
+  echo "$(date -u +%F\ %H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); ${NP} prompt tokens + ${NM} masks, 2 threads; results in $OUT"
+  /usr/bin/python3 - "$results" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+agree = {r[1]: r for r in rows if r[0] == "agree"}
+t = {(r[0], r[1]): r for r in rows if r[0] != "agree"}
+fmts = [f for f in ("f32", "bf16", "q8_0") if ("llama", f) in t]
+if fmts:
+    best = min(float(t[("llama", f)][2]) for f in fmts)
+    print(f"\nCPU-s per denoising step (ratio to llama.cpp's best format, {best:.2f} CPU-s) and peak RSS MiB (ratio to llama.cpp's at the same format)")
+    print(f"{'format':6} {'llama.cpp':>16} {'ours, no cache':>20} {'ours, dual cache':>20} {'RSS llama':>10} {'RSS ours':>16}")
+    for f in fmts:
+        l = t[("llama", f)]
+        cells = [f"{float(l[2]):6.2f} ({float(l[2]) / best:4.2f}x)"]
+        for mode in ("ours-nocache", "ours-cache"):
+            o = t.get((mode, f))
+            cells.append(f"{float(o[2]):6.2f} ({float(o[2]) / best:5.3f}x)" if o else "-")
+        o = t.get(("ours-nocache", f))
+        rss = f"{o[3]} ({int(o[3]) / int(l[3]):4.2f}x)" if o else "-"
+        print(f"{f:6} {cells[0]:>16} {cells[1]:>20} {cells[2]:>20} {l[3]:>10} {rss:>16}")
+    print("(llama.cpp wall ms per step, its own timing: " + ", ".join(f"{f} {t[('llama', f)][4]}" for f in fmts) + ")")
+if agree:
+    print("\ngreedy left-to-right agreement of the 64 generated tokens (no K/V cache on our side)")
+    for f, r in agree.items():
+        print(f"{f:6} {r[4]:>9}: our first {r[3]} of {r[2]} tokens reproduce llama.cpp's text")
+PY
+} | tee "$OUT/table.txt"
