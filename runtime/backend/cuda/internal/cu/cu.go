@@ -135,7 +135,13 @@ func Load(lib *dl.Library) (*Driver, error) {
 	return d, nil
 }
 
-// call invokes fn and maps its CUresult.
+// call invokes fn and maps its CUresult. Callers pass pointers as
+// uintptr(unsafe.Pointer(&x)) in the argument list; go:uintptrescapes moves
+// such x to the heap and keeps it alive for the call (a stack variable's
+// address goes stale if the goroutine's stack moves before the C call, as
+// internal/nvrtc's test showed for nvrtcVersion).
+//
+//go:uintptrescapes
 func (d *Driver) call(name string, fn uintptr, args ...uintptr) error {
 	r, _, _ := purego.SyscallN(fn, args...)
 	res := Result(int32(r))

@@ -120,6 +120,11 @@ func Load(lib *dl.Library) (*Lt, error) {
 	return l, nil
 }
 
+// call invokes fn and maps its status. Pointer arguments arrive as
+// uintptr(unsafe.Pointer(&x)); go:uintptrescapes keeps each x on the heap
+// and alive for the call (see internal/cu's call).
+//
+//go:uintptrescapes
 func call(name string, fn uintptr, args ...uintptr) error {
 	r, _, _ := purego.SyscallN(fn, args...)
 	if s := Status(int32(r)); s != Success {
