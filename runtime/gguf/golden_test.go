@@ -25,7 +25,7 @@ import (
 // convert writes dir as a GGUF file of the given type with
 // testdata/hf2gguf.py (an independent writer in Python, laid out as
 // llama.cpp's converter writes arch "dream").
-func convert(t *testing.T, dir, typ string) string {
+func convert(t testing.TB, dir, typ string) string {
 	t.Helper()
 	py := pythonWithNumpy()
 	if py == "" {

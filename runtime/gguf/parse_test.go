@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -258,11 +259,55 @@ func TestParseCorrupt(t *testing.T) {
 // FuzzGGUFHeader feeds arbitrary bytes to Parse: it must never panic,
 // must classify every failure as ErrCorrupt, and whatever it accepts must
 // lie inside the file, aligned and without overlaps.
+// tokenizerBuilder is a file with a three-token BPE tokenizer (a, b, ab),
+// the special <|mask|> and the given merges.
+func tokenizerBuilder(merges ...string) *builder {
+	b := &builder{}
+	b.kvStr("general.architecture", "dream").kvStr("tokenizer.ggml.model", "gpt2").kvStr("tokenizer.ggml.pre", "qwen2")
+	b.kvRaw(bytes.Join([][]byte{gstr("tokenizer.ggml.tokens"), le(uint32(TypeArray)), le(uint32(TypeString)), le(uint64(4)), gstr("a"), gstr("b"), gstr("ab"), gstr("<|mask|>")}, nil))
+	b.kvRaw(bytes.Join([][]byte{gstr("tokenizer.ggml.token_type"), le(uint32(TypeArray)), le(uint32(TypeInt32)), le(uint64(4)), le(int32(1)), le(int32(1)), le(int32(1)), le(int32(3))}, nil))
+	m := [][]byte{gstr("tokenizer.ggml.merges"), le(uint32(TypeArray)), le(uint32(TypeString)), le(uint64(len(merges)))}
+	for _, x := range merges {
+		m = append(m, gstr(x))
+	}
+	b.kvRaw(bytes.Join(m, nil))
+	return b
+}
+
+// TestEmbeddedTokenizer: the tokenizer built from the arrays merges,
+// knows its special token, and refuses a malformed merge.
+func TestEmbeddedTokenizer(t *testing.T) {
+	f, err := Parse("tok.gguf", tokenizerBuilder("a b").bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.Tokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.EncodeSpecial("abba<|mask|>"); !slices.Equal(got, []int{2, 1, 0, 3}) {
+		t.Errorf("EncodeSpecial(abba<|mask|>) = %v, want [2 1 0 3]", got)
+	}
+	if !tok.IsSpecial(3) {
+		t.Error("<|mask|> (control) is not special")
+	}
+	for _, bad := range []string{"ab", "a  b", "a b c", " a", "a\tb"} {
+		f, err := Parse("tok.gguf", tokenizerBuilder(bad).bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Tokenizer(); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("merge %q: err = %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
+
 func FuzzGGUFHeader(f *testing.F) {
 	f.Add(sampleBuilder().bytes())
 	for _, data := range corruptions() {
 		f.Add(data)
 	}
+	f.Add(tokenizerBuilder("a b").bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := Parse("fuzz.gguf", data)
 		if err != nil {
@@ -271,6 +316,14 @@ func FuzzGGUFHeader(f *testing.F) {
 			}
 			return
 		}
+		// The embedded tokenizer and the config are read from the same
+		// untrusted metadata: they must fail with an error, not a panic.
+		if tk, err := g.Tokenizer(); err == nil && tk != nil {
+			tk.Decode(tk.EncodeSpecial("ab<|mask|>ba\xff"))
+		} else if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) && !strings.Contains(err.Error(), "embedded tokenizer") {
+			t.Fatalf("unclassified tokenizer error: %v", err)
+		}
+		g.DreamConfig()
 		type span struct{ b, e uint64 }
 		var spans []span
 		for _, tt := range g.Tensors {
