@@ -424,7 +424,8 @@ func (s *Stream) forwardCached(live []*Job, st *StepStats) ([][][]float32, error
 			}
 		}
 	}
-	if err := s.relayout(keys); err != nil {
+	seq, err := s.relayout(keys)
+	if err != nil {
 		return nil, err
 	}
 	blocks := make([]model.Block, len(keys))
@@ -437,7 +438,7 @@ func (s *Stream) forwardCached(live []*Job, st *StepStats) ([][][]float32, error
 		} else {
 			st.Refresh++
 		}
-		blocks[i] = model.Block{Seq: i, Start: start, IDs: c[start:end], Want: j.want[r]}
+		blocks[i] = model.Block{Seq: seq[i], Start: start, IDs: c[start:end], Want: j.want[r]}
 		st.Tokens += end - start
 	}
 	out, err := s.cm.ForwardBlocks(s.cache, blocks)
@@ -452,19 +453,29 @@ func (s *Stream) forwardCached(live []*Job, st *StepStats) ([][][]float32, error
 	return split(live, out), nil
 }
 
-// relayout makes the cache hold one sequence per key, in order. Canvases
-// that run a block this step keep their rows (gathered from the old
-// cache); refreshing ones are recomputed whole, so their rows start
-// undefined.
-func (s *Stream) relayout(keys []seqKey) error {
-	if s.cache != nil && len(keys) == len(s.layout) {
-		same := true
-		for i := range keys {
-			same = same && keys[i] == s.layout[i]
+// relayout returns the cache sequence of every key (increasing). When
+// the cache already holds them all in this order, it stays as it is:
+// canvases that left keep their rows as idle sequences (a sequence with
+// no block costs nothing in the pass), so only a join lays the cache out
+// again. Then canvases that run a block this step keep their rows
+// (gathered from the old cache); refreshing and new ones are recomputed
+// whole, so their rows start undefined; idle sequences are dropped.
+func (s *Stream) relayout(keys []seqKey) ([]int, error) {
+	seq := make([]int, len(keys))
+	if s.cache != nil {
+		i := 0
+		for n, k := range s.layout {
+			if i < len(keys) && keys[i] == k {
+				seq[i] = n
+				i++
+			}
 		}
-		if same {
-			return nil
+		if i == len(keys) {
+			return seq, nil
 		}
+	}
+	for i := range seq {
+		seq[i] = i
 	}
 	old := map[seqKey]kvcache.Seq{}
 	if s.cache != nil {
@@ -482,7 +493,7 @@ func (s *Stream) relayout(keys []seqKey) error {
 		o, had := old[k]
 		had = had && !k.job.full
 		if had && o.Len != L {
-			return fmt.Errorf("kvcache sequence of %d rows for a canvas of %d", o.Len, L)
+			return nil, fmt.Errorf("kvcache sequence of %d rows for a canvas of %d", o.Len, L)
 		}
 		keep = keep || had
 		for p := range L {
@@ -497,24 +508,24 @@ func (s *Stream) relayout(keys []seqKey) error {
 	next := s.cm.NewCache()
 	if err := next.Reset(lens, positions, nil); err != nil {
 		next.Free()
-		return err
+		return nil, err
 	}
 	if keep {
 		be := backendOf(s.cm)
 		if be == nil {
 			next.Free()
-			return fmt.Errorf("cannot move cached rows: the model exposes no backend")
+			return nil, fmt.Errorf("cannot move cached rows: the model exposes no backend")
 		}
 		for l := range next.Layers() {
 			nk, nv := next.Layer(l)
 			ok, ov := s.cache.Layer(l)
 			if err := be.GatherRows(nk, ok, idx); err != nil {
 				next.Free()
-				return fmt.Errorf("move cached keys of layer %d: %w", l, err)
+				return nil, fmt.Errorf("move cached keys of layer %d: %w", l, err)
 			}
 			if err := be.GatherRows(nv, ov, idx); err != nil {
 				next.Free()
-				return fmt.Errorf("move cached values of layer %d: %w", l, err)
+				return nil, fmt.Errorf("move cached values of layer %d: %w", l, err)
 			}
 		}
 	}
@@ -522,7 +533,7 @@ func (s *Stream) relayout(keys []seqKey) error {
 		s.cache.Free()
 	}
 	s.cache, s.layout = next, keys
-	return nil
+	return seq, nil
 }
 
 // backendOf returns the backend m's tensors live on (*model.Model has
