@@ -44,7 +44,10 @@ type benchReport struct {
 	GOARCH  string  `json:"goarch"`
 	NumCPU  int     `json:"num_cpu"`
 	LoadMs  float64 `json:"load_ms"`
-	Weights string  `json:"weights"`
+	// LoadCPUMs is the process CPU time (user+sys) of loading: reading
+	// the file and any conversion --weights asks for.
+	LoadCPUMs float64 `json:"load_cpu_ms"`
+	Weights   string  `json:"weights"`
 	// PeakRSSMiB is the process's peak resident set (getrusage maxrss)
 	// at the end of the run: weights, activations and load transients.
 	PeakRSSMiB float64       `json:"peak_rss_mib"`
@@ -107,7 +110,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	be := cpu.New(*threads)
-	start := time.Now()
+	start, startCPU := time.Now(), cpuSeconds()
 	var (
 		m    *model.Model
 		name string
@@ -157,7 +160,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		Model: name, Params: model.NumParams(cfg), Backend: be.Name(), Threads: be.Threads(),
 		Tokens: *tokens, Masks: *masks, Steps: *steps, Alg: *alg,
 		GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), LoadMs: ms(time.Since(start)),
-		Weights: string(wmode),
+		LoadCPUMs: (cpuSeconds() - startCPU) * 1000,
+		Weights:   string(wmode),
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	ids := make([]int, *tokens)
@@ -228,8 +232,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return writeJSON(stdout, rep)
 	}
-	fmt.Fprintf(stdout, "model %s (%.1fM params), weights %s, backend %s, %d threads, %s, %d CPUs; load %.0f ms; peak RSS %.0f MiB\n",
-		rep.Model, float64(rep.Params)/1e6, rep.Weights, rep.Backend, rep.Threads, rep.GOARCH, rep.NumCPU, rep.LoadMs, rep.PeakRSSMiB)
+	fmt.Fprintf(stdout, "model %s (%.1fM params), weights %s, backend %s, %d threads, %s, %d CPUs; load %.0f ms (%.0f cpu ms); peak RSS %.0f MiB\n",
+		rep.Model, float64(rep.Params)/1e6, rep.Weights, rep.Backend, rep.Threads, rep.GOARCH, rep.NumCPU, rep.LoadMs, rep.LoadCPUMs, rep.PeakRSSMiB)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measurement\truns\tmedian ms\tmin ms\tcpu ms/run\tGFLOP/s\tGFLOP/cpu-s\t")
 	for _, r := range rep.Results {
