@@ -18,10 +18,12 @@ import (
 // Norms and biases are always float32.
 type WeightMode string
 
-// The weight modes. Auto keeps each weight in its stored precision (bf16
-// and f16 in place, memory-mapped; f32 as float32; GGUF's Q8_0 as is);
-// the others convert at load (Q8_0 quantizes as ggml does; a weight whose
-// rows are not a multiple of 32 stays as auto would keep it).
+// The weight modes. Auto keeps each weight in its stored precision, used
+// in place from the memory-mapped file (bf16, f16, GGUF's Q8_0, and f32
+// where the bytes are aligned); the others convert at load (Q8_0
+// quantizes as ggml does; a weight whose rows are not a multiple of 32
+// stays as auto would keep it), and f32 always copies, so the source can
+// be closed after loading.
 const (
 	WeightsAuto WeightMode = "auto"
 	WeightsF32  WeightMode = "f32"
