@@ -403,7 +403,20 @@ func (m *Model) logits(s *scratch, x backend.Tensor, rows []int) ([]float32, err
 	be := m.be
 	R, V := len(rows), m.cfg.VocabSize
 	sel := s.alloc(R, m.cfg.HiddenSize)
-	logits := s.alloc(R, V)
+	// On a backend that can adopt host memory (the CPU) lm_head writes
+	// straight into the slice returned: no second [R, vocab] buffer and
+	// copy (39 MB per step at Qwen's vocabulary and 64 masks).
+	var host []float32
+	var logits backend.Tensor
+	if w, ok := be.(wrapper); ok {
+		host = make([]float32, R*V)
+		var err error
+		if logits, err = w.Wrap(host, R, V); err != nil {
+			return nil, fmt.Errorf("wrap logits for %d rows: %w", R, err)
+		}
+	} else {
+		logits = s.alloc(R, V)
+	}
 	if s.err != nil {
 		return nil, fmt.Errorf("allocate logits for %d rows: %w", R, s.err)
 	}
@@ -416,7 +429,10 @@ func (m *Model) logits(s *scratch, x backend.Tensor, rows []int) ([]float32, err
 			return nil, fmt.Errorf("lm_head: %w", err)
 		}
 	}
-	host := make([]float32, R*V)
+	if host != nil {
+		return host, nil
+	}
+	host = make([]float32, R*V)
 	if err := be.Read(logits, host); err != nil {
 		return nil, fmt.Errorf("read logits: %w", err)
 	}

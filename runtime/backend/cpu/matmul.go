@@ -64,19 +64,23 @@ func (b *Backend) MatMul(out, x, w, bias backend.Tensor) error {
 	return nil
 }
 
-// matmul is MatMul on raw slices; it overwrites out.
-func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
-	for i := range T {
-		row := out[i*N : i*N+N]
+// initOut sets out[t0:t1, n0:n1] to the bias (or zero) before a task
+// accumulates into it. Each task sets its own tile, in parallel and while
+// the tile is about to be used (a serial pass over a fresh lm_head output,
+// 39 MB at Qwen's vocabulary, was 2% of a denoising step).
+func initOut(out, bias []float32, N, t0, t1, n0, n1 int) {
+	for i := t0; i < t1; i++ {
+		row := out[i*N+n0 : i*N+n1]
 		if bias != nil {
-			copy(row, bias[:N])
+			copy(row, bias[n0:n1])
 		} else {
 			clear(row)
 		}
 	}
-	if K == 0 {
-		return
-	}
+}
+
+// matmul is MatMul on raw slices; it overwrites out.
+func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 	tilesT := (T + blockT - 1) / blockT
 	tilesN := (N + blockN - 1) / blockN
 	b.parallelTasks(tilesT*tilesN, func(task int) {
@@ -84,6 +88,7 @@ func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 		n0 := (task / tilesT) * blockN
 		t1 := min(t0+blockT, T)
 		n1 := min(n0+blockN, N)
+		initOut(out, bias, N, t0, t1, n0, n1)
 		for k0 := 0; k0 < K; k0 += blockK {
 			k1 := min(k0+blockK, K)
 			tileMatMul(out, x, w, K, N, t0, t1, n0, n1, k0, k1)

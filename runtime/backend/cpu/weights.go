@@ -144,15 +144,7 @@ var panelPool = sync.Pool{New: func() any { s := make([]float32, blockN*blockK);
 // weight panel one K slice at a time and runs the same tile kernels, on
 // the same blocking, as the float32 matmul, so the sums are identical.
 func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
-	for i := range T {
-		row := out[i*N : i*N+N]
-		if bias != nil {
-			copy(row, bias[:N])
-		} else {
-			clear(row)
-		}
-	}
-	if K == 0 || T == 0 {
+	if T == 0 {
 		return
 	}
 	tilesN := (N + blockN - 1) / blockN
@@ -163,6 +155,7 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 		g1 := min(g0+rowGroup, T)
 		n0 := (task / groups) * blockN
 		n1 := min(n0+blockN, N)
+		initOut(out, bias, N, g0, g1, n0, n1)
 		pp := panelPool.Get().(*[]float32)
 		panel := *pp
 		for k0 := 0; k0 < K; k0 += blockK {
