@@ -305,7 +305,13 @@ func (b *Backend) SiLUMul(out, gate, up backend.Tensor) error {
 	}
 	b.parallel(len(o.data), 1<<14, func(lo, hi int) {
 		g, u, r := gt.data[lo:hi], ut.data[lo:hi], o.data[lo:hi]
-		for i, x := range g {
+		i0 := 0
+		if haveSIMD && len(g) >= 8 {
+			i0 = len(g) &^ 7
+			siluMul(&r[0], &g[0], &u[0], i0)
+		}
+		for i := i0; i < len(g); i++ {
+			x := g[i]
 			r[i] = x / (1 + expf(-x)) * u[i]
 		}
 	})

@@ -4,3 +4,5 @@ package cpu
 
 func scaleMax(x *float32, n int, s float32) float32 { panic("cpu: scaleMax without SIMD support") }
 func scaleBy(x *float32, n int, s float32)          { panic("cpu: scaleBy without SIMD support") }
+
+func siluMul(out, gate, up *float32, n int) { panic("cpu: siluMul without SIMD support") }
