@@ -18,6 +18,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"github.com/dream-lsp/dream-lsp/runtime/gguf"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/quant"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 	"github.com/dream-lsp/dream-lsp/runtime/tokenizer"
 )
@@ -120,11 +121,18 @@ func TestGoldenGGUF(t *testing.T) {
 				if !equalConfig(gcfg, cfg) {
 					t.Fatalf("config from GGUF\n%+v\nwant\n%+v", gcfg, cfg)
 				}
+				held := quant.Allocated()
 				m, err := model.LoadWith(gcfg, f.Source(), cpu.New(2), model.LoadOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer m.Close()
+				// Under auto every type is used from the mapping as stored
+				// (Q8_0 blocks are ggml's block_q8_0, the kernels' layout):
+				// nothing is converted or copied off the heap.
+				if d := quant.Allocated() - held; d != 0 || !m.UsesSourceMemory() {
+					t.Fatalf("%s under auto: %d bytes converted, in place %v; want 0 and true", typ, d, m.UsesSourceMemory())
+				}
 				refMode := model.WeightsF32
 				if typ == "q8_0" {
 					refMode = model.WeightsQ8_0
