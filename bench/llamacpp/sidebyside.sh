@@ -11,12 +11,14 @@
 # /tmp/llamacpp15), OUT (results; default $MODELS/run-<UTC time>), PHASES ("agree time"),
 # AGREE_FORMATS / TIME_FORMATS ("f32 bf16 q8_0"), LLAMA_GGML_BACKEND (default best: the ggml CPU
 # variant this CPU scores highest), SHORT/LONG (llama.cpp step counts whose difference gives its
-# CPU per step; 2 and 8), OURSTEPS (dream-lsp bench's denoise steps, 8).
+# CPU per step; 2 and 8), OURSTEPS (dream-lsp bench's denoise steps, 8), AGREE_STEPS (64).
 #
 # (a) Agreement: llama-diffusion-cli --top-k 1 with one block over the canvas and 64 steps reveals
 #     one mask per step, the leftmost (every confidence is 1, ties go to the lower position);
 #     dream-lsp debug denoise with confidence_threshold and blocks of one slot does the same. No
-#     K/V cache on our side. llama.cpp prints text, not ids, so the 64 tokens are compared as the
+#     K/V cache on our side. With AGREE_STEPS < 64 both reveal the leftmost masks in Dream's timestep
+#     schedule (llama.cpp --diffusion-eps 1e-3; ours confidence_threshold in blocks of one slot
+#     commits max(k, 1) leftmost, k the schedule's count, never 0 here). llama.cpp prints text, not ids, so the 64 tokens are compared as the
 #     text llama.cpp renders them (control tokens empty); the report gives how many leading tokens
 #     of ours reproduce a prefix of llama.cpp's text.
 # (b) CPU per step: llama.cpp's process CPU (user+sys, /usr/bin/time) at LONG minus at SHORT steps,
@@ -34,6 +36,7 @@ TIME_FORMATS=${TIME_FORMATS:-f32 bf16 q8_0}
 SHORT=${SHORT:-2}
 LONG=${LONG:-8}
 OURSTEPS=${OURSTEPS:-8}
+AGREE_STEPS=${AGREE_STEPS:-64}
 export LLAMA_GGML_BACKEND=${LLAMA_GGML_BACKEND:-best}
 NP=256
 NM=64
@@ -96,7 +99,10 @@ for _ in $(seq $NM); do ids="$ids,mask"; done
 timed() { /usr/bin/time -v -o "$tv" "$@"; }
 cpu_of() { awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$1"; }
 rss_of() { awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$1"; }
-llama_args=(-ub "$N" -b "$N" -c "$N" -t 2 -tb 2 --top-k 1 --temp 0 --seed 1 --diffusion-block-length "$N" --log-jsonl)
+llama_args=(-ub "$N" -b "$N" -c "$N" -t 2 -tb 2 --top-k 1 --temp 0 --seed 1 --log-jsonl)
+# One block over the canvas: with 64 steps, one reveal per step; with fewer, Dream's own timestep
+# schedule (eps 1e-3, floor(n·(1 − s/t)) reveals a step, the rest at the last), which ours runs too.
+if [ "$AGREE_STEPS" -eq "$NM" ]; then agree_sched=(--diffusion-block-length "$N"); else agree_sched=(--diffusion-eps 0.001); fi
 
 results=$OUT/results.tsv
 : >"$results"
@@ -107,10 +113,10 @@ for phase in $PHASES; do
     for f in $AGREE_FORMATS; do
       m=$MODELS/q05-$f.gguf
       tv=$OUT/agree-llama-$f.time
-      timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" --diffusion-steps "$NM" >"$OUT/agree-llama-$f.jsonl" 2>"$OUT/agree-llama-$f.err"
+      timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" "${agree_sched[@]}" --diffusion-steps "$AGREE_STEPS" >"$OUT/agree-llama-$f.jsonl" 2>"$OUT/agree-llama-$f.err"
       tv=$OUT/agree-ours-$f.time
-      timed "$dream" debug denoise --model "$m" --ids "$ids" --steps "$NM" --alg confidence_threshold --block-size 1 \
-        --temperature 0 --top-k 1 --top-p 1 --threads 2 >"$OUT/agree-ours-$f.json" 2>"$OUT/agree-ours-$f.err"
+      timed "$dream" debug denoise --model "$m" --ids "$ids" --steps "$AGREE_STEPS" --alg confidence_threshold --block-size 1 \
+        --eps 0.001 --temperature 0 --top-k 1 --top-p 1 --threads 2 >"$OUT/agree-ours-$f.json" 2>"$OUT/agree-ours-$f.err"
       /usr/bin/python3 - "$OUT" "$f" "$tokdir" "$NP" >>"$results" <<'PY'
 import json, sys
 out, f, tokdir, n_prompt = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -163,7 +169,7 @@ PY
       m=$MODELS/q05-$f.gguf
       for s in "$SHORT" "$LONG"; do
         tv=$OUT/time-llama-$f-$s.time
-        timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" --diffusion-steps "$s" >"$OUT/time-llama-$f-$s.jsonl" 2>"$OUT/time-llama-$f-$s.err"
+        timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" --diffusion-block-length "$N" --diffusion-steps "$s" >"$OUT/time-llama-$f-$s.jsonl" 2>"$OUT/time-llama-$f-$s.err"
       done
       backend=$(sed -n 's/^llama-diffusion-cli: ggml backend //p' "$OUT/time-llama-$f-$LONG.err" | head -1)
       c1=$(cpu_of "$OUT/time-llama-$f-$SHORT.time")
