@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 )
@@ -138,6 +139,46 @@ func (b *Backend) parallel(n, grain int, fn func(lo, hi int)) {
 		go func() {
 			defer wg.Done()
 			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// parallelTasksAhead is parallelTasks where each goroutine claims its next
+// task before running the current one and tells fn: fn(i, next) runs task
+// i, and next is the task the same goroutine runs after it (−1: none), so
+// fn can prefetch next's data while it computes i.
+func (b *Backend) parallelTasksAhead(n int, fn func(i, next int)) {
+	workers := min(b.threads, n)
+	if workers <= 1 {
+		for i := range n {
+			next := i + 1
+			if next >= n {
+				next = -1
+			}
+			fn(i, next)
+		}
+		return
+	}
+	var (
+		ctr atomic.Int64
+		wg  sync.WaitGroup
+	)
+	claim := func() int {
+		if i := int(ctr.Add(1) - 1); i < n {
+			return i
+		}
+		return -1
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for cur := claim(); cur >= 0; {
+				next := claim()
+				fn(cur, next)
+				cur = next
+			}
 		}()
 	}
 	wg.Wait()

@@ -16,6 +16,32 @@ type operands struct {
 	ldw      int
 	wrow, wk int
 	kw       int
+	pf       *prefetcher // nil: no prefetching
+}
+
+// prefetcher spreads software prefetches of the weight bytes a task will
+// decode next over the kernel calls of the current one: lines of 64 bytes
+// from addr, at most per before each register block. The stored-format
+// matmul is otherwise stalled on memory while it decodes a panel; this way
+// the bytes stream in while the FMAs run. Prefetching never faults, so
+// addresses are plain numbers.
+type prefetcher struct {
+	addr uintptr
+	left int // lines not yet prefetched
+	per  int // lines per register block
+}
+
+// take returns the address and the lines per block for a call covering
+// blocks register blocks, and advances past them.
+func (p *prefetcher) take(blocks int) (uintptr, int) {
+	if p == nil || p.left <= 0 || blocks <= 0 {
+		return 0, 0
+	}
+	per := min(p.per, (p.left+blocks-1)/blocks)
+	a := p.addr
+	p.addr += uintptr(64 * per * blocks)
+	p.left -= per * blocks
+	return a, per
 }
 
 func (a *operands) xr(i int) []float32 { return a.x[i*a.ldx+a.xk : i*a.ldx+a.xk+a.kw] }
@@ -120,11 +146,13 @@ func (a *operands) tileAVX512(t0, t1, n0, n1 int) {
 			switch {
 			case rows == 8:
 				x := a.xr(i)
-				mm8z(&x[0], a.ldx, &w[0], a.ldw, &out[i*N+n0], N, kn, groups)
+				pf, per := a.pf.take(groups)
+				mm8z(&x[0], a.ldx, &w[0], a.ldw, &out[i*N+n0], N, kn, groups, pf, per)
 			case rows <= mm1zRows:
 				for r := i; r < i+rows; r++ {
 					x := a.xr(r)
-					mm1z(&x[0], &w[0], a.ldw, &out[r*N+n0], kn, n2-n0)
+					pf, per := a.pf.take((n2 - n0) / 4)
+					mm1z(&x[0], &w[0], a.ldw, &out[r*N+n0], kn, n2-n0, pf, per)
 				}
 			default:
 				mm8zPadded(a, i, rows, n0, n2, kn, groups)
@@ -162,7 +190,8 @@ func mm8zPadded(a *operands, i, rows, n0, n2, kn, groups int) {
 		copy(os[r*width:(r+1)*width], a.out[(i+r)*a.ldo+n0:(i+r)*a.ldo+n2])
 	}
 	w := a.wr(n0)
-	mm8z(&xs[0], kn, &w[0], a.ldw, &os[0], width, kn, groups)
+	pf, per := a.pf.take(groups)
+	mm8z(&xs[0], kn, &w[0], a.ldw, &os[0], width, kn, groups, pf, per)
 	for r := range rows {
 		copy(a.out[(i+r)*a.ldo+n0:(i+r)*a.ldo+n2], os[r*width:(r+1)*width])
 	}

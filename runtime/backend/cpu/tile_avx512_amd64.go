@@ -15,16 +15,21 @@ var haveAVX512 = haveSIMD && cpu.X86.HasAVX512F
 // be a multiple of 16 and groups at least 1. Implemented in
 // tile_avx512_amd64.s.
 //
+// With pfper > 0 it also prefetches pfper 64-byte lines from address pf on
+// before each of the groups (see prefetcher).
+//
 //go:noescape
-func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
+func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int, pf uintptr, pfper int)
 
 // mm1z adds x·w_cᵀ into out[c] for c < cols, one x row: for each column
 // the same 16-lane accumulation and reduction tree as mm8z, so the rows of
 // a tile past the last multiple of eight get mm8z's sums bit for bit
 // without being padded to a block of eight. n must be a multiple of 16.
 //
+// pf, pfper: as mm8z's, before each group of four columns.
+//
 //go:noescape
-func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int)
+func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int, pf uintptr, pfper int)
 
 // decodeBF16Z is decodeBF16 sixteen values at a time; n is a multiple of 16.
 //

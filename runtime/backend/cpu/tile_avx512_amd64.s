@@ -26,7 +26,11 @@
 // the w rows stream past, two per block: 10 loads per 16 FMAs, one w load
 // per 8. acc(r,c) lives in Z(4*(2*(r%2)+c) + r/2) so that the transpose
 // tree leaves rows 2L and 2L+1 in 128-bit lane L of the result.
-TEXT ·mm8z(SB), NOSPLIT, $0-64
+//
+// pfper > 0: before each 8x2 block it also issues pfper PREFETCHT1s, one
+// per 64-byte line from pf on (the weight bytes the caller decodes next),
+// so that memory streams them while the FMAs run.
+TEXT ·mm8z(SB), NOSPLIT, $0-80
 	MOVQ ldx+8(FP), AX
 	SHLQ $2, AX
 	MOVQ x+0(FP), SI
@@ -42,7 +46,17 @@ TEXT ·mm8z(SB), NOSPLIT, $0-64
 	SHLQ $2, AX
 	LEAQ (DX)(AX*1), CX
 	MOVQ out+32(FP), DI
+	MOVQ pf+64(FP), R14
 group8:
+	MOVQ pfper+72(FP), R15
+	TESTQ R15, R15
+	JZ pfdone8
+pfloop8:
+	PREFETCHT1 (R14)
+	ADDQ $64, R14
+	DECQ R15
+	JNZ pfloop8
+pfdone8:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -159,14 +173,14 @@ reduce8:
 	VEXTRACTF128 $1, y, tx \
 	VADDPS tx, x, x
 
-// func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int)
+// func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int, pf uintptr, pfper int)
 // For c < cols: out[c] += sum_{k<n} x[k]*w[c*ldw+k], n a multiple of 16
 // (at least 16). Each sum is bit-identical to the one mm8z gives that row
 // and column: one 16-lane FMA accumulator over k in the same order, then
 // the same reduction tree ((S0+S1)+(S2+S3) after REDUCE16). It serves the
 // rows of a tile past the last multiple of eight, which mm8z would run in
-// a zero-padded block of eight.
-TEXT ·mm1z(SB), NOSPLIT, $0-48
+// a zero-padded block of eight. pf, pfper: as mm8z, per four columns.
+TEXT ·mm1z(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), SI
 	MOVQ w+8(FP), DX
 	MOVQ ldw+16(FP), BX
@@ -174,9 +188,19 @@ TEXT ·mm1z(SB), NOSPLIT, $0-48
 	MOVQ out+24(FP), DI
 	MOVQ n+32(FP), CX
 	MOVQ cols+40(FP), R8
+	MOVQ pf+48(FP), R14
 quad1:
 	CMPQ R8, $4
 	JLT pair1
+	MOVQ pfper+56(FP), R15
+	TESTQ R15, R15
+	JZ pfdone1
+pfloop1:
+	PREFETCHT1 (R14)
+	ADDQ $64, R14
+	DECQ R15
+	JNZ pfloop1
+pfdone1:
 	LEAQ (DX)(BX*1), R9
 	LEAQ (R9)(BX*1), R10
 	LEAQ (R10)(BX*1), R11

@@ -5,11 +5,11 @@ package cpu
 // haveAVX512 is false: this build has no AVX-512 kernel.
 const haveAVX512 = false
 
-func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int) {
+func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int, pf uintptr, pfper int) {
 	panic("cpu: mm8z without AVX-512 support")
 }
 
-func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int) {
+func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int, pf uintptr, pfper int) {
 	panic("cpu: mm1z without AVX-512 support")
 }
 

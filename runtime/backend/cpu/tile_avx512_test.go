@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestTileKernelsMatchGo runs every tile kernel this CPU has on random
@@ -93,10 +94,10 @@ func TestMM1zMatchesMM8z(t *testing.T) {
 			w := randWeights(r, 2*pairs*K, 1)
 			init := randWeights(r, 8*2*pairs, 1)
 			want := append([]float32(nil), init...)
-			mm8z(&x[0], K, &w[0], K, &want[0], 2*pairs, K, pairs)
+			mm8z(&x[0], K, &w[0], K, &want[0], 2*pairs, K, pairs, 0, 0)
 			for row := range 8 {
 				got := append([]float32(nil), init[row*2*pairs:(row+1)*2*pairs]...)
-				mm1z(&x[row*K], &w[0], K, &got[0], K, cols)
+				mm1z(&x[row*K], &w[0], K, &got[0], K, cols, uintptr(unsafe.Pointer(&w[0])), row%3)
 				for c := range 2 * pairs {
 					w := want[row*2*pairs+c]
 					if c >= cols {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
@@ -150,12 +151,23 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 	tilesN := (N + blockN - 1) / blockN
 	rowGroup := rowGroups(T, tilesN, b.threads)
 	groups := (T + rowGroup - 1) / rowGroup
-	b.parallelTasks(groups*tilesN, func(task int) {
+	slices := (K + blockK - 1) / blockK
+	b.parallelTasksAhead(groups*tilesN, func(task, next int) {
 		g0 := (task % groups) * rowGroup
 		g1 := min(g0+rowGroup, T)
 		n0 := (task / groups) * blockN
 		n1 := min(n0+blockN, N)
 		initOut(out, bias, N, g0, g1, n0, n1)
+		var pf *prefetcher
+		if next >= 0 && K > 0 {
+			// The next task's weight rows are contiguous bytes; spread
+			// their lines over this task's register blocks.
+			m0 := (next / groups) * blockN
+			m1 := min(m0+blockN, N)
+			lines := ((m1-m0)*w.rowBytes + 63) / 64
+			blocks := slices * ((g1 - g0 + 7) / 8) * max(1, (n1-n0)/2)
+			pf = &prefetcher{addr: uintptr(unsafe.Pointer(&w.raw[m0*w.rowBytes])), left: lines, per: max(1, (lines+blocks-1)/blocks)}
+		}
 		pp := panelPool.Get().(*[]float32)
 		panel := *pp
 		for k0 := 0; k0 < K; k0 += blockK {
@@ -165,7 +177,7 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 				w.decodeRow(panel[(j-n0)*kw:(j-n0+1)*kw], j, k0, k1)
 			}
 			for t0 := g0; t0 < g1; t0 += blockT {
-				panelMatMul(out, x, panel, K, N, kw, t0, min(t0+blockT, g1), n0, n1, k0)
+				panelMatMul(out, x, panel, K, N, kw, t0, min(t0+blockT, g1), n0, n1, k0, pf)
 			}
 		}
 		panelPool.Put(pp)
@@ -175,11 +187,11 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 // panelMatMul adds x[t0:t1, k0:k0+kw]·panelᵀ into out[t0:t1, n0:n1], where
 // panel row j−n0 holds weight row j's values k0..k0+kw. It is tileMatMul
 // with the weight rows taken from the panel.
-func panelMatMul(out, x, panel []float32, K, N, kw, t0, t1, n0, n1, k0 int) {
+func panelMatMul(out, x, panel []float32, K, N, kw, t0, t1, n0, n1, k0 int, pf *prefetcher) {
 	// tileMatMul indexes w[j*K'+k0' : j*K'+k1']; with K' = kw, k0' = 0 and
 	// the panel shifted by n0 rows it reads exactly the panel. x keeps its
 	// own stride, so the kernels take both strides.
-	a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: panel, ldw: kw, wrow: n0, wk: 0, kw: kw}
+	a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: panel, ldw: kw, wrow: n0, wk: 0, kw: kw, pf: pf}
 	a.tile(t0, t1, n0, n1)
 }
 

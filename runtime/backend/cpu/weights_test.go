@@ -235,3 +235,33 @@ func BenchmarkMatMulStored(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLMHeadStored is lm_head at the Qwen2.5-0.5B shape on the 64
+// masked rows of a denoising step: x[64,896]·W[151936,896]ᵀ, a weight far
+// larger than the caches, so it measures decoding from memory as well as
+// the kernels.
+func BenchmarkLMHeadStored(b *testing.B) {
+	const T, K, N = 64, 896, 151936
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0} {
+		b.Run(string(f), func(b *testing.B) {
+			be := New(0)
+			r := rand.New(rand.NewPCG(1, 2))
+			x, _ := be.Wrap(randWeights(r, T*K, 1), T, K)
+			raw, _ := quant.Encode(f, randWeights(r, N*K, 0.02), N, K)
+			w, err := be.UploadWeight(raw, f, N, K)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out, _ := be.Alloc(T, N)
+			c0 := cpuSeconds()
+			for b.Loop() {
+				if err := be.MatMul(out, x, w, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			flops := 2 * float64(T*K*N) * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(flops/(cpuSeconds()-c0)/1e9, "GFLOP/cpu-s")
+		})
+	}
+}
