@@ -11,7 +11,9 @@
 # /tmp/llamacpp15), OUT (results; default $MODELS/run-<UTC time>), PHASES ("agree time"),
 # AGREE_FORMATS / TIME_FORMATS ("f32 bf16 q8_0"), LLAMA_GGML_BACKEND (default best: the ggml CPU
 # variant this CPU scores highest), SHORT/LONG (llama.cpp step counts whose difference gives its
-# CPU per step; 2 and 8), OURSTEPS (dream-lsp bench's denoise steps, 8), AGREE_STEPS (64).
+# CPU per step; 2 and 8), OURSTEPS (dream-lsp bench's denoise steps, 8), AGREE_STEPS (64),
+# LLAMA1_FORMATS (formats also timed with llama.cpp at one thread: ggml's threads spin at barriers,
+# which inflates its CPU time at 2 threads when the machine is oversubscribed; default none).
 #
 # (a) Agreement: llama-diffusion-cli --top-k 1 with one block over the canvas and 64 steps reveals
 #     one mask per step, the leftmost (every confidence is 1, ties go to the lower position);
@@ -37,6 +39,7 @@ SHORT=${SHORT:-2}
 LONG=${LONG:-8}
 OURSTEPS=${OURSTEPS:-8}
 AGREE_STEPS=${AGREE_STEPS:-64}
+LLAMA1_FORMATS=${LLAMA1_FORMATS:-}
 export LLAMA_GGML_BACKEND=${LLAMA_GGML_BACKEND:-best}
 NP=256
 NM=64
@@ -117,7 +120,7 @@ for phase in $PHASES; do
       tv=$OUT/agree-ours-$f.time
       timed "$dream" debug denoise --model "$m" --ids "$ids" --steps "$AGREE_STEPS" --alg confidence_threshold --block-size 1 \
         --eps 0.001 --temperature 0 --top-k 1 --top-p 1 --threads 2 >"$OUT/agree-ours-$f.json" 2>"$OUT/agree-ours-$f.err"
-      /usr/bin/python3 - "$OUT" "$f" "$tokdir" "$NP" >>"$results" <<'PY'
+      /usr/bin/python3 - "$OUT" "$f" "$tokdir" "$NP" "$AGREE_STEPS" >>"$results" <<'PY'
 import json, sys
 out, f, tokdir, n_prompt = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 # llama.cpp's text: the message after "total time", "\n" + text + "\n".
@@ -158,7 +161,7 @@ for k in range(1, len(gen) + 1):
         agree = k
     else:
         break
-print(f"agree\t{f}\t{len(gen)}\t{agree}\t{'identical' if ours == theirs else 'differ'}")
+print(f"agree\t{f}\t{len(gen)}\t{agree}\t{'identical' if ours == theirs else 'differ'}\t{sys.argv[5]}")
 if ours != theirs:
     print(f"ours  {ours!r}\nllama {theirs!r}", file=sys.stderr)
 PY
@@ -176,6 +179,17 @@ PY
       c2=$(cpu_of "$OUT/time-llama-$f-$LONG.time")
       wall=$(grep -o 'time per step: [0-9.]*ms' "$OUT/time-llama-$f-$LONG.jsonl" | head -1 | grep -o '[0-9.]*')
       printf 'llama\t%s\t%s\t%s\t%s\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama-$f-$LONG.time")" "$wall" >>"$results"
+      case " $LLAMA1_FORMATS " in
+      *" $f "*)
+        for s in "$SHORT" "$LONG"; do
+          tv=$OUT/time-llama1-$f-$s.time
+          timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" -t 1 -tb 1 --diffusion-block-length "$N" --diffusion-steps "$s" >"$OUT/time-llama1-$f-$s.jsonl" 2>"$OUT/time-llama1-$f-$s.err"
+        done
+        c1=$(cpu_of "$OUT/time-llama1-$f-$SHORT.time")
+        c2=$(cpu_of "$OUT/time-llama1-$f-$LONG.time")
+        printf 'llama-t1\t%s\t%s\t%s\t-\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama1-$f-$LONG.time")" >>"$results"
+        ;;
+      esac
       tv=$OUT/time-ours-$f.time
       timed "$dream" bench --model "$m" --tokens "$N" --masks "$NM" --steps "$OURSTEPS" --runs 1 --cache both --threads 2 --json >"$OUT/time-ours-$f.json" 2>"$OUT/time-ours-$f.err"
       /usr/bin/python3 - "$OUT/time-ours-$f.json" "$f" "$OURSTEPS" "$(rss_of "$tv")" >>"$results" <<'PY'
@@ -198,29 +212,5 @@ done
 {
   echo "dream-lsp $commit beside llama.cpp $("$llama" --version 2>&1 | sed -n 's/^version: //p' | head -1), ggml CPU backend ${backend:-?}"
   echo "$(date -u +%F\ %H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); ${NP} prompt tokens + ${NM} masks, 2 threads; results in $OUT"
-  /usr/bin/python3 - "$results" <<'PY'
-import sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-agree = {r[1]: r for r in rows if r[0] == "agree"}
-t = {(r[0], r[1]): r for r in rows if r[0] != "agree"}
-fmts = [f for f in ("f32", "bf16", "q8_0") if ("llama", f) in t]
-if fmts:
-    best = min(float(t[("llama", f)][2]) for f in fmts)
-    print(f"\nCPU-s per denoising step (ratio to llama.cpp's best format, {best:.2f} CPU-s) and peak RSS MiB (ratio to llama.cpp's at the same format)")
-    print(f"{'format':6} {'llama.cpp':>16} {'ours, no cache':>20} {'ours, dual cache':>20} {'RSS llama':>10} {'RSS ours':>16}")
-    for f in fmts:
-        l = t[("llama", f)]
-        cells = [f"{float(l[2]):6.2f} ({float(l[2]) / best:4.2f}x)"]
-        for mode in ("ours-nocache", "ours-cache"):
-            o = t.get((mode, f))
-            cells.append(f"{float(o[2]):6.2f} ({float(o[2]) / best:5.3f}x)" if o else "-")
-        o = t.get(("ours-nocache", f))
-        rss = f"{o[3]} ({int(o[3]) / int(l[3]):4.2f}x)" if o else "-"
-        print(f"{f:6} {cells[0]:>16} {cells[1]:>20} {cells[2]:>20} {l[3]:>10} {rss:>16}")
-    print("(llama.cpp wall ms per step, its own timing: " + ", ".join(f"{f} {t[('llama', f)][4]}" for f in fmts) + ")")
-if agree:
-    print("\ngreedy left-to-right agreement of the 64 generated tokens (no K/V cache on our side)")
-    for f, r in agree.items():
-        print(f"{f:6} {r[4]:>9}: our first {r[3]} of {r[2]} tokens reproduce llama.cpp's text")
-PY
+  /usr/bin/python3 bench/llamacpp/table.py "$results"
 } | tee "$OUT/table.txt"
