@@ -12,8 +12,10 @@
 # AGREE_FORMATS / TIME_FORMATS ("f32 bf16 q8_0"), LLAMA_GGML_BACKEND (default best: the ggml CPU
 # variant this CPU scores highest), SHORT/LONG (llama.cpp step counts whose difference gives its
 # CPU per step; 2 and 8), OURSTEPS (dream-lsp bench's denoise steps, 8), AGREE_STEPS (64),
-# LLAMA1_FORMATS (formats also timed with llama.cpp at one thread: ggml's threads spin at barriers,
-# which inflates its CPU time at 2 threads when the machine is oversubscribed; default none).
+# SIDES (what the time phase runs: llama = llama.cpp at 2 threads, llama1 = llama.cpp at one thread,
+# where ggml's barrier spinning cannot inflate its CPU time on an oversubscribed machine, ours =
+# dream-lsp bench; default "llama ours"; llama.cpp's numbers do not change with our commits, so a
+# rerun for a new commit needs only ours, with LLAMA_RESULTS naming the earlier results.tsv).
 #
 # (a) Agreement: llama-diffusion-cli --top-k 1 with one block over the canvas and 64 steps reveals
 #     one mask per step, the leftmost (every confidence is 1, ties go to the lower position);
@@ -39,7 +41,7 @@ SHORT=${SHORT:-2}
 LONG=${LONG:-8}
 OURSTEPS=${OURSTEPS:-8}
 AGREE_STEPS=${AGREE_STEPS:-64}
-LLAMA1_FORMATS=${LLAMA1_FORMATS:-}
+SIDES=${SIDES:-llama ours}
 export LLAMA_GGML_BACKEND=${LLAMA_GGML_BACKEND:-best}
 NP=256
 NM=64
@@ -109,6 +111,8 @@ if [ "$AGREE_STEPS" -eq "$NM" ]; then agree_sched=(--diffusion-block-length "$N"
 
 results=$OUT/results.tsv
 : >"$results"
+# LLAMA_RESULTS: a previous run's results.tsv whose llama.cpp rows are reused (with SIDES=ours).
+[ -n "${LLAMA_RESULTS:-}" ] && grep -E '^llama' "$LLAMA_RESULTS" >>"$results"
 backend=""
 for phase in $PHASES; do
   case $phase in
@@ -170,6 +174,7 @@ PY
   time)
     for f in $TIME_FORMATS; do
       m=$MODELS/q05-$f.gguf
+      case " $SIDES " in *" llama "*)
       for s in "$SHORT" "$LONG"; do
         tv=$OUT/time-llama-$f-$s.time
         timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" --diffusion-block-length "$N" --diffusion-steps "$s" >"$OUT/time-llama-$f-$s.jsonl" 2>"$OUT/time-llama-$f-$s.err"
@@ -179,8 +184,10 @@ PY
       c2=$(cpu_of "$OUT/time-llama-$f-$LONG.time")
       wall=$(grep -o 'time per step: [0-9.]*ms' "$OUT/time-llama-$f-$LONG.jsonl" | head -1 | grep -o '[0-9.]*')
       printf 'llama\t%s\t%s\t%s\t%s\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama-$f-$LONG.time")" "$wall" >>"$results"
-      case " $LLAMA1_FORMATS " in
-      *" $f "*)
+        ;;
+      esac
+      case " $SIDES " in
+      *" llama1 "*)
         for s in "$SHORT" "$LONG"; do
           tv=$OUT/time-llama1-$f-$s.time
           timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" -t 1 -tb 1 --diffusion-block-length "$N" --diffusion-steps "$s" >"$OUT/time-llama1-$f-$s.jsonl" 2>"$OUT/time-llama1-$f-$s.err"
@@ -190,6 +197,7 @@ PY
         printf 'llama-t1\t%s\t%s\t%s\t-\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama1-$f-$LONG.time")" >>"$results"
         ;;
       esac
+      case " $SIDES " in *" ours "*)
       tv=$OUT/time-ours-$f.time
       timed "$dream" bench --model "$m" --tokens "$N" --masks "$NM" --steps "$OURSTEPS" --runs 1 --cache both --threads 2 --json >"$OUT/time-ours-$f.json" 2>"$OUT/time-ours-$f.err"
       /usr/bin/python3 - "$OUT/time-ours-$f.json" "$f" "$OURSTEPS" "$(rss_of "$tv")" >>"$results" <<'PY'
@@ -202,6 +210,8 @@ for r in rep["results"]:
     else:
         print(f"ours-forward\t{f}\t{r['cpu_ms_per_run'] / 1000:.3f}\t{rss}\t{r.get('gflop_per_cpu_s', 0):.1f}")
 PY
+        ;;
+      esac
     done
     ;;
   *) echo "sidebyside: unknown phase $phase" >&2; exit 2 ;;
