@@ -48,9 +48,9 @@ func writeCheckpoint(t *testing.T, cfg model.Config, d weights.DType) *weights.C
 // depend on the machine: the bytes of converted weights outside the Go
 // heap (quant.Allocated) and the heap bytes allocated while loading
 // (runtime.MemStats.TotalAlloc). Converting at load must not make a
-// float32 copy of the weights (it decodes 1 MiB chunks into reused
-// buffers), and weights used in place (bf16 as bf16, float32 under auto)
-// must cost nothing.
+// float32 copy of the weights on the heap (it decodes 1 MiB chunks into
+// reused buffers; f32 copies live off the heap too), and weights used in
+// place (bf16 as bf16, float32 under auto) must cost nothing.
 func TestLoadMemory(t *testing.T) {
 	cfg := model.BenchConfig()
 	cfg.NumLayers = 2
@@ -73,6 +73,8 @@ func TestLoadMemory(t *testing.T) {
 		{"bf16 file, q8_0", weights.BF16, model.WeightsQ8_0, q8Bytes, false, backend.WeightQ8_0},
 		{"f32 file, q8_0", weights.F32, model.WeightsQ8_0, q8Bytes, false, backend.WeightQ8_0},
 		{"f32 file, bf16", weights.F32, model.WeightsBF16, matrixValues * 2, false, backend.WeightBF16},
+		{"bf16 file, f32", weights.BF16, model.WeightsF32, matrixValues * 4, false, backend.WeightF32},
+		{"f32 file, f32", weights.F32, model.WeightsF32, matrixValues * 4, false, backend.WeightF32},
 		{"bf16 file, auto", weights.BF16, model.WeightsAuto, 0, true, backend.WeightBF16},
 		{"f32 file, auto", weights.F32, model.WeightsAuto, 0, true, backend.WeightF32},
 	} {

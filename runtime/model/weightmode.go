@@ -150,11 +150,17 @@ var convertBufs = sync.Pool{New: func() any { b := make([]float32, convertValues
 // under auto that cannot stay in place). Under auto a float32 tensor of a
 // mapped file stays in place too (wrapped, no copy).
 func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name string, rows, cols int, inPlace *bool, frees *[]func()) (t backend.Tensor, ok bool, err error) {
+	rs, isRaw := src.(RawSource)
+	if mode == WeightsF32 {
+		if !isRaw {
+			return nil, false, nil
+		}
+		return offHeapFloat32(be, rs, name, rows, cols, frees)
+	}
 	up, can := be.(backend.WeightUploader)
-	if !can || mode == WeightsF32 {
+	if !can {
 		return nil, false, nil
 	}
-	rs, isRaw := src.(RawSource)
 	if !isRaw {
 		want := StoredFormat(mode, "", cols)
 		if want == "" {
@@ -224,6 +230,47 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 	t, err = up.UploadWeight(dst, want, rows, cols)
 	if err != nil {
 		return nil, false, fmt.Errorf("model: upload %s: %w", name, err)
+	}
+	return t, true, nil
+}
+
+// offHeapFloat32 copies a stored weight as float32 into memory outside
+// the Go heap and wraps it (the CPU backend): a copy, so the source can be
+// closed after loading, that does not count toward the heap the garbage
+// collector paces itself by (2.4 GB of heap weights let garbage grow by as
+// much again). ok=false leaves it to get's heap copy.
+func offHeapFloat32(be backend.Backend, rs RawSource, name string, rows, cols int, frees *[]func()) (backend.Tensor, bool, error) {
+	w, can := be.(wrapper)
+	if !can || !littleEndian {
+		return nil, false, nil
+	}
+	raw, have, shape, err := rs.Raw(name)
+	if err != nil {
+		return nil, false, fmt.Errorf("model: load %s: %w", name, err)
+	}
+	if !equalShape(shape, []int{rows, cols}) {
+		return nil, false, fmt.Errorf("model: tensor %s has shape %v, config wants %v", name, shape, []int{rows, cols})
+	}
+	inRow, ok := have.RowBytes(cols)
+	if !ok || len(raw) != rows*inRow {
+		return nil, false, fmt.Errorf("model: tensor %s: %d bytes of %s for [%d,%d]", name, len(raw), have, rows, cols)
+	}
+	dst, err := convert(backend.WeightF32, rows, cols, frees, func(buf []float32, r0, r1 int) ([]float32, error) {
+		return buf, quant.DecodeInto(buf, have, raw[r0*inRow:r1*inRow], r1-r0, cols)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
+	}
+	if r, ok := rs.(interface{ Release(name string) }); ok {
+		r.Release(name)
+	}
+	v, ok := float32View(dst, rows*cols)
+	if !ok { // an empty weight
+		return nil, false, nil
+	}
+	t, err := w.Wrap(v, rows, cols)
+	if err != nil {
+		return nil, false, fmt.Errorf("model: wrap %s: %w", name, err)
 	}
 	return t, true, nil
 }
