@@ -58,6 +58,9 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 	if req.DreamOn != nil {
 		return runDreamOn(ctx, m, req)
 	}
+	if dm, ok := m.(DeviceModel); ok {
+		return runDevice(ctx, dm, req) // device.go: the device's own fast path
+	}
 	cfg := m.Config()
 	mask, vocab := cfg.MaskTokenID, cfg.VocabSize
 	if req.Steps < 1 {

@@ -1,8 +1,14 @@
 // Package engine is the runtime's front door: Open wires a model
-// directory's config, weights and tokenizer to a compute backend (the
-// pure-Go CPU backend for now), and Denoise runs Dream's denoising loop on
-// it. Callers (infill, cmd/dream-lsp) see token ids and canvases, never
-// tensors.
+// directory's config, weights and tokenizer to a compute backend, and
+// Denoise runs Dream's denoising loop on it. Callers (infill,
+// cmd/dream-lsp) see token ids and canvases, never tensors.
+//
+// One path runs per engine, chosen at Open: on a backend with a fast path
+// of its own (DeviceLoader: the CUDA backend's bf16 model with device
+// sampling) that path, else runtime/model's forward pass over the
+// backend's generic operations (the CPU backend, or the CUDA backend's
+// float32 operations when the fast path cannot load) with
+// runtime/sampler on the host.
 package engine
 
 import (
@@ -47,8 +53,24 @@ type Options struct {
 	// Weights is the format the big linear weights are kept in on backends
 	// that read stored formats (the CPU backend): "" or auto keeps the
 	// stored precision (bf16 stays bf16, mapped in place), f32 expands to
-	// float32, bf16 and q8_0 convert at load (see model.WeightMode).
+	// float32, bf16 and q8_0 convert at load (see model.WeightMode). A
+	// backend's fast path (DeviceLoader) keeps bf16 and runs for auto and
+	// bf16 only.
 	Weights model.WeightMode
+	// DeviceTokens is the K/V cache rows a DeviceLoader's fast path
+	// reserves: the canvases of one Denoise call together (0: its default,
+	// 4096 on the GPU).
+	DeviceTokens int
+}
+
+// DeviceLoader is implemented by backends that run Dream through a fast
+// path of their own instead of the generic operations: runtime/backend/cuda
+// keeps the weights in bf16 with fused kernels, a K/V cache and sampling
+// on the device (half the memory and bytes per step of its float32
+// operations). Open uses it when the backend is given; a load error falls
+// back to the generic path with a Warn saying why.
+type DeviceLoader interface {
+	LoadDeviceModel(cfg model.Config, src model.WeightSource, maxTokens int) (denoise.DeviceModel, error)
 }
 
 // DreamOnExpandTokenID is DreamOn's "expand" token: committing it at a
@@ -62,7 +84,9 @@ type Engine struct {
 	gen    model.GenerationConfig
 	tok    *tokenizer.Tokenizer
 	be     backend.Backend
-	m      *model.Model
+	m      *model.Model        // the generic path (nil when dev runs)
+	dev    denoise.DeviceModel // the backend's fast path (nil when m runs)
+	path   string              // which of the two runs, for logs and status
 	log    *slog.Logger
 	expand int // -1 when the checkpoint has no expand token
 	cache  denoise.CacheOptions
@@ -159,21 +183,25 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 		}
 		be = cpu.New(opts.Threads)
 	}
-	m, err := model.LoadWith(cfg, src, be, model.LoadOptions{Weights: mode})
-	if err != nil {
-		if opts.Backend == nil {
-			be.Close()
+	dev, path := loadDevice(cfg, src, be, mode, opts.DeviceTokens, log)
+	var m *model.Model
+	if dev == nil {
+		m, err = model.LoadWith(cfg, src, be, model.LoadOptions{Weights: mode})
+		if err != nil {
+			if opts.Backend == nil {
+				be.Close()
+			}
+			closer.Close()
+			return nil, fmt.Errorf("engine: load weights of %s: %w", name, err)
 		}
-		closer.Close()
-		return nil, fmt.Errorf("engine: load weights of %s: %w", name, err)
 	}
-	if !m.UsesSourceMemory() {
+	if dev != nil || !m.UsesSourceMemory() {
 		// Every weight was copied or converted: unmap the files now so
 		// the pages read while converting leave the resident set.
 		closer.Close()
 		closer = nil
 	}
-	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, log: log, expand: -1, cache: opts.Cache, reuse: opts.ReuseCache, closer: closer}
+	e := &Engine{cfg: cfg, gen: gen.WithModel(cfg), tok: tok, be: be, m: m, dev: dev, path: path, log: log, expand: -1, cache: opts.Cache, reuse: opts.ReuseCache, closer: closer}
 	e.expand = expandToken(cfg, tok)
 	if tok == nil {
 		log.Warn("model has no tokenizer files; only token-level calls work", "model", name)
@@ -182,10 +210,37 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 	if t, ok := be.(interface{ Threads() int }); ok {
 		threads = t.Threads()
 	}
-	log.Info("model loaded", "model", name, "backend", be.Name(), "threads", threads, "weights", mode,
+	log.Info("model loaded", "model", name, "backend", be.Name(), "path", path, "threads", threads, "weights", mode,
 		"layers", cfg.NumLayers, "hidden", cfg.HiddenSize, "vocab", cfg.VocabSize,
 		"expand_token", e.expand, "dur_ms", time.Since(start).Milliseconds())
 	return e, nil
+}
+
+// loadDevice loads the backend's fast path when it has one and the weight
+// mode allows it, logging which path runs and why; it returns nil and the
+// generic path's name otherwise.
+func loadDevice(cfg model.Config, src model.WeightSource, be backend.Backend, mode model.WeightMode, tokens int, log *slog.Logger) (denoise.DeviceModel, string) {
+	generic := be.Name()
+	if generic != "cpu" {
+		generic += "-f32"
+	}
+	dl, ok := be.(DeviceLoader)
+	if !ok {
+		return nil, generic
+	}
+	if mode != model.WeightsAuto && mode != model.WeightsBF16 {
+		log.Warn("fast path skipped: it keeps weights in bf16; running the float32 operations", "backend", be.Name(), "weights", mode, "path", generic)
+		return nil, generic
+	}
+	start := time.Now()
+	dev, err := dl.LoadDeviceModel(cfg, src, tokens)
+	if err != nil {
+		log.Warn("fast path unavailable; running the float32 operations (twice the memory and bytes per step)", "backend", be.Name(), "path", generic, "err", err)
+		return nil, generic
+	}
+	path := be.Name() + "-bf16"
+	log.Info("fast path: bf16 weights, dual K/V cache and sampling on the device", "backend", be.Name(), "path", path, "dur_ms", time.Since(start).Milliseconds())
+	return dev, path
 }
 
 // expandToken applies the rule for DreamOn's expand token: the checkpoint
@@ -218,8 +273,13 @@ func (e *Engine) Config() model.Config { return e.cfg }
 // absent) with unset token ids filled from the model config.
 func (e *Engine) GenerationConfig() model.GenerationConfig { return e.gen }
 
-// Backend returns the name of the compute backend ("cpu").
+// Backend returns the name of the compute backend ("cpu", "cuda").
 func (e *Engine) Backend() string { return e.be.Name() }
+
+// Path returns which path runs the model: "cpu", "cuda-bf16" (the CUDA
+// backend's fast path) or "cuda-f32" (its float32 operations, the
+// fallback).
+func (e *Engine) Path() string { return e.path }
 
 // ExpandTokenID reports DreamOn's expand token when the checkpoint has it
 // (see expandToken for the rule).
@@ -230,6 +290,9 @@ func (e *Engine) ExpandTokenID() (int, bool) { return e.expand, e.expand >= 0 }
 func (e *Engine) Forward(in []model.Input) ([][]float32, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.dev != nil {
+		return e.dev.Forward(in)
+	}
 	if e.m == nil {
 		return nil, ErrClosed
 	}
@@ -247,21 +310,29 @@ func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Res
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.m == nil {
+	var run denoise.Model = e.m
+	switch {
+	case e.dev != nil:
+		// The device keeps its own cache (no reuse across calls yet);
+		// DreamOn runs on its logits without the host K/V cache.
+		run = e.dev
+		if req.DreamOn != nil {
+			req.Cache = denoise.CacheOptions{}
+		}
+	case e.m == nil:
 		return nil, ErrClosed
-	}
-	if e.reuse && req.Cache.Enabled && req.Cache.Reuse == nil && len(req.Canvases) == 1 {
+	case e.reuse && req.Cache.Enabled && req.Cache.Reuse == nil && len(req.Canvases) == 1:
 		if e.kv == nil {
 			e.kv = e.m.NewCache()
 		}
 		req.Cache.Reuse = e.kv
 	}
 	start := time.Now()
-	res, err := denoise.Run(ctx, e.m, req)
+	res, err := denoise.Run(ctx, run, req)
 	if err != nil {
 		return nil, err
 	}
-	e.log.Debug("denoised", "canvases", len(req.Canvases), "steps", res.Steps, "kv_cache", req.Cache.Enabled, "dur_ms", time.Since(start).Milliseconds())
+	e.log.Debug("denoised", "path", e.path, "canvases", len(req.Canvases), "steps", res.Steps, "kv_cache", req.Cache.Enabled, "dur_ms", time.Since(start).Milliseconds())
 	return res, nil
 }
 
@@ -308,7 +379,12 @@ func (e *Engine) Close() error {
 		e.m.Close()
 		e.m = nil
 	}
-	err := e.be.Close()
+	var err error
+	if e.dev != nil {
+		err = e.dev.Close()
+		e.dev = nil
+	}
+	err = errors.Join(err, e.be.Close())
 	if e.closer != nil {
 		err = errors.Join(err, e.closer.Close())
 		e.closer = nil

@@ -338,11 +338,7 @@ func (m *BF16Model) closeLocked() error {
 	if m.stream != 0 {
 		_ = d.StreamSynchronize(m.stream)
 	}
-	for k, g := range m.graphs {
-		_ = d.GraphExecDestroy(g.e)
-		_ = d.GraphDestroy(g.g)
-		delete(m.graphs, k)
-	}
+	m.dropGraphs()
 	for _, p := range m.plans {
 		p.Destroy()
 	}
@@ -366,6 +362,19 @@ func (m *BF16Model) closeLocked() error {
 		m.stream = 0
 	}
 	return nil
+}
+
+// maxGraphs bounds the captured forward graphs a model keeps.
+const maxGraphs = 64
+
+// dropGraphs destroys every captured graph (after a synchronize).
+func (m *BF16Model) dropGraphs() {
+	d := m.b.drv
+	for k, g := range m.graphs {
+		_ = d.GraphExecDestroy(g.e)
+		_ = d.GraphDestroy(g.g)
+		delete(m.graphs, k)
+	}
 }
 
 // gemm runs y[M,N] = x[M,K]·w[N,K]ᵀ in bf16 (fp32 output when f32out).
@@ -694,6 +703,11 @@ func (m *BF16Model) run(T int, segs []Segment, R int, temp float32, graph bool) 
 	g, ok := m.graphs[key]
 	if !ok {
 		d := m.b.drv
+		if len(m.graphs) >= maxGraphs {
+			// A server sees ever new canvas shapes: start over rather
+			// than keep every graph (each holds the launch tree).
+			m.dropGraphs()
+		}
 		// One eager run first: libraries load kernels and plan lazily,
 		// which a stream capture does not allow.
 		if err := m.enqueue(T, segs, R, temp); err != nil {
@@ -919,11 +933,7 @@ func (m *BF16Model) TuneGEMMs(warmup, reps int) ([]TunedGEMM, error) {
 	if err := d.StreamSynchronize(m.stream); err != nil {
 		return nil, err
 	}
-	for k, g := range m.graphs {
-		_ = d.GraphExecDestroy(g.e)
-		_ = d.GraphDestroy(g.g)
-		delete(m.graphs, k)
-	}
+	m.dropGraphs()
 	var out []TunedGEMM
 	for shape, p := range m.plans {
 		r := TunedGEMM{M: shape.M, N: shape.N, K: shape.K, Batch: shape.Batch, Candidates: p.NumAlgos()}

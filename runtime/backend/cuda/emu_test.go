@@ -68,6 +68,12 @@ const EnvEmuFull = "DREAM_EMU_FULL"
 // (maskgit_plus, 8 steps on a 30-token canvas).
 var emuQuickGolden = map[string][]int{"tiny-gqa": {2}}
 
+// emuQuickEngine are the fast subset's cases of the engine check on
+// tiny-mha-sharded, both topk_margin with 4 steps: case 4 (masks in the
+// middle of 30 tokens) and case 31 (12 tokens whose first slot is masked,
+// the row-0 rule of Dream's shifted logits).
+var emuQuickEngine = []int{4, 31}
+
 // TestEmulatedGPU runs the CUDA backend end to end on the CPU: the fake
 // driver executes every launch with the real kernel sources under the
 // emulator (fibers for threads, emulated tensor-core mma) and the fake
@@ -122,7 +128,7 @@ func TestEmulatedGPU(t *testing.T) {
 		t.Fatalf("emulated GPU: %v", err)
 	}
 	// The child's checks must have run, not skipped: each one's PASS line.
-	want := []string{"conformance", "bf16", "cached", "golden"}
+	want := []string{"conformance", "bf16", "cached", "golden", "dream", "engine"}
 	if os.Getenv(EnvEmuFull) == "1" {
 		want = append(want, "batched")
 	}
@@ -164,6 +170,14 @@ func emuChild(t *testing.T, b *cuda.Backend) {
 			runGoldenTraces(t, b, nil)
 		} else {
 			runGoldenTraces(t, b, emuQuickGolden)
+		}
+	})
+	t.Run("dream", func(t *testing.T) { runDreamSamples(t, b, "tiny-mha-sharded") })
+	t.Run("engine", func(t *testing.T) {
+		if full {
+			runEngineFastPath(t, b, "tiny-mha-sharded", nil)
+		} else {
+			runEngineFastPath(t, b, "tiny-mha-sharded", emuQuickEngine)
 		}
 	})
 }

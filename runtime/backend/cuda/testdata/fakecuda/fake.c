@@ -14,6 +14,8 @@
 //            emulator of native/testdata/emu (linked in as fake_emu_launch
 //            by emu_test.go), so the whole backend computes for real
 // Built by fake_test.go: cc -shared -fPIC fake.c -o lib{cuda,nvrtc,cublasLt}.so.*
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,53 @@ static unsigned char last_params[4096];
 static size_t last_size;
 static unsigned last_dims[6];
 static int launches;
+// Stream capture records launches and GEMMs instead of running them, and
+// cuGraphLaunch replays the record, as a real graph does: a replay reads
+// the inputs staged before it (not those of the capture), so a test that
+// replays a graph with new inputs sees new results.
+typedef struct desc desc;
+typedef struct layout layout;
+typedef struct rec {
+    int gemm;
+    char name[64];
+    unsigned char* params;
+    size_t size;
+    unsigned dims[6];
+    desc* d;
+    float alpha, beta;
+    const void *A, *B, *C;
+    layout *al, *bl, *cl, *dl;
+    void* D;
+    void* ws;
+    size_t wsn;
+} rec;
+typedef struct graph {
+    rec* ops;
+    int n, cap;
+} graph;
+static graph* capturing;
+static rec* record(void) {
+    if (capturing->n == capturing->cap) {
+        capturing->cap = capturing->cap ? 2 * capturing->cap : 64;
+        capturing->ops = realloc(capturing->ops, capturing->cap * sizeof(rec));
+    }
+    rec* r = &capturing->ops[capturing->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+static int run_launch(const char* name, const unsigned char* buf, size_t size, const unsigned* d) {
+    strncpy(last_name, name, 63);
+    memcpy(last_params, buf, size);
+    last_size = size;
+    memcpy(last_dims, d, sizeof last_dims);
+    launches++;
+    if (is("emu")) {
+        if (!fake_emu_launch) return 719;  // CUDA_ERROR_LAUNCH_FAILED: built without the emulator
+        if (d[4] != 1 || d[5] != 1) return 1;
+        return fake_emu_launch(name, buf, d[0], d[1], d[2], d[3]) ? 500 : 0;
+    }
+    return 0;
+}
 int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned smem,
                    void* stream, void** params, void** extra) {
     (void)smem; (void)stream;
@@ -104,18 +153,17 @@ int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
         else return 1;
     }
     if (!buf || !size || *size > sizeof last_params) return 1;
-    strncpy(last_name, (const char*)f, 63);
-    memcpy(last_params, buf, *size);
-    last_size = *size;
     unsigned d[6] = {gx, gy, gz, bx, by, bz};
-    memcpy(last_dims, d, sizeof d);
-    launches++;
-    if (is("emu")) {
-        if (!fake_emu_launch) return 719;  // CUDA_ERROR_LAUNCH_FAILED: built without the emulator
-        if (by != 1 || bz != 1) return 1;
-        return fake_emu_launch((const char*)f, buf, gx, gy, gz, bx) ? 500 : 0;
+    if (capturing) {
+        rec* r = record();
+        strncpy(r->name, (const char*)f, 63);
+        r->params = malloc(*size ? *size : 1);
+        memcpy(r->params, buf, *size);
+        r->size = *size;
+        memcpy(r->dims, d, sizeof d);
+        return 0;
     }
-    return 0;
+    return run_launch((const char*)f, buf, *size, d);
 }
 int fake_last_launch(char* name, unsigned char* params, size_t* size, unsigned* dims) {
     strcpy(name, last_name);
@@ -124,12 +172,52 @@ int fake_last_launch(char* name, unsigned char* params, size_t* size, unsigned* 
     memcpy(dims, last_dims, sizeof last_dims);
     return launches;
 }
-int cuStreamBeginCapture_v2(void* s, int m) { (void)s; (void)m; return 0; }
-int cuStreamEndCapture(void* s, void** g) { (void)s; *g = malloc(8); return 0; }
-int cuGraphInstantiateWithFlags(void** e, void* g, unsigned long long f) { (void)g; (void)f; *e = malloc(8); return 0; }
-int cuGraphLaunch(void* e, void* s) { (void)e; (void)s; return 0; }
+int cuStreamBeginCapture_v2(void* s, int m) {
+    (void)s; (void)m;
+    if (capturing) return 900;  // CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: one capture at a time here
+    capturing = calloc(1, sizeof(graph));
+    return 0;
+}
+int cuStreamEndCapture(void* s, void** g) {
+    (void)s;
+    if (!capturing) return 901;  // CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
+    *g = capturing;
+    capturing = NULL;
+    return 0;
+}
+int cuGraphInstantiateWithFlags(void** e, void* g, unsigned long long f) {
+    (void)f;
+    graph** x = malloc(sizeof *x);
+    *x = g;
+    *e = x;
+    return 0;
+}
+// fake_record_gemm records a GEMM when a capture is running (1) and
+// leaves it to run now otherwise (0).
+int fake_record_gemm(const rec* g) {
+    if (!capturing) return 0;
+    *record() = *g;
+    return 1;
+}
+static int run_gemm(const rec* r);
+int cuGraphLaunch(void* e, void* s) {
+    (void)s;
+    const graph* g = *(graph**)e;
+    for (int i = 0; i < g->n; i++) {
+        const rec* r = &g->ops[i];
+        int err = r->gemm ? run_gemm(r) : run_launch(r->name, r->params, r->size, r->dims);
+        if (err) return err;
+    }
+    return 0;
+}
 int cuGraphExecDestroy(void* e) { free(e); return 0; }
-int cuGraphDestroy(void* g) { free(g); return 0; }
+int cuGraphDestroy(void* g) {
+    graph* x = g;
+    for (int i = 0; i < x->n; i++) free(x->ops[i].params);
+    free(x->ops);
+    free(x);
+    return 0;
+}
 int cuGetErrorName(int r, const char** s) { (void)r; *s = "CUDA_ERROR_FAKE"; return 0; }
 int cuGetErrorString(int r, const char** s) {
     *s = r == 2 ? "out of memory (fake)" : r == 100 ? "no CUDA-capable device is detected (fake)" : "fake error";
@@ -167,8 +255,8 @@ int nvrtcGetPTXSize(prog* p, size_t* n) { (void)p; *n = 0; return 0; }
 int nvrtcGetPTX(prog* p, char* b) { (void)p; (void)b; return 0; }
 
 // ---- cuBLASLt (float32 GEMMs computed for real) ----
-typedef struct { int type; uint64_t rows, cols; int64_t ld; int batch; int64_t stride; } layout;
-typedef struct { int transa, transb, epilogue; const void* bias; } desc;
+typedef struct layout { int type; uint64_t rows, cols; int64_t ld; int batch; int64_t stride; } layout;
+typedef struct desc { int transa, transb, epilogue; const void* bias; } desc;
 size_t cublasLtGetVersion(void) { return 130000; }
 int cublasLtCreate(void** h) { *h = malloc(8); return 0; }
 int cublasLtDestroy(void* h) { free(h); return 0; }
@@ -224,11 +312,12 @@ static void st_elem(const layout* l, void* p, int64_t off, float v) {
     u += 0x7fff + ((u >> 16) & 1);
     ((uint16_t*)p)[off] = (uint16_t)(u >> 16);
 }
-int cublasLtMatmul(void* h, desc* d, const float* alpha, const void* A, layout* al, const void* B, layout* bl,
-                   const float* beta, const void* C, layout* cl, void* D, layout* dl, const void* algo, void* ws, size_t wsn,
-                   void* stream) {
-    (void)h; (void)C; (void)cl; (void)algo; (void)ws; (void)stream;
-    if (wsn < 1024) return 7;
+static int run_gemm(const rec* r) {
+    const desc* d = r->d;
+    const layout *al = r->al, *bl = r->bl, *dl = r->dl;
+    const void *A = r->A, *B = r->B;
+    void* D = r->D;
+    if (r->wsn < 1024) return 7;
     if (is("nogemm")) return 0;
     if (al->batch != bl->batch || al->batch != dl->batch) return 7;
     uint64_t M = dl->rows, N = dl->cols, K = d->transa ? al->rows : al->cols;
@@ -242,10 +331,24 @@ int cublasLtMatmul(void* h, desc* d, const float* alpha, const void* A, layout* 
                     float b = d->transb ? ld_elem(bl, B, ob + k * bl->ld + j) : ld_elem(bl, B, ob + j * bl->ld + k);
                     s += (double)a * b;
                 }
-                s = *alpha * s + (*beta != 0 ? *beta * ld_elem(dl, D, od + j * dl->ld + i) : 0);
+                s = r->alpha * s + (r->beta != 0 ? r->beta * ld_elem(dl, D, od + j * dl->ld + i) : 0);
                 if (d->epilogue == 4) s += ld_elem(dl, d->bias, i);
                 st_elem(dl, D, od + j * dl->ld + i, (float)s);
             }
     }
     return 0;
+}
+int cublasLtMatmul(void* h, desc* d, const float* alpha, const void* A, layout* al, const void* B, layout* bl,
+                   const float* beta, const void* C, layout* cl, void* D, layout* dl, const void* algo, void* ws, size_t wsn,
+                   void* stream) {
+    (void)h; (void)algo; (void)stream;
+    rec g = {.gemm = 1, .d = d, .alpha = *alpha, .beta = *beta, .A = A, .B = B, .C = C, .al = al, .bl = bl, .cl = cl, .dl = dl,
+             .D = D, .ws = ws, .wsn = wsn};
+    // This file is also libcublasLt, a library of its own: the capture
+    // state lives in libcuda's copy, loaded first and RTLD_GLOBAL, which
+    // RTLD_DEFAULT finds before this one.
+    int (*rec_gemm)(const rec*) = (int (*)(const rec*))dlsym(RTLD_DEFAULT, "fake_record_gemm");
+    if (wsn < 1024) return 7;
+    if (rec_gemm && rec_gemm(&g)) return 0;
+    return run_gemm(&g);
 }

@@ -1,0 +1,311 @@
+package denoise
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
+	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/sampler"
+)
+
+// DeviceModel is the optional fast path of Run for a device that keeps the
+// weights, its K/V cache and the sampling to itself (runtime/backend/cuda's
+// DreamModel: bf16 weights, fused kernels, CUDA graphs). Run hands it whole
+// canvases or cached blocks and gets back, per wanted slot, the token drawn
+// on the device and its statistics (20 bytes a slot instead of a row of
+// vocabulary logits); the commit schedule stays here, on the host. For
+// sampler options the device cannot draw (origin, top-p, top-k, alg_temp,
+// an EOS penalty) it returns the wanted rows' logits and runtime/sampler
+// decides, as for any Model. The CPU path (*model.Model: Forward,
+// Prefill/ForwardBlocks + runtime/sampler) does not implement it.
+type DeviceModel interface {
+	Model // Forward returns logits (DreamOn, debugging)
+	// DeviceStep runs one forward pass (see DeviceCall).
+	DeviceStep(call DeviceCall) (*DeviceOutput, error)
+	// Close frees the device memory.
+	Close() error
+}
+
+// DeviceCall is one forward pass of a DeviceModel.
+type DeviceCall struct {
+	// Full runs whole canvases and refills the device's K/V cache: input i
+	// becomes cache sequence i. Nil for a cached step.
+	Full []model.Input
+	// Blocks (when Full is nil) recomputes each block against its
+	// sequence's cache from the last Full call (model.Block's rules).
+	Blocks []model.Block
+	// Device sampling: Temperature 0 is greedy; Seed and Step feed the
+	// device's own counter-based random numbers (not runtime/sampler's).
+	Temperature float32
+	Seed, Step  uint64
+	// Logits asks for the wanted rows' shifted logits instead of samples.
+	Logits bool
+}
+
+// Sample is the device's draw for one wanted slot: the token (argmax when
+// greedy, smallest id on ties) and, under softmax(logits/temperature),
+// p(token), p(top1), p(top2) and Σ p·log p (the negative entropy). A GPU
+// computes them in float32, so slots whose confidences differ by less than
+// that may be ranked differently from the CPU sampler's float64.
+type Sample struct {
+	Token                 int
+	Prob, Top1, Top2, Neg float64
+}
+
+// DeviceOutput is a DeviceStep's result, per input or block in call order
+// and per wanted slot in Want order.
+type DeviceOutput struct {
+	Samples [][]Sample  // nil when the call asked for logits
+	Logits  [][]float32 // like Model.Forward's, when the call asked for them
+}
+
+// OnDevice reports whether o can be drawn by a DeviceModel: an algorithm
+// that ranks slots by a confidence the device's statistics give
+// (maskgit_plus, topk_margin, entropy, confidence_threshold), positions
+// chosen by confidence (no alg_temp) and no logit filter or EOS penalty.
+func OnDevice(o sampler.Options) bool {
+	switch o.Alg {
+	case sampler.MaskGITPlus, sampler.TopKMargin, sampler.Entropy, sampler.ConfidenceThreshold:
+	default:
+		return false
+	}
+	return (o.TopP == 0 || o.TopP == 1) && o.TopK == 0 && o.AlgTemp == 0 && o.EOSPenalty == 0
+}
+
+// runDevice is Run for a DeviceModel: the same rows, schedules, cache
+// policy and results, with the forward (and, when OnDevice, the token
+// draws) on the device.
+func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error) {
+	cfg := dm.Config()
+	mask, vocab := cfg.MaskTokenID, cfg.VocabSize
+	if req.Steps < 1 {
+		return nil, fmt.Errorf("denoise: steps = %d, need at least 1", req.Steps)
+	}
+	if len(req.Canvases) == 0 {
+		return nil, fmt.Errorf("denoise: no canvases")
+	}
+	if req.RowSteps != nil && len(req.RowSteps) != len(req.Canvases) {
+		return nil, fmt.Errorf("denoise: %d row step counts for %d canvases", len(req.RowSteps), len(req.Canvases))
+	}
+	if err := req.Sampler.Validate(); err != nil {
+		return nil, fmt.Errorf("denoise: %w", err)
+	}
+	onDevice := OnDevice(req.Sampler)
+	eps := req.Sampler.Eps
+	if eps == 0 {
+		eps = sampler.DefaultEps
+	}
+	steps := req.Steps
+	rowSteps := make([]int, len(req.Canvases))
+	ts := make([][]float32, len(req.Canvases))
+	samplers := make([]*sampler.Sampler, len(req.Canvases))
+	blockSize := req.Sampler.BlocksOf()
+	blockOf := make([][]int, len(req.Canvases))
+	res := &Result{Canvases: make([][]int, len(req.Canvases)), Confidence: make([][]float32, len(req.Canvases))}
+	for r, c := range req.Canvases {
+		rowSteps[r] = req.Steps
+		if req.RowSteps != nil && req.RowSteps[r] != 0 {
+			if req.RowSteps[r] < 0 {
+				return nil, fmt.Errorf("denoise: canvas %d: steps = %d", r, req.RowSteps[r])
+			}
+			rowSteps[r] = req.RowSteps[r]
+		}
+		steps = max(steps, rowSteps[r])
+		if len(c) == 0 {
+			return nil, fmt.Errorf("denoise: canvas %d is empty", r)
+		}
+		for j, id := range c {
+			if id < 0 || id >= vocab {
+				return nil, fmt.Errorf("denoise: canvas %d: token id %d at %d outside the vocabulary [0,%d)", r, id, j, vocab)
+			}
+		}
+		res.Canvases[r] = slices.Clone(c)
+		res.Confidence[r] = make([]float32, len(c))
+		ts[r] = sampler.Timesteps(rowSteps[r], eps)
+		if !onDevice {
+			s, err := sampler.New(req.Sampler, rowSteps[r], r)
+			if err != nil {
+				return nil, fmt.Errorf("denoise: %w", err)
+			}
+			samplers[r] = s
+		}
+		if blockSize > 0 {
+			blockOf[r] = make([]int, len(c))
+			rank := 0
+			for j, id := range c {
+				if id == mask {
+					blockOf[r][j] = rank / blockSize
+					rank++
+				}
+			}
+		}
+	}
+	// The cache state at the last full pass, as cachedStepper keeps it.
+	var (
+		seq   map[int]int
+		block map[int][2]int
+		total int
+	)
+	for step := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var (
+			inputs []model.Input
+			rows   []int
+			left   int
+		)
+		for r, c := range res.Canvases {
+			var want []int
+			for j, id := range c {
+				if id == mask {
+					want = append(want, j)
+				}
+			}
+			if len(want) > 0 {
+				inputs = append(inputs, model.Input{IDs: c, Want: want})
+				rows = append(rows, r)
+				left += len(want)
+			}
+		}
+		if len(inputs) == 0 {
+			break
+		}
+		call := DeviceCall{Temperature: float32(req.Sampler.Temperature), Seed: req.Sampler.Seed, Step: uint64(step), Logits: !onDevice}
+		full := !req.Cache.Enabled || seq == nil || req.Cache.Policy.Full(step, left, total)
+		for _, r := range rows {
+			if _, ok := seq[r]; !ok {
+				full = true
+			}
+		}
+		if full {
+			call.Full = inputs
+			if req.Cache.Enabled {
+				seq, block, total = make(map[int]int, len(rows)), make(map[int][2]int, len(rows)), left
+				for i, r := range rows {
+					s, e, _ := kvcache.Block(inputs[i].IDs, mask)
+					seq[r], block[r] = i, [2]int{s, e}
+				}
+			}
+		} else {
+			call.Blocks = make([]model.Block, len(inputs))
+			for i, r := range rows {
+				b := block[r]
+				call.Blocks[i] = model.Block{Seq: seq[r], Start: b[0], IDs: inputs[i].IDs[b[0]:b[1]], Want: inputs[i].Want}
+			}
+		}
+		out, err := dm.DeviceStep(call)
+		if err != nil {
+			return nil, fmt.Errorf("denoise: step %d: %w", step, err)
+		}
+		if n := max(len(out.Samples), len(out.Logits)); n != len(inputs) {
+			return nil, fmt.Errorf("denoise: step %d: device returned %d canvases, want %d", step, n, len(inputs))
+		}
+		for i, r := range rows {
+			want := inputs[i].Want
+			var blocks []int
+			if blockOf[r] != nil {
+				blocks = make([]int, len(want))
+				for j, p := range want {
+					blocks[j] = blockOf[r][p]
+				}
+			}
+			var commits []sampler.Commit
+			if onDevice {
+				if len(out.Samples[i]) != len(want) {
+					return nil, fmt.Errorf("denoise: step %d, canvas %d: device returned %d samples, want %d", step, r, len(out.Samples[i]), len(want))
+				}
+				commits = commitSamples(req.Sampler, step, rowSteps[r], ts[r], out.Samples[i], blocks)
+			} else {
+				if len(out.Logits[i]) != len(want)*vocab {
+					return nil, fmt.Errorf("denoise: step %d, canvas %d: device returned %d logits, want %d", step, r, len(out.Logits[i]), len(want)*vocab)
+				}
+				if commits, err = samplers[r].StepBlocks(step, out.Logits[i], vocab, blocks); err != nil {
+					return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, r, err)
+				}
+			}
+			for _, c := range commits {
+				p := want[c.Slot]
+				res.Canvases[r][p] = c.Token
+				res.Confidence[r][p] = c.Confidence
+			}
+		}
+		res.Steps = step + 1
+		if req.OnStep != nil {
+			req.OnStep(step, res.Canvases)
+		}
+	}
+	return res, nil
+}
+
+// commitSamples is sampler.Sampler.StepBlocks for device samples (the
+// algorithms OnDevice accepts): the same schedule (CommitCount), the same
+// confidences (p(token); p1 − p2 for topk_margin; Σ p·log p for entropy,
+// which the sampler computes as Σ p·log(p + 1e−10)), the same ordering
+// (most confident first, ties to the higher slot) and confidence_threshold's
+// rule over blocks. The sampler works from logits, so the rule is restated
+// here over the device's statistics.
+func commitSamples(o sampler.Options, step, steps int, ts []float32, samples []Sample, blocks []int) []sampler.Commit {
+	n := len(samples)
+	if n == 0 {
+		return nil
+	}
+	conf := make([]float64, n)
+	for j, s := range samples {
+		switch o.Alg {
+		case sampler.TopKMargin:
+			conf[j] = s.Top1 - s.Top2
+		case sampler.Entropy:
+			conf[j] = s.Neg
+		default:
+			conf[j] = s.Prob
+		}
+	}
+	k := sampler.CommitCount(n, step, steps, ts)
+	order := make([]int, n)
+	for j := range order {
+		order[j] = j
+	}
+	blockOfSlot := func(j int) int {
+		if blocks == nil {
+			return 0
+		}
+		return blocks[j]
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ja, jb := order[a], order[b]
+		if ba, bb := blockOfSlot(ja), blockOfSlot(jb); o.Alg == sampler.ConfidenceThreshold && ba != bb {
+			return ba < bb
+		}
+		if conf[ja] != conf[jb] {
+			return conf[ja] > conf[jb]
+		}
+		return ja > jb
+	})
+	if o.Alg == sampler.ConfidenceThreshold {
+		tau := o.Threshold
+		if tau == 0 {
+			tau = sampler.DefaultThreshold
+		}
+		first, above := blockOfSlot(order[0]), 0
+		for _, j := range order {
+			if blockOfSlot(j) == first && conf[j] > tau {
+				above++
+			}
+		}
+		k = min(n, max(k, above, 1))
+	}
+	if k == 0 {
+		return nil
+	}
+	chosen := order[:k]
+	sort.Ints(chosen)
+	out := make([]sampler.Commit, k)
+	for i, j := range chosen {
+		out[i] = sampler.Commit{Slot: j, Token: samples[j].Token, Confidence: float32(samples[j].Prob)}
+	}
+	return out
+}

@@ -1,0 +1,177 @@
+package denoise_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/dream-lsp/dream-lsp/internal/goldentest"
+	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
+	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/sampler"
+)
+
+// hostDevice is a DeviceModel on the host: the CPU model's Prefill and
+// ForwardBlocks behind DeviceStep, and each wanted row's statistics
+// computed from its logits as sample.cu does (greedy only), in float64 as
+// runtime/sampler does.
+// Its logits equal the CPU path's, so Run through it must give the CPU
+// path's results exactly: the host-side schedule of the device path
+// (commitSamples) is what is under test.
+type hostDevice struct {
+	m              *model.Model
+	cache          *kvcache.Cache
+	full, blocks   int
+	samples, logit int
+}
+
+func (h *hostDevice) Config() model.Config                          { return h.m.Config() }
+func (h *hostDevice) Forward(in []model.Input) ([][]float32, error) { return h.m.Forward(in) }
+func (h *hostDevice) Close() error                                  { h.cache.Free(); return nil }
+
+func (h *hostDevice) DeviceStep(c denoise.DeviceCall) (*denoise.DeviceOutput, error) {
+	var (
+		lg  [][]float32
+		err error
+	)
+	if c.Full != nil {
+		h.full++
+		lg, err = h.m.Prefill(h.cache, c.Full)
+	} else {
+		h.blocks++
+		lg, err = h.m.ForwardBlocks(h.cache, c.Blocks)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Logits {
+		h.logit++
+		return &denoise.DeviceOutput{Logits: lg}, nil
+	}
+	if c.Temperature != 0 {
+		return nil, fmt.Errorf("hostDevice samples greedily only")
+	}
+	h.samples++
+	V := h.m.Config().VocabSize
+	out := &denoise.DeviceOutput{Samples: make([][]denoise.Sample, len(lg))}
+	for i, l := range lg {
+		for r := 0; r < len(l)/V; r++ {
+			out.Samples[i] = append(out.Samples[i], rowStats(l[r*V:(r+1)*V]))
+		}
+	}
+	return out, nil
+}
+
+// rowStats is sample.cu's greedy statistics of one row.
+func rowStats(row []float32) denoise.Sample {
+	arg, top, second := 0, math.Inf(-1), math.Inf(-1)
+	for i, v := range row {
+		if x := float64(v); x > top {
+			arg, top, second = i, x, top
+		} else if x > second {
+			second = x
+		}
+	}
+	var s, h float64
+	for _, v := range row {
+		s += math.Exp(float64(v) - top)
+	}
+	for _, v := range row {
+		q := math.Exp(float64(v)-top) / s
+		h += q * math.Log(q+1e-10) // as runtime/sampler ranks entropy
+	}
+	return denoise.Sample{Token: arg, Prob: 1 / s, Top1: 1 / s, Top2: math.Exp(second-top) / s, Neg: h}
+}
+
+// TestDeviceRunMatchesHost runs every golden case of the tiny models
+// through the DeviceModel path (device statistics, host schedule) and
+// through the CPU path, uncached and with the dual cache, for every
+// algorithm the device draws plus confidence_threshold over blocks and
+// one it cannot (origin, through the logits), single and batched: the
+// canvases must be identical step for step and the confidences agree.
+func TestDeviceRunMatchesHost(t *testing.T) {
+	root := sharedpath.Path(t, "golden", "models")
+	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(root, name)
+			cases := goldentest.ReadTraces(t, dir, 1)
+			m := loadModel(t, dir)
+			hd := &hostDevice{m: m, cache: m.NewCache()}
+			t.Cleanup(func() { hd.Close() })
+			type variant struct {
+				name  string
+				opts  func(c goldentest.Generate) sampler.Options
+				cache denoise.CacheOptions
+				batch bool
+			}
+			golden := func(c goldentest.Generate) sampler.Options {
+				return sampler.Options{Alg: sampler.Alg(c.Alg), Eps: c.Eps}
+			}
+			variants := []variant{
+				{name: "golden", opts: golden},
+				{name: "golden-cached", opts: golden, cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: 3}}},
+				{name: "threshold-blocks", opts: func(c goldentest.Generate) sampler.Options {
+					return sampler.Options{Alg: sampler.ConfidenceThreshold, Threshold: 0.2, BlockSize: 4, Eps: c.Eps}
+				}, cache: denoise.CacheOptions{Enabled: true}},
+				{name: "origin-logits", opts: func(c goldentest.Generate) sampler.Options {
+					return sampler.Options{Alg: sampler.Origin, Seed: 3, Eps: c.Eps}
+				}},
+				{name: "batched", opts: golden, batch: true, cache: denoise.CacheOptions{Enabled: true}},
+			}
+			for _, v := range variants {
+				for n, c := range cases {
+					req := denoise.Request{Canvases: [][]int{c.InputIDs}, Steps: c.Steps, Sampler: v.opts(c), Cache: v.cache}
+					if v.batch {
+						other := cases[(n+5)%len(cases)].InputIDs
+						req.Canvases = append(req.Canvases, other)
+						req.RowSteps = []int{0, max(1, c.Steps/2)}
+					}
+					var want, got [][][]int
+					req.OnStep = func(_ int, cv [][]int) { want = append(want, clone2(cv)) }
+					ref, err := denoise.Run(context.Background(), m, req)
+					if err != nil {
+						t.Fatalf("%s case %d: cpu: %v", v.name, n, err)
+					}
+					req.OnStep = func(_ int, cv [][]int) { got = append(got, clone2(cv)) }
+					res, err := denoise.Run(context.Background(), hd, req)
+					if err != nil {
+						t.Fatalf("%s case %d: device: %v", v.name, n, err)
+					}
+					if len(got) != len(want) || res.Steps != ref.Steps {
+						t.Fatalf("%s case %d: %d steps on the device path, %d on the cpu", v.name, n, len(got), len(want))
+					}
+					for i := range want {
+						for r := range want[i] {
+							if !slices.Equal(got[i][r], want[i][r]) {
+								t.Fatalf("%s case %d (%s, %d steps): step %d canvas %d:\n got %v\nwant %v", v.name, n, c.Alg, c.Steps, i, r, got[i][r], want[i][r])
+							}
+						}
+					}
+					for r := range ref.Confidence {
+						for j, w := range ref.Confidence[r] {
+							if g := res.Confidence[r][j]; math.Abs(float64(g-w)) > 1e-5 {
+								t.Fatalf("%s case %d: confidence of canvas %d slot %d = %g, cpu %g", v.name, n, r, j, g, w)
+							}
+						}
+					}
+				}
+			}
+			if hd.samples == 0 || hd.logit == 0 || hd.blocks == 0 {
+				t.Errorf("device calls: %d sampled, %d with logits, %d cached blocks; every kind must have run", hd.samples, hd.logit, hd.blocks)
+			}
+		})
+	}
+}
+
+func clone2(cv [][]int) [][]int {
+	out := make([][]int, len(cv))
+	for i, c := range cv {
+		out[i] = slices.Clone(c)
+	}
+	return out
+}
