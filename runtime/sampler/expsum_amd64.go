@@ -1,0 +1,17 @@
+//go:build amd64 && !purego
+
+package sampler
+
+import "golang.org/x/sys/cpu"
+
+// haveExpSIMD: the CPU has AVX2 and FMA, so math.Exp runs its FMA path and
+// expSumAVX2 reproduces it.
+var haveExpSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// expSumAVX2 adds exp(float64(x[i]) − m) to sum for i < n (a multiple of
+// 4), in order, and returns the sum and how many values it consumed: it
+// stops before the first group of four with a lane math.Exp does not take
+// its plain path for. Implemented in expsum_amd64.s.
+//
+//go:noescape
+func expSumAVX2(x *float32, n int, m, sum float64) (float64, int)

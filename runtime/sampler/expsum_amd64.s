@@ -1,0 +1,144 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// expsumc: four copies of each constant of math.Exp (math/exp_amd64.s),
+// then the exponent bias 1023 and the overflow limit 2047 as int32 lanes.
+DATA expsumc<>+0(SB)/8, $0x3ff71547652b82fe
+DATA expsumc<>+8(SB)/8, $0x3ff71547652b82fe
+DATA expsumc<>+16(SB)/8, $0x3ff71547652b82fe
+DATA expsumc<>+24(SB)/8, $0x3ff71547652b82fe
+DATA expsumc<>+32(SB)/8, $0x3fe62e42fefa3000
+DATA expsumc<>+40(SB)/8, $0x3fe62e42fefa3000
+DATA expsumc<>+48(SB)/8, $0x3fe62e42fefa3000
+DATA expsumc<>+56(SB)/8, $0x3fe62e42fefa3000
+DATA expsumc<>+64(SB)/8, $0x3d53de6af278ece6
+DATA expsumc<>+72(SB)/8, $0x3d53de6af278ece6
+DATA expsumc<>+80(SB)/8, $0x3d53de6af278ece6
+DATA expsumc<>+88(SB)/8, $0x3d53de6af278ece6
+DATA expsumc<>+96(SB)/8, $0x3fb0000000000000
+DATA expsumc<>+104(SB)/8, $0x3fb0000000000000
+DATA expsumc<>+112(SB)/8, $0x3fb0000000000000
+DATA expsumc<>+120(SB)/8, $0x3fb0000000000000
+DATA expsumc<>+128(SB)/8, $0x3efa01a01a01a01a
+DATA expsumc<>+136(SB)/8, $0x3efa01a01a01a01a
+DATA expsumc<>+144(SB)/8, $0x3efa01a01a01a01a
+DATA expsumc<>+152(SB)/8, $0x3efa01a01a01a01a
+DATA expsumc<>+160(SB)/8, $0x3f2a01a01a01a01a
+DATA expsumc<>+168(SB)/8, $0x3f2a01a01a01a01a
+DATA expsumc<>+176(SB)/8, $0x3f2a01a01a01a01a
+DATA expsumc<>+184(SB)/8, $0x3f2a01a01a01a01a
+DATA expsumc<>+192(SB)/8, $0x3f56c16c16c16c17
+DATA expsumc<>+200(SB)/8, $0x3f56c16c16c16c17
+DATA expsumc<>+208(SB)/8, $0x3f56c16c16c16c17
+DATA expsumc<>+216(SB)/8, $0x3f56c16c16c16c17
+DATA expsumc<>+224(SB)/8, $0x3f81111111111111
+DATA expsumc<>+232(SB)/8, $0x3f81111111111111
+DATA expsumc<>+240(SB)/8, $0x3f81111111111111
+DATA expsumc<>+248(SB)/8, $0x3f81111111111111
+DATA expsumc<>+256(SB)/8, $0x3fa5555555555555
+DATA expsumc<>+264(SB)/8, $0x3fa5555555555555
+DATA expsumc<>+272(SB)/8, $0x3fa5555555555555
+DATA expsumc<>+280(SB)/8, $0x3fa5555555555555
+DATA expsumc<>+288(SB)/8, $0x3fc5555555555555
+DATA expsumc<>+296(SB)/8, $0x3fc5555555555555
+DATA expsumc<>+304(SB)/8, $0x3fc5555555555555
+DATA expsumc<>+312(SB)/8, $0x3fc5555555555555
+DATA expsumc<>+320(SB)/8, $0x3fe0000000000000
+DATA expsumc<>+328(SB)/8, $0x3fe0000000000000
+DATA expsumc<>+336(SB)/8, $0x3fe0000000000000
+DATA expsumc<>+344(SB)/8, $0x3fe0000000000000
+DATA expsumc<>+352(SB)/8, $0x3ff0000000000000
+DATA expsumc<>+360(SB)/8, $0x3ff0000000000000
+DATA expsumc<>+368(SB)/8, $0x3ff0000000000000
+DATA expsumc<>+376(SB)/8, $0x3ff0000000000000
+DATA expsumc<>+384(SB)/8, $0x4000000000000000
+DATA expsumc<>+392(SB)/8, $0x4000000000000000
+DATA expsumc<>+400(SB)/8, $0x4000000000000000
+DATA expsumc<>+408(SB)/8, $0x4000000000000000
+DATA expsumc<>+416(SB)/4, $0x000003ff
+DATA expsumc<>+420(SB)/4, $0x000003ff
+DATA expsumc<>+424(SB)/4, $0x000003ff
+DATA expsumc<>+428(SB)/4, $0x000003ff
+DATA expsumc<>+432(SB)/4, $0x000003ff
+DATA expsumc<>+436(SB)/4, $0x000003ff
+DATA expsumc<>+440(SB)/4, $0x000003ff
+DATA expsumc<>+444(SB)/4, $0x000003ff
+DATA expsumc<>+448(SB)/4, $0x000007ff
+DATA expsumc<>+452(SB)/4, $0x000007ff
+DATA expsumc<>+456(SB)/4, $0x000007ff
+DATA expsumc<>+460(SB)/4, $0x000007ff
+DATA expsumc<>+464(SB)/4, $0x000007ff
+DATA expsumc<>+468(SB)/4, $0x000007ff
+DATA expsumc<>+472(SB)/4, $0x000007ff
+DATA expsumc<>+476(SB)/4, $0x000007ff
+GLOBL expsumc<>(SB), RODATA|NOPTR, $480
+
+// func expSumAVX2(x *float32, n int, m, sum float64) (float64, int)
+// Per group of four: x = float64(v) - m, then math.Exp's FMA path in four
+// lanes (k = round(x*log2e); x - k*ln2u - k*ln2l fused; /16; the Taylor
+// polynomial by FMA; four squarings; times 2^k), each lane's value added to
+// sum in index order. A group with k+1023 outside [1, 2046] (non-finite x,
+// subnormal or zero result, overflow) is left to the caller.
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD m+16(FP), Y15
+	VMOVSD sum+24(FP), X8
+	XORQ AX, AX
+	CMPQ CX, $0
+	JLE esdone
+esloop:
+	VCVTPS2PD (SI)(AX*4), Y0
+	VSUBPD Y15, Y0, Y0
+	VMULPD expsumc<>+0(SB), Y0, Y1
+	VCVTPD2DQY Y1, X2
+	VPADDD expsumc<>+416(SB), X2, X4
+	VPXOR X9, X9, X9
+	VPCMPGTD X9, X4, X10
+	VMOVDQU expsumc<>+448(SB), X11
+	VPCMPGTD X4, X11, X11
+	VPAND X11, X10, X10
+	VMOVMSKPS X10, DX
+	CMPQ DX, $15
+	JNE esdone
+	VCVTDQ2PD X2, Y3
+	VMOVAPD Y0, Y5
+	VFNMADD231PD expsumc<>+32(SB), Y3, Y5
+	VFNMADD231PD expsumc<>+64(SB), Y3, Y5
+	VMULPD expsumc<>+96(SB), Y5, Y5
+	VMOVUPD expsumc<>+128(SB), Y6
+	VFMADD213PD expsumc<>+160(SB), Y5, Y6
+	VFMADD213PD expsumc<>+192(SB), Y5, Y6
+	VFMADD213PD expsumc<>+224(SB), Y5, Y6
+	VFMADD213PD expsumc<>+256(SB), Y5, Y6
+	VFMADD213PD expsumc<>+288(SB), Y5, Y6
+	VFMADD213PD expsumc<>+320(SB), Y5, Y6
+	VFMADD213PD expsumc<>+352(SB), Y5, Y6
+	VMULPD Y6, Y5, Y5
+	VADDPD expsumc<>+384(SB), Y5, Y6
+	VMULPD Y6, Y5, Y5
+	VADDPD expsumc<>+384(SB), Y5, Y6
+	VMULPD Y6, Y5, Y5
+	VADDPD expsumc<>+384(SB), Y5, Y6
+	VMULPD Y6, Y5, Y5
+	VADDPD expsumc<>+384(SB), Y5, Y6
+	VFMADD213PD expsumc<>+352(SB), Y6, Y5
+	VPMOVZXDQ X4, Y7
+	VPSLLQ $52, Y7, Y7
+	VMULPD Y7, Y5, Y5
+	VADDSD X5, X8, X8
+	VUNPCKHPD X5, X5, X9
+	VADDSD X9, X8, X8
+	VEXTRACTF128 $1, Y5, X10
+	VADDSD X10, X8, X8
+	VUNPCKHPD X10, X10, X11
+	VADDSD X11, X8, X8
+	ADDQ $4, AX
+	CMPQ AX, CX
+	JLT esloop
+esdone:
+	VMOVSD X8, ret+32(FP)
+	MOVQ AX, ret1+40(FP)
+	VZEROUPPER
+	RET

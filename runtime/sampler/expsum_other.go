@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package sampler
+
+const haveExpSIMD = false
+
+func expSumAVX2(x *float32, n int, m, sum float64) (float64, int) {
+	panic("sampler: expSumAVX2 without SIMD support")
+}
