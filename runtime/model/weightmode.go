@@ -276,9 +276,10 @@ func offHeapFloat32(be backend.Backend, rs RawSource, name string, rows, cols in
 }
 
 // convert encodes a [rows, cols] weight as want into a buffer outside the
-// Go heap (its free appended to frees), chunk by chunk on every core: rows
-// yields rows [r0, r1) as float32, in buf (len (r1−r0)·cols, reused by
-// the worker) or a slice of its own.
+// Go heap (its free appended to frees), chunk by chunk on every core:
+// rowsOf yields rows [r0, r1) as float32, in buf (len (r1−r0)·cols: a
+// buffer the worker reuses, or for float32 out the rows of the result
+// itself) or a slice of its own.
 func convert(want backend.WeightFormat, rows, cols int, frees *[]func(), rowsOf func(buf []float32, r0, r1 int) ([]float32, error)) ([]byte, error) {
 	outRow, ok := want.RowBytes(cols)
 	if !ok {
@@ -286,6 +287,11 @@ func convert(want backend.WeightFormat, rows, cols int, frees *[]func(), rowsOf 
 	}
 	dst, free := quant.Alloc(rows * outRow)
 	*frees = append(*frees, free)
+	// float32 out: rows are decoded straight into dst (no encode pass).
+	var view []float32
+	if want == backend.WeightF32 {
+		view, _ = float32View(dst, rows*cols)
+	}
 	chunk := max(1, convertValues/max(cols, 1))
 	var (
 		next   atomic.Int64
@@ -311,9 +317,18 @@ func convert(want backend.WeightFormat, rows, cols int, frees *[]func(), rowsOf 
 					return
 				}
 				r1 := min(r0+chunk, rows)
-				v, err := rowsOf(buf[:(r1-r0)*cols], r0, r1)
-				if err == nil {
-					err = quant.EncodeInto(dst[r0*outRow:r1*outRow], want, v, r1-r0, cols)
+				var err error
+				if view != nil {
+					out := view[r0*cols : r1*cols]
+					var v []float32
+					if v, err = rowsOf(out, r0, r1); err == nil && len(v) > 0 && &v[0] != &out[0] {
+						copy(out, v)
+					}
+				} else {
+					var v []float32
+					if v, err = rowsOf(buf[:(r1-r0)*cols], r0, r1); err == nil {
+						err = quant.EncodeInto(dst[r0*outRow:r1*outRow], want, v, r1-r0, cols)
+					}
 				}
 				if err != nil {
 					mu.Lock()
