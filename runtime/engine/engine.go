@@ -238,8 +238,11 @@ func loadDevice(cfg model.Config, src model.WeightSource, be backend.Backend, mo
 		log.Warn("fast path unavailable; running the float32 operations (twice the memory and bytes per step)", "backend", be.Name(), "path", generic, "err", err)
 		return nil, generic
 	}
-	path := be.Name() + "-bf16"
-	log.Info("fast path: bf16 weights, dual K/V cache and sampling on the device", "backend", be.Name(), "path", path, "dur_ms", time.Since(start).Milliseconds())
+	path := be.Name() + "-device"
+	if p, ok := dev.(interface{ Path() string }); ok {
+		path = p.Path()
+	}
+	log.Info("fast path: the device keeps the weights, the K/V cache and the sampling", "backend", be.Name(), "path", path, "dur_ms", time.Since(start).Milliseconds())
 	return dev, path
 }
 
@@ -277,8 +280,8 @@ func (e *Engine) GenerationConfig() model.GenerationConfig { return e.gen }
 func (e *Engine) Backend() string { return e.be.Name() }
 
 // Path returns which path runs the model: "cpu", "cuda-bf16" (the CUDA
-// backend's fast path) or "cuda-f32" (its float32 operations, the
-// fallback).
+// backend's fast path: bf16 weights, device sampling) or "cuda-f32" (its
+// float32 operations, the fallback).
 func (e *Engine) Path() string { return e.path }
 
 // ExpandTokenID reports DreamOn's expand token when the checkpoint has it

@@ -82,6 +82,9 @@ func (b *Backend) LoadDream(cfg model.Config, src model.WeightSource, lim DreamL
 // Config returns the model's configuration.
 func (d *DreamModel) Config() model.Config { return d.cfg }
 
+// Path names this path in the engine's logs and status.
+func (d *DreamModel) Path() string { return "cuda-bf16" }
+
 // BF16 returns the underlying model (attention mode, skinny GEMMs, timing).
 func (d *DreamModel) BF16() *BF16Model { return d.m }
 
