@@ -33,6 +33,9 @@ type Request struct {
 	// Cache selects the dual K/V cache (zero value: off, every step is a
 	// full forward pass). See CacheOptions.
 	Cache CacheOptions
+	// EOSTail pads each run of masks after its first committed eos in the
+	// same step (Sampler.EOSTokenID; see eosTail). Off: Dream's schedule.
+	EOSTail bool
 	// DreamOn, when set, runs DreamOn's variable-length loop on the one
 	// canvas instead of Dream's schedule (Steps is then unused); see
 	// DreamOnOptions. OnStep sees the canvas, whose length changes.
@@ -181,6 +184,9 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 				p := want[c.Slot]
 				res.Canvases[r][p] = c.Token
 				res.Confidence[r][p] = c.Confidence
+			}
+			if req.EOSTail {
+				eosTail(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, logits[i], vocab, mask, req.Sampler.EOSTokenID)
 			}
 		}
 		res.Steps = step + 1
