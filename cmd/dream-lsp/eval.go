@@ -15,7 +15,7 @@ import (
 
 	"github.com/dream-lsp/dream-lsp/infill"
 	"github.com/dream-lsp/dream-lsp/infill/eval"
-	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/internal/sharedroot"
 )
 
 // runEval scores infilling on HumanEval-Infilling (Python) and tasks
@@ -57,7 +57,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	dir := *data
 	if dir == "" {
-		sh, err := sharedpath.Find()
+		sh, err := sharedroot.Find()
 		if err != nil {
 			return fmt.Errorf("find the evaluation data (pass --data DIR): %w", err)
 		}

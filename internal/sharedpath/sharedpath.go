@@ -13,12 +13,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/internal/sharedroot"
 	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
 // EnvVar names an environment variable that, when set, overrides the
 // location of the shared reference tree.
-const EnvVar = "DREAM_LSP_SHARED"
+const EnvVar = sharedroot.EnvVar
 
 // Dir returns the absolute path of the shared reference tree, or skips t
 // (fails it under CI) when it cannot be found.
@@ -43,48 +44,10 @@ func Path(t testing.TB, elem ...string) string {
 }
 
 // Find returns the absolute path of the shared reference tree without
-// needing a testing.TB. It reports an error when the tree is missing.
-func Find() (string, error) {
-	if env := os.Getenv(EnvVar); env != "" {
-		return checkDir(env)
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	return checkDir(filepath.Join(root, "..", "shared"))
-}
+// needing a testing.TB (sharedroot.Find). It reports an error when the tree
+// is missing.
+func Find() (string, error) { return sharedroot.Find() }
 
 // RepoRoot returns the nearest ancestor of the working directory that holds
-// a go.mod file.
-func RepoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", &os.PathError{Op: "find repository root", Path: wd, Err: os.ErrNotExist}
-		}
-		dir = parent
-	}
-}
-
-func checkDir(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return "", err
-	}
-	if !fi.IsDir() {
-		return "", &os.PathError{Op: "open shared tree", Path: abs, Err: os.ErrInvalid}
-	}
-	return abs, nil
-}
+// a go.mod file (sharedroot.RepoRoot).
+func RepoRoot() (string, error) { return sharedroot.RepoRoot() }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"go.lsp.dev/jsonrpc2"
@@ -39,9 +38,18 @@ type Client struct {
 	serveErr  error
 }
 
+// TB is the part of testing.TB that Start uses. The package keeps clear of
+// the testing package because cmd/dream-lsp links its fake engines into the
+// binary for the editor tests (`serve --test-engine`).
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Error(args ...any)
+}
+
 // Start runs a Server with opts on one end of a pipe and returns a client on
 // the other. The server is stopped when the test ends.
-func Start(t testing.TB, opts lsp.Options) *Client {
+func Start(t TB, opts lsp.Options) *Client {
 	t.Helper()
 	serverEnd, clientEnd := net.Pipe()
 	srv := lsp.New(opts)
