@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,17 +24,23 @@ import (
 // BenchmarkServerLoad is the in-process twin of cmd/dream-lsp's TestAPILoad,
 // for profiling: 8 simulated editors, each sending 5 completion requests
 // one after another (closed loop) per iteration to a Server on the
-// built-in model (all cores, dual K/V cache, as `dream-lsp api` runs it),
+// built-in model (all cores, or DREAM_BENCH_THREADS; dual K/V cache, as
+// `dream-lsp api` runs it),
 // with windows cut from Go's strings and bufio sources as the load test
 // cuts them. Reported: requests per second, CPU milliseconds per request
-// (process user+system), p50 and p95 latency.
+// (process user+system), cores kept busy (CPU over wall), p50 and p95
+// latency.
 //
 //	go test ./infill/api -run '^$' -bench ServerLoad -benchtime 4x -cpuprofile /tmp/load.prof
 func BenchmarkServerLoad(b *testing.B) {
 	const editors, per = 8, 5
 	for _, mode := range []string{"batched", "unbatched"} {
 		b.Run(mode, func(b *testing.B) {
-			eng, err := engine.OpenFS(builtin.FS(), engine.Options{Cache: denoise.CacheOptions{Enabled: true}})
+			threads := 0
+			if v := os.Getenv("DREAM_BENCH_THREADS"); v != "" {
+				threads, _ = strconv.Atoi(v)
+			}
+			eng, err := engine.OpenFS(builtin.FS(), engine.Options{Threads: threads, Cache: denoise.CacheOptions{Enabled: true}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -87,6 +94,7 @@ func BenchmarkServerLoad(b *testing.B) {
 			slices.Sort(lat)
 			b.ReportMetric(float64(n)/wall.Seconds(), "req/s")
 			b.ReportMetric(float64(cpu.Milliseconds())/float64(n), "cpu-ms/request")
+			b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 			b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*95/100].Milliseconds()), "p95-ms")
 		})

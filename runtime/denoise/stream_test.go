@@ -273,3 +273,55 @@ func TestStreamRejects(t *testing.T) {
 		t.Errorf("%d jobs after rejected adds", n)
 	}
 }
+
+// rowCounter counts the canvas rows a model computes.
+type rowCounter struct {
+	*model.Model
+	rows, passes int
+}
+
+func (c *rowCounter) Forward(in []model.Input) ([][]float32, error) {
+	for _, x := range in {
+		c.rows += len(x.IDs)
+	}
+	c.passes++
+	return c.Model.Forward(in)
+}
+
+func (c *rowCounter) Prefill(k *kvcache.Cache, in []model.Input) ([][]float32, error) {
+	for _, x := range in {
+		c.rows += len(x.IDs)
+	}
+	c.passes++
+	return c.Model.Prefill(k, in)
+}
+
+func (c *rowCounter) ForwardBlocks(k *kvcache.Cache, b []model.Block) ([][]float32, error) {
+	for _, x := range b {
+		c.rows += len(x.IDs)
+	}
+	c.passes++
+	return c.Model.ForwardBlocks(k, b)
+}
+
+// TestStreamSameWork: the stream computes exactly the rows the requests
+// compute alone (batching saves passes, never adds rows), in fewer
+// passes.
+func TestStreamSameWork(t *testing.T) {
+	m := loadModel(t, sharedpath.Path(t, "golden", "models", "tiny-gqa"))
+	for _, cache := range []denoise.CacheOptions{{}, {Enabled: true}} {
+		reqs := streamRequests(299, cache)
+		alone := &rowCounter{Model: m}
+		for i := range reqs {
+			reqs[i].Cache = cache
+			if _, err := denoise.Run(context.Background(), alone, reqs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batched := &rowCounter{Model: m}
+		runStream(t, batched, cache.Enabled, reqs, nil)
+		if batched.rows != alone.rows || batched.passes >= alone.passes {
+			t.Errorf("cache %v: stream %d rows in %d passes, alone %d rows in %d passes", cache.Enabled, batched.rows, batched.passes, alone.rows, alone.passes)
+		}
+	}
+}
