@@ -144,6 +144,20 @@ const (
 	WeightBF16 WeightFormat = "bf16"
 	WeightF16  WeightFormat = "f16"
 	WeightQ8_0 WeightFormat = "q8_0"
+	// Q4_K and Q6_K are GGUF's k-quants (the two a Q4_K_M file mixes):
+	// super-blocks of 256 values, 144 and 210 bytes, laid out as ggml's
+	// block_q4_K and block_q6_K. They are read from GGUF files, never
+	// produced by a conversion at load.
+	WeightQ4_K WeightFormat = "q4_K"
+	WeightQ6_K WeightFormat = "q6_K"
+)
+
+// KBlockSize is the number of values in one k-quant super-block;
+// Q4KBlockBytes and Q6KBlockBytes are the block sizes in bytes.
+const (
+	KBlockSize    = 256
+	Q4KBlockBytes = 144
+	Q6KBlockBytes = 210
 )
 
 // Q8BlockSize is the number of values in one Q8_0 block; Q8BlockBytes its
@@ -155,7 +169,7 @@ const (
 
 // RowBytes returns the bytes of one row of cols values in format f, or
 // false when f is unknown or cols does not fit it (Q8_0 needs a multiple
-// of 32).
+// of 32, Q4_K and Q6_K of 256).
 func (f WeightFormat) RowBytes(cols int) (int, bool) {
 	if cols < 0 {
 		return 0, false
@@ -170,6 +184,14 @@ func (f WeightFormat) RowBytes(cols int) (int, bool) {
 			return 0, false
 		}
 		return cols / Q8BlockSize * Q8BlockBytes, true
+	case WeightQ4_K, WeightQ6_K:
+		if cols%KBlockSize != 0 {
+			return 0, false
+		}
+		if f == WeightQ4_K {
+			return cols / KBlockSize * Q4KBlockBytes, true
+		}
+		return cols / KBlockSize * Q6KBlockBytes, true
 	}
 	return 0, false
 }

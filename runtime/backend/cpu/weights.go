@@ -97,6 +97,8 @@ func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
 			return
 		}
 		quant.DequantizeQ8_0(dst[:n], src)
+	default:
+		w.decodeRowK(dst[:n], row, k0, k1) // weights_kquant.go
 	}
 }
 
@@ -115,6 +117,8 @@ func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
 		}
 	case backend.WeightQ8_0:
 		quant.DequantizeQ8_0(dst[:k1-k0], row[k0/backend.Q8BlockSize*backend.Q8BlockBytes:k1/backend.Q8BlockSize*backend.Q8BlockBytes])
+	default:
+		quant.DequantizeKRange(dst, w.format, row, k0, k1)
 	}
 }
 

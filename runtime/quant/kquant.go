@@ -1,0 +1,130 @@
+package quant
+
+import (
+	"encoding/binary"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
+)
+
+// The k-quants are read, not written: Q4_K_M files come from llama.cpp's
+// llama-quantize, whose choice of scales (an iterative search per
+// sub-block) this package does not reproduce. The decoders follow ggml's
+// dequantize_row_q4_K and dequantize_row_q6_K operation for operation:
+// every product is rounded to float32 before the next operation (the
+// explicit conversions keep a compiler from fusing them), so the values
+// equal ggml's and gguf-py's bit for bit.
+
+// DequantizeQ4_K expands Q4_K super-blocks in src into dst (256 values a
+// block, len(dst)/256·144 bytes of src).
+//
+// A block is d and dmin (float16), 12 bytes packing eight 6-bit scales
+// and eight 6-bit mins, then 128 bytes of 4-bit quants: sub-block j
+// (32 values) of the pair of sub-blocks 2i, 2i+1 takes the low nibbles
+// (2i) or the high nibbles (2i+1) of qs[32i:32i+32], and value q becomes
+// d·sc·q − dmin·m.
+func DequantizeQ4_K(dst []float32, src []byte) {
+	nb := len(dst) / backend.KBlockSize
+	_ = src[nb*backend.Q4KBlockBytes-1]
+	for b := range nb {
+		x := (*[backend.Q4KBlockBytes]byte)(src[b*backend.Q4KBlockBytes:])
+		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
+		dequantQ4KBlock(y, x)
+	}
+}
+
+func dequantQ4KBlock(y *[backend.KBlockSize]float32, x *[backend.Q4KBlockBytes]byte) {
+	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
+	dmin := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[2:]))
+	scales := (*[12]byte)(x[4:])
+	qs := (*[128]byte)(x[16:])
+	for p := range 4 { // pairs of 32-value sub-blocks
+		sc0, m0 := scaleMinK4(2*p, scales)
+		sc1, m1 := scaleMinK4(2*p+1, scales)
+		d0, dm0 := float32(d*float32(sc0)), float32(dmin*float32(m0))
+		d1, dm1 := float32(d*float32(sc1)), float32(dmin*float32(m1))
+		q := (*[32]byte)(qs[32*p:])
+		lo := (*[32]float32)(y[64*p:])
+		hi := (*[32]float32)(y[64*p+32:])
+		for l, v := range q {
+			lo[l] = float32(d0*float32(v&0xf)) - dm0
+			hi[l] = float32(d1*float32(v>>4)) - dm1
+		}
+	}
+}
+
+// scaleMinK4 unpacks sub-block j's 6-bit scale and min (ggml's
+// get_scale_min_k4): the first four sit in the low six bits of bytes
+// 0–3 and 4–7; the last four take their low four bits from bytes 8–11
+// and their high two from the top bits of bytes 0–7.
+func scaleMinK4(j int, q *[12]byte) (sc, m byte) {
+	if j < 4 {
+		return q[j] & 63, q[j+4] & 63
+	}
+	return q[j+4]&0xf | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
+}
+
+// DequantizeQ6_K expands Q6_K super-blocks in src into dst (256 values a
+// block, len(dst)/256·210 bytes of src).
+//
+// A block is 128 bytes ql (low four bits), 64 bytes qh (high two bits),
+// 16 int8 scales (one per 16 values) and d (float16); value q (6 bits,
+// less 32) becomes d·sc·q.
+func DequantizeQ6_K(dst []float32, src []byte) {
+	nb := len(dst) / backend.KBlockSize
+	_ = src[nb*backend.Q6KBlockBytes-1]
+	for b := range nb {
+		x := (*[backend.Q6KBlockBytes]byte)(src[b*backend.Q6KBlockBytes:])
+		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
+		dequantQ6KBlock(y, x)
+	}
+}
+
+func dequantQ6KBlock(y *[backend.KBlockSize]float32, x *[backend.Q6KBlockBytes]byte) {
+	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[208:]))
+	for h := range 2 { // halves of 128 values
+		ql := (*[64]byte)(x[64*h:])
+		qh := (*[32]byte)(x[128+32*h:])
+		sc := (*[8]byte)(x[192+8*h:])
+		o := (*[128]float32)(y[128*h:])
+		for g := range 2 { // l in [0,16) and [16,32) share scales
+			var ds [4]float32
+			for k := range ds {
+				ds[k] = float32(d * float32(int8(sc[g+2*k])))
+			}
+			for l := 16 * g; l < 16*g+16; l++ {
+				a, c, hb := ql[l], ql[l+32], qh[l]
+				q1 := int8(a&0xf|(hb&3)<<4) - 32
+				q2 := int8(c&0xf|(hb>>2&3)<<4) - 32
+				q3 := int8(a>>4|(hb>>4&3)<<4) - 32
+				q4 := int8(c>>4|(hb>>6)<<4) - 32
+				o[l] = ds[0] * float32(q1)
+				o[l+32] = ds[1] * float32(q2)
+				o[l+64] = ds[2] * float32(q3)
+				o[l+96] = ds[3] * float32(q4)
+			}
+		}
+	}
+}
+
+// DequantizeKRange expands values [k0, k1) of one row stored in format f
+// (Q4_K or Q6_K) into dst; k0 and k1 are multiples of 256. It reports
+// false for another format.
+func DequantizeKRange(dst []float32, f backend.WeightFormat, row []byte, k0, k1 int) bool {
+	var bb int
+	switch f {
+	case backend.WeightQ4_K:
+		bb = backend.Q4KBlockBytes
+	case backend.WeightQ6_K:
+		bb = backend.Q6KBlockBytes
+	default:
+		return false
+	}
+	src := row[k0/backend.KBlockSize*bb : k1/backend.KBlockSize*bb]
+	if f == backend.WeightQ4_K {
+		DequantizeQ4_K(dst[:k1-k0], src)
+	} else {
+		DequantizeQ6_K(dst[:k1-k0], src)
+	}
+	return true
+}
