@@ -450,7 +450,6 @@ func (e *Engine) denoise(ctx context.Context, pre []int, segs [][]int, lens [][]
 	canvases := make([][]int, rows)
 	spans := make([][][2]int, rows)
 	totals := make([]int, rows) // masks per canvas
-	maxMasks := 0
 	for r := 0; r < rows; r++ {
 		c := append([]int(nil), pre...)
 		total := 0
@@ -465,24 +464,11 @@ func (e *Engine) denoise(ctx context.Context, pre []int, segs [][]int, lens [][]
 		}
 		canvases[r] = c
 		totals[r] = total
-		maxMasks = max(maxMasks, total)
 	}
-	// Each length candidate runs its own schedule: one token per step by
-	// default, or the requested steps scaled to its share of the longest
-	// canvas's masks, so short candidates are not committed all at once at
-	// the end of the long one's schedule, and leave the batch early.
-	rowSteps := make([]int, rows)
-	for r, total := range totals {
-		if steps <= 0 {
-			rowSteps[r] = max(total, 1)
-		} else {
-			rowSteps[r] = max(1, (steps*total+maxMasks-1)/max(maxMasks, 1))
-		}
-	}
-	if steps <= 0 {
-		steps = maxMasks
-	}
-	out, err := e.rt.Denoise(ctx, DenoiseRequest{Canvases: canvases, Steps: max(steps, 1), RowSteps: rowSteps, Alg: alg})
+	// Each length candidate runs its own schedule (rowSteps).
+	perRow, longest := rowSteps(totals, steps, e.opts.MaxSteps)
+	out, err := e.rt.Denoise(ctx, DenoiseRequest{Canvases: canvases, Steps: longest, RowSteps: perRow, Alg: alg,
+		Threshold: e.opts.Threshold, BlockSize: e.opts.BlockSize})
 	if err != nil {
 		return nil, fmt.Errorf("infill: denoise: %w", err)
 	}

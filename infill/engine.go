@@ -18,10 +18,17 @@ const (
 
 // Options configure an Engine.
 type Options struct {
-	Steps         int    // denoising steps; 0: one step per middle token (the longest canvas's)
-	Alg           string // sampler algorithm; "": DefaultAlg
-	MaxTokens     int    // longest middle in tokens; 0: DefaultMaxTokens
-	ContextTokens int    // token budget of prefix + suffix windows; 0: DefaultContextTokens
+	Steps int // denoising steps of the longest canvas; 0: one per mask, at most MaxSteps, for each
+	// MaxSteps caps each canvas's steps when Steps is 0 (0: DefaultMaxSteps,
+	// < 0: no cap).
+	MaxSteps int
+	Alg      string // sampler algorithm; "": DefaultAlg
+	// Threshold and BlockSize are confidence_threshold's τ and block (0:
+	// DefaultThreshold, DefaultBlockSize; see DenoiseRequest).
+	Threshold     float64
+	BlockSize     int
+	MaxTokens     int // longest middle in tokens; 0: DefaultMaxTokens
+	ContextTokens int // token budget of prefix + suffix windows; 0: DefaultContextTokens
 	// Lengths are the middle lengths tried together in auto mode for
 	// single-line and multi-line spans. nil: sized from the neighbouring
 	// lines, whose median token count (+1) is L: single-line L/2, L, 2L
@@ -58,6 +65,9 @@ type Engine struct {
 func New(rt Runtime, opts Options) *Engine {
 	if opts.Alg == "" {
 		opts.Alg = DefaultAlg
+	}
+	if opts.MaxSteps == 0 {
+		opts.MaxSteps = DefaultMaxSteps
 	}
 	if opts.MaxTokens <= 0 {
 		opts.MaxTokens = DefaultMaxTokens

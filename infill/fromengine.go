@@ -65,10 +65,26 @@ func (r *engineRuntime) Denoise(ctx context.Context, req DenoiseRequest) (*Denoi
 		Canvases: req.Canvases,
 		Steps:    req.Steps,
 		RowSteps: req.RowSteps,
-		Sampler:  sampler.Options{Alg: alg, EOSTokenID: max(r.eos, 0)},
+		Sampler:  sampler.Options{Alg: alg, EOSTokenID: max(r.eos, 0), Threshold: threshold(req.Threshold), BlockSize: blockSize(req.BlockSize)},
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &DenoiseResult{Canvases: res.Canvases, Confidence: res.Confidence}, nil
+}
+
+// threshold is a request's τ, DefaultThreshold when it sets none.
+func threshold(t float64) float64 {
+	if t <= 0 {
+		return DefaultThreshold
+	}
+	return t
+}
+
+// blockSize is a request's block size, DefaultBlockSize when it sets none.
+func blockSize(b int) int {
+	if b == 0 {
+		return DefaultBlockSize
+	}
+	return b
 }

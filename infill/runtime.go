@@ -32,6 +32,11 @@ type DenoiseRequest struct {
 	Steps    int     // denoising steps (>= 1)
 	RowSteps []int   // optional per-canvas steps (0: Steps); shorter canvases finish and leave the batch early
 	Alg      string  // sampler algorithm ("" : the runtime's default)
+	// Threshold and BlockSize are confidence_threshold's τ and block of
+	// masked slots (0: DefaultThreshold and DefaultBlockSize; BlockSize -1:
+	// the whole canvas is one block). Other algorithms ignore them.
+	Threshold float64
+	BlockSize int
 }
 
 // DenoiseResult holds the filled canvases and per-slot confidences.

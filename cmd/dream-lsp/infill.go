@@ -16,6 +16,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/internal/safeio"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 )
 
 // Cursor markers accepted by `dream-lsp infill FILE` (no position): the
@@ -26,12 +27,16 @@ var cursorMarkers = []string{"<|cursor|>", "┃"}
 type modelFlags struct {
 	model     string
 	steps     int
+	maxSteps  int
+	threshold float64
+	blockSize int
 	alg       string
 	maxTokens int
 	length    string
 	threads   int
 	device    string
 	cache     bool
+	refresh   int
 	weights   string
 	name      string // the opened model's name, set by openInfill
 	verbose   bool
@@ -39,13 +44,17 @@ type modelFlags struct {
 
 func (m *modelFlags) register(fs *flag.FlagSet, defLength string) {
 	fs.StringVar(&m.model, "model", "", "model directory (Hugging Face layout); empty: the built-in model")
-	fs.IntVar(&m.steps, "steps", 0, "denoising steps (0: one per middle token)")
+	fs.IntVar(&m.steps, "steps", 0, "denoising steps of the longest length candidate (0: each candidate one step per token, at most --max-steps)")
+	fs.IntVar(&m.maxSteps, "max-steps", infill.DefaultMaxSteps, "with --steps 0: at most this many steps per length candidate (-1: no cap)")
+	fs.Float64Var(&m.threshold, "threshold", infill.DefaultThreshold, "confidence_threshold: commit every slot whose probability exceeds this in a step")
+	fs.IntVar(&m.blockSize, "block-size", infill.DefaultBlockSize, "confidence_threshold: masked slots per block (-1: the whole middle)")
 	fs.StringVar(&m.alg, "alg", infill.DefaultAlg, "sampler algorithm: origin, maskgit_plus, topk_margin, entropy, confidence_threshold")
 	fs.IntVar(&m.maxTokens, "max-tokens", infill.DefaultMaxTokens, "longest middle in tokens")
 	fs.StringVar(&m.length, "length", defLength, "length strategy: auto, fixed=N (infill also takes oracle=N)")
 	fs.IntVar(&m.threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.StringVar(&m.device, "device", "auto", "auto, cpu or cuda (see dream-lsp doctor)")
-	fs.BoolVar(&m.cache, "kv-cache", true, "dual K/V cache, refreshed every 4 steps, as the server uses (false: a full forward every step)")
+	fs.BoolVar(&m.cache, "kv-cache", true, "dual K/V cache, as the server uses (false: a full forward every step)")
+	fs.IntVar(&m.refresh, "kv-refresh", 0, "with --kv-cache: a full forward every N steps (0: the server's policy, -1: only the first step)")
 	fs.BoolVar(&m.verbose, "debug", false, "log every raw and post-processed candidate to stderr")
 	weightsFlag(fs, &m.weights)
 }
@@ -61,7 +70,7 @@ func (m *modelFlags) openInfill(stderr io.Writer) (*infill.Engine, infill.Runtim
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	eng, name, err := openModel(m.model, m.device, engine.Options{Threads: m.threads, Logger: log, Cache: denoise.CacheOptions{Enabled: m.cache}, Weights: wm})
+	eng, name, err := openModel(m.model, m.device, engine.Options{Threads: m.threads, Logger: log, Cache: denoise.CacheOptions{Enabled: m.cache, Policy: kvcache.Policy{Refresh: m.refresh}}, Weights: wm})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -71,7 +80,7 @@ func (m *modelFlags) openInfill(stderr io.Writer) (*infill.Engine, infill.Runtim
 		eng.Close()
 		return nil, nil, nil, fmt.Errorf("model %s: %w", name, err)
 	}
-	ie := infill.New(rt, infill.Options{Steps: m.steps, Alg: m.alg, MaxTokens: m.maxTokens, Logger: log})
+	ie := infill.New(rt, infill.Options{Steps: m.steps, MaxSteps: m.maxSteps, Threshold: m.threshold, BlockSize: m.blockSize, Alg: m.alg, MaxTokens: m.maxTokens, Logger: log})
 	return ie, rt, func() { eng.Close() }, nil
 }
 
