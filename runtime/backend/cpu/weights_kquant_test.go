@@ -1,0 +1,117 @@
+package cpu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/quant"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
+)
+
+// randKQuant returns rows×cols values of random k-quant blocks in f: random
+// quants and packed scales, every super-block scale a finite float16 of
+// moderate size (as a quantizer writes them).
+func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
+	rb, _ := f.RowBytes(cols)
+	raw := make([]byte, rows*rb)
+	for i := range raw {
+		raw[i] = byte(r.Uint32())
+	}
+	bb, dOff := backend.Q4KBlockBytes, []int{0, 2}
+	if f == backend.WeightQ6_K {
+		bb, dOff = backend.Q6KBlockBytes, []int{208}
+	}
+	for b := 0; b < len(raw); b += bb {
+		for _, o := range dOff {
+			binary.LittleEndian.PutUint16(raw[b+o:], weights.Float32ToF16(float32(r.NormFloat64()*1e-3)))
+		}
+	}
+	return raw
+}
+
+// TestMatMulKQuantMatchesFloat32: MatMul and Embed with a Q4_K or Q6_K
+// weight equal, bit for bit, the same operations on the float32 weight it
+// decodes to, across K slices (K not a multiple of blockK) and partial
+// column blocks; the pure-Go decodeRowGo agrees with decodeRow.
+func TestMatMulKQuantMatchesFloat32(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K} {
+		for _, s := range [][3]int{{1, 256, 3}, {9, 1280, 70}, {70, 512, 130}} {
+			T, K, N := s[0], s[1], s[2]
+			t.Run(fmt.Sprintf("%s/%dx%dx%d", f, T, K, N), func(t *testing.T) {
+				be := New(2)
+				raw := randKQuant(r, f, N, K)
+				wt, err := be.UploadWeight(raw, f, N, K)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wdec, err := quant.Decode(f, raw, N, K)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := randWeights(r, T*K, 1)
+				xt, _ := be.Wrap(x, T, K)
+				wf, _ := be.Wrap(wdec, N, K)
+				got, _ := be.Alloc(T, N)
+				want, _ := be.Alloc(T, N)
+				if err := be.MatMul(got, xt, wt, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := be.MatMul(want, xt, wf, nil); err != nil {
+					t.Fatal(err)
+				}
+				g, w := Data(got), Data(want)
+				for i := range g {
+					if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
+						t.Fatalf("element %d: %s %g, float32 %g", i, f, g[i], w[i])
+					}
+				}
+				ids := []int{N - 1, 0, N / 2}
+				emb, _ := be.Alloc(len(ids), K)
+				if err := be.Embed(emb, wt, ids); err != nil {
+					t.Fatal(err)
+				}
+				for i, id := range ids {
+					for k := range K {
+						if a, b := Data(emb)[i*K+k], wdec[id*K+k]; math.Float32bits(a) != math.Float32bits(b) {
+							t.Fatalf("embed row %d value %d: %g, want %g", id, k, a, b)
+						}
+					}
+				}
+				wk := wt.(*wtensor)
+				a, b := make([]float32, 256), make([]float32, 256)
+				wk.decodeRow(a, N-1, K-256, K)
+				wk.decodeRowGo(b, N-1, K-256, K)
+				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+						t.Fatalf("decodeRow value %d: %g, decodeRowGo %g", i, a[i], b[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestUploadKQuantRejects: rows that are not whole super-blocks and data
+// of the wrong length are refused.
+func TestUploadKQuantRejects(t *testing.T) {
+	be := New(1)
+	for _, tc := range []struct {
+		f          backend.WeightFormat
+		n          int
+		rows, cols int
+	}{
+		{backend.WeightQ4_K, 144, 1, 128},     // 128 columns: half a block
+		{backend.WeightQ4_K, 143, 1, 256},     // truncated
+		{backend.WeightQ6_K, 210 * 3, 2, 256}, // one block too many
+		{backend.WeightQ6_K, 210, 1, 300},
+	} {
+		if _, err := be.UploadWeight(make([]byte, tc.n), tc.f, tc.rows, tc.cols); err == nil {
+			t.Errorf("%s: %d bytes as [%d,%d] accepted", tc.f, tc.n, tc.rows, tc.cols)
+		}
+	}
+}
