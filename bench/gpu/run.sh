@@ -64,7 +64,11 @@ step doctor "timeout 60 '$BIN/dream-lsp' doctor --json --open > '$OUT/doctor.jso
 # cached step vs full forward, sampling. Run from the package directory
 # (a test reads the package's sources).
 step go-tests "cd runtime/backend/cuda && timeout 150 '$BIN/cuda.test' -test.v -test.count=1 -test.timeout=140s \
-  -test.run 'TestOpenWithoutGPU|TestProbe|TestLaunchedKernelsExist|TestConformance|TestGoldenTracesCUDA|TestBF16MatchesFloat32|TestCachedStepMatchesFullForward|TestBatchedCanvasesMatchSingle|TestSamplingDeterministic' >> '$OUT/go.log' 2>&1"
+  -test.run 'TestOpenWithoutGPU|TestProbe|TestLaunchedKernelsExist|TestConformance|TestGoldenTracesCUDA|TestBF16MatchesFloat32|TestCachedStepMatchesFullForward|TestBatchedCanvasesMatchSingle|TestSamplingDeterministic|TestEngineFastPathCUDA' >> '$OUT/go.log' 2>&1"
+# The engine's fast path end to end (issue #15): dream-lsp infill with the built-in model on the GPU
+# must log path=cuda-bf16 (BF16Model behind engine.Denoise); the CPU run beside it for the tokens.
+step engine-path "for d in cuda cpu; do timeout 60 '$BIN/dream-lsp' infill --device \$d --debug --json testdata/examples/fib.go:5:9 \
+  > '$OUT/infill_'\$d'.json' 2> '$OUT/infill_'\$d'.log'; grep -E 'path=|fast path|GPU' '$OUT/infill_'\$d'.log' | head -5; done; grep -q 'path=cuda-bf16' '$OUT/infill_cuda.log'"
 # Speed: the Go timing report at Dream 7B's shape (random weights), logits kept for the PyTorch comparison.
 step go-report "cd runtime/backend/cuda && $LAYERS_ENV DREAM_GPU_REPORT='$OUT/go_report.json' DREAM_GPU_LOGITS=/tmp/go_logits.f32 \
   timeout 180 '$BIN/cuda.test' -test.v -test.count=1 -test.timeout=170s -test.run '^TestGPUReport\$' >> '$OUT/go.log' 2>&1"

@@ -43,16 +43,21 @@ type DeviceCall struct {
 	Seed, Step  uint64
 	// Logits asks for the wanted rows' shifted logits instead of samples.
 	Logits bool
+	// EOSProb (greedy sampling only) asks for each sample's p(EOS)
+	// (Sample.EOS), what Request.EOSTail pads with.
+	EOSProb bool
+	EOS     int
 }
 
 // Sample is the device's draw for one wanted slot: the token (argmax when
 // greedy, smallest id on ties) and, under softmax(logits/temperature),
-// p(token), p(top1), p(top2) and Σ p·log p (the negative entropy). A GPU
-// computes them in float32, so slots whose confidences differ by less than
-// that may be ranked differently from the CPU sampler's float64.
+// p(token), p(top1), p(top2) and Σ p·log p (the negative entropy), and
+// p(eos) when the call asked for it. A GPU computes them in float32, so
+// slots whose confidences differ by less than that may be ranked
+// differently from the CPU sampler's float64.
 type Sample struct {
-	Token                 int
-	Prob, Top1, Top2, Neg float64
+	Token                      int
+	Prob, Top1, Top2, Neg, EOS float64
 }
 
 // DeviceOutput is a DeviceStep's result, per input or block in call order
@@ -93,7 +98,9 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 	if err := req.Sampler.Validate(); err != nil {
 		return nil, fmt.Errorf("denoise: %w", err)
 	}
-	onDevice := OnDevice(req.Sampler)
+	// EOSTail pads with p(eos), which the device gives for greedy draws
+	// (DeviceCall.EOSProb); sampled ones read the logits.
+	onDevice := OnDevice(req.Sampler) && !(req.EOSTail && req.Sampler.Temperature > 0)
 	eps := req.Sampler.Eps
 	if eps == 0 {
 		eps = sampler.DefaultEps
@@ -174,7 +181,8 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 		if len(inputs) == 0 {
 			break
 		}
-		call := DeviceCall{Temperature: float32(req.Sampler.Temperature), Seed: req.Sampler.Seed, Step: uint64(step), Logits: !onDevice}
+		call := DeviceCall{Temperature: float32(req.Sampler.Temperature), Seed: req.Sampler.Seed, Step: uint64(step), Logits: !onDevice,
+			EOSProb: onDevice && req.EOSTail && req.Sampler.EOSTokenID >= 0 && req.Sampler.EOSTokenID < vocab, EOS: req.Sampler.EOSTokenID}
 		full := !req.Cache.Enabled || seq == nil || req.Cache.Policy.Full(step, left, total)
 		for _, r := range rows {
 			if _, ok := seq[r]; !ok {
@@ -232,6 +240,13 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 				res.Canvases[r][p] = c.Token
 				res.Confidence[r][p] = c.Confidence
 			}
+			switch {
+			case !req.EOSTail:
+			case onDevice && call.EOSProb:
+				eosTailSamples(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, out.Samples[i], mask, req.Sampler.EOSTokenID)
+			case !onDevice:
+				eosTail(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, out.Logits[i], vocab, mask, req.Sampler.EOSTokenID)
+			}
 		}
 		res.Steps = step + 1
 		if req.OnStep != nil {
@@ -239,6 +254,32 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 		}
 	}
 	return res, nil
+}
+
+// eosTailSamples is eosTail (eostail.go) over device samples, whose EOS is
+// p(eos): after the first eos in a run of the canvas's initial masks, every
+// slot of the run still masked becomes eos with that confidence.
+// TestDeviceRunMatchesHost holds the two to the same canvases.
+func eosTailSamples(canvas []int, conf []float32, orig, want []int, samples []Sample, mask, eos int) {
+	row := make(map[int]int, len(want))
+	for j, p := range want {
+		row[p] = j
+	}
+	padding := false
+	for p := range orig {
+		if orig[p] != mask {
+			padding = false
+			continue
+		}
+		switch {
+		case !padding:
+			padding = canvas[p] == eos
+		case canvas[p] == mask:
+			if j, ok := row[p]; ok {
+				canvas[p], conf[p] = eos, float32(samples[j].EOS)
+			}
+		}
+	}
 }
 
 // commitSamples is sampler.Sampler.StepBlocks for device samples (the

@@ -28,6 +28,7 @@ type hostDevice struct {
 	cache          *kvcache.Cache
 	full, blocks   int
 	samples, logit int
+	eos            int // samples with p(eos)
 }
 
 func (h *hostDevice) Config() model.Config                          { return h.m.Config() }
@@ -61,7 +62,19 @@ func (h *hostDevice) DeviceStep(c denoise.DeviceCall) (*denoise.DeviceOutput, er
 	out := &denoise.DeviceOutput{Samples: make([][]denoise.Sample, len(lg))}
 	for i, l := range lg {
 		for r := 0; r < len(l)/V; r++ {
-			out.Samples[i] = append(out.Samples[i], rowStats(l[r*V:(r+1)*V]))
+			row := l[r*V : (r+1)*V]
+			smp := rowStats(row)
+			if c.EOSProb {
+				// As eosTail computes it from the logits.
+				m := slices.Max(row)
+				sum := 0.0
+				for _, v := range row {
+					sum += math.Exp(float64(v - m))
+				}
+				smp.EOS = math.Exp(float64(row[c.EOS]-m)) / sum
+				h.eos++
+			}
+			out.Samples[i] = append(out.Samples[i], smp)
 		}
 	}
 	return out, nil
@@ -104,10 +117,11 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 			hd := &hostDevice{m: m, cache: m.NewCache()}
 			t.Cleanup(func() { hd.Close() })
 			type variant struct {
-				name  string
-				opts  func(c goldentest.Generate) sampler.Options
-				cache denoise.CacheOptions
-				batch bool
+				name    string
+				opts    func(c goldentest.Generate) sampler.Options
+				cache   denoise.CacheOptions
+				batch   bool
+				eosTail bool
 			}
 			golden := func(c goldentest.Generate) sampler.Options {
 				return sampler.Options{Alg: sampler.Alg(c.Alg), Eps: c.Eps}
@@ -122,10 +136,16 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 					return sampler.Options{Alg: sampler.Origin, Seed: 3, Eps: c.Eps}
 				}},
 				{name: "batched", opts: golden, batch: true, cache: denoise.CacheOptions{Enabled: true}},
+				{name: "eos-tail", opts: golden, eosTail: true, cache: denoise.CacheOptions{Enabled: true}},
 			}
+			padded := 0 // eos-tail runs whose output differs from Dream's schedule's
 			for _, v := range variants {
 				for n, c := range cases {
-					req := denoise.Request{Canvases: [][]int{c.InputIDs}, Steps: c.Steps, Sampler: v.opts(c), Cache: v.cache}
+					req := denoise.Request{Canvases: [][]int{c.InputIDs}, Steps: c.Steps, Sampler: v.opts(c), Cache: v.cache, EOSTail: v.eosTail}
+					if v.eosTail {
+						// "eos" is the token the run commits first, so the tail pads.
+						req.Sampler.EOSTokenID = c.OutputIDs[slices.Index(c.InputIDs, m.Config().MaskTokenID)]
+					}
 					if v.batch {
 						other := cases[(n+5)%len(cases)].InputIDs
 						req.Canvases = append(req.Canvases, other)
@@ -136,6 +156,9 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 					ref, err := denoise.Run(context.Background(), m, req)
 					if err != nil {
 						t.Fatalf("%s case %d: cpu: %v", v.name, n, err)
+					}
+					if v.eosTail && !slices.Equal(ref.Canvases[0], c.OutputIDs) {
+						padded++
 					}
 					req.OnStep = func(_ int, cv [][]int) { got = append(got, clone2(cv)) }
 					res, err := denoise.Run(context.Background(), hd, req)
@@ -160,6 +183,9 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 						}
 					}
 				}
+			}
+			if padded == 0 || hd.eos == 0 {
+				t.Errorf("EOSTail changed %d golden outputs with %d device p(eos): the eos-tail variant tested nothing", padded, hd.eos)
 			}
 			if hd.samples == 0 || hd.logit == 0 || hd.blocks == 0 {
 				t.Errorf("device calls: %d sampled, %d with logits, %d cached blocks; every kind must have run", hd.samples, hd.logit, hd.blocks)

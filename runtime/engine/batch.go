@@ -65,6 +65,7 @@ type Batcher struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	alone  bool // the engine runs a device's fast path (Engine.Path): every request runs through Engine.Denoise
 }
 
 // call is one Denoise waiting for, or in, the stream.
@@ -87,16 +88,20 @@ func NewBatcher(e *Engine, opts BatchOptions) (*Batcher, error) {
 		opts.MaxCanvases = DefaultBatchCanvases
 	}
 	e.mu.Lock()
-	m := e.m
+	m, dev := e.m, e.dev
 	e.mu.Unlock()
-	if m == nil {
+	if m == nil && dev == nil {
 		return nil, ErrClosed
 	}
-	s, err := denoise.NewStream(m, e.cache.Enabled)
+	var sm denoise.Model = dev // a stream over the device keeps no jobs (alone)
+	if m != nil {
+		sm = m
+	}
+	s, err := denoise.NewStream(sm, m != nil && e.cache.Enabled)
 	if err != nil {
 		return nil, err
 	}
-	b := &Batcher{Engine: e, opts: opts, stream: s, in: make(chan *call), stop: make(chan struct{}), done: make(chan struct{})}
+	b := &Batcher{Engine: e, opts: opts, stream: s, in: make(chan *call), stop: make(chan struct{}), done: make(chan struct{}), alone: m == nil}
 	go b.loop()
 	return b, nil
 }
@@ -139,7 +144,7 @@ func (b *Batcher) defaults(req denoise.Request) denoise.Request {
 
 // streams reports whether req can join the stream.
 func (b *Batcher) streams(req denoise.Request) bool {
-	if req.DreamOn != nil || req.Cache.Reuse != nil || req.Cache.Enabled != b.stream.Cached() {
+	if b.alone || req.DreamOn != nil || req.Cache.Reuse != nil || req.Cache.Enabled != b.stream.Cached() {
 		return false
 	}
 	return !(b.reuse && req.Cache.Enabled && len(req.Canvases) == 1)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"path/filepath"
@@ -158,5 +160,44 @@ func TestOpenChoosesDevicePath(t *testing.T) {
 				t.Errorf("Denoise after Close: %v, want ErrClosed", err)
 			}
 		})
+	}
+}
+
+// TestBatcherOnDevicePath: a Batcher over an engine on a device's fast
+// path starts and runs every request through Engine.Denoise (the stream
+// batches the generic path's model only), with the golden results.
+func TestBatcherOnDevicePath(t *testing.T) {
+	dir := filepath.Join(sharedpath.Path(t, "golden", "models"), "tiny-gqa")
+	cases := goldentest.ReadTraces(t, dir, 1)
+	be := &devBackend{Backend: cpu.New(1)}
+	e, err := Open(dir, Options{Backend: be, Cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: 1}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	b, err := NewBatcher(e, BatchOptions{})
+	if err != nil {
+		t.Fatalf("NewBatcher on the %s path: %v", e.Path(), err)
+	}
+	defer b.Close()
+	errs := make(chan error, len(cases))
+	for n, c := range cases {
+		go func() {
+			res, err := b.Denoise(context.Background(), denoise.Request{Canvases: [][]int{c.InputIDs}, Steps: c.Steps,
+				Sampler: sampler.Options{Alg: sampler.Alg(c.Alg), Eps: c.Eps}})
+			if err == nil && !slices.Equal(res.Canvases[0], c.OutputIDs) {
+				err = fmt.Errorf("case %d: output\n got %v\nwant %v", n, res.Canvases[0], c.OutputIDs)
+			}
+			errs <- err
+		}()
+	}
+	for range cases {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if be.loaded.steps == 0 {
+		t.Error("the batcher did not run the device model")
 	}
 }

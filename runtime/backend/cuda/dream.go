@@ -67,6 +67,7 @@ type BF16Model struct {
 	logits                                 cu.DevicePtr // [maxRows, vocab] fp32
 	ids, pos, slots, rows, seedStep        cu.DevicePtr
 	tok, stats                             cu.DevicePtr
+	picks                                  cu.DevicePtr // [2·maxRows] fp32: LogitsAt's gathered values
 	partO, partML                          cu.DevicePtr
 	maxSplits                              int
 	scores, probs, og                      cu.DevicePtr // GEMM attention: S fp32, P bf16 [hkv, T·G, ctx]; O [hkv, T·G, hd]
@@ -77,6 +78,7 @@ type BF16Model struct {
 	allocs []cu.DevicePtr
 	plans  map[cublaslt.GEMMShape]*cublaslt.Plan
 	graphs map[graphKey]graphExec
+	warm   map[graphKey]bool // shapes run eagerly (planned, kernels loaded): captured without a warm-up run
 	events [2]cu.Event
 }
 
@@ -239,7 +241,7 @@ func (b *Backend) newBF16Model(s DreamShape, ctx, maxT, maxRows int) (*BF16Model
 	}
 	defer leave()
 	m := &BF16Model{b: b, s: s, maxT: maxT, ctx: ctx, maxRows: maxRows,
-		plans: map[cublaslt.GEMMShape]*cublaslt.Plan{}, graphs: map[graphKey]graphExec{}}
+		plans: map[cublaslt.GEMMShape]*cublaslt.Plan{}, graphs: map[graphKey]graphExec{}, warm: map[graphKey]bool{}}
 	fail := func(err error) (*BF16Model, error) {
 		m.closeLocked()
 		return nil, err
@@ -302,6 +304,7 @@ func (b *Backend) newBF16Model(s DreamShape, ctx, maxT, maxRows int) (*BF16Model
 	alloc(&m.seedStep, 16)
 	alloc(&m.tok, 4*maxRows)
 	alloc(&m.stats, 16*maxRows)
+	alloc(&m.picks, 4*2*maxRows)
 	m.maxSplits = 16
 	alloc(&m.partO, 4*m.maxSplits*maxT*s.Heads*s.HeadDim)
 	alloc(&m.partML, 4*m.maxSplits*maxT*s.Heads*2)
@@ -311,7 +314,7 @@ func (b *Backend) newBF16Model(s DreamShape, ctx, maxT, maxRows int) (*BF16Model
 	if err != nil {
 		return fail(fmt.Errorf("cuda: allocate bf16 model (%.1f GiB of weights): %w", float64(s.weightBytes())/(1<<30), err))
 	}
-	if 16*maxT+4*maxRows+16 > stageBytes/2 || 20*maxRows > stageBytes/2 {
+	if 16*maxT+4*maxRows+16 > stageBytes/2 || 28*maxRows > stageBytes/2 {
 		return fail(fmt.Errorf("cuda: bf16 model: %d tokens do not fit the staging buffer", maxT))
 	}
 	return m, nil
@@ -693,13 +696,17 @@ func (m *BF16Model) Forward(a ForwardArgs, graph bool) (*ForwardResult, error) {
 }
 
 func (m *BF16Model) run(T int, segs []Segment, R int, temp float32, graph bool) error {
+	key := graphKey{T, fmt.Sprint(segs), R, temp, m.attn, m.skinny}
 	if !graph || !m.b.drv.HasGraphs() {
 		if err := m.enqueue(T, segs, R, temp); err != nil {
 			return fmt.Errorf("cuda: forward: %w", err)
 		}
+		if len(m.warm) >= 4096 {
+			clear(m.warm)
+		}
+		m.warm[key] = true
 		return nil
 	}
-	key := graphKey{T, fmt.Sprint(segs), R, temp, m.attn, m.skinny}
 	g, ok := m.graphs[key]
 	if !ok {
 		d := m.b.drv
@@ -708,10 +715,13 @@ func (m *BF16Model) run(T int, segs []Segment, R int, temp float32, graph bool) 
 			// than keep every graph (each holds the launch tree).
 			m.dropGraphs()
 		}
-		// One eager run first: libraries load kernels and plan lazily,
-		// which a stream capture does not allow.
-		if err := m.enqueue(T, segs, R, temp); err != nil {
-			return fmt.Errorf("cuda: forward: %w", err)
+		// One eager run first, unless this shape ran eagerly before:
+		// libraries load kernels and plan lazily, which a stream capture
+		// does not allow.
+		if !m.warm[key] {
+			if err := m.enqueue(T, segs, R, temp); err != nil {
+				return fmt.Errorf("cuda: forward: %w", err)
+			}
 		}
 		if err := d.StreamSynchronize(m.stream); err != nil {
 			return fmt.Errorf("cuda: forward: %w", err)
@@ -779,6 +789,49 @@ func (m *BF16Model) Logits(rows int) ([]float32, error) {
 	out := make([]float32, rows*m.s.Vocab)
 	if err := m.b.drv.MemcpyDtoH(f32bytes(out), m.logits); err != nil {
 		return nil, fmt.Errorf("cuda: read logits: %w", err)
+	}
+	return out, nil
+}
+
+// LogitsAt returns the fp32 logits of the last forward at (rows[i],
+// cols[i]): a few values (len ≤ 2·maxRows) gathered on the device, instead
+// of rows·vocab of them (Logits).
+func (m *BF16Model) LogitsAt(rows, cols []int) ([]float32, error) {
+	n := len(rows)
+	if n != len(cols) || n > 2*m.maxRows {
+		return nil, fmt.Errorf("cuda: logits at: %d rows, %d columns (at most %d)", n, len(cols), 2*m.maxRows)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	for i := range rows {
+		if rows[i] < 0 || rows[i] >= m.maxRows || cols[i] < 0 || cols[i] >= m.s.Vocab {
+			return nil, fmt.Errorf("cuda: logits at (%d, %d): outside [%d, %d]", rows[i], cols[i], m.maxRows, m.s.Vocab)
+		}
+	}
+	leave, err := m.b.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	d := m.b.drv
+	for i := range rows {
+		src := uint64(m.logits) + 4*(uint64(rows[i])*uint64(m.s.Vocab)+uint64(cols[i]))
+		if err := d.MemcpyDtoDAsync(m.picks+cu.DevicePtr(4*i), cu.DevicePtr(src), 4, m.stream); err != nil {
+			return nil, fmt.Errorf("cuda: logits at: %w", err)
+		}
+	}
+	half := stageBytes / 2
+	buf := m.stage[half+20*m.maxRows : half+20*m.maxRows+4*n]
+	if err := d.MemcpyDtoHAsync(buf, m.picks, m.stream); err != nil {
+		return nil, fmt.Errorf("cuda: logits at: %w", err)
+	}
+	if err := d.StreamSynchronize(m.stream); err != nil {
+		return nil, fmt.Errorf("cuda: logits at: %w", err)
+	}
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 	}
 	return out, nil
 }

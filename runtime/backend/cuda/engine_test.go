@@ -190,8 +190,8 @@ func runEngineFastPath(t *testing.T, b *cuda.Backend, name string, only []int) {
 // Rows = 6 so the first canvas's 8 wanted rows take two passes (and CUDA
 // graph replays). Each wanted slot's device sample must be the argmax of the
 // logits the same call returns with Logits set, with that row's
-// statistics (1e-4); the full call's logits must be those of one canvas at
-// a time, the blocks' those of the full call (1e-2: the block's K/V are
+// statistics and p(token 5) (EOSProb, gathered with LogitsAt) (1e-4); the full call's logits must be those of a canvas
+// alone, the blocks' those of the full call (1e-2: the block's K/V are
 // recomputed in bf16).
 func runDreamSamples(t *testing.T, b *cuda.Backend, name string) {
 	dir := filepath.Join(sharedpath.Path(t, "golden", "models"), name)
@@ -220,12 +220,12 @@ func runDreamSamples(t *testing.T, b *cuda.Backend, name string) {
 	}
 	check := func(what string, call denoise.DeviceCall) [][]float32 {
 		t.Helper()
-		call.Logits = false
+		call.Logits, call.EOSProb, call.EOS = false, true, 5
 		smp, err := dm.DeviceStep(call)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		call.Logits = true
+		call.Logits, call.EOSProb = true, false
 		lg, err := dm.DeviceStep(call)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
@@ -243,8 +243,8 @@ func runDreamSamples(t *testing.T, b *cuda.Backend, name string) {
 						second = float64(v)
 					}
 				}
-				want := [3]float64{1 / sum, 1 / sum, math.Exp(second-float64(top)) / sum}
-				got := [3]float64{s.Prob, s.Top1, s.Top2}
+				want := [4]float64{1 / sum, 1 / sum, math.Exp(second-float64(top)) / sum, math.Exp(float64(row[5]-top)) / sum}
+				got := [4]float64{s.Prob, s.Top1, s.Top2, s.EOS}
 				if s.Token != arg {
 					t.Errorf("%s: canvas %d slot %d: device token %d, argmax of its logits %d", what, i, w, s.Token, arg)
 				}
@@ -268,12 +268,13 @@ func runDreamSamples(t *testing.T, b *cuda.Backend, name string) {
 		if e := relErr(cached[i], full[i]); !(e < 1e-2) {
 			t.Errorf("canvas %d: cached block logits vs the full pass: relative error %.3g", i, e)
 		}
-		one, err := dm.Forward(in[i : i+1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e := relErr(full[i], one[0]); !(e < 1e-5) {
-			t.Errorf("canvas %d: batched logits differ from one canvas at a time: relative error %.3g", i, e)
-		}
+	}
+	// The first canvas alone (the second had a forward of its own anyway).
+	one, err := dm.Forward(in[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr(full[0], one[0]); !(e < 1e-5) {
+		t.Errorf("batched logits differ from one canvas at a time: relative error %.3g", e)
 	}
 }

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,9 +146,20 @@ func (d *DreamModel) DeviceStep(c denoise.DeviceCall) (*denoise.DeviceOutput, er
 			if err != nil {
 				return nil, err
 			}
-			var lg []float32
+			var lg, eos []float32 // eos: per row, the logits of EOS and of the row's token
 			if c.Logits {
 				if lg, err = d.m.Logits(hi - lo); err != nil {
+					return nil, err
+				}
+			} else if c.EOSProb {
+				if c.EOS < 0 || c.EOS >= V || c.Temperature > 0 {
+					return nil, fmt.Errorf("cuda: dream model: p(eos) of token %d at temperature %g (greedy only)", c.EOS, c.Temperature)
+				}
+				rows, cols := make([]int, 0, 2*(hi-lo)), make([]int, 0, 2*(hi-lo))
+				for i := range hi - lo {
+					rows, cols = append(rows, i, i), append(cols, c.EOS, res.Tokens[i])
+				}
+				if eos, err = d.m.LogitsAt(rows, cols); err != nil {
 					return nil, err
 				}
 			}
@@ -164,8 +176,12 @@ func (d *DreamModel) DeviceStep(c denoise.DeviceCall) (*denoise.DeviceOutput, er
 					out.Samples[si] = make([]denoise.Sample, len(segs[si].rows))
 				}
 				st := res.Stats[i]
-				out.Samples[si][local[lo+i]] = denoise.Sample{Token: res.Tokens[i],
-					Prob: float64(st[0]), Top1: float64(st[1]), Top2: float64(st[2]), Neg: float64(st[3])}
+				smp := denoise.Sample{Token: res.Tokens[i], Prob: float64(st[0]), Top1: float64(st[1]), Top2: float64(st[2]), Neg: float64(st[3])}
+				if eos != nil {
+					// Greedy: the token is the top one, so p(eos) = p(top1)·e^(l_eos − l_top1).
+					smp.EOS = smp.Top1 * math.Exp(float64(eos[2*i]-eos[2*i+1]))
+				}
+				out.Samples[si][local[lo+i]] = smp
 			}
 		}
 	}
