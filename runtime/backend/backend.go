@@ -150,7 +150,15 @@ const (
 	// produced by a conversion at load.
 	WeightQ4_K WeightFormat = "q4_K"
 	WeightQ6_K WeightFormat = "q6_K"
+	// Q5_0 is what llama-quantize writes in a Q4_K_M file for a Q4_K
+	// tensor whose rows are not a multiple of 256 (Q6_K falls back to
+	// Q8_0): blocks of 32 values, a float16 d, 4 bytes of fifth bits and
+	// 16 bytes of 4-bit quants (22 bytes), the value being d·(q−16).
+	WeightQ5_0 WeightFormat = "q5_0"
 )
+
+// Q5BlockBytes is the size in bytes of a Q5_0 block of Q8BlockSize values.
+const Q5BlockBytes = 22
 
 // KBlockSize is the number of values in one k-quant super-block;
 // Q4KBlockBytes and Q6KBlockBytes are the block sizes in bytes.
@@ -168,8 +176,8 @@ const (
 )
 
 // RowBytes returns the bytes of one row of cols values in format f, or
-// false when f is unknown or cols does not fit it (Q8_0 needs a multiple
-// of 32, Q4_K and Q6_K of 256).
+// false when f is unknown or cols does not fit it (Q8_0 and Q5_0 need a
+// multiple of 32, Q4_K and Q6_K of 256).
 func (f WeightFormat) RowBytes(cols int) (int, bool) {
 	if cols < 0 {
 		return 0, false
@@ -179,9 +187,12 @@ func (f WeightFormat) RowBytes(cols int) (int, bool) {
 		return 4 * cols, true
 	case WeightBF16, WeightF16:
 		return 2 * cols, true
-	case WeightQ8_0:
+	case WeightQ8_0, WeightQ5_0:
 		if cols%Q8BlockSize != 0 {
 			return 0, false
+		}
+		if f == WeightQ5_0 {
+			return cols / Q8BlockSize * Q5BlockBytes, true
 		}
 		return cols / Q8BlockSize * Q8BlockBytes, true
 	case WeightQ4_K, WeightQ6_K:

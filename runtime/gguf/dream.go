@@ -218,8 +218,8 @@ func (f *File) DreamConfig() (model.Config, error) {
 }
 
 // Source returns the file's tensors under their Hugging Face names, as a
-// model.RawSource: F32, F16, BF16, Q8_0, Q4_K and Q6_K in place, other
-// types refused.
+// model.RawSource: F32, F16, BF16, Q8_0, Q4_K, Q6_K and Q5_0 in place,
+// other types refused.
 func (f *File) Source() model.RawSource { return source{f: f} }
 
 // Source is File.Source for the mapped file; its Release (and Float32,
@@ -280,8 +280,10 @@ func (s source) tensor(name string) (*TensorInfo, []int, backend.WeightFormat, e
 		f = backend.WeightQ4_K
 	case GGMLQ6_K:
 		f = backend.WeightQ6_K
+	case GGMLQ5_0:
+		f = backend.WeightQ5_0
 	default:
-		return nil, nil, "", fmt.Errorf("gguf: %s: tensor %s is %s: %w (F32, F16, BF16, Q8_0, Q4_K and Q6_K are read)", s.f.Path, g, t.Type, ErrUnsupported)
+		return nil, nil, "", fmt.Errorf("gguf: %s: tensor %s is %s: %w (F32, F16, BF16, Q8_0, Q4_K, Q6_K and Q5_0 are read)", s.f.Path, g, t.Type, ErrUnsupported)
 	}
 	return t, shape, f, nil
 }

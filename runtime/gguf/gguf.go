@@ -1,8 +1,8 @@
 // Package gguf reads GGUF files (ggml's single-file model format, version
 // 2 and 3) and maps Dream-architecture files, as llama.cpp's converter
 // writes them, onto the runtime: config, weights (F32, F16, BF16, Q8_0,
-// and Q4_K and Q6_K, the two types of a Q4_K_M file, used in place from
-// the memory-mapped file) and the embedded BPE tokenizer.
+// and Q4_K, Q6_K and Q5_0, the types of a Q4_K_M file, used in place
+// from the memory-mapped file) and the embedded BPE tokenizer.
 //
 // The whole header is validated before any tensor is used, as strictly as
 // the safetensors reader: magic and version, every length and count

@@ -19,8 +19,8 @@ import (
 type WeightMode string
 
 // The weight modes. Auto keeps each weight in its stored precision, used
-// in place from the memory-mapped file (bf16, f16, GGUF's Q8_0, Q4_K and
-// Q6_K, and f32 where the bytes are aligned); the others convert at load (Q8_0
+// in place from the memory-mapped file (bf16, f16, GGUF's Q8_0, Q4_K,
+// Q6_K and Q5_0, and f32 where the bytes are aligned); the others convert at load (Q8_0
 // quantizes as ggml does; a weight whose rows are not a multiple of 32
 // stays as auto would keep it), and f32 always copies, so the source can
 // be closed after loading.

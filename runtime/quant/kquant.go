@@ -7,7 +7,8 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
-// The k-quants are read, not written: Q4_K_M files come from llama.cpp's
+// The k-quants (and Q5_0, their fallback for narrow rows) are read, not
+// written: Q4_K_M files come from llama.cpp's
 // llama-quantize, whose choice of scales (an iterative search per
 // sub-block) this package does not reproduce. The decoders follow ggml's
 // dequantize_row_q4_K and dequantize_row_q6_K operation for operation:
@@ -107,24 +108,44 @@ func dequantQ6KBlock(y *[backend.KBlockSize]float32, x *[backend.Q6KBlockBytes]b
 	}
 }
 
-// DequantizeKRange expands values [k0, k1) of one row stored in format f
-// (Q4_K or Q6_K) into dst; k0 and k1 are multiples of 256. It reports
-// false for another format.
-func DequantizeKRange(dst []float32, f backend.WeightFormat, row []byte, k0, k1 int) bool {
-	var bb int
+// DequantizeQ5_0 expands Q5_0 blocks in src into dst (32 values a block,
+// len(dst)/32·22 bytes of src), as ggml's dequantize_row_q5_0: d
+// (float16), 32 fifth bits (little-endian uint32 qh), then 16 bytes whose
+// low nibbles are values 0–15 and high nibbles values 16–31; value
+// q (0–31, fifth bit from qh) becomes d·(q−16).
+func DequantizeQ5_0(dst []float32, src []byte) {
+	nb := len(dst) / backend.Q8BlockSize
+	_ = src[nb*backend.Q5BlockBytes-1]
+	for b := range nb {
+		x := (*[backend.Q5BlockBytes]byte)(src[b*backend.Q5BlockBytes:])
+		y := (*[backend.Q8BlockSize]float32)(dst[b*backend.Q8BlockSize:])
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
+		qh := binary.LittleEndian.Uint32(x[2:])
+		for j, v := range (*[16]byte)(x[6:]) {
+			x0 := int32(v&0xf|byte(qh>>j<<4)&0x10) - 16
+			x1 := int32(v>>4|byte(qh>>(j+12))&0x10) - 16
+			y[j] = float32(x0) * d
+			y[j+16] = float32(x1) * d
+		}
+	}
+}
+
+// DequantizeRange expands values [k0, k1) of one row stored in a format
+// read from GGUF files only (Q4_K, Q6_K: k0 and k1 multiples of 256;
+// Q5_0: of 32) into dst. It reports false for another format.
+func DequantizeRange(dst []float32, f backend.WeightFormat, row []byte, k0, k1 int) bool {
+	var block, bb int
+	var dec func([]float32, []byte)
 	switch f {
 	case backend.WeightQ4_K:
-		bb = backend.Q4KBlockBytes
+		block, bb, dec = backend.KBlockSize, backend.Q4KBlockBytes, DequantizeQ4_K
 	case backend.WeightQ6_K:
-		bb = backend.Q6KBlockBytes
+		block, bb, dec = backend.KBlockSize, backend.Q6KBlockBytes, DequantizeQ6_K
+	case backend.WeightQ5_0:
+		block, bb, dec = backend.Q8BlockSize, backend.Q5BlockBytes, DequantizeQ5_0
 	default:
 		return false
 	}
-	src := row[k0/backend.KBlockSize*bb : k1/backend.KBlockSize*bb]
-	if f == backend.WeightQ4_K {
-		DequantizeQ4_K(dst[:k1-k0], src)
-	} else {
-		DequantizeQ6_K(dst[:k1-k0], src)
-	}
+	dec(dst[:k1-k0], row[k0/block*bb:k1/block*bb])
 	return true
 }

@@ -105,3 +105,28 @@ func TestKQuantDecodeChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestDequantizeQ5_0Layout: value j of a block takes its low four bits
+// from byte j (j < 16: low nibble; j ≥ 16: high nibble of byte j−16) and
+// its fifth bit from bit j of qh; it becomes d·(q−16).
+func TestDequantizeQ5_0Layout(t *testing.T) {
+	var blk [backend.Q5BlockBytes]byte
+	binary.LittleEndian.PutUint16(blk[0:], 0xc000) // d = -2
+	binary.LittleEndian.PutUint32(blk[2:], 0xa5c3_0f81)
+	for i := range 16 {
+		blk[6+i] = byte(i*29 + 3)
+	}
+	got := make([]float32, 32)
+	DequantizeQ5_0(got, blk[:])
+	qh := binary.LittleEndian.Uint32(blk[2:])
+	for j := range 32 {
+		lo := blk[6+j%16] & 0xf
+		if j >= 16 {
+			lo = blk[6+j%16] >> 4
+		}
+		q := int(lo) | int(qh>>j&1)<<4
+		if want := -2 * float32(q-16); got[j] != want {
+			t.Fatalf("value %d: %g, want %g", j, got[j], want)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 // Package quant converts weights between float32 and the stored formats
 // the backends multiply by directly (bfloat16, float16 and GGUF's Q8_0;
-// GGUF's Q4_K and Q6_K are decoded only), bit for bit as ggml does, so
-// that a tensor quantized here and one read from a GGUF file are
+// GGUF's Q4_K, Q6_K and Q5_0 are decoded only), bit for bit as ggml does,
+// so that a tensor quantized here and one read from a GGUF file are
 // interchangeable.
 package quant
 
@@ -34,7 +34,7 @@ func EncodeInto(dst []byte, f backend.WeightFormat, src []float32, rows, cols in
 		return fmt.Errorf("quant: cannot encode [%d,%d] (%d values) as %s into %d bytes", rows, cols, len(src), f, len(dst))
 	}
 	switch f {
-	case backend.WeightQ4_K, backend.WeightQ6_K:
+	case backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0:
 		return fmt.Errorf("quant: %s is read from GGUF files, not produced here (quantize with llama.cpp's llama-quantize)", f)
 	case backend.WeightF32:
 		for i, v := range src {
@@ -137,6 +137,8 @@ func DecodeInto(dst []float32, f backend.WeightFormat, data []byte, rows, cols i
 		DequantizeQ4_K(dst, data)
 	case backend.WeightQ6_K:
 		DequantizeQ6_K(dst, data)
+	case backend.WeightQ5_0:
+		DequantizeQ5_0(dst, data)
 	}
 	return nil
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
-// randKQuant returns rows×cols values of random k-quant blocks in f: random
-// quants and packed scales, every super-block scale a finite float16 of
+// randKQuant returns rows×cols values of random blocks in f (Q4_K, Q6_K,
+// Q5_0): random quants and packed scales, every block scale a finite float16 of
 // moderate size (as a quantizer writes them).
 func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
 	rb, _ := f.RowBytes(cols)
@@ -22,8 +22,11 @@ func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
 		raw[i] = byte(r.Uint32())
 	}
 	bb, dOff := backend.Q4KBlockBytes, []int{0, 2}
-	if f == backend.WeightQ6_K {
+	switch f {
+	case backend.WeightQ6_K:
 		bb, dOff = backend.Q6KBlockBytes, []int{208}
+	case backend.WeightQ5_0:
+		bb, dOff = backend.Q5BlockBytes, []int{0}
 	}
 	for b := 0; b < len(raw); b += bb {
 		for _, o := range dOff {
@@ -39,8 +42,11 @@ func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
 // column blocks; the pure-Go decodeRowGo agrees with decodeRow.
 func TestMatMulKQuantMatchesFloat32(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 11))
-	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K} {
-		for _, s := range [][3]int{{1, 256, 3}, {9, 1280, 70}, {70, 512, 130}} {
+	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0} {
+		for _, s := range [][3]int{{1, 256, 3}, {9, 1280, 70}, {70, 512, 130}, {5, 1120, 9}} {
+			if s[1]%256 != 0 && f != backend.WeightQ5_0 {
+				continue
+			}
 			T, K, N := s[0], s[1], s[2]
 			t.Run(fmt.Sprintf("%s/%dx%dx%d", f, T, K, N), func(t *testing.T) {
 				be := New(2)
@@ -87,6 +93,11 @@ func TestMatMulKQuantMatchesFloat32(t *testing.T) {
 				wk.decodeRow(a, N-1, K-256, K)
 				wk.decodeRowGo(b, N-1, K-256, K)
 				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(wdec[(N-1)*K+K-256+i]) {
+						t.Fatalf("decodeRow value %d: %g, Decode %g", i, a[i], wdec[(N-1)*K+K-256+i])
+					}
+				}
+				for i := range a {
 					if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
 						t.Fatalf("decodeRow value %d: %g, decodeRowGo %g", i, a[i], b[i])
 					}
@@ -109,6 +120,8 @@ func TestUploadKQuantRejects(t *testing.T) {
 		{backend.WeightQ4_K, 143, 1, 256},     // truncated
 		{backend.WeightQ6_K, 210 * 3, 2, 256}, // one block too many
 		{backend.WeightQ6_K, 210, 1, 300},
+		{backend.WeightQ5_0, 22, 1, 16},
+		{backend.WeightQ5_0, 43, 1, 64},
 	} {
 		if _, err := be.UploadWeight(make([]byte, tc.n), tc.f, tc.rows, tc.cols); err == nil {
 			t.Errorf("%s: %d bytes as [%d,%d] accepted", tc.f, tc.n, tc.rows, tc.cols)
