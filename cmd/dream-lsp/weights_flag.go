@@ -9,7 +9,7 @@ import (
 )
 
 // weightsUsage documents --weights for serve, infill and bench.
-const weightsUsage = "weight format in memory: auto (as stored: bf16 stays bf16, mapped; GGUF Q8_0 stays Q8_0), f32, bf16 or q8_0 (converted at load)"
+const weightsUsage = "weight format in memory: auto (as stored: bf16 stays bf16, mapped; GGUF Q8_0, Q4_K, Q6_K and Q5_0 stay as they are), f32, bf16 or q8_0 (converted at load)"
 
 // weightsFlag registers --weights on fs.
 func weightsFlag(fs *flag.FlagSet, p *string) {
