@@ -98,6 +98,11 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 	if err := req.Sampler.Validate(); err != nil {
 		return nil, fmt.Errorf("denoise: %w", err)
 	}
+	if c, ok := dm.(interface{ DeviceTokens() int }); ok {
+		if groups := fitCanvases(req.Canvases, c.DeviceTokens()); len(groups) > 1 {
+			return runDeviceGroups(ctx, dm, req, groups)
+		}
+	}
 	// EOSTail pads with p(eos), which the device gives for greedy draws
 	// (DeviceCall.EOSProb); sampled ones read the logits.
 	onDevice := OnDevice(req.Sampler) && !(req.EOSTail && req.Sampler.Temperature > 0)
@@ -252,6 +257,67 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 		if req.OnStep != nil {
 			req.OnStep(step, res.Canvases)
 		}
+	}
+	return res, nil
+}
+
+// fitCanvases splits canvas indices into consecutive groups whose tokens
+// fit a device cache of capacity rows (one group when all fit; a canvas
+// longer than capacity gets a group of its own, which the device rejects
+// with its own error).
+func fitCanvases(canvases [][]int, capacity int) [][]int {
+	var groups [][]int
+	var cur []int
+	n := 0
+	for i, c := range canvases {
+		if len(cur) > 0 && n+len(c) > capacity {
+			groups, cur, n = append(groups, cur), nil, 0
+		}
+		cur, n = append(cur, i), n+len(c)
+	}
+	return append(groups, cur)
+}
+
+// runDeviceGroups runs the groups' canvases one group after another (rows
+// are independent, so each gets what it gets in one call; only host-side
+// random draws, keyed by the row's index in its call, differ) and merges
+// the results. OnStep sees every canvas: those of later groups as given,
+// those of earlier ones final.
+func runDeviceGroups(ctx context.Context, dm DeviceModel, req Request, groups [][]int) (*Result, error) {
+	res := &Result{Canvases: make([][]int, len(req.Canvases)), Confidence: make([][]float32, len(req.Canvases))}
+	for r, c := range req.Canvases {
+		res.Canvases[r] = slices.Clone(c)
+		res.Confidence[r] = make([]float32, len(c))
+	}
+	for _, g := range groups {
+		sub := req
+		sub.Canvases = make([][]int, len(g))
+		sub.RowSteps = nil
+		if req.RowSteps != nil {
+			sub.RowSteps = make([]int, len(g))
+		}
+		for i, r := range g {
+			sub.Canvases[i] = req.Canvases[r]
+			if req.RowSteps != nil {
+				sub.RowSteps[i] = req.RowSteps[r]
+			}
+		}
+		if req.OnStep != nil {
+			sub.OnStep = func(step int, cv [][]int) {
+				for i, r := range g {
+					res.Canvases[r] = cv[i]
+				}
+				req.OnStep(step, res.Canvases)
+			}
+		}
+		out, err := runDevice(ctx, dm, sub)
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range g {
+			res.Canvases[r], res.Confidence[r] = out.Canvases[i], out.Confidence[i]
+		}
+		res.Steps = max(res.Steps, out.Steps)
 	}
 	return res, nil
 }

@@ -122,6 +122,7 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 				cache   denoise.CacheOptions
 				batch   bool
 				eosTail bool
+				split   bool // a device cache too small for both canvases: run in groups
 			}
 			golden := func(c goldentest.Generate) sampler.Options {
 				return sampler.Options{Alg: sampler.Alg(c.Alg), Eps: c.Eps}
@@ -137,6 +138,7 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 				}},
 				{name: "batched", opts: golden, batch: true, cache: denoise.CacheOptions{Enabled: true}},
 				{name: "eos-tail", opts: golden, eosTail: true, cache: denoise.CacheOptions{Enabled: true}},
+				{name: "split", opts: golden, batch: true, split: true, cache: denoise.CacheOptions{Enabled: true}},
 			}
 			padded := 0 // eos-tail runs whose output differs from Dream's schedule's
 			for _, v := range variants {
@@ -161,12 +163,25 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 						padded++
 					}
 					req.OnStep = func(_ int, cv [][]int) { got = append(got, clone2(cv)) }
-					res, err := denoise.Run(context.Background(), hd, req)
+					var dm denoise.DeviceModel = hd
+					if v.split {
+						dm = smallDevice{hd}
+					}
+					res, err := denoise.Run(context.Background(), dm, req)
 					if err != nil {
 						t.Fatalf("%s case %d: device: %v", v.name, n, err)
 					}
+					if v.split {
+						// Group by group: compare the final canvases (below).
+						got, want = nil, nil
+					}
 					if len(got) != len(want) || res.Steps != ref.Steps {
 						t.Fatalf("%s case %d: %d steps on the device path, %d on the cpu", v.name, n, len(got), len(want))
+					}
+					for r := range ref.Canvases {
+						if !slices.Equal(res.Canvases[r], ref.Canvases[r]) {
+							t.Fatalf("%s case %d: canvas %d:\n got %v\nwant %v", v.name, n, r, res.Canvases[r], ref.Canvases[r])
+						}
 					}
 					for i := range want {
 						for r := range want[i] {
@@ -193,6 +208,12 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 		})
 	}
 }
+
+// smallDevice is a hostDevice whose cache holds fewer rows than two golden
+// canvases: Run must split a batch into groups that fit.
+type smallDevice struct{ *hostDevice }
+
+func (smallDevice) DeviceTokens() int { return 50 }
 
 func clone2(cv [][]int) [][]int {
 	out := make([][]int, len(cv))

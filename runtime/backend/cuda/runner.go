@@ -83,6 +83,10 @@ func (b *Backend) LoadDream(cfg model.Config, src model.WeightSource, lim DreamL
 // Config returns the model's configuration.
 func (d *DreamModel) Config() model.Config { return d.cfg }
 
+// DeviceTokens is the K/V cache rows one call's canvases share:
+// runtime/denoise runs larger batches in groups that fit.
+func (d *DreamModel) DeviceTokens() int { return d.m.ctx }
+
 // Path names this path in the engine's logs and status.
 func (d *DreamModel) Path() string { return "cuda-bf16" }
 
