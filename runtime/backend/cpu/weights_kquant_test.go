@@ -128,3 +128,32 @@ func TestUploadKQuantRejects(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodePanelRow decodes one 1024-value panel row slice per
+// op in each stored format (ns/op ÷ 1024 = ns a weight), the cost the
+// panel matmul spreads over the x rows of a row group.
+func BenchmarkDecodePanelRow(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	be := New(1)
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0, backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0} {
+		var raw []byte
+		switch f {
+		case backend.WeightBF16, backend.WeightQ8_0:
+			raw, _ = quant.Encode(f, randWeights(r, 1024, 0.05), 1, 1024)
+		default:
+			raw = randKQuant(r, f, 1, 1024)
+		}
+		wt, err := be.UploadWeight(raw, f, 1, 1024)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := wt.(*wtensor)
+		dst := make([]float32, 1024)
+		b.Run(string(f), func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				w.decodeRow(dst, 0, 0, 1024)
+			}
+		})
+	}
+}
