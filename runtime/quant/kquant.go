@@ -34,16 +34,23 @@ func DequantizeQ4_K(dst []float32, src []byte) {
 	}
 }
 
-func dequantQ4KBlock(y *[backend.KBlockSize]float32, x *[backend.Q4KBlockBytes]byte) {
+// Q4KScales returns a Q4_K block's eight sub-block scales and mins as
+// ggml computes them, interleaved: d·sc[j] at 2j, dmin·m[j] at 2j+1.
+func Q4KScales(x *[backend.Q4KBlockBytes]byte) (dm [16]float32) {
 	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
 	dmin := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[2:]))
-	scales := (*[12]byte)(x[4:])
+	for j := range 8 {
+		sc, m := scaleMinK4(j, (*[12]byte)(x[4:]))
+		dm[2*j], dm[2*j+1] = float32(d*float32(sc)), float32(dmin*float32(m))
+	}
+	return dm
+}
+
+func dequantQ4KBlock(y *[backend.KBlockSize]float32, x *[backend.Q4KBlockBytes]byte) {
+	dm := Q4KScales(x)
 	qs := (*[128]byte)(x[16:])
 	for p := range 4 { // pairs of 32-value sub-blocks
-		sc0, m0 := scaleMinK4(2*p, scales)
-		sc1, m1 := scaleMinK4(2*p+1, scales)
-		d0, dm0 := float32(d*float32(sc0)), float32(dmin*float32(m0))
-		d1, dm1 := float32(d*float32(sc1)), float32(dmin*float32(m1))
+		d0, dm0, d1, dm1 := dm[4*p], dm[4*p+1], dm[4*p+2], dm[4*p+3]
 		q := (*[32]byte)(qs[32*p:])
 		lo := (*[32]float32)(y[64*p:])
 		hi := (*[32]float32)(y[64*p+32:])
@@ -81,17 +88,26 @@ func DequantizeQ6_K(dst []float32, src []byte) {
 	}
 }
 
-func dequantQ6KBlock(y *[backend.KBlockSize]float32, x *[backend.Q6KBlockBytes]byte) {
+// Q6KScales returns a Q6_K block's sixteen scales times d, as ggml
+// computes them (d·sc[i], rounded once).
+func Q6KScales(x *[backend.Q6KBlockBytes]byte) (ds [16]float32) {
 	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[208:]))
+	for i, s := range (*[16]byte)(x[192:]) {
+		ds[i] = float32(d * float32(int8(s)))
+	}
+	return ds
+}
+
+func dequantQ6KBlock(y *[backend.KBlockSize]float32, x *[backend.Q6KBlockBytes]byte) {
+	all := Q6KScales(x)
 	for h := range 2 { // halves of 128 values
 		ql := (*[64]byte)(x[64*h:])
 		qh := (*[32]byte)(x[128+32*h:])
-		sc := (*[8]byte)(x[192+8*h:])
 		o := (*[128]float32)(y[128*h:])
 		for g := range 2 { // l in [0,16) and [16,32) share scales
 			var ds [4]float32
 			for k := range ds {
-				ds[k] = float32(d * float32(int8(sc[g+2*k])))
+				ds[k] = all[8*h+g+2*k]
 			}
 			for l := 16 * g; l < 16*g+16; l++ {
 				a, c, hb := ql[l], ql[l+32], qh[l]

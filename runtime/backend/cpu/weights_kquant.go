@@ -1,15 +1,40 @@
 package cpu
 
-import "github.com/dream-lsp/dream-lsp/runtime/quant"
+import (
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/quant"
+)
 
 // decodeRowK is decodeRow for the formats read from GGUF files only
 // (Q4_K, Q6_K and Q5_0, the three a Q4_K_M file holds besides Q8_0): the
 // panel's K slices are multiples of blockK, itself a multiple of the
 // 256-value super-block, and a row is a whole number of blocks
-// (UploadWeight checked it), so [k0, k1) always spans whole blocks. The block decoders
-// are pure Go (bounds-check free, no branch per value): their cost is
-// spread over the up to maxRowGroup rows each decoded panel serves.
+// (UploadWeight checked it), so [k0, k1) always spans whole blocks.
+// With AVX2, Q4_K and Q6_K blocks are expanded by the assembly decoders
+// (the scales unpacked in Go, quant.Q4KScales / Q6KScales, then one
+// multiply, and for Q4_K one subtraction, per value, rounded as the Go
+// reference); Q5_0 and CPUs without AVX2 use the pure-Go reference.
 func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
+	if haveSIMD {
+		switch w.format {
+		case backend.WeightQ4_K:
+			src := row[k0/backend.KBlockSize*backend.Q4KBlockBytes : k1/backend.KBlockSize*backend.Q4KBlockBytes]
+			for b := range len(src) / backend.Q4KBlockBytes {
+				x := (*[backend.Q4KBlockBytes]byte)(src[b*backend.Q4KBlockBytes:])
+				dm := quant.Q4KScales(x)
+				decodeQ4KBlock(&dst[b*backend.KBlockSize], &x[16], &dm[0])
+			}
+			return
+		case backend.WeightQ6_K:
+			src := row[k0/backend.KBlockSize*backend.Q6KBlockBytes : k1/backend.KBlockSize*backend.Q6KBlockBytes]
+			for b := range len(src) / backend.Q6KBlockBytes {
+				x := (*[backend.Q6KBlockBytes]byte)(src[b*backend.Q6KBlockBytes:])
+				ds := quant.Q6KScales(x)
+				decodeQ6KBlock(&dst[b*backend.KBlockSize], &x[0], &ds[0])
+			}
+			return
+		}
+	}
 	if !quant.DequantizeRange(dst, w.format, row, k0, k1) {
 		panic("cpu: decodeRow: weight format " + string(w.format) + " has no decoder")
 	}

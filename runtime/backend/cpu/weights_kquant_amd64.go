@@ -1,0 +1,16 @@
+//go:build amd64 && !purego
+
+package cpu
+
+// decodeQ4KBlock expands one Q4_K block (quants qs, scales and mins dm
+// from quant.Q4KScales) into 256 float32. Implemented in
+// weights_kquant_amd64.s (AVX2).
+//
+//go:noescape
+func decodeQ4KBlock(dst *float32, qs *byte, dm *float32)
+
+// decodeQ6KBlock expands one Q6_K block x (scales times d in ds, from
+// quant.Q6KScales) into 256 float32.
+//
+//go:noescape
+func decodeQ6KBlock(dst *float32, x *byte, ds *float32)

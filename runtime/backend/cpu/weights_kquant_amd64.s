@@ -1,0 +1,140 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func decodeQ4KBlock(dst *float32, qs *byte, dm *float32)
+// One Q4_K block's 256 values from its 128 bytes of quants qs and its
+// scales and mins dm (quant.Q4KScales: d·sc[j], dmin·m[j] interleaved):
+// sub-block 2p takes the low nibbles of qs[32p:32p+32], 2p+1 the high
+// ones; value = d·sc·q − dmin·m, a product then a difference, each
+// rounded (no FMA), as the Go reference.
+TEXT ·decodeQ4KBlock(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ qs+8(FP), SI
+	MOVQ dm+16(FP), DX
+	MOVL $15, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVQ $4, CX
+q4kpair:
+	VBROADCASTSS 0(DX), Y12
+	VBROADCASTSS 4(DX), Y13
+	VBROADCASTSS 8(DX), Y14
+	VBROADCASTSS 12(DX), Y15
+	MOVQ $0, BX
+q4kchunk:
+	VPMOVZXBD (SI)(BX*1), Y0
+	VPAND Y11, Y0, Y1
+	VPSRLD $4, Y0, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y12, Y1, Y1
+	VSUBPS Y13, Y1, Y1
+	VMOVUPS Y1, (DI)(BX*4)
+	VCVTDQ2PS Y2, Y2
+	VMULPS Y14, Y2, Y2
+	VSUBPS Y15, Y2, Y2
+	VMOVUPS Y2, 128(DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, $32
+	JLT q4kchunk
+	ADDQ $32, SI
+	ADDQ $256, DI
+	ADDQ $16, DX
+	DECQ CX
+	JNZ q4kpair
+	VZEROUPPER
+	RET
+
+// func decodeQ6KBlock(dst *float32, x *byte, ds *float32)
+// One Q6_K block's 256 values from the block x (ql at 0, qh at 128: SI
+// and R8) and
+// its sixteen scales times d (quant.Q6KScales). In each 128-value half h,
+// value l+32k (l < 32, k < 4) is q·ds[8h + l/16 + 2k] with q = (low or
+// high nibble of ql[64h + l + 32(k&1)]) | ((qh[32h+l] >> 2k) & 3) << 4,
+// less 32.
+TEXT ·decodeQ6KBlock(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ ds+16(FP), DX
+	LEAQ 128(SI), R8
+	MOVL $15, AX
+	VMOVD AX, X6
+	VPBROADCASTD X6, Y6
+	MOVL $3, AX
+	VMOVD AX, X7
+	VPBROADCASTD X7, Y7
+	MOVL $32, AX
+	VMOVD AX, X5
+	VPBROADCASTD X5, Y5
+	MOVQ $2, CX
+q6khalf:
+	// Y8..Y11: ds[g+2k] for g = 0 (l < 16); Y12..Y15 for g = 1.
+	VBROADCASTSS 0(DX), Y8
+	VBROADCASTSS 8(DX), Y9
+	VBROADCASTSS 16(DX), Y10
+	VBROADCASTSS 24(DX), Y11
+	VBROADCASTSS 4(DX), Y12
+	VBROADCASTSS 12(DX), Y13
+	VBROADCASTSS 20(DX), Y14
+	VBROADCASTSS 28(DX), Y15
+	MOVQ $0, BX
+q6kchunk:
+	CMPQ BX, $16
+	JNE q6kscaled
+	VMOVUPS Y12, Y8
+	VMOVUPS Y13, Y9
+	VMOVUPS Y14, Y10
+	VMOVUPS Y15, Y11
+q6kscaled:
+	VPMOVZXBD (SI)(BX*1), Y0
+	VPMOVZXBD 32(SI)(BX*1), Y1
+	VPMOVZXBD (R8)(BX*1), Y2
+	// k = 0: low nibble of ql[l], qh bits 0-1.
+	VPAND Y6, Y0, Y3
+	VPAND Y7, Y2, Y4
+	VPSLLD $4, Y4, Y4
+	VPOR Y4, Y3, Y3
+	VPSUBD Y5, Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y8, Y3, Y3
+	VMOVUPS Y3, (DI)(BX*4)
+	// k = 1: low nibble of ql[l+32], qh bits 2-3.
+	VPAND Y6, Y1, Y3
+	VPSRLD $2, Y2, Y4
+	VPAND Y7, Y4, Y4
+	VPSLLD $4, Y4, Y4
+	VPOR Y4, Y3, Y3
+	VPSUBD Y5, Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y9, Y3, Y3
+	VMOVUPS Y3, 128(DI)(BX*4)
+	// k = 2: high nibble of ql[l], qh bits 4-5.
+	VPSRLD $4, Y0, Y3
+	VPSRLD $4, Y2, Y4
+	VPAND Y7, Y4, Y4
+	VPSLLD $4, Y4, Y4
+	VPOR Y4, Y3, Y3
+	VPSUBD Y5, Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y10, Y3, Y3
+	VMOVUPS Y3, 256(DI)(BX*4)
+	// k = 3: high nibble of ql[l+32], qh bits 6-7.
+	VPSRLD $4, Y1, Y3
+	VPSRLD $6, Y2, Y4
+	VPSLLD $4, Y4, Y4
+	VPOR Y4, Y3, Y3
+	VPSUBD Y5, Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y11, Y3, Y3
+	VMOVUPS Y3, 384(DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, $32
+	JLT q6kchunk
+	ADDQ $64, SI
+	ADDQ $32, R8
+	ADDQ $512, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ q6khalf
+	VZEROUPPER
+	RET

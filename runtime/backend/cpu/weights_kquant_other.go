@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package cpu
+
+func decodeQ4KBlock(dst *float32, qs *byte, dm *float32) {
+	panic("cpu: decodeQ4KBlock without SIMD support")
+}
+
+func decodeQ6KBlock(dst *float32, x *byte, ds *float32) {
+	panic("cpu: decodeQ6KBlock without SIMD support")
+}
