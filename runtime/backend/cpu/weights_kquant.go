@@ -13,7 +13,8 @@ import (
 // With AVX2, Q4_K and Q6_K blocks are expanded by the assembly decoders
 // (the scales unpacked in Go, quant.Q4KScales / Q6KScales, then one
 // multiply, and for Q4_K one subtraction, per value, rounded as the Go
-// reference); Q5_0 and CPUs without AVX2 use the pure-Go reference.
+// reference), and Q5_0 blocks too (with F16C, as Q8_0's); CPUs without
+// AVX2 use the pure-Go reference.
 func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 	if haveSIMD {
 		switch w.format {
@@ -33,6 +34,12 @@ func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 				decodeQ6KBlock(&dst[b*backend.KBlockSize], &x[0], &ds[0])
 			}
 			return
+		case backend.WeightQ5_0:
+			if haveF16C {
+				src := row[k0/backend.Q8BlockSize*backend.Q5BlockBytes : k1/backend.Q8BlockSize*backend.Q5BlockBytes]
+				decodeQ5(&dst[0], &src[0], len(src)/backend.Q5BlockBytes)
+				return
+			}
 		}
 	}
 	if !quant.DequantizeRange(dst, w.format, row, k0, k1) {

@@ -14,3 +14,9 @@ func decodeQ4KBlock(dst *float32, qs *byte, dm *float32)
 //
 //go:noescape
 func decodeQ6KBlock(dst *float32, x *byte, ds *float32)
+
+// decodeQ5 expands nb Q5_0 blocks (22 bytes each) into 32·nb float32
+// (AVX2 and F16C).
+//
+//go:noescape
+func decodeQ5(dst *float32, src *byte, nb int)

@@ -138,3 +138,115 @@ q6kscaled:
 	JNZ q6khalf
 	VZEROUPPER
 	RET
+
+// Shift counts 0..31 for Q5_0's fifth bits (VPSRLVD), eight a vector.
+DATA q5shift<>+0(SB)/4, $0
+DATA q5shift<>+4(SB)/4, $1
+DATA q5shift<>+8(SB)/4, $2
+DATA q5shift<>+12(SB)/4, $3
+DATA q5shift<>+16(SB)/4, $4
+DATA q5shift<>+20(SB)/4, $5
+DATA q5shift<>+24(SB)/4, $6
+DATA q5shift<>+28(SB)/4, $7
+DATA q5shift<>+32(SB)/4, $8
+DATA q5shift<>+36(SB)/4, $9
+DATA q5shift<>+40(SB)/4, $10
+DATA q5shift<>+44(SB)/4, $11
+DATA q5shift<>+48(SB)/4, $12
+DATA q5shift<>+52(SB)/4, $13
+DATA q5shift<>+56(SB)/4, $14
+DATA q5shift<>+60(SB)/4, $15
+DATA q5shift<>+64(SB)/4, $16
+DATA q5shift<>+68(SB)/4, $17
+DATA q5shift<>+72(SB)/4, $18
+DATA q5shift<>+76(SB)/4, $19
+DATA q5shift<>+80(SB)/4, $20
+DATA q5shift<>+84(SB)/4, $21
+DATA q5shift<>+88(SB)/4, $22
+DATA q5shift<>+92(SB)/4, $23
+DATA q5shift<>+96(SB)/4, $24
+DATA q5shift<>+100(SB)/4, $25
+DATA q5shift<>+104(SB)/4, $26
+DATA q5shift<>+108(SB)/4, $27
+DATA q5shift<>+112(SB)/4, $28
+DATA q5shift<>+116(SB)/4, $29
+DATA q5shift<>+120(SB)/4, $30
+DATA q5shift<>+124(SB)/4, $31
+GLOBL q5shift<>(SB), RODATA|NOPTR, $128
+
+// func decodeQ5(dst *float32, src *byte, nb int)
+// Each 22-byte Q5_0 block is a float16 d, 32 fifth bits qh (uint32) and
+// 16 bytes of nibbles: value j < 16 is the low nibble of byte j with bit
+// j of qh, value j+16 the high nibble with bit j+16; each becomes
+// float32(q−16)·d (one rounding, as the Go reference).
+TEXT ·decodeQ5(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	CMPQ CX, $0
+	JLE q5done
+	MOVL $15, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $1, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $16, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	LEAQ q5shift<>(SB), R8
+	VMOVDQU 0(R8), Y12
+	VMOVDQU 32(R8), Y13
+	VMOVDQU 64(R8), Y14
+	VMOVDQU 96(R8), Y15
+q5loop:
+	VPBROADCASTW (SI), X1
+	VCVTPH2PS X1, Y1
+	VPBROADCASTD 2(SI), Y2
+	// values 0-7 and 16-23
+	VPMOVZXBD 6(SI), Y0
+	VPAND Y11, Y0, Y3
+	VPSRLVD Y12, Y2, Y4
+	VPAND Y10, Y4, Y4
+	VPSLLD $4, Y4, Y4
+	VPOR Y4, Y3, Y3
+	VPSUBD Y9, Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y1, Y3, Y3
+	VMOVUPS Y3, 0(DI)
+	VPSRLD $4, Y0, Y3
+	VPSRLVD Y14, Y2, Y4
+	VPAND Y10, Y4, Y4
+	VPSLLD $4, Y4, Y4
+	VPOR Y4, Y3, Y3
+	VPSUBD Y9, Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y1, Y3, Y3
+	VMOVUPS Y3, 64(DI)
+	// values 8-15 and 24-31
+	VPMOVZXBD 14(SI), Y0
+	VPAND Y11, Y0, Y3
+	VPSRLVD Y13, Y2, Y4
+	VPAND Y10, Y4, Y4
+	VPSLLD $4, Y4, Y4
+	VPOR Y4, Y3, Y3
+	VPSUBD Y9, Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y1, Y3, Y3
+	VMOVUPS Y3, 32(DI)
+	VPSRLD $4, Y0, Y3
+	VPSRLVD Y15, Y2, Y4
+	VPAND Y10, Y4, Y4
+	VPSLLD $4, Y4, Y4
+	VPOR Y4, Y3, Y3
+	VPSUBD Y9, Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y1, Y3, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $22, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ q5loop
+q5done:
+	VZEROUPPER
+	RET
