@@ -2,8 +2,8 @@ package infill
 
 // The default denoising schedule (issue 15). Every length candidate runs
 // one token per step: on the held-out Go lines each faster schedule tried
-// (a step cap of 12 with entropy or confidence_threshold, 2, 4 or 8
-// tokens a step) lost exact matches with the built-in model, whose
+// (a step cap of 12 with entropy or confidence_threshold, 4 or 8 tokens
+// a step) lost exact matches with the built-in model, whose
 // probabilities rarely clear a threshold and whose long candidates fill
 // with noise instead of end-of-text padding when several slots commit a
 // step (docs/BENCHMARKS.md "LSP latency (issue 15)"). Options.MaxSteps

@@ -11,9 +11,9 @@ import "math"
 // reads the middle up to its first eos (infill's cleanMiddle). With fewer
 // steps than masks the schedule commits several slots a step; the slots
 // after an eos would be filled with noise that the masks before it then
-// attend to. Padding at once ends such a row early (issue 15). Measured on
-// the built-in model it rarely fires: its eos padding grows from the end
-// of the run, not after the middle (docs/BENCHMARKS.md "LSP latency").
+// attend to. Padding at once ends such a row early (issue 15). On the
+// built-in model it ended no row early on the cases tried: its padding
+// grows from the end of the run (docs/BENCHMARKS.md "LSP latency").
 //
 // canvas and conf are the row's current tokens and confidences (updated in
 // place); want are the positions of the slots logits has rows for (the
