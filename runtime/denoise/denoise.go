@@ -66,30 +66,13 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 	}
 	cfg := m.Config()
 	mask, vocab := cfg.MaskTokenID, cfg.VocabSize
-	if req.Steps < 1 {
-		return nil, fmt.Errorf("denoise: steps = %d, need at least 1", req.Steps)
+	if err := checkRequest(req); err != nil {
+		return nil, err
 	}
-	if len(req.Canvases) == 0 {
-		return nil, fmt.Errorf("denoise: no canvases")
-	}
-	if req.RowSteps != nil && len(req.RowSteps) != len(req.Canvases) {
-		return nil, fmt.Errorf("denoise: %d row step counts for %d canvases", len(req.RowSteps), len(req.Canvases))
-	}
-	steps := req.Steps
-	rowSteps := make([]int, len(req.Canvases))
-	for r := range rowSteps {
-		rowSteps[r] = req.Steps
-		if req.RowSteps != nil && req.RowSteps[r] != 0 {
-			if req.RowSteps[r] < 0 {
-				return nil, fmt.Errorf("denoise: canvas %d: steps = %d", r, req.RowSteps[r])
-			}
-			rowSteps[r] = req.RowSteps[r]
+	for r := range req.Canvases { // a bad step count fails before the cache is set up
+		if _, err := rowStepsOf(req, r); err != nil {
+			return nil, err
 		}
-		steps = max(steps, rowSteps[r])
-	}
-	res := &Result{
-		Canvases:   make([][]int, len(req.Canvases)),
-		Confidence: make([][]float32, len(req.Canvases)),
 	}
 	var fwd func(step int, inputs []model.Input, rows []int) ([][]float32, error)
 	if req.Cache.Enabled {
@@ -102,38 +85,11 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 	} else {
 		fwd = func(_ int, inputs []model.Input, _ []int) ([][]float32, error) { return m.Forward(inputs) }
 	}
-	samplers := make([]*sampler.Sampler, len(req.Canvases))
-	// Fast-dLLM's blocks (confidence_threshold): each masked position's
-	// block is its rank among the canvas's initial masks over the block size.
-	blockSize := req.Sampler.BlocksOf()
-	blockOf := make([][]int, len(req.Canvases))
-	for r, c := range req.Canvases {
-		if len(c) == 0 {
-			return nil, fmt.Errorf("denoise: canvas %d is empty", r)
-		}
-		for j, id := range c {
-			if id < 0 || id >= vocab {
-				return nil, fmt.Errorf("denoise: canvas %d: token id %d at %d outside the vocabulary [0,%d)", r, id, j, vocab)
-			}
-		}
-		res.Canvases[r] = append([]int(nil), c...)
-		res.Confidence[r] = make([]float32, len(c))
-		s, err := sampler.New(req.Sampler, rowSteps[r], r)
-		if err != nil {
-			return nil, fmt.Errorf("denoise: %w", err)
-		}
-		samplers[r] = s
-		if blockSize > 0 {
-			blockOf[r] = make([]int, len(c))
-			rank := 0
-			for j, id := range c {
-				if id == mask {
-					blockOf[r][j] = rank / blockSize
-					rank++
-				}
-			}
-		}
+	rs, err := newRows(req, mask, vocab, 0, true)
+	if err != nil {
+		return nil, err
 	}
+	res, samplers, blockOf, steps := rs.res, rs.samplers, rs.blockOf, rs.steps
 	for step := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err

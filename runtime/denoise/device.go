@@ -86,14 +86,8 @@ func OnDevice(o sampler.Options) bool {
 func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error) {
 	cfg := dm.Config()
 	mask, vocab := cfg.MaskTokenID, cfg.VocabSize
-	if req.Steps < 1 {
-		return nil, fmt.Errorf("denoise: steps = %d, need at least 1", req.Steps)
-	}
-	if len(req.Canvases) == 0 {
-		return nil, fmt.Errorf("denoise: no canvases")
-	}
-	if req.RowSteps != nil && len(req.RowSteps) != len(req.Canvases) {
-		return nil, fmt.Errorf("denoise: %d row step counts for %d canvases", len(req.RowSteps), len(req.Canvases))
+	if err := checkRequest(req); err != nil {
+		return nil, err
 	}
 	if err := req.Sampler.Validate(); err != nil {
 		return nil, fmt.Errorf("denoise: %w", err)
@@ -110,50 +104,14 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 	if eps == 0 {
 		eps = sampler.DefaultEps
 	}
-	steps := req.Steps
-	rowSteps := make([]int, len(req.Canvases))
+	rs, err := newRows(req, mask, vocab, 0, !onDevice)
+	if err != nil {
+		return nil, err
+	}
+	res, rowSteps, samplers, blockOf, steps := rs.res, rs.rowSteps, rs.samplers, rs.blockOf, rs.steps
 	ts := make([][]float32, len(req.Canvases))
-	samplers := make([]*sampler.Sampler, len(req.Canvases))
-	blockSize := req.Sampler.BlocksOf()
-	blockOf := make([][]int, len(req.Canvases))
-	res := &Result{Canvases: make([][]int, len(req.Canvases)), Confidence: make([][]float32, len(req.Canvases))}
-	for r, c := range req.Canvases {
-		rowSteps[r] = req.Steps
-		if req.RowSteps != nil && req.RowSteps[r] != 0 {
-			if req.RowSteps[r] < 0 {
-				return nil, fmt.Errorf("denoise: canvas %d: steps = %d", r, req.RowSteps[r])
-			}
-			rowSteps[r] = req.RowSteps[r]
-		}
-		steps = max(steps, rowSteps[r])
-		if len(c) == 0 {
-			return nil, fmt.Errorf("denoise: canvas %d is empty", r)
-		}
-		for j, id := range c {
-			if id < 0 || id >= vocab {
-				return nil, fmt.Errorf("denoise: canvas %d: token id %d at %d outside the vocabulary [0,%d)", r, id, j, vocab)
-			}
-		}
-		res.Canvases[r] = slices.Clone(c)
-		res.Confidence[r] = make([]float32, len(c))
-		ts[r] = sampler.Timesteps(rowSteps[r], eps)
-		if !onDevice {
-			s, err := sampler.New(req.Sampler, rowSteps[r], r)
-			if err != nil {
-				return nil, fmt.Errorf("denoise: %w", err)
-			}
-			samplers[r] = s
-		}
-		if blockSize > 0 {
-			blockOf[r] = make([]int, len(c))
-			rank := 0
-			for j, id := range c {
-				if id == mask {
-					blockOf[r][j] = rank / blockSize
-					rank++
-				}
-			}
-		}
+	for r, n := range rowSteps {
+		ts[r] = sampler.Timesteps(n, eps)
 	}
 	// The cache state at the last full pass, as cachedStepper keeps it.
 	var (

@@ -136,61 +136,19 @@ func (s *Stream) Add(ctx context.Context, req Request) (*Job, error) {
 	if req.Cache.Enabled != (s.cm != nil) || req.Cache.Reuse != nil {
 		return nil, fmt.Errorf("denoise: stream: request cache %+v does not match the stream (cached %v, no reuse)", req.Cache, s.cm != nil)
 	}
-	if req.Steps < 1 {
-		return nil, fmt.Errorf("denoise: steps = %d, need at least 1", req.Steps)
+	if err := checkRequest(req); err != nil {
+		return nil, err
 	}
-	if len(req.Canvases) == 0 {
-		return nil, fmt.Errorf("denoise: no canvases")
-	}
-	if req.RowSteps != nil && len(req.RowSteps) != len(req.Canvases) {
-		return nil, fmt.Errorf("denoise: %d row step counts for %d canvases", len(req.RowSteps), len(req.Canvases))
+	// A bad canvas must fail its own request here, not the shared forward
+	// pass of everyone's.
+	rs, err := newRows(req, s.mask, s.vocab, s.maxPos, true)
+	if err != nil {
+		return nil, err
 	}
 	n := len(req.Canvases)
-	j := &Job{ctx: ctx, req: req, steps: req.Steps, policy: req.Cache.Policy, fresh: true,
-		res:      &Result{Canvases: make([][]int, n), Confidence: make([][]float32, n)},
-		samplers: make([]*sampler.Sampler, n), blockOf: make([][]int, n),
+	j := &Job{ctx: ctx, req: req, steps: rs.steps, policy: req.Cache.Policy, fresh: true,
+		res: rs.res, samplers: rs.samplers, blockOf: rs.blockOf,
 		inCache: make([]bool, n), block: make([][2]int, n), want: make([][]int, n)}
-	blockSize := req.Sampler.BlocksOf()
-	for r, c := range req.Canvases {
-		rs := req.Steps
-		if req.RowSteps != nil && req.RowSteps[r] != 0 {
-			if req.RowSteps[r] < 0 {
-				return nil, fmt.Errorf("denoise: canvas %d: steps = %d", r, req.RowSteps[r])
-			}
-			rs = req.RowSteps[r]
-		}
-		j.steps = max(j.steps, rs)
-		if len(c) == 0 {
-			return nil, fmt.Errorf("denoise: canvas %d is empty", r)
-		}
-		// A bad canvas must fail its own request here, not the shared
-		// forward pass of everyone's.
-		if s.maxPos > 0 && len(c) > s.maxPos {
-			return nil, fmt.Errorf("denoise: canvas %d has %d tokens, more than max_position_embeddings %d", r, len(c), s.maxPos)
-		}
-		for p, id := range c {
-			if id < 0 || id >= s.vocab {
-				return nil, fmt.Errorf("denoise: canvas %d: token id %d at %d outside the vocabulary [0,%d)", r, id, p, s.vocab)
-			}
-		}
-		j.res.Canvases[r] = append([]int(nil), c...)
-		j.res.Confidence[r] = make([]float32, len(c))
-		smp, err := sampler.New(req.Sampler, rs, r)
-		if err != nil {
-			return nil, fmt.Errorf("denoise: %w", err)
-		}
-		j.samplers[r] = smp
-		if blockSize > 0 {
-			j.blockOf[r] = make([]int, len(c))
-			rank := 0
-			for p, id := range c {
-				if id == s.mask {
-					j.blockOf[r][p] = rank / blockSize
-					rank++
-				}
-			}
-		}
-	}
 	s.jobs = append(s.jobs, j)
 	return j, nil
 }
