@@ -74,18 +74,6 @@ type unbatched struct {
 func (u *unbatched) Denoise(ctx context.Context, req infill.DenoiseRequest) (*infill.DenoiseResult, error) {
 	start := time.Now()
 	out, err := u.Runtime.Denoise(ctx, req)
-	u.metrics.observeCall(len(req.Canvases), countMasks(req.Canvases, u.MaskID()), time.Since(start), err)
+	u.metrics.observeCall(len(req.Canvases), engine.CountMasks(req.Canvases, u.MaskID()), time.Since(start), err)
 	return out, err
-}
-
-func countMasks(canvases [][]int, mask int) int {
-	n := 0
-	for _, c := range canvases {
-		for _, id := range c {
-			if id == mask {
-				n++
-			}
-		}
-	}
-	return n
 }

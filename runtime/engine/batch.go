@@ -114,7 +114,7 @@ func (b *Batcher) Denoise(ctx context.Context, req denoise.Request) (*denoise.Re
 	if !b.streams(req) {
 		return b.Engine.Denoise(ctx, req)
 	}
-	c := &call{ctx: ctx, req: req, res: make(chan callResult, 1), start: time.Now(), slots: countSlots(req.Canvases, b.cfg.MaskTokenID)}
+	c := &call{ctx: ctx, req: req, res: make(chan callResult, 1), start: time.Now(), slots: CountMasks(req.Canvases, b.cfg.MaskTokenID)}
 	select {
 	case b.in <- c:
 	case <-ctx.Done():
@@ -255,7 +255,9 @@ func (b *Batcher) loop() {
 	}
 }
 
-func countSlots(canvases [][]int, mask int) int {
+// CountMasks returns how many of canvases' tokens are mask: the slots a
+// call fills (Finished.Slots), also what the api's unbatched metrics count.
+func CountMasks(canvases [][]int, mask int) int {
 	n := 0
 	for _, c := range canvases {
 		for _, id := range c {
