@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dream-lsp/dream-lsp/internal/loadtest"
 	"github.com/dream-lsp/dream-lsp/internal/testenv"
 )
 
@@ -87,7 +88,7 @@ backend replicas
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	windows := loadWindows(t, editors*perEditor)
+	windows := loadtest.Windows(t, editors*perEditor)
 	total := editors * perEditor
 	var done, failed atomic.Int64
 	var killedAt atomic.Int64

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dream-lsp/dream-lsp/internal/loadtest"
 )
 
 // TestAPILoad is the load measurement of docs/BENCHMARKS.md "dream-lsp api":
@@ -33,7 +33,7 @@ import (
 // DREAM_API_LOAD_ROUNDS=N runs both modes back to back N times.
 func TestAPILoad(t *testing.T) {
 	editors, perEditor := loadSpec(t, "DREAM_API_LOAD", "8x200", 1)
-	windows := loadWindows(t, editors*perEditor)
+	windows := loadtest.Windows(t, editors*perEditor)
 	bin := buildBinary(t)
 	rounds := 1
 	if r := os.Getenv("DREAM_API_LOAD_ROUNDS"); r != "" {
@@ -131,33 +131,6 @@ func loadSpec(t *testing.T, env, example string, minRequests int) (editors, perE
 		t.Fatalf("%s=%q: want %s", env, spec, want)
 	}
 	return editors, perEditor
-}
-
-// loadWindows cuts n prefix/suffix windows at random line starts of the Go
-// standard library's files (real code, a fixed seed): up to 600 bytes
-// before the cursor and 200 after, as an editor's engine would send.
-func loadWindows(t *testing.T, n int) [][2]string {
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "strings", "*.go"))
-	more, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "bufio", "*.go"))
-	files = append(files, more...)
-	if len(files) == 0 {
-		t.Fatal("no Go sources under GOROOT for the load's windows")
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	var out [][2]string
-	for len(out) < n {
-		b, err := os.ReadFile(files[rng.IntN(len(files))])
-		if err != nil || len(b) < 1000 {
-			continue
-		}
-		text := string(b)
-		off := rng.IntN(len(text))
-		off = strings.LastIndexByte(text[:off], '\n') + 1
-		lo := max(0, off-600)
-		hi := min(len(text), off+200)
-		out = append(out, [2]string{text[lo:off], text[off:hi]})
-	}
-	return out
 }
 
 // peakRSSOf reads a process's peak resident set (VmHWM) in MiB.

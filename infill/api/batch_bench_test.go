@@ -3,21 +3,13 @@ package api
 import (
 	"context"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/internal/loadtest"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
 )
-
-// cpuTime is the process's user+system CPU time: on a shared machine it
-// measures the work, where wall time measures the neighbours too.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkBatching compares, on the built-in model (one thread), the
 // denoising work of the six builtinPrompts (three lengths each) run one
@@ -50,7 +42,7 @@ func BenchmarkBatching(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			var cpu time.Duration
 			for b.Loop() {
-				t0 := cpuTime()
+				t0 := loadtest.CPUTime()
 				if mode == "alone" {
 					for _, r := range reqs {
 						if _, err := rt.Denoise(context.Background(), r); err != nil {
@@ -70,7 +62,7 @@ func BenchmarkBatching(b *testing.B) {
 					}
 					wg.Wait()
 				}
-				cpu += cpuTime() - t0
+				cpu += loadtest.CPUTime() - t0
 			}
 			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N*len(reqs)), "cpu-ms/request")
 		})

@@ -3,12 +3,9 @@ package api
 import (
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dream-lsp/dream-lsp/internal/loadtest"
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
@@ -53,12 +51,12 @@ func BenchmarkServerLoad(b *testing.B) {
 			}
 			hs := httptest.NewServer(s.Handler())
 			defer func() { hs.Close(); s.Shutdown() }()
-			windows := benchWindows(b, editors*per)
+			windows := loadtest.Windows(b, editors*per)
 			var lat []time.Duration
 			var cpu, wall time.Duration
 			n := 0
 			for b.Loop() {
-				t0, c0 := time.Now(), cpuTime()
+				t0, c0 := time.Now(), loadtest.CPUTime()
 				var mu sync.Mutex
 				var wg sync.WaitGroup
 				for e := range editors {
@@ -88,7 +86,7 @@ func BenchmarkServerLoad(b *testing.B) {
 				}
 				wg.Wait()
 				wall += time.Since(t0)
-				cpu += cpuTime() - c0
+				cpu += loadtest.CPUTime() - c0
 				n += editors * per
 			}
 			slices.Sort(lat)
@@ -99,29 +97,4 @@ func BenchmarkServerLoad(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*95/100].Milliseconds()), "p95-ms")
 		})
 	}
-}
-
-// benchWindows cuts n prefix/suffix windows at random line starts of Go's
-// strings and bufio sources (a fixed seed): up to 600 bytes before the
-// cursor and 200 after, as cmd/dream-lsp's load test does.
-func benchWindows(b *testing.B, n int) [][2]string {
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "strings", "*.go"))
-	more, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "bufio", "*.go"))
-	files = append(files, more...)
-	if len(files) == 0 {
-		b.Fatal("no Go sources under GOROOT for the windows")
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	var out [][2]string
-	for len(out) < n {
-		data, err := os.ReadFile(files[rng.IntN(len(files))])
-		if err != nil || len(data) < 1000 {
-			continue
-		}
-		text := string(data)
-		off := rng.IntN(len(text))
-		off = strings.LastIndexByte(text[:off], '\n') + 1
-		out = append(out, [2]string{text[max(0, off-600):off], text[off:min(len(text), off+200)]})
-	}
-	return out
 }

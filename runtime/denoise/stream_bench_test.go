@@ -4,22 +4,16 @@ import (
 	"context"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dream-lsp/dream-lsp/internal/loadtest"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
-
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkStream compares, on the built-in model with one thread
 // (DREAM_BENCH_THREADS=N for more), eight
@@ -70,7 +64,7 @@ func BenchmarkStream(b *testing.B) {
 			var used, wall time.Duration
 			steps := 0
 			for b.Loop() {
-				c0, w0 := cpuNow(), time.Now()
+				c0, w0 := loadtest.CPUTime(), time.Now()
 				if mode == "alone" {
 					for _, r := range reqs {
 						if _, err := denoise.Run(context.Background(), m, r); err != nil {
@@ -98,7 +92,7 @@ func BenchmarkStream(b *testing.B) {
 					}
 					s.Close()
 				}
-				used += cpuNow() - c0
+				used += loadtest.CPUTime() - c0
 				wall += time.Since(w0)
 			}
 			b.ReportMetric(float64(used.Milliseconds())/float64(b.N*len(reqs)), "cpu-ms/request")
