@@ -94,22 +94,7 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var (
-			inputs []model.Input
-			rows   []int
-		)
-		for r, c := range res.Canvases {
-			var want []int
-			for j, id := range c {
-				if id == mask {
-					want = append(want, j)
-				}
-			}
-			if len(want) > 0 {
-				inputs = append(inputs, model.Input{IDs: c, Want: want})
-				rows = append(rows, r)
-			}
-		}
+		inputs, rows, _ := maskedInputs(res.Canvases, mask)
 		if len(inputs) == 0 {
 			break
 		}
@@ -124,14 +109,7 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 			if want := len(inputs[i].Want) * vocab; len(logits[i]) != want {
 				return nil, fmt.Errorf("denoise: step %d, canvas %d: model returned %d logits, want %d", step, r, len(logits[i]), want)
 			}
-			var blocks []int
-			if blockOf[r] != nil {
-				blocks = make([]int, len(inputs[i].Want))
-				for j, p := range inputs[i].Want {
-					blocks[j] = blockOf[r][p]
-				}
-			}
-			commits, err := samplers[r].StepBlocks(step, logits[i], vocab, blocks)
+			commits, err := samplers[r].StepBlocks(step, logits[i], vocab, slotBlocks(blockOf[r], inputs[i].Want))
 			if err != nil {
 				return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, r, err)
 			}

@@ -123,24 +123,7 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var (
-			inputs []model.Input
-			rows   []int
-			left   int
-		)
-		for r, c := range res.Canvases {
-			var want []int
-			for j, id := range c {
-				if id == mask {
-					want = append(want, j)
-				}
-			}
-			if len(want) > 0 {
-				inputs = append(inputs, model.Input{IDs: c, Want: want})
-				rows = append(rows, r)
-				left += len(want)
-			}
-		}
+		inputs, rows, left := maskedInputs(res.Canvases, mask)
 		if len(inputs) == 0 {
 			break
 		}
@@ -177,13 +160,7 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 		}
 		for i, r := range rows {
 			want := inputs[i].Want
-			var blocks []int
-			if blockOf[r] != nil {
-				blocks = make([]int, len(want))
-				for j, p := range want {
-					blocks[j] = blockOf[r][p]
-				}
-			}
+			blocks := slotBlocks(blockOf[r], want)
 			var commits []sampler.Commit
 			if onDevice {
 				if len(out.Samples[i]) != len(want) {

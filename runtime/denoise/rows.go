@@ -3,6 +3,7 @@ package denoise
 import (
 	"fmt"
 
+	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
 
@@ -33,10 +34,10 @@ func rowStepsOf(req Request, r int) (int, error) {
 	return req.Steps, nil
 }
 
-// rows is the per-canvas state every runner keeps: the canvases being
+// rowState is the per-canvas state every runner keeps: the canvases being
 // filled with their confidences, each row's schedule and sampler, and the
 // confidence_threshold blocks.
-type rows struct {
+type rowState struct {
 	steps    int   // the largest row step count
 	rowSteps []int // per row
 	res      *Result
@@ -52,9 +53,9 @@ type rows struct {
 // and sets up their state, with a sampler per row when draw is set. A bad
 // canvas fails here, before any forward pass. req must have passed
 // checkRequest.
-func newRows(req Request, mask, vocab, maxPos int, draw bool) (*rows, error) {
+func newRows(req Request, mask, vocab, maxPos int, draw bool) (*rowState, error) {
 	n := len(req.Canvases)
-	rs := &rows{
+	rs := &rowState{
 		steps:    req.Steps,
 		rowSteps: make([]int, n),
 		res:      &Result{Canvases: make([][]int, n), Confidence: make([][]float32, n)},
@@ -101,4 +102,37 @@ func newRows(req Request, mask, vocab, maxPos int, draw bool) (*rows, error) {
 		}
 	}
 	return rs, nil
+}
+
+// maskedInputs gathers one step's forward pass: each canvas that still has
+// masks, with its masked positions to score, the canvases' indices and
+// the masks left in all.
+func maskedInputs(canvases [][]int, mask int) (inputs []model.Input, idx []int, left int) {
+	for r, c := range canvases {
+		var want []int
+		for j, id := range c {
+			if id == mask {
+				want = append(want, j)
+			}
+		}
+		if len(want) > 0 {
+			inputs = append(inputs, model.Input{IDs: c, Want: want})
+			idx = append(idx, r)
+			left += len(want)
+		}
+	}
+	return inputs, idx, left
+}
+
+// slotBlocks returns the confidence_threshold block of each slot in want
+// from its row's blockOf (nil, no blocks, when blockOf is nil).
+func slotBlocks(blockOf, want []int) []int {
+	if blockOf == nil {
+		return nil
+	}
+	blocks := make([]int, len(want))
+	for j, p := range want {
+		blocks[j] = blockOf[p]
+	}
+	return blocks
 }

@@ -295,14 +295,7 @@ func (j *Job) commit(logits [][]float32, vocab int) {
 			j.finish(nil, fmt.Errorf("denoise: step %d, canvas %d: model returned %d logits, want %d", j.step, r, len(lg), len(want)*vocab))
 			return
 		}
-		var blocks []int
-		if j.blockOf[r] != nil {
-			blocks = make([]int, len(want))
-			for k, p := range want {
-				blocks[k] = j.blockOf[r][p]
-			}
-		}
-		commits, err := j.samplers[r].StepBlocks(j.step, lg, vocab, blocks)
+		commits, err := j.samplers[r].StepBlocks(j.step, lg, vocab, slotBlocks(j.blockOf[r], want))
 		if err != nil {
 			j.finish(nil, fmt.Errorf("denoise: step %d, canvas %d: %w", j.step, r, err))
 			return
