@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,10 +67,9 @@ func TestAPILoad(t *testing.T) {
 				defer wg.Done()
 				for i := range perEditor {
 					w := windows[e*perEditor+i]
-					body, _ := json.Marshal(map[string]any{"prompt": w[0], "suffix": w[1], "max_tokens": 12,
-						"dream": map[string]any{"lengths": []int{4, 8, 12}, "bos": w[0] == ""}})
+					body := loadtest.Request(w)
 					t0 := time.Now()
-					resp, err := http.Post(url+"/v1/completions", "application/json", strings.NewReader(string(body)))
+					resp, err := http.Post(url+"/v1/completions", "application/json", strings.NewReader(body))
 					d := time.Since(t0)
 					ok := err == nil && resp.StatusCode == 200
 					if err == nil {

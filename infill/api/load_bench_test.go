@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -65,10 +64,9 @@ func BenchmarkServerLoad(b *testing.B) {
 						defer wg.Done()
 						for i := range per {
 							w := windows[e*per+i]
-							body, _ := json.Marshal(map[string]any{"prompt": w[0], "suffix": w[1], "max_tokens": 12,
-								"dream": map[string]any{"lengths": []int{4, 8, 12}, "bos": w[0] == ""}})
+							body := loadtest.Request(w)
 							r0 := time.Now()
-							resp, err := http.Post(hs.URL+PathOpenAI, "application/json", strings.NewReader(string(body)))
+							resp, err := http.Post(hs.URL+PathOpenAI, "application/json", strings.NewReader(body))
 							if err != nil {
 								b.Error(err)
 								return

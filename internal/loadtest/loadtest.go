@@ -5,6 +5,7 @@
 package loadtest
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -40,6 +41,15 @@ func Windows(tb testing.TB, n int) [][2]string {
 		out = append(out, [2]string{text[max(0, off-600):off], text[off:min(len(text), off+200)]})
 	}
 	return out
+}
+
+// Request is the OpenAI completion body an editor sends for window w:
+// the three lengths the language server asks for, at most 12 tokens, BOS
+// at the start of a file.
+func Request(w [2]string) string {
+	body, _ := json.Marshal(map[string]any{"prompt": w[0], "suffix": w[1], "max_tokens": 12,
+		"dream": map[string]any{"lengths": []int{4, 8, 12}, "bos": w[0] == ""}})
+	return string(body)
 }
 
 // CPUTime is the process's user+system CPU time: on a shared machine it
