@@ -29,21 +29,27 @@ type benchResult struct {
 	CPUMs     float64 `json:"cpu_ms_per_run"` // process CPU time (user+sys) per run, all threads
 	GFLOPs    float64 `json:"gflop_per_s,omitempty"`
 	GFLOPsCPU float64 `json:"gflop_per_cpu_s,omitempty"`
+	// Denoise runs: the steps the last run took (rows stop early when no
+	// mask is left) and the process CPU time per step.
+	StepsRun     int     `json:"steps_run,omitempty"`
+	CPUMsPerStep float64 `json:"cpu_ms_per_step,omitempty"`
 }
 
 // benchReport is `dream-lsp bench --json`'s document.
 type benchReport struct {
-	Model   string  `json:"model"`
-	Params  int64   `json:"params"`
-	Backend string  `json:"backend"`
-	Threads int     `json:"threads"`
-	Tokens  int     `json:"tokens"`
-	Masks   int     `json:"masks"`
-	Steps   int     `json:"steps"`
-	Alg     string  `json:"alg"`
-	GOARCH  string  `json:"goarch"`
-	NumCPU  int     `json:"num_cpu"`
-	LoadMs  float64 `json:"load_ms"`
+	Model   string `json:"model"`
+	Params  int64  `json:"params"`
+	Backend string `json:"backend"`
+	Threads int    `json:"threads"`
+	Tokens  int    `json:"tokens"`
+	Masks   int    `json:"masks"`
+	Steps   int    `json:"steps"`
+	Alg     string `json:"alg"`
+	// BlockSize is --block-size (confidence_threshold's blocks; 0: 32).
+	BlockSize int     `json:"block_size,omitempty"`
+	GOARCH    string  `json:"goarch"`
+	NumCPU    int     `json:"num_cpu"`
+	LoadMs    float64 `json:"load_ms"`
 	// LoadCPUMs is the process CPU time (user+sys) of loading: reading
 	// the file and any conversion --weights asks for.
 	LoadCPUMs float64 `json:"load_cpu_ms"`
@@ -72,7 +78,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	tokens := fs.Int("tokens", 512, "canvas length in tokens")
 	masks := fs.Int("masks", 64, "masked slots at the end of the canvas (the logits rows; denoised by the denoise run)")
 	steps := fs.Int("steps", 8, "denoising steps of the denoise run (0: skip it)")
-	alg := fs.String("alg", "maskgit_plus", "denoising algorithm")
+	alg := fs.String("alg", "maskgit_plus", "denoising algorithm (origin, maskgit_plus, topk_margin, entropy, confidence_threshold)")
+	blockSize := fs.Int("block-size", 0, "confidence_threshold: masked slots per block (0: 32, -1: one block); with --cache the cache refreshes at each new block and block steps recompute only the active block")
 	runs := fs.Int("runs", 3, "timed runs of each measurement (after one warm-up)")
 	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
 	cacheMode := fs.String("cache", "both", "dual K/V cache for the denoise run: off, on, or both (one row each)")
@@ -82,7 +89,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	weightsArg := ""
 	weightsFlag(fs, &weightsArg)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dream-lsp bench [--model DIR] [--tokens N] [--masks N] [--steps N] [--runs N] [--cache off|on|both] [--refresh N] [--json]")
+		fmt.Fprintln(stderr, "usage: dream-lsp bench [--model DIR] [--tokens N] [--masks N] [--steps N] [--alg A] [--block-size N] [--runs N] [--cache off|on|both] [--refresh N] [--json]")
 		fmt.Fprintln(stderr, "Measures forward and denoising latency on the CPU backend. GFLOP/s counts the projections,")
 		fmt.Fprintln(stderr, "attention and lm_head (model.ForwardFLOPs); GFLOP/cpu-s divides by process CPU time,")
 		fmt.Fprintln(stderr, "which stays meaningful on a loaded machine.")
@@ -158,7 +165,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := benchReport{
 		Model: name, Params: model.NumParams(cfg), Backend: be.Name(), Threads: be.Threads(),
-		Tokens: *tokens, Masks: *masks, Steps: *steps, Alg: *alg,
+		Tokens: *tokens, Masks: *masks, Steps: *steps, Alg: *alg, BlockSize: *blockSize,
 		GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), LoadMs: ms(time.Since(start)),
 		LoadCPUMs: (cpuSeconds() - startCPU) * 1000,
 		Weights:   string(wmode),
@@ -207,23 +214,39 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *steps > 0 {
-		req := denoise.Request{Canvases: [][]int{ids}, Steps: *steps, Sampler: sampler.Options{Alg: sampler.Alg(*alg)}}
+		req := denoise.Request{Canvases: [][]int{ids}, Steps: *steps, Sampler: sampler.Options{Alg: sampler.Alg(*alg), BlockSize: *blockSize}}
 		if err := req.Sampler.Validate(); err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		for _, mode := range modes {
+			mode.Policy.Blocks = mode.Enabled && req.Sampler.BlocksOf() > 0 // Fast-dLLM's per-block dual cache
 			req.Cache = mode
 			name := fmt.Sprintf("denoise %d masks, %d steps, %s", *masks, *steps, *alg)
+			if b := req.Sampler.BlocksOf(); b > 0 {
+				name += fmt.Sprintf(" (blocks of %d)", b)
+			}
 			if mode.Enabled {
 				r := mode.Policy.Refresh
 				if r == 0 {
 					r = kvcache.DefaultRefresh
 				}
 				name += fmt.Sprintf(", kv cache (refresh %d)", r)
+				if mode.Policy.Blocks {
+					name += " per block"
+				}
 			}
-			if err := measure(name, 0,
-				func() error { _, err := denoise.Run(context.Background(), m, req); return err }); err != nil {
+			ran := 0
+			if err := measure(name, 0, func() error {
+				res, err := denoise.Run(context.Background(), m, req)
+				if err == nil {
+					ran = res.Steps
+				}
 				return err
+			}); err != nil {
+				return err
+			}
+			if r := &rep.Results[len(rep.Results)-1]; ran > 0 {
+				r.StepsRun, r.CPUMsPerStep = ran, r.CPUMs/float64(ran)
 			}
 		}
 	}
@@ -235,13 +258,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "model %s (%.1fM params), weights %s, backend %s, %d threads, %s, %d CPUs; load %.0f ms (%.0f cpu ms); peak RSS %.0f MiB\n",
 		rep.Model, float64(rep.Params)/1e6, rep.Weights, rep.Backend, rep.Threads, rep.GOARCH, rep.NumCPU, rep.LoadMs, rep.LoadCPUMs, rep.PeakRSSMiB)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measurement\truns\tmedian ms\tmin ms\tcpu ms/run\tGFLOP/s\tGFLOP/cpu-s\t")
+	fmt.Fprintln(tw, "measurement\truns\tmedian ms\tmin ms\tcpu ms/run\tsteps\tcpu ms/step\tGFLOP/s\tGFLOP/cpu-s\t")
 	for _, r := range rep.Results {
 		g, gc := "-", "-"
 		if r.GFLOPs > 0 {
 			g, gc = fmt.Sprintf("%.2f", r.GFLOPs), fmt.Sprintf("%.2f", r.GFLOPsCPU)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%s\t%s\t\n", r.Name, r.Runs, r.MedianMs, r.MinMs, r.CPUMs, g, gc)
+		st, ps := "-", "-"
+		if r.StepsRun > 0 {
+			st, ps = fmt.Sprint(r.StepsRun), fmt.Sprintf("%.1f", r.CPUMsPerStep)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t\n", r.Name, r.Runs, r.MedianMs, r.MinMs, r.CPUMs, st, ps, g, gc)
 	}
 	return tw.Flush()
 }

@@ -14,6 +14,15 @@ import (
 // mask to its last mask at the last refresh) against the cached K/V of
 // the rest of the canvas. With Policy.Refresh = 1 every step is a full
 // pass and the results equal the uncached run exactly.
+//
+// With Policy.Blocks and confidence_threshold blocks
+// (Sampler.BlocksOf() > 0) the cache works per block as Fast-dLLM's dual cache does: a block step recomputes
+// only the active block (the first block that still has masks: one slot
+// before its first mask to its last mask at the last refresh) and asks
+// for logits of that block's masks only; the cache also refreshes when
+// the active block changes. Masks of later blocks keep the logits of the
+// last refresh (the sampler reads them only when its schedule floor
+// spills past the active block).
 type CacheOptions struct {
 	Enabled bool
 	Policy  kvcache.Policy
@@ -51,6 +60,41 @@ type cachedStepper struct {
 	mask   int
 	owned  bool // cache made here (freed by close)
 	reused int  // rows reused from an earlier Run at step 0
+
+	// Blockwise mode (rows with confidence_threshold blocks): blockOf is
+	// the runner's rowState.blockOf (nil rows: no blocks); active is each
+	// row's active block at the last refresh, stale the logits of every
+	// masked position at the last refresh, buf the step's assembled
+	// logits (reused, the runner does not keep them).
+	blockOf [][]int
+	active  map[int]int
+	stale   map[int]map[int][]float32
+	buf     map[int][]float32
+}
+
+// activeBlock returns the block of the first masked slot of a row with
+// blocks (blocks are non-decreasing along the row), and false for a row
+// without blocks.
+func activeBlock(blockOf, want []int) (int, bool) {
+	if blockOf == nil || len(want) == 0 {
+		return 0, false
+	}
+	return blockOf[want[0]], true
+}
+
+// blockRange returns the rows a block step of block b recomputes: one
+// slot before the block's first mask to one past its last.
+func blockRange(blockOf, want []int, b int) (start, end int) {
+	first, last := -1, -1
+	for _, p := range want {
+		if blockOf[p] == b {
+			if first < 0 {
+				first = p
+			}
+			last = p
+		}
+	}
+	return max(first-1, 0), last + 1
 }
 
 func newCachedStepper(m Model, opts CacheOptions) (*cachedStepper, error) {
@@ -110,9 +154,12 @@ func (c *cachedStepper) forward(step int, inputs []model.Input, rows []int) ([][
 	}
 	full := c.seq == nil || c.policy.Full(step, left, c.total)
 	if !full {
-		for _, r := range rows {
+		for i, r := range rows {
 			if _, ok := c.seq[r]; !ok {
 				full = true
+			}
+			if b, ok := activeBlock(c.rowBlocks(r), inputs[i].Want); ok && b != c.active[r] {
+				full = true // Fast-dLLM: refresh when the active block moves on
 			}
 		}
 	}
@@ -135,8 +182,20 @@ func (c *cachedStepper) forward(step int, inputs []model.Input, rows []int) ([][
 			}
 		}
 		c.seq, c.block, c.total = make(map[int]int, len(rows)), make(map[int][2]int, len(rows)), left
+		c.active, c.stale = map[int]int{}, map[int]map[int][]float32{}
 		for i, r := range rows {
 			s, e, _ := kvcache.Block(inputs[i].IDs, c.mask)
+			want := inputs[i].Want
+			if b, ok := activeBlock(c.rowBlocks(r), want); ok {
+				s, e = blockRange(c.blockOf[r], want, b)
+				c.active[r] = b
+				st := make(map[int][]float32, len(want))
+				vocab := len(logits[i]) / len(want)
+				for j, p := range want {
+					st[p] = logits[i][j*vocab : (j+1)*vocab]
+				}
+				c.stale[r] = st
+			}
 			c.seq[r], c.block[r] = i, [2]int{s, e}
 		}
 		return logits, nil
@@ -144,7 +203,70 @@ func (c *cachedStepper) forward(step int, inputs []model.Input, rows []int) ([][
 	blocks := make([]model.Block, len(inputs))
 	for i, r := range rows {
 		b := c.block[r]
-		blocks[i] = model.Block{Seq: c.seq[r], Start: b[0], IDs: inputs[i].IDs[b[0]:b[1]], Want: inputs[i].Want}
+		want := inputs[i].Want
+		if _, ok := c.active[r]; ok {
+			want = c.activeWant(r, want)
+		}
+		blocks[i] = model.Block{Seq: c.seq[r], Start: b[0], IDs: inputs[i].IDs[b[0]:b[1]], Want: want}
 	}
-	return c.m.ForwardBlocks(c.cache, blocks)
+	logits, err := c.m.ForwardBlocks(c.cache, blocks)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rows {
+		if _, ok := c.active[r]; ok && len(logits) == len(inputs) {
+			logits[i] = c.assemble(r, inputs[i].Want, blocks[i].Want, logits[i])
+		}
+	}
+	return logits, nil
+}
+
+// rowBlocks returns row r's block numbers (nil: no blocks).
+func (c *cachedStepper) rowBlocks(r int) []int {
+	if r >= len(c.blockOf) {
+		return nil
+	}
+	return c.blockOf[r]
+}
+
+// activeWant returns the masked positions of row r's active block.
+func (c *cachedStepper) activeWant(r int, want []int) []int {
+	b := c.active[r]
+	out := make([]int, 0, len(want))
+	for _, p := range want {
+		if c.blockOf[r][p] == b {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// assemble lays out row r's logits for every masked position in want:
+// fresh rows for the active block's masks (fresh, in active's order),
+// the last refresh's rows for the rest.
+func (c *cachedStepper) assemble(r int, want, active []int, fresh []float32) []float32 {
+	if len(active) == 0 || len(active) == len(want) {
+		return fresh
+	}
+	vocab := len(fresh) / len(active)
+	n := len(want) * vocab
+	out := c.buf[r]
+	if cap(out) < n {
+		out = make([]float32, n)
+		if c.buf == nil {
+			c.buf = map[int][]float32{}
+		}
+		c.buf[r] = out
+	}
+	out = out[:n]
+	k := 0
+	for j, p := range want {
+		src := c.stale[r][p]
+		if k < len(active) && active[k] == p {
+			src = fresh[k*vocab : (k+1)*vocab]
+			k++
+		}
+		copy(out[j*vocab:(j+1)*vocab], src)
+	}
+	return out
 }

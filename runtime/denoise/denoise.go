@@ -74,9 +74,13 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 			return nil, err
 		}
 	}
-	var fwd func(step int, inputs []model.Input, rows []int) ([][]float32, error)
+	var (
+		fwd func(step int, inputs []model.Input, rows []int) ([][]float32, error)
+		cs  *cachedStepper
+	)
 	if req.Cache.Enabled {
-		cs, err := newCachedStepper(m, req.Cache)
+		var err error
+		cs, err = newCachedStepper(m, req.Cache)
 		if err != nil {
 			return nil, err
 		}
@@ -90,6 +94,9 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 		return nil, err
 	}
 	res, samplers, blockOf, steps := rs.res, rs.samplers, rs.blockOf, rs.steps
+	if cs != nil && req.Cache.Policy.Blocks {
+		cs.blockOf = blockOf // block steps per confidence_threshold block
+	}
 	for step := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -16,6 +16,13 @@ type Policy struct {
 	// fraction of the block's masks present at the last refresh have been
 	// committed since (0 < f ≤ 1; 0: off).
 	RefreshOnCommit float64
+	// Blocks turns on Fast-dLLM's per-block dual cache for samplers with
+	// blocks (confidence_threshold, Options.BlocksOf() > 0): a block step
+	// recomputes only the active block and the cache also refreshes when
+	// the active block changes. Off (or without blocks), a block step
+	// spans every mask, as before. Only denoise.Run implements it; the
+	// stream and the device path keep the whole-row block.
+	Blocks bool
 }
 
 // Full reports whether step is a refresh step, given how many of the
