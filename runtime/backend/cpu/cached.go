@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"slices"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 )
@@ -72,6 +73,12 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 			}
 		}
 	}
+	// Largest first: a whole canvas's blocks do not end the call alone
+	// on one thread while the other idles (tasks are independent, so the
+	// order changes no result).
+	slices.SortStableFunc(tasks, func(a, b task) int {
+		return (b.t1-b.t0)*(b.hi-b.lo) - (a.t1-a.t0)*(a.hi-a.lo)
+	})
 	group := H / KVH
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	b.parallelTasks(len(tasks), func(n int) {

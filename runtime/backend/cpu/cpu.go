@@ -15,6 +15,7 @@ import (
 // Backend is the CPU backend. The zero value is not usable; call New.
 type Backend struct {
 	threads int
+	pool    *pool      // threads−1 workers; nil with one thread
 	rope    ropeTables // cos/sin per position, shared by every RoPE call
 }
 
@@ -24,7 +25,13 @@ func New(threads int) *Backend {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{threads: threads}
+	b := &Backend{threads: threads}
+	if threads > 1 {
+		b.pool = newPool(threads - 1)
+		// A backend dropped without Close must not keep its workers.
+		runtime.AddCleanup(b, (*pool).stop, b.pool)
+	}
+	return b
 }
 
 // Threads reports how many goroutines an operation may use.
@@ -103,8 +110,12 @@ func (b *Backend) Read(t backend.Tensor, dst []float32) error {
 	return nil
 }
 
-// Close implements backend.Backend.
-func (b *Backend) Close() error { return nil }
+// Close implements backend.Backend: it stops the worker goroutines
+// (operations after Close start goroutines of their own).
+func (b *Backend) Close() error {
+	b.pool.stop()
+	return nil
+}
 
 func own(op string, t backend.Tensor) (*tensor, error) {
 	ct, ok := t.(*tensor)
@@ -131,16 +142,41 @@ func (b *Backend) parallel(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	per := (n + chunks - 1) / chunks
-	for lo := 0; lo < n; lo += per {
-		hi := min(lo+per, n)
+	chunks = (n + per - 1) / per
+	var ctr atomic.Int64
+	b.run(chunks, func() {
+		for {
+			c := int(ctr.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			fn(c*per, min((c+1)*per, n))
+		}
+	})
+}
+
+// run calls work on the calling goroutine and on up to workers−1 others
+// (the pool's, or fresh goroutines while the pool serves another caller)
+// and returns when all calls have returned. work claims its tasks itself.
+func (b *Backend) run(workers int, work func()) {
+	workers = min(workers, b.threads)
+	if workers <= 1 {
+		work()
+		return
+	}
+	if b.pool.do(work) {
+		return
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fn(lo, hi)
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
 }
 
@@ -149,71 +185,33 @@ func (b *Backend) parallel(n, grain int, fn func(lo, hi int)) {
 // i, and next is the task the same goroutine runs after it (−1: none), so
 // fn can prefetch next's data while it computes i.
 func (b *Backend) parallelTasksAhead(n int, fn func(i, next int)) {
-	workers := min(b.threads, n)
-	if workers <= 1 {
-		for i := range n {
-			next := i + 1
-			if next >= n {
-				next = -1
-			}
-			fn(i, next)
-		}
-		return
-	}
-	var (
-		ctr atomic.Int64
-		wg  sync.WaitGroup
-	)
+	var ctr atomic.Int64
 	claim := func() int {
 		if i := int(ctr.Add(1) - 1); i < n {
 			return i
 		}
 		return -1
 	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for cur := claim(); cur >= 0; {
-				next := claim()
-				fn(cur, next)
-				cur = next
-			}
-		}()
-	}
-	wg.Wait()
+	b.run(n, func() {
+		for cur := claim(); cur >= 0; {
+			next := claim()
+			fn(cur, next)
+			cur = next
+		}
+	})
 }
 
 // parallelTasks runs fn(i) for i in [0,n) on up to b.threads goroutines
 // that take tasks one at a time (for uneven task sizes).
 func (b *Backend) parallelTasks(n int, fn func(i int)) {
-	workers := min(b.threads, n)
-	if workers <= 1 {
-		for i := range n {
+	var ctr atomic.Int64
+	b.run(n, func() {
+		for {
+			i := int(ctr.Add(1) - 1)
+			if i >= n {
+				return
+			}
 			fn(i)
 		}
-		return
-	}
-	var (
-		mu   sync.Mutex
-		next int
-		wg   sync.WaitGroup
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
+	})
 }

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
@@ -213,6 +214,12 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		}
 		s0 = e
 	}
+	// Largest first: a whole canvas's blocks do not end the call alone
+	// on one thread while the other idles (tasks are independent, so the
+	// order changes no result).
+	slices.SortStableFunc(tasks, func(a, b task) int {
+		return (b.t1-b.t0)*(b.hi-b.lo) - (a.t1-a.t0)*(a.hi-a.lo)
+	})
 	group := H / KVH
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	qd := H * hd

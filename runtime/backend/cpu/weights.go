@@ -129,13 +129,20 @@ func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
 // a 320-token canvas decoded every weight twice per pass).
 const maxRowGroup = 8 * blockT
 
+// smallWeight is the size (stored bytes) up to which a weight is cut
+// into more row groups: re-decoding it per group is cheap and it stays
+// in cache, while few large tasks leave one of two threads idle at the
+// end of each matmul (the built-in model's projections are 3 column
+// blocks wide; docs/BENCHMARKS.md, issue 12).
+const smallWeight = 1 << 20
+
 // rowGroups splits T rows into groups of whole blockT blocks, as few as
-// keep every thread busy on tilesN column blocks (each group decodes the
-// weight once more), and returns the group size in rows.
-func rowGroups(T, tilesN, threads int) int {
+// give tasks ≥ tasks per thread on tilesN column blocks (each group
+// decodes the weight once more), and returns the group size in rows.
+func rowGroups(T, tilesN, threads, tasks int) int {
 	blocks := (T + blockT - 1) / blockT
 	groups := (T + maxRowGroup - 1) / maxRowGroup
-	for groups < blocks && groups*tilesN < 2*threads {
+	for groups < blocks && groups*tilesN < tasks*threads {
 		groups++
 	}
 	return (blocks + groups - 1) / groups * blockT
@@ -153,7 +160,11 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 		return
 	}
 	tilesN := (N + blockN - 1) / blockN
-	rowGroup := rowGroups(T, tilesN, b.threads)
+	tasks := 2
+	if N*w.rowBytes <= smallWeight {
+		tasks = 8
+	}
+	rowGroup := rowGroups(T, tilesN, b.threads, tasks)
 	groups := (T + rowGroup - 1) / rowGroup
 	slices := (K + blockK - 1) / blockK
 	b.parallelTasksAhead(groups*tilesN, func(task, next int) {
