@@ -10,11 +10,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/internal/loadtest"
 	"github.com/dream-lsp/dream-lsp/lsp"
 	"github.com/dream-lsp/dream-lsp/lsp/lsptest"
 	"github.com/dream-lsp/dream-lsp/lsp/settings"
@@ -107,10 +107,10 @@ func benchInvoked(b *testing.B, eopts infill.Options) {
 		b.StopTimer()
 		edit()
 		b.StartTimer()
-		c0, t0 := cpuTime(), time.Now()
+		c0, t0 := loadtest.CPUTime(), time.Now()
 		items, err := c.InlineCompletion(ctx, uri, line-1, col-1, 1)
 		lat = append(lat, time.Since(t0))
-		cpu = append(cpu, cpuTime()-c0)
+		cpu = append(cpu, loadtest.CPUTime()-c0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -164,15 +164,6 @@ func mustAbs(b *testing.B, p string) string {
 		b.Fatal(err)
 	}
 	return a
-}
-
-// cpuTime is the process's user + system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // pct is the p-th quantile of ds in milliseconds (nearest rank below).
