@@ -10,30 +10,8 @@ import (
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
-	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
-
-// blockRecorder records every block pass's blocks and counts full passes.
-type blockRecorder struct {
-	*model.Model
-	prefills int
-	calls    [][]model.Block
-}
-
-func (b *blockRecorder) Prefill(k *kvcache.Cache, in []model.Input) ([][]float32, error) {
-	b.prefills++
-	return b.Model.Prefill(k, in)
-}
-
-func (b *blockRecorder) ForwardBlocks(k *kvcache.Cache, blocks []model.Block) ([][]float32, error) {
-	c := make([]model.Block, len(blocks))
-	for i, x := range blocks {
-		c[i] = model.Block{Seq: x.Seq, Start: x.Start, IDs: slices.Clone(x.IDs), Want: slices.Clone(x.Want)}
-	}
-	b.calls = append(b.calls, c)
-	return b.Model.ForwardBlocks(k, blocks)
-}
 
 // TestCachedBlockwiseMatchesUncached: with confidence_threshold blocks,
 // refreshing every step replays the uncached run exactly; the block policy
@@ -50,7 +28,7 @@ func TestCachedBlockwiseMatchesUncached(t *testing.T) {
 			if len(cases) == 0 {
 				t.Fatal("no generate cases")
 			}
-			rec := &blockRecorder{Model: loadModel(t, dir)}
+			rec := &countingModel{Model: loadModel(t, dir)}
 			mask := rec.Config().MaskTokenID
 			agree, total, blockSteps := 0, 0, 0
 			for n, c := range cases {
@@ -119,7 +97,7 @@ func TestCachedBlockwiseComputesActiveBlock(t *testing.T) {
 	const M, bs = 299, 4
 	row := []int{5, 6, M, M, M, M, M, M, M, M, M, M, M, M, 9, 10} // masks at 2..13: blocks 2-5, 6-9, 10-13
 	blockOf := func(p int) int { return (p - 2) / bs }
-	rec := &blockRecorder{Model: loadModel(t, sharedpath.Path(t, "golden", "models", "tiny-gqa"))}
+	rec := &countingModel{Model: loadModel(t, sharedpath.Path(t, "golden", "models", "tiny-gqa"))}
 	run := func(blockSize int, blocks bool) *denoise.Result {
 		t.Helper()
 		rec.prefills, rec.calls = 0, nil

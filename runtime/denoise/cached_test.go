@@ -15,10 +15,12 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
 
-// countingModel counts the cached model's full and block passes.
+// countingModel counts the cached model's full and block passes and
+// records every block pass's blocks.
 type countingModel struct {
 	*model.Model
 	prefills, blocks int
+	calls            [][]model.Block
 }
 
 func (c *countingModel) Prefill(k *kvcache.Cache, in []model.Input) ([][]float32, error) {
@@ -28,6 +30,11 @@ func (c *countingModel) Prefill(k *kvcache.Cache, in []model.Input) ([][]float32
 
 func (c *countingModel) ForwardBlocks(k *kvcache.Cache, b []model.Block) ([][]float32, error) {
 	c.blocks++
+	rec := make([]model.Block, len(b))
+	for i, x := range b {
+		rec[i] = model.Block{Seq: x.Seq, Start: x.Start, IDs: slices.Clone(x.IDs), Want: slices.Clone(x.Want)}
+	}
+	c.calls = append(c.calls, rec)
 	return c.Model.ForwardBlocks(k, b)
 }
 
