@@ -143,16 +143,8 @@ func (b *Backend) parallel(n, grain int, fn func(lo, hi int)) {
 		return
 	}
 	per := (n + chunks - 1) / chunks
-	chunks = (n + per - 1) / per
-	var ctr atomic.Int64
-	b.run(chunks, func() {
-		for {
-			c := int(ctr.Add(1) - 1)
-			if c >= chunks {
-				return
-			}
-			fn(c*per, min((c+1)*per, n))
-		}
+	b.parallelTasks((n+per-1)/per, func(c int) {
+		fn(c*per, min((c+1)*per, n))
 	})
 }
 
