@@ -18,10 +18,11 @@ import (
 )
 
 // streamRequests are requests of different shapes, schedules and
-// samplers for a model whose mask id is M: they join a stream one step
-// apart and must each get exactly what Run gives them alone.
+// samplers for a model whose mask id is M, each with the given cache
+// options: they join a stream one step apart and must each get exactly
+// what Run gives them alone.
 func streamRequests(M int, cache denoise.CacheOptions) []denoise.Request {
-	return []denoise.Request{
+	reqs := []denoise.Request{
 		{Canvases: [][]int{{5, 6, M, M, M, 9, 10}, {5, 6, M, 9, 10}, {5, 6, M, M, M, M, M, 9, 10}}, Steps: 5, RowSteps: []int{3, 1, 5},
 			Sampler: sampler.Options{Alg: sampler.Entropy}},
 		{Canvases: [][]int{{1, M, 2}}, Steps: 1, Sampler: sampler.Options{Alg: sampler.Origin}},
@@ -33,6 +34,10 @@ func streamRequests(M int, cache denoise.CacheOptions) []denoise.Request {
 			Sampler: sampler.Options{Alg: sampler.ConfidenceThreshold, BlockSize: 3}},
 		{Canvases: [][]int{{4, 4, M, M, 4, 4}, {9, M, M, M, M, 9}}, Steps: 4, Sampler: sampler.Options{Alg: sampler.MaskGITPlus}},
 	}
+	for i := range reqs {
+		reqs[i].Cache = cache
+	}
+	return reqs
 }
 
 // runStream adds reqs[i] before step i (one request joins per step
@@ -94,6 +99,24 @@ func sameResult(got, want *denoise.Result) error {
 	return nil
 }
 
+// matchAlone checks that job i's result is exactly what Run gives req
+// alone, and returns it (nil when the job failed).
+func matchAlone(t *testing.T, m denoise.Model, i int, req denoise.Request, job *denoise.Job) *denoise.Result {
+	t.Helper()
+	want, err := denoise.Run(context.Background(), m, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := job.Result()
+	if err != nil {
+		t.Fatalf("request %d: %v", i, err)
+	}
+	if err := sameResult(got, want); err != nil {
+		t.Errorf("request %d: %v", i, err)
+	}
+	return got
+}
+
 // TestStreamEqualsAlone: requests that join a running stream one step
 // apart, each with its own steps, sampler, seed and refresh policy, get
 // bit for bit what Run gives each alone, cached (several policies) and
@@ -112,26 +135,13 @@ func TestStreamEqualsAlone(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reqs := streamRequests(M, c.cache)
-			for i := range reqs {
-				reqs[i].Cache = c.cache
-			}
 			// Different policies in one stream: each job keeps its own.
 			if c.cache.Enabled {
 				reqs[3].Cache.Policy = kvcache.Policy{Refresh: 1}
 			}
 			jobs := runStream(t, m, c.cache.Enabled, reqs, nil)
 			for i, req := range reqs {
-				want, err := denoise.Run(context.Background(), m, req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := jobs[i].Result()
-				if err != nil {
-					t.Fatalf("request %d: %v", i, err)
-				}
-				if err := sameResult(got, want); err != nil {
-					t.Errorf("request %d: %v", i, err)
-				}
+				got := matchAlone(t, m, i, req, jobs[i])
 				for r, cv := range got.Canvases {
 					if slices.Contains(cv, M) {
 						t.Errorf("request %d canvas %d still has masks: %v", i, r, cv)
@@ -183,17 +193,7 @@ func TestStreamBuiltinEqualsAlone(t *testing.T) {
 	}
 	jobs := runStream(t, m, true, reqs, nil)
 	for i, req := range reqs {
-		want, err := denoise.Run(context.Background(), m, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := jobs[i].Result()
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		if err := sameResult(got, want); err != nil {
-			t.Errorf("request %d: %v", i, err)
-		}
+		matchAlone(t, m, i, req, jobs[i])
 	}
 }
 
@@ -203,9 +203,6 @@ func TestStreamCancel(t *testing.T) {
 	m := loadModel(t, sharedpath.Path(t, "golden", "models", "tiny-gqa"))
 	const M = 299
 	reqs := streamRequests(M, denoise.CacheOptions{Enabled: true})
-	for i := range reqs {
-		reqs[i].Cache = denoise.CacheOptions{Enabled: true}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	steps := 0
 	reqs[2].OnStep = func(int, [][]int) {
@@ -227,17 +224,7 @@ func TestStreamCancel(t *testing.T) {
 			continue
 		}
 		req.OnStep = nil
-		want, err := denoise.Run(context.Background(), m, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := jobs[i].Result()
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		if err := sameResult(got, want); err != nil {
-			t.Errorf("request %d: %v", i, err)
-		}
+		matchAlone(t, m, i, req, jobs[i])
 	}
 }
 
@@ -313,7 +300,6 @@ func TestStreamSameWork(t *testing.T) {
 		reqs := streamRequests(299, cache)
 		alone := &rowCounter{Model: m}
 		for i := range reqs {
-			reqs[i].Cache = cache
 			if _, err := denoise.Run(context.Background(), alone, reqs[i]); err != nil {
 				t.Fatal(err)
 			}
