@@ -96,11 +96,7 @@ func (b *Backend) compileUnit(unit, src string, headers map[string]string, dir s
 		}
 	}
 	start := time.Now()
-	hs := make([]nvrtc.Header, 0, len(headers))
-	for n, s := range headers {
-		hs = append(hs, nvrtc.Header{Name: n, Source: s})
-	}
-	sort.Slice(hs, func(i, j int) bool { return hs[i].Name < hs[j].Name })
+	hs := nvrtcHeaders(headers)
 	out, err := b.nv.Compile(unit, src, hs, opts)
 	if err != nil && len(opts) > 0 && opts[len(opts)-1] == "--minimal" {
 		// Retry without --minimal: an NVRTC that rejects the option, or a
@@ -124,6 +120,17 @@ func (b *Backend) compileUnit(unit, src string, headers map[string]string, dir s
 		}
 	}
 	return bin, res, nil
+}
+
+// nvrtcHeaders lists the kernels' headers for NVRTC in name order, so
+// every compile sees them the same way.
+func nvrtcHeaders(headers map[string]string) []nvrtc.Header {
+	hs := make([]nvrtc.Header, 0, len(headers))
+	for n, s := range headers {
+		hs = append(hs, nvrtc.Header{Name: n, Source: s})
+	}
+	sort.Slice(hs, func(i, j int) bool { return hs[i].Name < hs[j].Name })
+	return hs
 }
 
 func writeAtomic(path string, data []byte) error {

@@ -87,11 +87,7 @@ func TestKernelsCompileWithNVRTC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := make([]nvrtc.Header, 0, len(headers))
-	for n, s := range headers {
-		hs = append(hs, nvrtc.Header{Name: n, Source: s})
-	}
-	sort.Slice(hs, func(i, j int) bool { return hs[i].Name < hs[j].Name })
+	hs := nvrtcHeaders(headers)
 	units, err := native.Units()
 	if err != nil {
 		t.Fatal(err)
