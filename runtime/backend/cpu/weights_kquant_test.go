@@ -59,23 +59,7 @@ func TestMatMulKQuantMatchesFloat32(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				x := randWeights(r, T*K, 1)
-				xt, _ := be.Wrap(x, T, K)
-				wf, _ := be.Wrap(wdec, N, K)
-				got, _ := be.Alloc(T, N)
-				want, _ := be.Alloc(T, N)
-				if err := be.MatMul(got, xt, wt, nil); err != nil {
-					t.Fatal(err)
-				}
-				if err := be.MatMul(want, xt, wf, nil); err != nil {
-					t.Fatal(err)
-				}
-				g, w := Data(got), Data(want)
-				for i := range g {
-					if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
-						t.Fatalf("element %d: %s %g, float32 %g", i, f, g[i], w[i])
-					}
-				}
+				matMulMatchesFloat32(t, be, randWeights(r, T*K, 1), wt, wdec, nil, T, K, N)
 				ids := []int{N - 1, 0, N / 2}
 				emb, _ := be.Alloc(len(ids), K)
 				if err := be.Embed(emb, wt, ids); err != nil {

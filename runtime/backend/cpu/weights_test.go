@@ -87,6 +87,35 @@ func TestDecodeSIMDMatchesGo(t *testing.T) {
 	}
 }
 
+// matMulMatchesFloat32 runs MatMul (x [T,K], bias [N] or nil) with the
+// stored weight wt and with the float32 weight wdec it decodes to,
+// requires the two outputs to be equal bit for bit, and returns the
+// stored weight's.
+func matMulMatchesFloat32(t *testing.T, be *Backend, x []float32, wt backend.Tensor, wdec, bias []float32, T, K, N int) []float32 {
+	t.Helper()
+	xt, _ := be.Wrap(x, T, K)
+	wf, _ := be.Wrap(wdec, N, K)
+	var bt backend.Tensor
+	if bias != nil {
+		bt, _ = be.Wrap(bias, 1, N)
+	}
+	got, _ := be.Alloc(T, N)
+	want, _ := be.Alloc(T, N)
+	if err := be.MatMul(got, xt, wt, bt); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.MatMul(want, xt, wf, bt); err != nil {
+		t.Fatal(err)
+	}
+	g, w := Data(got), Data(want)
+	for i := range g {
+		if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
+			t.Fatalf("element %d: %s %g, float32 %g", i, wt.(*wtensor).format, g[i], w[i])
+		}
+	}
+	return g
+}
+
 // TestMatMulStoredMatchesFloat32 requires MatMul with a stored-format
 // weight to equal, bit for bit, MatMul with the float32 weight it decodes
 // to (same kernels, same blocking), with the SIMD kernels and with pure Go,
@@ -106,23 +135,7 @@ func TestMatMulStoredMatchesFloat32(t *testing.T) {
 					t.Fatal(err)
 				}
 				bias := randWeights(r, N, 1)
-				xt, _ := be.Wrap(x, T, K)
-				bt, _ := be.Wrap(bias, 1, N)
-				wf, _ := be.Wrap(wdec, N, K)
-				got, _ := be.Alloc(T, N)
-				want, _ := be.Alloc(T, N)
-				if err := be.MatMul(got, xt, wt, bt); err != nil {
-					t.Fatal(err)
-				}
-				if err := be.MatMul(want, xt, wf, bt); err != nil {
-					t.Fatal(err)
-				}
-				g, w := Data(got), Data(want)
-				for i := range g {
-					if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
-						t.Fatalf("element %d: stored %g, float32 %g", i, g[i], w[i])
-					}
-				}
+				g := matMulMatchesFloat32(t, be, x, wt, wdec, bias, T, K, N)
 				// Pure-Go tiles on the decoded panel against float64.
 				goOut := make([]float32, T*N)
 				for k0 := 0; k0 < K; k0 += blockK {
