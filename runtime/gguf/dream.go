@@ -236,16 +236,22 @@ type source struct {
 // Release drops the named tensor's mapped pages (mmapfile.Drop): the
 // loader has converted it. The data stays valid.
 func (s source) Release(name string) {
-	if s.m == nil {
-		return
+	if g, ok := hfToGGUF(name); ok {
+		if t, ok := s.f.Tensor(g); ok {
+			s.drop(t)
+		}
 	}
-	g, ok := hfToGGUF(name)
-	if !ok {
+}
+
+// drop takes t's mapped pages out of the resident set, unless the file
+// is not a mapping or is closed.
+func (s source) drop(t *TensorInfo) {
+	if s.m == nil {
 		return
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
-	if t, ok := s.f.Tensor(g); ok && s.m.release != nil {
+	if s.m.release != nil {
 		mmapfile.Drop(t.Data)
 	}
 }
@@ -306,7 +312,7 @@ func (s source) Float32(name string) ([]float32, []int, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("gguf: %s: tensor %s: %w", s.f.Path, name, err)
 	}
-	s.Release(name)
+	s.drop(t)
 	return v, shape, nil
 }
 
