@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"math"
-	"slices"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 )
@@ -63,22 +62,11 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 			}
 		}
 	})
-	type task struct{ h, t0, t1, lo, hi int }
-	const qBlock = 48
-	var tasks []task
+	var tasks []attnTask
 	for _, sp := range spans {
-		for h := range H {
-			for t0 := sp.q0; t0 < sp.q1; t0 += qBlock {
-				tasks = append(tasks, task{h, t0, min(t0+qBlock, sp.q1), sp.k0, sp.k1})
-			}
-		}
+		tasks = appendAttnTasks(tasks, H, sp.q0, sp.q1, sp.k0, sp.k1)
 	}
-	// Largest first: a whole canvas's blocks do not end the call alone
-	// on one thread while the other idles (tasks are independent, so the
-	// order changes no result).
-	slices.SortStableFunc(tasks, func(a, b task) int {
-		return (b.t1-b.t0)*(b.hi-b.lo) - (a.t1-a.t0)*(a.hi-a.lo)
-	})
+	sortLargestFirst(tasks)
 	group := H / KVH
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	b.parallelTasks(len(tasks), func(n int) {

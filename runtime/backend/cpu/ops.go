@@ -201,25 +201,14 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 			}
 		}
 	})
-	type task struct{ h, t0, t1, lo, hi int }
-	const qBlock = 48
-	var tasks []task
+	var tasks []attnTask
 	s0 := 0
 	for _, n := range seqLens {
 		e := s0 + n
-		for h := range H {
-			for t0 := s0; t0 < e; t0 += qBlock {
-				tasks = append(tasks, task{h, t0, min(t0+qBlock, e), s0, e})
-			}
-		}
+		tasks = appendAttnTasks(tasks, H, s0, e, s0, e)
 		s0 = e
 	}
-	// Largest first: a whole canvas's blocks do not end the call alone
-	// on one thread while the other idles (tasks are independent, so the
-	// order changes no result).
-	slices.SortStableFunc(tasks, func(a, b task) int {
-		return (b.t1-b.t0)*(b.hi-b.lo) - (a.t1-a.t0)*(a.hi-a.lo)
-	})
+	sortLargestFirst(tasks)
 	group := H / KVH
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	qd := H * hd
@@ -248,6 +237,31 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*T+tk.lo:], T, rows, hd, L)
 	})
 	return nil
+}
+
+// attnTask is one head's block of query rows [t0,t1) over keys [lo,hi).
+type attnTask struct{ h, t0, t1, lo, hi int }
+
+// appendAttnTasks appends, for each of H heads, the tasks of query rows
+// [q0,q1) over keys [k0,k1) in blocks of at most 48 rows.
+func appendAttnTasks(tasks []attnTask, H, q0, q1, k0, k1 int) []attnTask {
+	const qBlock = 48
+	for h := range H {
+		for t0 := q0; t0 < q1; t0 += qBlock {
+			tasks = append(tasks, attnTask{h, t0, min(t0+qBlock, q1), k0, k1})
+		}
+	}
+	return tasks
+}
+
+// sortLargestFirst orders tasks by score-matrix size, largest first: a
+// whole canvas's blocks do not end the call alone on one thread while
+// the other idles (tasks are independent, so the order changes no
+// result).
+func sortLargestFirst(tasks []attnTask) {
+	slices.SortStableFunc(tasks, func(a, b attnTask) int {
+		return (b.t1-b.t0)*(b.hi-b.lo) - (a.t1-a.t0)*(a.hi-a.lo)
+	})
 }
 
 // softmaxRow turns srow, one query row's raw scores against the keys
