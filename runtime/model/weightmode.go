@@ -182,12 +182,9 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 		t, err := up.UploadWeight(dst, want, rows, cols)
 		return t, err == nil, err
 	}
-	raw, have, shape, err := rs.Raw(name)
+	raw, have, err := rawWeight(rs, name, rows, cols)
 	if err != nil {
-		return nil, false, fmt.Errorf("model: load %s: %w", name, err)
-	}
-	if !equalShape(shape, []int{rows, cols}) {
-		return nil, false, fmt.Errorf("model: tensor %s has shape %v, config wants %v", name, shape, []int{rows, cols})
+		return nil, false, err
 	}
 	want := StoredFormat(mode, have, cols)
 	if want == "" {
@@ -214,18 +211,9 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 		*inPlace = true
 		return t, true, nil
 	}
-	inRow, ok := have.RowBytes(cols)
-	if !ok || len(raw) != rows*inRow {
-		return nil, false, fmt.Errorf("model: tensor %s: %d bytes of %s for [%d,%d]", name, len(raw), have, rows, cols)
-	}
-	dst, err := convert(want, rows, cols, frees, func(buf []float32, r0, r1 int) ([]float32, error) {
-		return buf, quant.DecodeInto(buf, have, raw[r0*inRow:r1*inRow], r1-r0, cols)
-	})
+	dst, err := convertRaw(rs, name, raw, have, want, rows, cols, frees)
 	if err != nil {
-		return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
-	}
-	if r, ok := src.(interface{ Release(name string) }); ok {
-		r.Release(name) // the stored bytes are not needed any more
+		return nil, false, err
 	}
 	t, err = up.UploadWeight(dst, want, rows, cols)
 	if err != nil {
@@ -244,25 +232,13 @@ func offHeapFloat32(be backend.Backend, rs RawSource, name string, rows, cols in
 	if !can || !littleEndian {
 		return nil, false, nil
 	}
-	raw, have, shape, err := rs.Raw(name)
+	raw, have, err := rawWeight(rs, name, rows, cols)
 	if err != nil {
-		return nil, false, fmt.Errorf("model: load %s: %w", name, err)
+		return nil, false, err
 	}
-	if !equalShape(shape, []int{rows, cols}) {
-		return nil, false, fmt.Errorf("model: tensor %s has shape %v, config wants %v", name, shape, []int{rows, cols})
-	}
-	inRow, ok := have.RowBytes(cols)
-	if !ok || len(raw) != rows*inRow {
-		return nil, false, fmt.Errorf("model: tensor %s: %d bytes of %s for [%d,%d]", name, len(raw), have, rows, cols)
-	}
-	dst, err := convert(backend.WeightF32, rows, cols, frees, func(buf []float32, r0, r1 int) ([]float32, error) {
-		return buf, quant.DecodeInto(buf, have, raw[r0*inRow:r1*inRow], r1-r0, cols)
-	})
+	dst, err := convertRaw(rs, name, raw, have, backend.WeightF32, rows, cols, frees)
 	if err != nil {
-		return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
-	}
-	if r, ok := rs.(interface{ Release(name string) }); ok {
-		r.Release(name)
+		return nil, false, err
 	}
 	v, ok := float32View(dst, rows*cols)
 	if !ok { // an empty weight
@@ -273,6 +249,38 @@ func offHeapFloat32(be backend.Backend, rs RawSource, name string, rows, cols in
 		return nil, false, fmt.Errorf("model: wrap %s: %w", name, err)
 	}
 	return t, true, nil
+}
+
+// rawWeight returns the stored bytes and format of the weight name,
+// checked to be [rows, cols].
+func rawWeight(rs RawSource, name string, rows, cols int) ([]byte, backend.WeightFormat, error) {
+	raw, have, shape, err := rs.Raw(name)
+	if err != nil {
+		return nil, "", fmt.Errorf("model: load %s: %w", name, err)
+	}
+	if !equalShape(shape, []int{rows, cols}) {
+		return nil, "", fmt.Errorf("model: tensor %s has shape %v, config wants %v", name, shape, []int{rows, cols})
+	}
+	return raw, have, nil
+}
+
+// convertRaw converts the stored weight name (raw, in have) to want with
+// convert, then releases the stored bytes, which are not needed any more.
+func convertRaw(rs RawSource, name string, raw []byte, have, want backend.WeightFormat, rows, cols int, frees *[]func()) ([]byte, error) {
+	inRow, ok := have.RowBytes(cols)
+	if !ok || len(raw) != rows*inRow {
+		return nil, fmt.Errorf("model: tensor %s: %d bytes of %s for [%d,%d]", name, len(raw), have, rows, cols)
+	}
+	dst, err := convert(want, rows, cols, frees, func(buf []float32, r0, r1 int) ([]float32, error) {
+		return buf, quant.DecodeInto(buf, have, raw[r0*inRow:r1*inRow], r1-r0, cols)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("model: convert %s: %w", name, err)
+	}
+	if r, ok := rs.(interface{ Release(name string) }); ok {
+		r.Release(name)
+	}
+	return dst, nil
 }
 
 // convert encodes a [rows, cols] weight as want into a buffer outside the
