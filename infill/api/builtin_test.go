@@ -45,13 +45,7 @@ func builtinRuntime(t testing.TB, eng *engine.Engine) infill.Runtime {
 func newEngineServer(t *testing.T, eng *engine.Engine, opts Options) (*Server, *httptest.Server) {
 	t.Helper()
 	opts.Engine, opts.Model = eng, "builtin"
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { hs.Close(); s.Shutdown() })
-	return s, hs
+	return newTestServer(t, nil, opts)
 }
 
 // builtinPrompts are Go snippets cut at a cursor: prefix, suffix.
