@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dream-lsp/dream-lsp/infill"
+	"github.com/dream-lsp/dream-lsp/internal/loadtest"
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
@@ -116,9 +116,9 @@ func benchComplete(b *testing.B, rt *timedRuntime, eng *infill.Engine) {
 		rt.mu.Lock()
 		rt.encode, rt.denoise, rt.calls = 0, 0, nil
 		rt.mu.Unlock()
-		c0 := cpuTime()
+		c0 := loadtest.CPUTime()
 		res, err := eng.Complete(context.Background(), infill.Request{Path: "lru.go", LanguageID: "go", Text: pre + text, Offset: len(pre) + off})
-		cpu = append(cpu, cpuTime()-c0)
+		cpu = append(cpu, loadtest.CPUTime()-c0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -150,11 +150,11 @@ func benchComplete(b *testing.B, rt *timedRuntime, eng *infill.Engine) {
 					n++
 				}
 			}
-			t0, c0 := time.Now(), cpuTime()
+			t0, c0 := time.Now(), loadtest.CPUTime()
 			if _, err := eng.Complete(context.Background(), infill.Request{Path: "lru.go", LanguageID: "go", Text: "//\n" + text, Offset: 3 + off, Length: "fixed=" + strconv.Itoa(n)}); err != nil {
 				b.Fatal(err)
 			}
-			b.Logf("candidate %d (%d masks) alone: %v wall, %v CPU", r, n, time.Since(t0).Round(time.Millisecond), (cpuTime() - c0).Round(time.Millisecond))
+			b.Logf("candidate %d (%d masks) alone: %v wall, %v CPU", r, n, time.Since(t0).Round(time.Millisecond), (loadtest.CPUTime() - c0).Round(time.Millisecond))
 		}
 	}
 	med := func(ds []time.Duration) float64 {
@@ -168,13 +168,4 @@ func benchComplete(b *testing.B, rt *timedRuntime, eng *infill.Engine) {
 	b.ReportMetric(med(post), "post-ms")
 	b.ReportMetric(med(enc), "tokenize-ms")
 	b.ReportMetric(med(den), "denoise-ms")
-}
-
-// cpuTime is the process's user + system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
