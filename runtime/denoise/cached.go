@@ -49,14 +49,55 @@ type CachedModel interface {
 // does not implement CachedModel.
 var ErrNoCache = errors.New("denoise: the model does not support the K/V cache")
 
+// refreshLayout is the cache as the last full pass left it, kept by the
+// host (cachedStepper) and device (runDevice) cached runs alike.
+type refreshLayout struct {
+	seq   map[int]int    // canvas row -> cache sequence at the last refresh
+	block map[int][2]int // canvas row -> block [start, end) at the last refresh
+	total int            // masks at the last refresh
+}
+
+// due reports whether step must be a full pass: nothing is cached yet,
+// the policy asks for one, or a row with masks is not in the cache.
+func (l *refreshLayout) due(p kvcache.Policy, step, left int, rows []int) bool {
+	if l.seq == nil || p.Full(step, left, l.total) {
+		return true
+	}
+	for _, r := range rows {
+		if _, ok := l.seq[r]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// record notes the layout a full pass over inputs (canvas rows rows,
+// left masks in all) leaves: input i is sequence i, its block spans its
+// masks.
+func (l *refreshLayout) record(inputs []model.Input, rows []int, left, mask int) {
+	l.seq, l.block, l.total = make(map[int]int, len(rows)), make(map[int][2]int, len(rows)), left
+	for i, r := range rows {
+		s, e, _ := kvcache.Block(inputs[i].IDs, mask)
+		l.seq[r], l.block[r] = i, [2]int{s, e}
+	}
+}
+
+// blocks returns the block step of every input from the last refresh.
+func (l *refreshLayout) blocks(inputs []model.Input, rows []int) []model.Block {
+	blocks := make([]model.Block, len(inputs))
+	for i, r := range rows {
+		b := l.block[r]
+		blocks[i] = model.Block{Seq: l.seq[r], Start: b[0], IDs: inputs[i].IDs[b[0]:b[1]], Want: inputs[i].Want}
+	}
+	return blocks
+}
+
 // cachedStepper runs the forward of each step in cached mode.
 type cachedStepper struct {
 	m      CachedModel
 	policy kvcache.Policy
 	cache  *kvcache.Cache
-	seq    map[int]int    // canvas row -> cache sequence at the last refresh
-	block  map[int][2]int // canvas row -> block [start, end) at the last refresh
-	total  int            // masks at the last refresh
+	refreshLayout
 	mask   int
 	owned  bool // cache made here (freed by close)
 	reused int  // rows reused from an earlier Run at step 0
@@ -152,12 +193,9 @@ func (c *cachedStepper) forward(step int, inputs []model.Input, rows []int) ([][
 	for _, in := range inputs {
 		left += len(in.Want)
 	}
-	full := c.seq == nil || c.policy.Full(step, left, c.total)
+	full := c.due(c.policy, step, left, rows)
 	if !full {
 		for i, r := range rows {
-			if _, ok := c.seq[r]; !ok {
-				full = true
-			}
 			if b, ok := activeBlock(c.rowBlocks(r), inputs[i].Want); ok && b != c.active[r] {
 				full = true // Fast-dLLM: refresh when the active block moves on
 			}
@@ -181,13 +219,13 @@ func (c *cachedStepper) forward(step int, inputs []model.Input, rows []int) ([][
 				return nil, err
 			}
 		}
-		c.seq, c.block, c.total = make(map[int]int, len(rows)), make(map[int][2]int, len(rows)), left
+		c.record(inputs, rows, left, c.mask)
 		c.active, c.stale = map[int]int{}, map[int]map[int][]float32{}
 		for i, r := range rows {
-			s, e, _ := kvcache.Block(inputs[i].IDs, c.mask)
 			want := inputs[i].Want
 			if b, ok := activeBlock(c.rowBlocks(r), want); ok {
-				s, e = blockRange(c.blockOf[r], want, b)
+				s, e := blockRange(c.blockOf[r], want, b)
+				c.block[r] = [2]int{s, e}
 				c.active[r] = b
 				st := make(map[int][]float32, len(want))
 				vocab := len(logits[i]) / len(want)
@@ -196,18 +234,14 @@ func (c *cachedStepper) forward(step int, inputs []model.Input, rows []int) ([][
 				}
 				c.stale[r] = st
 			}
-			c.seq[r], c.block[r] = i, [2]int{s, e}
 		}
 		return logits, nil
 	}
-	blocks := make([]model.Block, len(inputs))
+	blocks := c.blocks(inputs, rows)
 	for i, r := range rows {
-		b := c.block[r]
-		want := inputs[i].Want
 		if _, ok := c.active[r]; ok {
-			want = c.activeWant(r, want)
+			blocks[i].Want = c.activeWant(r, blocks[i].Want)
 		}
-		blocks[i] = model.Block{Seq: c.seq[r], Start: b[0], IDs: inputs[i].IDs[b[0]:b[1]], Want: want}
 	}
 	logits, err := c.m.ForwardBlocks(c.cache, blocks)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
@@ -113,12 +112,7 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 	for r, n := range rowSteps {
 		ts[r] = sampler.Timesteps(n, eps)
 	}
-	// The cache state at the last full pass, as cachedStepper keeps it.
-	var (
-		seq   map[int]int
-		block map[int][2]int
-		total int
-	)
+	var layout refreshLayout // the cache at the last full pass
 	for step := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -129,27 +123,13 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 		}
 		call := DeviceCall{Temperature: float32(req.Sampler.Temperature), Seed: req.Sampler.Seed, Step: uint64(step), Logits: !onDevice,
 			EOSProb: onDevice && req.EOSTail && req.Sampler.EOSTokenID >= 0 && req.Sampler.EOSTokenID < vocab, EOS: req.Sampler.EOSTokenID}
-		full := !req.Cache.Enabled || seq == nil || req.Cache.Policy.Full(step, left, total)
-		for _, r := range rows {
-			if _, ok := seq[r]; !ok {
-				full = true
-			}
-		}
-		if full {
+		if !req.Cache.Enabled || layout.due(req.Cache.Policy, step, left, rows) {
 			call.Full = inputs
 			if req.Cache.Enabled {
-				seq, block, total = make(map[int]int, len(rows)), make(map[int][2]int, len(rows)), left
-				for i, r := range rows {
-					s, e, _ := kvcache.Block(inputs[i].IDs, mask)
-					seq[r], block[r] = i, [2]int{s, e}
-				}
+				layout.record(inputs, rows, left, mask)
 			}
 		} else {
-			call.Blocks = make([]model.Block, len(inputs))
-			for i, r := range rows {
-				b := block[r]
-				call.Blocks[i] = model.Block{Seq: seq[r], Start: b[0], IDs: inputs[i].IDs[b[0]:b[1]], Want: inputs[i].Want}
-			}
+			call.Blocks = layout.blocks(inputs, rows)
 		}
 		out, err := dm.DeviceStep(call)
 		if err != nil {
