@@ -150,18 +150,20 @@ func DequantizeQ5_0(dst []float32, src []byte) {
 // read from GGUF files only (Q4_K, Q6_K: k0 and k1 multiples of 256;
 // Q5_0: of 32) into dst. It reports false for another format.
 func DequantizeRange(dst []float32, f backend.WeightFormat, row []byte, k0, k1 int) bool {
-	var block, bb int
 	var dec func([]float32, []byte)
 	switch f {
 	case backend.WeightQ4_K:
-		block, bb, dec = backend.KBlockSize, backend.Q4KBlockBytes, DequantizeQ4_K
+		dec = DequantizeQ4_K
 	case backend.WeightQ6_K:
-		block, bb, dec = backend.KBlockSize, backend.Q6KBlockBytes, DequantizeQ6_K
+		dec = DequantizeQ6_K
 	case backend.WeightQ5_0:
-		block, bb, dec = backend.Q8BlockSize, backend.Q5BlockBytes, DequantizeQ5_0
+		dec = DequantizeQ5_0
 	default:
 		return false
 	}
-	dec(dst[:k1-k0], row[k0/block*bb:k1/block*bb])
+	// Whole blocks: the bytes of the first k values are an offset.
+	b0, _ := f.RowBytes(k0)
+	b1, _ := f.RowBytes(k1)
+	dec(dst[:k1-k0], row[b0:b1])
 	return true
 }
