@@ -1,7 +1,7 @@
 // Package loadtest holds what the load tests and benchmarks of the api
-// server (cmd/dream-lsp, infill/api) and of batched denoising share: the
-// editor windows they send and the CPU clock they report, so their numbers
-// compare.
+// server (cmd/dream-lsp, infill/api), of batched denoising and of infill's
+// latency share: the editor windows they send and the CPU clock they
+// report, so their numbers compare.
 package loadtest
 
 import (
