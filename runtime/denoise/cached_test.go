@@ -38,6 +38,30 @@ func (c *countingModel) ForwardBlocks(k *kvcache.Cache, b []model.Block) ([][]fl
 	return c.Model.ForwardBlocks(k, b)
 }
 
+// finishedAgreement checks that res, a run of case n over input for steps
+// steps, kept every pinned slot and, when it ran every step, left no
+// mask; it returns how many masked slots agree with ref, out of how many.
+func finishedAgreement(t *testing.T, n int, input []int, res *denoise.Result, steps, mask int, ref []int) (agree, total int) {
+	t.Helper()
+	for j, id := range input {
+		got := res.Canvases[0][j]
+		if id != mask {
+			if got != id {
+				t.Fatalf("case %d: pinned slot %d changed", n, j)
+			}
+			continue
+		}
+		if got == mask && res.Steps == steps {
+			t.Fatalf("case %d: slot %d still masked after all steps", n, j)
+		}
+		total++
+		if got == ref[j] {
+			agree++
+		}
+	}
+	return agree, total
+}
+
 // TestCachedRefreshEveryStepMatchesGolden: with a refresh on every step
 // the cached mode must replay every golden greedy trace exactly. With the
 // default policy it must still finish every canvas, never touch pinned
@@ -94,22 +118,8 @@ func TestCachedRefreshEveryStepMatchesGolden(t *testing.T) {
 				if c.Steps > kvcache.DefaultRefresh && cm.blocks == 0 {
 					t.Errorf("case %d: default policy over %d steps ran no block pass", n, c.Steps)
 				}
-				for j, id := range c.InputIDs {
-					got := res.Canvases[0][j]
-					if id != mask {
-						if got != id {
-							t.Fatalf("case %d: pinned slot %d changed", n, j)
-						}
-						continue
-					}
-					if got == mask && res.Steps == c.Steps {
-						t.Fatalf("case %d: slot %d still masked after all steps", n, j)
-					}
-					total++
-					if got == c.OutputIDs[j] {
-						agree++
-					}
-				}
+				a, tot := finishedAgreement(t, n, c.InputIDs, res, c.Steps, mask, c.OutputIDs)
+				agree, total = agree+a, total+tot
 				cm.prefills, cm.blocks = 0, 0
 			}
 			t.Logf("%s: default policy agrees with the uncached golden output on %d/%d tokens", name, agree, total)
