@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
-	"github.com/dream-lsp/dream-lsp/runtime/model"
 )
 
 // BatchOptions configure a Batcher.
@@ -128,18 +127,6 @@ func (b *Batcher) Denoise(ctx context.Context, req denoise.Request) (*denoise.Re
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// defaults fills what Engine.Denoise fills: the EOS id of the penalty and
-// the engine's cache mode.
-func (b *Batcher) defaults(req denoise.Request) denoise.Request {
-	if req.Sampler.EOSPenalty > 0 && req.Sampler.EOSTokenID == 0 && b.cfg.EOSTokenID != model.NoToken {
-		req.Sampler.EOSTokenID = b.cfg.EOSTokenID
-	}
-	if req.Cache == (denoise.CacheOptions{}) {
-		req.Cache = b.cache
-	}
-	return req
 }
 
 // streams reports whether req can join the stream.

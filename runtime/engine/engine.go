@@ -305,12 +305,7 @@ func (e *Engine) Forward(in []model.Input) ([][]float32, error) {
 // Denoise runs the denoising loop (runtime/denoise). When req.Sampler has
 // an EOS penalty and EOSTokenID 0, the config's EOS id is used.
 func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Result, error) {
-	if req.Sampler.EOSPenalty > 0 && req.Sampler.EOSTokenID == 0 && e.cfg.EOSTokenID != model.NoToken {
-		req.Sampler.EOSTokenID = e.cfg.EOSTokenID
-	}
-	if req.Cache == (denoise.CacheOptions{}) {
-		req.Cache = e.cache
-	}
+	req = e.defaults(req)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var run denoise.Model = e.m
@@ -337,6 +332,18 @@ func (e *Engine) Denoise(ctx context.Context, req denoise.Request) (*denoise.Res
 	}
 	e.log.Debug("denoised", "path", e.path, "canvases", len(req.Canvases), "steps", res.Steps, "kv_cache", req.Cache.Enabled, "dur_ms", time.Since(start).Milliseconds())
 	return res, nil
+}
+
+// defaults fills what a request leaves unset (Denoise and Batcher alike):
+// the EOS id of the penalty and the engine's cache mode.
+func (e *Engine) defaults(req denoise.Request) denoise.Request {
+	if req.Sampler.EOSPenalty > 0 && req.Sampler.EOSTokenID == 0 && e.cfg.EOSTokenID != model.NoToken {
+		req.Sampler.EOSTokenID = e.cfg.EOSTokenID
+	}
+	if req.Cache == (denoise.CacheOptions{}) {
+		req.Cache = e.cache
+	}
+	return req
 }
 
 // ErrTooLarge is returned by Open when the model's float32 weights would
