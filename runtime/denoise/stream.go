@@ -133,6 +133,11 @@ func (s *Stream) Add(ctx context.Context, req Request) (*Job, error) {
 	if req.DreamOn != nil {
 		return nil, fmt.Errorf("denoise: stream: DreamOn requests run alone (Run)")
 	}
+	if req.Cache.Policy.Blocks {
+		// The stream keeps the whole-row block; Run alone gives this request
+		// its per-block schedule (kvcache.Policy.Blocks).
+		return nil, fmt.Errorf("denoise: stream: per-block cache requests run alone (Run)")
+	}
 	if req.Cache.Enabled != (s.cm != nil) || req.Cache.Reuse != nil {
 		return nil, fmt.Errorf("denoise: stream: request cache %+v does not match the stream (cached %v, no reuse)", req.Cache, s.cm != nil)
 	}

@@ -245,6 +245,7 @@ func TestStreamRejects(t *testing.T) {
 	}{
 		{"uncached request", denoise.Request{Canvases: ok, Steps: 1}},
 		{"reuse", denoise.Request{Canvases: ok, Steps: 1, Cache: denoise.CacheOptions{Enabled: true, Reuse: m.NewCache()}}},
+		{"per-block cache", denoise.Request{Canvases: ok, Steps: 1, Cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Blocks: true}}}},
 		{"dreamon", denoise.Request{Canvases: ok, Steps: 1, Cache: denoise.CacheOptions{Enabled: true}, DreamOn: &denoise.DreamOnOptions{}}},
 		{"no steps", denoise.Request{Canvases: ok, Cache: denoise.CacheOptions{Enabled: true}}},
 		{"empty canvas", denoise.Request{Canvases: [][]int{{}}, Steps: 1, Cache: denoise.CacheOptions{Enabled: true}}},

@@ -53,7 +53,8 @@ var ErrBatcherClosed = errors.New("engine: the batcher is closed")
 //
 // Requests the stream cannot take run alone through Engine.Denoise,
 // between the stream's steps: DreamOn (the canvas changes length), a
-// request whose Cache differs from the engine's mode or carries Reuse,
+// request whose Cache differs from the engine's mode, carries Reuse or
+// asks for the per-block cache (kvcache.Policy.Blocks),
 // and single-canvas requests when the engine reuses its K/V cache across
 // calls (Options.ReuseCache).
 type Batcher struct {
@@ -131,7 +132,7 @@ func (b *Batcher) Denoise(ctx context.Context, req denoise.Request) (*denoise.Re
 
 // streams reports whether req can join the stream.
 func (b *Batcher) streams(req denoise.Request) bool {
-	if b.alone || req.DreamOn != nil || req.Cache.Reuse != nil || req.Cache.Enabled != b.stream.Cached() {
+	if b.alone || req.DreamOn != nil || req.Cache.Reuse != nil || req.Cache.Policy.Blocks || req.Cache.Enabled != b.stream.Cached() {
 		return false
 	}
 	return !(b.reuse && req.Cache.Enabled && len(req.Canvases) == 1)

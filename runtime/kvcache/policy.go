@@ -20,8 +20,9 @@ type Policy struct {
 	// blocks (confidence_threshold, Options.BlocksOf() > 0): a block step
 	// recomputes only the active block and the cache also refreshes when
 	// the active block changes. Off (or without blocks), a block step
-	// spans every mask, as before. Only denoise.Run implements it; the
-	// stream and the device path keep the whole-row block.
+	// spans every mask, as before. Only denoise.Run implements it: a
+	// stream refuses such requests (engine.Batcher runs them alone) and
+	// the device path keeps the whole-row block.
 	Blocks bool
 }
 
