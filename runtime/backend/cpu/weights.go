@@ -118,7 +118,9 @@ func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
 	case backend.WeightQ8_0:
 		quant.DequantizeQ8_0(dst[:k1-k0], row[k0/backend.Q8BlockSize*backend.Q8BlockBytes:k1/backend.Q8BlockSize*backend.Q8BlockBytes])
 	default:
-		quant.DequantizeRange(dst, w.format, row, k0, k1)
+		if !quant.DequantizeRange(dst, w.format, row, k0, k1) {
+			panic("cpu: decodeRowGo: weight format " + string(w.format) + " has no decoder")
+		}
 	}
 }
 
