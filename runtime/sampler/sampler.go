@@ -170,10 +170,11 @@ type Commit struct {
 // schedule and the row's random generator. It is not safe for concurrent
 // use; use one Sampler per row.
 type Sampler struct {
-	opts  Options
-	steps int
-	ts    []float32
-	rng   *rand.Rand
+	opts   Options
+	steps  int
+	offset int // step numbers are shifted by this (Replan)
+	ts     []float32
+	rng    *rand.Rand
 }
 
 // New returns the sampler of canvas row `row` for a run of `steps` steps.
@@ -229,6 +230,7 @@ func (s *Sampler) StepBlocks(i int, logits []float32, vocab int, blocks []int) (
 	if n == 0 {
 		return nil, nil
 	}
+	i -= s.offset
 	if blocks != nil && len(blocks) != n {
 		return nil, fmt.Errorf("sampler: %d block numbers for %d masked slots", len(blocks), n)
 	}
@@ -253,6 +255,14 @@ func (s *Sampler) StepBlocks(i int, logits []float32, vocab int, blocks []int) (
 			out[j] = Commit{Slot: slot, Token: scores[j].token, Confidence: scores[j].prob}
 		}
 		return out, nil
+	}
+	if s.greedyEntropy(vocab) {
+		k := CommitCount(n, i, s.steps, s.ts)
+		if k == 0 {
+			return nil, nil
+		}
+		scores, chosen := s.topEntropy(logits, vocab, n, k)
+		return toCommits(scores, chosen), nil
 	}
 	all := make([]int, n)
 	for j := range all {
@@ -282,6 +292,111 @@ func (s *Sampler) StepBlocks(i int, logits []float32, vocab int, blocks []int) (
 		chosen = topConfidence(scores, k)
 	}
 	return toCommits(scores, chosen), nil
+}
+
+// Replan restarts the row's schedule at step next after slots were filled
+// outside it (runtime/denoise's end-of-text runs) and masks are left: see
+// Replanned. Random draws continue where they were.
+func (s *Sampler) Replan(next, masks int) {
+	off, steps := Replanned(next, masks, s.offset, s.steps)
+	if off == s.offset && steps == s.steps {
+		return
+	}
+	s.offset, s.steps, s.ts = off, steps, Timesteps(steps, s.opts.Eps)
+}
+
+// Replanned is the schedule (step offset and length) a row with masks
+// slots left continues on from step next, when its schedule so far had
+// the given offset and steps. Dream's schedule counts the slots it commits
+// from the masks it expects; once slots are filled outside it, it would
+// commit nothing for many steps and the rest at its end. So step next
+// becomes the second step of a fresh schedule (Dream's first step
+// commits nothing) that ends no later than the old one: with as many
+// steps as masks left, one slot a step, as Dream's one-token-per-step
+// schedule does after its first step.
+func Replanned(next, masks, offset, steps int) (int, int) {
+	left := steps - (next - offset) // steps the old schedule has from next on
+	if masks <= 0 || left <= 0 {
+		return offset, steps
+	}
+	return next - 1, min(masks, left+1)
+}
+
+// greedyEntropy reports whether StepBlocks may take topEntropy's path:
+// the entropy algorithm drawing greedily (temperature 0, no EOS penalty,
+// no top-p/top-k filter) and committing the most confident slots
+// (alg_temp 0), which is infill's default sampler.
+func (s *Sampler) greedyEntropy(vocab int) bool {
+	o := &s.opts
+	return o.Alg == Entropy && o.Temperature == 0 && o.EOSPenalty == 0 && o.AlgTemp == 0 &&
+		!(o.TopP > 0 && o.TopP < 1) && !(o.TopK > 0 && o.TopK < vocab)
+}
+
+// entropyMargin covers the rounding of an entropy summed over a
+// vocabulary (|Σ q·log q| ≤ log vocab ≈ 12, rounding ~1e-16 a term).
+const entropyMargin = 1e-9
+
+// topEntropy is sampleSlots + topConfidence for greedyEntropy: it returns
+// every slot's greedy token and probability and the k slots of largest
+// confidence Σ q·log(q + 1e-10), the same slots with the same values as
+// the general path, without computing the confidence of slots that cannot
+// be among them.
+//
+// Why: the entropy needs an exponential and a logarithm per vocabulary
+// entry, a fifth of a default infill's time, while a step commits one or
+// a few of its slots. A slot's confidence is at most log(p_max + 1e-10)
+// (each log(q + 1e-10) is at most that and the q sum to 1), and p_max is
+// the greedy probability, one vectorised exponential sum. So slots are
+// taken by that bound, largest first, computing the exact confidence
+// (sampleFull's own arithmetic) until the k-th best exact one exceeds
+// every remaining bound: the skipped slots could neither be chosen nor
+// tie.
+func (s *Sampler) topEntropy(logits []float32, vocab, n, k int) ([]slotScore, []int) {
+	scores := make([]slotScore, n)
+	bound := make([]float64, n)
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if n*vocab < 1<<15 {
+		workers = 1
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := w; j < n; j += workers {
+				sc := greedyOne(logits[j*vocab : (j+1)*vocab]) // conf: p_max in float64
+				bound[j] = math.Log(sc.conf+1e-10) + entropyMargin
+				sc.conf = math.Inf(-1)
+				scores[j] = sc
+			}
+		}()
+	}
+	wg.Wait()
+	order := make([]int, n)
+	for j := range order {
+		order[j] = j
+	}
+	sort.Slice(order, func(a, b int) bool {
+		ba, bb := bound[order[a]], bound[order[b]]
+		if ba != bb {
+			return ba > bb
+		}
+		return order[a] > order[b]
+	})
+	buf := make([]float64, vocab)
+	var exact []int // slots with their exact confidence, best first
+	for _, j := range order {
+		if len(exact) >= k && bound[j] < scores[exact[k-1]].conf {
+			break
+		}
+		scores[j].conf = s.sampleFull(logits[j*vocab:(j+1)*vocab], buf, -1).conf
+		at := sort.Search(len(exact), func(x int) bool {
+			c, cj := scores[exact[x]].conf, scores[j].conf
+			return c < cj || (c == cj && exact[x] < j)
+		})
+		exact = slices.Insert(exact, at, j)
+	}
+	return scores, exact[:k]
 }
 
 // toCommits turns chosen slots into Commits ordered by slot.
@@ -570,6 +685,13 @@ func (s *Sampler) greedy(vocab int) bool {
 // the general path (exp(0) = 1 for the argmax), but without writing the
 // vocabulary-sized work row twice (2.4 MB of traffic per slot at Qwen's
 // vocabulary) and with four exponentials at a time (expSum).
+// Greedy returns a logit row's greedy token (ties to the smaller id) and
+// its softmax probability, as the greedy sampler draws it.
+func Greedy(row []float32) (int, float32) {
+	sc := greedyOne(row)
+	return sc.token, sc.prob
+}
+
 func greedyOne(row []float32) slotScore {
 	m := float32(math.Inf(-1))
 	arg := 0

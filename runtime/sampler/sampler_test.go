@@ -526,3 +526,95 @@ func TestTopKMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// TestReplan: once slots are filled outside the schedule (denoise's
+// end-of-text runs), a replanned row commits one slot a step again, as
+// Dream's one-token-per-step schedule, and never ends after the old one.
+func TestReplan(t *testing.T) {
+	for _, c := range []struct{ steps, filledAt, filled int }{
+		{64, 5, 10}, {64, 1, 60}, {64, 40, 3}, {11, 3, 2}, {8, 6, 1}, {64, 62, 1},
+	} {
+		s, err := New(Options{Alg: Entropy}, c.steps, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := c.steps // masks, one-token-per-step schedule
+		const vocab = 4
+		logitsFor := func(n int) []float32 { return make([]float32, n*vocab) }
+		end := -1
+		var counts []int
+		for i := 0; i < c.steps && n > 0; i++ {
+			cs, err := s.Step(i, logitsFor(n), vocab)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n -= len(cs)
+			counts = append(counts, len(cs))
+			if i == c.filledAt && n > 0 {
+				n -= min(c.filled, n)
+				s.Replan(i+1, n)
+			}
+			if n == 0 {
+				end = i
+			}
+		}
+		if end < 0 {
+			t.Errorf("%+v: masks left after the old schedule's last step (commits %v)", c, counts)
+			continue
+		}
+		// After the replan: one a step (the last may take two), no idle steps.
+		for i := c.filledAt + 1; i <= end; i++ {
+			if k := counts[i]; k < 1 || k > 2 || (k == 2 && i != end) {
+				t.Errorf("%+v: step %d commits %d (all %v)", c, i, k, counts)
+				break
+			}
+		}
+	}
+}
+
+// TestTopEntropyMatchesFull: the bounded entropy path chooses the same
+// slots, with the same tokens and probabilities, as scoring every slot,
+// on rows from flat to peaked, with tied rows and every k.
+func TestTopEntropyMatchesFull(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const vocab = 512
+	s, err := New(Options{Alg: Entropy}, 8, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for trial := range 60 {
+		n := 1 + trial%17*4
+		logits := make([]float32, n*vocab)
+		for j := range n {
+			peak := float32(rng.IntN(12))
+			for v := range vocab {
+				logits[j*vocab+v] = float32(rng.NormFloat64())
+			}
+			logits[j*vocab+rng.IntN(vocab)] += peak
+			if j > 0 && rng.IntN(4) == 0 { // a tie with an earlier row
+				copy(logits[j*vocab:(j+1)*vocab], logits[(j-1)*vocab:j*vocab])
+			}
+		}
+		all := make([]int, n)
+		for j := range all {
+			all[j] = j
+		}
+		full := s.sampleSlots(logits, vocab, all)
+		for _, k := range []int{1, 2, 3, n / 2, n} {
+			if k < 1 || k > n {
+				continue
+			}
+			want := toCommits(full, topConfidence(full, k))
+			scores, chosen := s.topEntropy(logits, vocab, n, k)
+			got := toCommits(scores, chosen)
+			if !slices.Equal(got, want) {
+				t.Fatalf("trial %d, %d slots, k %d: commits %v, scoring every slot %v", trial, n, k, got, want)
+			}
+			for _, j := range chosen {
+				if scores[j].conf != full[j].conf {
+					t.Fatalf("trial %d: slot %d confidence %v, full %v", trial, j, scores[j].conf, full[j].conf)
+				}
+			}
+		}
+	}
+}
