@@ -25,8 +25,11 @@ type Options struct {
 	Alg      string // sampler algorithm; "": DefaultAlg
 	// Threshold and BlockSize are confidence_threshold's τ and block (0:
 	// DefaultThreshold, DefaultBlockSize; see DenoiseRequest).
-	Threshold     float64
-	BlockSize     int
+	Threshold float64
+	BlockSize int
+	// EOSRuns fills each length candidate's end-of-text padding a stretch
+	// at a time (DenoiseRequest.EOSRuns).
+	EOSRuns       bool
 	MaxTokens     int // longest middle in tokens; 0: DefaultMaxTokens
 	ContextTokens int // token budget of prefix + suffix windows; 0: DefaultContextTokens
 	// Lengths are the middle lengths tried together in auto mode for

@@ -65,6 +65,7 @@ func (r *engineRuntime) Denoise(ctx context.Context, req DenoiseRequest) (*Denoi
 		Canvases: req.Canvases,
 		Steps:    req.Steps,
 		RowSteps: req.RowSteps,
+		EOSRuns:  req.EOSRuns,
 		Sampler:  sampler.Options{Alg: alg, EOSTokenID: max(r.eos, 0), Threshold: threshold(req.Threshold), BlockSize: blockSize(req.BlockSize)},
 	})
 	if err != nil {

@@ -37,6 +37,9 @@ type DenoiseRequest struct {
 	// the whole canvas is one block). Other algorithms ignore them.
 	Threshold float64
 	BlockSize int
+	// EOSRuns fills end-of-text padding a stretch at a time
+	// (denoise.Request.EOSRuns).
+	EOSRuns bool
 }
 
 // DenoiseResult holds the filled canvases and per-slot confidences.

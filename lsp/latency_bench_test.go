@@ -50,6 +50,7 @@ func BenchmarkInvokedBuiltin(b *testing.B) {
 		opts infill.Options
 	}{
 		{"default", infill.Options{}},
+		{"eos-runs", infill.Options{EOSRuns: true}},
 		// The fastest schedule measured on the held-out lines (issue 15):
 		// at most 12 steps per candidate, confidence_threshold τ 0.9.
 		{"max-steps-12", infill.Options{Alg: "confidence_threshold", MaxSteps: 12}},

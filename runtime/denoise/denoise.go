@@ -36,6 +36,10 @@ type Request struct {
 	// EOSTail pads each run of masks after its first committed eos in the
 	// same step (Sampler.EOSTokenID; see eosTail). Off: Dream's schedule.
 	EOSTail bool
+	// EOSRuns fills the end-of-text padding at the end of each run of masks
+	// a stretch at a time (see eosRuns); a row that got such slots goes on
+	// with a replanned schedule (sampler.Replanned). Off: Dream's schedule.
+	EOSRuns bool
 	// DreamOn, when set, runs DreamOn's variable-length loop on the one
 	// canvas instead of Dream's schedule (Steps is then unused); see
 	// DreamOnOptions. OnStep sees the canvas, whose length changes.
@@ -128,6 +132,9 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 			}
 			if req.EOSTail {
 				eosTail(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, logits[i], vocab, mask, req.Sampler.EOSTokenID)
+			}
+			if req.EOSRuns && eosRuns(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, mask, req.Sampler.EOSTokenID, eosFromLogits(logits[i], vocab)) > 0 {
+				samplers[r].Replan(step+1, masksIn(res.Canvases[r], mask))
 			}
 		}
 		res.Steps = step + 1

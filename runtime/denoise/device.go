@@ -112,7 +112,8 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 	for r, n := range rowSteps {
 		ts[r] = sampler.Timesteps(n, eps)
 	}
-	var layout refreshLayout // the cache at the last full pass
+	offset := make([]int, len(req.Canvases)) // per row: its schedule's first step (EOSRuns replans)
+	var layout refreshLayout                 // the cache at the last full pass
 	for step := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -146,7 +147,7 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 				if len(out.Samples[i]) != len(want) {
 					return nil, fmt.Errorf("denoise: step %d, canvas %d: device returned %d samples, want %d", step, r, len(out.Samples[i]), len(want))
 				}
-				commits = commitSamples(req.Sampler, step, rowSteps[r], ts[r], out.Samples[i], blocks)
+				commits = commitSamples(req.Sampler, step-offset[r], rowSteps[r], ts[r], out.Samples[i], blocks)
 			} else {
 				if len(out.Logits[i]) != len(want)*vocab {
 					return nil, fmt.Errorf("denoise: step %d, canvas %d: device returned %d logits, want %d", step, r, len(out.Logits[i]), len(want)*vocab)
@@ -166,6 +167,21 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 				eosTailSamples(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, out.Samples[i], mask, req.Sampler.EOSTokenID)
 			case !onDevice:
 				eosTail(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, out.Logits[i], vocab, mask, req.Sampler.EOSTokenID)
+			}
+			if req.EOSRuns {
+				eosAt := eosFromSamples(out.Samples[i])
+				if !onDevice {
+					eosAt = eosFromLogits(out.Logits[i], vocab)
+				}
+				if eosRuns(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, mask, req.Sampler.EOSTokenID, eosAt) > 0 {
+					left := masksIn(res.Canvases[r], mask)
+					if onDevice {
+						offset[r], rowSteps[r] = sampler.Replanned(step+1, left, offset[r], rowSteps[r])
+						ts[r] = sampler.Timesteps(rowSteps[r], eps)
+					} else {
+						samplers[r].Replan(step+1, left)
+					}
+				}
 			}
 		}
 		res.Steps = step + 1

@@ -122,6 +122,7 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 				cache   denoise.CacheOptions
 				batch   bool
 				eosTail bool
+				eosRuns bool
 				split   bool // a device cache too small for both canvases: run in groups
 			}
 			golden := func(c goldentest.Generate) sampler.Options {
@@ -138,15 +139,22 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 				}},
 				{name: "batched", opts: golden, batch: true, cache: denoise.CacheOptions{Enabled: true}},
 				{name: "eos-tail", opts: golden, eosTail: true, cache: denoise.CacheOptions{Enabled: true}},
+				{name: "eos-runs", opts: golden, eosRuns: true, cache: denoise.CacheOptions{Enabled: true}},
+				{name: "eos-runs-batched", opts: golden, eosRuns: true, batch: true},
 				{name: "split", opts: golden, batch: true, split: true, cache: denoise.CacheOptions{Enabled: true}},
 			}
-			padded := 0 // eos-tail runs whose output differs from Dream's schedule's
+			padded := 0  // eos-tail runs whose output differs from Dream's schedule's
+			shorter := 0 // eos-runs runs that ended before Dream's schedule
 			for _, v := range variants {
 				for n, c := range cases {
-					req := denoise.Request{Canvases: [][]int{c.InputIDs}, Steps: c.Steps, Sampler: v.opts(c), Cache: v.cache, EOSTail: v.eosTail}
+					req := denoise.Request{Canvases: [][]int{c.InputIDs}, Steps: c.Steps, Sampler: v.opts(c), Cache: v.cache, EOSTail: v.eosTail, EOSRuns: v.eosRuns}
 					if v.eosTail {
 						// "eos" is the token the run commits first, so the tail pads.
 						req.Sampler.EOSTokenID = c.OutputIDs[slices.Index(c.InputIDs, m.Config().MaskTokenID)]
+					}
+					if v.eosRuns {
+						// "eos" is the token the run ends with, so the runs fill.
+						req.Sampler.EOSTokenID = c.OutputIDs[slices.Index(c.InputIDs, m.Config().MaskTokenID)+countMask(c.InputIDs, m.Config().MaskTokenID)-1]
 					}
 					if v.batch {
 						other := cases[(n+5)%len(cases)].InputIDs
@@ -161,6 +169,9 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 					}
 					if v.eosTail && !slices.Equal(ref.Canvases[0], c.OutputIDs) {
 						padded++
+					}
+					if v.eosRuns && ref.Steps < c.Steps {
+						shorter++
 					}
 					req.OnStep = func(_ int, cv [][]int) { got = append(got, clone2(cv)) }
 					var dm denoise.DeviceModel = hd
@@ -202,6 +213,9 @@ func TestDeviceRunMatchesHost(t *testing.T) {
 			if padded == 0 || hd.eos == 0 {
 				t.Errorf("EOSTail changed %d golden outputs with %d device p(eos): the eos-tail variant tested nothing", padded, hd.eos)
 			}
+			if shorter == 0 {
+				t.Error("no eos-runs run ended early: the variant tested nothing")
+			}
 			if hd.samples == 0 || hd.logit == 0 || hd.blocks == 0 {
 				t.Errorf("device calls: %d sampled, %d with logits, %d cached blocks; every kind must have run", hd.samples, hd.logit, hd.blocks)
 			}
@@ -221,4 +235,15 @@ func clone2(cv [][]int) [][]int {
 		out[i] = slices.Clone(c)
 	}
 	return out
+}
+
+// countMask counts the mask ids in ids.
+func countMask(ids []int, mask int) int {
+	n := 0
+	for _, id := range ids {
+		if id == mask {
+			n++
+		}
+	}
+	return n
 }

@@ -44,3 +44,41 @@ func TestEOSTail(t *testing.T) {
 		}
 	}
 }
+
+func TestEOSRuns(t *testing.T) {
+	const M, E, V = 9, 8, 10 // mask, eos, vocabulary
+	for _, c := range []struct {
+		name   string
+		orig   []int
+		canvas []int
+		want   []int
+		toks   []int // each scored slot's greedy token this step
+		filled int
+		out    []int
+	}{
+		{"pads leftwards from the run's end", []int{1, M, M, M, M, 2}, []int{1, M, M, M, E, 2}, []int{1, 2, 3}, []int{3, E, E}, 2, []int{1, M, E, E, E, 2}},
+		{"stops at the first slot that is not eos", []int{M, M, M, M}, []int{M, M, M, E}, []int{0, 1, 2}, []int{E, 3, E}, 1, []int{M, M, E, E}},
+		{"stops at committed content", []int{M, M, M, M}, []int{M, 3, M, E}, []int{0, 2}, []int{E, E}, 1, []int{M, 3, E, E}},
+		{"no eos at the end: nothing", []int{M, M, M, 1}, []int{M, E, M, 1}, []int{0, 2}, []int{E, E}, 0, []int{M, E, M, 1}},
+		{"each run on its own", []int{M, M, 1, M, M, M}, []int{M, E, 1, M, M, E}, []int{0, 3, 4}, []int{E, 3, E}, 2, []int{E, E, 1, M, E, E}},
+		{"a whole run", []int{1, M, M, M}, []int{1, M, M, E}, []int{1, 2}, []int{E, E}, 2, []int{1, E, E, E}},
+	} {
+		canvas := slices.Clone(c.canvas)
+		conf := make([]float32, len(canvas))
+		var logits []float32
+		for _, tok := range c.toks {
+			l := make([]float32, V)
+			l[tok] = 5
+			logits = append(logits, l...)
+		}
+		n := eosRuns(canvas, conf, c.orig, c.want, M, E, eosFromLogits(logits, V))
+		if n != c.filled || !slices.Equal(canvas, c.out) {
+			t.Errorf("%s: filled %d, canvas %v; want %d, %v", c.name, n, canvas, c.filled, c.out)
+		}
+		for p := range canvas {
+			if canvas[p] == E && c.canvas[p] == M && !(conf[p] > 0.9) {
+				t.Errorf("%s: slot %d filled with confidence %v, want p(eos) of a row peaked on eos", c.name, p, conf[p])
+			}
+		}
+	}
+}

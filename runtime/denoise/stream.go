@@ -224,7 +224,7 @@ func (s *Stream) Step() (finished []*Job, st StepStats, err error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j.commit(logits[i], s.vocab)
+			j.commit(logits[i], s.vocab, s.mask)
 		}()
 	}
 	wg.Wait()
@@ -287,7 +287,7 @@ func (j *Job) prepare(mask int) bool {
 
 // commit samples the job's step from its rows' logits (one entry per row
 // with masks, in row order) and advances it.
-func (j *Job) commit(logits [][]float32, vocab int) {
+func (j *Job) commit(logits [][]float32, vocab, mask int) {
 	j.commits = 0
 	i := 0
 	for r, want := range j.want {
@@ -311,6 +311,16 @@ func (j *Job) commit(logits [][]float32, vocab int) {
 			j.res.Confidence[r][p] = c.Confidence
 		}
 		j.commits += len(commits)
+		eos := j.req.Sampler.EOSTokenID
+		if j.req.EOSTail {
+			j.commits += eosTail(j.res.Canvases[r], j.res.Confidence[r], j.req.Canvases[r], want, lg, vocab, mask, eos)
+		}
+		if j.req.EOSRuns {
+			if n := eosRuns(j.res.Canvases[r], j.res.Confidence[r], j.req.Canvases[r], want, mask, eos, eosFromLogits(lg, vocab)); n > 0 {
+				j.commits += n
+				j.samplers[r].Replan(j.step+1, masksIn(j.res.Canvases[r], mask))
+			}
+		}
 	}
 	j.res.Steps = j.step + 1
 	if j.req.OnStep != nil {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
@@ -15,6 +17,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
+	"github.com/dream-lsp/dream-lsp/runtime/tokenizer"
 )
 
 // streamRequests are requests of different shapes, schedules and
@@ -167,18 +170,24 @@ func TestStreamBuiltinEqualsAlone(t *testing.T) {
 	}
 	defer m.Close()
 	M := cfg.MaskTokenID
+	// Canvases of Go code around a blank line (where end-of-text padding
+	// is what the model writes), cut at different points.
+	tok, err := tokenizer.LoadFS(builtin.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../testdata/latency/lru.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hole := strings.Index(string(src), "\n\n\t\tdelete(") + 1
+	before, after := tok.Encode(string(src[:hole])), tok.Encode(string(src[hole:]))
 	canvas := func(seed, pre, masks, suf int) []int {
-		var c []int
-		for i := range pre {
-			c = append(c, (seed*31+i*7)%1000+10)
-		}
+		c := slices.Clone(before[len(before)-pre+seed:])
 		for range masks {
 			c = append(c, M)
 		}
-		for i := range suf {
-			c = append(c, (seed*17+i*5)%1000+10)
-		}
-		return c
+		return append(c, after[:suf]...)
 	}
 	var reqs []denoise.Request
 	for i := range 8 {
@@ -186,14 +195,32 @@ func TestStreamBuiltinEqualsAlone(t *testing.T) {
 		if i%3 == 2 {
 			smp = sampler.Options{Alg: sampler.Origin, Temperature: 0.7, Seed: uint64(i)}
 		}
+		smp.EOSTokenID = cfg.EOSTokenID
 		pre := 100 + 12*i
 		reqs = append(reqs, denoise.Request{
-			Canvases: [][]int{canvas(i, pre, 4, 40), canvas(i, pre, 8, 40), canvas(i, pre, 12, 40)},
-			Steps:    12, RowSteps: []int{4, 8, 12}, Sampler: smp, Cache: denoise.CacheOptions{Enabled: true}})
+			Canvases: [][]int{canvas(i, pre, 4, 40), canvas(i, pre, 8, 40), canvas(i, pre, 24, 40)},
+			Steps:    24, RowSteps: []int{4, 8, 24}, Sampler: smp, Cache: denoise.CacheOptions{Enabled: true},
+			// End-of-text padding (infill's default) on some, eosTail on one.
+			EOSRuns: i%2 == 1, EOSTail: i == 4})
 	}
 	jobs := runStream(t, m, true, reqs, nil)
+	shorter := 0 // EOSRuns requests that ended before Dream's schedule would
 	for i, req := range reqs {
-		matchAlone(t, m, i, req, jobs[i])
+		got := matchAlone(t, m, i, req, jobs[i])
+		if req.EOSRuns {
+			plain := req
+			plain.EOSRuns = false
+			ref, err := denoise.Run(context.Background(), m, plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Steps < ref.Steps {
+				shorter++
+			}
+		}
+	}
+	if shorter == 0 {
+		t.Error("no EOSRuns request ended early: the end-of-text runs were not exercised")
 	}
 }
 
