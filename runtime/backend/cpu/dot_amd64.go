@@ -26,3 +26,19 @@ func dot1x4(x, w0, w1, w2, w3 *float32, n int, out *[4]float32)
 //
 //go:noescape
 func expSubSum(x *float32, n int, m float32) float32
+
+// mm3y adds a 3-row × 4·groups-column block of x·wᵀ into out: for
+// g < groups, r < 3, c < 4, out[r*ldo+4g+c] += Σ_{k<n} x[r*ldx+k]·w[(4g+c)*ldw+k],
+// every sum accumulated and reduced as dot3x4's. The column loop is in
+// the assembly, so one call covers a tile's width (the per-block Go work
+// of dot3x4's callers cost a fifth of a small model's forward pass). n
+// must be a multiple of 8 and groups at least 1. Implemented in
+// tile_avx2_amd64.s.
+//
+//go:noescape
+func mm3y(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
+
+// mm1y is mm3y for one x row, with dot1x4's sums.
+//
+//go:noescape
+func mm1y(x *float32, w *float32, ldw int, out *float32, n, groups int)

@@ -21,6 +21,11 @@ func BenchmarkMatMul(b *testing.B) {
 	}{
 		{"512x512x1536", 512, 512, 1536},
 		{"64x3584x3584", 64, 3584, 3584},
+		// The built-in model: a canvas through its MLP, a block step's
+		// rows through lm_head.
+		{"255x192x512", 255, 192, 512},
+		{"255x512x192", 255, 512, 192},
+		{"64x192x4096", 64, 192, 4096},
 	} {
 		b.Run(s.name, func(b *testing.B) {
 			be := New(0)

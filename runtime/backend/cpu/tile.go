@@ -54,6 +54,16 @@ func (a *operands) wr(j int) []float32 {
 // accumulators (dot3x4), 1×4 for leftover rows, and scalar Go for leftover
 // columns and the K tail past the last multiple of 8.
 func (a *operands) tileSIMD(t0, t1, n0, n1 int) {
+	if a.kw%8 == 0 && n1-n0 >= 4 {
+		a.tileSIMDRows(t0, t1, n0, n1)
+		return
+	}
+	a.tileSIMDBlocks(t0, t1, n0, n1)
+}
+
+// tileSIMDBlocks is tileSIMD one dot3x4 (dot1x4) register block at a time,
+// with the K tail and leftover columns in Go.
+func (a *operands) tileSIMDBlocks(t0, t1, n0, n1 int) {
 	kn := a.kw &^ 7
 	N, out := a.ldo, a.out
 	var acc [12]float32
@@ -99,6 +109,40 @@ func (a *operands) tileSIMD(t0, t1, n0, n1 int) {
 			}
 		}
 		for ; j < n1; j++ {
+			out[i*N+j] += dot(xi, a.wr(j))
+		}
+	}
+}
+
+// tileSIMDRows is tileSIMD for a K slice without a tail past the last
+// multiple of 8: the 4-column groups of each 3-row (then 1-row) block run
+// in one mm3y (mm1y) call, with the same sums; leftover columns as
+// tileSIMD's.
+func (a *operands) tileSIMDRows(t0, t1, n0, n1 int) {
+	N, out := a.ldo, a.out
+	groups := (n1 - n0) / 4
+	n4 := n0 + 4*groups
+	w0 := &a.w[(n0-a.wrow)*a.ldw+a.wk]
+	i := t0
+	for ; i+3 <= t1; i += 3 {
+		// The slices bound-check the last row and column the kernel touches.
+		_ = a.xr(i + 2)
+		_ = a.wr(n4 - 1)
+		_ = out[(i+2)*N+n4-1]
+		mm3y(&a.x[i*a.ldx+a.xk], a.ldx, w0, a.ldw, &out[i*N+n0], N, a.kw, groups)
+		for j := n4; j < n1; j++ {
+			wj := a.wr(j)
+			for r := range 3 {
+				out[(i+r)*N+j] += dot(a.xr(i+r), wj)
+			}
+		}
+	}
+	for ; i < t1; i++ {
+		xi := a.xr(i)
+		_ = a.wr(n4 - 1)
+		_ = out[i*N+n4-1]
+		mm1y(&xi[0], w0, a.ldw, &out[i*N+n0], a.kw, groups)
+		for j := n4; j < n1; j++ {
 			out[i*N+j] += dot(xi, a.wr(j))
 		}
 	}

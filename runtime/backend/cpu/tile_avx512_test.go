@@ -111,3 +111,43 @@ func TestMM1zMatchesMM8z(t *testing.T) {
 		}
 	}
 }
+
+// TestMM3yMatchesDot3x4: the AVX2 kernels whose column loop is in the
+// assembly (mm3y, mm1y) give dot3x4's and dot1x4's sums bit for bit, so
+// moving a tile onto them changes no result.
+func TestMM3yMatchesDot3x4(t *testing.T) {
+	if !haveSIMD {
+		t.Skip("no AVX2+FMA kernels on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(3, 5))
+	for trial := range 40 {
+		T, N := 1+r.IntN(20), 4+r.IntN(70)
+		K := 8 * (1 + r.IntN(80))
+		ldx, ldw := K+8*r.IntN(3), K+8*r.IntN(3)
+		x := make([]float32, T*ldx)
+		w := make([]float32, N*ldw)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		for i := range w {
+			w[i] = float32(r.NormFloat64())
+		}
+		got := make([]float32, T*N)
+		want := make([]float32, T*N)
+		for i := range got {
+			got[i] = float32(r.NormFloat64())
+			want[i] = got[i]
+		}
+		t0, n0 := r.IntN(T), r.IntN(N-3)
+		xk, wk := r.IntN(ldx-K+1), r.IntN(ldw-K+1) // the K slice's offsets
+		a := operands{out: got, ldo: N, x: x, ldx: ldx, xk: xk, w: w, ldw: ldw, wk: wk, kw: K}
+		a.tileSIMDRows(t0, T, n0, N)
+		b := operands{out: want, ldo: N, x: x, ldx: ldx, xk: xk, w: w, ldw: ldw, wk: wk, kw: K}
+		b.tileSIMDBlocks(t0, T, n0, N)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d (%d×%d×%d from row %d col %d): out[%d] = %v, dot3x4 path %v", trial, T, K, N, t0, n0, i, got[i], want[i])
+			}
+		}
+	}
+}
