@@ -12,6 +12,8 @@ package denoise
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/sampler"
@@ -120,21 +122,23 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 			if want := len(inputs[i].Want) * vocab; len(logits[i]) != want {
 				return nil, fmt.Errorf("denoise: step %d, canvas %d: model returned %d logits, want %d", step, r, len(logits[i]), want)
 			}
-			commits, err := samplers[r].StepBlocks(step, logits[i], vocab, slotBlocks(blockOf[r], inputs[i].Want))
+		}
+		// Rows sample and commit side by side: each has its own sampler.
+		errs := make([]error, len(rows))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+		for i, r := range rows {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				_, errs[i] = commitRow(req, samplers[r], step, res.Canvases[r], res.Confidence[r], req.Canvases[r], inputs[i].Want, slotBlocks(blockOf[r], inputs[i].Want), logits[i], vocab, mask)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
 			if err != nil {
-				return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, r, err)
-			}
-			want := inputs[i].Want
-			for _, c := range commits {
-				p := want[c.Slot]
-				res.Canvases[r][p] = c.Token
-				res.Confidence[r][p] = c.Confidence
-			}
-			if req.EOSTail {
-				eosTail(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, logits[i], vocab, mask, req.Sampler.EOSTokenID)
-			}
-			if req.EOSRuns && eosRuns(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, mask, req.Sampler.EOSTokenID, eosFromLogits(logits[i], vocab)) > 0 {
-				samplers[r].Replan(step+1, masksIn(res.Canvases[r], mask))
+				return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, rows[i], err)
 			}
 		}
 		res.Steps = step + 1
@@ -143,4 +147,33 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// commitRow runs one row's step after its forward pass: the sampler's
+// commits into canvas and conf (the row's current tokens and confidences;
+// orig its initial canvas, want the positions logits scores), then the
+// request's end-of-text rules, replanning the row's schedule when
+// EOSRuns filled slots. It returns how many slots the step filled.
+func commitRow(req Request, s *sampler.Sampler, step int, canvas []int, conf []float32, orig, want, blocks []int, logits []float32, vocab, mask int) (int, error) {
+	commits, err := s.StepBlocks(step, logits, vocab, blocks)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range commits {
+		p := want[c.Slot]
+		canvas[p] = c.Token
+		conf[p] = c.Confidence
+	}
+	n := len(commits)
+	eos := req.Sampler.EOSTokenID
+	if req.EOSTail {
+		n += eosTail(canvas, conf, orig, want, logits, vocab, mask, eos)
+	}
+	if req.EOSRuns {
+		if k := eosRuns(canvas, conf, orig, want, mask, eos, eosFromLogits(logits, vocab)); k > 0 {
+			n += k
+			s.Replan(step+1, masksIn(canvas, mask))
+		}
+	}
+	return n, nil
 }

@@ -300,27 +300,12 @@ func (j *Job) commit(logits [][]float32, vocab, mask int) {
 			j.finish(nil, fmt.Errorf("denoise: step %d, canvas %d: model returned %d logits, want %d", j.step, r, len(lg), len(want)*vocab))
 			return
 		}
-		commits, err := j.samplers[r].StepBlocks(j.step, lg, vocab, slotBlocks(j.blockOf[r], want))
+		n, err := commitRow(j.req, j.samplers[r], j.step, j.res.Canvases[r], j.res.Confidence[r], j.req.Canvases[r], want, slotBlocks(j.blockOf[r], want), lg, vocab, mask)
 		if err != nil {
 			j.finish(nil, fmt.Errorf("denoise: step %d, canvas %d: %w", j.step, r, err))
 			return
 		}
-		for _, c := range commits {
-			p := want[c.Slot]
-			j.res.Canvases[r][p] = c.Token
-			j.res.Confidence[r][p] = c.Confidence
-		}
-		j.commits += len(commits)
-		eos := j.req.Sampler.EOSTokenID
-		if j.req.EOSTail {
-			j.commits += eosTail(j.res.Canvases[r], j.res.Confidence[r], j.req.Canvases[r], want, lg, vocab, mask, eos)
-		}
-		if j.req.EOSRuns {
-			if n := eosRuns(j.res.Canvases[r], j.res.Confidence[r], j.req.Canvases[r], want, mask, eos, eosFromLogits(lg, vocab)); n > 0 {
-				j.commits += n
-				j.samplers[r].Replan(j.step+1, masksIn(j.res.Canvases[r], mask))
-			}
-		}
+		j.commits += n
 	}
 	j.res.Steps = j.step + 1
 	if j.req.OnStep != nil {

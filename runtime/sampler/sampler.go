@@ -344,9 +344,11 @@ const entropyMargin = 1e-9
 //
 // Why: the entropy needs an exponential and a logarithm per vocabulary
 // entry, a fifth of a default infill's time, while a step commits one or
-// a few of its slots. A slot's confidence is at most log(p_max + 1e-10)
-// (each log(q + 1e-10) is at most that and the q sum to 1), and p_max is
-// the greedy probability, one vectorised exponential sum. So slots are
+// a few of its slots. A slot's confidence is at most
+// p1·log(p1 + 1e-10) + (1 − p1)·log(p2 + 1e-10) with p1, p2 its two
+// largest probabilities (every other q has log(q + 1e-10) at most the
+// second log, and they sum to 1 − p1), and p1, p2 come from one
+// vectorised exponential sum and a scan for the two largest logits. So slots are
 // taken by that bound, largest first, computing the exact confidence
 // (sampleFull's own arithmetic) until the k-th best exact one exceeds
 // every remaining bound: the skipped slots could neither be chosen nor
@@ -364,8 +366,9 @@ func (s *Sampler) topEntropy(logits []float32, vocab, n, k int) ([]slotScore, []
 		go func() {
 			defer wg.Done()
 			for j := w; j < n; j += workers {
-				sc := greedyOne(logits[j*vocab : (j+1)*vocab]) // conf: p_max in float64
-				bound[j] = math.Log(sc.conf+1e-10) + entropyMargin
+				sc, p2 := greedyTop2(logits[j*vocab : (j+1)*vocab])
+				p1 := sc.conf
+				bound[j] = p1*math.Log(p1+1e-10) + (1-p1)*math.Log(p2+1e-10) + entropyMargin
 				sc.conf = math.Inf(-1)
 				scores[j] = sc
 			}
@@ -690,6 +693,23 @@ func (s *Sampler) greedy(vocab int) bool {
 func Greedy(row []float32) (int, float32) {
 	sc := greedyOne(row)
 	return sc.token, sc.prob
+}
+
+// greedyTop2 is greedyOne (the same token, prob and conf = p_max) that
+// also returns the second largest probability (p_max again when the
+// maximum is tied).
+func greedyTop2(row []float32) (slotScore, float64) {
+	m1, m2 := float32(math.Inf(-1)), float32(math.Inf(-1))
+	arg := 0
+	for i, r := range row {
+		if r > m1 {
+			m1, m2, arg = r, m1, i
+		} else if r > m2 {
+			m2 = r
+		}
+	}
+	inv := 1 / expSum(row, float64(m1))
+	return slotScore{token: arg, prob: float32(inv), conf: inv}, math.Exp(float64(m2)-float64(m1)) * inv
 }
 
 func greedyOne(row []float32) slotScore {
