@@ -468,7 +468,7 @@ func (e *Engine) denoise(ctx context.Context, pre []int, segs [][]int, lens [][]
 	// Each length candidate runs its own schedule (rowSteps).
 	perRow, longest := rowSteps(totals, steps, e.opts.MaxSteps)
 	out, err := e.rt.Denoise(ctx, DenoiseRequest{Canvases: canvases, Steps: longest, RowSteps: perRow, Alg: alg,
-		Threshold: e.opts.Threshold, BlockSize: e.opts.BlockSize, EOSRuns: e.opts.EOSRuns})
+		Threshold: e.opts.Threshold, BlockSize: e.opts.BlockSize, EOSRuns: !e.opts.DreamPadding})
 	if err != nil {
 		return nil, fmt.Errorf("infill: denoise: %w", err)
 	}

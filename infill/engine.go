@@ -27,9 +27,12 @@ type Options struct {
 	// DefaultThreshold, DefaultBlockSize; see DenoiseRequest).
 	Threshold float64
 	BlockSize int
-	// EOSRuns fills each length candidate's end-of-text padding a stretch
-	// at a time (DenoiseRequest.EOSRuns).
-	EOSRuns       bool
+	// DreamPadding turns end-of-text runs off: every slot of a length
+	// candidate, its padding too, commits on Dream's own schedule. By
+	// default (false) the padding fills a stretch at a time
+	// (DenoiseRequest.EOSRuns), which ends long candidates early with the
+	// same held-out quality (docs/BENCHMARKS.md "LSP latency").
+	DreamPadding  bool
 	MaxTokens     int // longest middle in tokens; 0: DefaultMaxTokens
 	ContextTokens int // token budget of prefix + suffix windows; 0: DefaultContextTokens
 	// Lengths are the middle lengths tried together in auto mode for

@@ -1,13 +1,17 @@
 package infill
 
 // The default denoising schedule (issue 15). Every length candidate runs
-// one token per step: on the held-out Go lines each faster schedule tried
-// (a step cap of 12 with entropy or confidence_threshold, 4 or 8 tokens
-// a step) lost exact matches with the built-in model, whose
-// probabilities rarely clear a threshold and whose long candidates fill
-// with noise instead of end-of-text padding when several slots commit a
-// step (docs/BENCHMARKS.md "LSP latency (issue 15)"). Options.MaxSteps
-// and the steps setting trade that quality for speed.
+// one token per step, except its end-of-text padding: once a candidate's
+// run of masks ends in eos, the masked slots before it whose greedy token
+// is eos fill in the same step (DenoiseRequest.EOSRuns; Options.DreamPadding
+// turns that off). A long candidate whose middle is short then ends after
+// about its middle's steps instead of one step per mask, with the same
+// held-out exact match (docs/BENCHMARKS.md "LSP latency (issue 15)").
+// Committing several ordinary slots a step (a step cap of 12 with entropy
+// or confidence_threshold, 4 or 8 tokens a step) lost exact matches with
+// the built-in model, whose probabilities rarely clear a threshold and
+// whose long candidates then fill with noise instead of padding.
+// Options.MaxSteps and the steps setting trade that quality for speed.
 const (
 	// DefaultMaxSteps caps the steps of a length candidate when neither
 	// the request nor Options set steps: one token per step up to this

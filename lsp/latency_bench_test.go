@@ -21,6 +21,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 )
 
 // latencyAt is where BenchmarkInvokedBuiltin completes unless
@@ -39,27 +40,34 @@ const latencyAt = "../testdata/latency/lru.go:59:1"
 // percentiles of the request (the edit is not timed) and the process CPU
 // time per request.
 //
-// Sub-benchmarks: default (the engine's defaults, what serve runs) and
-// max-steps-12 (the fastest schedule measured on the held-out lines), for
-// both in one run.
+// Sub-benchmarks, side by side in one run: default (the engine's
+// defaults, what serve runs), dream-padding (padding one slot a step, the
+// default before end-of-text runs), refresh-8 (a full pass every 8 steps
+// instead of 4) and max-steps-12 (the fastest schedule measured on the
+// held-out lines); the last two lose held-out exact matches.
 //
 //	go test ./lsp -run '^$' -bench InvokedBuiltin -benchtime 20x
 func BenchmarkInvokedBuiltin(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		opts infill.Options
+		name    string
+		opts    infill.Options
+		refresh int // the K/V cache's refresh interval (0: the engine's default)
 	}{
-		{"default", infill.Options{}},
-		{"eos-runs", infill.Options{EOSRuns: true}},
+		{"default", infill.Options{}, 0},
+		// Before end-of-text runs: padding one slot a step.
+		{"dream-padding", infill.Options{DreamPadding: true}, 0},
+		// Fewer full passes: the same latency file faster, but 2 fewer
+		// exact matches on the held-out reporting half.
+		{"refresh-8", infill.Options{}, 8},
 		// The fastest schedule measured on the held-out lines (issue 15):
 		// at most 12 steps per candidate, confidence_threshold τ 0.9.
-		{"max-steps-12", infill.Options{Alg: "confidence_threshold", MaxSteps: 12}},
+		{"max-steps-12", infill.Options{Alg: "confidence_threshold", MaxSteps: 12}, 0},
 	} {
-		b.Run(c.name, func(b *testing.B) { benchInvoked(b, c.opts) })
+		b.Run(c.name, func(b *testing.B) { benchInvoked(b, c.opts, c.refresh) })
 	}
 }
 
-func benchInvoked(b *testing.B, eopts infill.Options) {
+func benchInvoked(b *testing.B, eopts infill.Options, refresh int) {
 	at := latencyAt
 	if v := os.Getenv("DREAM_LSP_BENCH_AT"); v != "" {
 		at = v
@@ -75,7 +83,7 @@ func benchInvoked(b *testing.B, eopts infill.Options) {
 	ctx := context.Background()
 	opts := settings.Default()
 	opts.DeadlineMs = 10000 // measure slow requests instead of cutting them at 2 s
-	c := lsptest.Start(b, lsp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Load: builtinLoader(b, eopts), Settings: opts})
+	c := lsptest.Start(b, lsp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Load: builtinLoader(b, eopts, refresh), Settings: opts})
 	if _, err := c.Initialize(ctx, nil, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -128,9 +136,9 @@ func benchInvoked(b *testing.B, eopts infill.Options) {
 
 // builtinLoader opens the built-in model as `dream-lsp serve` does (CPU,
 // dual K/V cache) under an infill engine with eopts.
-func builtinLoader(b *testing.B, eopts infill.Options) lsp.Loader {
+func builtinLoader(b *testing.B, eopts infill.Options, refresh int) lsp.Loader {
 	return func(ctx context.Context, _ settings.Options, progress func(int, string)) (lsp.Engine, error) {
-		eng, err := engine.OpenFS(builtin.FS(), engine.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: denoise.CacheOptions{Enabled: true}})
+		eng, err := engine.OpenFS(builtin.FS(), engine.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: refresh}}})
 		if err != nil {
 			return nil, err
 		}

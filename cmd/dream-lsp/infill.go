@@ -49,7 +49,7 @@ func (m *modelFlags) register(fs *flag.FlagSet, defLength string) {
 	fs.IntVar(&m.maxSteps, "max-steps", infill.DefaultMaxSteps, "with --steps 0: at most this many steps per length candidate (-1: no cap)")
 	fs.Float64Var(&m.threshold, "threshold", infill.DefaultThreshold, "confidence_threshold: commit every slot whose probability exceeds this in a step")
 	fs.IntVar(&m.blockSize, "block-size", infill.DefaultBlockSize, "confidence_threshold: masked slots per block (-1: the whole middle)")
-	fs.BoolVar(&m.eosRuns, "eos-runs", false, "fill each length candidate's end-of-text padding a stretch at a time")
+	fs.BoolVar(&m.eosRuns, "eos-runs", true, "fill each length candidate's end-of-text padding a stretch at a time (false: one slot a step, Dream's own schedule)")
 	fs.StringVar(&m.alg, "alg", infill.DefaultAlg, "sampler algorithm: origin, maskgit_plus, topk_margin, entropy, confidence_threshold")
 	fs.IntVar(&m.maxTokens, "max-tokens", infill.DefaultMaxTokens, "longest middle in tokens")
 	fs.StringVar(&m.length, "length", defLength, "length strategy: auto, fixed=N (infill also takes oracle=N)")
@@ -82,7 +82,7 @@ func (m *modelFlags) openInfill(stderr io.Writer) (*infill.Engine, infill.Runtim
 		eng.Close()
 		return nil, nil, nil, fmt.Errorf("model %s: %w", name, err)
 	}
-	ie := infill.New(rt, infill.Options{Steps: m.steps, MaxSteps: m.maxSteps, Threshold: m.threshold, BlockSize: m.blockSize, EOSRuns: m.eosRuns, Alg: m.alg, MaxTokens: m.maxTokens, Logger: log})
+	ie := infill.New(rt, infill.Options{Steps: m.steps, MaxSteps: m.maxSteps, Threshold: m.threshold, BlockSize: m.blockSize, DreamPadding: !m.eosRuns, Alg: m.alg, MaxTokens: m.maxTokens, Logger: log})
 	return ie, rt, func() { eng.Close() }, nil
 }
 
