@@ -93,7 +93,7 @@ func (b *Backend) Free(t backend.Tensor) {
 	case *tensor:
 		ct.data = nil
 	case *wtensor:
-		ct.raw = nil
+		ct.raw, ct.dec = nil, nil
 	}
 }
 

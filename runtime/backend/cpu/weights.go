@@ -22,6 +22,34 @@ type wtensor struct {
 	format     backend.WeightFormat
 	raw        []byte // row-major rows, rowBytes each
 	rowBytes   int
+	// A small weight's rows decoded once (decoded), so matmuls stop
+	// decoding its panels on every call.
+	decOnce sync.Once
+	dec     []float32
+}
+
+// decodedMax is the largest weight (in float32 values, 4 MiB) matmulW
+// keeps decoded: a small model's weights (the built-in model's are 3.2M
+// parameters, 12.8 MB as float32) are decoded once instead of once per
+// matmul call and row group, where decoding took a tenth of a forward
+// pass; a large model's are not, so its memory stays the stored format's.
+var decodedMax = 1 << 20 // a variable so tests can run the panel path on small weights
+
+// decoded returns the weight's rows decoded to float32 (row-major, cols
+// each) when it is small enough to keep so, else nil. The values are
+// decodeRow's, so matmuls over them give the same sums.
+func (w *wtensor) decoded() []float32 {
+	if w.rows*w.cols > decodedMax {
+		return nil
+	}
+	w.decOnce.Do(func() {
+		dec := make([]float32, w.rows*w.cols)
+		for r := range w.rows {
+			w.decodeRow(dec[r*w.cols:(r+1)*w.cols], r, 0, w.cols)
+		}
+		w.dec = dec
+	})
+	return w.dec
 }
 
 func (t *wtensor) Rows() int { return t.rows }
@@ -169,6 +197,24 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 	rowGroup := rowGroups(T, tilesN, b.threads, tasks)
 	groups := (T + rowGroup - 1) / rowGroup
 	slices := (K + blockK - 1) / blockK
+	if dec := w.decoded(); dec != nil {
+		// The same tiles over the decoded rows instead of decoded panels.
+		b.parallelTasksAhead(groups*tilesN, func(task, _ int) {
+			g0 := (task % groups) * rowGroup
+			g1 := min(g0+rowGroup, T)
+			n0 := (task / groups) * blockN
+			n1 := min(n0+blockN, N)
+			initOut(out, bias, N, g0, g1, n0, n1)
+			for k0 := 0; k0 < K; k0 += blockK {
+				kw := min(k0+blockK, K) - k0
+				for t0 := g0; t0 < g1; t0 += blockT {
+					a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: dec, ldw: K, wk: k0, kw: kw}
+					a.tile(t0, min(t0+blockT, g1), n0, n1)
+				}
+			}
+		})
+		return
+	}
 	b.parallelTasksAhead(groups*tilesN, func(task, next int) {
 		g0 := (task % groups) * rowGroup
 		g1 := min(g0+rowGroup, T)

@@ -119,47 +119,55 @@ func matMulMatchesFloat32(t *testing.T, be *Backend, x []float32, wt backend.Ten
 // TestMatMulStoredMatchesFloat32 requires MatMul with a stored-format
 // weight to equal, bit for bit, MatMul with the float32 weight it decodes
 // to (same kernels, same blocking), with the SIMD kernels and with pure Go,
-// and both to be within float rounding of a float64 reference.
+// and both to be within float rounding of a float64 reference; through
+// decoded panels and through the rows a small weight keeps decoded.
 func TestMatMulStoredMatchesFloat32(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	shapes := [][3]int{{1, 32, 4}, {3, 64, 7}, {7, 96, 9}, {50, 320, 70}, {200, 544, 130}, {4, 7 * 32, 4}}
-	for _, f := range storedFormats {
-		for _, s := range shapes {
-			T, K, N := s[0], s[1], s[2]
-			t.Run(fmt.Sprintf("%s/%dx%dx%d", f, T, K, N), func(t *testing.T) {
-				be := New(2)
-				x := randWeights(r, T*K, 1)
-				wt := newWeight(t, be, f, randWeights(r, N*K, 0.05), N, K)
-				wdec, err := quant.Decode(f, wt.raw, N, K)
-				if err != nil {
-					t.Fatal(err)
-				}
-				bias := randWeights(r, N, 1)
-				g := matMulMatchesFloat32(t, be, x, wt, wdec, bias, T, K, N)
-				// Pure-Go tiles on the decoded panel against float64.
-				goOut := make([]float32, T*N)
-				for k0 := 0; k0 < K; k0 += blockK {
-					k1 := min(k0+blockK, K)
-					tileMatMulGo(goOut, x, wdec, K, N, 0, T, 0, N, k0, k1)
-				}
-				for i := range T {
-					for j := range N {
-						var ref, mag float64
-						for k := range K {
-							p := float64(x[i*K+k]) * float64(wdec[j*K+k])
-							ref += p
-							mag += math.Abs(p)
-						}
-						tol := 1e-5*mag + 1e-6
-						if d := math.Abs(float64(g[i*N+j]) - float64(bias[j]) - ref); d > tol {
-							t.Fatalf("[%d,%d]: got %g, float64 %g (|diff| %g > %g)", i, j, float64(g[i*N+j])-float64(bias[j]), ref, d, tol)
-						}
-						if d := math.Abs(float64(goOut[i*N+j]) - ref); d > tol {
-							t.Fatalf("[%d,%d]: pure Go %g, float64 %g", i, j, goOut[i*N+j], ref)
+	defer func(m int) { decodedMax = m }(decodedMax)
+	for _, path := range []string{"kept-decoded", "panels"} {
+		decodedMax = 1 << 20
+		if path == "panels" {
+			decodedMax = 0
+		}
+		for _, f := range storedFormats {
+			for _, s := range shapes {
+				T, K, N := s[0], s[1], s[2]
+				t.Run(fmt.Sprintf("%s/%s/%dx%dx%d", path, f, T, K, N), func(t *testing.T) {
+					be := New(2)
+					x := randWeights(r, T*K, 1)
+					wt := newWeight(t, be, f, randWeights(r, N*K, 0.05), N, K)
+					wdec, err := quant.Decode(f, wt.raw, N, K)
+					if err != nil {
+						t.Fatal(err)
+					}
+					bias := randWeights(r, N, 1)
+					g := matMulMatchesFloat32(t, be, x, wt, wdec, bias, T, K, N)
+					// Pure-Go tiles on the decoded panel against float64.
+					goOut := make([]float32, T*N)
+					for k0 := 0; k0 < K; k0 += blockK {
+						k1 := min(k0+blockK, K)
+						tileMatMulGo(goOut, x, wdec, K, N, 0, T, 0, N, k0, k1)
+					}
+					for i := range T {
+						for j := range N {
+							var ref, mag float64
+							for k := range K {
+								p := float64(x[i*K+k]) * float64(wdec[j*K+k])
+								ref += p
+								mag += math.Abs(p)
+							}
+							tol := 1e-5*mag + 1e-6
+							if d := math.Abs(float64(g[i*N+j]) - float64(bias[j]) - ref); d > tol {
+								t.Fatalf("[%d,%d]: got %g, float64 %g (|diff| %g > %g)", i, j, float64(g[i*N+j])-float64(bias[j]), ref, d, tol)
+							}
+							if d := math.Abs(float64(goOut[i*N+j]) - ref); d > tol {
+								t.Fatalf("[%d,%d]: pure Go %g, float64 %g", i, j, goOut[i*N+j], ref)
+							}
 						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }
