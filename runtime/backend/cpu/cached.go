@@ -31,7 +31,9 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		copy(kc.data[sl*kvd:(sl+1)*kvd], kt.data[i*kvd:(i+1)*kvd])
 		copy(vc.data[sl*kvd:(sl+1)*kvd], vt.data[i*kvd:(i+1)*kvd])
 	}
-	// Vᵀ per KV head over the sequences that have queries, [hd, Tk].
+	// Vᵀ per KV head over the sequences that have queries, [hd, Tk], unless
+	// P·V runs on the broadcast kernels (Attention).
+	direct := useBcast && hd%16 == 0
 	vTp := getScratch(KVH * hd * Tk)
 	defer putScratch(vTp)
 	vT := *vTp
@@ -50,6 +52,9 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		ks += kLens[s]
 	}
 	b.parallel(KVH, 1, func(lo, hi int) {
+		if direct {
+			return
+		}
 		for g := lo; g < hi; g++ {
 			dst := vT[g*hd*Tk : (g+1)*hd*Tk]
 			for _, sp := range spans {
@@ -85,7 +90,11 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 			}
 			softmaxRow(srow, scale, p.Valid, tk.lo)
 		}
-		gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*Tk+tk.lo:], Tk, rows, hd, L)
+		if direct {
+			gemmNN(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vc.data[tk.lo*kvd+g*hd:], kvd, rows, hd, L)
+		} else {
+			gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*Tk+tk.lo:], Tk, rows, hd, L)
+		}
 	})
 	return nil
 }

@@ -42,3 +42,20 @@ func mm3y(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, gr
 //
 //go:noescape
 func mm1y(x *float32, w *float32, ldw int, out *float32, n, groups int)
+
+// mm6x16 adds a 6-row × 16·panels-column block of x·wᵀ into out from a
+// weight packed in 16-row panels, K-major (packPanels16: pstride values
+// apart, jstride 16), or from a row-major [k, n] matrix (pstride 16,
+// jstride its row stride): for p < panels, r < 6, c < 16,
+// out[r*ldo+16p+c] += Σ_{j<k} x[r*ldx+j]·wp[p*pstride+j*jstride+c].
+// Every output accumulates in its own lane, one j at a time (FMA), so
+// there are no horizontal sums; mm1x16 gives a lone row the same sums.
+// k must be at least 1. Implemented in bcast_avx2_amd64.s.
+//
+//go:noescape
+func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int)
+
+// mm1x16 is mm6x16 for one x row.
+//
+//go:noescape
+func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int)

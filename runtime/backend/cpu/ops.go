@@ -186,11 +186,16 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 	T := qt.rows
 	H, KVH, hd := p.Heads, p.KVHeads, p.HeadDim
 	kvd := KVH * hd
-	// Vᵀ per KV head, [hd, T], so that P·V is another x·wᵀ product.
+	// Vᵀ per KV head, [hd, T], so that P·V is another x·wᵀ product, unless
+	// P·V runs on the broadcast kernels, which read V as it is.
+	direct := useBcast && hd%16 == 0
 	vTp := getScratch(KVH * hd * T)
 	defer putScratch(vTp)
 	vT := *vTp
 	b.parallel(KVH, 1, func(lo, hi int) {
+		if direct {
+			return
+		}
 		for g := lo; g < hi; g++ {
 			dst := vT[g*hd*T : (g+1)*hd*T]
 			for t := range T {
@@ -234,7 +239,11 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 			softmaxRow(srow, scale, p.Valid, tk.lo)
 		}
 		// O = P · V = P · (Vᵀ)ᵀ, written straight into out's head slice.
-		gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*T+tk.lo:], T, rows, hd, L)
+		if direct {
+			gemmNN(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vt.data[tk.lo*kvd+g*hd:], kvd, rows, hd, L)
+		} else {
+			gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*T+tk.lo:], T, rows, hd, L)
+		}
 	})
 	return nil
 }

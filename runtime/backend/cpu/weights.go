@@ -22,10 +22,12 @@ type wtensor struct {
 	format     backend.WeightFormat
 	raw        []byte // row-major rows, rowBytes each
 	rowBytes   int
-	// A small weight's rows decoded once (decoded), so matmuls stop
-	// decoding its panels on every call.
+	// A small weight decoded once (decoded), so matmuls stop decoding its
+	// panels on every call: row-major rows, or on a CPU with AVX2 but not
+	// AVX-512 packed for the broadcast kernels (packPanels16).
 	decOnce sync.Once
 	dec     []float32
+	packed  bool
 }
 
 // decodedMax is the largest weight (in float32 values, 4 MiB) matmulW
@@ -35,21 +37,24 @@ type wtensor struct {
 // pass; a large model's are not, so its memory stays the stored format's.
 var decodedMax = 1 << 20 // a variable so tests can run the panel path on small weights
 
-// decoded returns the weight's rows decoded to float32 (row-major, cols
-// each) when it is small enough to keep so, else nil. The values are
-// decodeRow's, so matmuls over them give the same sums.
-func (w *wtensor) decoded() []float32 {
+// decoded returns the weight decoded to float32 when it is small enough
+// to keep so, else nil, and whether it is packed for the broadcast
+// kernels (bcastRows) rather than row-major. The values are decodeRow's.
+func (w *wtensor) decoded() ([]float32, bool) {
 	if w.rows*w.cols > decodedMax {
-		return nil
+		return nil, false
 	}
 	w.decOnce.Do(func() {
 		dec := make([]float32, w.rows*w.cols)
 		for r := range w.rows {
 			w.decodeRow(dec[r*w.cols:(r+1)*w.cols], r, 0, w.cols)
 		}
+		if bcastWeight(w.rows, w.cols) {
+			dec, w.packed = packPanels16(dec, w.rows, w.cols), true
+		}
 		w.dec = dec
 	})
-	return w.dec
+	return w.dec, w.packed
 }
 
 func (t *wtensor) Rows() int { return t.rows }
@@ -197,8 +202,8 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 	rowGroup := rowGroups(T, tilesN, b.threads, tasks)
 	groups := (T + rowGroup - 1) / rowGroup
 	slices := (K + blockK - 1) / blockK
-	if dec := w.decoded(); dec != nil {
-		// The same tiles over the decoded rows instead of decoded panels.
+	if dec, packed := w.decoded(); dec != nil {
+		// The same tasks over the decoded weight instead of decoded panels.
 		b.parallelTasksAhead(groups*tilesN, func(task, _ int) {
 			g0 := (task % groups) * rowGroup
 			g1 := min(g0+rowGroup, T)
@@ -208,6 +213,10 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 			for k0 := 0; k0 < K; k0 += blockK {
 				kw := min(k0+blockK, K) - k0
 				for t0 := g0; t0 < g1; t0 += blockT {
+					if packed {
+						bcastRows(out, N, x, K, dec, K, t0, min(t0+blockT, g1), n0, n1, k0, kw)
+						continue
+					}
 					a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: dec, ldw: K, wk: k0, kw: kw}
 					a.tile(t0, min(t0+blockT, g1), n0, n1)
 				}

@@ -90,7 +90,8 @@ func TestDecodeSIMDMatchesGo(t *testing.T) {
 // matMulMatchesFloat32 runs MatMul (x [T,K], bias [N] or nil) with the
 // stored weight wt and with the float32 weight wdec it decodes to,
 // requires the two outputs to be equal bit for bit, and returns the
-// stored weight's.
+// stored weight's. (A small weight on the broadcast kernels is packed on
+// both paths, bcastWeight, so this holds there too.)
 func matMulMatchesFloat32(t *testing.T, be *Backend, x []float32, wt backend.Tensor, wdec, bias []float32, T, K, N int) []float32 {
 	t.Helper()
 	xt, _ := be.Wrap(x, T, K)
@@ -123,7 +124,8 @@ func matMulMatchesFloat32(t *testing.T, be *Backend, x []float32, wt backend.Ten
 // decoded panels and through the rows a small weight keeps decoded.
 func TestMatMulStoredMatchesFloat32(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
-	shapes := [][3]int{{1, 32, 4}, {3, 64, 7}, {7, 96, 9}, {50, 320, 70}, {200, 544, 130}, {4, 7 * 32, 4}}
+	// N a multiple of 16: the broadcast kernels where useBcast.
+	shapes := [][3]int{{1, 32, 4}, {3, 64, 7}, {7, 96, 9}, {50, 320, 70}, {200, 544, 130}, {4, 7 * 32, 4}, {13, 192, 48}, {70, 96, 128}}
 	defer func(m int) { decodedMax = m }(decodedMax)
 	for _, path := range []string{"kept-decoded", "panels"} {
 		decodedMax = 1 << 20

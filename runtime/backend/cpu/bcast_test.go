@@ -1,0 +1,129 @@
+package cpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestBcastRows: the broadcast kernels are within float rounding of a
+// float64 reference, and a row's sums are bit for bit the same whatever
+// rows are computed beside it (six at a time or alone).
+func TestBcastRows(t *testing.T) {
+	if !haveSIMD {
+		t.Skip("no AVX2+FMA kernels on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	for trial := range 30 {
+		T, N, K := 1+r.IntN(20), 16*(1+r.IntN(6)), 1+r.IntN(300)
+		x := randWeights(r, T*K, 1)
+		w := randWeights(r, N*K, 1)
+		wp := packPanels16(w, N, K)
+		k0 := r.IntN(K)
+		kw := 1 + r.IntN(K-k0) // a K slice, as matmul's blockK cuts
+		n0 := 16 * r.IntN(N/16)
+		got := make([]float32, T*N)
+		bcastRows(got, N, x, K, wp, K, 0, T, n0, N, k0, kw)
+		for i := range T {
+			alone := make([]float32, N)
+			bcastRows(alone, N, x[i*K:(i+1)*K], K, wp, K, 0, 1, n0, N, k0, kw)
+			for j := range N {
+				if math.Float32bits(alone[j]) != math.Float32bits(got[i*N+j]) {
+					t.Fatalf("trial %d: row %d col %d: %v in a batch, %v alone", trial, i, j, got[i*N+j], alone[j])
+				}
+				var ref, mag float64
+				if j >= n0 {
+					for k := k0; k < k0+kw; k++ {
+						p := float64(x[i*K+k]) * float64(w[j*K+k])
+						ref += p
+						mag += math.Abs(p)
+					}
+				}
+				if d := math.Abs(float64(got[i*N+j]) - ref); d > 1e-5*mag+1e-6 {
+					t.Fatalf("trial %d: [%d,%d] = %v, float64 %v", trial, i, j, got[i*N+j], ref)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkBcastVsTile(b *testing.B) {
+	for _, s := range [][3]int{{255, 192, 512}, {255, 512, 192}, {64, 192, 4096}, {30, 192, 192}} {
+		T, K, N := s[0], s[1], s[2]
+		r := rand.New(rand.NewPCG(1, 2))
+		x := randWeights(r, T*K, 1)
+		w := randWeights(r, N*K, 1)
+		wp := packPanels16(w, N, K)
+		out := make([]float32, T*N)
+		flops := 2 * float64(T*K*N)
+		b.Run("tile/"+shapeName(s), func(b *testing.B) {
+			for b.Loop() {
+				a := operands{out: out, ldo: N, x: x, ldx: K, w: w, ldw: K, kw: K}
+				a.tile(0, T, 0, N)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run("bcast/"+shapeName(s), func(b *testing.B) {
+			for b.Loop() {
+				bcastRows(out, N, x, K, wp, K, 0, T, 0, N, 0, K)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func shapeName(s [3]int) string {
+	return itoa(s[0]) + "x" + itoa(s[1]) + "x" + itoa(s[2])
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+// TestGemmNN: P·V on the broadcast kernels straight from V agrees with the
+// transposed dot-product path within float rounding, row by row alike.
+func TestGemmNN(t *testing.T) {
+	if !haveSIMD {
+		t.Skip("no AVX2+FMA kernels on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	for trial := range 20 {
+		T, N, K := 1+r.IntN(30), 16*(1+r.IntN(4)), 1+r.IntN(300)
+		ldv := N + 16*r.IntN(3)
+		x := randWeights(r, T*K, 1)
+		v := randWeights(r, K*ldv, 1)
+		vT := make([]float32, N*K)
+		for k := range K {
+			for j := range N {
+				vT[j*K+k] = v[k*ldv+j]
+			}
+		}
+		got := make([]float32, T*N)
+		want := make([]float32, T*N)
+		gemmNN(got, N, x, K, v, ldv, T, N, K)
+		gemmNT(want, N, x, K, vT, K, T, N, K)
+		for i := range T {
+			alone := make([]float32, N)
+			gemmNN(alone, N, x[i*K:], K, v, ldv, 1, N, K)
+			for j := range N {
+				if math.Float32bits(alone[j]) != math.Float32bits(got[i*N+j]) {
+					t.Fatalf("trial %d: row %d col %d: %v in a batch, %v alone", trial, i, j, got[i*N+j], alone[j])
+				}
+				var mag float64
+				for k := range K {
+					mag += math.Abs(float64(x[i*K+k]) * float64(v[k*ldv+j]))
+				}
+				if d := math.Abs(float64(got[i*N+j]) - float64(want[i*N+j])); d > 1e-5*mag+1e-6 {
+					t.Fatalf("trial %d: [%d,%d] = %v, gemmNT %v", trial, i, j, got[i*N+j], want[i*N+j])
+				}
+			}
+		}
+	}
+}
