@@ -1,7 +1,5 @@
 package cpu
 
-import "sync"
-
 // useBcast reports whether small decoded weights are packed for the
 // broadcast kernels (mm6x16): on CPUs with AVX2 but not AVX-512. The 3×4
 // dot-product tiles end every output with a horizontal sum, which for
@@ -41,9 +39,6 @@ func packPanels16Into(out, w []float32, n, k int) []float32 {
 func bcastWeight(n, k int) bool {
 	return useBcast && n%16 == 0 && k > 0 && n*k <= decodedMax
 }
-
-// packPool holds the per-call packed copies of float32 weights.
-var packPool sync.Pool
 
 // bcastRows adds x[t0:t1, k0:k0+kw]·wᵀ into out[t0:t1, n0:n1] from the
 // packed weight wp (packPanels16 of a [N,K] weight; n0 and n1 multiples
@@ -93,5 +88,43 @@ func gemmNN(out []float32, ldo int, x []float32, ldx int, v []float32, ldv int, 
 		_ = x[i*ldx+K-1]
 		_ = out[i*ldo+N-1]
 		mm1x16(&x[i*ldx], &v[0], K, 16, ldv, &out[i*ldo], panels)
+	}
+}
+
+// packSlice16 packs columns k0..k0+kw of rows n0..n1 (a multiple of 16
+// apart) of a row-major [*,K] weight into dst as packPanels16 lays out a
+// whole weight: 16-row panels, K-major, 16·kw values apart.
+func packSlice16(dst, w []float32, K, n0, n1, k0, kw int) []float32 {
+	dst = dst[:(n1-n0)*kw]
+	for p := 0; p < (n1-n0)/16; p++ {
+		pan := dst[p*16*kw : (p+1)*16*kw]
+		for c := range 16 {
+			row := w[(n0+16*p+c)*K+k0 : (n0+16*p+c)*K+k0+kw]
+			for j, v := range row {
+				pan[16*j+c] = v
+			}
+		}
+	}
+	return dst
+}
+
+// bcastPanel is bcastRows over a packSlice16 panel of columns n0..n1 and
+// the K slice from k0 (kw wide): the same kernels, the same sums.
+func bcastPanel(out []float32, ldo int, x []float32, ldx int, panel []float32, kw, t0, t1, n0, n1, k0 int) {
+	if kw == 0 || n1 <= n0 {
+		return
+	}
+	panels := (n1 - n0) / 16
+	_ = panel[panels*16*kw-1]
+	i := t0
+	for ; i+6 <= t1; i += 6 {
+		_ = x[(i+5)*ldx+k0+kw-1]
+		_ = out[(i+5)*ldo+n1-1]
+		mm6x16(&x[i*ldx+k0], ldx, &panel[0], kw, 16*kw, 16, &out[i*ldo+n0], ldo, panels)
+	}
+	for ; i < t1; i++ {
+		_ = x[i*ldx+k0+kw-1]
+		_ = out[i*ldo+n1-1]
+		mm1x16(&x[i*ldx+k0], &panel[0], kw, 16*kw, 16, &out[i*ldo+n0], panels)
 	}
 }

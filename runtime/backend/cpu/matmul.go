@@ -84,25 +84,22 @@ func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 	tilesT := (T + blockT - 1) / blockT
 	tilesN := (N + blockN - 1) / blockN
 	if bcastWeight(N, K) {
-		// As a stored weight of this size (matmulW): packed, on the
-		// broadcast kernels, here packed per call.
-		pp, _ := packPool.Get().(*[]float32)
-		if pp == nil || cap(*pp) < N*K {
-			s := make([]float32, N*K)
-			pp = &s
-		}
-		wp := packPanels16Into(*pp, w, N, K)
+		// As a stored weight of this size (matmulW): the broadcast kernels,
+		// each task packing its own columns' K slice into a panel.
 		b.parallelTasks(tilesT*tilesN, func(task int) {
 			t0 := (task % tilesT) * blockT
 			n0 := (task / tilesT) * blockN
 			t1 := min(t0+blockT, T)
 			n1 := min(n0+blockN, N)
 			initOut(out, bias, N, t0, t1, n0, n1)
+			pp := panelPool.Get().(*[]float32)
 			for k0 := 0; k0 < K; k0 += blockK {
-				bcastRows(out, N, x, K, wp, K, t0, t1, n0, n1, k0, min(k0+blockK, K)-k0)
+				kw := min(k0+blockK, K) - k0
+				panel := packSlice16(*pp, w, K, n0, n1, k0, kw)
+				bcastPanel(out, N, x, K, panel, kw, t0, t1, n0, n1, k0)
 			}
+			panelPool.Put(pp)
 		})
-		packPool.Put(pp)
 		return
 	}
 	b.parallelTasks(tilesT*tilesN, func(task int) {
