@@ -125,17 +125,10 @@ func Run(ctx context.Context, m Model, req Request) (*Result, error) {
 		}
 		// Rows sample and commit side by side: each has its own sampler.
 		errs := make([]error, len(rows))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		for i, r := range rows {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				_, errs[i] = commitRow(req, samplers[r], step, res.Canvases[r], res.Confidence[r], req.Canvases[r], inputs[i].Want, slotBlocks(blockOf[r], inputs[i].Want), logits[i], vocab, mask)
-			}()
-		}
-		wg.Wait()
+		sideBySide(len(rows), func(i int) {
+			r := rows[i]
+			_, errs[i] = commitRow(req, samplers[r], step, res.Canvases[r], res.Confidence[r], req.Canvases[r], inputs[i].Want, slotBlocks(blockOf[r], inputs[i].Want), logits[i], vocab, mask)
+		})
 		for i, err := range errs {
 			if err != nil {
 				return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, rows[i], err)
@@ -176,4 +169,20 @@ func commitRow(req Request, s *sampler.Sampler, step int, canvas []int, conf []f
 		}
 	}
 	return n, nil
+}
+
+// sideBySide runs f(0..n-1) on at most GOMAXPROCS goroutines and waits:
+// the per-row (Run) and per-job (Stream) sampling after a forward pass.
+func sideBySide(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }

@@ -3,8 +3,6 @@ package denoise
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
@@ -217,17 +215,7 @@ func (s *Stream) Step() (finished []*Job, st StepStats, err error) {
 		return finished, st, err
 	}
 	// Sampling is per job and independent: run the jobs side by side.
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, j := range live {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			j.commit(logits[i], s.vocab, s.mask)
-		}()
-	}
-	wg.Wait()
+	sideBySide(len(live), func(i int) { live[i].commit(logits[i], s.vocab, s.mask) })
 	s.jobs = s.jobs[:0]
 	for _, j := range live {
 		st.Commits += j.commits

@@ -64,6 +64,15 @@ func (b *Backend) MatMul(out, x, w, bias backend.Tensor) error {
 	return nil
 }
 
+// taskTile returns the rows [t0,t1) and columns [n0,n1) of matmul task
+// number task, with rowTiles tiles of rows rows down out's T rows and
+// blockN-wide column blocks across its N columns.
+func taskTile(task, rowTiles, rows, T, N int) (t0, t1, n0, n1 int) {
+	t0 = (task % rowTiles) * rows
+	n0 = (task / rowTiles) * blockN
+	return t0, min(t0+rows, T), n0, min(n0+blockN, N)
+}
+
 // initOut sets out[t0:t1, n0:n1] to the bias (or zero) before a task
 // accumulates into it. Each task sets its own tile, in parallel and while
 // the tile is about to be used (a serial pass over a fresh lm_head output,
@@ -87,10 +96,7 @@ func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 		// As a stored weight of this size (matmulW): the broadcast kernels,
 		// each task packing its own columns' K slice into a panel.
 		b.parallelTasks(tilesT*tilesN, func(task int) {
-			t0 := (task % tilesT) * blockT
-			n0 := (task / tilesT) * blockN
-			t1 := min(t0+blockT, T)
-			n1 := min(n0+blockN, N)
+			t0, t1, n0, n1 := taskTile(task, tilesT, blockT, T, N)
 			initOut(out, bias, N, t0, t1, n0, n1)
 			pp := panelPool.Get().(*[]float32)
 			for k0 := 0; k0 < K; k0 += blockK {
@@ -103,10 +109,7 @@ func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 		return
 	}
 	b.parallelTasks(tilesT*tilesN, func(task int) {
-		t0 := (task % tilesT) * blockT
-		n0 := (task / tilesT) * blockN
-		t1 := min(t0+blockT, T)
-		n1 := min(n0+blockN, N)
+		t0, t1, n0, n1 := taskTile(task, tilesT, blockT, T, N)
 		initOut(out, bias, N, t0, t1, n0, n1)
 		for k0 := 0; k0 < K; k0 += blockK {
 			k1 := min(k0+blockK, K)

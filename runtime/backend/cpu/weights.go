@@ -205,10 +205,7 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 	if dec, packed := w.decoded(); dec != nil {
 		// The same tasks over the decoded weight instead of decoded panels.
 		b.parallelTasksAhead(groups*tilesN, func(task, _ int) {
-			g0 := (task % groups) * rowGroup
-			g1 := min(g0+rowGroup, T)
-			n0 := (task / groups) * blockN
-			n1 := min(n0+blockN, N)
+			g0, g1, n0, n1 := taskTile(task, groups, rowGroup, T, N)
 			initOut(out, bias, N, g0, g1, n0, n1)
 			for k0 := 0; k0 < K; k0 += blockK {
 				kw := min(k0+blockK, K) - k0
@@ -225,10 +222,7 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 		return
 	}
 	b.parallelTasksAhead(groups*tilesN, func(task, next int) {
-		g0 := (task % groups) * rowGroup
-		g1 := min(g0+rowGroup, T)
-		n0 := (task / groups) * blockN
-		n1 := min(n0+blockN, N)
+		g0, g1, n0, n1 := taskTile(task, groups, rowGroup, T, N)
 		initOut(out, bias, N, g0, g1, n0, n1)
 		var pf *prefetcher
 		if next >= 0 && K > 0 {
