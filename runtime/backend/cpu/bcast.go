@@ -42,8 +42,8 @@ func bcastWeight(n, k int) bool {
 
 // bcastRows adds x[t0:t1, k0:k0+kw]·wᵀ into out[t0:t1, n0:n1] from the
 // packed weight wp (packPanels16 of a [N,K] weight; n0 and n1 multiples
-// of 16): six rows at a time on mm6x16, the rest one at a time on mm1x16,
-// which gives each row the same sums.
+// of 16): six rows at a time on mm6x16, then three on mm3x16, the rest
+// one at a time on mm1x16, all of which give a row the same sums.
 func bcastRows(out []float32, ldo int, x []float32, ldx int, wp []float32, K, t0, t1, n0, n1, k0, kw int) {
 	if kw == 0 || n1 <= n0 {
 		return
@@ -56,6 +56,12 @@ func bcastRows(out []float32, ldo int, x []float32, ldx int, wp []float32, K, t0
 		_ = x[(i+5)*ldx+k0+kw-1]
 		_ = out[(i+5)*ldo+n1-1]
 		mm6x16(&x[i*ldx+k0], ldx, w0, kw, 16*K, 16, &out[i*ldo+n0], ldo, panels)
+	}
+	if i+3 <= t1 {
+		_ = x[(i+2)*ldx+k0+kw-1]
+		_ = out[(i+2)*ldo+n1-1]
+		mm3x16(&x[i*ldx+k0], ldx, w0, kw, 16*K, 16, &out[i*ldo+n0], ldo, panels)
+		i += 3
 	}
 	for ; i < t1; i++ {
 		_ = x[i*ldx+k0+kw-1]
@@ -83,6 +89,12 @@ func gemmNN(out []float32, ldo int, x []float32, ldx int, v []float32, ldv int, 
 		_ = x[(i+5)*ldx+K-1]
 		_ = out[(i+5)*ldo+N-1]
 		mm6x16(&x[i*ldx], ldx, &v[0], K, 16, ldv, &out[i*ldo], ldo, panels)
+	}
+	if i+3 <= T {
+		_ = x[(i+2)*ldx+K-1]
+		_ = out[(i+2)*ldo+N-1]
+		mm3x16(&x[i*ldx], ldx, &v[0], K, 16, ldv, &out[i*ldo], ldo, panels)
+		i += 3
 	}
 	for ; i < T; i++ {
 		_ = x[i*ldx+K-1]
@@ -121,6 +133,12 @@ func bcastPanel(out []float32, ldo int, x []float32, ldx int, panel []float32, k
 		_ = x[(i+5)*ldx+k0+kw-1]
 		_ = out[(i+5)*ldo+n1-1]
 		mm6x16(&x[i*ldx+k0], ldx, &panel[0], kw, 16*kw, 16, &out[i*ldo+n0], ldo, panels)
+	}
+	if i+3 <= t1 {
+		_ = x[(i+2)*ldx+k0+kw-1]
+		_ = out[(i+2)*ldo+n1-1]
+		mm3x16(&x[i*ldx+k0], ldx, &panel[0], kw, 16*kw, 16, &out[i*ldo+n0], ldo, panels)
+		i += 3
 	}
 	for ; i < t1; i++ {
 		_ = x[i*ldx+k0+kw-1]

@@ -59,3 +59,8 @@ func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *floa
 //
 //go:noescape
 func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int)
+
+// mm3x16 is mm6x16 for three x rows (the rows a block of six leaves).
+//
+//go:noescape
+func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int)

@@ -32,3 +32,7 @@ func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *floa
 func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int) {
 	panic("cpu: mm1x16 without SIMD support")
 }
+
+func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int) {
+	panic("cpu: mm3x16 without SIMD support")
+}
