@@ -41,6 +41,7 @@ type Request struct {
 	// EOSRuns fills the end-of-text padding at the end of each run of masks
 	// a stretch at a time (see eosRuns); a row that got such slots goes on
 	// with a replanned schedule (sampler.Replanned). Off: Dream's schedule.
+	// DreamOn requests, whose canvas changes length, ignore it.
 	EOSRuns bool
 	// DreamOn, when set, runs DreamOn's variable-length loop on the one
 	// canvas instead of Dream's schedule (Steps is then unused); see
