@@ -13,94 +13,7 @@ var useBcast = haveSIMD && !haveAVX512
 // mm6x16 reads it: panels of 16 consecutive rows, each K-major (the 16
 // values of column j of the panel's rows side by side).
 func packPanels16(w []float32, n, k int) []float32 {
-	return packPanels16Into(make([]float32, n*k), w, n, k)
-}
-
-// packPanels16Into is packPanels16 into out (n·k values).
-func packPanels16Into(out, w []float32, n, k int) []float32 {
-	out = out[:n*k]
-	for p := 0; p < n/16; p++ {
-		dst := out[p*16*k : (p+1)*16*k]
-		for c := range 16 {
-			row := w[(16*p+c)*k : (16*p+c+1)*k]
-			for j, v := range row {
-				dst[16*j+c] = v
-			}
-		}
-	}
-	return out
-}
-
-// bcastWeight reports whether an [n,k] weight multiplies on the broadcast
-// kernels: useBcast, whole 16-row panels, and small enough (decodedMax)
-// that a stored weight keeps its packed copy and a float32 one is packed
-// per call at a small share of the call's work. The float32 and stored
-// paths decide alike, so a weight gives the same sums in either.
-func bcastWeight(n, k int) bool {
-	return useBcast && n%16 == 0 && k > 0 && n*k <= decodedMax
-}
-
-// bcastRows adds x[t0:t1, k0:k0+kw]·wᵀ into out[t0:t1, n0:n1] from the
-// packed weight wp (packPanels16 of a [N,K] weight; n0 and n1 multiples
-// of 16): six rows at a time on mm6x16, then three on mm3x16, the rest
-// one at a time on mm1x16, all of which give a row the same sums.
-func bcastRows(out []float32, ldo int, x []float32, ldx int, wp []float32, K, t0, t1, n0, n1, k0, kw int) {
-	if kw == 0 || n1 <= n0 {
-		return
-	}
-	panels := (n1 - n0) / 16
-	w0 := &wp[(n0/16)*16*K+16*k0]
-	_ = wp[(n1/16-1)*16*K+16*(k0+kw)-1]
-	i := t0
-	for ; i+6 <= t1; i += 6 {
-		_ = x[(i+5)*ldx+k0+kw-1]
-		_ = out[(i+5)*ldo+n1-1]
-		mm6x16(&x[i*ldx+k0], ldx, w0, kw, 16*K, 16, &out[i*ldo+n0], ldo, panels)
-	}
-	if i+3 <= t1 {
-		_ = x[(i+2)*ldx+k0+kw-1]
-		_ = out[(i+2)*ldo+n1-1]
-		mm3x16(&x[i*ldx+k0], ldx, w0, kw, 16*K, 16, &out[i*ldo+n0], ldo, panels)
-		i += 3
-	}
-	for ; i < t1; i++ {
-		_ = x[i*ldx+k0+kw-1]
-		_ = out[i*ldo+n1-1]
-		mm1x16(&x[i*ldx+k0], w0, kw, 16*K, 16, &out[i*ldo+n0], panels)
-	}
-}
-
-// gemmNN sets out[i*ldo+j] = Σ_{k<K} x[i*ldx+k]·v[k*ldv+j] for i < T,
-// j < N (N a multiple of 16) on the broadcast kernels, reading v's rows
-// as they are: attention's P·V straight from V, without the transposed
-// copy the dot-product tiles need (useBcast). Single-threaded; each row's
-// sums do not depend on the rows beside it.
-func gemmNN(out []float32, ldo int, x []float32, ldx int, v []float32, ldv int, T, N, K int) {
-	for i := range T {
-		clear(out[i*ldo : i*ldo+N])
-	}
-	if K == 0 || T == 0 || N == 0 {
-		return
-	}
-	_ = v[(K-1)*ldv+N-1]
-	panels := N / 16
-	i := 0
-	for ; i+6 <= T; i += 6 {
-		_ = x[(i+5)*ldx+K-1]
-		_ = out[(i+5)*ldo+N-1]
-		mm6x16(&x[i*ldx], ldx, &v[0], K, 16, ldv, &out[i*ldo], ldo, panels)
-	}
-	if i+3 <= T {
-		_ = x[(i+2)*ldx+K-1]
-		_ = out[(i+2)*ldo+N-1]
-		mm3x16(&x[i*ldx], ldx, &v[0], K, 16, ldv, &out[i*ldo], ldo, panels)
-		i += 3
-	}
-	for ; i < T; i++ {
-		_ = x[i*ldx+K-1]
-		_ = out[i*ldo+N-1]
-		mm1x16(&x[i*ldx], &v[0], K, 16, ldv, &out[i*ldo], panels)
-	}
+	return packSlice16(make([]float32, n*k), w, k, 0, n, 0, k)
 }
 
 // packSlice16 packs columns k0..k0+kw of rows n0..n1 (a multiple of 16
@@ -120,6 +33,53 @@ func packSlice16(dst, w []float32, K, n0, n1, k0, kw int) []float32 {
 	return dst
 }
 
+// bcastWeight reports whether an [n,k] weight multiplies on the broadcast
+// kernels: useBcast, whole 16-row panels, and small enough (decodedMax)
+// that a stored weight keeps its packed copy and a float32 one is packed
+// per call at a small share of the call's work. The float32 and stored
+// paths decide alike, so a weight gives the same sums in either.
+func bcastWeight(n, k int) bool {
+	return useBcast && n%16 == 0 && k > 0 && n*k <= decodedMax
+}
+
+// bcastBlock adds x[t0:t1, xk:xk+k]·wᵀ into out[t0:t1, n0:n0+16·panels]
+// on the broadcast kernels, the weight read from w as mm6x16 reads it
+// (panels pstride values apart, step j of a panel jstride values on):
+// six rows at a time on mm6x16, then three on mm3x16, the rest one at a
+// time on mm1x16, all of which give a row the same sums. Callers check
+// the weight's bounds; k ≥ 1 and panels ≥ 1.
+func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k, pstride, jstride, t0, t1, n0, panels int) {
+	n1 := n0 + 16*panels
+	i := t0
+	for ; i+6 <= t1; i += 6 {
+		_ = x[(i+5)*ldx+xk+k-1]
+		_ = out[(i+5)*ldo+n1-1]
+		mm6x16(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, panels)
+	}
+	if i+3 <= t1 {
+		_ = x[(i+2)*ldx+xk+k-1]
+		_ = out[(i+2)*ldo+n1-1]
+		mm3x16(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, panels)
+		i += 3
+	}
+	for ; i < t1; i++ {
+		_ = x[i*ldx+xk+k-1]
+		_ = out[i*ldo+n1-1]
+		mm1x16(&x[i*ldx+xk], w, k, pstride, jstride, &out[i*ldo+n0], panels)
+	}
+}
+
+// bcastRows adds x[t0:t1, k0:k0+kw]·wᵀ into out[t0:t1, n0:n1] from the
+// packed weight wp (packPanels16 of a [N,K] weight; n0 and n1 multiples
+// of 16).
+func bcastRows(out []float32, ldo int, x []float32, ldx int, wp []float32, K, t0, t1, n0, n1, k0, kw int) {
+	if kw == 0 || n1 <= n0 {
+		return
+	}
+	_ = wp[(n1/16-1)*16*K+16*(k0+kw)-1]
+	bcastBlock(out, ldo, x, ldx, k0, &wp[(n0/16)*16*K+16*k0], kw, 16*K, 16, t0, t1, n0, (n1-n0)/16)
+}
+
 // bcastPanel is bcastRows over a packSlice16 panel of columns n0..n1 and
 // the K slice from k0 (kw wide): the same kernels, the same sums.
 func bcastPanel(out []float32, ldo int, x []float32, ldx int, panel []float32, kw, t0, t1, n0, n1, k0 int) {
@@ -128,21 +88,21 @@ func bcastPanel(out []float32, ldo int, x []float32, ldx int, panel []float32, k
 	}
 	panels := (n1 - n0) / 16
 	_ = panel[panels*16*kw-1]
-	i := t0
-	for ; i+6 <= t1; i += 6 {
-		_ = x[(i+5)*ldx+k0+kw-1]
-		_ = out[(i+5)*ldo+n1-1]
-		mm6x16(&x[i*ldx+k0], ldx, &panel[0], kw, 16*kw, 16, &out[i*ldo+n0], ldo, panels)
+	bcastBlock(out, ldo, x, ldx, k0, &panel[0], kw, 16*kw, 16, t0, t1, n0, panels)
+}
+
+// gemmNN sets out[i*ldo+j] = Σ_{k<K} x[i*ldx+k]·v[k*ldv+j] for i < T,
+// j < N (N a multiple of 16) on the broadcast kernels, reading v's rows
+// as they are: attention's P·V straight from V, without the transposed
+// copy the dot-product tiles need (useBcast). Single-threaded; each row's
+// sums do not depend on the rows beside it.
+func gemmNN(out []float32, ldo int, x []float32, ldx int, v []float32, ldv int, T, N, K int) {
+	for i := range T {
+		clear(out[i*ldo : i*ldo+N])
 	}
-	if i+3 <= t1 {
-		_ = x[(i+2)*ldx+k0+kw-1]
-		_ = out[(i+2)*ldo+n1-1]
-		mm3x16(&x[i*ldx+k0], ldx, &panel[0], kw, 16*kw, 16, &out[i*ldo+n0], ldo, panels)
-		i += 3
+	if K == 0 || T == 0 || N == 0 {
+		return
 	}
-	for ; i < t1; i++ {
-		_ = x[i*ldx+k0+kw-1]
-		_ = out[i*ldo+n1-1]
-		mm1x16(&x[i*ldx+k0], &panel[0], kw, 16*kw, 16, &out[i*ldo+n0], panels)
-	}
+	_ = v[(K-1)*ldv+N-1]
+	bcastBlock(out, ldo, x, ldx, 0, &v[0], K, 16, ldv, 0, T, 0, N/16)
 }

@@ -34,9 +34,6 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 	// Vᵀ per KV head over the sequences that have queries, [hd, Tk], unless
 	// P·V runs on the broadcast kernels (Attention).
 	direct := useBcast && hd%16 == 0
-	vTp := getScratch(KVH * hd * Tk)
-	defer putScratch(vTp)
-	vT := *vTp
 	type span struct{ q0, q1, k0, k1 int }
 	var spans []span
 	qs, ks := 0, 0
@@ -51,22 +48,25 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		qs += qLens[s]
 		ks += kLens[s]
 	}
-	b.parallel(KVH, 1, func(lo, hi int) {
-		if direct {
-			return
-		}
-		for g := lo; g < hi; g++ {
-			dst := vT[g*hd*Tk : (g+1)*hd*Tk]
-			for _, sp := range spans {
-				for t := sp.k0; t < sp.k1; t++ {
-					src := vc.data[t*kvd+g*hd : t*kvd+(g+1)*hd]
-					for d, x := range src {
-						dst[d*Tk+t] = x
+	var vT []float32
+	if !direct {
+		vTp := getScratch(KVH * hd * Tk)
+		defer putScratch(vTp)
+		vT = *vTp
+		b.parallel(KVH, 1, func(lo, hi int) {
+			for g := lo; g < hi; g++ {
+				dst := vT[g*hd*Tk : (g+1)*hd*Tk]
+				for _, sp := range spans {
+					for t := sp.k0; t < sp.k1; t++ {
+						src := vc.data[t*kvd+g*hd : t*kvd+(g+1)*hd]
+						for d, x := range src {
+							dst[d*Tk+t] = x
+						}
 					}
 				}
 			}
-		}
-	})
+		})
+	}
 	var tasks []attnTask
 	for _, sp := range spans {
 		tasks = appendAttnTasks(tasks, H, sp.q0, sp.q1, sp.k0, sp.k1)

@@ -189,23 +189,23 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 	// Vᵀ per KV head, [hd, T], so that P·V is another x·wᵀ product, unless
 	// P·V runs on the broadcast kernels, which read V as it is.
 	direct := useBcast && hd%16 == 0
-	vTp := getScratch(KVH * hd * T)
-	defer putScratch(vTp)
-	vT := *vTp
-	b.parallel(KVH, 1, func(lo, hi int) {
-		if direct {
-			return
-		}
-		for g := lo; g < hi; g++ {
-			dst := vT[g*hd*T : (g+1)*hd*T]
-			for t := range T {
-				src := vt.data[t*kvd+g*hd : t*kvd+(g+1)*hd]
-				for d, x := range src {
-					dst[d*T+t] = x
+	var vT []float32
+	if !direct {
+		vTp := getScratch(KVH * hd * T)
+		defer putScratch(vTp)
+		vT = *vTp
+		b.parallel(KVH, 1, func(lo, hi int) {
+			for g := lo; g < hi; g++ {
+				dst := vT[g*hd*T : (g+1)*hd*T]
+				for t := range T {
+					src := vt.data[t*kvd+g*hd : t*kvd+(g+1)*hd]
+					for d, x := range src {
+						dst[d*T+t] = x
+					}
 				}
 			}
-		}
-	})
+		})
+	}
 	var tasks []attnTask
 	s0 := 0
 	for _, n := range seqLens {
