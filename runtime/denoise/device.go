@@ -142,46 +142,31 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 		for i, r := range rows {
 			want := inputs[i].Want
 			blocks := slotBlocks(blockOf[r], want)
-			var commits []sampler.Commit
-			if onDevice {
-				if len(out.Samples[i]) != len(want) {
-					return nil, fmt.Errorf("denoise: step %d, canvas %d: device returned %d samples, want %d", step, r, len(out.Samples[i]), len(want))
-				}
-				commits = commitSamples(req.Sampler, step-offset[r], rowSteps[r], ts[r], out.Samples[i], blocks)
-			} else {
+			if !onDevice {
+				// The host samples from the logits, as Run does.
 				if len(out.Logits[i]) != len(want)*vocab {
 					return nil, fmt.Errorf("denoise: step %d, canvas %d: device returned %d logits, want %d", step, r, len(out.Logits[i]), len(want)*vocab)
 				}
-				if commits, err = samplers[r].StepBlocks(step, out.Logits[i], vocab, blocks); err != nil {
+				if _, err := commitRow(req, samplers[r], step, res.Canvases[r], res.Confidence[r], req.Canvases[r], want, blocks, out.Logits[i], vocab, mask); err != nil {
 					return nil, fmt.Errorf("denoise: step %d, canvas %d: %w", step, r, err)
 				}
+				continue
 			}
-			for _, c := range commits {
+			if len(out.Samples[i]) != len(want) {
+				return nil, fmt.Errorf("denoise: step %d, canvas %d: device returned %d samples, want %d", step, r, len(out.Samples[i]), len(want))
+			}
+			for _, c := range commitSamples(req.Sampler, step-offset[r], rowSteps[r], ts[r], out.Samples[i], blocks) {
 				p := want[c.Slot]
 				res.Canvases[r][p] = c.Token
 				res.Confidence[r][p] = c.Confidence
 			}
-			switch {
-			case !req.EOSTail:
-			case onDevice && call.EOSProb:
+			if req.EOSTail && call.EOSProb {
 				eosTailSamples(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, out.Samples[i], mask, req.Sampler.EOSTokenID)
-			case !onDevice:
-				eosTail(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, out.Logits[i], vocab, mask, req.Sampler.EOSTokenID)
 			}
-			if req.EOSRuns {
-				eosAt := eosFromSamples(out.Samples[i])
-				if !onDevice {
-					eosAt = eosFromLogits(out.Logits[i], vocab)
-				}
-				if eosRuns(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, mask, req.Sampler.EOSTokenID, eosAt) > 0 {
-					left := masksIn(res.Canvases[r], mask)
-					if onDevice {
-						offset[r], rowSteps[r] = sampler.Replanned(step+1, left, offset[r], rowSteps[r])
-						ts[r] = sampler.Timesteps(rowSteps[r], eps)
-					} else {
-						samplers[r].Replan(step+1, left)
-					}
-				}
+			if req.EOSRuns && eosRuns(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, mask, req.Sampler.EOSTokenID, eosFromSamples(out.Samples[i])) > 0 {
+				// The device's schedule, replanned as Sampler.Replan does.
+				offset[r], rowSteps[r] = sampler.Replanned(step+1, masksIn(res.Canvases[r], mask), offset[r], rowSteps[r])
+				ts[r] = sampler.Timesteps(rowSteps[r], eps)
 			}
 		}
 		res.Steps = step + 1
