@@ -17,6 +17,7 @@ type Backend struct {
 	threads int
 	pool    *pool      // threads−1 workers; nil with one thread
 	rope    ropeTables // cos/sin per position, shared by every RoPE call
+	bf16    bool       // bf16 weights multiply on AMX tiles (SetBF16Matmul)
 }
 
 // New returns a CPU backend that uses up to threads goroutines per
@@ -94,6 +95,10 @@ func (b *Backend) Free(t backend.Tensor) {
 		ct.data = nil
 	case *wtensor:
 		ct.raw, ct.dec = nil, nil
+		if ct.amxFree != nil {
+			ct.amxFree()
+			ct.amx = nil
+		}
 	}
 }
 

@@ -56,6 +56,10 @@ func (b *Backend) MatMul(out, x, w, bias backend.Tensor) error {
 		}
 		bd = bt.data
 	}
+	if stored && b.bf16 && amxUsable(ww) && T > 0 {
+		b.matmulAMX(o.data, xt.data, ww, bd, T, K, N)
+		return nil
+	}
 	if stored {
 		b.matmulW(o.data, xt.data, ww, bd, T, K, N)
 		return nil

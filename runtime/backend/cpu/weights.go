@@ -28,6 +28,11 @@ type wtensor struct {
 	decOnce sync.Once
 	dec     []float32
 	packed  bool
+	// The weight in AMX tile order (amxPacked), made on the first AMX
+	// matmul; amxFree releases it.
+	amxOnce sync.Once
+	amx     []uint16
+	amxFree func()
 }
 
 // decodedMax is the largest weight (in float32 values, 4 MiB) matmulW

@@ -1,0 +1,36 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import (
+	"sync"
+
+	"golang.org/x/sys/cpu"
+)
+
+// amxAvailable reports, once, whether bf16 matmuls can run on AMX tiles:
+// the CPU has AMX-TILE, AMX-BF16 and AVX512-BF16 (the activations'
+// conversion) and the operating system granted this process the tile
+// state (requestAMX).
+var amxAvailable = sync.OnceValue(func() bool {
+	x := cpu.X86
+	if !x.HasAMXTile || !x.HasAMXBF16 || !x.HasAVX512BF16 || !x.HasAVX512BW {
+		return false
+	}
+	return requestAMX()
+})
+
+// amxMM sets pairs 32×32 blocks of out to x·wᵀ on AMX tiles; see
+// amx_amd64.s. ldx and ldo are byte strides; w0 and w1 point at two
+// 16-column blocks of an amxPack'ed weight. Each call configures the tiles
+// and releases them before it returns, so no tile state is live across
+// goroutine switches.
+//
+//go:noescape
+func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int)
+
+// cvtBF16 rounds n float32 values (a multiple of 32) to bf16, nearest
+// even, as the AMX tiles take them.
+//
+//go:noescape
+func cvtBF16(dst *uint16, src *float32, n int)

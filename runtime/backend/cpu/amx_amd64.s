@@ -1,0 +1,121 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Go's assembler has no AMX or AVX512_BF16 mnemonics, so these macros
+// write the instructions' bytes. Tile and general registers are numbers
+// (AX=0, CX=1, DX=2, BX=3, SI=6, DI=7); only registers below 8 are used,
+// so the VEX R/X/B bits are constant. Checked against objdump (amx_test.go
+// runs every instruction).
+
+// LDTILECFG (SI): VEX.128.NP.0F38.W0 49 /0.
+#define LDTILECFG_SI BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0x06
+// TILERELEASE: VEX.128.NP.0F38.W0 49 C0.
+#define TILERELEASE BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0xC0
+// TILEZERO tmm t: VEX.128.F2.0F38.W0 49 11:t:000.
+#define TILEZERO(t) BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x49; BYTE $(0xC0|(t<<3))
+// TILELOADD tmm t, (base)(index*1): VEX.128.F2.0F38.W0 4B, ModRM 00:t:100, SIB.
+#define TILELOADD(t, base, index) BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $((t<<3)|4); BYTE $((index<<3)|base)
+// TILESTORED (base)(index*1), tmm t: VEX.128.F3.0F38.W0 4B.
+#define TILESTORED(t, base, index) BYTE $0xC4; BYTE $0xE2; BYTE $0x7A; BYTE $0x4B; BYTE $((t<<3)|4); BYTE $((index<<3)|base)
+// TDPBF16PS tmm c, tmm a, tmm b (c += a·b): VEX.128.F3.0F38.W0 5C with
+// c in ModRM.reg, a in ModRM.rm and b in VEX.vvvv.
+#define TDPBF16PS(c, a, b) BYTE $0xC4; BYTE $0xE2; BYTE $(((15-b)<<3)|2); BYTE $0x5C; BYTE $(0xC0|(c<<3)|a)
+
+// VCVTNE2PS2BF16 zmm d, zmm v, zmm r (EVEX.512.F2.0F38.W0 72): d's low
+// 16 bf16 are r's values rounded to nearest even, its high 16 v's.
+#define VCVTNE2PS2BF16(r, v, d) \
+	BYTE $0x62; \
+	BYTE $(((1-((d>>3)&1))<<7) | ((1-((r>>4)&1))<<6) | ((1-((r>>3)&1))<<5) | ((1-((d>>4)&1))<<4) | 2); \
+	BYTE $(((15-(v&15))<<3) | 4 | 3); \
+	BYTE $((2<<5) | ((1-((v>>4)&1))<<3)); \
+	BYTE $0x72; \
+	BYTE $(0xC0 | ((d&7)<<3) | (r&7))
+
+// func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int)
+// For each of pairs 32-row blocks of x (bf16, ldx bytes between rows; the
+// block p starts 32·p rows down), sets the 32×32 block of out (ldo bytes
+// between rows, 32·p rows down) to x·wᵀ over chunks·32 values of K, where
+// w0 and w1 are two 16-column weight blocks in VNNI tiles (amxPack: one
+// 1 KiB tile per 32 values of K, consecutive). Tiles: C in tmm0-3 (rows
+// t, t+16 × columns w0, w1), x in tmm4-5, w in tmm6-7, every tile 16 rows
+// of 64 bytes (cfg).
+TEXT ·amxMM(SB), NOSPLIT, $0-72
+	MOVQ cfg+0(FP), SI
+	LDTILECFG_SI
+	MOVQ pairs+64(FP), R9
+	MOVQ x+8(FP), R10
+	MOVQ out+48(FP), R11
+pair:
+	MOVQ ldx+16(FP), DX
+	MOVQ R10, BX
+	MOVQ DX, DI
+	SHLQ $4, DI
+	ADDQ BX, DI
+	MOVQ w0+24(FP), AX
+	MOVQ w1+32(FP), CX
+	MOVQ chunks+40(FP), R8
+	MOVQ $64, SI
+	TILEZERO(0)
+	TILEZERO(1)
+	TILEZERO(2)
+	TILEZERO(3)
+chunk:
+	TILELOADD(4, 3, 2)
+	TILELOADD(5, 7, 2)
+	TILELOADD(6, 0, 6)
+	TILELOADD(7, 1, 6)
+	TDPBF16PS(0, 4, 6)
+	TDPBF16PS(1, 4, 7)
+	TDPBF16PS(2, 5, 6)
+	TDPBF16PS(3, 5, 7)
+	ADDQ $64, BX
+	ADDQ $64, DI
+	ADDQ $1024, AX
+	ADDQ $1024, CX
+	DECQ R8
+	JNZ chunk
+	MOVQ ldo+56(FP), DX
+	MOVQ R11, BX
+	TILESTORED(0, 3, 2)
+	ADDQ $64, BX
+	TILESTORED(1, 3, 2)
+	MOVQ DX, DI
+	SHLQ $4, DI
+	ADDQ R11, DI
+	TILESTORED(2, 7, 2)
+	ADDQ $64, DI
+	TILESTORED(3, 7, 2)
+	// Next 32 rows of x and of out.
+	MOVQ ldx+16(FP), DX
+	SHLQ $5, DX
+	ADDQ DX, R10
+	MOVQ ldo+56(FP), DX
+	SHLQ $5, DX
+	ADDQ DX, R11
+	DECQ R9
+	JNZ pair
+	TILERELEASE
+	RET
+
+// func cvtBF16(dst *uint16, src *float32, n int)
+// dst[i] = src[i] rounded to bf16 (nearest even) for i < n; n is a
+// multiple of 32.
+TEXT ·cvtBF16(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $5, CX
+	JZ cvtdone
+cvtloop:
+	VMOVUPS (SI), Z1
+	VMOVUPS 64(SI), Z2
+	VCVTNE2PS2BF16(1, 2, 3)
+	VMOVDQU16 Z3, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ cvtloop
+cvtdone:
+	VZEROUPPER
+	RET

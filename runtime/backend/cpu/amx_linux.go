@@ -1,0 +1,37 @@
+//go:build linux && amd64 && !purego
+
+package cpu
+
+import (
+	"os"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// requestAMX asks Linux for the AMX tile data state (arch_prctl
+// ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), which a process must hold
+// before its first tile instruction; without it the instruction faults.
+// The permission is per process and stays for its life.
+func requestAMX() bool {
+	const archReqXcompPerm, xfeatureXTileData = 0x1023, 18
+	_, _, errno := syscall.RawSyscall(syscall.SYS_ARCH_PRCTL, archReqXcompPerm, xfeatureXTileData, 0)
+	return errno == 0
+}
+
+// releasePages asks the kernel to reclaim the whole pages inside b now
+// (MADV_PAGEOUT): a weight's stored bytes once amxPacked has copied them.
+// Pages of a mapped checkpoint leave the resident set and would be read
+// back from the file if touched again; anonymous pages stay unless there
+// is swap. It is a hint: nothing is lost either way.
+func releasePages(b []byte) {
+	page := uintptr(os.Getpagesize())
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	lo := (start+page-1)&^(page-1) - start
+	hi := (start+uintptr(len(b)))&^(page-1) - start
+	if len(b) == 0 || hi <= lo {
+		return
+	}
+	unix.Madvise(b[lo:hi], unix.MADV_PAGEOUT)
+}
