@@ -29,8 +29,9 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 	modelDir := fs.String("model", "", "model directory or .gguf; empty: the built-in model")
 	modelName := fs.String("model-name", "", "name reported by /v1/models and responses (default: the model directory's base name)")
 	device := fs.String("device", "auto", "auto, cpu or cuda")
-	weights := ""
+	weights, matmul := "", ""
 	weightsFlag(fs, &weights)
+	matmulFlag(fs, &matmul)
 	keyEnv := fs.String("api-key-env", "", "require `NAME`d environment variable's value as a bearer token (the key is never logged)")
 	queue := fs.Int("queue", api.DefaultQueueSize, "requests admitted at once (running or waiting); more get 503 with Retry-After")
 	noBatch := fs.Bool("no-batch", false, "run every request alone, one after another (for comparison); by default concurrent requests share one continuous batch")
@@ -55,6 +56,10 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	bf16, err := parseMatmul(matmul)
+	if err != nil {
+		return err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *logLevel)
@@ -76,7 +81,7 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
 	defer ln.Close()
-	eng, name, err := openModel(*modelDir, *device, engine.Options{Threads: *threads, Logger: log, Cache: denoise.CacheOptions{Enabled: true}, Weights: wm})
+	eng, name, err := openModel(*modelDir, *device, engine.Options{Threads: *threads, Logger: log, Cache: denoise.CacheOptions{Enabled: true}, Weights: wm, BF16Matmul: bf16})
 	if err != nil {
 		return err
 	}

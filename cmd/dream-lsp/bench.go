@@ -54,6 +54,8 @@ type benchReport struct {
 	// the file and any conversion --weights asks for.
 	LoadCPUMs float64 `json:"load_cpu_ms"`
 	Weights   string  `json:"weights"`
+	// Matmul is how bf16 weights multiply: f32 or bf16 (AMX tiles).
+	Matmul string `json:"matmul"`
 	// PeakRSSMiB is the process's peak resident set (getrusage maxrss)
 	// at the end of the run: weights, activations and load transients.
 	PeakRSSMiB float64       `json:"peak_rss_mib"`
@@ -86,8 +88,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	refresh := fs.Int("refresh", 0, "with --cache: full forward every N steps (0: the default policy, -1: only the first step)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of a table")
 	shape := fs.String("shape", "30m", "synthetic model without --model: 30m, or qwen0.5b (Dream shaped like Qwen2.5-0.5B, 630M parameters, stored as bf16)")
-	weightsArg := ""
+	weightsArg, matmulArg := "", ""
 	weightsFlag(fs, &weightsArg)
+	matmulFlag(fs, &matmulArg)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp bench [--model DIR] [--tokens N] [--masks N] [--steps N] [--alg A] [--block-size N] [--runs N] [--cache off|on|both] [--refresh N] [--json]")
 		fmt.Fprintln(stderr, "Measures forward and denoising latency on the CPU backend. GFLOP/s counts the projections,")
@@ -116,7 +119,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	bf16, err := parseMatmul(matmulArg)
+	if err != nil {
+		return err
+	}
 	be := cpu.New(*threads)
+	if bf16 {
+		if err := be.SetBF16Matmul(true); err != nil {
+			return fmt.Errorf("--matmul bf16: %w", err)
+		}
+	}
 	start, startCPU := time.Now(), cpuSeconds()
 	var (
 		m    *model.Model
@@ -169,6 +181,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), LoadMs: ms(time.Since(start)),
 		LoadCPUMs: (cpuSeconds() - startCPU) * 1000,
 		Weights:   string(wmode),
+		Matmul:    map[bool]string{false: "f32", true: "bf16"}[bf16],
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	ids := make([]int, *tokens)
@@ -255,8 +268,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return writeJSON(stdout, rep)
 	}
-	fmt.Fprintf(stdout, "model %s (%.1fM params), weights %s, backend %s, %d threads, %s, %d CPUs; load %.0f ms (%.0f cpu ms); peak RSS %.0f MiB\n",
-		rep.Model, float64(rep.Params)/1e6, rep.Weights, rep.Backend, rep.Threads, rep.GOARCH, rep.NumCPU, rep.LoadMs, rep.LoadCPUMs, rep.PeakRSSMiB)
+	fmt.Fprintf(stdout, "model %s (%.1fM params), weights %s, matmul %s, backend %s, %d threads, %s, %d CPUs; load %.0f ms (%.0f cpu ms); peak RSS %.0f MiB\n",
+		rep.Model, float64(rep.Params)/1e6, rep.Weights, rep.Matmul, rep.Backend, rep.Threads, rep.GOARCH, rep.NumCPU, rep.LoadMs, rep.LoadCPUMs, rep.PeakRSSMiB)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measurement\truns\tmedian ms\tmin ms\tcpu ms/run\tsteps\tcpu ms/step\tGFLOP/s\tGFLOP/cpu-s\t")
 	for _, r := range rep.Results {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda"
 )
 
@@ -22,6 +23,10 @@ type doctorReport struct {
 	Backend string      `json:"backend"` // what the server would use: cpu or cuda
 	Why     string      `json:"why"`     // one sentence
 	CUDA    cuda.Report `json:"cuda"`
+	// CPUKernels names the CPU backend's matmul kernels (avx512, avx2,
+	// go); BF16Matmul whether --matmul bf16 (AMX tiles) can run here.
+	CPUKernels string `json:"cpu_kernels"`
+	BF16Matmul bool   `json:"bf16_matmul"`
 	// Open is filled by --open: the result of actually opening the CUDA
 	// backend (which compiles the kernels).
 	Open *doctorOpen `json:"open,omitempty"`
@@ -59,7 +64,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: --device %q: want auto, cpu or cuda", errUsage, *device)
 	}
-	rep := doctorReport{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Device: *device, CUDA: cuda.Probe()}
+	rep := doctorReport{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Device: *device, CUDA: cuda.Probe(), CPUKernels: cpu.Kernels(), BF16Matmul: cpu.AMXAvailable()}
 	rep.Backend, rep.Why = chooseBackend(*device, rep.CUDA)
 	if *open {
 		start := time.Now()
@@ -113,6 +118,11 @@ func chooseBackend(device string, r cuda.Report) (backend, why string) {
 
 func printDoctor(w io.Writer, r doctorReport) {
 	fmt.Fprintf(w, "system:   %s/%s, %d CPUs\n", r.OS, r.Arch, r.CPUs)
+	amx := "not available (needs AMX-BF16: Intel Xeon 4th generation or later, Linux)"
+	if r.BF16Matmul {
+		amx = "available (AMX-BF16 tiles)"
+	}
+	fmt.Fprintf(w, "cpu:      %s kernels; --matmul bf16 %s\n", r.CPUKernels, amx)
 	if len(r.CUDA.Devices) == 0 {
 		fmt.Fprintln(w, "gpu:      none found")
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda"
 )
 
@@ -46,6 +47,9 @@ func TestDoctorJSON(t *testing.T) {
 	if !rep.CUDA.Usable && rep.CUDA.Reason == "" {
 		t.Error("no reason given for an unusable GPU")
 	}
+	if rep.CPUKernels != cpu.Kernels() || rep.BF16Matmul != cpu.AMXAvailable() {
+		t.Errorf("cpu_kernels %q, bf16_matmul %v; the backend says %q, %v", rep.CPUKernels, rep.BF16Matmul, cpu.Kernels(), cpu.AMXAvailable())
+	}
 }
 
 func TestDoctorText(t *testing.T) {
@@ -53,7 +57,7 @@ func TestDoctorText(t *testing.T) {
 	if code := mainExit([]string{"doctor"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"system:", "libcuda:", "libnvrtc:", "libcublasLt:", "backend:"} {
+	for _, want := range []string{"system:", "cpu:", "--matmul bf16", "libcuda:", "libnvrtc:", "libcublasLt:", "backend:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out.String())
 		}

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"strings"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -97,5 +99,32 @@ func TestVersionRejectsFlagsAnywhere(t *testing.T) {
 	}
 	if code := mainExit([]string{"infill", "x.go:1:1", "--bogus"}, &out, &errb); code != 2 {
 		t.Errorf("infill x.go:1:1 --bogus: exit %d, want 2 (%s)", code, errb.String())
+	}
+}
+
+// TestMatmulFlag: --matmul takes f32 or bf16; anything else is a usage
+// error naming the flag. bf16 completes where the CPU has AMX tiles and
+// is refused with a reason that says so where it has none.
+func TestMatmulFlag(t *testing.T) {
+	at := "../../testdata/examples/readconfig.go:12:1"
+	var out, errb bytes.Buffer
+	if code := mainExit([]string{"infill", at, "--matmul", "bogus"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--matmul") {
+		t.Fatalf("--matmul bogus: exit %d, stderr %q; want 2 naming the flag", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	code := mainExit([]string{"infill", at, "--matmul", "bf16", "--json"}, &out, &errb)
+	if !cpu.AMXAvailable() {
+		if code == 0 || !strings.Contains(errb.String(), "AMX") {
+			t.Fatalf("--matmul bf16 without AMX: exit %d, stderr %q; want a failure naming AMX", code, errb.String())
+		}
+		return
+	}
+	if code != 0 {
+		t.Fatalf("--matmul bf16: exit %d: %s", code, errb.String())
+	}
+	var res struct{ Candidates []json.RawMessage }
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Candidates) == 0 {
+		t.Fatalf("--matmul bf16: %v, %d candidates:\n%s", err, len(res.Candidates), out.String())
 	}
 }

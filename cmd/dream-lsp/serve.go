@@ -44,8 +44,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "model directory (Hugging Face layout); empty: the built-in model. The client's \"model\" setting overrides it")
 	logFile := fs.String("log", "", "append logs to `FILE` instead of stderr")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	weights := ""
+	weights, matmul := "", ""
 	weightsFlag(fs, &weights)
+	matmulFlag(fs, &matmul)
 	remoteURL := fs.String("remote", "", "use the model server at `URL` instead of an in-process model (dream-lsp api, llama-server, vLLM: the openai shape; the client's \"remote\" setting overrides it)")
 	fs.Bool("stdio", true, "talk LSP over stdin/stdout (the only transport; accepted because clients pass it)")
 	fs.Usage = func() {
@@ -61,6 +62,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return werr
 	}
 	serveWeights = wm
+	if serveBF16Matmul, werr = parseMatmul(matmul); werr != nil {
+		return werr
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *logLevel)
@@ -136,7 +140,7 @@ func openServeEngine(ctx context.Context, opts settings.Options, progress func(i
 	progress(0, "opening "+modelName(opts.Model))
 	// The dual K/V cache (refresh every 4 steps) is what makes CPU completions
 	// interactive; docs/BENCHMARKS.md "KV cache (CPU)" has its cost and agreement.
-	eng, name, err := openModel(opts.Model, opts.Device, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}, Weights: serveWeights})
+	eng, name, err := openModel(opts.Model, opts.Device, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}, Weights: serveWeights, BF16Matmul: serveBF16Matmul})
 	if err != nil {
 		return nil, err
 	}

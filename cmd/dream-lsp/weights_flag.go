@@ -25,6 +25,29 @@ func parseWeights(s string) (model.WeightMode, error) {
 	return m, nil
 }
 
+// matmulUsage documents --matmul for serve, api, infill, eval and bench.
+const matmulUsage = "how bf16 weights multiply on the CPU: f32 (float32 activations, the reference sums) or bf16 (activations rounded to bf16, on the CPU's AMX tiles: several times faster, needs an Intel Xeon with AMX)"
+
+// matmulFlag registers --matmul on fs.
+func matmulFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "matmul", "f32", matmulUsage)
+}
+
+// parseMatmul validates a --matmul value as a usage error and reports
+// whether it asks for bf16 matmuls.
+func parseMatmul(s string) (bool, error) {
+	switch s {
+	case "", "f32":
+		return false, nil
+	case "bf16":
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: --matmul: unknown value %q (want f32 or bf16)", errUsage, s)
+}
+
+// serveBF16Matmul is serve's --matmul, used by every engine the server opens.
+var serveBF16Matmul bool
+
 // serveWeights is serve's --weights, used by every engine the server opens.
 var serveWeights model.WeightMode
 

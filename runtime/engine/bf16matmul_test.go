@@ -1,0 +1,65 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
+	"github.com/dream-lsp/dream-lsp/runtime/builtin"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
+)
+
+// TestOpenBF16Matmul: Options.BF16Matmul is refused with cpu.ErrNoAMX on a
+// CPU without AMX; with AMX the built-in model runs its matmuls on the
+// tiles: the same requests complete, with confidences that differ from the
+// float32 sums (the tiles did run) and tokens that mostly agree.
+func TestOpenBF16Matmul(t *testing.T) {
+	e, err := engine.OpenFS(builtin.FS(), engine.Options{BF16Matmul: true, Cache: denoise.CacheOptions{Enabled: true}})
+	if cpu.New(1).SetBF16Matmul(true) != nil {
+		if !errors.Is(err, cpu.ErrNoAMX) {
+			t.Fatalf("BF16Matmul on a CPU without AMX: %v, want cpu.ErrNoAMX", err)
+		}
+		t.Logf("no AMX here: refused as it should be (%v)", err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ref := openBuiltin(t)
+	same, slots, moved := 0, 0, false
+	for _, r := range batchRequests(ref, 4) {
+		want, err := ref.Denoise(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Denoise(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want.Canvases {
+			for j, id := range r.Canvases[i] {
+				if id != ref.Config().MaskTokenID {
+					continue
+				}
+				slots++
+				if got.Canvases[i][j] == want.Canvases[i][j] {
+					same++
+				}
+			}
+			if !slices.Equal(got.Confidence[i], want.Confidence[i]) {
+				moved = true
+			}
+		}
+	}
+	t.Logf("bf16 matmuls: %d of %d masked slots as with float32 matmuls", same, slots)
+	if !moved {
+		t.Error("every confidence is the float32 path's bit for bit: the AMX tiles did not run")
+	}
+	if same*10 < slots*6 {
+		t.Errorf("only %d of %d masked slots agree with the float32 path", same, slots)
+	}
+}
