@@ -18,6 +18,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/lsp"
 	"github.com/dream-lsp/dream-lsp/lsp/lsptest"
 	"github.com/dream-lsp/dream-lsp/lsp/settings"
+	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
@@ -51,23 +52,34 @@ func BenchmarkInvokedBuiltin(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		opts    infill.Options
-		refresh int // the K/V cache's refresh interval (0: the engine's default)
+		refresh int  // the K/V cache's refresh interval (0: the engine's default)
+		bf16    bool // matmuls on AMX tiles (engine.Options.BF16Matmul)
 	}{
-		{"default", infill.Options{}, 0},
+		{"default", infill.Options{}, 0, false},
 		// Before end-of-text runs: padding one slot a step.
-		{"dream-padding", infill.Options{DreamPadding: true}, 0},
+		{"dream-padding", infill.Options{DreamPadding: true}, 0, false},
 		// Fewer full passes: the same latency file faster, but 2 fewer
 		// exact matches on the held-out reporting half.
-		{"refresh-8", infill.Options{}, 8},
+		{"refresh-8", infill.Options{}, 8, false},
 		// The fastest schedule measured on the held-out lines (issue 15):
 		// at most 12 steps per candidate, confidence_threshold τ 0.9.
-		{"max-steps-12", infill.Options{Alg: "confidence_threshold", MaxSteps: 12}, 0},
+		{"max-steps-12", infill.Options{Alg: "confidence_threshold", MaxSteps: 12}, 0, false},
+		// The default with bf16 activations on AMX tiles (--matmul bf16);
+		// skipped, with the reason, on CPUs without AMX.
+		{"bf16-amx", infill.Options{}, 0, true},
 	} {
-		b.Run(c.name, func(b *testing.B) { benchInvoked(b, c.opts, c.refresh) })
+		b.Run(c.name, func(b *testing.B) {
+			if c.bf16 {
+				if err := cpu.New(1).SetBF16Matmul(true); err != nil {
+					b.Skip(err)
+				}
+			}
+			benchInvoked(b, c.opts, c.refresh, c.bf16)
+		})
 	}
 }
 
-func benchInvoked(b *testing.B, eopts infill.Options, refresh int) {
+func benchInvoked(b *testing.B, eopts infill.Options, refresh int, bf16 bool) {
 	at := latencyAt
 	if v := os.Getenv("DREAM_LSP_BENCH_AT"); v != "" {
 		at = v
@@ -83,7 +95,7 @@ func benchInvoked(b *testing.B, eopts infill.Options, refresh int) {
 	ctx := context.Background()
 	opts := settings.Default()
 	opts.DeadlineMs = 10000 // measure slow requests instead of cutting them at 2 s
-	c := lsptest.Start(b, lsp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Load: builtinLoader(b, eopts, refresh), Settings: opts})
+	c := lsptest.Start(b, lsp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Load: builtinLoader(b, eopts, refresh, bf16), Settings: opts})
 	if _, err := c.Initialize(ctx, nil, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -135,10 +147,10 @@ func benchInvoked(b *testing.B, eopts infill.Options, refresh int) {
 }
 
 // builtinLoader opens the built-in model as `dream-lsp serve` does (CPU,
-// dual K/V cache) under an infill engine with eopts.
-func builtinLoader(b *testing.B, eopts infill.Options, refresh int) lsp.Loader {
+// dual K/V cache) under an infill engine with eopts; bf16 as --matmul bf16.
+func builtinLoader(b *testing.B, eopts infill.Options, refresh int, bf16 bool) lsp.Loader {
 	return func(ctx context.Context, _ settings.Options, progress func(int, string)) (lsp.Engine, error) {
-		eng, err := engine.OpenFS(builtin.FS(), engine.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: refresh}}})
+		eng, err := engine.OpenFS(builtin.FS(), engine.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: refresh}}, BF16Matmul: bf16})
 		if err != nil {
 			return nil, err
 		}
