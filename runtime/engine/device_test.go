@@ -201,3 +201,30 @@ func TestBatcherOnDevicePath(t *testing.T) {
 		t.Error("the batcher did not run the device model")
 	}
 }
+
+// TestBF16MatmulOnOtherBackend: --matmul bf16 is a CPU option; on another
+// backend (a GPU's fast path here) Open warns that it is ignored and runs
+// as without it, the golden greedy traces exactly.
+func TestBF16MatmulOnOtherBackend(t *testing.T) {
+	dir := filepath.Join(sharedpath.Path(t, "golden", "models"), "tiny-gqa")
+	var logs bytes.Buffer
+	be := &devBackend{Backend: cpu.New(1)}
+	e, err := Open(dir, Options{Backend: be, BF16Matmul: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if !strings.Contains(logs.String(), "--matmul bf16 applies to the CPU backend only") || !strings.Contains(logs.String(), "matmul=f32") {
+		t.Fatalf("no Warn, or the wrong matmul logged:\n%s", logs.String())
+	}
+	for n, c := range goldentest.ReadTraces(t, dir, 1) {
+		res, err := e.Denoise(context.Background(), denoise.Request{Canvases: [][]int{c.InputIDs}, Steps: c.Steps,
+			Sampler: sampler.Options{Alg: sampler.Alg(c.Alg), Eps: c.Eps}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Canvases[0], c.OutputIDs) {
+			t.Fatalf("case %d: output\n got %v\nwant %v", n, res.Canvases[0], c.OutputIDs)
+		}
+	}
+}

@@ -60,8 +60,8 @@ type Options struct {
 	// BF16Matmul multiplies bf16 weights on the CPU's AMX tiles with the
 	// activations rounded to bf16 (cpu.Backend.SetBF16Matmul): several
 	// times faster, at bf16's precision instead of the reference float32
-	// sums. Open fails with cpu.ErrNoAMX on a CPU without AMX-BF16, and
-	// with a given Backend that is not the CPU backend.
+	// sums. Open fails with cpu.ErrNoAMX on a CPU without AMX-BF16; a
+	// given Backend other than the CPU's ignores it, with a Warn.
 	BF16Matmul bool
 	// DeviceTokens is the K/V cache rows a DeviceLoader's fast path
 	// reserves: the canvases of one Denoise call together (0: its default,
@@ -189,8 +189,10 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 		}
 		be = cpu.New(opts.Threads)
 	}
+	bf16 := false
 	if opts.BF16Matmul {
-		if err := enableBF16Matmul(be); err != nil {
+		var err error
+		if bf16, err = enableBF16Matmul(be, log); err != nil {
 			if opts.Backend == nil {
 				be.Close()
 			}
@@ -226,7 +228,7 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 		threads = t.Threads()
 	}
 	matmul := "f32"
-	if opts.BF16Matmul && dev == nil {
+	if bf16 && dev == nil {
 		matmul = "bf16-amx"
 	}
 	log.Info("model loaded", "model", name, "backend", be.Name(), "path", path, "threads", threads, "weights", mode, "matmul", matmul,
@@ -236,13 +238,18 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 }
 
 // enableBF16Matmul turns on the CPU backend's AMX matmul
-// (Options.BF16Matmul).
-func enableBF16Matmul(be backend.Backend) error {
+// (Options.BF16Matmul) and reports whether it did. Another backend (a
+// GPU, which keeps bf16 weights in its own fast path) runs as it would
+// without the option, after a Warn, so a setting made for CPU machines
+// does not stop a GPU machine from serving; a CPU without AMX is an
+// error, since what was asked for cannot run.
+func enableBF16Matmul(be backend.Backend, log *slog.Logger) (bool, error) {
 	cb, ok := be.(*cpu.Backend)
 	if !ok {
-		return fmt.Errorf("the %s backend has no bf16 matmul (a CPU backend option)", be.Name())
+		log.Warn("--matmul bf16 applies to the CPU backend only; ignored", "backend", be.Name())
+		return false, nil
 	}
-	return cb.SetBF16Matmul(true)
+	return true, cb.SetBF16Matmul(true)
 }
 
 // loadDevice loads the backend's fast path when it has one and the weight
