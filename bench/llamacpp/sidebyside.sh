@@ -15,7 +15,8 @@
 # SIDES (what the time phase runs: llama = llama.cpp at 2 threads, llama1 = llama.cpp at one thread,
 # where ggml's barrier spinning cannot inflate its CPU time on an oversubscribed machine, ours =
 # dream-lsp bench; default "llama ours"; llama.cpp's numbers do not change with our commits, so a
-# rerun for a new commit needs only ours, with LLAMA_RESULTS naming the earlier results.tsv).
+# rerun for a new commit needs only ours, with LLAMA_RESULTS naming the earlier results.tsv),
+# OURMATMUL (dream-lsp bench's --matmul: f32 by default, bf16 for the AMX tiles).
 #
 # (a) Agreement: llama-diffusion-cli --top-k 1 with one block over the canvas and 64 steps reveals
 #     one mask per step, the leftmost (every confidence is 1, ties go to the lower position);
@@ -49,7 +50,7 @@ N=$((NP + NM))
 llama=$repo/infill/remote/.llama/llama-diffusion-cli
 pydist=$repo/infill/remote/.llama/root/usr/lib/python3/dist-packages
 tokdir=${TOKDIR:-$repo/../shared/reference/dream-v0-7b}
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$MODELS"
 [ -x "$llama" ] || { echo "sidebyside: $llama missing: run bash infill/remote/testdata/fetch-llama.sh" >&2; exit 1; }
 
 # dream-lsp: DREAM if given (say in DREAM_REV what it was built from), else built from a clean
@@ -199,7 +200,7 @@ PY
       esac
       case " $SIDES " in *" ours "*)
       tv=$OUT/time-ours-$f.time
-      timed "$dream" bench --model "$m" --tokens "$N" --masks "$NM" --steps "$OURSTEPS" --runs 1 --cache both --threads 2 --json >"$OUT/time-ours-$f.json" 2>"$OUT/time-ours-$f.err"
+      timed "$dream" bench --model "$m" --tokens "$N" --masks "$NM" --steps "$OURSTEPS" --runs 1 --cache both --threads 2 --matmul "${OURMATMUL:-f32}" --json >"$OUT/time-ours-$f.json" 2>"$OUT/time-ours-$f.err"
       /usr/bin/python3 - "$OUT/time-ours-$f.json" "$f" "$OURSTEPS" "$(rss_of "$tv")" >>"$results" <<'PY'
 import json, sys
 rep, f, steps, rss = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4]
