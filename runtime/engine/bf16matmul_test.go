@@ -1,15 +1,19 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
+	"github.com/dream-lsp/dream-lsp/runtime/model"
 )
 
 // TestOpenBF16Matmul: Options.BF16Matmul is refused with cpu.ErrNoAMX on a
@@ -61,5 +65,22 @@ func TestOpenBF16Matmul(t *testing.T) {
 	}
 	if same*10 < slots*6 {
 		t.Errorf("only %d of %d masked slots agree with the float32 path", same, slots)
+	}
+}
+
+// TestBF16MatmulOtherWeights: with weights that are not bf16 (q8_0 here)
+// the tiles cannot run; Open says so in a Warn and logs matmul=f32.
+func TestBF16MatmulOtherWeights(t *testing.T) {
+	if cpu.New(1).SetBF16Matmul(true) != nil {
+		t.Skip("no AMX-BF16 tiles on this CPU: --matmul bf16 is refused here (TestOpenBF16Matmul)")
+	}
+	var logs bytes.Buffer
+	e, err := engine.OpenFS(builtin.FS(), engine.Options{BF16Matmul: true, Weights: model.WeightsQ8_0, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if !strings.Contains(logs.String(), "--matmul bf16 applies to bf16 weights") || !strings.Contains(logs.String(), "matmul=f32") {
+		t.Fatalf("no Warn, or the wrong matmul logged:\n%s", logs.String())
 	}
 }
