@@ -29,7 +29,8 @@ import (
 //	DREAM_API_LOAD=8x200 go test ./cmd/dream-lsp -run TestAPILoad -v -timeout 60m
 //
 // DREAM_API_LOAD_MODE=batched (or unbatched) runs one mode only;
-// DREAM_API_LOAD_ROUNDS=N runs both modes back to back N times.
+// DREAM_API_LOAD_ROUNDS=N runs both modes back to back N times;
+// DREAM_API_LOAD_ARGS adds server flags to both (e.g. "--matmul bf16").
 func TestAPILoad(t *testing.T) {
 	editors, perEditor := loadSpec(t, "DREAM_API_LOAD", "8x200", 1)
 	windows := loadtest.Windows(t, editors*perEditor)
@@ -48,7 +49,8 @@ func TestAPILoad(t *testing.T) {
 	}
 	var modes []mode
 	for range rounds {
-		modes = append(modes, mode{"batched", nil}, mode{"unbatched", []string{"--no-batch"}})
+		extra := strings.Fields(os.Getenv("DREAM_API_LOAD_ARGS"))
+		modes = append(modes, mode{"batched", extra}, mode{"unbatched", append([]string{"--no-batch"}, extra...)})
 	}
 	for _, mode := range modes {
 		if only := os.Getenv("DREAM_API_LOAD_MODE"); only != "" && only != mode.name {
