@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"text/tabwriter"
@@ -87,6 +89,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	cacheMode := fs.String("cache", "both", "dual K/V cache for the denoise run: off, on, or both (one row each)")
 	refresh := fs.Int("refresh", 0, "with --cache: full forward every N steps (0: the default policy, -1: only the first step)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of a table")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurements (not the loading) to `FILE` (go tool pprof)")
 	shape := fs.String("shape", "30m", "synthetic model without --model: 30m, or qwen0.5b (Dream shaped like Qwen2.5-0.5B, 630M parameters, stored as bf16)")
 	weightsArg, matmulArg := "", ""
 	weightsFlag(fs, &weightsArg)
@@ -182,6 +185,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		LoadCPUMs: (cpuSeconds() - startCPU) * 1000,
 		Weights:   string(wmode),
 		Matmul:    map[bool]string{false: "f32", true: "bf16"}[bf16],
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	ids := make([]int, *tokens)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,5 +63,29 @@ func TestBenchBlockwise(t *testing.T) {
 	}
 	if err := runBench([]string{"--alg", "confidence_threshold", "--block-size", "-2", "--tokens", "24", "--masks", "4", "--steps", "1"}, io.Discard, io.Discard); !errors.Is(err, errUsage) {
 		t.Errorf("--block-size -2: err = %v, want errUsage", err)
+	}
+}
+
+// TestBenchCPUProfile: --cpuprofile writes a profile pprof can read (a
+// gzipped protocol buffer), and the report still comes out.
+func TestBenchCPUProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the 30M synthetic model")
+	}
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	var out bytes.Buffer
+	if err := runBench([]string{"--tokens", "24", "--masks", "4", "--steps", "2", "--runs", "1", "--cache", "off", "--json", "--cpuprofile", prof}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		t.Fatalf("%s is not a gzipped profile (%d bytes)", prof, len(data))
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Results) == 0 {
+		t.Fatalf("report: %v, %d results", err, len(rep.Results))
 	}
 }
