@@ -109,13 +109,11 @@ func packAMX(dst []uint16, raw []byte, rowBytes, N, K int) {
 	wg.Wait()
 }
 
-// bf16Pool holds the activations' bf16 tiles for matmulAMX.
+// bf16Pool holds the activations' bf16 copy for matmulAMX.
 var bf16Pool = sync.Pool{New: func() any { return new([]uint16) }}
 
 // matmulAMX is MatMul with a bf16 weight on AMX tiles (SetBF16Matmul):
-// x is rounded to bf16 once into tiles (for each 16 rows, one 1 KiB tile
-// of 16 rows × 32 values per 32 values of K, so that every tile load
-// reads consecutive bytes), padded to a multiple of 32 rows with zeros,
+// x is rounded to bf16 once, padded to a multiple of 32 rows with zeros,
 // and each task runs amxMM over one 32-column block of out for a group
 // of 32-row blocks, K whole, so every sum is one tile accumulation.
 func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
@@ -129,18 +127,10 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 		*xbp = make([]uint16, need)
 	}
 	xb := (*xbp)[:need]
-	// Row r's c-th 32 values go to tile (r/16, c), row r%16 of it.
-	slot := func(r int) int { return (r/16)*chunks*512 + (r%16)*32 }
 	b.parallel(T, max(1, 4096/K), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			cvtBF16(&xb[slot(r)], 1024, &x[r*K], K)
-		}
+		cvtBF16(&xb[lo*K], &x[lo*K], (hi-lo)*K)
 	})
-	for r := T; r < 32*pairs; r++ {
-		for c := range chunks {
-			clear(xb[slot(r)+c*512 : slot(r)+c*512+32])
-		}
-	}
+	clear(xb[T*K:])
 	colBlocks := N / 32
 	per := pairs
 	for per > 1 && colBlocks*((pairs+per-1)/per) < 4*b.threads {
@@ -148,18 +138,17 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 	}
 	groups := (pairs + per - 1) / per
 	full := T / 32 // blocks of 32 rows wholly inside out
-	xblock := chunks * 1024
 	b.parallelTasks(colBlocks*groups, func(task int) {
 		cb, g := task/groups, task%groups
 		n0 := 32 * cb
 		p0, p1 := g*per, min((g+1)*per, pairs)
 		w0, w1 := &wp[2*cb*chunks*512], &wp[(2*cb+1)*chunks*512]
 		if f := min(p1, full); f > p0 {
-			amxMM(&amxTileCfg, &xb[slot(32*p0)], xblock, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0)
+			amxMM(&amxTileCfg, &xb[p0*32*K], 2*K, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0)
 		}
 		if p1 > full { // the last block, past out's rows: through scratch
 			var s [32 * 32]float32
-			amxMM(&amxTileCfg, &xb[slot(32*full)], xblock, w0, w1, chunks, &s[0], 4*32, 1)
+			amxMM(&amxTileCfg, &xb[full*32*K], 2*K, w0, w1, chunks, &s[0], 4*32, 1)
 			for r := 32 * full; r < T; r++ {
 				copy(out[r*N+n0:r*N+n0+32], s[(r-32*full)*32:])
 			}

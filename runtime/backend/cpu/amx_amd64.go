@@ -21,18 +21,16 @@ var amxAvailable = sync.OnceValue(func() bool {
 })
 
 // amxMM sets pairs 32×32 blocks of out to x·wᵀ on AMX tiles; see
-// amx_amd64.s. x is in amxTiles' layout (xblock bytes from one 16 rows to
-// the next), ldo a byte stride; w0 and w1 point at two 16-column blocks
-// of an amxPack'ed weight. Each call configures the tiles and releases
-// them before it returns, so no tile state is live across goroutine
-// switches.
+// amx_amd64.s. ldx and ldo are byte strides; w0 and w1 point at two
+// 16-column blocks of an amxPack'ed weight. Each call configures the tiles
+// and releases them before it returns, so no tile state is live across
+// goroutine switches.
 //
 //go:noescape
-func amxMM(cfg *[64]byte, x *uint16, xblock int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int)
+func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int)
 
 // cvtBF16 rounds n float32 values (a multiple of 32) to bf16, nearest
-// even, as the AMX tiles take them, writing each 32 of them dstStride
-// bytes after the previous 32 (64: contiguous).
+// even, as the AMX tiles take them.
 //
 //go:noescape
-func cvtBF16(dst *uint16, dstStride int, src *float32, n int)
+func cvtBF16(dst *uint16, src *float32, n int)

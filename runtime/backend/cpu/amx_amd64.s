@@ -32,45 +32,45 @@
 	BYTE $0x72; \
 	BYTE $(0xC0 | ((d&7)<<3) | (r&7))
 
-// func amxMM(cfg *[64]byte, x *uint16, xblock int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int)
-// For each of pairs 32-row blocks of x, sets the 32×32 block of out (ldo
-// bytes between rows, 32·p rows down) to x·wᵀ over chunks·32 values of K.
-// x is in tiles (amxTiles: for each 16 rows, chunks consecutive 1 KiB
-// tiles of 16 rows × 32 bf16; xblock = chunks·1024 bytes from one 16 rows
-// to the next), and w0 and w1 are two 16-column weight blocks in VNNI
-// tiles (amxPack: one 1 KiB tile per 32 values of K, consecutive). Every
-// tile load is 1 KiB of consecutive bytes. Tiles: C in tmm0-3 (rows t,
-// t+16 × columns w0, w1), x in tmm4-5, w in tmm6-7, every tile 16 rows of
-// 64 bytes (cfg).
+// func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int)
+// For each of pairs 32-row blocks of x (bf16, ldx bytes between rows; the
+// block p starts 32·p rows down), sets the 32×32 block of out (ldo bytes
+// between rows, 32·p rows down) to x·wᵀ over chunks·32 values of K, where
+// w0 and w1 are two 16-column weight blocks in VNNI tiles (amxPack: one
+// 1 KiB tile per 32 values of K, consecutive). Tiles: C in tmm0-3 (rows
+// t, t+16 × columns w0, w1), x in tmm4-5, w in tmm6-7, every tile 16 rows
+// of 64 bytes (cfg).
 TEXT ·amxMM(SB), NOSPLIT, $0-72
 	MOVQ cfg+0(FP), SI
 	LDTILECFG_SI
 	MOVQ pairs+64(FP), R9
 	MOVQ x+8(FP), R10
 	MOVQ out+48(FP), R11
-	MOVQ $64, SI
 pair:
+	MOVQ ldx+16(FP), DX
 	MOVQ R10, BX
-	MOVQ R10, DI
-	ADDQ xblock+16(FP), DI
+	MOVQ DX, DI
+	SHLQ $4, DI
+	ADDQ BX, DI
 	MOVQ w0+24(FP), AX
 	MOVQ w1+32(FP), CX
 	MOVQ chunks+40(FP), R8
+	MOVQ $64, SI
 	TILEZERO(0)
 	TILEZERO(1)
 	TILEZERO(2)
 	TILEZERO(3)
 chunk:
-	TILELOADD(4, 3, 6)
-	TILELOADD(5, 7, 6)
+	TILELOADD(4, 3, 2)
+	TILELOADD(5, 7, 2)
 	TILELOADD(6, 0, 6)
 	TILELOADD(7, 1, 6)
 	TDPBF16PS(0, 4, 6)
 	TDPBF16PS(1, 4, 7)
 	TDPBF16PS(2, 5, 6)
 	TDPBF16PS(3, 5, 7)
-	ADDQ $1024, BX
-	ADDQ $1024, DI
+	ADDQ $64, BX
+	ADDQ $64, DI
 	ADDQ $1024, AX
 	ADDQ $1024, CX
 	DECQ R8
@@ -87,8 +87,8 @@ chunk:
 	ADDQ $64, DI
 	TILESTORED(3, 7, 2)
 	// Next 32 rows of x and of out.
-	MOVQ xblock+16(FP), DX
-	SHLQ $1, DX
+	MOVQ ldx+16(FP), DX
+	SHLQ $5, DX
 	ADDQ DX, R10
 	MOVQ ldo+56(FP), DX
 	SHLQ $5, DX
@@ -98,14 +98,13 @@ chunk:
 	TILERELEASE
 	RET
 
-// func cvtBF16(dst *uint16, dstStride int, src *float32, n int)
-// Rounds n float32 values (a multiple of 32) to bf16, nearest even, 32 at
-// a time: the c-th 32 go to dst + c·dstStride bytes (64: contiguous).
-TEXT ·cvtBF16(SB), NOSPLIT, $0-32
+// func cvtBF16(dst *uint16, src *float32, n int)
+// dst[i] = src[i] rounded to bf16 (nearest even) for i < n; n is a
+// multiple of 32.
+TEXT ·cvtBF16(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
-	MOVQ dstStride+8(FP), DX
-	MOVQ src+16(FP), SI
-	MOVQ n+24(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
 	SHRQ $5, CX
 	JZ cvtdone
 cvtloop:
@@ -114,7 +113,7 @@ cvtloop:
 	VCVTNE2PS2BF16(1, 2, 3)
 	VMOVDQU16 Z3, (DI)
 	ADDQ $128, SI
-	ADDQ DX, DI
+	ADDQ $64, DI
 	DECQ CX
 	JNZ cvtloop
 cvtdone:

@@ -5,10 +5,10 @@ package cpu
 // amxAvailable is false: this build has no AMX kernel.
 func amxAvailable() bool { return false }
 
-func amxMM(cfg *[64]byte, x *uint16, xblock int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int) {
+func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int) {
 	panic("cpu: amxMM without AMX support")
 }
 
-func cvtBF16(dst *uint16, dstStride int, src *float32, n int) { panic("cpu: cvtBF16 without AVX512-BF16 support") }
+func cvtBF16(dst *uint16, src *float32, n int) { panic("cpu: cvtBF16 without AVX512-BF16 support") }
 
 func releasePages([]byte) {}

@@ -40,7 +40,7 @@ func TestCvtBF16(t *testing.T) {
 		src[i] = math.Float32frombits(u)
 	}
 	dst := make([]uint16, len(src))
-	cvtBF16(&dst[0], 64, &src[0], len(src))
+	cvtBF16(&dst[0], &src[0], len(src))
 	for i, f := range src {
 		if want := bf16RNE(f); dst[i] != want {
 			t.Fatalf("value %d (%#08x): got %#04x, want %#04x", i, math.Float32bits(f), dst[i], want)
