@@ -47,6 +47,10 @@ test: fmt-check vet build node-deps
 	# go test -json through internal/testsummary: failures in full, then the count of tests run and
 	# skipped with every skip's reason (under CI only GPU tests and opt-in runs may skip).
 	$(GO) run ./internal/testsummary -timeout 20m ./...
+	# A build without assembly (purego): the pure-Go kernels on the CPU backend's real paths, and
+	# --matmul bf16 where no AMX tiles can run (the engine warns and runs float32 matmuls).
+	$(GO) test -tags purego ./runtime/backend/cpu
+	$(GO) test -tags purego -run 'BF16Matmul|MatmulFlag' ./runtime/engine ./cmd/dream-lsp
 	# deploy/ is a module of its own (Kubernetes types): its manifests decoded strictly.
 	cd deploy && $(GO) test ./...
 	@$(MAKE) --no-print-directory vscode-test

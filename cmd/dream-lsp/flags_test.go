@@ -103,8 +103,8 @@ func TestVersionRejectsFlagsAnywhere(t *testing.T) {
 }
 
 // TestMatmulFlag: --matmul takes f32 or bf16; anything else is a usage
-// error naming the flag. bf16 completes where the CPU has AMX tiles and
-// is refused with a reason that says so where it has none.
+// error naming the flag. bf16 completes everywhere: on the AMX tiles, or
+// where the CPU has none with float32 matmuls after a warning naming AMX.
 func TestMatmulFlag(t *testing.T) {
 	at := "../../testdata/examples/readconfig.go:12:1"
 	var out, errb bytes.Buffer
@@ -114,11 +114,8 @@ func TestMatmulFlag(t *testing.T) {
 	out.Reset()
 	errb.Reset()
 	code := mainExit([]string{"infill", at, "--matmul", "bf16", "--json"}, &out, &errb)
-	if !cpu.AMXAvailable() {
-		if code == 0 || !strings.Contains(errb.String(), "AMX") {
-			t.Fatalf("--matmul bf16 without AMX: exit %d, stderr %q; want a failure naming AMX", code, errb.String())
-		}
-		return
+	if !cpu.AMXAvailable() && !strings.Contains(errb.String(), "AMX") {
+		t.Fatalf("--matmul bf16 without AMX: stderr %q does not say why it runs float32 matmuls", errb.String())
 	}
 	if code != 0 {
 		t.Fatalf("--matmul bf16: exit %d: %s", code, errb.String())

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -16,24 +15,42 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 )
 
-// TestOpenBF16Matmul: Options.BF16Matmul is refused with cpu.ErrNoAMX on a
-// CPU without AMX; with AMX the built-in model runs its matmuls on the
-// tiles: the same requests complete, with confidences that differ from the
-// float32 sums (the tiles did run) and tokens that mostly agree.
+// TestOpenBF16Matmul: on a CPU without AMX, Options.BF16Matmul opens the
+// model with float32 matmuls after a Warn that says why, and the results
+// are the float32 path's exactly; with AMX the built-in model runs its
+// matmuls on the tiles: the same requests complete, with confidences that
+// differ from the float32 sums (the tiles did run) and tokens that mostly
+// agree.
 func TestOpenBF16Matmul(t *testing.T) {
-	e, err := engine.OpenFS(builtin.FS(), engine.Options{BF16Matmul: true, Cache: denoise.CacheOptions{Enabled: true}})
-	if cpu.New(1).SetBF16Matmul(true) != nil {
-		if !errors.Is(err, cpu.ErrNoAMX) {
-			t.Fatalf("BF16Matmul on a CPU without AMX: %v, want cpu.ErrNoAMX", err)
-		}
-		t.Logf("no AMX here: refused as it should be (%v)", err)
-		return
-	}
+	var logs bytes.Buffer
+	e, err := engine.OpenFS(builtin.FS(), engine.Options{BF16Matmul: true, Cache: denoise.CacheOptions{Enabled: true}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	ref := openBuiltin(t)
+	if cpu.New(1).SetBF16Matmul(true) != nil {
+		if !strings.Contains(logs.String(), "--matmul bf16 cannot run here") || !strings.Contains(logs.String(), "matmul=f32") {
+			t.Fatalf("no AMX: no Warn, or the wrong matmul logged:\n%s", logs.String())
+		}
+		for _, r := range batchRequests(ref, 2) {
+			want, err := ref.Denoise(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Denoise(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got.Confidence, want.Confidence, slices.Equal) {
+				t.Fatal("no AMX: the results differ from the float32 path's")
+			}
+		}
+		return
+	}
+	if !strings.Contains(logs.String(), "matmul=bf16-amx") {
+		t.Fatalf("the model-loaded log does not say bf16-amx:\n%s", logs.String())
+	}
 	same, slots, moved := 0, 0, false
 	for _, r := range batchRequests(ref, 4) {
 		want, err := ref.Denoise(context.Background(), r)

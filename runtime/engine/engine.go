@@ -60,8 +60,8 @@ type Options struct {
 	// BF16Matmul multiplies bf16 weights on the CPU's AMX tiles with the
 	// activations rounded to bf16 (cpu.Backend.SetBF16Matmul): several
 	// times faster, at bf16's precision instead of the reference float32
-	// sums. Open fails with cpu.ErrNoAMX on a CPU without AMX-BF16; a
-	// given Backend other than the CPU's ignores it, with a Warn.
+	// sums. Where it cannot run (a CPU without AMX-BF16, a backend other
+	// than the CPU's) Open warns and runs float32 matmuls.
 	BF16Matmul bool
 	// DeviceTokens is the K/V cache rows a DeviceLoader's fast path
 	// reserves: the canvases of one Denoise call together (0: its default,
@@ -189,17 +189,7 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 		}
 		be = cpu.New(opts.Threads)
 	}
-	bf16 := false
-	if opts.BF16Matmul {
-		var err error
-		if bf16, err = enableBF16Matmul(be, log); err != nil {
-			if opts.Backend == nil {
-				be.Close()
-			}
-			closer.Close()
-			return nil, fmt.Errorf("engine: bf16 matmul: %w", err)
-		}
-	}
+	bf16 := opts.BF16Matmul && enableBF16Matmul(be, log)
 	dev, path := loadDevice(cfg, src, be, mode, opts.DeviceTokens, log)
 	var m *model.Model
 	if dev == nil {
@@ -243,18 +233,23 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 }
 
 // enableBF16Matmul turns on the CPU backend's AMX matmul
-// (Options.BF16Matmul) and reports whether it did. Another backend (a
-// GPU, which keeps bf16 weights in its own fast path) runs as it would
-// without the option, after a Warn, so a setting made for CPU machines
-// does not stop a GPU machine from serving; a CPU without AMX is an
-// error, since what was asked for cannot run.
-func enableBF16Matmul(be backend.Backend, log *slog.Logger) (bool, error) {
+// (Options.BF16Matmul) and reports whether it did. Where it cannot run (a
+// CPU without AMX, or another backend: a GPU keeps bf16 weights in its
+// own fast path) the engine runs as without the option, after a Warn
+// that says why: the option is a speed-up, and a setting made for one
+// machine (an editor's server arguments) must not stop another from
+// serving.
+func enableBF16Matmul(be backend.Backend, log *slog.Logger) bool {
 	cb, ok := be.(*cpu.Backend)
 	if !ok {
 		log.Warn("--matmul bf16 applies to the CPU backend only; ignored", "backend", be.Name())
-		return false, nil
+		return false
 	}
-	return true, cb.SetBF16Matmul(true)
+	if err := cb.SetBF16Matmul(true); err != nil {
+		log.Warn("--matmul bf16 cannot run here; float32 matmuls", "reason", err)
+		return false
+	}
+	return true
 }
 
 // loadDevice loads the backend's fast path when it has one and the weight

@@ -22,7 +22,7 @@ var amxAvailable = sync.OnceValue(func() bool {
 
 // amxMM sets pairs 32×32 blocks of out to x·wᵀ on AMX tiles; see
 // amx_amd64.s. ldx and ldo are byte strides; w0 and w1 point at two
-// 16-column blocks of an amxPack'ed weight. Each call configures the tiles
+// 16-column blocks of an amxPacked weight. Each call configures the tiles
 // and releases them before it returns, so no tile state is live across
 // goroutine switches.
 //
