@@ -80,7 +80,11 @@ function H.editor(opts)
   end
   function E.close()
     if E.chan then
-      pcall(vim.rpcrequest, E.chan, "nvim_command", "qall!")
+      -- At a prompt the command would wait forever (see unblocked below); jobstop ends it then.
+      local okm, m = pcall(vim.rpcrequest, E.chan, "nvim_get_mode")
+      if okm and not m.blocking then
+        pcall(vim.rpcrequest, E.chan, "nvim_command", "qall!")
+      end
     end
     vim.fn.jobwait({ E.job }, 5000)
     vim.fn.jobstop(E.job)
@@ -116,13 +120,27 @@ function H.editor(opts)
       error("the terminal UI did not attach in tmux")
     end
   end
+  -- A request the editor under test defers while it waits at a prompt (hit-enter, more, a pending
+  -- operator) would block the spec until the Go test's timeout, with nothing said. nvim_get_mode is
+  -- answered even there, so each such request is preceded by it, and a blocked editor is an error
+  -- that shows the screen.
+  local function unblocked(what)
+    local m = vim.rpcrequest(E.chan, "nvim_get_mode")
+    if m.blocking then
+      local screen = E.screen and E.screen() or nil
+      error(string.format("the editor under test waits at a prompt (mode %q) before %s%s", m.mode, what,
+        screen and ("; its screen:\n" .. screen) or ""))
+    end
+  end
   function E.lua(code, ...)
+    unblocked("nvim_exec_lua " .. code:sub(1, 60))
     return vim.rpcrequest(E.chan, "nvim_exec_lua", code, { ... })
   end
   function E.input(keys)
     vim.rpcrequest(E.chan, "nvim_input", keys)
   end
   function E.lines()
+    unblocked("nvim_buf_get_lines")
     return vim.rpcrequest(E.chan, "nvim_buf_get_lines", 0, 0, -1, false)
   end
   function E.mode()
