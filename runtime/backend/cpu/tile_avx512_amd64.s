@@ -22,7 +22,9 @@
 
 // func mm8z(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
 // For g < groups, r < 8, c < 2: out[r*ldo + 2g + c] += sum_{k<n} x[r*ldx+k]*w[(2g+c)*ldw+k];
-// n is a multiple of 16 and groups > 0. The eight x rows stay in L1 while
+// groups > 0; the values past the last multiple of 16 of n are one more
+// 16-lane step with the lanes past n zero (masked loads, which read
+// nothing past n). The eight x rows stay in L1 while
 // the w rows stream past, two per block: 10 loads per 16 FMAs, one w load
 // per 8. acc(r,c) lives in Z(4*(2*(r%2)+c) + r/2) so that the transpose
 // tree leaves rows 2L and 2L+1 in 128-bit lane L of the result.
@@ -31,6 +33,17 @@
 // per 64-byte line from pf on (the weight bytes the caller decodes next),
 // so that memory streams them while the FMAs run.
 TEXT ·mm8z(SB), NOSPLIT, $0-80
+	// The K tail past the last multiple of 16 is read with K1-masked
+	// loads (zeros in the other lanes): n+48(FP) becomes that multiple,
+	// K1 the tail's lanes (none: zero).
+	MOVQ n+48(FP), AX
+	MOVQ AX, R15
+	ANDQ $-16, AX
+	MOVQ AX, n+48(FP)
+	ANDQ $15, R15
+	MOVQ $0xFFFF, AX
+	BZHIQ R15, AX, AX
+	KMOVW AX, K1
 	MOVQ ldx+8(FP), AX
 	SHLQ $2, AX
 	MOVQ x+0(FP), SI
@@ -75,7 +88,7 @@ pfdone8:
 	VPXORD Z15, Z15, Z15
 	XORQ AX, AX
 	CMPQ AX, n+48(FP)
-	JGE reduce8
+	JGE tail8
 loop8:
 	VMOVUPS (SI)(AX*4), Z16
 	VMOVUPS (R8)(AX*4), Z17
@@ -106,6 +119,35 @@ loop8:
 	ADDQ $16, AX
 	CMPQ AX, n+48(FP)
 	JLT loop8
+tail8:
+	KORTESTW K1, K1
+	JZ reduce8
+	VMOVUPS.Z (SI)(AX*4), K1, Z16
+	VMOVUPS.Z (R8)(AX*4), K1, Z17
+	VMOVUPS.Z (R9)(AX*4), K1, Z18
+	VMOVUPS.Z (R10)(AX*4), K1, Z19
+	VMOVUPS.Z (R11)(AX*4), K1, Z20
+	VMOVUPS.Z (R12)(AX*4), K1, Z21
+	VMOVUPS.Z (R13)(AX*4), K1, Z22
+	VMOVUPS.Z (BX)(AX*4), K1, Z23
+	VMOVUPS.Z (DX)(AX*4), K1, Z24
+	VMOVUPS.Z (CX)(AX*4), K1, Z25
+	VFMADD231PS Z24, Z16, Z0
+	VFMADD231PS Z24, Z17, Z8
+	VFMADD231PS Z24, Z18, Z1
+	VFMADD231PS Z24, Z19, Z9
+	VFMADD231PS Z24, Z20, Z2
+	VFMADD231PS Z24, Z21, Z10
+	VFMADD231PS Z24, Z22, Z3
+	VFMADD231PS Z24, Z23, Z11
+	VFMADD231PS Z25, Z16, Z4
+	VFMADD231PS Z25, Z17, Z12
+	VFMADD231PS Z25, Z18, Z5
+	VFMADD231PS Z25, Z19, Z13
+	VFMADD231PS Z25, Z20, Z6
+	VFMADD231PS Z25, Z21, Z14
+	VFMADD231PS Z25, Z22, Z7
+	VFMADD231PS Z25, Z23, Z15
 reduce8:
 	COMBINE1(Z0, Z1, Z16, Z17)
 	COMBINE1(Z2, Z3, Z18, Z19)
@@ -174,8 +216,8 @@ reduce8:
 	VADDPS tx, x, x
 
 // func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int, pf uintptr, pfper int)
-// For c < cols: out[c] += sum_{k<n} x[k]*w[c*ldw+k], n a multiple of 16
-// (at least 16). Each sum is bit-identical to the one mm8z gives that row
+// For c < cols: out[c] += sum_{k<n} x[k]*w[c*ldw+k], n ≥ 1 (its tail past
+// the last multiple of 16 masked, as mm8z). Each sum is bit-identical to the one mm8z gives that row
 // and column: one 16-lane FMA accumulator over k in the same order, then
 // the same reduction tree ((S0+S1)+(S2+S3) after REDUCE16). It serves the
 // rows of a tile past the last multiple of eight, which mm8z would run in
@@ -186,7 +228,14 @@ TEXT ·mm1z(SB), NOSPLIT, $0-64
 	MOVQ ldw+16(FP), BX
 	SHLQ $2, BX
 	MOVQ out+24(FP), DI
+	// CX: n's last multiple of 16; K1: the tail's lanes, as mm8z.
 	MOVQ n+32(FP), CX
+	MOVQ CX, AX
+	ANDQ $-16, CX
+	ANDQ $15, AX
+	MOVQ $0xFFFF, R9
+	BZHIQ AX, R9, R9
+	KMOVW R9, K1
 	MOVQ cols+40(FP), R8
 	MOVQ pf+48(FP), R14
 quad1:
@@ -209,6 +258,8 @@ pfdone1:
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	XORQ AX, AX
+	CMPQ AX, CX
+	JGE tail14
 loop14:
 	VMOVUPS (SI)(AX*4), Z16
 	VFMADD231PS (DX)(AX*4), Z16, Z0
@@ -218,6 +269,19 @@ loop14:
 	ADDQ $16, AX
 	CMPQ AX, CX
 	JLT loop14
+tail14:
+	KORTESTW K1, K1
+	JZ red14
+	VMOVUPS.Z (SI)(AX*4), K1, Z16
+	VMOVUPS.Z (DX)(AX*4), K1, Z17
+	VMOVUPS.Z (R9)(AX*4), K1, Z18
+	VMOVUPS.Z (R10)(AX*4), K1, Z19
+	VMOVUPS.Z (R11)(AX*4), K1, Z20
+	VFMADD231PS Z17, Z16, Z0
+	VFMADD231PS Z18, Z16, Z1
+	VFMADD231PS Z19, Z16, Z2
+	VFMADD231PS Z20, Z16, Z3
+red14:
 	REDUCE16(Z0, Y0, X0, Y4, X4)
 	REDUCE16(Z1, Y1, X1, Y5, X5)
 	REDUCE16(Z2, Y2, X2, Y6, X6)
@@ -239,6 +303,8 @@ pair1:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	XORQ AX, AX
+	CMPQ AX, CX
+	JGE tail12
 loop12:
 	VMOVUPS (SI)(AX*4), Z16
 	VFMADD231PS (DX)(AX*4), Z16, Z0
@@ -246,6 +312,15 @@ loop12:
 	ADDQ $16, AX
 	CMPQ AX, CX
 	JLT loop12
+tail12:
+	KORTESTW K1, K1
+	JZ red12
+	VMOVUPS.Z (SI)(AX*4), K1, Z16
+	VMOVUPS.Z (DX)(AX*4), K1, Z17
+	VMOVUPS.Z (R9)(AX*4), K1, Z18
+	VFMADD231PS Z17, Z16, Z0
+	VFMADD231PS Z18, Z16, Z1
+red12:
 	REDUCE16(Z0, Y0, X0, Y4, X4)
 	REDUCE16(Z1, Y1, X1, Y5, X5)
 	VHADDPS X1, X0, X0
@@ -261,12 +336,21 @@ single1:
 	JLT done1
 	VPXORD Z0, Z0, Z0
 	XORQ AX, AX
+	CMPQ AX, CX
+	JGE tail11
 loop11:
 	VMOVUPS (SI)(AX*4), Z16
 	VFMADD231PS (DX)(AX*4), Z16, Z0
 	ADDQ $16, AX
 	CMPQ AX, CX
 	JLT loop11
+tail11:
+	KORTESTW K1, K1
+	JZ red11
+	VMOVUPS.Z (SI)(AX*4), K1, Z16
+	VMOVUPS.Z (DX)(AX*4), K1, Z17
+	VFMADD231PS Z17, Z16, Z0
+red11:
 	REDUCE16(Z0, Y0, X0, Y4, X4)
 	VHADDPS X0, X0, X0
 	VHADDPS X0, X0, X0

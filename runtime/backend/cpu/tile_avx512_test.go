@@ -88,7 +88,7 @@ func TestMM1zMatchesMM8z(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(9, 9))
 	for cols := 1; cols <= 11; cols++ {
-		for _, K := range []int{16, 48, 1024} {
+		for _, K := range []int{16, 48, 1024, 5, 17, 255, 1000} { // with K tails (masked)
 			pairs := (cols + 1) / 2
 			x := randWeights(r, 8*K, 1)
 			w := randWeights(r, 2*pairs*K, 1)
