@@ -413,8 +413,6 @@ func TestHostileEndsOnlyAtEOF(t *testing.T) {
 func TestHostileBinary(t *testing.T) {
 	bin := binary(t)
 	var in strings.Builder
-	in.WriteString(frameBytes(`{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"capabilities":{"textDocument":{"inlineCompletion":{}}}}}`))
-	in.WriteString(frameBytes(`{"jsonrpc":"2.0","method":"initialized","params":{}}`))
 	in.WriteString(frameBytes(fmt.Sprintf(`{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":%q,"languageId":"go","version":1,"text":%q}}}`, hostileURI, hostileText)))
 	var want []reply
 	skipped := 0 // inputs logged as "malformed message skipped"
@@ -444,11 +442,31 @@ func TestHostileBinary(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Initialize, and wait until the engine is ready: a completion asked
+	// while the model loads is answered empty, which the probe would take
+	// for a lost document (it did once, under load).
+	init := frameBytes(`{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"capabilities":{"textDocument":{"inlineCompletion":{}}}}}`) +
+		frameBytes(`{"jsonrpc":"2.0","method":"initialized","params":{}}`)
+	if _, err := io.WriteString(stdin, init); err != nil {
+		t.Fatalf("writing to dream-lsp: %v", err)
+	}
+	r := bufio.NewReader(stdout)
+	for ready := false; !ready; {
+		body, err := readFrame(r)
+		if err != nil {
+			cmd.Wait()
+			t.Fatalf("dream-lsp ended before it was ready (%v)\nstderr:\n%s", err, tail(stderr.String(), 4000))
+		}
+		var m wireMsg
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatalf("not JSON: %q", body)
+		}
+		ready = m.Method == lsp.MethodStatus && strings.Contains(string(m.Params), `"ready"`)
+	}
 	if _, err := io.WriteString(stdin, in.String()); err != nil {
 		t.Fatalf("writing to dream-lsp: %v", err)
 	}
 	// Read up to the completion's answer before shutting down.
-	r := bufio.NewReader(stdout)
 	var got []reply
 	var probe *wireMsg
 	for probe == nil {
