@@ -1,13 +1,14 @@
 package cpu
 
+import "unsafe"
+
 // useBcast reports whether small decoded weights are packed for the
-// broadcast kernels (mm6x16): on CPUs with AVX2 but not AVX-512. The 3×4
+// broadcast kernels (mm6x16; mm6x32z on AVX-512): on CPUs with AVX2. The
 // dot-product tiles end every output with a horizontal sum, which for
 // the built-in model's short rows (K = 192) costs about as much as the
 // FMAs; the broadcast kernels keep each output in its own lane (1.2-1.3×
-// the tiles' rate on the built-in model's shapes, BenchmarkBcastVsTile).
-// AVX-512 machines keep their 8×2 tiles.
-var useBcast = haveSIMD && !haveAVX512
+// the 3×4 tiles' rate on the built-in model's shapes, BenchmarkBcastVsTile).
+var useBcast = haveSIMD
 
 // packPanels16 lays a row-major [n,k] weight (n a multiple of 16) out as
 // mm6x16 reads it: panels of 16 consecutive rows, each K-major (the 16
@@ -51,10 +52,20 @@ func bcastWeight(n, k int) bool {
 func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k, pstride, jstride, t0, t1, n0, panels int) {
 	n1 := n0 + 16*panels
 	i := t0
+	pairs := 0
+	if haveAVX512 {
+		pairs = panels / 2 // 32 columns at a time in 512-bit registers
+	}
+	wLast := (*float32)(unsafe.Add(unsafe.Pointer(w), 4*2*pairs*pstride))
 	for ; i+6 <= t1; i += 6 {
 		_ = x[(i+5)*ldx+xk+k-1]
 		_ = out[(i+5)*ldo+n1-1]
-		mm6x16(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, panels)
+		if pairs > 0 {
+			mm6x32z(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, pairs)
+		}
+		if panels > 2*pairs {
+			mm6x16(&x[i*ldx+xk], ldx, wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], ldo, panels-2*pairs)
+		}
 	}
 	if i+3 <= t1 {
 		_ = x[(i+2)*ldx+xk+k-1]

@@ -127,3 +127,38 @@ func TestGemmNN(t *testing.T) {
 		}
 	}
 }
+
+// TestMM6x32zMatchesMM6x16: the 512-bit kernel gives mm6x16's sums bit
+// for bit (each output's FMAs in the same order), from packed panels and
+// from a row-major matrix (P·V's layout), with partial sums in out.
+func TestMM6x32zMatchesMM6x16(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 kernels on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(6, 32))
+	for trial := range 30 {
+		k, pairs := 1+r.IntN(300), 1+r.IntN(3)
+		ldx, ldo := k+r.IntN(5), 32*pairs+16*r.IntN(2)
+		x := randWeights(r, 6*ldx, 1)
+		var w []float32
+		var pstride, jstride int
+		if trial%2 == 0 { // packed panels
+			pstride, jstride = 16*k, 16
+			w = randWeights(r, 2*pairs*16*k, 1)
+		} else { // row-major [k, n]
+			n := 32*pairs + 16*r.IntN(2)
+			pstride, jstride = 16, n
+			w = randWeights(r, k*n, 1)
+		}
+		init := randWeights(r, 6*ldo, 1)
+		got := append([]float32(nil), init...)
+		want := append([]float32(nil), init...)
+		mm6x32z(&x[0], ldx, &w[0], k, pstride, jstride, &got[0], ldo, pairs)
+		mm6x16(&x[0], ldx, &w[0], k, pstride, jstride, &want[0], ldo, 2*pairs)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d (k %d, %d pairs): out[%d] = %v, mm6x16 %v", trial, k, pairs, i, got[i], want[i])
+			}
+		}
+	}
+}

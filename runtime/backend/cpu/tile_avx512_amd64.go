@@ -42,3 +42,11 @@ func decodeBF16Z(dst *float32, src *byte, n int)
 //
 //go:noescape
 func decodeQ8Z(dst *float32, src *byte, nb int)
+
+// mm6x32z is mm6x16 over pairs of 16-column panels (panel 2q at
+// wp+2q·pstride, 2q+1 one pstride on) with 512-bit registers: the same
+// per-lane FMA order, so the same sums. Implemented in
+// bcast_avx512_amd64.s.
+//
+//go:noescape
+func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)

@@ -1,0 +1,102 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)
+// mm6x16 over pairs of panels with 512-bit registers: for q < pairs,
+// r < 6, c < 32 (panel 2q, then 2q+1),
+//   out[r*ldo+32q+c] += Σ_{j<k} x[r*ldx+j]·wp[(2q+c/16)*pstride+j*jstride+c%16]
+// one j at a time with FMA in each output's own lane, the same order as
+// mm6x16, mm3x16 and mm1x16, so every sum is bit for bit theirs. k ≥ 1.
+TEXT ·mm6x32z(SB), NOSPLIT, $0-72
+	MOVQ x+0(FP), R11
+	MOVQ ldx+8(FP), R8
+	SHLQ $2, R8
+	MOVQ wp+16(FP), R12
+	MOVQ pstride+32(FP), R13
+	SHLQ $2, R13
+	MOVQ jstride+40(FP), R14
+	SHLQ $2, R14
+	MOVQ out+48(FP), DI
+	MOVQ ldo+56(FP), BX
+	SHLQ $2, BX
+	LEAQ (DI)(BX*2), R10
+	ADDQ BX, R10
+	MOVQ pairs+64(FP), AX
+pair6:
+	MOVQ R12, DX
+	LEAQ (R12)(R13*1), R15
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ R11, SI
+	LEAQ (SI)(R8*2), R9
+	ADDQ R8, R9
+	MOVQ k+24(FP), CX
+k6z:
+	VMOVUPS (DX), Z12
+	VMOVUPS (R15), Z13
+	VBROADCASTSS (SI), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS (SI)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VBROADCASTSS (SI)(R8*2), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS (R9), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VBROADCASTSS (R9)(R8*1), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS (R9)(R8*2), Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z11
+	ADDQ $4, SI
+	ADDQ $4, R9
+	ADDQ R14, DX
+	ADDQ R14, R15
+	DECQ CX
+	JNZ k6z
+	VADDPS (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	VADDPS 64(DI), Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VADDPS (DI)(BX*1), Z2, Z2
+	VMOVUPS Z2, (DI)(BX*1)
+	VADDPS 64(DI)(BX*1), Z3, Z3
+	VMOVUPS Z3, 64(DI)(BX*1)
+	VADDPS (DI)(BX*2), Z4, Z4
+	VMOVUPS Z4, (DI)(BX*2)
+	VADDPS 64(DI)(BX*2), Z5, Z5
+	VMOVUPS Z5, 64(DI)(BX*2)
+	VADDPS (R10), Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS 64(R10), Z7, Z7
+	VMOVUPS Z7, 64(R10)
+	VADDPS (R10)(BX*1), Z8, Z8
+	VMOVUPS Z8, (R10)(BX*1)
+	VADDPS 64(R10)(BX*1), Z9, Z9
+	VMOVUPS Z9, 64(R10)(BX*1)
+	VADDPS (R10)(BX*2), Z10, Z10
+	VMOVUPS Z10, (R10)(BX*2)
+	VADDPS 64(R10)(BX*2), Z11, Z11
+	VMOVUPS Z11, 64(R10)(BX*2)
+	ADDQ $128, DI
+	ADDQ $128, R10
+	LEAQ (R12)(R13*2), R12
+	DECQ AX
+	JNZ pair6
+	VZEROUPPER
+	RET
