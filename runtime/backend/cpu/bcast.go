@@ -47,7 +47,8 @@ func bcastWeight(n, k int) bool {
 // on the broadcast kernels, the weight read from w as mm6x16 reads it
 // (panels pstride values apart, step j of a panel jstride values on):
 // six rows at a time on mm6x16, then three on mm3x16, the rest one at a
-// time on mm1x16, all of which give a row the same sums. Callers check
+// time on mm1x16 (on AVX-512 their 32-column mm*x32z for pairs of
+// panels), all of which give a row the same sums. Callers check
 // the weight's bounds; k ≥ 1 and panels ≥ 1.
 func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k, pstride, jstride, t0, t1, n0, panels int) {
 	n1 := n0 + 16*panels
@@ -70,13 +71,23 @@ func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k,
 	if i+3 <= t1 {
 		_ = x[(i+2)*ldx+xk+k-1]
 		_ = out[(i+2)*ldo+n1-1]
-		mm3x16(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, panels)
+		if pairs > 0 {
+			mm3x32z(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, pairs)
+		}
+		if panels > 2*pairs {
+			mm3x16(&x[i*ldx+xk], ldx, wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], ldo, panels-2*pairs)
+		}
 		i += 3
 	}
 	for ; i < t1; i++ {
 		_ = x[i*ldx+xk+k-1]
 		_ = out[i*ldo+n1-1]
-		mm1x16(&x[i*ldx+xk], w, k, pstride, jstride, &out[i*ldo+n0], panels)
+		if pairs > 0 {
+			mm1x32z(&x[i*ldx+xk], w, k, pstride, jstride, &out[i*ldo+n0], pairs)
+		}
+		if panels > 2*pairs {
+			mm1x16(&x[i*ldx+xk], wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], panels-2*pairs)
+		}
 	}
 }
 

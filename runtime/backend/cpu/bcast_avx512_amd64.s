@@ -100,3 +100,103 @@ k6z:
 	JNZ pair6
 	VZEROUPPER
 	RET
+
+// func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)
+// mm6x32z for three x rows: the same per-lane FMA order.
+TEXT ·mm3x32z(SB), NOSPLIT, $0-72
+	MOVQ x+0(FP), R11
+	MOVQ ldx+8(FP), R8
+	SHLQ $2, R8
+	MOVQ wp+16(FP), R12
+	MOVQ pstride+32(FP), R13
+	SHLQ $2, R13
+	MOVQ jstride+40(FP), R14
+	SHLQ $2, R14
+	MOVQ out+48(FP), DI
+	MOVQ ldo+56(FP), BX
+	SHLQ $2, BX
+	MOVQ pairs+64(FP), AX
+pair3:
+	MOVQ R12, DX
+	LEAQ (R12)(R13*1), R15
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ R11, SI
+	MOVQ k+24(FP), CX
+k3z:
+	VMOVUPS (DX), Z12
+	VMOVUPS (R15), Z13
+	VBROADCASTSS (SI), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS (SI)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VBROADCASTSS (SI)(R8*2), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	ADDQ $4, SI
+	ADDQ R14, DX
+	ADDQ R14, R15
+	DECQ CX
+	JNZ k3z
+	VADDPS (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	VADDPS 64(DI), Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VADDPS (DI)(BX*1), Z2, Z2
+	VMOVUPS Z2, (DI)(BX*1)
+	VADDPS 64(DI)(BX*1), Z3, Z3
+	VMOVUPS Z3, 64(DI)(BX*1)
+	VADDPS (DI)(BX*2), Z4, Z4
+	VMOVUPS Z4, (DI)(BX*2)
+	VADDPS 64(DI)(BX*2), Z5, Z5
+	VMOVUPS Z5, 64(DI)(BX*2)
+	ADDQ $128, DI
+	LEAQ (R12)(R13*2), R12
+	DECQ AX
+	JNZ pair3
+	VZEROUPPER
+	RET
+
+// func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int)
+// mm6x32z for one row: the same per-lane FMA order.
+TEXT ·mm1x32z(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), R11
+	MOVQ wp+8(FP), R12
+	MOVQ pstride+24(FP), R13
+	SHLQ $2, R13
+	MOVQ jstride+32(FP), R14
+	SHLQ $2, R14
+	MOVQ out+40(FP), DI
+	MOVQ pairs+48(FP), AX
+pair1z:
+	MOVQ R12, DX
+	LEAQ (R12)(R13*1), R15
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ R11, SI
+	MOVQ k+16(FP), CX
+k1z:
+	VBROADCASTSS (SI), Z14
+	VFMADD231PS (DX), Z14, Z0
+	VFMADD231PS (R15), Z14, Z1
+	ADDQ $4, SI
+	ADDQ R14, DX
+	ADDQ R14, R15
+	DECQ CX
+	JNZ k1z
+	VADDPS (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	VADDPS 64(DI), Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, DI
+	LEAQ (R12)(R13*2), R12
+	DECQ AX
+	JNZ pair1z
+	VZEROUPPER
+	RET

@@ -128,8 +128,8 @@ func TestGemmNN(t *testing.T) {
 	}
 }
 
-// TestMM6x32zMatchesMM6x16: the 512-bit kernel gives mm6x16's sums bit
-// for bit (each output's FMAs in the same order), from packed panels and
+// TestMM6x32zMatchesMM6x16: the 512-bit kernels (six, three and one
+// rows) give mm6x16's sums bit for bit (each output's FMAs in the same order), from packed panels and
 // from a row-major matrix (P·V's layout), with partial sums in out.
 func TestMM6x32zMatchesMM6x16(t *testing.T) {
 	if !haveAVX512 {
@@ -151,13 +151,22 @@ func TestMM6x32zMatchesMM6x16(t *testing.T) {
 			w = randWeights(r, k*n, 1)
 		}
 		init := randWeights(r, 6*ldo, 1)
-		got := append([]float32(nil), init...)
 		want := append([]float32(nil), init...)
-		mm6x32z(&x[0], ldx, &w[0], k, pstride, jstride, &got[0], ldo, pairs)
 		mm6x16(&x[0], ldx, &w[0], k, pstride, jstride, &want[0], ldo, 2*pairs)
-		for i := range got {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("trial %d (k %d, %d pairs): out[%d] = %v, mm6x16 %v", trial, k, pairs, i, got[i], want[i])
+		for _, rows := range []int{6, 3, 1} {
+			got := append([]float32(nil), init...)
+			switch rows {
+			case 6:
+				mm6x32z(&x[0], ldx, &w[0], k, pstride, jstride, &got[0], ldo, pairs)
+			case 3:
+				mm3x32z(&x[0], ldx, &w[0], k, pstride, jstride, &got[0], ldo, pairs)
+			case 1:
+				mm1x32z(&x[0], &w[0], k, pstride, jstride, &got[0], pairs)
+			}
+			for i := range rows * ldo {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && i%ldo < 32*pairs {
+					t.Fatalf("trial %d (k %d, %d pairs, %d rows): out[%d] = %v, mm6x16 %v", trial, k, pairs, rows, i, got[i], want[i])
+				}
 			}
 		}
 	}

@@ -50,3 +50,13 @@ func decodeQ8Z(dst *float32, src *byte, nb int)
 //
 //go:noescape
 func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)
+
+// mm3x32z is mm6x32z for three x rows.
+//
+//go:noescape
+func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)
+
+// mm1x32z is mm6x32z for one x row.
+//
+//go:noescape
+func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int)

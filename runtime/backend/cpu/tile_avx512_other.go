@@ -19,3 +19,11 @@ func decodeQ8Z(dst *float32, src *byte, nb int)  { panic("cpu: decodeQ8Z without
 func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int) {
 	panic("cpu: mm6x32z without AVX-512 support")
 }
+
+func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int) {
+	panic("cpu: mm3x32z without AVX-512 support")
+}
+
+func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int) {
+	panic("cpu: mm1x32z without AVX-512 support")
+}
