@@ -34,14 +34,7 @@ func TestOpenBF16Matmul(t *testing.T) {
 			t.Fatalf("no AMX: no Warn, or the wrong matmul logged:\n%s", logs.String())
 		}
 		for _, r := range batchRequests(ref, 2) {
-			want, err := ref.Denoise(context.Background(), r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := e.Denoise(context.Background(), r)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want, got := denoiseBoth(t, ref, e, r)
 			if !slices.EqualFunc(got.Confidence, want.Confidence, slices.Equal) {
 				t.Fatal("no AMX: the results differ from the float32 path's")
 			}
@@ -53,14 +46,7 @@ func TestOpenBF16Matmul(t *testing.T) {
 	}
 	same, slots, moved := 0, 0, false
 	for _, r := range batchRequests(ref, 4) {
-		want, err := ref.Denoise(context.Background(), r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := e.Denoise(context.Background(), r)
-		if err != nil {
-			t.Fatal(err)
-		}
+		want, got := denoiseBoth(t, ref, e, r)
 		for i := range want.Canvases {
 			for j, id := range r.Canvases[i] {
 				if id != ref.Config().MaskTokenID {
@@ -83,6 +69,19 @@ func TestOpenBF16Matmul(t *testing.T) {
 	if same*10 < slots*6 {
 		t.Errorf("only %d of %d masked slots agree with the float32 path", same, slots)
 	}
+}
+
+// denoiseBoth runs r on the reference engine and on e.
+func denoiseBoth(t *testing.T, ref, e *engine.Engine, r denoise.Request) (want, got *denoise.Result) {
+	t.Helper()
+	want, err := ref.Denoise(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = e.Denoise(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	return want, got
 }
 
 // TestBF16MatmulOtherWeights: with weights that are not bf16 (q8_0 here)

@@ -62,21 +62,8 @@ func TestBF16MatmulGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				w := want[c.LogitsTensor]
-				var scale float64
-				for _, v := range w {
-					scale = math.Max(scale, math.Abs(float64(v)))
-				}
-				for i := range w {
-					worst = math.Max(worst, math.Abs(float64(got[0][i])-float64(w[i]))/scale)
-				}
-				V := cfg.VocabSize
-				for r := range len(w) / V {
-					rows++
-					if argmax(got[0][r*V:(r+1)*V]) == argmax(w[r*V:(r+1)*V]) {
-						top1++
-					}
-				}
+				e, agree, n := logitAgreement(got[0], want[c.LogitsTensor], cfg.VocabSize)
+				worst, top1, rows = math.Max(worst, e), top1+agree, rows+n
 			}
 			if rows > 0 {
 				pct := 100 * float64(top1) / float64(rows)

@@ -48,6 +48,26 @@ const (
 	q8GreedyMinPct = 60
 )
 
+// logitAgreement compares logits with the reference w (rows of V): the
+// largest |error| over the largest |reference logit|, and how many of the
+// rows' argmaxes agree.
+func logitAgreement(got, w []float32, V int) (worst float64, top1, rows int) {
+	var scale float64
+	for _, v := range w {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	for i := range w {
+		worst = math.Max(worst, math.Abs(float64(got[i])-float64(w[i]))/scale)
+	}
+	for r := range len(w) / V {
+		rows++
+		if argmax(got[r*V:(r+1)*V]) == argmax(w[r*V:(r+1)*V]) {
+			top1++
+		}
+	}
+	return worst, top1, rows
+}
+
 // runTrace runs one golden greedy case and returns its trace.
 func runTrace(t *testing.T, m *model.Model, c goldentest.Generate) ([][]int, []int) {
 	t.Helper()
@@ -110,23 +130,13 @@ func TestWeightModesGolden(t *testing.T) {
 						t.Fatal(err)
 					}
 					w := want[c.LogitsTensor]
-					var scale float64
-					for _, v := range w {
-						scale = math.Max(scale, math.Abs(float64(v)))
-					}
 					for i := range w {
 						if mode != model.WeightsQ8_0 && math.Float32bits(got[0][i]) != math.Float32bits(f32[0][i]) {
 							t.Fatalf("%s %s: logit %d = %g, float32 path %g: want identical", mode, c.Name, i, got[0][i], f32[0][i])
 						}
-						worst = math.Max(worst, math.Abs(float64(got[0][i])-float64(w[i]))/scale)
 					}
-					V := m.Config().VocabSize
-					for r := range len(w) / V {
-						rows++
-						if argmax(got[0][r*V:(r+1)*V]) == argmax(w[r*V:(r+1)*V]) {
-							top1++
-						}
-					}
+					e, agree, n := logitAgreement(got[0], w, m.Config().VocabSize)
+					worst, top1, rows = math.Max(worst, e), top1+agree, rows+n
 				}
 				if len(forward) > 0 {
 					pct := 100 * float64(top1) / float64(rows)
