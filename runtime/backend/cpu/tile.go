@@ -168,13 +168,14 @@ func (a *operands) tile(t0, t1, n0, n1 int) {
 const mm1zRows = 3
 
 // tileAVX512 covers the tile's column pairs with mm8z (16-wide FMA over K,
-// eight rows per call; the K tail past the last multiple of 16 as one more
-// masked 16-lane step) and hands a last odd column to tileSIMD. Every row gets mm8z's sums:
-// the rows after the last multiple of eight run on mm1z (same accumulation
-// and reduction, one row) or, from mm1zRows+1 on, are copied into a
-// zero-padded block of eight (with their partial sums), so a row's sums are
-// bit-identical wherever it sits in the tile and whatever rows share it
-// (batched canvases give the same result as one alone). Needs kw ≥ 16.
+// eight rows per call; the K tail past the last multiple of 16 as one
+// more masked 16-lane step) and hands a last odd column to tileSIMD.
+// Every row gets mm8z's sums: the rows after the last multiple of eight
+// run on mm1z (same accumulation and reduction, one row) or, from
+// mm1zRows+1 on, are copied into a zero-padded block of eight (with their
+// partial sums), so a row's sums are bit-identical wherever it sits in the
+// tile and whatever rows share it (batched canvases give the same result
+// as one alone). Needs kw ≥ 16.
 func (a *operands) tileAVX512(t0, t1, n0, n1 int) {
 	kn := a.kw // the kernels read the K tail past a multiple of 16 masked
 	N, out := a.ldo, a.out
