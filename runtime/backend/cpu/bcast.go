@@ -48,10 +48,15 @@ func bcastWeight(n, k int) bool {
 // (panels pstride values apart, step j of a panel jstride values on):
 // six rows at a time on mm6x16, then three on mm3x16, the rest one at a
 // time on mm1x16 (on AVX-512 their 32-column mm*x32z for pairs of
-// panels), all of which give a row the same sums. Callers check
-// the weight's bounds; k ≥ 1 and panels ≥ 1.
-func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k, pstride, jstride, t0, t1, n0, panels int) {
+// panels), all of which give a row the same sums. add false stores the
+// sums instead of adding them to out (whose old values are then not
+// read). Callers check the weight's bounds; k ≥ 1 and panels ≥ 1.
+func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k, pstride, jstride, t0, t1, n0, panels int, add bool) {
 	n1 := n0 + 16*panels
+	a := 0
+	if add {
+		a = 1
+	}
 	i := t0
 	pairs := 0
 	if haveAVX512 {
@@ -62,20 +67,20 @@ func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k,
 		_ = x[(i+5)*ldx+xk+k-1]
 		_ = out[(i+5)*ldo+n1-1]
 		if pairs > 0 {
-			mm6x32z(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, pairs)
+			mm6x32z(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, pairs, a)
 		}
 		if panels > 2*pairs {
-			mm6x16(&x[i*ldx+xk], ldx, wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], ldo, panels-2*pairs)
+			mm6x16(&x[i*ldx+xk], ldx, wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], ldo, panels-2*pairs, a)
 		}
 	}
 	if i+3 <= t1 {
 		_ = x[(i+2)*ldx+xk+k-1]
 		_ = out[(i+2)*ldo+n1-1]
 		if pairs > 0 {
-			mm3x32z(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, pairs)
+			mm3x32z(&x[i*ldx+xk], ldx, w, k, pstride, jstride, &out[i*ldo+n0], ldo, pairs, a)
 		}
 		if panels > 2*pairs {
-			mm3x16(&x[i*ldx+xk], ldx, wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], ldo, panels-2*pairs)
+			mm3x16(&x[i*ldx+xk], ldx, wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], ldo, panels-2*pairs, a)
 		}
 		i += 3
 	}
@@ -83,34 +88,34 @@ func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k,
 		_ = x[i*ldx+xk+k-1]
 		_ = out[i*ldo+n1-1]
 		if pairs > 0 {
-			mm1x32z(&x[i*ldx+xk], w, k, pstride, jstride, &out[i*ldo+n0], pairs)
+			mm1x32z(&x[i*ldx+xk], w, k, pstride, jstride, &out[i*ldo+n0], pairs, a)
 		}
 		if panels > 2*pairs {
-			mm1x16(&x[i*ldx+xk], wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], panels-2*pairs)
+			mm1x16(&x[i*ldx+xk], wLast, k, pstride, jstride, &out[i*ldo+n0+32*pairs], panels-2*pairs, a)
 		}
 	}
 }
 
-// bcastRows adds x[t0:t1, k0:k0+kw]·wᵀ into out[t0:t1, n0:n1] from the
+// bcastRows adds (add false: stores) x[t0:t1, k0:k0+kw]·wᵀ into out[t0:t1, n0:n1] from the
 // packed weight wp (packPanels16 of a [N,K] weight; n0 and n1 multiples
 // of 16).
-func bcastRows(out []float32, ldo int, x []float32, ldx int, wp []float32, K, t0, t1, n0, n1, k0, kw int) {
+func bcastRows(out []float32, ldo int, x []float32, ldx int, wp []float32, K, t0, t1, n0, n1, k0, kw int, add bool) {
 	if kw == 0 || n1 <= n0 {
 		return
 	}
 	_ = wp[(n1/16-1)*16*K+16*(k0+kw)-1]
-	bcastBlock(out, ldo, x, ldx, k0, &wp[(n0/16)*16*K+16*k0], kw, 16*K, 16, t0, t1, n0, (n1-n0)/16)
+	bcastBlock(out, ldo, x, ldx, k0, &wp[(n0/16)*16*K+16*k0], kw, 16*K, 16, t0, t1, n0, (n1-n0)/16, add)
 }
 
 // bcastPanel is bcastRows over a packSlice16 panel of columns n0..n1 and
 // the K slice from k0 (kw wide): the same kernels, the same sums.
-func bcastPanel(out []float32, ldo int, x []float32, ldx int, panel []float32, kw, t0, t1, n0, n1, k0 int) {
+func bcastPanel(out []float32, ldo int, x []float32, ldx int, panel []float32, kw, t0, t1, n0, n1, k0 int, add bool) {
 	if kw == 0 || n1 <= n0 {
 		return
 	}
 	panels := (n1 - n0) / 16
 	_ = panel[panels*16*kw-1]
-	bcastBlock(out, ldo, x, ldx, k0, &panel[0], kw, 16*kw, 16, t0, t1, n0, panels)
+	bcastBlock(out, ldo, x, ldx, k0, &panel[0], kw, 16*kw, 16, t0, t1, n0, panels, add)
 }
 
 // gemmNN sets out[i*ldo+j] = Σ_{k<K} x[i*ldx+k]·v[k*ldv+j] for i < T,
@@ -119,12 +124,12 @@ func bcastPanel(out []float32, ldo int, x []float32, ldx int, panel []float32, k
 // copy the dot-product tiles need (useBcast). Single-threaded; each row's
 // sums do not depend on the rows beside it.
 func gemmNN(out []float32, ldo int, x []float32, ldx int, v []float32, ldv int, T, N, K int) {
-	for i := range T {
-		clear(out[i*ldo : i*ldo+N])
-	}
 	if K == 0 || T == 0 || N == 0 {
+		for i := range T {
+			clear(out[i*ldo : i*ldo+N])
+		}
 		return
 	}
 	_ = v[(K-1)*ldv+N-1]
-	bcastBlock(out, ldo, x, ldx, 0, &v[0], K, 16, ldv, 0, T, 0, N/16)
+	bcastBlock(out, ldo, x, ldx, 0, &v[0], K, 16, ldv, 0, T, 0, N/16, false)
 }

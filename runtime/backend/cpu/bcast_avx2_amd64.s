@@ -2,12 +2,12 @@
 
 #include "textflag.h"
 
-// func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int)
+// func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int)
 // For p < panels, r < 6, c < 16:
 //   out[r*ldo+16p+c] += Σ_{j<k} x[r*ldx+j]·wp[p*pstride+j*jstride+c]
 // accumulated one j at a time with FMA in each output's own lane (no
 // horizontal sums). wp holds panels of 16 weight rows, K-major. k ≥ 1.
-TEXT ·mm6x16(SB), NOSPLIT, $0-72
+TEXT ·mm6x16(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), R11
 	MOVQ ldx+8(FP), R8
 	SHLQ $2, R8
@@ -66,29 +66,32 @@ k6:
 	ADDQ R14, DX
 	DECQ CX
 	JNZ k6
+	CMPQ add+72(FP), $0
+	JEQ store6
 	VADDPS (DI), Y0, Y0
-	VMOVUPS Y0, (DI)
 	VADDPS 32(DI), Y1, Y1
-	VMOVUPS Y1, 32(DI)
 	VADDPS (DI)(BX*1), Y2, Y2
-	VMOVUPS Y2, (DI)(BX*1)
 	VADDPS 32(DI)(BX*1), Y3, Y3
-	VMOVUPS Y3, 32(DI)(BX*1)
 	VADDPS (DI)(BX*2), Y4, Y4
-	VMOVUPS Y4, (DI)(BX*2)
 	VADDPS 32(DI)(BX*2), Y5, Y5
-	VMOVUPS Y5, 32(DI)(BX*2)
 	VADDPS (R10), Y6, Y6
-	VMOVUPS Y6, (R10)
 	VADDPS 32(R10), Y7, Y7
-	VMOVUPS Y7, 32(R10)
 	VADDPS (R10)(BX*1), Y8, Y8
-	VMOVUPS Y8, (R10)(BX*1)
 	VADDPS 32(R10)(BX*1), Y9, Y9
-	VMOVUPS Y9, 32(R10)(BX*1)
 	VADDPS (R10)(BX*2), Y10, Y10
-	VMOVUPS Y10, (R10)(BX*2)
 	VADDPS 32(R10)(BX*2), Y11, Y11
+store6:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, (DI)(BX*1)
+	VMOVUPS Y3, 32(DI)(BX*1)
+	VMOVUPS Y4, (DI)(BX*2)
+	VMOVUPS Y5, 32(DI)(BX*2)
+	VMOVUPS Y6, (R10)
+	VMOVUPS Y7, 32(R10)
+	VMOVUPS Y8, (R10)(BX*1)
+	VMOVUPS Y9, 32(R10)(BX*1)
+	VMOVUPS Y10, (R10)(BX*2)
 	VMOVUPS Y11, 32(R10)(BX*2)
 	ADDQ $64, DI
 	ADDQ $64, R10
@@ -98,10 +101,10 @@ k6:
 	VZEROUPPER
 	RET
 
-// func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int)
+// func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int, add int)
 // mm6x16 for one row: the same per-lane FMA order, so a row's sums do not
 // depend on the rows computed beside it.
-TEXT ·mm1x16(SB), NOSPLIT, $0-56
+TEXT ·mm1x16(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), R11
 	MOVQ wp+8(FP), R12
 	MOVQ pstride+24(FP), R13
@@ -124,9 +127,12 @@ k1x:
 	ADDQ R14, DX
 	DECQ CX
 	JNZ k1x
+	CMPQ add+56(FP), $0
+	JEQ store1
 	VADDPS (DI), Y0, Y0
-	VMOVUPS Y0, (DI)
 	VADDPS 32(DI), Y1, Y1
+store1:
+	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	ADDQ $64, DI
 	ADDQ R13, R12
@@ -135,9 +141,9 @@ k1x:
 	VZEROUPPER
 	RET
 
-// func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int)
+// func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int)
 // mm6x16 for three x rows: the same per-lane FMA order.
-TEXT ·mm3x16(SB), NOSPLIT, $0-72
+TEXT ·mm3x16(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), R11
 	MOVQ ldx+8(FP), R8
 	SHLQ $2, R8
@@ -176,17 +182,20 @@ k3x:
 	ADDQ R14, DX
 	DECQ CX
 	JNZ k3x
+	CMPQ add+72(FP), $0
+	JEQ store3
 	VADDPS (DI), Y0, Y0
-	VMOVUPS Y0, (DI)
 	VADDPS 32(DI), Y1, Y1
-	VMOVUPS Y1, 32(DI)
 	VADDPS (DI)(BX*1), Y2, Y2
-	VMOVUPS Y2, (DI)(BX*1)
 	VADDPS 32(DI)(BX*1), Y3, Y3
-	VMOVUPS Y3, 32(DI)(BX*1)
 	VADDPS (DI)(BX*2), Y4, Y4
-	VMOVUPS Y4, (DI)(BX*2)
 	VADDPS 32(DI)(BX*2), Y5, Y5
+store3:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, (DI)(BX*1)
+	VMOVUPS Y3, 32(DI)(BX*1)
+	VMOVUPS Y4, (DI)(BX*2)
 	VMOVUPS Y5, 32(DI)(BX*2)
 	ADDQ $64, DI
 	ADDQ R13, R12

@@ -2,13 +2,13 @@
 
 #include "textflag.h"
 
-// func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)
+// func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int, add int)
 // mm6x16 over pairs of panels with 512-bit registers: for q < pairs,
 // r < 6, c < 32 (panel 2q, then 2q+1),
 //   out[r*ldo+32q+c] += Σ_{j<k} x[r*ldx+j]·wp[(2q+c/16)*pstride+j*jstride+c%16]
 // one j at a time with FMA in each output's own lane, the same order as
 // mm6x16, mm3x16 and mm1x16, so every sum is bit for bit theirs. k ≥ 1.
-TEXT ·mm6x32z(SB), NOSPLIT, $0-72
+TEXT ·mm6x32z(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), R11
 	MOVQ ldx+8(FP), R8
 	SHLQ $2, R8
@@ -69,29 +69,32 @@ k6z:
 	ADDQ R14, R15
 	DECQ CX
 	JNZ k6z
+	CMPQ add+72(FP), $0
+	JEQ store6z
 	VADDPS (DI), Z0, Z0
-	VMOVUPS Z0, (DI)
 	VADDPS 64(DI), Z1, Z1
-	VMOVUPS Z1, 64(DI)
 	VADDPS (DI)(BX*1), Z2, Z2
-	VMOVUPS Z2, (DI)(BX*1)
 	VADDPS 64(DI)(BX*1), Z3, Z3
-	VMOVUPS Z3, 64(DI)(BX*1)
 	VADDPS (DI)(BX*2), Z4, Z4
-	VMOVUPS Z4, (DI)(BX*2)
 	VADDPS 64(DI)(BX*2), Z5, Z5
-	VMOVUPS Z5, 64(DI)(BX*2)
 	VADDPS (R10), Z6, Z6
-	VMOVUPS Z6, (R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	VADDPS (R10)(BX*1), Z8, Z8
-	VMOVUPS Z8, (R10)(BX*1)
 	VADDPS 64(R10)(BX*1), Z9, Z9
-	VMOVUPS Z9, 64(R10)(BX*1)
 	VADDPS (R10)(BX*2), Z10, Z10
-	VMOVUPS Z10, (R10)(BX*2)
 	VADDPS 64(R10)(BX*2), Z11, Z11
+store6z:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, (DI)(BX*1)
+	VMOVUPS Z3, 64(DI)(BX*1)
+	VMOVUPS Z4, (DI)(BX*2)
+	VMOVUPS Z5, 64(DI)(BX*2)
+	VMOVUPS Z6, (R10)
+	VMOVUPS Z7, 64(R10)
+	VMOVUPS Z8, (R10)(BX*1)
+	VMOVUPS Z9, 64(R10)(BX*1)
+	VMOVUPS Z10, (R10)(BX*2)
 	VMOVUPS Z11, 64(R10)(BX*2)
 	ADDQ $128, DI
 	ADDQ $128, R10
@@ -101,9 +104,9 @@ k6z:
 	VZEROUPPER
 	RET
 
-// func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)
+// func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int, add int)
 // mm6x32z for three x rows: the same per-lane FMA order.
-TEXT ·mm3x32z(SB), NOSPLIT, $0-72
+TEXT ·mm3x32z(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), R11
 	MOVQ ldx+8(FP), R8
 	SHLQ $2, R8
@@ -144,17 +147,20 @@ k3z:
 	ADDQ R14, R15
 	DECQ CX
 	JNZ k3z
+	CMPQ add+72(FP), $0
+	JEQ store3z
 	VADDPS (DI), Z0, Z0
-	VMOVUPS Z0, (DI)
 	VADDPS 64(DI), Z1, Z1
-	VMOVUPS Z1, 64(DI)
 	VADDPS (DI)(BX*1), Z2, Z2
-	VMOVUPS Z2, (DI)(BX*1)
 	VADDPS 64(DI)(BX*1), Z3, Z3
-	VMOVUPS Z3, 64(DI)(BX*1)
 	VADDPS (DI)(BX*2), Z4, Z4
-	VMOVUPS Z4, (DI)(BX*2)
 	VADDPS 64(DI)(BX*2), Z5, Z5
+store3z:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, (DI)(BX*1)
+	VMOVUPS Z3, 64(DI)(BX*1)
+	VMOVUPS Z4, (DI)(BX*2)
 	VMOVUPS Z5, 64(DI)(BX*2)
 	ADDQ $128, DI
 	LEAQ (R12)(R13*2), R12
@@ -163,9 +169,9 @@ k3z:
 	VZEROUPPER
 	RET
 
-// func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int)
+// func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int, add int)
 // mm6x32z for one row: the same per-lane FMA order.
-TEXT ·mm1x32z(SB), NOSPLIT, $0-56
+TEXT ·mm1x32z(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), R11
 	MOVQ wp+8(FP), R12
 	MOVQ pstride+24(FP), R13
@@ -190,9 +196,12 @@ k1z:
 	ADDQ R14, R15
 	DECQ CX
 	JNZ k1z
+	CMPQ add+56(FP), $0
+	JEQ store1z
 	VADDPS (DI), Z0, Z0
-	VMOVUPS Z0, (DI)
 	VADDPS 64(DI), Z1, Z1
+store1z:
+	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	ADDQ $128, DI
 	LEAQ (R12)(R13*2), R12

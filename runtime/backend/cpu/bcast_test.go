@@ -22,25 +22,36 @@ func TestBcastRows(t *testing.T) {
 		k0 := r.IntN(K)
 		kw := 1 + r.IntN(K-k0) // a K slice, as matmul's blockK cuts
 		n0 := 16 * r.IntN(N/16)
-		got := make([]float32, T*N)
-		bcastRows(got, N, x, K, wp, K, 0, T, n0, N, k0, kw)
+		// Storing (add false) into garbage: the old values are not read.
+		got := nanSlice(T * N)
+		bcastRows(got, N, x, K, wp, K, 0, T, n0, N, k0, kw, false)
+		// Adding onto values already there: exactly those plus the sums.
+		pre := randWeights(r, T*N, 1)
+		sum := append([]float32(nil), pre...)
+		bcastRows(sum, N, x, K, wp, K, 0, T, n0, N, k0, kw, true)
 		for i := range T {
-			alone := make([]float32, N)
-			bcastRows(alone, N, x[i*K:(i+1)*K], K, wp, K, 0, 1, n0, N, k0, kw)
-			for j := range N {
+			alone := nanSlice(N)
+			bcastRows(alone, N, x[i*K:(i+1)*K], K, wp, K, 0, 1, n0, N, k0, kw, false)
+			for j := n0; j < N; j++ {
 				if math.Float32bits(alone[j]) != math.Float32bits(got[i*N+j]) {
 					t.Fatalf("trial %d: row %d col %d: %v in a batch, %v alone", trial, i, j, got[i*N+j], alone[j])
 				}
+				if want := pre[i*N+j] + got[i*N+j]; math.Float32bits(sum[i*N+j]) != math.Float32bits(want) {
+					t.Fatalf("trial %d: [%d,%d] added onto %v: %v, want %v", trial, i, j, pre[i*N+j], sum[i*N+j], want)
+				}
 				var ref, mag float64
-				if j >= n0 {
-					for k := k0; k < k0+kw; k++ {
-						p := float64(x[i*K+k]) * float64(w[j*K+k])
-						ref += p
-						mag += math.Abs(p)
-					}
+				for k := k0; k < k0+kw; k++ {
+					p := float64(x[i*K+k]) * float64(w[j*K+k])
+					ref += p
+					mag += math.Abs(p)
 				}
 				if d := math.Abs(float64(got[i*N+j]) - ref); d > 1e-5*mag+1e-6 {
 					t.Fatalf("trial %d: [%d,%d] = %v, float64 %v", trial, i, j, got[i*N+j], ref)
+				}
+			}
+			for j := range n0 {
+				if !math.IsNaN(float64(got[i*N+j])) || sum[i*N+j] != pre[i*N+j] {
+					t.Fatalf("trial %d: [%d,%d] left of the columns written changed", trial, i, j)
 				}
 			}
 		}
@@ -65,7 +76,7 @@ func BenchmarkBcastVsTile(b *testing.B) {
 		})
 		b.Run("bcast/"+shapeName(s), func(b *testing.B) {
 			for b.Loop() {
-				bcastRows(out, N, x, K, wp, K, 0, T, 0, N, 0, K)
+				bcastRows(out, N, x, K, wp, K, 0, T, 0, N, 0, K, false)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
@@ -105,7 +116,7 @@ func TestGemmNN(t *testing.T) {
 				vT[j*K+k] = v[k*ldv+j]
 			}
 		}
-		got := make([]float32, T*N)
+		got := nanSlice(T * N) // gemmNN sets out: no value of it is read
 		want := make([]float32, T*N)
 		gemmNN(got, N, x, K, v, ldv, T, N, K)
 		gemmNT(want, N, x, K, vT, K, T, N, K)
@@ -152,16 +163,16 @@ func TestMM6x32zMatchesMM6x16(t *testing.T) {
 		}
 		init := randWeights(r, 6*ldo, 1)
 		want := append([]float32(nil), init...)
-		mm6x16(&x[0], ldx, &w[0], k, pstride, jstride, &want[0], ldo, 2*pairs)
+		mm6x16(&x[0], ldx, &w[0], k, pstride, jstride, &want[0], ldo, 2*pairs, 1)
 		for _, rows := range []int{6, 3, 1} {
 			got := append([]float32(nil), init...)
 			switch rows {
 			case 6:
-				mm6x32z(&x[0], ldx, &w[0], k, pstride, jstride, &got[0], ldo, pairs)
+				mm6x32z(&x[0], ldx, &w[0], k, pstride, jstride, &got[0], ldo, pairs, 1)
 			case 3:
-				mm3x32z(&x[0], ldx, &w[0], k, pstride, jstride, &got[0], ldo, pairs)
+				mm3x32z(&x[0], ldx, &w[0], k, pstride, jstride, &got[0], ldo, pairs, 1)
 			case 1:
-				mm1x32z(&x[0], &w[0], k, pstride, jstride, &got[0], pairs)
+				mm1x32z(&x[0], &w[0], k, pstride, jstride, &got[0], pairs, 1)
 			}
 			for i := range rows * ldo {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && i%ldo < 32*pairs {
@@ -170,4 +181,13 @@ func TestMM6x32zMatchesMM6x16(t *testing.T) {
 			}
 		}
 	}
+}
+
+// nanSlice is n NaNs: a buffer whose old values must not show.
+func nanSlice(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(math.NaN())
+	}
+	return s
 }

@@ -50,17 +50,19 @@ func mm1y(x *float32, w *float32, ldw int, out *float32, n, groups int)
 // out[r*ldo+16p+c] += Σ_{j<k} x[r*ldx+j]·wp[p*pstride+j*jstride+c].
 // Every output accumulates in its own lane, one j at a time (FMA), so
 // there are no horizontal sums; mm1x16 gives a lone row the same sums.
-// k must be at least 1. Implemented in bcast_avx2_amd64.s.
+// With add = 0 the sums are stored instead of added to out (out's old
+// values are not read: the caller need not clear it). k must be at least
+// 1. Implemented in bcast_avx2_amd64.s.
 //
 //go:noescape
-func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int)
+func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int)
 
 // mm1x16 is mm6x16 for one x row.
 //
 //go:noescape
-func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int)
+func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int, add int)
 
 // mm3x16 is mm6x16 for three x rows (the rows a block of six leaves).
 //
 //go:noescape
-func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int)
+func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int)

@@ -92,6 +92,20 @@ func initOut(out, bias []float32, N, t0, t1, n0, n1 int) {
 	}
 }
 
+// addBias adds bias (nil: nothing) to out[t0:t1, n0:n1]: after the sums,
+// which gives what initOut's bias plus the sums gives (addition commutes).
+func addBias(out, bias []float32, N, t0, t1, n0, n1 int) {
+	if bias == nil {
+		return
+	}
+	for i := t0; i < t1; i++ {
+		row := out[i*N+n0 : i*N+n1]
+		for j, v := range bias[n0:n1] {
+			row[j] += v
+		}
+	}
+}
+
 // matmul is MatMul on raw slices; it overwrites out.
 func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 	tilesT := (T + blockT - 1) / blockT
@@ -101,14 +115,15 @@ func (b *Backend) matmul(out, x, w, bias []float32, T, K, N int) {
 		// each task packing its own columns' K slice into a panel.
 		b.parallelTasks(tilesT*tilesN, func(task int) {
 			t0, t1, n0, n1 := taskTile(task, tilesT, blockT, T, N)
-			initOut(out, bias, N, t0, t1, n0, n1)
 			pp := panelPool.Get().(*[]float32)
 			for k0 := 0; k0 < K; k0 += blockK {
 				kw := min(k0+blockK, K) - k0
 				panel := packSlice16(*pp, w, K, n0, n1, k0, kw)
-				bcastPanel(out, N, x, K, panel, kw, t0, t1, n0, n1, k0)
+				// The first K slice stores its sums (no clearing pass).
+				bcastPanel(out, N, x, K, panel, kw, t0, t1, n0, n1, k0, k0 > 0)
 			}
 			panelPool.Put(pp)
+			addBias(out, bias, N, t0, t1, n0, n1)
 		})
 		return
 	}

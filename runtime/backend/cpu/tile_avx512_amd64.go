@@ -49,14 +49,14 @@ func decodeQ8Z(dst *float32, src *byte, nb int)
 // bcast_avx512_amd64.s.
 //
 //go:noescape
-func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)
+func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int, add int)
 
 // mm3x32z is mm6x32z for three x rows.
 //
 //go:noescape
-func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int)
+func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int, add int)
 
 // mm1x32z is mm6x32z for one x row.
 //
 //go:noescape
-func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int)
+func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int, add int)

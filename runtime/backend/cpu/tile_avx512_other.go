@@ -16,14 +16,14 @@ func mm1z(x *float32, w *float32, ldw int, out *float32, n, cols int, pf uintptr
 func decodeBF16Z(dst *float32, src *byte, n int) { panic("cpu: decodeBF16Z without AVX-512 support") }
 func decodeQ8Z(dst *float32, src *byte, nb int)  { panic("cpu: decodeQ8Z without AVX-512 support") }
 
-func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int) {
+func mm6x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int, add int) {
 	panic("cpu: mm6x32z without AVX-512 support")
 }
 
-func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int) {
+func mm3x32z(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, pairs int, add int) {
 	panic("cpu: mm3x32z without AVX-512 support")
 }
 
-func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int) {
+func mm1x32z(x *float32, wp *float32, k, pstride, jstride int, out *float32, pairs int, add int) {
 	panic("cpu: mm1x32z without AVX-512 support")
 }

@@ -211,17 +211,24 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 		// The same tasks over the decoded weight instead of decoded panels.
 		b.parallelTasksAhead(groups*tilesN, func(task, _ int) {
 			g0, g1, n0, n1 := taskTile(task, groups, rowGroup, T, N)
-			initOut(out, bias, N, g0, g1, n0, n1)
+			if !packed {
+				initOut(out, bias, N, g0, g1, n0, n1)
+			}
 			for k0 := 0; k0 < K; k0 += blockK {
 				kw := min(k0+blockK, K) - k0
 				for t0 := g0; t0 < g1; t0 += blockT {
 					if packed {
-						bcastRows(out, N, x, K, dec, K, t0, min(t0+blockT, g1), n0, n1, k0, kw)
+						// The first K slice stores its sums (no clearing
+						// pass), as the float32 matmul's broadcast path.
+						bcastRows(out, N, x, K, dec, K, t0, min(t0+blockT, g1), n0, n1, k0, kw, k0 > 0)
 						continue
 					}
 					a := operands{out: out, ldo: N, x: x, ldx: K, xk: k0, w: dec, ldw: K, wk: k0, kw: kw}
 					a.tile(t0, min(t0+blockT, g1), n0, n1)
 				}
+			}
+			if packed {
+				addBias(out, bias, N, g0, g1, n0, n1)
 			}
 		})
 		return
