@@ -92,8 +92,10 @@ func initOut(out, bias []float32, N, t0, t1, n0, n1 int) {
 	}
 }
 
-// addBias adds bias (nil: nothing) to out[t0:t1, n0:n1]: after the sums,
-// which gives what initOut's bias plus the sums gives (addition commutes).
+// addBias adds bias (nil: nothing) to out[t0:t1, n0:n1] after the sums:
+// with one K slice what initOut's bias plus the sums gives (addition
+// commutes); with several the bias is the last addition instead of the
+// first, in the float32 and stored paths alike.
 func addBias(out, bias []float32, N, t0, t1, n0, n1 int) {
 	if bias == nil {
 		return
