@@ -47,6 +47,9 @@ test: fmt-check vet build node-deps
 	# go test -json through internal/testsummary: failures in full, then the count of tests run and
 	# skipped with every skip's reason (under CI only GPU tests and opt-in runs may skip).
 	$(GO) run ./internal/testsummary -timeout 20m ./...
+	# The race detector, which also checks unsafe pointer arithmetic (checkptr), on the CPU backend and
+	# the engine's batching: a pointer formed past a weight's end crashed the garbage collector here.
+	$(GO) test -race ./runtime/backend/cpu ./runtime/engine
 	# A build without assembly (purego): the pure-Go kernels on the CPU backend's real paths, and
 	# --matmul bf16 where no AMX tiles can run (the engine warns and runs float32 matmuls).
 	$(GO) test -tags purego ./runtime/backend/cpu

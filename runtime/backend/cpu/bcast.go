@@ -62,7 +62,12 @@ func bcastBlock(out []float32, ldo int, x []float32, ldx, xk int, w *float32, k,
 	if haveAVX512 {
 		pairs = panels / 2 // 32 columns at a time in 512-bit registers
 	}
-	wLast := (*float32)(unsafe.Add(unsafe.Pointer(w), 4*2*pairs*pstride))
+	// The odd last panel, on the 256-bit kernels. Only formed when there
+	// is one: a pointer past the weight's end would be invalid even unused.
+	var wLast *float32
+	if panels > 2*pairs {
+		wLast = (*float32)(unsafe.Add(unsafe.Pointer(w), 4*2*pairs*pstride))
+	}
 	for ; i+6 <= t1; i += 6 {
 		_ = x[(i+5)*ldx+xk+k-1]
 		_ = out[(i+5)*ldo+n1-1]
