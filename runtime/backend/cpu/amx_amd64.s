@@ -36,7 +36,7 @@
 // For each of pairs 32-row blocks of x (bf16, ldx bytes between rows; the
 // block p starts 32·p rows down), sets the 32×32 block of out (ldo bytes
 // between rows, 32·p rows down) to x·wᵀ over chunks·32 values of K, where
-// w0 and w1 are two 16-column weight blocks in VNNI tiles (amxPack: one
+// w0 and w1 are two 16-column weight blocks in VNNI tiles (amxPacked: one
 // 1 KiB tile per 32 values of K, consecutive). Tiles: C in tmm0-3 (rows
 // t, t+16 × columns w0, w1), x in tmm4-5, w in tmm6-7, every tile 16 rows
 // of 64 bytes (cfg).
