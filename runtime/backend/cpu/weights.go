@@ -23,8 +23,8 @@ type wtensor struct {
 	raw        []byte // row-major rows, rowBytes each
 	rowBytes   int
 	// A small weight decoded once (decoded), so matmuls stop decoding its
-	// panels on every call: row-major rows, or on a CPU with AVX2 but not
-	// AVX-512 packed for the broadcast kernels (packPanels16).
+	// panels on every call: packed for the broadcast kernels
+	// (packPanels16) on a CPU with AVX2, row-major rows otherwise.
 	decOnce sync.Once
 	dec     []float32
 	packed  bool
