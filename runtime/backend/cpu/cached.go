@@ -53,19 +53,11 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		vTp := getScratch(KVH * hd * Tk)
 		defer putScratch(vTp)
 		vT = *vTp
-		b.parallel(KVH, 1, func(lo, hi int) {
-			for g := lo; g < hi; g++ {
-				dst := vT[g*hd*Tk : (g+1)*hd*Tk]
-				for _, sp := range spans {
-					for t := sp.k0; t < sp.k1; t++ {
-						src := vc.data[t*kvd+g*hd : t*kvd+(g+1)*hd]
-						for d, x := range src {
-							dst[d*Tk+t] = x
-						}
-					}
-				}
-			}
-		})
+		keys := make([][2]int, len(spans))
+		for i, sp := range spans {
+			keys[i] = [2]int{sp.k0, sp.k1}
+		}
+		b.headsT(vT, vc.data, KVH, hd, Tk, keys)
 	}
 	var tasks []attnTask
 	for _, sp := range spans {

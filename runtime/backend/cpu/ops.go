@@ -194,17 +194,7 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		vTp := getScratch(KVH * hd * T)
 		defer putScratch(vTp)
 		vT = *vTp
-		b.parallel(KVH, 1, func(lo, hi int) {
-			for g := lo; g < hi; g++ {
-				dst := vT[g*hd*T : (g+1)*hd*T]
-				for t := range T {
-					src := vt.data[t*kvd+g*hd : t*kvd+(g+1)*hd]
-					for d, x := range src {
-						dst[d*T+t] = x
-					}
-				}
-			}
-		})
+		b.headsT(vT, vt.data, KVH, hd, T, [][2]int{{0, T}})
 	}
 	var tasks []attnTask
 	s0 := 0
@@ -246,6 +236,26 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		}
 	})
 	return nil
+}
+
+// headsT writes, for each KV head g, the rows of src (KVH·hd values each)
+// in spans as columns of dst: dst[g·hd·ld + d·ld + t] = src[t·KVH·hd +
+// g·hd + d], so a head's V is a [hd, ld] matrix and P·V another x·wᵀ
+// product on the tiles. Columns outside the spans are left as they are.
+func (b *Backend) headsT(dst, src []float32, KVH, hd, ld int, spans [][2]int) {
+	kvd := KVH * hd
+	b.parallel(KVH, 1, func(lo, hi int) {
+		for g := lo; g < hi; g++ {
+			out := dst[g*hd*ld : (g+1)*hd*ld]
+			for _, sp := range spans {
+				for t := sp[0]; t < sp[1]; t++ {
+					for d, x := range src[t*kvd+g*hd : t*kvd+(g+1)*hd] {
+						out[d*ld+t] = x
+					}
+				}
+			}
+		}
+	})
 }
 
 // attnTask is one head's block of query rows [t0,t1) over keys [lo,hi).
