@@ -70,8 +70,8 @@ func BenchmarkInvokedBuiltin(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			if c.bf16 {
-				if err := cpu.New(1).SetBF16Matmul(true); err != nil {
-					b.Skip(err)
+				if !cpu.AMXAvailable() {
+					b.Skip(cpu.ErrNoAMX)
 				}
 			}
 			benchInvoked(b, c.opts, c.refresh, c.bf16)

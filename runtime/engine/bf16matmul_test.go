@@ -29,7 +29,7 @@ func TestOpenBF16Matmul(t *testing.T) {
 	}
 	defer e.Close()
 	ref := openBuiltin(t)
-	if cpu.New(1).SetBF16Matmul(true) != nil {
+	if !cpu.AMXAvailable() {
 		if !strings.Contains(logs.String(), "--matmul bf16 cannot run here") || !strings.Contains(logs.String(), "matmul=f32") {
 			t.Fatalf("no AMX: no Warn, or the wrong matmul logged:\n%s", logs.String())
 		}
@@ -87,7 +87,7 @@ func denoiseBoth(t *testing.T, ref, e *engine.Engine, r denoise.Request) (want, 
 // TestBF16MatmulOtherWeights: with weights that are not bf16 (q8_0 here)
 // the tiles cannot run; Open says so in a Warn and logs matmul=f32.
 func TestBF16MatmulOtherWeights(t *testing.T) {
-	if cpu.New(1).SetBF16Matmul(true) != nil {
+	if !cpu.AMXAvailable() {
 		t.Skip("no AMX-BF16 tiles on this CPU: --matmul bf16 is refused here (TestOpenBF16Matmul)")
 	}
 	var logs bytes.Buffer

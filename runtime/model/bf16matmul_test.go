@@ -29,8 +29,8 @@ const (
 // argmax and greedy outputs agreeing as the tolerances say. It skips, with
 // the reason, on a CPU without AMX.
 func TestBF16MatmulGolden(t *testing.T) {
-	if err := cpu.New(1).SetBF16Matmul(true); err != nil {
-		t.Skip(err)
+	if !cpu.AMXAvailable() {
+		t.Skip(cpu.ErrNoAMX)
 	}
 	root := sharedpath.Path(t, "golden", "models")
 	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
