@@ -220,7 +220,7 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 	matmul := "f32"
 	if bf16 && dev == nil {
 		// The tiles take bf16 weights only; others keep the float32 path.
-		if f := cpu.WeightFormat(m.DebugLayerWeight()); f == backend.WeightBF16 {
+		if f := cpu.WeightFormat(m.LinearWeight()); f == backend.WeightBF16 {
 			matmul = "bf16-amx"
 		} else {
 			log.Warn("--matmul bf16 applies to bf16 weights; this model's multiply with float32 activations as without it", "weights", f)

@@ -246,7 +246,7 @@ func TestQ4KMGGUF(t *testing.T) {
 		t.Fatalf("tensor types %v: want both Q4_K and Q6_K", res.types)
 	}
 	m, _ := load(t, q4km, model.WeightsAuto)
-	if f := cpu.WeightFormat(m.DebugLayerWeight()); f != backend.WeightQ4_K {
+	if f := cpu.WeightFormat(m.LinearWeight()); f != backend.WeightQ4_K {
 		t.Fatalf("layer 0 q is kept as %s, want q4_K", f)
 	}
 	if res.rmsOverStd > 0.2 {

@@ -101,7 +101,7 @@ func TestLoadMemory(t *testing.T) {
 			if m.UsesSourceMemory() != tc.inPlace {
 				t.Errorf("UsesSourceMemory = %v, want %v", m.UsesSourceMemory(), tc.inPlace)
 			}
-			if f := cpu.WeightFormat(m.DebugLayerWeight()); f != tc.format {
+			if f := cpu.WeightFormat(m.LinearWeight()); f != tc.format {
 				t.Errorf("q weight kept as %s, want %s", f, tc.format)
 			}
 			rb, _ := tc.format.RowBytes(cfg.HiddenSize)

@@ -373,6 +373,7 @@ var littleEndian = func() bool {
 // source can be closed right after loading.
 func (m *Model) UsesSourceMemory() bool { return m.inPlace }
 
-// DebugLayerWeight returns layer 0's q projection weight (for tests that
-// check which format a mode chose).
-func (m *Model) DebugLayerWeight() backend.Tensor { return m.layers[0].q }
+// LinearWeight returns layer 0's q projection: a big linear weight, kept
+// in the format the weight mode chose for them (the engine logs whether
+// --matmul bf16 applies to it; tests check the mode's choice).
+func (m *Model) LinearWeight() backend.Tensor { return m.layers[0].q }

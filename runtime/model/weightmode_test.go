@@ -214,7 +214,7 @@ func TestWeightModesFloat32Source(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f := cpu.WeightFormat(m.DebugLayerWeight()); string(f) != string(tc.mode) {
+		if f := cpu.WeightFormat(m.LinearWeight()); string(f) != string(tc.mode) {
 			t.Fatalf("%s: q weight kept as %s", tc.mode, f)
 		}
 		out, err := m.Forward(in)
