@@ -166,7 +166,7 @@ func commitRow(req Request, s *sampler.Sampler, step int, canvas []int, conf []f
 	if req.EOSRuns {
 		if k := eosRuns(canvas, conf, orig, want, mask, eos, eosFromLogits(logits, vocab)); k > 0 {
 			n += k
-			s.Replan(step+1, masksIn(canvas, mask))
+			s.Replan(step+1, MaskCount(canvas, mask))
 		}
 	}
 	return n, nil

@@ -165,7 +165,7 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 			}
 			if req.EOSRuns && eosRuns(res.Canvases[r], res.Confidence[r], req.Canvases[r], want, mask, req.Sampler.EOSTokenID, eosFromSamples(out.Samples[i])) > 0 {
 				// The device's schedule, replanned as Sampler.Replan does.
-				offset[r], rowSteps[r] = sampler.Replanned(step+1, masksIn(res.Canvases[r], mask), offset[r], rowSteps[r])
+				offset[r], rowSteps[r] = sampler.Replanned(step+1, MaskCount(res.Canvases[r], mask), offset[r], rowSteps[r])
 				ts[r] = sampler.Timesteps(rowSteps[r], eps)
 			}
 		}

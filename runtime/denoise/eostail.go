@@ -136,8 +136,9 @@ func eosFromSamples(samples []Sample) func(j, eos int) (bool, float32) {
 	}
 }
 
-// masksIn counts the masks left in a canvas.
-func masksIn(canvas []int, mask int) int {
+// MaskCount counts the masks left in a canvas (engine.CountMasks sums it
+// over a request's canvases).
+func MaskCount(canvas []int, mask int) int {
 	n := 0
 	for _, id := range canvas {
 		if id == mask {

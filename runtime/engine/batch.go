@@ -248,11 +248,7 @@ func (b *Batcher) loop() {
 func CountMasks(canvases [][]int, mask int) int {
 	n := 0
 	for _, c := range canvases {
-		for _, id := range c {
-			if id == mask {
-				n++
-			}
-		}
+		n += denoise.MaskCount(c, mask)
 	}
 	return n
 }
