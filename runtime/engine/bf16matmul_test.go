@@ -84,19 +84,31 @@ func denoiseBoth(t *testing.T, ref, e *engine.Engine, r denoise.Request) (want, 
 	return want, got
 }
 
-// TestBF16MatmulOtherWeights: with weights that are not bf16 (q8_0 here)
-// the tiles cannot run; Open says so in a Warn and logs matmul=f32.
+// TestBF16MatmulOtherWeights: q8_0 weights run on the tiles too (turned
+// into bf16 strip by strip); float32 weights cannot, and Open says so in
+// a Warn and logs matmul=f32.
 func TestBF16MatmulOtherWeights(t *testing.T) {
 	if !cpu.AMXAvailable() {
 		t.Skip("no AMX-BF16 tiles on this CPU: --matmul bf16 is refused here (TestOpenBF16Matmul)")
 	}
-	var logs bytes.Buffer
-	e, err := engine.OpenFS(builtin.FS(), engine.Options{BF16Matmul: true, Weights: model.WeightsQ8_0, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	if !strings.Contains(logs.String(), "--matmul bf16 applies to bf16 weights") || !strings.Contains(logs.String(), "matmul=f32") {
-		t.Fatalf("no Warn, or the wrong matmul logged:\n%s", logs.String())
+	for _, c := range []struct {
+		weights model.WeightMode
+		log     string
+	}{
+		{model.WeightsQ8_0, "matmul=bf16-amx"},
+		{model.WeightsF32, "--matmul bf16 applies to bf16, f16 and q8_0 weights"},
+	} {
+		var logs bytes.Buffer
+		e, err := engine.OpenFS(builtin.FS(), engine.Options{BF16Matmul: true, Weights: c.weights, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Close()
+		if !strings.Contains(logs.String(), c.log) {
+			t.Fatalf("--weights %s: the log does not say %q:\n%s", c.weights, c.log, logs.String())
+		}
+		if c.weights == model.WeightsF32 && !strings.Contains(logs.String(), "matmul=f32") {
+			t.Fatalf("--weights f32: matmul=f32 not logged:\n%s", logs.String())
+		}
 	}
 }

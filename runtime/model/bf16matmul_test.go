@@ -26,69 +26,80 @@ const (
 
 // TestBF16MatmulGolden runs the golden models with their bf16 weights
 // multiplied on AMX tiles: logits within bf16LogitTol of the reference,
-// argmax and greedy outputs agreeing as the tolerances say. It skips, with
-// the reason, on a CPU without AMX.
+// argmax and greedy outputs agreeing as the tolerances say; and with the
+// weights converted to q8_0 (turned into bf16 tiles strip by strip),
+// within q8_0's tolerances. It skips, with the reason, on a CPU without
+// AMX.
 func TestBF16MatmulGolden(t *testing.T) {
 	if !cpu.AMXAvailable() {
 		t.Skip(cpu.ErrNoAMX)
 	}
 	root := sharedpath.Path(t, "golden", "models")
-	for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
-		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(root, name)
-			cfg, ck, err := model.LoadDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { ck.Close() })
-			be := cpu.New(2)
-			if err := be.SetBF16Matmul(true); err != nil {
-				t.Fatal(err)
-			}
-			m, err := model.LoadWith(cfg, model.CheckpointSource(ck), be, model.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { m.Close() })
-			forward := readForward(t, dir)
-			var want map[string][]float32
-			if len(forward) > 0 {
-				want = readF32Safetensors(t, filepath.Join(dir, "golden_logits.safetensors"))
-			}
-			var worst float64
-			top1, rows := 0, 0
-			for _, c := range forward {
-				got, err := m.Forward([]model.Input{{IDs: c.InputIDs, Want: allPositions(len(c.InputIDs))}})
+	for _, c := range []struct {
+		weights                  model.WeightMode
+		logitTol                 float64
+		top1MinPct, greedyMinPct int
+	}{
+		{model.WeightsAuto, bf16LogitTol, bf16Top1MinPct, bf16GreedyMinPct},
+		{model.WeightsQ8_0, q8LogitTol, q8Top1MinPct, q8GreedyMinPct},
+	} {
+		for _, name := range []string{"tiny-gqa", "tiny-mha-sharded", "tiny-qwen-vocab"} {
+			t.Run(string(c.weights)+"/"+name, func(t *testing.T) {
+				dir := filepath.Join(root, name)
+				cfg, ck, err := model.LoadDir(dir)
 				if err != nil {
 					t.Fatal(err)
 				}
-				e, agree, n := logitAgreement(got[0], want[c.LogitsTensor], cfg.VocabSize)
-				worst, top1, rows = math.Max(worst, e), top1+agree, rows+n
-			}
-			if rows > 0 {
-				pct := 100 * float64(top1) / float64(rows)
-				t.Logf("max logit error %.3g of the logit range, top-1 agreement %d/%d (%.1f%%)", worst, top1, rows, pct)
-				if worst > bf16LogitTol || pct < bf16Top1MinPct {
-					t.Errorf("logit error %.3g (tolerance %g), top-1 %.1f%% (minimum %d%%)", worst, bf16LogitTol, pct, bf16Top1MinPct)
+				t.Cleanup(func() { ck.Close() })
+				be := cpu.New(2)
+				if err := be.SetBF16Matmul(true); err != nil {
+					t.Fatal(err)
 				}
-			}
-			same, slots := 0, 0
-			for _, c := range goldentest.ReadTraces(t, dir, 0) {
-				_, out := runTrace(t, m, c)
-				for j, id := range c.InputIDs {
-					if id == cfg.MaskTokenID {
-						slots++
-						if out[j] == c.OutputIDs[j] {
-							same++
+				m, err := model.LoadWith(cfg, model.CheckpointSource(ck), be, model.LoadOptions{Weights: c.weights})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { m.Close() })
+				forward := readForward(t, dir)
+				var want map[string][]float32
+				if len(forward) > 0 {
+					want = readF32Safetensors(t, filepath.Join(dir, "golden_logits.safetensors"))
+				}
+				var worst float64
+				top1, rows := 0, 0
+				for _, c := range forward {
+					got, err := m.Forward([]model.Input{{IDs: c.InputIDs, Want: allPositions(len(c.InputIDs))}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					e, agree, n := logitAgreement(got[0], want[c.LogitsTensor], cfg.VocabSize)
+					worst, top1, rows = math.Max(worst, e), top1+agree, rows+n
+				}
+				if rows > 0 {
+					pct := 100 * float64(top1) / float64(rows)
+					t.Logf("max logit error %.3g of the logit range, top-1 agreement %d/%d (%.1f%%)", worst, top1, rows, pct)
+					if worst > c.logitTol || pct < float64(c.top1MinPct) {
+						t.Errorf("logit error %.3g (tolerance %g), top-1 %.1f%% (minimum %d%%)", worst, c.logitTol, pct, c.top1MinPct)
+					}
+				}
+				same, slots := 0, 0
+				for _, c := range goldentest.ReadTraces(t, dir, 0) {
+					_, out := runTrace(t, m, c)
+					for j, id := range c.InputIDs {
+						if id == cfg.MaskTokenID {
+							slots++
+							if out[j] == c.OutputIDs[j] {
+								same++
+							}
 						}
 					}
 				}
-			}
-			pct := 100 * float64(same) / float64(slots)
-			t.Logf("greedy agreement %d/%d masked slots (%.1f%%)", same, slots, pct)
-			if pct < bf16GreedyMinPct {
-				t.Errorf("greedy agreement %.1f%% < %d%%", pct, bf16GreedyMinPct)
-			}
-		})
+				pct := 100 * float64(same) / float64(slots)
+				t.Logf("greedy agreement %d/%d masked slots (%.1f%%)", same, slots, pct)
+				if pct < float64(c.greedyMinPct) {
+					t.Errorf("greedy agreement %.1f%% < %d%%", pct, c.greedyMinPct)
+				}
+			})
+		}
 	}
 }

@@ -3,12 +3,14 @@ package cpu
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"runtime"
 	"sync"
 	"unsafe"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
 // ErrNoAMX is SetBF16Matmul's answer on a CPU (or an operating system, or
@@ -61,46 +63,87 @@ var amxTileCfg = func() (c [64]byte) {
 	return c
 }()
 
-// amxUsable reports whether a product with this bf16 weight can run on
-// the tiles: 32-wide K chunks and 32-column output blocks.
+// amxUsable reports whether a product with this weight can run on the
+// tiles: a format they take (bf16; f16, rounded to bf16 once; q8_0,
+// rounded to bf16 strip by strip), 32-wide K chunks and 32-column output
+// blocks.
 func amxUsable(w *wtensor) bool {
-	return w.format == backend.WeightBF16 && w.cols%32 == 0 && w.rows%32 == 0 && w.cols > 0
+	switch w.format {
+	case backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0:
+		return w.cols%32 == 0 && w.rows%32 == 0 && w.cols > 0
+	}
+	return false
 }
 
-// amxPacked returns the weight rearranged, once, into the B tiles of
-// TDPBF16PS ("VNNI" order): for each block of 16 output columns and each
-// 32 values of K, a 1 KiB tile whose row p holds, for each of the 16
-// columns, the pair w[n][32c+2p], w[n][32c+2p+1]. It lives outside the Go
-// heap, the stored format's size, and is freed with the tensor.
-func (w *wtensor) amxPacked() []uint16 {
+// amxQ8TileBytes is one q8_0 tile of amxPacked: 512 int8 weights in the
+// B tile's order, then the 16 columns' float16 block scales.
+const amxQ8TileBytes = 512 + 32
+
+// amxPacked returns the weight rearranged, once, for the tiles. For each
+// block of 16 output columns and each 32 values of K there is one tile,
+// row p of which holds, for each of the 16 columns i, the pair
+// w[i][32c+2p], w[i][32c+2p+1] ("VNNI" order, TDPBF16PS's B operand):
+//   - bf16 and f16 weights: 1 KiB of bf16 (f16 values rounded to bf16,
+//     nearest even), multiplied as they are;
+//   - q8_0 weights: the same order of the blocks' int8 values, 512 bytes,
+//     then the 16 columns' scales (float16) for these 32 values of K, the
+//     stored format's size; dequantQ8AMX turns a strip of them into bf16
+//     tiles just before they are multiplied.
+//
+// It lives outside the Go heap and is freed with the tensor.
+func (w *wtensor) amxPacked() []byte {
 	w.amxOnce.Do(func() {
 		N, K := w.rows, w.cols
-		buf, free := quant.Alloc(2 * N * K)
-		w.amx = unsafe.Slice((*uint16)(unsafe.Pointer(&buf[0])), N*K)
+		size := 2 * N * K
+		if w.format == backend.WeightQ8_0 {
+			size = N / 16 * K / 32 * amxQ8TileBytes
+		}
+		buf, free := quant.Alloc(size)
+		w.amx = buf[:size]
 		w.amxFree = free
 		runtime.AddCleanup(w, func(f func()) { f() }, free)
-		packAMX(w.amx, w.raw, w.rowBytes, N, K)
+		packAMX(w.amx, w.raw, w.rowBytes, N, K, w.format)
 		releasePages(w.raw) // matmuls read only the packed copy now
 	})
 	return w.amx
 }
 
-// packAMX writes amxPacked's layout of the bf16 rows raw (rowBytes
-// apart) into dst, on every core.
-func packAMX(dst []uint16, raw []byte, rowBytes, N, K int) {
+// packAMX writes amxPacked's layout of the rows raw (rowBytes apart, in
+// format f) into dst, on every core.
+func packAMX(dst, raw []byte, rowBytes, N, K int, f backend.WeightFormat) {
 	chunks := K / 32
-	dst32 := unsafe.Slice((*uint32)(unsafe.Pointer(&dst[0])), len(dst)/2)
 	blocks := N / 16
 	var wg sync.WaitGroup
 	workers := min(runtime.GOMAXPROCS(0), blocks)
 	for t := range workers {
 		wg.Go(func() {
 			for nb := t; nb < blocks; nb += workers {
-				base := nb * chunks * 256 // uint32 pairs per block
 				for i := range 16 {
 					row := raw[(nb*16+i)*rowBytes:]
-					for q := range K / 2 {
-						dst32[base+q*16+i] = binary.LittleEndian.Uint32(row[4*q:])
+					switch f {
+					case backend.WeightQ8_0:
+						for c := range chunks {
+							tile := dst[(nb*chunks+c)*amxQ8TileBytes:]
+							blk := row[c*backend.Q8BlockBytes:]
+							copy(tile[512+2*i:512+2*i+2], blk[:2])
+							for p := range 16 {
+								tile[32*p+2*i] = blk[2+2*p]
+								tile[32*p+2*i+1] = blk[3+2*p]
+							}
+						}
+					case backend.WeightF16:
+						base := nb * chunks * 1024
+						for q := range K / 2 {
+							for j := range 2 {
+								h := binary.LittleEndian.Uint16(row[4*q+2*j:])
+								binary.LittleEndian.PutUint16(dst[base+q*64+4*i+2*j:], roundBF16(weights.F16ToFloat32(h)))
+							}
+						}
+					default: // bf16
+						base := nb * chunks * 1024
+						for q := range K / 2 {
+							copy(dst[base+q*64+4*i:base+q*64+4*i+4], row[4*q:4*q+4])
+						}
 					}
 				}
 			}
@@ -109,24 +152,47 @@ func packAMX(dst []uint16, raw []byte, rowBytes, N, K int) {
 	wg.Wait()
 }
 
-// bf16Pool holds the activations' bf16 copy for matmulAMX.
+// roundBF16 rounds f to bf16, nearest even, as cvtBF16 does (subnormals
+// to zero, a NaN quieted).
+func roundBF16(f float32) uint16 {
+	u := math.Float32bits(f)
+	switch {
+	case f != f:
+		return uint16(u>>16) | 0x40
+	case u&0x7f800000 == 0:
+		return uint16(u>>16) & 0x8000
+	}
+	u += 0x7fff + (u>>16)&1
+	return uint16(u >> 16)
+}
+
+// bf16Pool holds the activations' bf16 copy for matmulAMX, and each
+// task's bf16 strip of a q8_0 weight.
 var bf16Pool = sync.Pool{New: func() any { return new([]uint16) }}
 
-// matmulAMX is MatMul with a bf16 weight on AMX tiles (SetBF16Matmul):
-// x is rounded to bf16 once, padded to a multiple of 32 rows with zeros,
-// and each task runs amxMM over one 32-column block of out for a group
-// of 32-row blocks, K whole, so every sum is one tile accumulation.
+// pooled returns a slice of n values from bf16Pool and the pool entry to
+// put back.
+func pooled(n int) ([]uint16, *[]uint16) {
+	p := bf16Pool.Get().(*[]uint16)
+	if cap(*p) < n {
+		*p = make([]uint16, n)
+	}
+	return (*p)[:n], p
+}
+
+// matmulAMX is MatMul with a weight on AMX tiles (SetBF16Matmul): x is
+// rounded to bf16 once, padded to a multiple of 32 rows with zeros, and
+// each task runs amxMM over one 32-column block of out for a group of
+// 32-row blocks, K whole, so every sum is one tile accumulation. A q8_0
+// weight's two 16-column strips are first turned into bf16 tiles in the
+// task's scratch (dequantQ8AMX: 2·K·32 bytes, in L2), so the weight is
+// read from memory at its stored size and multiplied at the tiles' rate.
 func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
 	wp := w.amxPacked()
 	chunks := K / 32
 	pairs := (T + 31) / 32
-	xbp := bf16Pool.Get().(*[]uint16)
+	xb, xbp := pooled(pairs * 32 * K)
 	defer bf16Pool.Put(xbp)
-	need := pairs * 32 * K
-	if cap(*xbp) < need {
-		*xbp = make([]uint16, need)
-	}
-	xb := (*xbp)[:need]
 	b.parallel(T, max(1, 4096/K), func(lo, hi int) {
 		cvtBF16(&xb[lo*K], &x[lo*K], (hi-lo)*K)
 	})
@@ -138,11 +204,21 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 	}
 	groups := (pairs + per - 1) / per
 	full := T / 32 // blocks of 32 rows wholly inside out
+	q8 := w.format == backend.WeightQ8_0
+	wb := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(wp))), len(wp)/2)
 	b.parallelTasks(colBlocks*groups, func(task int) {
 		cb, g := task/groups, task%groups
 		n0 := 32 * cb
 		p0, p1 := g*per, min((g+1)*per, pairs)
-		w0, w1 := &wp[2*cb*chunks*512], &wp[(2*cb+1)*chunks*512]
+		var w0, w1 *uint16
+		if q8 {
+			strip, sp := pooled(2 * chunks * 512)
+			defer bf16Pool.Put(sp)
+			dequantQ8AMX(&strip[0], &wp[2*cb*chunks*amxQ8TileBytes], 2*chunks)
+			w0, w1 = &strip[0], &strip[chunks*512]
+		} else {
+			w0, w1 = &wb[2*cb*chunks*512], &wb[(2*cb+1)*chunks*512]
+		}
 		if f := min(p1, full); f > p0 {
 			amxMM(&amxTileCfg, &xb[p0*32*K], 2*K, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0)
 		}

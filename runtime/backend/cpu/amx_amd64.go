@@ -34,3 +34,9 @@ func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *f
 //
 //go:noescape
 func cvtBF16(dst *uint16, src *float32, n int)
+
+// dequantQ8AMX turns tiles q8_0 tiles of amxPacked into bf16 B tiles for
+// amxMM; see amx_amd64.s.
+//
+//go:noescape
+func dequantQ8AMX(dst *uint16, src *byte, tiles int)

@@ -119,3 +119,70 @@ cvtloop:
 cvtdone:
 	VZEROUPPER
 	RET
+
+// q8PairIdx: VPERMPS indices that spread 16 column scales over the 32
+// values of a tile row, two per column: [0,0,1,1,…,7,7] then [8,8,…,15,15].
+DATA q8PairIdx<>+0(SB)/8, $0x0000000000000000
+DATA q8PairIdx<>+8(SB)/8, $0x0000000100000001
+DATA q8PairIdx<>+16(SB)/8, $0x0000000200000002
+DATA q8PairIdx<>+24(SB)/8, $0x0000000300000003
+DATA q8PairIdx<>+32(SB)/8, $0x0000000400000004
+DATA q8PairIdx<>+40(SB)/8, $0x0000000500000005
+DATA q8PairIdx<>+48(SB)/8, $0x0000000600000006
+DATA q8PairIdx<>+56(SB)/8, $0x0000000700000007
+DATA q8PairIdx<>+64(SB)/8, $0x0000000800000008
+DATA q8PairIdx<>+72(SB)/8, $0x0000000900000009
+DATA q8PairIdx<>+80(SB)/8, $0x0000000a0000000a
+DATA q8PairIdx<>+88(SB)/8, $0x0000000b0000000b
+DATA q8PairIdx<>+96(SB)/8, $0x0000000c0000000c
+DATA q8PairIdx<>+104(SB)/8, $0x0000000d0000000d
+DATA q8PairIdx<>+112(SB)/8, $0x0000000e0000000e
+DATA q8PairIdx<>+120(SB)/8, $0x0000000f0000000f
+GLOBL q8PairIdx<>(SB), RODATA|NOPTR, $128
+
+// func dequantQ8AMX(dst *uint16, src *byte, tiles int)
+// Turns tiles consecutive q8_0 tiles of amxPacked (512 int8 in B-tile
+// order, then 16 float16 column scales) into bf16 B tiles (1 KiB each):
+// every value int8 × its column's scale, rounded to nearest even. The
+// product is exact in float32 (8 × 11 significant bits), so the only
+// rounding is bf16's.
+TEXT ·dequantQ8AMX(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ tiles+16(FP), CX
+	TESTQ CX, CX
+	JZ q8done
+	VMOVDQU32 q8PairIdx<>+0(SB), Z30
+	VMOVDQU32 q8PairIdx<>+64(SB), Z31
+q8tile:
+	VCVTPH2PS 512(SI), Z0
+	VPERMPS Z0, Z30, Z28
+	VPERMPS Z0, Z31, Z29
+	MOVQ $8, DX
+q8row:
+	VPMOVSXBD (SI), Z1
+	VPMOVSXBD 16(SI), Z2
+	VPMOVSXBD 32(SI), Z4
+	VPMOVSXBD 48(SI), Z5
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z4, Z4
+	VCVTDQ2PS Z5, Z5
+	VMULPS Z28, Z1, Z1
+	VMULPS Z29, Z2, Z2
+	VMULPS Z28, Z4, Z4
+	VMULPS Z29, Z5, Z5
+	VCVTNE2PS2BF16(1, 2, 3)
+	VCVTNE2PS2BF16(4, 5, 6)
+	VMOVDQU16 Z3, (DI)
+	VMOVDQU16 Z6, 64(DI)
+	ADDQ $64, SI
+	ADDQ $128, DI
+	DECQ DX
+	JNZ q8row
+	ADDQ $32, SI
+	DECQ CX
+	JNZ q8tile
+q8done:
+	VZEROUPPER
+	RET

@@ -28,10 +28,10 @@ func requestAMX() bool {
 func releasePages(b []byte) {
 	page := uintptr(os.Getpagesize())
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	lo := (start+page-1)&^(page-1) - start
-	hi := (start+uintptr(len(b)))&^(page-1) - start
-	if len(b) == 0 || hi <= lo {
+	first := (start + page - 1) &^ (page - 1)
+	end := (start + uintptr(len(b))) &^ (page - 1)
+	if len(b) == 0 || end <= first { // no whole page inside b
 		return
 	}
-	unix.Madvise(b[lo:hi], unix.MADV_PAGEOUT)
+	unix.Madvise(b[first-start:end-start], unix.MADV_PAGEOUT)
 }

@@ -11,4 +11,8 @@ func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *f
 
 func cvtBF16(dst *uint16, src *float32, n int) { panic("cpu: cvtBF16 without AVX512-BF16 support") }
 
+func dequantQ8AMX(dst *uint16, src *byte, tiles int) {
+	panic("cpu: dequantQ8AMX without AMX support")
+}
+
 func releasePages([]byte) {}

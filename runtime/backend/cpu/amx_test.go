@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -49,10 +50,17 @@ func TestCvtBF16(t *testing.T) {
 }
 
 // TestAMXMatMul checks the AMX product against float64 sums of the same
-// bf16-rounded activations and weights, on shapes that cover partial
-// 32-row blocks, one and several row groups, and bias; and that it stays
-// within bf16's rounding of the exact float32 product.
+// bf16-rounded activations and weights, for each weight format the tiles
+// take, on shapes that cover partial 32-row blocks, one and several row
+// groups, and bias; and that it stays within bf16's rounding of the
+// exact float32 product.
 func TestAMXMatMul(t *testing.T) {
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0} {
+		t.Run(string(f), func(t *testing.T) { testAMXMatMul(t, f) })
+	}
+}
+
+func testAMXMatMul(t *testing.T, f backend.WeightFormat) {
 	be := New(2)
 	if err := be.SetBF16Matmul(true); err != nil {
 		if !errors.Is(err, ErrNoAMX) {
@@ -67,8 +75,8 @@ func TestAMXMatMul(t *testing.T) {
 		for _, withBias := range []bool{false, true} {
 			xv := randWeights(r, T*K, 1)
 			wv := randWeights(r, N*K, 0.05)
-			w := newWeight(t, be, backend.WeightBF16, wv, N, K)
-			wExact := newWeight(t, exact, backend.WeightBF16, wv, N, K)
+			w := newWeight(t, be, f, wv, N, K)
+			wExact := newWeight(t, exact, f, wv, N, K)
 			x, _ := be.Wrap(xv, T, K)
 			var bias backend.Tensor
 			var bv []float32
@@ -85,12 +93,19 @@ func TestAMXMatMul(t *testing.T) {
 				t.Fatal(err)
 			}
 			g, e := Data(got), Data(ref)
+			wRounded := make([]float64, N*K) // the weight as the tiles hold it
+			for j := range N {
+				wExact.decodeRowGo(wv[j*K:(j+1)*K], j, 0, K)
+				for k, v := range wv[j*K : (j+1)*K] {
+					wRounded[j*K+k] = float64(weights.BF16ToFloat32(bf16RNE(v)))
+				}
+			}
 			for i := range T {
 				for j := range N {
 					var sum, mag float64
 					for k := range K {
 						xk := float64(weights.BF16ToFloat32(bf16RNE(xv[i*K+k])))
-						wk := float64(w.rowValue(j, k))
+						wk := wRounded[j*K+k]
 						sum += xk * wk
 						mag += math.Abs(xk * wk)
 					}
@@ -102,8 +117,9 @@ func TestAMXMatMul(t *testing.T) {
 					if d := math.Abs(v - sum); d > 1e-5*mag+1e-6 {
 						t.Fatalf("%v bias=%v [%d,%d]: AMX %g, bf16 reference %g (magnitude %g)", s, withBias, i, j, v, sum, mag)
 					}
-					// Rounding each activation to bf16 moves a sum by at
-					// most 2⁻⁸ of its magnitude.
+					// Rounding each activation and weight to bf16 moves a
+					// sum by at most 2·2⁻⁹ of its magnitude (bf16 weights
+					// are not rounded again).
 					if d := math.Abs(v - float64(e[i*N+j])); d > mag/256+1e-5 {
 						t.Fatalf("%v bias=%v [%d,%d]: AMX %g, float32 %g: beyond bf16 rounding (magnitude %g)", s, withBias, i, j, v, e[i*N+j], mag)
 					}
@@ -113,8 +129,8 @@ func TestAMXMatMul(t *testing.T) {
 	}
 }
 
-// TestAMXFallbacks: weights the tiles cannot take (columns not a multiple
-// of 32, other formats) run the float32 kernels, sums identical to a
+// TestAMXFallbacks: weights the tiles cannot take (rows or columns not a
+// multiple of 32) run the float32 kernels, sums identical to a
 // backend without AMX.
 func TestAMXFallbacks(t *testing.T) {
 	be := New(2)
@@ -126,7 +142,7 @@ func TestAMXFallbacks(t *testing.T) {
 	for _, c := range []struct {
 		f       backend.WeightFormat
 		T, K, N int
-	}{{backend.WeightBF16, 5, 40, 32}, {backend.WeightBF16, 5, 64, 48}, {backend.WeightQ8_0, 5, 64, 64}, {backend.WeightF16, 5, 64, 64}} {
+	}{{backend.WeightBF16, 5, 40, 32}, {backend.WeightBF16, 5, 64, 48}, {backend.WeightQ8_0, 5, 64, 48}, {backend.WeightF16, 5, 48, 64}} {
 		xv, wv := randWeights(r, c.T*c.K, 1), randWeights(r, c.N*c.K, 0.1)
 		x, _ := be.Wrap(xv, c.T, c.K)
 		a, _ := be.Alloc(c.T, c.N)
@@ -158,9 +174,37 @@ func TestSetBF16MatmulWithoutAMX(t *testing.T) {
 	}
 }
 
-// rowValue is the weight's value [r, k] as float32 (the reference decoder).
-func (w *wtensor) rowValue(r, k int) float32 {
-	var v [1]float32
-	w.decodeRowGo(v[:], r, k, k+1)
-	return v[0]
+// TestDequantQ8AMX: the assembly turns q8_0 tiles into exactly the bf16
+// tiles packAMX would write for the decoded float32 weight, on random
+// blocks and on extreme scales (float16's largest, subnormal, zero,
+// negative) and values (−128, 127).
+func TestDequantQ8AMX(t *testing.T) {
+	if !amxAvailable() {
+		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): the q8_0 tiles are not used here")
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	const N, K = 64, 256
+	be := New(1)
+	w := newWeight(t, be, backend.WeightQ8_0, randWeights(r, N*K, 0.1), N, K)
+	special := []uint16{0x7bff, 0x0001, 0x0000, 0x8000, 0xbc00, 0x3c00, 0x0400}
+	for i, h := range special {
+		blk := w.raw[i*w.rowBytes+(i%(K/32))*backend.Q8BlockBytes:]
+		binary.LittleEndian.PutUint16(blk, h)
+		blk[2], blk[3], blk[4] = 0x80, 0x7f, 0x00
+	}
+	packed := w.amxPacked()
+	chunks := K / 32
+	got := make([]uint16, N/16*chunks*512)
+	dequantQ8AMX(&got[0], &packed[0], N/16*chunks)
+	row := make([]float32, K)
+	for n := range N {
+		w.decodeRowGo(row, n, 0, K)
+		for k, v := range row {
+			nb, i, c, p, j := n/16, n%16, k/32, k%32/2, k%2
+			g := got[(nb*chunks+c)*512+32*p+2*i+j]
+			if want := bf16RNE(v); g != want {
+				t.Fatalf("w[%d][%d] = %g: tile value %#04x, want %#04x", n, k, v, g, want)
+			}
+		}
+	}
 }

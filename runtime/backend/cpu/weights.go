@@ -31,7 +31,7 @@ type wtensor struct {
 	// The weight in AMX tile order (amxPacked), made on the first AMX
 	// matmul; amxFree releases it.
 	amxOnce sync.Once
-	amx     []uint16
+	amx     []byte
 	amxFree func()
 }
 

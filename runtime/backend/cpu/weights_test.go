@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
@@ -225,9 +226,9 @@ func TestUploadWeightRejects(t *testing.T) {
 }
 
 func BenchmarkMatMulStored(b *testing.B) {
-	// bf16-amx: bf16 weights on AMX tiles (SetBF16Matmul), skipped with
-	// the reason where the CPU has none.
-	for _, f := range append([]backend.WeightFormat{backend.WeightF32}, append(storedFormats, amxBench)...) {
+	// bf16-amx, q8_0-amx: those weights on AMX tiles (SetBF16Matmul),
+	// skipped with the reason where the CPU has none.
+	for _, f := range append([]backend.WeightFormat{backend.WeightF32}, append(storedFormats, amxBench, amxQ8Bench)...) {
 		for _, s := range []struct {
 			name    string
 			T, K, N int
@@ -272,7 +273,7 @@ func BenchmarkMatMulStored(b *testing.B) {
 // the kernels.
 func BenchmarkLMHeadStored(b *testing.B) {
 	const T, K, N = 64, 896, 151936
-	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0, amxBench} {
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0, amxBench, amxQ8Bench} {
 		b.Run(string(f), func(b *testing.B) {
 			be, f := benchBackend(b, f)
 			r := rand.New(rand.NewPCG(1, 2))
@@ -299,19 +300,24 @@ func BenchmarkLMHeadStored(b *testing.B) {
 	}
 }
 
-// amxBench names the benchmarks' bf16-on-AMX case (not a weight format).
-const amxBench backend.WeightFormat = "bf16-amx"
+// amxBench and amxQ8Bench name the benchmarks' cases of bf16 and q8_0
+// weights on AMX tiles (not weight formats).
+const (
+	amxBench   backend.WeightFormat = "bf16-amx"
+	amxQ8Bench backend.WeightFormat = "q8_0-amx"
+)
 
 // benchBackend returns a backend on every core for benchmark case f and
-// the weight format to upload: amxBench is bf16 with SetBF16Matmul, and
-// skips where the CPU has no AMX.
+// the weight format to upload: the -amx cases are their format with
+// SetBF16Matmul, and skip where the CPU has no AMX.
 func benchBackend(b *testing.B, f backend.WeightFormat) (*Backend, backend.WeightFormat) {
 	be := New(0)
-	if f != amxBench {
+	stored, amx := strings.CutSuffix(string(f), "-amx")
+	if !amx {
 		return be, f
 	}
 	if err := be.SetBF16Matmul(true); err != nil {
 		b.Skip(err)
 	}
-	return be, backend.WeightBF16
+	return be, backend.WeightFormat(stored)
 }
