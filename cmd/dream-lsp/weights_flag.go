@@ -26,7 +26,7 @@ func parseWeights(s string) (model.WeightMode, error) {
 }
 
 // matmulUsage documents --matmul for serve, api, infill, eval and bench.
-const matmulUsage = "how bf16 weights multiply on the CPU: f32 (float32 activations, the reference sums) or bf16 (activations rounded to bf16, on the CPU's AMX tiles: several times faster, needs an Intel Xeon with AMX)"
+const matmulUsage = "how bf16, f16 and q8_0 weights multiply on the CPU: f32 (float32 activations, the reference sums) or bf16 (activations and weights rounded to bf16, on the CPU's AMX tiles: several times faster, needs an Intel Xeon with AMX)"
 
 // matmulFlag registers --matmul on fs.
 func matmulFlag(fs *flag.FlagSet, p *string) {

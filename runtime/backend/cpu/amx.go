@@ -17,13 +17,14 @@ import (
 // a build) that cannot run the AMX tiles.
 var ErrNoAMX = errors.New("cpu: no AMX-BF16 tiles on this CPU (Intel Xeon 4th generation or later, Linux), or a purego build")
 
-// SetBF16Matmul chooses how matmuls with bf16 weights run. Off (the
-// default), float32 activations multiply the exact weights: the reference
-// sums, identical across weight formats. On, the activations are rounded
-// to bf16 and multiplied on the CPU's AMX tiles with float32
-// accumulation, as llama.cpp's and PyTorch's bf16 CPU paths do: several
-// times the throughput, at bf16's precision (about three significant
-// digits per activation). It returns ErrNoAMX, changing nothing, where
+// SetBF16Matmul chooses how matmuls with bf16, f16 and q8_0 weights run.
+// Off (the default), float32 activations multiply the exact weights: the
+// reference sums, identical across weight formats. On, the activations
+// are rounded to bf16 and multiplied on the CPU's AMX tiles with float32
+// accumulation, as llama.cpp's and PyTorch's bf16 CPU paths do, the
+// weights rounded to bf16 too where they are not (f16 once, q8_0's
+// scaled values strip by strip): several times the throughput, at bf16's
+// precision (about three significant digits per value). It returns ErrNoAMX, changing nothing, where
 // the tiles cannot run. Call it before the backend runs any operation.
 func (b *Backend) SetBF16Matmul(on bool) error {
 	if on && !amxAvailable() {
