@@ -18,7 +18,6 @@ import (
 	"github.com/dream-lsp/dream-lsp/lsp"
 	"github.com/dream-lsp/dream-lsp/lsp/lsptest"
 	"github.com/dream-lsp/dream-lsp/lsp/settings"
-	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/builtin"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
@@ -42,44 +41,41 @@ const latencyAt = "../testdata/latency/lru.go:59:1"
 // time per request.
 //
 // Sub-benchmarks, side by side in one run: default (the engine's
-// defaults, what serve runs), dream-padding (padding one slot a step, the
-// default before end-of-text runs), refresh-8 (a full pass every 8 steps
-// instead of 4) and max-steps-12 (the fastest schedule measured on the
-// held-out lines); the last two lose held-out exact matches.
+// defaults, what serve runs: --matmul auto, so the AMX tiles where the
+// CPU has them), f32 (the float32 matmuls, the default on every other
+// CPU), dream-padding (padding one slot a step, the default before
+// end-of-text runs), refresh-8 (a full pass every 8 steps instead of 4)
+// and max-steps-12 (the fastest schedule measured on the held-out lines);
+// the last two lose held-out exact matches.
 //
 //	go test ./lsp -run '^$' -bench InvokedBuiltin -benchtime 20x
 func BenchmarkInvokedBuiltin(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		opts    infill.Options
-		refresh int  // the K/V cache's refresh interval (0: the engine's default)
-		bf16    bool // matmuls on AMX tiles (engine.Options.BF16Matmul)
+		refresh int           // the K/V cache's refresh interval (0: the engine's default)
+		matmul  engine.Matmul // --matmul
 	}{
-		{"default", infill.Options{}, 0, false},
+		{"default", infill.Options{}, 0, engine.MatmulAuto},
+		// The reference float32 sums on every CPU (--matmul f32): on
+		// CPUs without AMX the same as default.
+		{"f32", infill.Options{}, 0, engine.MatmulF32},
 		// Before end-of-text runs: padding one slot a step.
-		{"dream-padding", infill.Options{DreamPadding: true}, 0, false},
+		{"dream-padding", infill.Options{DreamPadding: true}, 0, engine.MatmulAuto},
 		// Fewer full passes: the same latency file faster, but 2 fewer
 		// exact matches on the held-out reporting half.
-		{"refresh-8", infill.Options{}, 8, false},
+		{"refresh-8", infill.Options{}, 8, engine.MatmulAuto},
 		// The fastest schedule measured on the held-out lines (issue 15):
 		// at most 12 steps per candidate, confidence_threshold τ 0.9.
-		{"max-steps-12", infill.Options{Alg: "confidence_threshold", MaxSteps: 12}, 0, false},
-		// The default with bf16 activations on AMX tiles (--matmul bf16);
-		// skipped, with the reason, on CPUs without AMX.
-		{"bf16-amx", infill.Options{}, 0, true},
+		{"max-steps-12", infill.Options{Alg: "confidence_threshold", MaxSteps: 12}, 0, engine.MatmulAuto},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			if c.bf16 {
-				if !cpu.AMXAvailable() {
-					b.Skip(cpu.ErrNoAMX)
-				}
-			}
-			benchInvoked(b, c.opts, c.refresh, c.bf16)
+			benchInvoked(b, c.opts, c.refresh, c.matmul)
 		})
 	}
 }
 
-func benchInvoked(b *testing.B, eopts infill.Options, refresh int, bf16 bool) {
+func benchInvoked(b *testing.B, eopts infill.Options, refresh int, matmul engine.Matmul) {
 	at := latencyAt
 	if v := os.Getenv("DREAM_LSP_BENCH_AT"); v != "" {
 		at = v
@@ -95,7 +91,7 @@ func benchInvoked(b *testing.B, eopts infill.Options, refresh int, bf16 bool) {
 	ctx := context.Background()
 	opts := settings.Default()
 	opts.DeadlineMs = 10000 // measure slow requests instead of cutting them at 2 s
-	c := lsptest.Start(b, lsp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Load: builtinLoader(b, eopts, refresh, bf16), Settings: opts})
+	c := lsptest.Start(b, lsp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Load: builtinLoader(b, eopts, refresh, matmul), Settings: opts})
 	if _, err := c.Initialize(ctx, nil, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -147,10 +143,10 @@ func benchInvoked(b *testing.B, eopts infill.Options, refresh int, bf16 bool) {
 }
 
 // builtinLoader opens the built-in model as `dream-lsp serve` does (CPU,
-// dual K/V cache) under an infill engine with eopts; bf16 as --matmul bf16.
-func builtinLoader(b *testing.B, eopts infill.Options, refresh int, bf16 bool) lsp.Loader {
+// dual K/V cache) under an infill engine with eopts and --matmul matmul.
+func builtinLoader(b *testing.B, eopts infill.Options, refresh int, matmul engine.Matmul) lsp.Loader {
 	return func(ctx context.Context, _ settings.Options, progress func(int, string)) (lsp.Engine, error) {
-		eng, err := engine.OpenFS(builtin.FS(), engine.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: refresh}}, BF16Matmul: bf16})
+		eng, err := engine.OpenFS(builtin.FS(), engine.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: refresh}}, Matmul: matmul})
 		if err != nil {
 			return nil, err
 		}

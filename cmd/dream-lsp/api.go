@@ -31,7 +31,7 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 	device := fs.String("device", "auto", "auto, cpu or cuda")
 	weights, matmul := "", ""
 	weightsFlag(fs, &weights)
-	matmulFlag(fs, &matmul)
+	matmulFlag(fs, &matmul, engine.MatmulAuto)
 	keyEnv := fs.String("api-key-env", "", "require `NAME`d environment variable's value as a bearer token (the key is never logged)")
 	queue := fs.Int("queue", api.DefaultQueueSize, "requests admitted at once (running or waiting); more get 503 with Retry-After")
 	noBatch := fs.Bool("no-batch", false, "run every request alone, one after another (for comparison); by default concurrent requests share one continuous batch")
@@ -56,7 +56,7 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bf16, err := parseMatmul(matmul)
+	mm, err := parseMatmul(matmul)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runAPI(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
 	defer ln.Close()
-	eng, name, err := openModel(*modelDir, *device, engine.Options{Threads: *threads, Logger: log, Cache: denoise.CacheOptions{Enabled: true}, Weights: wm, BF16Matmul: bf16})
+	eng, name, err := openModel(*modelDir, *device, engine.Options{Threads: *threads, Logger: log, Cache: denoise.CacheOptions{Enabled: true}, Weights: wm, Matmul: mm})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -93,7 +95,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	shape := fs.String("shape", "30m", "synthetic model without --model: 30m, or qwen0.5b (Dream shaped like Qwen2.5-0.5B, 630M parameters, stored as bf16)")
 	weightsArg, matmulArg := "", ""
 	weightsFlag(fs, &weightsArg)
-	matmulFlag(fs, &matmulArg)
+	matmulFlag(fs, &matmulArg, engine.MatmulF32)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dream-lsp bench [--model DIR] [--tokens N] [--masks N] [--steps N] [--alg A] [--block-size N] [--runs N] [--cache off|on|both] [--refresh N] [--json]")
 		fmt.Fprintln(stderr, "Measures forward and denoising latency on the CPU backend. GFLOP/s counts the projections,")
@@ -122,15 +124,18 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bf16, err := parseMatmul(matmulArg)
+	mm, err := parseMatmul(matmulArg)
 	if err != nil {
 		return err
 	}
 	be := cpu.New(*threads)
-	if bf16 {
+	switch mm {
+	case engine.MatmulBF16:
 		if err := be.SetBF16Matmul(true); err != nil {
 			return fmt.Errorf("--matmul bf16: %w", err)
 		}
+	case engine.MatmulAuto:
+		be.SetBF16Matmul(true) // refused without AMX: f32
 	}
 	start, startCPU := time.Now(), cpuSeconds()
 	var (
@@ -184,7 +189,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), LoadMs: ms(time.Since(start)),
 		LoadCPUMs: (cpuSeconds() - startCPU) * 1000,
 		Weights:   string(wmode),
-		Matmul:    map[bool]string{false: "f32", true: "bf16"}[bf16],
+		Matmul:    "f32",
+	}
+	if be.BF16Matmul() {
+		switch cpu.WeightFormat(m.LinearWeight()) {
+		case backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0:
+			rep.Matmul = "bf16"
+		}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

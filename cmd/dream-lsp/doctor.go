@@ -118,11 +118,11 @@ func chooseBackend(device string, r cuda.Report) (backend, why string) {
 
 func printDoctor(w io.Writer, r doctorReport) {
 	fmt.Fprintf(w, "system:   %s/%s, %d CPUs\n", r.OS, r.Arch, r.CPUs)
-	amx := "not available (needs AMX-BF16: Intel Xeon 4th generation or later, Linux)"
+	amx := "--matmul bf16 not available (needs AMX-BF16: Intel Xeon 4th generation or later, Linux): float32 matmuls"
 	if r.BF16Matmul {
-		amx = "available (AMX-BF16 tiles)"
+		amx = "--matmul bf16 available (AMX-BF16 tiles), the default here (--matmul auto)"
 	}
-	fmt.Fprintf(w, "cpu:      %s kernels; --matmul bf16 %s\n", r.CPUKernels, amx)
+	fmt.Fprintf(w, "cpu:      %s kernels; %s\n", r.CPUKernels, amx)
 	if len(r.CUDA.Devices) == 0 {
 		fmt.Fprintln(w, "gpu:      none found")
 	}

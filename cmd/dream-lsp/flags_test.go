@@ -102,9 +102,11 @@ func TestVersionRejectsFlagsAnywhere(t *testing.T) {
 	}
 }
 
-// TestMatmulFlag: --matmul takes f32 or bf16; anything else is a usage
-// error naming the flag. bf16 completes everywhere: on the AMX tiles, or
-// where the CPU has none with float32 matmuls after a warning naming AMX.
+// TestMatmulFlag: --matmul takes auto (the default), f32 or bf16;
+// anything else is a usage error naming the flag. bf16 completes
+// everywhere: on the AMX tiles, or where the CPU has none with float32
+// matmuls after a warning naming AMX; auto does the same without the
+// warning.
 func TestMatmulFlag(t *testing.T) {
 	at := "../../testdata/examples/readconfig.go:12:1"
 	var out, errb bytes.Buffer
@@ -123,5 +125,14 @@ func TestMatmulFlag(t *testing.T) {
 	var res struct{ Candidates []json.RawMessage }
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Candidates) == 0 {
 		t.Fatalf("--matmul bf16: %v, %d candidates:\n%s", err, len(res.Candidates), out.String())
+	}
+	// The default, auto, takes the tiles where they run and says nothing
+	// where they do not; f32 is accepted too.
+	for _, args := range [][]string{{"infill", at}, {"infill", at, "--matmul", "f32"}} {
+		out.Reset()
+		errb.Reset()
+		if code := mainExit(args, &out, &errb); code != 0 || errb.Len() != 0 || !strings.Contains(out.String(), "return") {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q; want a completion and no warning", args, code, out.String(), errb.String())
+		}
 	}
 }

@@ -41,6 +41,7 @@ type modelFlags struct {
 	weights   string
 	matmul    string
 	name      string // the opened model's name, set by openInfill
+	kernel    string // its matmul kernel (engine.MatmulKernel), set by openInfill
 	verbose   bool
 }
 
@@ -60,7 +61,7 @@ func (m *modelFlags) register(fs *flag.FlagSet, defLength string) {
 	fs.IntVar(&m.refresh, "kv-refresh", 0, "with --kv-cache: a full forward every N steps (0: the server's policy, -1: only the first step)")
 	fs.BoolVar(&m.verbose, "debug", false, "log every raw and post-processed candidate to stderr")
 	weightsFlag(fs, &m.weights)
-	matmulFlag(fs, &m.matmul)
+	matmulFlag(fs, &m.matmul, engine.MatmulAuto)
 }
 
 // openInfill opens the model and wraps it in an infill engine.
@@ -74,15 +75,15 @@ func (m *modelFlags) openInfill(stderr io.Writer) (*infill.Engine, infill.Runtim
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	bf16, err := parseMatmul(m.matmul)
+	mm, err := parseMatmul(m.matmul)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	eng, name, err := openModel(m.model, m.device, engine.Options{Threads: m.threads, Logger: log, Cache: denoise.CacheOptions{Enabled: m.cache, Policy: kvcache.Policy{Refresh: m.refresh}}, Weights: wm, BF16Matmul: bf16})
+	eng, name, err := openModel(m.model, m.device, engine.Options{Threads: m.threads, Logger: log, Cache: denoise.CacheOptions{Enabled: m.cache, Policy: kvcache.Policy{Refresh: m.refresh}}, Weights: wm, Matmul: mm})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m.name = name
+	m.name, m.kernel = name, eng.MatmulKernel()
 	rt, err := infill.FromEngine(eng)
 	if err != nil {
 		eng.Close()

@@ -46,7 +46,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	weights, matmul := "", ""
 	weightsFlag(fs, &weights)
-	matmulFlag(fs, &matmul)
+	matmulFlag(fs, &matmul, engine.MatmulAuto)
 	remoteURL := fs.String("remote", "", "use the model server at `URL` instead of an in-process model (dream-lsp api, llama-server, vLLM: the openai shape; the client's \"remote\" setting overrides it)")
 	fs.Bool("stdio", true, "talk LSP over stdin/stdout (the only transport; accepted because clients pass it)")
 	fs.Usage = func() {
@@ -62,7 +62,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return werr
 	}
 	serveWeights = wm
-	if serveBF16Matmul, werr = parseMatmul(matmul); werr != nil {
+	if serveMatmul, werr = parseMatmul(matmul); werr != nil {
 		return werr
 	}
 	var level slog.Level
@@ -140,7 +140,7 @@ func openServeEngine(ctx context.Context, opts settings.Options, progress func(i
 	progress(0, "opening "+modelName(opts.Model))
 	// The dual K/V cache (refresh every 4 steps) is what makes CPU completions
 	// interactive; docs/BENCHMARKS.md "KV cache (CPU)" has its cost and agreement.
-	eng, name, err := openModel(opts.Model, opts.Device, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}, Weights: serveWeights, BF16Matmul: serveBF16Matmul})
+	eng, name, err := openModel(opts.Model, opts.Device, engine.Options{Logger: slog.Default(), Cache: denoise.CacheOptions{Enabled: true}, Weights: serveWeights, Matmul: serveMatmul})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"syscall"
 
 	"github.com/dream-lsp/dream-lsp/runtime/model"
@@ -26,27 +27,26 @@ func parseWeights(s string) (model.WeightMode, error) {
 }
 
 // matmulUsage documents --matmul for serve, api, infill, eval and bench.
-const matmulUsage = "how bf16, f16 and q8_0 weights multiply on the CPU: f32 (float32 activations, the reference sums) or bf16 (activations and weights rounded to bf16, on the CPU's AMX tiles: several times faster, needs an Intel Xeon with AMX)"
+const matmulUsage = "how bf16, f16 and q8_0 weights multiply on the CPU: auto (bf16 where the CPU has AMX tiles, else f32), f32 (float32 activations: the reference sums, the same on every CPU) or bf16 (activations and weights rounded to bf16 on the CPU's AMX tiles: several times faster; needs an Intel Xeon with AMX)"
 
-// matmulFlag registers --matmul on fs.
-func matmulFlag(fs *flag.FlagSet, p *string) {
-	fs.StringVar(p, "matmul", "f32", matmulUsage)
+// matmulFlag registers --matmul on fs with its default: auto where a
+// command serves or completes, f32 for bench, whose recorded commands
+// measure the reference kernels unless they ask for the tiles.
+func matmulFlag(fs *flag.FlagSet, p *string, def engine.Matmul) {
+	fs.StringVar(p, "matmul", string(def), matmulUsage)
 }
 
-// parseMatmul validates a --matmul value as a usage error and reports
-// whether it asks for bf16 matmuls.
-func parseMatmul(s string) (bool, error) {
-	switch s {
-	case "", "f32":
-		return false, nil
-	case "bf16":
-		return true, nil
+// parseMatmul validates a --matmul value as a usage error.
+func parseMatmul(s string) (engine.Matmul, error) {
+	switch m := engine.Matmul(s); m {
+	case engine.MatmulF32, engine.MatmulBF16, engine.MatmulAuto:
+		return m, nil
 	}
-	return false, fmt.Errorf("%w: --matmul: unknown value %q (want f32 or bf16)", errUsage, s)
+	return "", fmt.Errorf("%w: --matmul: unknown value %q (want auto, f32 or bf16)", errUsage, s)
 }
 
-// serveBF16Matmul is serve's --matmul, used by every engine the server opens.
-var serveBF16Matmul bool
+// serveMatmul is serve's --matmul, used by every engine the server opens.
+var serveMatmul engine.Matmul
 
 // serveWeights is serve's --weights, used by every engine the server opens.
 var serveWeights model.WeightMode

@@ -77,7 +77,11 @@ type SetReport struct {
 
 // Report is the result of a run.
 type Report struct {
-	Length       string      `json:"length"`
+	Length string `json:"length"`
+	// Matmul is how the CPU multiplied the model's weights (f32 or
+	// bf16-amx; engine.MatmulKernel), set by the caller; empty without a
+	// model.
+	Matmul       string      `json:"matmul,omitempty"`
 	OracleMiddle bool        `json:"oracle_middle"`
 	Sets         []SetReport `json:"sets"`
 	Wall         string      `json:"wall"`
@@ -360,6 +364,9 @@ func WriteText(w io.Writer, r *Report) {
 	mode := "length " + r.Length
 	if r.OracleMiddle {
 		mode = "oracle middles (harness check)"
+	}
+	if r.Matmul != "" {
+		mode += ", matmul " + r.Matmul
 	}
 	fmt.Fprintf(w, "eval: %s, wall %s\n", mode, r.Wall)
 	fmt.Fprintf(w, "%-14s %6s %6s %8s %8s %7s %7s %7s %9s %9s\n", "set", "tasks", "passed", "pass@1", "macro", "EM", "ES", "parse", "p50 ms", "p90 ms")

@@ -15,7 +15,7 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 )
 
-// TestOpenBF16Matmul: on a CPU without AMX, Options.BF16Matmul opens the
+// TestOpenBF16Matmul: on a CPU without AMX, MatmulBF16 opens the
 // model with float32 matmuls after a Warn that says why, and the results
 // are the float32 path's exactly; with AMX the built-in model runs its
 // matmuls on the tiles: the same requests complete, with confidences that
@@ -23,7 +23,7 @@ import (
 // agree.
 func TestOpenBF16Matmul(t *testing.T) {
 	var logs bytes.Buffer
-	e, err := engine.OpenFS(builtin.FS(), engine.Options{BF16Matmul: true, Cache: denoise.CacheOptions{Enabled: true}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e, err := engine.OpenFS(builtin.FS(), engine.Options{Matmul: engine.MatmulBF16, Cache: denoise.CacheOptions{Enabled: true}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestBF16MatmulOtherWeights(t *testing.T) {
 		{model.WeightsF32, "--matmul bf16 applies to bf16, f16 and q8_0 weights"},
 	} {
 		var logs bytes.Buffer
-		e, err := engine.OpenFS(builtin.FS(), engine.Options{BF16Matmul: true, Weights: c.weights, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		e, err := engine.OpenFS(builtin.FS(), engine.Options{Matmul: engine.MatmulBF16, Weights: c.weights, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,5 +110,36 @@ func TestBF16MatmulOtherWeights(t *testing.T) {
 		if c.weights == model.WeightsF32 && !strings.Contains(logs.String(), "matmul=f32") {
 			t.Fatalf("--weights f32: matmul=f32 not logged:\n%s", logs.String())
 		}
+	}
+}
+
+// TestOpenMatmulAuto: MatmulAuto runs the tiles where they run
+// (MatmulKernel bf16-amx) and the float32 kernels elsewhere and for
+// weights the tiles do not take, without a Warn either way; the zero
+// value is f32; an unknown value is an error.
+func TestOpenMatmulAuto(t *testing.T) {
+	for _, c := range []struct {
+		matmul  engine.Matmul
+		weights model.WeightMode
+		want    string
+	}{
+		{engine.MatmulAuto, model.WeightsAuto, map[bool]string{false: "f32", true: "bf16-amx"}[cpu.AMXAvailable()]},
+		{engine.MatmulAuto, model.WeightsF32, "f32"},
+		{"", model.WeightsAuto, "f32"},
+		{engine.MatmulF32, model.WeightsAuto, "f32"},
+	} {
+		var logs bytes.Buffer
+		e, err := engine.OpenFS(builtin.FS(), engine.Options{Matmul: c.matmul, Weights: c.weights, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := e.MatmulKernel()
+		e.Close()
+		if got != c.want || strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "matmul="+c.want) {
+			t.Errorf("matmul %q, weights %s: kernel %q, want %q, without a Warn:\n%s", c.matmul, c.weights, got, c.want, logs.String())
+		}
+	}
+	if _, err := engine.OpenFS(builtin.FS(), engine.Options{Matmul: "fast"}); err == nil || !strings.Contains(err.Error(), "fast") {
+		t.Errorf("matmul \"fast\": %v, want an error naming it", err)
 	}
 }

@@ -209,7 +209,7 @@ func TestBF16MatmulOnOtherBackend(t *testing.T) {
 	dir := filepath.Join(sharedpath.Path(t, "golden", "models"), "tiny-gqa")
 	var logs bytes.Buffer
 	be := &devBackend{Backend: cpu.New(1)}
-	e, err := Open(dir, Options{Backend: be, BF16Matmul: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e, err := Open(dir, Options{Backend: be, Matmul: MatmulBF16, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,12 +57,9 @@ type Options struct {
 	// backend's fast path (DeviceLoader) keeps bf16 and runs for auto and
 	// bf16 only.
 	Weights model.WeightMode
-	// BF16Matmul multiplies bf16 weights on the CPU's AMX tiles with the
-	// activations rounded to bf16 (cpu.Backend.SetBF16Matmul): several
-	// times faster, at bf16's precision instead of the reference float32
-	// sums. Where it cannot run (a CPU without AMX-BF16, a backend other
-	// than the CPU's) Open warns and runs float32 matmuls.
-	BF16Matmul bool
+	// Matmul is how the CPU backend multiplies bf16, f16 and q8_0
+	// weights: "" or MatmulF32, MatmulBF16 or MatmulAuto.
+	Matmul Matmul
 	// DeviceTokens is the K/V cache rows a DeviceLoader's fast path
 	// reserves: the canvases of one Denoise call together (0: its default,
 	// 4096 on the GPU).
@@ -93,6 +90,7 @@ type Engine struct {
 	m      *model.Model        // the generic path (nil when dev runs)
 	dev    denoise.DeviceModel // the backend's fast path (nil when m runs)
 	path   string              // which of the two runs, for logs and status
+	matmul string              // how the CPU multiplies the linear weights: f32 or bf16-amx
 	log    *slog.Logger
 	expand int // -1 when the checkpoint has no expand token
 	cache  denoise.CacheOptions
@@ -189,7 +187,21 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 		}
 		be = cpu.New(opts.Threads)
 	}
-	bf16 := opts.BF16Matmul && enableBF16Matmul(be, log)
+	var bf16 bool
+	switch opts.Matmul {
+	case "", MatmulF32:
+	case MatmulBF16:
+		bf16 = enableBF16Matmul(be, log)
+	case MatmulAuto:
+		cb, ok := be.(*cpu.Backend)
+		bf16 = ok && cb.SetBF16Matmul(true) == nil
+	default:
+		if opts.Backend == nil {
+			be.Close()
+		}
+		closer.Close()
+		return nil, fmt.Errorf("engine: matmul %q: want f32, bf16 or auto", opts.Matmul)
+	}
 	dev, path := loadDevice(cfg, src, be, mode, opts.DeviceTokens, log)
 	var m *model.Model
 	if dev == nil {
@@ -225,17 +237,45 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 		case backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0:
 			matmul = "bf16-amx"
 		default:
-			log.Warn("--matmul bf16 applies to bf16, f16 and q8_0 weights; this model's multiply with float32 activations as without it", "weights", f)
+			if opts.Matmul == MatmulBF16 {
+				log.Warn("--matmul bf16 applies to bf16, f16 and q8_0 weights; this model's multiply with float32 activations as without it", "weights", f)
+			}
 		}
 	}
+	e.matmul = matmul
 	log.Info("model loaded", "model", name, "backend", be.Name(), "path", path, "threads", threads, "weights", mode, "matmul", matmul,
 		"layers", cfg.NumLayers, "hidden", cfg.HiddenSize, "vocab", cfg.VocabSize,
 		"expand_token", e.expand, "dur_ms", time.Since(start).Milliseconds())
 	return e, nil
 }
 
+// Matmul is how the CPU backend multiplies bf16, f16 and q8_0 weights
+// (Options.Matmul, --matmul).
+type Matmul string
+
+const (
+	// MatmulF32 multiplies float32 activations by the exact weights: the
+	// reference sums, the same on every CPU. The zero value means this.
+	MatmulF32 Matmul = "f32"
+	// MatmulBF16 multiplies them on the CPU's AMX tiles, activations and
+	// weights rounded to bf16, float32 sums (cpu.Backend.SetBF16Matmul):
+	// several times faster, at bf16's precision. Where it cannot run (a
+	// CPU without AMX-BF16, another backend, other weight formats) Open
+	// warns and runs MatmulF32.
+	MatmulBF16 Matmul = "bf16"
+	// MatmulAuto is MatmulBF16 where it runs and MatmulF32 elsewhere,
+	// without a warning: the servers' default, so an Intel Xeon with AMX
+	// gets the tiles and every other machine the reference sums.
+	MatmulAuto Matmul = "auto"
+)
+
+// MatmulKernel reports how the CPU multiplies the model's linear weights:
+// "bf16-amx" on the AMX tiles, else "f32" (also for a device's fast path,
+// which has its own).
+func (e *Engine) MatmulKernel() string { return e.matmul }
+
 // enableBF16Matmul turns on the CPU backend's AMX matmul
-// (Options.BF16Matmul) and reports whether it did. Where it cannot run (a
+// (MatmulBF16) and reports whether it did. Where it cannot run (a
 // CPU without AMX, or another backend: a GPU keeps bf16 weights in its
 // own fast path) the engine runs as without the option, after a Warn
 // that says why: the option is a speed-up, and a setting made for one
