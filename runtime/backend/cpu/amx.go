@@ -171,6 +171,10 @@ func roundBF16(f float32) uint16 {
 // task's bf16 strip of a q8_0 weight.
 var bf16Pool = sync.Pool{New: func() any { return new([]uint16) }}
 
+// blockPool holds the 32×32 blocks matmulAMX stores a last, partial
+// row block into (amxMM writes all of it, so it is not cleared).
+var blockPool = sync.Pool{New: func() any { return new([32 * 32]float32) }}
+
 // pooled returns a slice of n values from bf16Pool and the pool entry to
 // put back.
 func pooled(n int) ([]uint16, *[]uint16) {
@@ -184,7 +188,8 @@ func pooled(n int) ([]uint16, *[]uint16) {
 // matmulAMX is MatMul with a weight on AMX tiles (SetBF16Matmul): x is
 // rounded to bf16 once, padded to a multiple of 32 rows with zeros, and
 // each task runs amxMM over one 32-column block of out for a group of
-// 32-row blocks, K whole, so every sum is one tile accumulation. A q8_0
+// 32-row blocks, K whole, so every sum is one tile accumulation that
+// starts from the bias. A q8_0
 // weight's two 16-column strips are first turned into bf16 tiles in the
 // task's scratch (dequantQ8AMX: 2·K·32 bytes, in L2), so the weight is
 // read from memory at its stored size and multiplied at the tiles' rate.
@@ -220,23 +225,20 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 		} else {
 			w0, w1 = &wb[2*cb*chunks*512], &wb[(2*cb+1)*chunks*512]
 		}
+		var bp *float32 // the sums start from the bias
+		if bias != nil {
+			bp = &bias[n0]
+		}
 		if f := min(p1, full); f > p0 {
-			amxMM(&amxTileCfg, &xb[p0*32*K], 2*K, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0)
+			amxMM(&amxTileCfg, &xb[p0*32*K], 2*K, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0, bp)
 		}
 		if p1 > full { // the last block, past out's rows: through scratch
-			var s [32 * 32]float32
-			amxMM(&amxTileCfg, &xb[full*32*K], 2*K, w0, w1, chunks, &s[0], 4*32, 1)
+			sp := blockPool.Get().(*[32 * 32]float32)
+			amxMM(&amxTileCfg, &xb[full*32*K], 2*K, w0, w1, chunks, &sp[0], 4*32, 1, bp)
 			for r := 32 * full; r < T; r++ {
-				copy(out[r*N+n0:r*N+n0+32], s[(r-32*full)*32:])
+				copy(out[r*N+n0:r*N+n0+32], sp[(r-32*full)*32:])
 			}
-		}
-		if bias != nil {
-			for r := 32 * p0; r < min(32*p1, T); r++ {
-				row := out[r*N+n0 : r*N+n0+32]
-				for j, v := range bias[n0 : n0+32] {
-					row[j] += v
-				}
-			}
+			blockPool.Put(sp)
 		}
 	})
 }

@@ -20,14 +20,15 @@ var amxAvailable = sync.OnceValue(func() bool {
 	return requestAMX()
 })
 
-// amxMM sets pairs 32×32 blocks of out to x·wᵀ on AMX tiles; see
-// amx_amd64.s. ldx and ldo are byte strides; w0 and w1 point at two
-// 16-column blocks of an amxPacked weight. Each call configures the tiles
+// amxMM sets pairs 32×32 blocks of out to x·wᵀ (+ bias's 32 values
+// unless nil) on AMX tiles; see amx_amd64.s. ldx and ldo are byte
+// strides; w0 and w1 point at two 16-column blocks of an amxPacked
+// weight. Each call configures the tiles
 // and releases them before it returns, so no tile state is live across
 // goroutine switches.
 //
 //go:noescape
-func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int)
+func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32)
 
 // cvtBF16 rounds n float32 values (a multiple of 32) to bf16, nearest
 // even, as the AMX tiles take them.

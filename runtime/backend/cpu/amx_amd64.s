@@ -32,21 +32,39 @@
 	BYTE $0x72; \
 	BYTE $(0xC0 | ((d&7)<<3) | (r&7))
 
-// func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int)
+// func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32)
 // For each of pairs 32-row blocks of x (bf16, ldx bytes between rows; the
 // block p starts 32·p rows down), sets the 32×32 block of out (ldo bytes
 // between rows, 32·p rows down) to x·wᵀ over chunks·32 values of K, where
 // w0 and w1 are two 16-column weight blocks in VNNI tiles (amxPacked: one
-// 1 KiB tile per 32 values of K, consecutive). Tiles: C in tmm0-3 (rows
-// t, t+16 × columns w0, w1), x in tmm4-5, w in tmm6-7, every tile 16 rows
-// of 64 bytes (cfg).
-TEXT ·amxMM(SB), NOSPLIT, $0-72
+// 1 KiB tile per 32 values of K, consecutive), plus bias's 32 values
+// unless bias is nil: the sums start from the bias (each accumulator tile
+// loaded with a row stride of 0). Tiles: C in tmm0-3 (rows t, t+16 ×
+// columns w0, w1), x in tmm4-5, w in tmm6-7, every tile 16 rows of 64
+// bytes (cfg).
+TEXT ·amxMM(SB), NOSPLIT, $0-80
 	MOVQ cfg+0(FP), SI
 	LDTILECFG_SI
 	MOVQ pairs+64(FP), R9
 	MOVQ x+8(FP), R10
 	MOVQ out+48(FP), R11
 pair:
+	MOVQ bias+72(FP), BX
+	TESTQ BX, BX
+	JZ nobias
+	XORQ DX, DX
+	TILELOADD(0, 3, 2)
+	TILELOADD(2, 3, 2)
+	ADDQ $64, BX
+	TILELOADD(1, 3, 2)
+	TILELOADD(3, 3, 2)
+	JMP sums
+nobias:
+	TILEZERO(0)
+	TILEZERO(1)
+	TILEZERO(2)
+	TILEZERO(3)
+sums:
 	MOVQ ldx+16(FP), DX
 	MOVQ R10, BX
 	MOVQ DX, DI
@@ -56,10 +74,6 @@ pair:
 	MOVQ w1+32(FP), CX
 	MOVQ chunks+40(FP), R8
 	MOVQ $64, SI
-	TILEZERO(0)
-	TILEZERO(1)
-	TILEZERO(2)
-	TILEZERO(3)
 chunk:
 	TILELOADD(4, 3, 2)
 	TILELOADD(5, 7, 2)
