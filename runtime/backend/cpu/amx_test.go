@@ -11,18 +11,23 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
-// bf16RNE is the reference rounding of VCVTNE2PS2BF16: nearest even,
-// subnormal inputs as zero (the instruction's DAZ), a NaN quieted.
-func bf16RNE(f float32) uint16 {
-	u := math.Float32bits(f)
-	switch {
-	case f != f:
-		return uint16(u>>16) | 0x40
-	case u&0x7f800000 == 0:
-		return uint16(u>>16) & 0x8000
+// TestRoundBF16 pins roundBF16, the Go reference of VCVTNE2PS2BF16's
+// rounding (the packing of f16 weights uses it too), on values whose
+// bf16 is known: ties to even, the largest finite value rounding to
+// infinity, subnormals to signed zero, a NaN quieted.
+func TestRoundBF16(t *testing.T) {
+	for _, c := range []struct {
+		in   uint32
+		want uint16
+	}{
+		{0x3f800000, 0x3f80}, {0x3f808000, 0x3f80}, {0x3f818000, 0x3f82}, {0x3f807fff, 0x3f80},
+		{0x3f808001, 0x3f81}, {0x7f7fffff, 0x7f80}, {0xff800000, 0xff80}, {0x00000123, 0x0000},
+		{0x80000123, 0x8000}, {0x7f800001, 0x7fc0}, {0xc0490fdb, 0xc049},
+	} {
+		if got := roundBF16(math.Float32frombits(c.in)); got != c.want {
+			t.Errorf("roundBF16(%#08x) = %#04x, want %#04x", c.in, got, c.want)
+		}
 	}
-	u += 0x7fff + (u>>16)&1
-	return uint16(u >> 16)
 }
 
 func TestCvtBF16(t *testing.T) {
@@ -43,7 +48,7 @@ func TestCvtBF16(t *testing.T) {
 	dst := make([]uint16, len(src))
 	cvtBF16(&dst[0], &src[0], len(src))
 	for i, f := range src {
-		if want := bf16RNE(f); dst[i] != want {
+		if want := roundBF16(f); dst[i] != want {
 			t.Fatalf("value %d (%#08x): got %#04x, want %#04x", i, math.Float32bits(f), dst[i], want)
 		}
 	}
@@ -97,14 +102,14 @@ func testAMXMatMul(t *testing.T, f backend.WeightFormat) {
 			for j := range N {
 				wExact.decodeRowGo(wv[j*K:(j+1)*K], j, 0, K)
 				for k, v := range wv[j*K : (j+1)*K] {
-					wRounded[j*K+k] = float64(weights.BF16ToFloat32(bf16RNE(v)))
+					wRounded[j*K+k] = float64(weights.BF16ToFloat32(roundBF16(v)))
 				}
 			}
 			for i := range T {
 				for j := range N {
 					var sum, mag float64
 					for k := range K {
-						xk := float64(weights.BF16ToFloat32(bf16RNE(xv[i*K+k])))
+						xk := float64(weights.BF16ToFloat32(roundBF16(xv[i*K+k])))
 						wk := wRounded[j*K+k]
 						sum += xk * wk
 						mag += math.Abs(xk * wk)
@@ -202,7 +207,7 @@ func TestDequantQ8AMX(t *testing.T) {
 		for k, v := range row {
 			nb, i, c, p, j := n/16, n%16, k/32, k%32/2, k%2
 			g := got[(nb*chunks+c)*512+32*p+2*i+j]
-			if want := bf16RNE(v); g != want {
+			if want := roundBF16(v); g != want {
 				t.Fatalf("w[%d][%d] = %g: tile value %#04x, want %#04x", n, k, v, g, want)
 			}
 		}
