@@ -24,8 +24,9 @@ var ErrNoAMX = errors.New("cpu: no AMX-BF16 tiles on this CPU (Intel Xeon 4th ge
 // accumulation, as llama.cpp's and PyTorch's bf16 CPU paths do, the
 // weights rounded to bf16 too where they are not (f16 once, q8_0's
 // scaled values strip by strip): several times the throughput, at bf16's
-// precision (about three significant digits per value). It returns ErrNoAMX, changing nothing, where
-// the tiles cannot run. Call it before the backend runs any operation.
+// precision (about three significant digits per value). It returns
+// ErrNoAMX, changing nothing, where the tiles cannot run. Call it before
+// the backend runs any operation.
 func (b *Backend) SetBF16Matmul(on bool) error {
 	if on && !amxAvailable() {
 		return ErrNoAMX
@@ -189,10 +190,10 @@ func pooled(n int) ([]uint16, *[]uint16) {
 // rounded to bf16 once, padded to a multiple of 32 rows with zeros, and
 // each task runs amxMM over one 32-column block of out for a group of
 // 32-row blocks, K whole, so every sum is one tile accumulation that
-// starts from the bias. A q8_0
-// weight's two 16-column strips are first turned into bf16 tiles in the
-// task's scratch (dequantQ8AMX: 2·K·32 bytes, in L2), so the weight is
-// read from memory at its stored size and multiplied at the tiles' rate.
+// starts from the bias. A q8_0 weight's two 16-column strips are first
+// turned into bf16 tiles in the task's scratch (dequantQ8AMX: 2·K·32
+// bytes, in L2), so the weight is read from memory at its stored size
+// and multiplied at the tiles' rate.
 func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
 	wp := w.amxPacked()
 	chunks := K / 32
