@@ -172,6 +172,11 @@ func roundBF16(f float32) uint16 {
 // task's bf16 strip of a q8_0 weight.
 var bf16Pool = sync.Pool{New: func() any { return new([]uint16) }}
 
+// bf16RowsMax is the most rows past the last whole 32-row block that
+// matmulAMX multiplies with bf16Rows rather than as a zero-padded block
+// on the tiles (a variable so tests and benchmarks can move it).
+var bf16RowsMax = 2
+
 // blockPool holds the 32×32 blocks matmulAMX stores a last, partial
 // row block into (amxMM writes all of it, so it is not cleared).
 var blockPool = sync.Pool{New: func() any { return new([32 * 32]float32) }}
@@ -233,7 +238,11 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 		if f := min(p1, full); f > p0 {
 			amxMM(&amxTileCfg, &xb[p0*32*K], 2*K, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0, bp)
 		}
-		if p1 > full { // the last block, past out's rows: through scratch
+		if left := T - 32*full; p1 > full && left <= bf16RowsMax {
+			// A few rows past the last whole block: VDPBF16PS on the same
+			// tiles, straight into out, instead of a padded block.
+			bf16Rows(&xb[full*32*K], 2*K, w0, w1, chunks, &out[full*32*N+n0], 4*N, left, bp)
+		} else if p1 > full { // the last block, past out's rows: through scratch
 			sp := blockPool.Get().(*[32 * 32]float32)
 			amxMM(&amxTileCfg, &xb[full*32*K], 2*K, w0, w1, chunks, &sp[0], 4*32, 1, bp)
 			for r := 32 * full; r < T; r++ {

@@ -41,3 +41,10 @@ func cvtBF16(dst *uint16, src *float32, n int)
 //
 //go:noescape
 func dequantQ8AMX(dst *uint16, src *byte, tiles int)
+
+// bf16Rows sets rows rows of 32 outputs to x·wᵀ (+ bias unless nil) from
+// the same bf16 activations and packed weight blocks as amxMM, with
+// AVX512-BF16's VDPBF16PS instead of the tiles; see amx_amd64.s.
+//
+//go:noescape
+func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, rows int, bias *float32)

@@ -200,3 +200,82 @@ q8row:
 q8done:
 	VZEROUPPER
 	RET
+
+// VDPBF16PS zmm d, zmm v, zmm r (EVEX.512.F3.0F38.W0 52): each of d's 16
+// float32 lanes += v's bf16 pair × r's bf16 pair in that lane.
+#define VDPBF16PS(r, v, d) \
+	BYTE $0x62; \
+	BYTE $(((1-((d>>3)&1))<<7) | ((1-((r>>4)&1))<<6) | ((1-((r>>3)&1))<<5) | ((1-((d>>4)&1))<<4) | 2); \
+	BYTE $(((15-(v&15))<<3) | 4 | 2); \
+	BYTE $((2<<5) | ((1-((v>>4)&1))<<3)); \
+	BYTE $0x52; \
+	BYTE $(0xC0 | ((d&7)<<3) | (r&7))
+
+// ROWPAIR(off): tile row off/64 of the current chunk: x's pair of K
+// values broadcast to Z1, times both weight blocks' pairs, into Z2 and Z3.
+#define ROWPAIR(off) \
+	VPBROADCASTD (off/16)(SI), Z1; \
+	VMOVDQU32 (off)(AX), Z4; \
+	VMOVDQU32 (off)(CX), Z5; \
+	VDPBF16PS(4, 1, 2); \
+	VDPBF16PS(5, 1, 3)
+
+// func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, rows int, bias *float32)
+// amxMM for a few rows without the tiles: for each of rows rows of x
+// (bf16, ldx bytes apart) sets 32 values of out (ldo bytes apart) to
+// x·wᵀ (+ bias's 32 values unless nil) over chunks·32 values of K, with
+// w0 and w1 two 16-column blocks in amxPacked's tiles, whose rows are the
+// bf16 pairs VDPBF16PS takes. A row costs a fraction of the 32-row block
+// the tiles would compute for it.
+TEXT ·bf16Rows(SB), NOSPLIT, $0-72
+	MOVQ x+0(FP), R10
+	MOVQ out+40(FP), R11
+	MOVQ rows+56(FP), R9
+	TESTQ R9, R9
+	JZ rowsdone
+row:
+	MOVQ bias+64(FP), BX
+	TESTQ BX, BX
+	JZ rowzero
+	VMOVUPS (BX), Z2
+	VMOVUPS 64(BX), Z3
+	JMP rowsums
+rowzero:
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+rowsums:
+	MOVQ R10, SI
+	MOVQ w0+16(FP), AX
+	MOVQ w1+24(FP), CX
+	MOVQ chunks+32(FP), R8
+rowchunk:
+	ROWPAIR(0)
+	ROWPAIR(64)
+	ROWPAIR(128)
+	ROWPAIR(192)
+	ROWPAIR(256)
+	ROWPAIR(320)
+	ROWPAIR(384)
+	ROWPAIR(448)
+	ROWPAIR(512)
+	ROWPAIR(576)
+	ROWPAIR(640)
+	ROWPAIR(704)
+	ROWPAIR(768)
+	ROWPAIR(832)
+	ROWPAIR(896)
+	ROWPAIR(960)
+	ADDQ $64, SI
+	ADDQ $1024, AX
+	ADDQ $1024, CX
+	DECQ R8
+	JNZ rowchunk
+	VMOVUPS Z2, (R11)
+	VMOVUPS Z3, 64(R11)
+	ADDQ ldx+8(FP), R10
+	ADDQ ldo+48(FP), R11
+	DECQ R9
+	JNZ row
+rowsdone:
+	VZEROUPPER
+	RET

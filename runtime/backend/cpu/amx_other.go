@@ -15,4 +15,8 @@ func dequantQ8AMX(dst *uint16, src *byte, tiles int) {
 	panic("cpu: dequantQ8AMX without AMX support")
 }
 
+func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, rows int, bias *float32) {
+	panic("cpu: bf16Rows without AVX512-BF16 support")
+}
+
 func releasePages([]byte) {}

@@ -56,9 +56,9 @@ func TestCvtBF16(t *testing.T) {
 
 // TestAMXMatMul checks the AMX product against float64 sums of the same
 // bf16-rounded activations and weights, for each weight format the tiles
-// take, on shapes that cover partial 32-row blocks, one and several row
-// groups, and bias; and that it stays within bf16's rounding of the
-// exact float32 product.
+// take, on shapes that cover partial 32-row blocks (on the tiles and on
+// bf16Rows), one and several row groups, and bias; and that it stays
+// within bf16's rounding of the exact float32 product.
 func TestAMXMatMul(t *testing.T) {
 	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0} {
 		t.Run(string(f), func(t *testing.T) { testAMXMatMul(t, f) })
@@ -75,7 +75,9 @@ func testAMXMatMul(t *testing.T, f backend.WeightFormat) {
 	}
 	exact := New(2)
 	r := rand.New(rand.NewPCG(9, 9))
-	for _, s := range [][3]int{{1, 32, 32}, {17, 64, 96}, {32, 192, 64}, {45, 192, 96}, {100, 512, 192}, {320, 896, 128}} {
+	// 1, 33 and 66 rows leave one or two rows past the whole blocks
+	// (bf16Rows), 17, 45 and 100 more (a padded block through scratch).
+	for _, s := range [][3]int{{1, 32, 32}, {17, 64, 96}, {32, 192, 64}, {33, 64, 96}, {45, 192, 96}, {66, 128, 64}, {100, 512, 192}, {320, 896, 128}} {
 		T, K, N := s[0], s[1], s[2]
 		for _, withBias := range []bool{false, true} {
 			xv := randWeights(r, T*K, 1)
