@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"io"
 	"math/rand/v2"
@@ -191,11 +190,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		Weights:   string(wmode),
 		Matmul:    "f32",
 	}
-	if be.BF16Matmul() {
-		switch cpu.WeightFormat(m.LinearWeight()) {
-		case backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0:
-			rep.Matmul = "bf16"
-		}
+	if be.BF16Matmul() && cpu.AMXTakes(cpu.WeightFormat(m.LinearWeight())) {
+		rep.Matmul = "bf16"
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

@@ -231,15 +231,12 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 	}
 	matmul := "f32"
 	if bf16 && dev == nil {
-		// The tiles take bf16, f16 and q8_0 weights (f16 rounded to bf16
-		// once, q8_0 strip by strip); others keep the float32 path.
-		switch f := cpu.WeightFormat(m.LinearWeight()); f {
-		case backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0:
+		// The tiles take bf16, f16 and q8_0 weights; others keep the
+		// float32 path.
+		if f := cpu.WeightFormat(m.LinearWeight()); cpu.AMXTakes(f) {
 			matmul = "bf16-amx"
-		default:
-			if opts.Matmul == MatmulBF16 {
-				log.Warn("--matmul bf16 applies to bf16, f16 and q8_0 weights; this model's multiply with float32 activations as without it", "weights", f)
-			}
+		} else if opts.Matmul == MatmulBF16 {
+			log.Warn("--matmul bf16 applies to bf16, f16 and q8_0 weights; this model's multiply with float32 activations as without it", "weights", f)
 		}
 	}
 	e.matmul = matmul

@@ -65,16 +65,23 @@ var amxTileCfg = func() (c [64]byte) {
 	return c
 }()
 
-// amxUsable reports whether a product with this weight can run on the
-// tiles: a format they take (bf16; f16, rounded to bf16 once; q8_0,
-// rounded to bf16 strip by strip), 32-wide K chunks and 32-column output
-// blocks.
-func amxUsable(w *wtensor) bool {
-	switch w.format {
+// AMXTakes reports whether SetBF16Matmul(true) runs products with
+// weights stored in format f on the tiles: bf16; f16, rounded to bf16
+// once; q8_0, rounded to bf16 strip by strip. Other formats keep the
+// float32 kernels.
+func AMXTakes(f backend.WeightFormat) bool {
+	switch f {
 	case backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0:
-		return w.cols%32 == 0 && w.rows%32 == 0 && w.cols > 0
+		return true
 	}
 	return false
+}
+
+// amxUsable reports whether a product with this weight can run on the
+// tiles: a format they take (AMXTakes), 32-wide K chunks and 32-column
+// output blocks.
+func amxUsable(w *wtensor) bool {
+	return AMXTakes(w.format) && w.cols%32 == 0 && w.rows%32 == 0 && w.cols > 0
 }
 
 // amxQ8TileBytes is one q8_0 tile of amxPacked: 512 int8 weights in the
