@@ -23,9 +23,8 @@ var amxAvailable = sync.OnceValue(func() bool {
 // amxMM sets pairs 32×32 blocks of out to x·wᵀ (+ bias's 32 values
 // unless nil) on AMX tiles; see amx_amd64.s. ldx and ldo are byte
 // strides; w0 and w1 point at two 16-column blocks of an amxPacked
-// weight. Each call configures the tiles
-// and releases them before it returns, so no tile state is live across
-// goroutine switches.
+// weight. Each call configures the tiles and releases them before it
+// returns, so no tile state is live across goroutine switches.
 //
 //go:noescape
 func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32)
