@@ -225,15 +225,35 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 	full := T / 32 // blocks of 32 rows wholly inside out
 	q8 := w.format == backend.WeightQ8_0
 	wb := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(wp))), len(wp)/2)
-	b.parallelTasks(colBlocks*groups, func(task int) {
+	// A column block's weight bytes, contiguous in wp: its two strips,
+	// stored (q8_0) or bf16.
+	stripBytes := 2 * chunks * 1024
+	if q8 {
+		stripBytes = 2 * chunks * amxQ8TileBytes
+	}
+	b.parallelTasksAhead(colBlocks*groups, func(task, next int) {
 		cb, g := task/groups, task%groups
 		n0 := 32 * cb
 		p0, p1 := g*per, min((g+1)*per, pairs)
+		// While this task multiplies, memory streams the next task's
+		// weight block into L2 (unless it is this one), so neither the
+		// conversion nor the tile loads wait for it.
+		var pf *byte
+		pfLines, pfPer := 0, 0
+		if next >= 0 && next/groups != cb {
+			pf = &wp[next/groups*stripBytes]
+			pfLines = stripBytes / 64
+			rows := min(p1, full) - p0
+			if rows <= 0 {
+				rows = 1
+			}
+			pfPer = (pfLines + rows*chunks - 1) / (rows * chunks)
+		}
 		var w0, w1 *uint16
 		if q8 {
 			strip, sp := pooled(2 * chunks * 512)
 			defer bf16Pool.Put(sp)
-			dequantQ8AMX(&strip[0], &wp[2*cb*chunks*amxQ8TileBytes], 2*chunks)
+			dequantQ8AMX(&strip[0], &wp[cb*stripBytes], 2*chunks)
 			w0, w1 = &strip[0], &strip[chunks*512]
 		} else {
 			w0, w1 = &wb[2*cb*chunks*512], &wb[(2*cb+1)*chunks*512]
@@ -243,7 +263,8 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 			bp = &bias[n0]
 		}
 		if f := min(p1, full); f > p0 {
-			amxMM(&amxTileCfg, &xb[p0*32*K], 2*K, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0, bp)
+			amxMM(&amxTileCfg, &xb[p0*32*K], 2*K, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0, bp, pf, pfLines, pfPer)
+			pfLines = 0
 		}
 		if left := T - 32*full; p1 > full && left <= bf16RowsMax {
 			// A few rows past the last whole block: VDPBF16PS on the same
@@ -251,7 +272,7 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 			bf16Rows(&xb[full*32*K], 2*K, w0, w1, chunks, &out[full*32*N+n0], 4*N, left, bp)
 		} else if p1 > full { // the last block, past out's rows: through scratch
 			sp := blockPool.Get().(*[32 * 32]float32)
-			amxMM(&amxTileCfg, &xb[full*32*K], 2*K, w0, w1, chunks, &sp[0], 4*32, 1, bp)
+			amxMM(&amxTileCfg, &xb[full*32*K], 2*K, w0, w1, chunks, &sp[0], 4*32, 1, bp, pf, pfLines, pfPer)
 			for r := 32 * full; r < T; r++ {
 				copy(out[r*N+n0:r*N+n0+32], sp[(r-32*full)*32:])
 			}

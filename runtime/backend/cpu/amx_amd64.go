@@ -24,10 +24,12 @@ var amxAvailable = sync.OnceValue(func() bool {
 // unless nil) on AMX tiles; see amx_amd64.s. ldx and ldo are byte
 // strides; w0 and w1 point at two 16-column blocks of an amxPacked
 // weight. Each call configures the tiles and releases them before it
-// returns, so no tile state is live across goroutine switches.
+// returns, so no tile state is live across goroutine switches. While it
+// multiplies it prefetches pfLines 64-byte lines from pf into L2, pfPer
+// per chunk (none when pfLines is 0).
 //
 //go:noescape
-func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32)
+func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32, pf *byte, pfLines, pfPer int)
 
 // cvtBF16 rounds n float32 values (a multiple of 32) to bf16, nearest
 // even, as the AMX tiles take them.

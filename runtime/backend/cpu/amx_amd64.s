@@ -42,9 +42,17 @@
 // loaded with a row stride of 0). Tiles: C in tmm0-3 (rows t, t+16 ×
 // columns w0, w1), x in tmm4-5, w in tmm6-7, every tile 16 rows of 64
 // bytes (cfg).
-TEXT ·amxMM(SB), NOSPLIT, $0-80
+//
+// pfLines > 0: it also issues pfLines PREFETCHT1s, one per 64-byte line
+// from pf on (the weight bytes the task after this one reads), pfPer of
+// them before each chunk's tile loads, so memory streams them into L2
+// while the tiles multiply.
+TEXT ·amxMM(SB), NOSPLIT, $0-104
 	MOVQ cfg+0(FP), SI
 	LDTILECFG_SI
+	MOVQ pf+80(FP), R12
+	MOVQ pfLines+88(FP), R13
+	MOVQ pfPer+96(FP), R14
 	MOVQ pairs+64(FP), R9
 	MOVQ x+8(FP), R10
 	MOVQ out+48(FP), R11
@@ -75,6 +83,17 @@ sums:
 	MOVQ chunks+40(FP), R8
 	MOVQ $64, SI
 chunk:
+	TESTQ R13, R13
+	JZ pfdone
+	MOVQ R14, R15
+pfloop:
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
+	DECQ R13
+	JZ pfdone
+	DECQ R15
+	JNZ pfloop
+pfdone:
 	TILELOADD(4, 3, 2)
 	TILELOADD(5, 7, 2)
 	TILELOADD(6, 0, 6)
@@ -211,14 +230,16 @@ q8done:
 	BYTE $0x52; \
 	BYTE $(0xC0 | ((d&7)<<3) | (r&7))
 
-// ROWPAIR(off): tile row off/64 of the current chunk: x's pair of K
-// values broadcast to Z1, times both weight blocks' pairs, into Z2 and Z3.
-#define ROWPAIR(off) \
+// ROWPAIR(off, a0, a1): tile row off/64 of the current chunk: x's pair of
+// K values broadcast to Z1, times both weight blocks' pairs, into Za0 and
+// Za1. The chunk's 16 tile rows go to four accumulator pairs in turn, so
+// no chain of dependent VDPBF16PS is longer than 4 a chunk.
+#define ROWPAIR(off, a0, a1) \
 	VPBROADCASTD (off/16)(SI), Z1; \
 	VMOVDQU32 (off)(AX), Z4; \
 	VMOVDQU32 (off)(CX), Z5; \
-	VDPBF16PS(4, 1, 2); \
-	VDPBF16PS(5, 1, 3)
+	VDPBF16PS(4, 1, a0); \
+	VDPBF16PS(5, 1, a1)
 
 // func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, rows int, bias *float32)
 // amxMM for a few rows without the tiles: for each of rows rows of x
@@ -244,32 +265,44 @@ rowzero:
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 rowsums:
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
 	MOVQ R10, SI
 	MOVQ w0+16(FP), AX
 	MOVQ w1+24(FP), CX
 	MOVQ chunks+32(FP), R8
 rowchunk:
-	ROWPAIR(0)
-	ROWPAIR(64)
-	ROWPAIR(128)
-	ROWPAIR(192)
-	ROWPAIR(256)
-	ROWPAIR(320)
-	ROWPAIR(384)
-	ROWPAIR(448)
-	ROWPAIR(512)
-	ROWPAIR(576)
-	ROWPAIR(640)
-	ROWPAIR(704)
-	ROWPAIR(768)
-	ROWPAIR(832)
-	ROWPAIR(896)
-	ROWPAIR(960)
+	ROWPAIR(0, 2, 3)
+	ROWPAIR(64, 6, 7)
+	ROWPAIR(128, 8, 9)
+	ROWPAIR(192, 10, 11)
+	ROWPAIR(256, 2, 3)
+	ROWPAIR(320, 6, 7)
+	ROWPAIR(384, 8, 9)
+	ROWPAIR(448, 10, 11)
+	ROWPAIR(512, 2, 3)
+	ROWPAIR(576, 6, 7)
+	ROWPAIR(640, 8, 9)
+	ROWPAIR(704, 10, 11)
+	ROWPAIR(768, 2, 3)
+	ROWPAIR(832, 6, 7)
+	ROWPAIR(896, 8, 9)
+	ROWPAIR(960, 10, 11)
 	ADDQ $64, SI
 	ADDQ $1024, AX
 	ADDQ $1024, CX
 	DECQ R8
 	JNZ rowchunk
+	VADDPS Z6, Z2, Z2
+	VADDPS Z7, Z3, Z3
+	VADDPS Z10, Z8, Z8
+	VADDPS Z11, Z9, Z9
+	VADDPS Z8, Z2, Z2
+	VADDPS Z9, Z3, Z3
 	VMOVUPS Z2, (R11)
 	VMOVUPS Z3, 64(R11)
 	ADDQ ldx+8(FP), R10

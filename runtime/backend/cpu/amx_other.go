@@ -5,7 +5,7 @@ package cpu
 // amxAvailable is false: this build has no AMX kernel.
 func amxAvailable() bool { return false }
 
-func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32) {
+func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32, pf *byte, pfLines, pfPer int) {
 	panic("cpu: amxMM without AMX support")
 }
 
