@@ -217,3 +217,15 @@ type WeightUploader interface {
 	// unmodified until the tensor is freed.
 	UploadWeight(data []byte, f WeightFormat, rows, cols int) (Tensor, error)
 }
+
+// DisposableUploader is implemented by backends that may keep a weight in
+// a layout of their own (the CPU's AMX tiles): UploadDisposableWeight is
+// UploadWeight for data the caller will not read again (a conversion made
+// for this backend), whose pages the backend may hand back to the
+// operating system, contents lost, once it holds its own lossless copy.
+// The caller still keeps data's memory mapped until the tensor is freed,
+// and frees it as before. Without it, a converted weight stays resident
+// twice: once as converted, once as the backend's copy.
+type DisposableUploader interface {
+	UploadDisposableWeight(data []byte, f WeightFormat, rows, cols int) (Tensor, error)
+}

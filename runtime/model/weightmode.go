@@ -179,7 +179,7 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 		if err != nil {
 			return nil, false, fmt.Errorf("model: convert %s: %w", name, err)
 		}
-		t, err := up.UploadWeight(dst, want, rows, cols)
+		t, err := uploadConverted(up, dst, want, rows, cols)
 		return t, err == nil, err
 	}
 	raw, have, err := rawWeight(rs, name, rows, cols)
@@ -215,11 +215,21 @@ func storedWeight(be backend.Backend, src WeightSource, mode WeightMode, name st
 	if err != nil {
 		return nil, false, err
 	}
-	t, err = up.UploadWeight(dst, want, rows, cols)
+	t, err = uploadConverted(up, dst, want, rows, cols)
 	if err != nil {
 		return nil, false, fmt.Errorf("model: upload %s: %w", name, err)
 	}
 	return t, true, nil
+}
+
+// uploadConverted uploads a weight converted at load (dst: ours, read
+// by nothing else), as disposable where the backend can drop it once it
+// holds its own copy.
+func uploadConverted(up backend.WeightUploader, dst []byte, f backend.WeightFormat, rows, cols int) (backend.Tensor, error) {
+	if d, ok := up.(backend.DisposableUploader); ok {
+		return d.UploadDisposableWeight(dst, f, rows, cols)
+	}
+	return up.UploadWeight(dst, f, rows, cols)
 }
 
 // offHeapFloat32 copies a stored weight as float32 into memory outside

@@ -112,7 +112,15 @@ func (w *wtensor) amxPacked() []byte {
 		w.amxFree = free
 		runtime.AddCleanup(w, func(f func()) { f() }, free)
 		packAMX(w.amx, w.raw, w.rowBytes, N, K, w.format)
-		releasePages(w.raw) // matmuls read only the packed copy now
+		if w.disposable {
+			// The tiles hold it exactly: hand the converted bytes back.
+			w.mu.Lock()
+			discardPages(w.raw)
+			w.dropped = true
+			w.mu.Unlock()
+		} else {
+			releasePages(w.raw) // matmuls read only the packed copy now
+		}
 	})
 	return w.amx
 }
@@ -159,6 +167,32 @@ func packAMX(dst, raw []byte, rowBytes, N, K int, f backend.WeightFormat) {
 		})
 	}
 	wg.Wait()
+}
+
+// unpackAMXRow writes row r's stored bytes (bf16 or q8_0, K values) from
+// amxPacked's layout into row: packAMX's inverse.
+func unpackAMXRow(row, packed []byte, r, K int, f backend.WeightFormat) {
+	chunks := K / 32
+	nb, i := r/16, r%16
+	switch f {
+	case backend.WeightQ8_0:
+		for c := range chunks {
+			tile := packed[(nb*chunks+c)*amxQ8TileBytes:]
+			blk := row[c*backend.Q8BlockBytes:]
+			copy(blk[:2], tile[512+2*i:512+2*i+2])
+			for p := range 16 {
+				blk[2+2*p] = tile[32*p+2*i]
+				blk[3+2*p] = tile[32*p+2*i+1]
+			}
+		}
+	case backend.WeightBF16:
+		base := nb * chunks * 1024
+		for q := range K / 2 {
+			copy(row[4*q:4*q+4], packed[base+q*64+4*i:])
+		}
+	default:
+		panic("cpu: unpackAMXRow: " + string(f) + " is not kept losslessly on the tiles")
+	}
 }
 
 // roundBF16 rounds f to bf16, nearest even, as cvtBF16 does (subnormals

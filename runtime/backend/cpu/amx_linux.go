@@ -35,3 +35,18 @@ func releasePages(b []byte) {
 	}
 	unix.Madvise(b[first-start:end-start], unix.MADV_PAGEOUT)
 }
+
+// discardPages hands the whole pages inside b back to the kernel now
+// (MADV_DONTNEED): a disposable weight's converted bytes once amxPacked
+// holds them losslessly. Anonymous pages read back as zeros afterwards,
+// so nothing may read b again.
+func discardPages(b []byte) {
+	page := uintptr(os.Getpagesize())
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	first := (start + page - 1) &^ (page - 1)
+	end := (start + uintptr(len(b))) &^ (page - 1)
+	if len(b) == 0 || end <= first {
+		return
+	}
+	unix.Madvise(b[first-start:end-start], unix.MADV_DONTNEED)
+}

@@ -6,3 +6,5 @@ package cpu
 func requestAMX() bool { return false }
 
 func releasePages([]byte) {}
+
+func discardPages([]byte) {}

@@ -20,3 +20,5 @@ func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo 
 }
 
 func releasePages([]byte) {}
+
+func discardPages([]byte) {}

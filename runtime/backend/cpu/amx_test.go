@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/quant"
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
@@ -213,5 +214,110 @@ func TestDequantQ8AMX(t *testing.T) {
 				t.Fatalf("w[%d][%d] = %g: tile value %#04x, want %#04x", n, k, v, g, want)
 			}
 		}
+	}
+}
+
+// TestDisposableWeight: a weight uploaded as disposable to a backend on
+// the tiles gives its converted bytes back once the tiles hold it (raw's
+// whole pages read as zeros), and every use of it afterwards (matmuls on
+// the tiles and on the float32 path, embedding rows) gives exactly what
+// the same weight uploaded normally gives.
+func TestDisposableWeight(t *testing.T) {
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0} {
+		t.Run(string(f), func(t *testing.T) { testDisposableWeight(t, f) })
+	}
+}
+
+func testDisposableWeight(t *testing.T, f backend.WeightFormat) {
+	be, ref := New(2), New(2)
+	if err := be.SetBF16Matmul(true); err != nil {
+		if !errors.Is(err, ErrNoAMX) {
+			t.Fatal(err)
+		}
+		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): ", err)
+	}
+	if err := ref.SetBF16Matmul(true); err != nil {
+		t.Fatal(err)
+	}
+	const T, K, N = 33, 512, 96
+	r := rand.New(rand.NewPCG(4, 2))
+	wv := randWeights(r, N*K, 0.05)
+	enc, err := quant.Encode(f, wv, N, K)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, free := quant.Alloc(len(enc)) // as a load-time conversion's
+	defer free()
+	copy(raw, enc)
+	dt, err := be.UploadDisposableWeight(raw, f, N, K)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := ref.UploadWeight(enc, f, N, K)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := be.Wrap(randWeights(r, T*K, 1), T, K)
+	same := func(what string, a, b backend.Tensor) {
+		t.Helper()
+		for i, v := range Data(a) {
+			if v != Data(b)[i] {
+				t.Fatalf("%s: value %d: disposable %g, kept %g", what, i, v, Data(b)[i])
+			}
+		}
+	}
+	mm := func(b *Backend, w backend.Tensor) backend.Tensor {
+		out, _ := b.Alloc(T, N)
+		if err := b.MatMul(out, x, w, nil); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	same("tiles", mm(be, dt), mm(ref, rt))
+	if !dt.(*wtensor).dropped {
+		t.Fatal("the disposable weight was not dropped after the tiles took it")
+	}
+	zeros := 0
+	for _, v := range raw {
+		if v == 0 {
+			zeros++
+		}
+	}
+	if zeros < len(raw)/2 { // every whole page inside raw reads as zeros
+		t.Fatalf("only %d of %d converted bytes read as zero after the drop", zeros, len(raw))
+	}
+	ids := []int{0, 15, 16, 17, 95}
+	ea, _ := be.Alloc(len(ids), K)
+	eb, _ := ref.Alloc(len(ids), K)
+	if err := be.Embed(ea, dt, ids); err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.Embed(eb, rt, ids); err != nil {
+		t.Fatal(err)
+	}
+	same("embedding rows", ea, eb)
+	if err := be.SetBF16Matmul(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.SetBF16Matmul(false); err != nil {
+		t.Fatal(err)
+	}
+	same("float32 path", mm(be, dt), mm(ref, rt))
+}
+
+// TestDisposableWeightWithoutTiles: off the tiles a disposable weight is
+// an ordinary one: its bytes stay.
+func TestDisposableWeightWithoutTiles(t *testing.T) {
+	be := New(1)
+	enc, err := quant.Encode(backend.WeightQ8_0, make([]float32, 32*64), 32, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := be.UploadDisposableWeight(enc, backend.WeightQ8_0, 32, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.(*wtensor).disposable {
+		t.Fatal("disposable without the tiles: nothing would ever hold the weight but its bytes")
 	}
 }

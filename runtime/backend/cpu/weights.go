@@ -33,6 +33,13 @@ type wtensor struct {
 	amxOnce sync.Once
 	amx     []byte
 	amxFree func()
+	// disposable: raw was uploaded as disposable (UploadDisposableWeight)
+	// to a backend on the tiles, in a format they hold losslessly; once
+	// amxPacked has its copy, raw's pages are handed back (dropped) and
+	// rows are read from the tiles. mu orders those reads after the drop.
+	disposable bool
+	mu         sync.RWMutex
+	dropped    bool
 }
 
 // decodedMax is the largest weight (in float32 values, 4 MiB) matmulW
@@ -83,6 +90,19 @@ func (b *Backend) UploadWeight(data []byte, f backend.WeightFormat, rows, cols i
 	return &wtensor{rows: rows, cols: cols, format: f, raw: data, rowBytes: rb}, nil
 }
 
+// UploadDisposableWeight implements backend.DisposableUploader: on the AMX
+// tiles (SetBF16Matmul before loading), a bf16 or q8_0 weight's data is
+// handed back to the kernel once the tiles hold it (the first AMX matmul
+// with it), so a weight converted at load is resident once, not twice.
+// Anywhere else it is UploadWeight.
+func (b *Backend) UploadDisposableWeight(data []byte, f backend.WeightFormat, rows, cols int) (backend.Tensor, error) {
+	t, err := b.UploadWeight(data, f, rows, cols)
+	if w, ok := t.(*wtensor); ok && err == nil && b.bf16 && amxUsable(w) && (f == backend.WeightBF16 || f == backend.WeightQ8_0) {
+		w.disposable = true
+	}
+	return t, err
+}
+
 // WeightFormat reports the format a tensor of this backend is kept in.
 func WeightFormat(t backend.Tensor) backend.WeightFormat {
 	if w, ok := t.(*wtensor); ok {
@@ -95,11 +115,41 @@ func WeightFormat(t backend.Tensor) backend.WeightFormat {
 // for q8_0 k0 and k1 are multiples of 32). It uses the SIMD decoders when
 // the CPU has them; decodeRowGo is the reference.
 func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
-	n := k1 - k0
-	if n <= 0 {
+	if k1 <= k0 {
 		return
 	}
-	row := w.raw[r*w.rowBytes : (r+1)*w.rowBytes]
+	if !w.disposable {
+		w.decodeRowFrom(dst, w.raw[r*w.rowBytes:(r+1)*w.rowBytes], k0, k1)
+		return
+	}
+	w.withRow(r, func(row []byte) { w.decodeRowFrom(dst, row, k0, k1) })
+}
+
+// withRow calls fn with row r's stored bytes: raw's, or rebuilt from the
+// tiles once raw is dropped.
+func (w *wtensor) withRow(r int, fn func(row []byte)) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !w.dropped {
+		fn(w.raw[r*w.rowBytes : (r+1)*w.rowBytes])
+		return
+	}
+	p := rowPool.Get().(*[]byte)
+	defer rowPool.Put(p)
+	if cap(*p) < w.rowBytes {
+		*p = make([]byte, w.rowBytes)
+	}
+	row := (*p)[:w.rowBytes]
+	unpackAMXRow(row, w.amx, r, w.cols, w.format)
+	fn(row)
+}
+
+// rowPool holds rows rebuilt from the tiles for withRow.
+var rowPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// decodeRowFrom is decodeRow from row's stored bytes.
+func (w *wtensor) decodeRowFrom(dst []float32, row []byte, k0, k1 int) {
+	n := k1 - k0
 	switch w.format {
 	case backend.WeightBF16:
 		src := row[2*k0 : 2*k1]
@@ -143,7 +193,10 @@ func (w *wtensor) decodeRow(dst []float32, r, k0, k1 int) {
 // decodeRowGo is decodeRow in pure Go (the reference for the SIMD
 // decoders).
 func (w *wtensor) decodeRowGo(dst []float32, r, k0, k1 int) {
-	row := w.raw[r*w.rowBytes : (r+1)*w.rowBytes]
+	w.withRow(r, func(row []byte) { w.decodeRowGoFrom(dst, row, k0, k1) })
+}
+
+func (w *wtensor) decodeRowGoFrom(dst []float32, row []byte, k0, k1 int) {
 	switch w.format {
 	case backend.WeightBF16:
 		for i := range k1 - k0 {
@@ -237,7 +290,7 @@ func (b *Backend) matmulW(out, x []float32, w *wtensor, bias []float32, T, K, N 
 		g0, g1, n0, n1 := taskTile(task, groups, rowGroup, T, N)
 		initOut(out, bias, N, g0, g1, n0, n1)
 		var pf *prefetcher
-		if next >= 0 && K > 0 {
+		if next >= 0 && K > 0 && !w.disposable { // a disposable raw may be gone
 			// The next task's weight rows are contiguous bytes; spread
 			// their lines over this task's register blocks.
 			m0 := (next / groups) * blockN
