@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
@@ -107,7 +108,12 @@ func (w *wtensor) amxPacked() []byte {
 		if w.format == backend.WeightQ8_0 {
 			size = N / 16 * K / 32 * amxQ8TileBytes
 		}
-		buf, free := quant.Alloc(size)
+		buf, release := quant.Alloc(size)
+		amxResident.Add(int64(size))
+		free := sync.OnceFunc(func() {
+			release()
+			amxResident.Add(-int64(size))
+		})
 		w.amx = buf[:size]
 		w.amxFree = free
 		runtime.AddCleanup(w, func(f func()) { f() }, free)
@@ -213,6 +219,16 @@ func roundBF16(f float32) uint16 {
 // task's bf16 strip of a q8_0 weight.
 var bf16Pool = sync.Pool{New: func() any { return new([]uint16) }}
 
+// amxResident counts the bytes of every live amxPacked copy. Above
+// amxPrefetchMin a model's weights cannot stay in the last-level cache
+// from one forward pass to the next, so matmulAMX prefetches the next
+// weight block; below it (the built-in model's 6 MiB) the blocks are
+// cached already and the prefetches would only take load slots.
+var (
+	amxResident    atomic.Int64
+	amxPrefetchMin int64 = 64 << 20
+)
+
 // bf16RowsMax is the most rows past the last whole 32-row block that
 // matmulAMX multiplies with bf16Rows rather than as a zero-padded block
 // on the tiles (a variable so tests and benchmarks can move it).
@@ -274,7 +290,7 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 		// conversion nor the tile loads wait for it.
 		var pf *byte
 		pfLines, pfPer := 0, 0
-		if next >= 0 && next/groups != cb {
+		if next >= 0 && next/groups != cb && amxResident.Load() > amxPrefetchMin {
 			pf = &wp[next/groups*stripBytes]
 			pfLines = stripBytes / 64
 			rows := min(p1, full) - p0

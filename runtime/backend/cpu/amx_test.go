@@ -61,6 +61,10 @@ func TestCvtBF16(t *testing.T) {
 // bf16Rows), one and several row groups, and bias; and that it stays
 // within bf16's rounding of the exact float32 product.
 func TestAMXMatMul(t *testing.T) {
+	// Prefetch the next weight block as for a model too large for the
+	// cache (the other tests run the small-weight path).
+	defer func(v int64) { amxPrefetchMin = v }(amxPrefetchMin)
+	amxPrefetchMin = 0
 	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0} {
 		t.Run(string(f), func(t *testing.T) { testAMXMatMul(t, f) })
 	}
