@@ -196,10 +196,6 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		vT = *vTp
 		b.headsT(vT, vt.data, KVH, hd, T, [][2]int{{0, T}})
 	}
-	kT, ldk := b.keysT(kt.data, KVH, hd, T, [][2]int{{0, T}})
-	if kT != nil {
-		defer putScratch(kT)
-	}
 	var tasks []attnTask
 	s0 := 0
 	for _, n := range seqLens {
@@ -218,12 +214,14 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		if L == 0 || rows == 0 {
 			return
 		}
-		// S = Q_h[t0:t1] · K_g[lo:hi]ᵀ, ld apart
-		scores, ld, sp := headScores(qt.data[tk.t0*qd+tk.h*hd:], qd, kt.data[tk.lo*kvd+g*hd:], kvd, kT, ldk, g, hd, tk.lo, rows, L)
+		sp := getScratch(rows * L)
 		defer putScratch(sp)
+		scores := *sp
+		// S = Q_h[t0:t1] · K_g[lo:hi]ᵀ
+		gemmNT(scores, L, qt.data[tk.t0*qd+tk.h*hd:], qd, kt.data[tk.lo*kvd+g*hd:], kvd, rows, L, hd)
 		for r := range rows {
 			t := tk.t0 + r
-			srow := scores[r*ld : r*ld+L]
+			srow := scores[r*L : (r+1)*L]
 			if p.Valid != nil && !p.Valid[t] {
 				clear(srow)
 				continue
@@ -232,49 +230,12 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		}
 		// O = P · V = P · (Vᵀ)ᵀ, written straight into out's head slice.
 		if direct {
-			gemmNN(o.data[tk.t0*qd+tk.h*hd:], qd, scores, ld, vt.data[tk.lo*kvd+g*hd:], kvd, rows, hd, L)
+			gemmNN(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vt.data[tk.lo*kvd+g*hd:], kvd, rows, hd, L)
 		} else {
-			gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, ld, vT[g*hd*T+tk.lo:], T, rows, hd, L)
+			gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*T+tk.lo:], T, rows, hd, L)
 		}
 	})
 	return nil
-}
-
-// keysT returns, on a CPU with the broadcast kernels (useBcast), Kᵀ per
-// KV head for headScores: the keys of src's rows in spans (KVH·hd values
-// each) as columns of a [hd, ld] matrix per head (headsT), ld = rows
-// rounded up to 16, plus 16, so that a span of keys rounded up to 16
-// columns stays inside it; the other columns are zero. Put it back with
-// putScratch. Elsewhere it returns nil.
-func (b *Backend) keysT(src []float32, KVH, hd, rows int, spans [][2]int) (*[]float32, int) {
-	if !useBcast {
-		return nil, 0
-	}
-	ld := (rows+15)&^15 + 16
-	p := getScratch(KVH * hd * ld)
-	clear(*p)
-	b.headsT(*p, src, KVH, hd, ld, spans)
-	return p, ld
-}
-
-// headScores returns a head's raw attention scores for rows query rows
-// (q, ldq apart) against the L keys from lo on: S = Q·Kᵀ, each row ld
-// apart in a scratch buffer (put it back with putScratch). With kT
-// (keysT) it runs on the broadcast kernels (gemmNN) over ld = L rounded
-// up to 16 columns, the columns past L never read: about twice as fast as
-// dot products over a head's 48 or 64 values, whose horizontal sums
-// dominate. Without, it takes dot products with the keys as they are (k,
-// ldk apart).
-func headScores(q []float32, ldq int, k []float32, ldkRows int, kT *[]float32, ldk, g, hd, lo, rows, L int) ([]float32, int, *[]float32) {
-	if kT == nil {
-		sp := getScratch(rows * L)
-		gemmNT(*sp, L, q, ldq, k, ldkRows, rows, L, hd)
-		return *sp, L, sp
-	}
-	ld := (L + 15) &^ 15
-	sp := getScratch(rows * ld)
-	gemmNN(*sp, ld, q, ldq, (*kT)[g*hd*ldk+lo:], ldk, rows, ld, hd)
-	return *sp, ld, sp
 }
 
 // headsT writes, for each KV head g, the rows of src (KVH·hd values each)
