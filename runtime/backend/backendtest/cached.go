@@ -41,6 +41,14 @@ func RunCachedAttention(t *testing.T, newBackend func(t *testing.T) backend.Back
 				backend.CachedAttentionParams{Heads: 2, KVHeads: 2, HeadDim: 4}, 12)
 			runCached(t, be, tol, []int{0, 2}, []int{5, 6}, []int{9, 5},
 				backend.CachedAttentionParams{Heads: 2, KVHeads: 1, HeadDim: 4}, 13)
+			// GQA 4:1 over two sequences of 21 and 35 cache rows, 3 and 5
+			// query rows, padding (the CPU's scores on the broadcast kernels).
+			valid2 := make([]bool, 56)
+			for i := range valid2 {
+				valid2[i] = i != 0 && i != 30
+			}
+			runCached(t, be, tol, []int{3, 5}, []int{21, 35}, []int{18, 19, 20, 40, 41, 42, 43, 44},
+				backend.CachedAttentionParams{Heads: 8, KVHeads: 2, HeadDim: 16, Valid: valid2}, 14)
 			// Errors: a slot outside its sequence, too few slots.
 			q := alloc(t, be, 2, 8)
 			kv := alloc(t, be, 2, 8)

@@ -48,16 +48,20 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		qs += qLens[s]
 		ks += kLens[s]
 	}
+	keys := make([][2]int, len(spans))
+	for i, sp := range spans {
+		keys[i] = [2]int{sp.k0, sp.k1}
+	}
 	var vT []float32
 	if !direct {
 		vTp := getScratch(KVH * hd * Tk)
 		defer putScratch(vTp)
 		vT = *vTp
-		keys := make([][2]int, len(spans))
-		for i, sp := range spans {
-			keys[i] = [2]int{sp.k0, sp.k1}
-		}
 		b.headsT(vT, vc.data, KVH, hd, Tk, keys)
+	}
+	kT, ldk := b.keysT(kc.data, H, KVH, hd, Tk, keys)
+	if kT != nil {
+		defer putScratch(kT)
 	}
 	var tasks []attnTask
 	for _, sp := range spans {
@@ -70,12 +74,10 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		tk := tasks[n]
 		g := tk.h / group
 		rows, L := tk.t1-tk.t0, tk.hi-tk.lo
-		sp := getScratch(rows * L)
+		scores, ld, sp := headScores(qt.data[tk.t0*qd+tk.h*hd:], qd, kc.data[tk.lo*kvd+g*hd:], kvd, kT, ldk, g, hd, tk.lo, rows, L)
 		defer putScratch(sp)
-		scores := *sp
-		gemmNT(scores, L, qt.data[tk.t0*qd+tk.h*hd:], qd, kc.data[tk.lo*kvd+g*hd:], kvd, rows, L, hd)
 		for r := range rows {
-			srow := scores[r*L : (r+1)*L]
+			srow := scores[r*ld : r*ld+L]
 			if p.Valid != nil && !p.Valid[p.Slots[tk.t0+r]] {
 				clear(srow)
 				continue
@@ -83,9 +85,9 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 			softmaxRow(srow, scale, p.Valid, tk.lo)
 		}
 		if direct {
-			gemmNN(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vc.data[tk.lo*kvd+g*hd:], kvd, rows, hd, L)
+			gemmNN(o.data[tk.t0*qd+tk.h*hd:], qd, scores, ld, vc.data[tk.lo*kvd+g*hd:], kvd, rows, hd, L)
 		} else {
-			gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*Tk+tk.lo:], Tk, rows, hd, L)
+			gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, ld, vT[g*hd*Tk+tk.lo:], Tk, rows, hd, L)
 		}
 	})
 	return nil

@@ -196,6 +196,10 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		vT = *vTp
 		b.headsT(vT, vt.data, KVH, hd, T, [][2]int{{0, T}})
 	}
+	kT, ldk := b.keysT(kt.data, H, KVH, hd, T, [][2]int{{0, T}})
+	if kT != nil {
+		defer putScratch(kT)
+	}
 	var tasks []attnTask
 	s0 := 0
 	for _, n := range seqLens {
@@ -214,14 +218,12 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		if L == 0 || rows == 0 {
 			return
 		}
-		sp := getScratch(rows * L)
+		// S = Q_h[t0:t1] · K_g[lo:hi]ᵀ, ld apart
+		scores, ld, sp := headScores(qt.data[tk.t0*qd+tk.h*hd:], qd, kt.data[tk.lo*kvd+g*hd:], kvd, kT, ldk, g, hd, tk.lo, rows, L)
 		defer putScratch(sp)
-		scores := *sp
-		// S = Q_h[t0:t1] · K_g[lo:hi]ᵀ
-		gemmNT(scores, L, qt.data[tk.t0*qd+tk.h*hd:], qd, kt.data[tk.lo*kvd+g*hd:], kvd, rows, L, hd)
 		for r := range rows {
 			t := tk.t0 + r
-			srow := scores[r*L : (r+1)*L]
+			srow := scores[r*ld : r*ld+L]
 			if p.Valid != nil && !p.Valid[t] {
 				clear(srow)
 				continue
@@ -230,12 +232,60 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 		}
 		// O = P · V = P · (Vᵀ)ᵀ, written straight into out's head slice.
 		if direct {
-			gemmNN(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vt.data[tk.lo*kvd+g*hd:], kvd, rows, hd, L)
+			gemmNN(o.data[tk.t0*qd+tk.h*hd:], qd, scores, ld, vt.data[tk.lo*kvd+g*hd:], kvd, rows, hd, L)
 		} else {
-			gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, L, vT[g*hd*T+tk.lo:], T, rows, hd, L)
+			gemmNT(o.data[tk.t0*qd+tk.h*hd:], qd, scores, ld, vT[g*hd*T+tk.lo:], T, rows, hd, L)
 		}
 	})
 	return nil
+}
+
+// keysT returns, on a CPU with the broadcast kernels (useBcast) and for
+// at least nnScoresGroup query heads per KV head, Kᵀ per KV head for
+// headScores: the keys of src's rows in spans (KVH·hd values each) as
+// columns of a [hd, ld] matrix per head (headsT), ld = rows rounded up to
+// 16, plus 16, so that a span of keys rounded up to 16 columns stays
+// inside it; the other columns are zero. Put it back with putScratch.
+// Otherwise it returns nil, and the scores are dot products.
+func (b *Backend) keysT(src []float32, H, KVH, hd, rows int, spans [][2]int) (*[]float32, int) {
+	if !useBcast || H < nnScoresGroup*KVH {
+		return nil, 0
+	}
+	ld := (rows+15)&^15 + 16
+	p := getScratch(KVH * hd * ld)
+	clear(*p)
+	b.headsT(*p, src, KVH, hd, ld, spans)
+	return p, ld
+}
+
+// nnScoresGroup is the fewest query heads per KV head for which attention
+// scores run on the broadcast kernels: Kᵀ is built once per call and KV
+// head, and pays for itself over enough heads' rows. Dream's 7 (Qwen2.5
+// 0.5B's 7 too) do: the 0.5B-shaped cache-off forward's attention took a
+// quarter less CPU. The built-in model's 2 do not: its invoked
+// completion, mostly cached block steps that transpose the whole cache
+// for 33 query rows, did not move, and its held-out results keep the dot
+// products' sums.
+const nnScoresGroup = 4
+
+// headScores returns a head's raw attention scores for rows query rows
+// (q, ldq apart) against the L keys from lo on: S = Q·Kᵀ, each row ld
+// apart in a scratch buffer (put it back with putScratch). With kT
+// (keysT) it runs on the broadcast kernels (gemmNN) over ld = L rounded
+// up to 16 columns, the columns past L never read: about twice as fast as
+// dot products over a head's 48 or 64 values, whose horizontal sums
+// dominate. Without, it takes dot products with the keys as they are (k,
+// ldk apart).
+func headScores(q []float32, ldq int, k []float32, ldkRows int, kT *[]float32, ldk, g, hd, lo, rows, L int) ([]float32, int, *[]float32) {
+	if kT == nil {
+		sp := getScratch(rows * L)
+		gemmNT(*sp, L, q, ldq, k, ldkRows, rows, L, hd)
+		return *sp, L, sp
+	}
+	ld := (L + 15) &^ 15
+	sp := getScratch(rows * ld)
+	gemmNN(*sp, ld, q, ldq, (*kT)[g*hd*ldk+lo:], ldk, rows, ld, hd)
+	return *sp, ld, sp
 }
 
 // headsT writes, for each KV head g, the rows of src (KVH·hd values each)
