@@ -257,10 +257,7 @@ func testDisposableWeight(t *testing.T, f backend.WeightFormat) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := ref.UploadWeight(enc, f, N, K)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := newWeight(t, ref, f, wv, N, K)
 	x, _ := be.Wrap(randWeights(r, T*K, 1), T, K)
 	same := func(what string, a, b backend.Tensor) {
 		t.Helper()
