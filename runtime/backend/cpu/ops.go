@@ -275,11 +275,11 @@ const nnScoresGroup = 4
 // up to 16 columns, the columns past L never read: about twice as fast as
 // dot products over a head's 48 or 64 values, whose horizontal sums
 // dominate. Without, it takes dot products with the keys as they are (k,
-// ldk apart).
-func headScores(q []float32, ldq int, k []float32, ldkRows int, kT *[]float32, ldk, g, hd, lo, rows, L int) ([]float32, int, *[]float32) {
+// ldkv apart).
+func headScores(q []float32, ldq int, k []float32, ldkv int, kT *[]float32, ldk, g, hd, lo, rows, L int) ([]float32, int, *[]float32) {
 	if kT == nil {
 		sp := getScratch(rows * L)
-		gemmNT(*sp, L, q, ldq, k, ldkRows, rows, L, hd)
+		gemmNT(*sp, L, q, ldq, k, ldkv, rows, L, hd)
 		return *sp, L, sp
 	}
 	ld := (L + 15) &^ 15
