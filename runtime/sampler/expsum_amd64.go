@@ -15,3 +15,11 @@ var haveExpSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //
 //go:noescape
 func expSumAVX2(x *float32, n int, m, sum float64) (float64, int)
+
+// argmaxAVX2 keeps, for each of 32 lanes (x[i] goes to lane i mod 32), the
+// largest of its values by `>` (NaN never wins) and the index of its first
+// occurrence: vals[l] and idx[l], or −∞ and −1 for a lane none beat −∞.
+// n is a positive multiple of 32. Implemented in expsum_amd64.s.
+//
+//go:noescape
+func argmaxAVX2(x *float32, n int, vals *[32]float32, idx *[32]int32)

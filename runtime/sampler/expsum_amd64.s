@@ -142,3 +142,92 @@ esdone:
 	MOVQ AX, ret1+40(FP)
 	VZEROUPPER
 	RET
+
+// argmaxc: −∞ eight times, the lane indices 0…31 (four rows of eight), 32
+// eight times.
+DATA argmaxc<>+0(SB)/4, $0xff800000
+DATA argmaxc<>+4(SB)/4, $0xff800000
+DATA argmaxc<>+8(SB)/4, $0xff800000
+DATA argmaxc<>+12(SB)/4, $0xff800000
+DATA argmaxc<>+16(SB)/4, $0xff800000
+DATA argmaxc<>+20(SB)/4, $0xff800000
+DATA argmaxc<>+24(SB)/4, $0xff800000
+DATA argmaxc<>+28(SB)/4, $0xff800000
+DATA argmaxc<>+32(SB)/4, $0
+DATA argmaxc<>+36(SB)/4, $1
+DATA argmaxc<>+40(SB)/4, $2
+DATA argmaxc<>+44(SB)/4, $3
+DATA argmaxc<>+48(SB)/4, $4
+DATA argmaxc<>+52(SB)/4, $5
+DATA argmaxc<>+56(SB)/4, $6
+DATA argmaxc<>+60(SB)/4, $7
+DATA argmaxc<>+64(SB)/4, $32
+DATA argmaxc<>+68(SB)/4, $32
+DATA argmaxc<>+72(SB)/4, $32
+DATA argmaxc<>+76(SB)/4, $32
+DATA argmaxc<>+80(SB)/4, $32
+DATA argmaxc<>+84(SB)/4, $32
+DATA argmaxc<>+88(SB)/4, $32
+DATA argmaxc<>+92(SB)/4, $32
+DATA argmaxc<>+96(SB)/4, $8
+DATA argmaxc<>+100(SB)/4, $8
+DATA argmaxc<>+104(SB)/4, $8
+DATA argmaxc<>+108(SB)/4, $8
+DATA argmaxc<>+112(SB)/4, $8
+DATA argmaxc<>+116(SB)/4, $8
+DATA argmaxc<>+120(SB)/4, $8
+DATA argmaxc<>+124(SB)/4, $8
+GLOBL argmaxc<>(SB), RODATA|NOPTR, $128
+
+// AMSTEP(off, v, m, i, ix): lane set of x's 8 values at off: where they
+// are > m (ordered: NaN false), m and i take them and their indices ix.
+#define AMSTEP(off, v, m, i, ix) \
+	VMOVUPS off(SI), v; \
+	VCMPPS $0x1e, m, v, Y12; \
+	VBLENDVPS Y12, v, m, m; \
+	VPBLENDVB Y12, ix, i, i
+
+// func argmaxAVX2(x *float32, n int, vals *[32]float32, idx *[32]int32)
+// Four sets of eight lanes (values 0–7, 8–15, 16–23, 24–31 of every 32)
+// so that four compare-and-blend chains run side by side.
+TEXT ·argmaxAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VMOVUPS argmaxc<>+0(SB), Y0
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VPCMPEQD Y4, Y4, Y4
+	VMOVDQU Y4, Y5
+	VMOVDQU Y4, Y6
+	VMOVDQU Y4, Y7
+	VMOVDQU argmaxc<>+32(SB), Y8
+	VMOVDQU argmaxc<>+96(SB), Y13
+	VPADDD Y13, Y8, Y9
+	VPADDD Y13, Y9, Y10
+	VPADDD Y13, Y10, Y11
+	VMOVDQU argmaxc<>+64(SB), Y13
+amloop:
+	AMSTEP(0, Y14, Y0, Y4, Y8)
+	AMSTEP(32, Y15, Y1, Y5, Y9)
+	AMSTEP(64, Y14, Y2, Y6, Y10)
+	AMSTEP(96, Y15, Y3, Y7, Y11)
+	VPADDD Y13, Y8, Y8
+	VPADDD Y13, Y9, Y9
+	VPADDD Y13, Y10, Y10
+	VPADDD Y13, Y11, Y11
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JNZ amloop
+	MOVQ vals+16(FP), DI
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	MOVQ idx+24(FP), DI
+	VMOVDQU Y4, (DI)
+	VMOVDQU Y5, 32(DI)
+	VMOVDQU Y6, 64(DI)
+	VMOVDQU Y7, 96(DI)
+	VZEROUPPER
+	RET

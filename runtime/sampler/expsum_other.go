@@ -7,3 +7,7 @@ const haveExpSIMD = false
 func expSumAVX2(x *float32, n int, m, sum float64) (float64, int) {
 	panic("sampler: expSumAVX2 without SIMD support")
 }
+
+func argmaxAVX2(x *float32, n int, vals *[32]float32, idx *[32]int32) {
+	panic("sampler: argmaxAVX2 without SIMD support")
+}

@@ -699,13 +699,13 @@ func Greedy(row []float32) (int, float32) {
 // also returns the second largest probability (p_max again when the
 // maximum is tied).
 func greedyTop2(row []float32) (slotScore, float64) {
-	m1, m2 := float32(math.Inf(-1)), float32(math.Inf(-1))
-	arg := 0
-	for i, r := range row {
-		if r > m1 {
-			m1, m2, arg = r, m1, i
-		} else if r > m2 {
-			m2 = r
+	// The second largest is the largest of the others (by >, so −∞ when
+	// there are none or only NaNs), as a one-pass top-2 scan finds it.
+	m1, arg := argmax(row)
+	m2, _ := argmax(row[:arg])
+	if arg < len(row) {
+		if b, _ := argmax(row[arg+1:]); b > m2 {
+			m2 = b
 		}
 	}
 	inv := 1 / expSum(row, float64(m1))
@@ -713,13 +713,7 @@ func greedyTop2(row []float32) (slotScore, float64) {
 }
 
 func greedyOne(row []float32) slotScore {
-	m := float32(math.Inf(-1))
-	arg := 0
-	for i, r := range row {
-		if r > m {
-			m, arg = r, i
-		}
-	}
+	m, arg := argmax(row)
 	prob := 1 / expSum(row, float64(m))
 	return slotScore{token: arg, prob: float32(prob), conf: prob}
 }
