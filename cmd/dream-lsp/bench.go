@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"github.com/dream-lsp/dream-lsp/runtime/gguf"
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
 	"github.com/dream-lsp/dream-lsp/runtime/model"

@@ -3,9 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"syscall"
 
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 )
 

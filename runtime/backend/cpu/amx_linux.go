@@ -25,22 +25,17 @@ func requestAMX() bool {
 // Pages of a mapped checkpoint leave the resident set and would be read
 // back from the file if touched again; anonymous pages stay unless there
 // is swap. It is a hint: nothing is lost either way.
-func releasePages(b []byte) {
-	page := uintptr(os.Getpagesize())
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	first := (start + page - 1) &^ (page - 1)
-	end := (start + uintptr(len(b))) &^ (page - 1)
-	if len(b) == 0 || end <= first { // no whole page inside b
-		return
-	}
-	unix.Madvise(b[first-start:end-start], unix.MADV_PAGEOUT)
-}
+func releasePages(b []byte) { advisePages(b, unix.MADV_PAGEOUT) }
 
 // discardPages hands the whole pages inside b back to the kernel now
 // (MADV_DONTNEED): a disposable weight's converted bytes once amxPacked
 // holds them losslessly. Anonymous pages read back as zeros afterwards,
 // so nothing may read b again.
-func discardPages(b []byte) {
+func discardPages(b []byte) { advisePages(b, unix.MADV_DONTNEED) }
+
+// advisePages gives the kernel advice about the whole pages inside b
+// (none when b holds no whole page).
+func advisePages(b []byte, advice int) {
 	page := uintptr(os.Getpagesize())
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	first := (start + page - 1) &^ (page - 1)
@@ -48,5 +43,5 @@ func discardPages(b []byte) {
 	if len(b) == 0 || end <= first {
 		return
 	}
-	unix.Madvise(b[first-start:end-start], unix.MADV_DONTNEED)
+	unix.Madvise(b[first-start:end-start], advice)
 }
