@@ -1,12 +1,14 @@
 package model_test
 
 import (
+	"errors"
 	"math"
 	"path/filepath"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/internal/goldentest"
 	"github.com/dream-lsp/dream-lsp/internal/sharedpath"
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cpu"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 )
@@ -99,6 +101,84 @@ func TestBF16MatmulGolden(t *testing.T) {
 				if pct < float64(c.greedyMinPct) {
 					t.Errorf("greedy agreement %.1f%% < %d%%", pct, c.greedyMinPct)
 				}
+			})
+		}
+	}
+}
+
+// separateMLP is the CPU backend without its fused SwiGLU pass: the
+// model falls back to MatMul, MatMul and SiLUMul.
+type separateMLP struct{ *cpu.Backend }
+
+func (separateMLP) SwiGLU(out, x, gate, up backend.Tensor) (bool, error) { return false, nil }
+
+// countedMLP counts the layers the fused pass ran.
+type countedMLP struct {
+	*cpu.Backend
+	fused *int
+}
+
+func (c countedMLP) SwiGLU(out, x, gate, up backend.Tensor) (bool, error) {
+	done, err := c.Backend.SwiGLU(out, x, gate, up)
+	if done {
+		*c.fused++
+	}
+	return done, err
+}
+
+// TestSwiGLUFusedGolden: on the AMX tiles the model runs each layer's
+// gate, up and SiLU in one pass, and its logits are those of the three
+// separate operations bit for bit (bf16 and q8_0 weights, the golden
+// models whose sizes are multiples of 32).
+func TestSwiGLUFusedGolden(t *testing.T) {
+	if !cpu.AMXAvailable() {
+		t.Skip(cpu.ErrNoAMX)
+	}
+	root := sharedpath.Path(t, "golden", "models")
+	for _, w := range []model.WeightMode{model.WeightsAuto, model.WeightsQ8_0} {
+		for _, name := range []string{"tiny-gqa", "tiny-mha-sharded"} {
+			t.Run(string(w)+"/"+name, func(t *testing.T) {
+				dir := filepath.Join(root, name)
+				cfg, ck, err := model.LoadDir(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { ck.Close() })
+				load := func(be backend.Backend) *model.Model {
+					m, err := model.LoadWith(cfg, model.CheckpointSource(ck), be, model.LoadOptions{Weights: w})
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { m.Close() })
+					return m
+				}
+				fusedBE, sepBE := cpu.New(2), cpu.New(2)
+				if err := errors.Join(fusedBE.SetBF16Matmul(true), sepBE.SetBF16Matmul(true)); err != nil {
+					t.Fatal(err)
+				}
+				fused := 0
+				mf := load(countedMLP{fusedBE, &fused})
+				ms := load(separateMLP{sepBE})
+				for _, c := range readForward(t, dir) {
+					in := []model.Input{{IDs: c.InputIDs, Want: allPositions(len(c.InputIDs))}}
+					a, err := mf.Forward(in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b, err := ms.Forward(in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range a[0] {
+						if math.Float32bits(a[0][i]) != math.Float32bits(b[0][i]) {
+							t.Fatalf("%d ids: logit %d fused %g, separate %g", len(c.InputIDs), i, a[0][i], b[0][i])
+						}
+					}
+				}
+				if fused == 0 {
+					t.Fatal("the fused pass never ran")
+				}
+				t.Logf("%d layer passes fused", fused)
 			})
 		}
 	}

@@ -382,9 +382,7 @@ func (m *Model) stack(a activations, ids, positions []int, kv func(i int) (k, v 
 			func() error { return be.MatMul(h, a.att, l.o, nil) },
 			func() error { return be.Add(x, x, h) },
 			func() error { return be.RMSNorm(h, x, l.postNorm, eps) },
-			func() error { return be.MatMul(gate, h, l.gate, nil) },
-			func() error { return be.MatMul(up, h, l.up, nil) },
-			func() error { return be.SiLUMul(gate, gate, up) },
+			func() error { return m.swiGLU(gate, up, h, l) },
 			func() error { return be.MatMul(h, gate, l.down, nil) },
 			func() error { return be.Add(x, x, h) },
 		)
@@ -395,6 +393,32 @@ func (m *Model) stack(a activations, ids, positions []int, kv func(i int) (k, v 
 		}
 	}
 	return nil
+}
+
+// swiGLUer is a backend that runs the MLP's gate and up products and
+// SiLU in one pass (the CPU on AMX tiles), bit for bit as the three
+// operations would. It reports false, doing nothing, for weights it
+// cannot take that way.
+type swiGLUer interface {
+	SwiGLU(out, x, gate, up backend.Tensor) (bool, error)
+}
+
+// swiGLU sets gate to silu(h·gateᵀ) ⊙ (h·upᵀ) for layer l, in one pass
+// where the backend can, through up otherwise.
+func (m *Model) swiGLU(gate, up, h backend.Tensor, l *layer) error {
+	be := m.be
+	if f, ok := be.(swiGLUer); ok {
+		if done, err := f.SwiGLU(gate, h, l.gate, l.up); done || err != nil {
+			return err
+		}
+	}
+	if err := be.MatMul(gate, h, l.gate, nil); err != nil {
+		return err
+	}
+	if err := be.MatMul(up, h, l.up, nil); err != nil {
+		return err
+	}
+	return be.SiLUMul(gate, gate, up)
 }
 
 // logits runs the final norm and lm_head on x's rows and returns the

@@ -238,6 +238,18 @@ var bf16RowsMax = 2
 // row block into (amxMM writes all of it, so it is not cleared).
 var blockPool = sync.Pool{New: func() any { return new([32 * 32]float32) }}
 
+// f32Pool holds swiGLUAMX's per-task blocks of gate and up sums.
+var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
+
+// pooledF32 is pooled for f32Pool.
+func pooledF32(n int) ([]float32, *[]float32) {
+	p := f32Pool.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	return (*p)[:n], p
+}
+
 // pooled returns a slice of n values from bf16Pool and the pool entry to
 // put back.
 func pooled(n int) ([]uint16, *[]uint16) {
@@ -257,11 +269,63 @@ func pooled(n int) ([]uint16, *[]uint16) {
 // bytes, in L2), so the weight is read from memory at its stored size
 // and multiplied at the tiles' rate.
 func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
-	wp := w.amxPacked()
-	chunks := K / 32
+	p := b.amxPlan(x, T, K, N)
+	defer p.done()
+	b.parallelTasksAhead(p.tasks(), func(task, next int) {
+		cb, p0, p1 := p.task(task)
+		var bp *float32 // the sums start from the bias
+		if bias != nil {
+			bp = &bias[32*cb]
+		}
+		w0, w1, put := p.strips(w, cb)
+		defer put()
+		p.rows(out[p0*32*N+32*cb:], N, p0, p1, w0, w1, bp, p.prefetch(w, cb, next, p0, p1))
+	})
+}
+
+// swiGLUAMX sets out to silu(x·gateᵀ) ⊙ (x·upᵀ) on the tiles: each task
+// multiplies a 32-column block of up into out and of gate into its
+// scratch, then applies siluMul in place, so the [T, N] gate product is
+// never written to memory and neither is read back by a separate pass.
+// Every value is the one MatMul, MatMul and SiLUMul give, bit for bit:
+// the same tile sums, the same expf.
+func (b *Backend) swiGLUAMX(out, x []float32, gate, up *wtensor, T, K, N int) {
+	p := b.amxPlan(x, T, K, N)
+	defer p.done()
+	b.parallelTasksAhead(p.tasks(), func(task, next int) {
+		cb, p0, p1 := p.task(task)
+		g, gp := pooledF32((p1 - p0) * 32 * 32)
+		defer f32Pool.Put(gp)
+		g0, g1, putG := p.strips(gate, cb)
+		p.rows(g, 32, p0, p1, g0, g1, nil, p.prefetch(gate, cb, next, p0, p1))
+		putG()
+		o := out[p0*32*N+32*cb:]
+		u0, u1, putU := p.strips(up, cb)
+		p.rows(o, N, p0, p1, u0, u1, nil, p.prefetch(up, cb, next, p0, p1))
+		putU()
+		for r := range min(32*p1, T) - 32*p0 {
+			siluMul(&o[r*N], &g[32*r], &o[r*N], 32)
+		}
+	})
+}
+
+// amxPlan is one product's activations in bf16 and its split into tasks:
+// colBlocks blocks of 32 output columns times groups of per 32-row
+// blocks.
+type amxPlan struct {
+	xb                []uint16
+	xbp               *[]uint16
+	T, K, chunks      int
+	pairs, per        int
+	groups, colBlocks int
+}
+
+// amxPlan rounds x's T rows to bf16 (zero rows up to a multiple of 32)
+// and splits the product into at least 4 tasks per thread where the
+// shape allows.
+func (b *Backend) amxPlan(x []float32, T, K, N int) *amxPlan {
 	pairs := (T + 31) / 32
 	xb, xbp := pooled(pairs * 32 * K)
-	defer bf16Pool.Put(xbp)
 	b.parallel(T, max(1, 4096/K), func(lo, hi int) {
 		cvtBF16(&xb[lo*K], &x[lo*K], (hi-lo)*K)
 	})
@@ -271,62 +335,94 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 	for per > 1 && colBlocks*((pairs+per-1)/per) < 4*b.threads {
 		per--
 	}
-	groups := (pairs + per - 1) / per
-	full := T / 32 // blocks of 32 rows wholly inside out
-	q8 := w.format == backend.WeightQ8_0
-	wb := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(wp))), len(wp)/2)
-	// A column block's weight bytes, contiguous in wp: its two strips,
-	// stored (q8_0) or bf16.
-	stripBytes := 2 * chunks * 1024
-	if q8 {
-		stripBytes = 2 * chunks * amxQ8TileBytes
+	return &amxPlan{xb: xb, xbp: xbp, T: T, K: K, chunks: K / 32, pairs: pairs, per: per,
+		groups: (pairs + per - 1) / per, colBlocks: colBlocks}
+}
+
+func (p *amxPlan) done()      { bf16Pool.Put(p.xbp) }
+func (p *amxPlan) tasks() int { return p.colBlocks * p.groups }
+
+// task returns task's column block and its 32-row blocks [p0, p1).
+func (p *amxPlan) task(task int) (cb, p0, p1 int) {
+	cb, g := task/p.groups, task%p.groups
+	return cb, g * p.per, min((g+1)*p.per, p.pairs)
+}
+
+// stripBytes is the bytes of one column block's two strips in w's
+// amxPacked: stored (q8_0) or bf16.
+func (p *amxPlan) stripBytes(w *wtensor) int {
+	if w.format == backend.WeightQ8_0 {
+		return 2 * p.chunks * amxQ8TileBytes
 	}
-	b.parallelTasksAhead(colBlocks*groups, func(task, next int) {
-		cb, g := task/groups, task%groups
-		n0 := 32 * cb
-		p0, p1 := g*per, min((g+1)*per, pairs)
-		// While this task multiplies, memory streams the next task's
-		// weight block into L2 (unless it is this one), so neither the
-		// conversion nor the tile loads wait for it.
-		var pf *byte
-		pfLines, pfPer := 0, 0
-		if next >= 0 && next/groups != cb && amxResident.Load() > amxPrefetchMin {
-			pf = &wp[next/groups*stripBytes]
-			pfLines = stripBytes / 64
-			rows := min(p1, full) - p0
-			if rows <= 0 {
-				rows = 1
-			}
-			pfPer = (pfLines + rows*chunks - 1) / (rows * chunks)
-		}
-		var w0, w1 *uint16
-		if q8 {
-			strip, sp := pooled(2 * chunks * 512)
-			defer bf16Pool.Put(sp)
-			dequantQ8AMX(&strip[0], &wp[cb*stripBytes], 2*chunks)
-			w0, w1 = &strip[0], &strip[chunks*512]
-		} else {
-			w0, w1 = &wb[2*cb*chunks*512], &wb[(2*cb+1)*chunks*512]
-		}
-		var bp *float32 // the sums start from the bias
-		if bias != nil {
-			bp = &bias[n0]
-		}
-		if f := min(p1, full); f > p0 {
-			amxMM(&amxTileCfg, &xb[p0*32*K], 2*K, w0, w1, chunks, &out[p0*32*N+n0], 4*N, f-p0, bp, pf, pfLines, pfPer)
-			pfLines = 0
-		}
-		if left := T - 32*full; p1 > full && left <= bf16RowsMax {
-			// A few rows past the last whole block: VDPBF16PS on the same
-			// tiles, straight into out, instead of a padded block.
-			bf16Rows(&xb[full*32*K], 2*K, w0, w1, chunks, &out[full*32*N+n0], 4*N, left, bp)
-		} else if p1 > full { // the last block, past out's rows: through scratch
-			sp := blockPool.Get().(*[32 * 32]float32)
-			amxMM(&amxTileCfg, &xb[full*32*K], 2*K, w0, w1, chunks, &sp[0], 4*32, 1, bp, pf, pfLines, pfPer)
-			for r := 32 * full; r < T; r++ {
-				copy(out[r*N+n0:r*N+n0+32], sp[(r-32*full)*32:])
-			}
-			blockPool.Put(sp)
-		}
-	})
+	return 2 * p.chunks * 1024
+}
+
+// strips returns column block cb's two bf16 strips of w: in place, or
+// for q8_0 converted into scratch that put returns.
+func (p *amxPlan) strips(w *wtensor, cb int) (w0, w1 *uint16, put func()) {
+	wp := w.amxPacked()
+	if w.format != backend.WeightQ8_0 {
+		wb := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(wp))), len(wp)/2)
+		return &wb[2*cb*p.chunks*512], &wb[(2*cb+1)*p.chunks*512], func() {}
+	}
+	strip, sp := pooled(2 * p.chunks * 512)
+	dequantQ8AMX(&strip[0], &wp[cb*p.stripBytes(w)], 2*p.chunks)
+	return &strip[0], &strip[p.chunks*512], func() { bf16Pool.Put(sp) }
+}
+
+// amxPrefetch is amxMM's prefetch of the next task's weight block: lines
+// cache lines from at, per of them each K chunk.
+type amxPrefetch struct {
+	at         *byte
+	lines, per int
+}
+
+// prefetch returns the prefetch for a task over column block cb and
+// row blocks [p0, p1) whose successor is next: while this task multiplies, memory streams the next
+// task's block of w into L2 (unless it is this one), so neither the
+// conversion nor the tile loads wait for it.
+func (p *amxPlan) prefetch(w *wtensor, cb, next, p0, p1 int) amxPrefetch {
+	if next < 0 || amxResident.Load() <= amxPrefetchMin {
+		return amxPrefetch{}
+	}
+	ncb, _, _ := p.task(next)
+	if ncb == cb {
+		return amxPrefetch{} // the next task reads this block too
+	}
+	sb := p.stripBytes(w)
+	lines := sb / 64
+	rows := min(p1, p.T/32) - p0
+	if rows <= 0 {
+		rows = 1
+	}
+	return amxPrefetch{&w.amxPacked()[ncb*sb], lines, (lines + rows*p.chunks - 1) / (rows * p.chunks)}
+}
+
+// rows multiplies the bf16 strips w0, w1 of one 32-column block by the
+// activations' rows [32·p0, min(32·p1, T)) into dst, row 32·p0 at
+// dst[0] and rows ld floats apart. dst holds those rows only: a last
+// partial block goes through scratch, or, for a few rows, bf16Rows.
+func (p *amxPlan) rows(dst []float32, ld, p0, p1 int, w0, w1 *uint16, bias *float32, pf amxPrefetch) {
+	K, chunks, T := p.K, p.chunks, p.T
+	full := T / 32 // blocks of 32 rows wholly inside dst
+	if f := min(p1, full); f > p0 {
+		amxMM(&amxTileCfg, &p.xb[p0*32*K], 2*K, w0, w1, chunks, &dst[0], 4*ld, f-p0, bias, pf.at, pf.lines, pf.per)
+		pf.lines = 0
+	}
+	if p1 <= full {
+		return
+	}
+	at := (full - p0) * 32 * ld
+	if left := T - 32*full; left <= bf16RowsMax {
+		// A few rows past the last whole block: VDPBF16PS on the same
+		// tiles, straight into dst, instead of a padded block.
+		bf16Rows(&p.xb[full*32*K], 2*K, w0, w1, chunks, &dst[at], 4*ld, left, bias)
+		return
+	}
+	sp := blockPool.Get().(*[32 * 32]float32)
+	amxMM(&amxTileCfg, &p.xb[full*32*K], 2*K, w0, w1, chunks, &sp[0], 4*32, 1, bias, pf.at, pf.lines, pf.per)
+	for r := range T - 32*full {
+		copy(dst[at+r*ld:at+r*ld+32], sp[r*32:])
+	}
+	blockPool.Put(sp)
 }

@@ -322,3 +322,84 @@ func TestDisposableWeightWithoutTiles(t *testing.T) {
 		t.Fatal("disposable without the tiles: nothing would ever hold the weight but its bytes")
 	}
 }
+
+// TestSwiGLU: the fused pass gives MatMul, MatMul and SiLUMul's values
+// bit for bit, for each weight format the tiles take, on row counts that
+// cover whole 32-row blocks, bf16Rows' few rows past them and a padded
+// block through scratch, with the prefetch on and off and on one and two
+// threads; and it declines, changing nothing, where it does not apply.
+func TestSwiGLU(t *testing.T) {
+	if !amxAvailable() {
+		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): SwiGLU is not fused here")
+	}
+	defer func(v int64) { amxPrefetchMin = v }(amxPrefetchMin)
+	r := rand.New(rand.NewPCG(11, 11))
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0} {
+		for _, threads := range []int{1, 2} {
+			be := New(threads)
+			if err := be.SetBF16Matmul(true); err != nil {
+				t.Fatal(err)
+			}
+			for _, pfMin := range []int64{0, 1 << 62} {
+				amxPrefetchMin = pfMin
+				for _, s := range [][3]int{{1, 32, 32}, {2, 64, 64}, {17, 64, 96}, {32, 96, 64}, {33, 64, 160}, {34, 128, 64}, {35, 64, 96}, {65, 96, 128}, {100, 64, 96}, {320, 128, 256}} {
+					T, K, N := s[0], s[1], s[2]
+					x, _ := be.Wrap(randWeights(r, T*K, 1), T, K)
+					gate := newWeight(t, be, f, randWeights(r, N*K, 0.1), N, K)
+					up := newWeight(t, be, f, randWeights(r, N*K, 0.1), N, K)
+					got, _ := be.Alloc(T, N)
+					g, _ := be.Alloc(T, N)
+					u, _ := be.Alloc(T, N)
+					if ok, err := be.SwiGLU(got, x, gate, up); !ok || err != nil {
+						t.Fatalf("%s %v: SwiGLU = %v, %v", f, s, ok, err)
+					}
+					if err := errors.Join(be.MatMul(g, x, gate, nil), be.MatMul(u, x, up, nil), be.SiLUMul(g, g, u)); err != nil {
+						t.Fatal(err)
+					}
+					for i, v := range Data(got) {
+						if math.Float32bits(v) != math.Float32bits(Data(g)[i]) {
+							t.Fatalf("%s %v threads=%d prefetch=%v: value %d fused %g, separate %g", f, s, threads, pfMin == 0, i, v, Data(g)[i])
+						}
+					}
+				}
+			}
+		}
+	}
+
+	// Declined: the float32 kernels, a float32 weight, a weight whose rows
+	// are not a multiple of 32; out is left as it was.
+	r2 := rand.New(rand.NewPCG(12, 12))
+	amx := New(2)
+	if err := amx.SetBF16Matmul(true); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		be   *Backend
+		f    backend.WeightFormat
+		N    int
+	}{{"float32 kernels", New(2), backend.WeightBF16, 64}, {"float32 weight", amx, backend.WeightF32, 64}, {"48 rows", amx, backend.WeightBF16, 48}} {
+		x, _ := c.be.Wrap(randWeights(r2, 3*64, 1), 3, 64)
+		var gate, up backend.Tensor
+		if c.f == backend.WeightF32 { // held as a plain tensor
+			gate, _ = c.be.Wrap(randWeights(r2, c.N*64, 0.1), c.N, 64)
+			up, _ = c.be.Wrap(randWeights(r2, c.N*64, 0.1), c.N, 64)
+		} else {
+			gate = newWeight(t, c.be, c.f, randWeights(r2, c.N*64, 0.1), c.N, 64)
+			up = newWeight(t, c.be, c.f, randWeights(r2, c.N*64, 0.1), c.N, 64)
+		}
+		out, _ := c.be.Wrap(make([]float32, 3*c.N), 3, c.N)
+		Data(out)[0] = 7
+		if ok, err := c.be.SwiGLU(out, x, gate, up); ok || err != nil || Data(out)[0] != 7 {
+			t.Errorf("%s: SwiGLU = %v, %v (out[0] %g), want false, nil, out untouched", c.name, ok, err, Data(out)[0])
+		}
+	}
+	// Shapes that do not fit are errors.
+	x, _ := amx.Wrap(randWeights(r2, 3*64, 1), 3, 64)
+	gate := newWeight(t, amx, backend.WeightBF16, randWeights(r2, 64*64, 0.1), 64, 64)
+	up := newWeight(t, amx, backend.WeightBF16, randWeights(r2, 32*64, 0.1), 32, 64)
+	out, _ := amx.Alloc(3, 64)
+	if _, err := amx.SwiGLU(out, x, gate, up); !errors.Is(err, backend.ErrShape) {
+		t.Errorf("gate 64 rows, up 32: %v, want a shape error", err)
+	}
+}

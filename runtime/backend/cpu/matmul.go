@@ -238,3 +238,43 @@ func gemmNT(out []float32, ldo int, x []float32, ldx int, w []float32, ldw int, 
 	a := operands{out: out, ldo: ldo, x: x, ldx: ldx, w: w, ldw: ldw, kw: K}
 	a.tile(0, T, 0, N)
 }
+
+// SwiGLU sets out to silu(x·gateᵀ) ⊙ (x·upᵀ), the MLP's first half, in
+// one pass where both weights are on the AMX tiles (SetBF16Matmul): the
+// two [T, N] products stay in each task's scratch instead of going to
+// memory and back, and every value is the one MatMul, MatMul and SiLUMul
+// give. It reports false, changing nothing, where that pass does not
+// apply (the float32 kernels, a weight the tiles do not take); the
+// caller then runs those three operations.
+func (b *Backend) SwiGLU(out, x, gate, up backend.Tensor) (bool, error) {
+	gw, gs, err := checkWeight("swiglu", gate)
+	if err != nil {
+		return false, err
+	}
+	uw, us, err := checkWeight("swiglu", up)
+	if err != nil {
+		return false, err
+	}
+	if !b.bf16 || !gs || !us || !amxUsable(gw) || !amxUsable(uw) {
+		return false, nil
+	}
+	o, err := own("swiglu", out)
+	if err != nil {
+		return false, err
+	}
+	xt, err := own("swiglu", x)
+	if err != nil {
+		return false, err
+	}
+	T, K, N := xt.rows, xt.cols, gw.rows
+	if gw.cols != K || uw.cols != K || uw.rows != N || o.rows != T || o.cols != N {
+		return false, backend.ShapeError("swiglu", "out [%d,%d] = x [%d,%d] · gate [%d,%d]ᵀ, up [%d,%d]ᵀ", o.rows, o.cols, T, K, gw.rows, gw.cols, uw.rows, uw.cols)
+	}
+	if o == xt {
+		return false, backend.ShapeError("swiglu", "out aliases x")
+	}
+	if T > 0 {
+		b.swiGLUAMX(o.data, xt.data, gw, uw, T, K, N)
+	}
+	return true, nil
+}

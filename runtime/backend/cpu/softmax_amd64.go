@@ -17,7 +17,7 @@ func scaleBy(x *float32, n int, s float32)
 
 // siluMul sets out[i] = gate[i] / (1 + expf(−gate[i])) · up[i] for i < n, bit for
 // bit as the Go loop over expf does; n must be a multiple of 8. Needs
-// haveSIMD. out may be gate.
+// haveSIMD. out may be gate or up (each value is read before it is written).
 //
 //go:noescape
 func siluMul(out, gate, up *float32, n int)
