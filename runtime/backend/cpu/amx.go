@@ -285,8 +285,9 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 
 // swiGLUAMX sets out to silu(x·gateᵀ) ⊙ (x·upᵀ) on the tiles: each task
 // multiplies a 32-column block of up into out and of gate into its
-// scratch, then applies siluMul in place, so the [T, N] gate product is
-// never written to memory and neither is read back by a separate pass.
+// scratch, then applies SiLU in place (siluMulRows), so the [T, N] gate
+// product is never written to memory and neither is read back by a
+// separate pass.
 // Every value is the one MatMul, MatMul and SiLUMul give, bit for bit:
 // the same tile sums, the same expf.
 func (b *Backend) swiGLUAMX(out, x []float32, gate, up *wtensor, T, K, N int) {
@@ -303,9 +304,7 @@ func (b *Backend) swiGLUAMX(out, x []float32, gate, up *wtensor, T, K, N int) {
 		u0, u1, putU := p.strips(up, cb)
 		p.rows(o, N, p0, p1, u0, u1, nil, p.prefetch(up, cb, next, p0, p1))
 		putU()
-		for r := range min(32*p1, T) - 32*p0 {
-			siluMul(&o[r*N], &g[32*r], &o[r*N], 32)
-		}
+		siluMulRows(&o[0], &g[0], N, 32, min(32*p1, T)-32*p0)
 	})
 }
 

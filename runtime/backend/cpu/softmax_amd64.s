@@ -249,3 +249,73 @@ siluloop:
 siludone:
 	VZEROUPPER
 	RET
+
+// func siluMulRows(out, gate *float32, ldo, ldg, rows int)
+// siluMul over rows rows of 32 values: out's row r (ldo floats apart) is
+// the up values and becomes silu(gate's row r, ldg apart) · up, bit for
+// bit as siluMul, 16 lanes at a time: each instruction is siluMul's on
+// wider registers (compares into mask registers instead of vector
+// masks). AVX-512F only: swiGLUAMX calls it, and the AMX tiles imply it.
+TEXT ·siluMulRows(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ ldo+16(FP), R8
+	SHLQ $2, R8
+	MOVQ ldg+24(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+32(FP), CX
+	VBROADCASTSS siluconst<>+320(SB), Z15
+	TESTQ CX, CX
+	JLE srdone
+srrow:
+	XORQ AX, AX
+srhalf:
+	VMOVUPS (SI)(AX*1), Z0
+	VPXORD.BCST siluconst<>+416(SB), Z0, Z1
+	VMAXPS.BCST siluconst<>+0(SB), Z1, Z2
+	VMINPS.BCST siluconst<>+32(SB), Z2, Z2
+	VMULPS.BCST siluconst<>+64(SB), Z2, Z3
+	VADDPS.BCST siluconst<>+96(SB), Z3, Z3
+	VRNDSCALEPS $1, Z3, Z3
+	VMULPS.BCST siluconst<>+128(SB), Z3, Z4
+	VSUBPS Z4, Z2, Z4
+	VMULPS.BCST siluconst<>+160(SB), Z3, Z5
+	VSUBPS Z5, Z4, Z4
+	VMULPS.BCST siluconst<>+192(SB), Z4, Z5
+	VADDPS.BCST siluconst<>+224(SB), Z5, Z5
+	VMULPS Z4, Z5, Z5
+	VADDPS.BCST siluconst<>+256(SB), Z5, Z5
+	VMULPS Z4, Z5, Z5
+	VADDPS.BCST siluconst<>+288(SB), Z5, Z5
+	VMULPS Z4, Z5, Z5
+	VADDPS.BCST siluconst<>+96(SB), Z5, Z5
+	VMULPS Z4, Z5, Z5
+	VADDPS Z15, Z5, Z5
+	VMULPS Z4, Z5, Z5
+	VADDPS Z15, Z5, Z5
+	VCVTTPS2DQ Z3, Z6
+	VPCMPGTD.BCST siluconst<>+384(SB), Z6, K1
+	VPMINSD.BCST siluconst<>+384(SB), Z6, Z6
+	VPADDD.BCST siluconst<>+384(SB), Z6, Z6
+	VPSLLD $23, Z6, Z6
+	VBLENDMPS.BCST siluconst<>+352(SB), Z15, K1, Z8
+	VMULPS Z8, Z5, Z5
+	VMULPS Z6, Z5, Z5
+	VCMPPS.BCST $1, siluconst<>+0(SB), Z1, K2
+	VPXORD Z5, Z5, K2, Z5
+	VCMPPS.BCST $0x1e, siluconst<>+32(SB), Z1, K3
+	VBLENDMPS.BCST siluconst<>+448(SB), Z5, K3, Z5
+	VADDPS Z15, Z5, Z5
+	VDIVPS Z5, Z0, Z5
+	VMULPS (DI)(AX*1), Z5, Z5
+	VMOVUPS Z5, (DI)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, $128
+	JLT srhalf
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNZ srrow
+srdone:
+	VZEROUPPER
+	RET

@@ -54,7 +54,8 @@ func slicesMax(v []float32) float32 {
 
 // TestSiLUMulSIMDMatchesGo: the vector SiLU·up gives the Go loop's bits on
 // random gates and on every edge of expf (its clamps at −87.3 and 88.7,
-// the 2·2^127 branch, ±0, ±Inf, NaN), also when out is the gate.
+// the 2·2^127 branch, ±0, ±Inf, NaN), also when out is the gate; and
+// siluMulRows (AVX-512) the same bits.
 func TestSiLUMulSIMDMatchesGo(t *testing.T) {
 	if !haveSIMD {
 		t.Skip("no SIMD kernels on this CPU or build")
@@ -74,6 +75,29 @@ func TestSiLUMulSIMDMatchesGo(t *testing.T) {
 	u := randWeights(r, len(g), 1)
 	got := make([]float32, len(g))
 	siluMul(&got[0], &g[0], &u[0], len(g))
+	if haveAVX512 {
+		// siluMulRows: the same bits from 32-value rows of the gate, up
+		// (and out) in rows 48 values apart.
+		const ldo = 48
+		rows := len(g) / 32
+		out := make([]float32, rows*ldo)
+		for i := range rows {
+			copy(out[i*ldo:i*ldo+32], u[i*32:])
+		}
+		siluMulRows(&out[0], &g[0], ldo, 32, rows)
+		for i := range rows {
+			for j := range 32 {
+				if v, want := out[i*ldo+j], got[i*32+j]; math.Float32bits(v) != math.Float32bits(want) && !(v != v && want != want) {
+					t.Fatalf("gate %v up %v: siluMulRows %v, siluMul %v", g[i*32+j], u[i*32+j], v, want)
+				}
+			}
+			for j := 32; j < ldo; j++ {
+				if out[i*ldo+j] != 0 {
+					t.Fatalf("siluMulRows wrote past row %d's 32 values", i)
+				}
+			}
+		}
+	}
 	same := append([]float32(nil), g...)
 	siluMul(&same[0], &same[0], &u[0], len(same))
 	for i, x := range g {
