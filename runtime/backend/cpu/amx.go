@@ -261,7 +261,7 @@ func pooled(n int) ([]uint16, *[]uint16) {
 }
 
 // matmulAMX is MatMul with a weight on AMX tiles (SetBF16Matmul): x is
-// rounded to bf16 once, padded to a multiple of 32 rows with zeros, and
+// rounded to bf16 once, into whole blocks of 32 rows, and
 // each task runs amxMM over one 32-column block of out for a group of
 // 32-row blocks, K whole, so every sum is one tile accumulation that
 // starts from the bias. A q8_0 weight's two 16-column strips are first
@@ -319,8 +319,8 @@ type amxPlan struct {
 	groups, colBlocks int
 }
 
-// amxPlan rounds x's T rows to bf16 (zero rows up to a multiple of 32)
-// and splits the product into at least 4 tasks per thread where the
+// amxPlan rounds x's T rows to bf16 (in a buffer of whole 32-row
+// blocks) and splits the product into at least 4 tasks per thread where the
 // shape allows.
 func (b *Backend) amxPlan(x []float32, T, K, N int) *amxPlan {
 	pairs := (T + 31) / 32
@@ -328,7 +328,9 @@ func (b *Backend) amxPlan(x []float32, T, K, N int) *amxPlan {
 	b.parallel(T, max(1, 4096/K), func(lo, hi int) {
 		cvtBF16(&xb[lo*K], &x[lo*K], (hi-lo)*K)
 	})
-	clear(xb[T*K:])
+	// The rows past T are left as the pool had them: a product's row
+	// depends on its own row of x only, and rows past T go to scratch
+	// that is never copied out (bf16Rows does not even read them).
 	colBlocks := N / 32
 	per := pairs
 	for per > 1 && colBlocks*((pairs+per-1)/per) < 4*b.threads {

@@ -98,6 +98,7 @@ func testAMXMatMul(t *testing.T, f backend.WeightFormat) {
 			}
 			got, _ := be.Alloc(T, N)
 			ref, _ := exact.Alloc(T, N)
+			poisonBF16Pool(T, K)
 			if err := be.MatMul(got, x, w, bias); err != nil {
 				t.Fatal(err)
 			}
@@ -139,6 +140,23 @@ func testAMXMatMul(t *testing.T, f backend.WeightFormat) {
 			}
 		}
 	}
+}
+
+// poisonBF16Pool leaves a NaN-filled buffer for the activations' bf16
+// copy in bf16Pool (where the next Get on this goroutine's P finds it),
+// large enough for T rows of K padded to 32. matmulAMX leaves the rows
+// past T as it finds them: were any of their sums copied out, or mixed
+// into a real row's, the test would see NaN.
+func poisonBF16Pool(T, K int) {
+	p := bf16Pool.Get().(*[]uint16)
+	if n := (T + 31) / 32 * 32 * K; cap(*p) < n {
+		*p = make([]uint16, n)
+	}
+	*p = (*p)[:cap(*p)]
+	for i := range *p {
+		(*p)[i] = 0x7fc0
+	}
+	bf16Pool.Put(p)
 }
 
 // TestAMXFallbacks: weights the tiles cannot take (rows or columns not a
@@ -350,6 +368,7 @@ func TestSwiGLU(t *testing.T) {
 					got, _ := be.Alloc(T, N)
 					g, _ := be.Alloc(T, N)
 					u, _ := be.Alloc(T, N)
+					poisonBF16Pool(T, K)
 					if ok, err := be.SwiGLU(got, x, gate, up); !ok || err != nil {
 						t.Fatalf("%s %v: SwiGLU = %v, %v", f, s, ok, err)
 					}
