@@ -16,7 +16,11 @@
 # where ggml's barrier spinning cannot inflate its CPU time on an oversubscribed machine, ours =
 # dream-lsp bench; default "llama ours"; llama.cpp's numbers do not change with our commits, so a
 # rerun for a new commit needs only ours, with LLAMA_RESULTS naming the earlier results.tsv),
-# OURMATMUL (dream-lsp bench's --matmul: f32 by default, bf16 for the AMX tiles).
+# OURMATMUL (dream-lsp bench's --matmul: f32 by default, bf16 for the AMX tiles), PERBLOCK (1, the
+# default: ours also at Fast-dLLM's per-block dual cache, blocks of 32 and one reveal a step; 0 to
+# skip), ROUNDS (1: the time phase's sides run in turn this many times, and the table gives each
+# round's ratios, against that round's llama.cpp, and their medians: on a shared VM whose speed
+# moves from minute to minute only ratios measured side by side mean anything).
 #
 # (a) Agreement: llama-diffusion-cli --top-k 1 with one block over the canvas and 64 steps reveals
 #     one mask per step, the leftmost (every confidence is 1, ties go to the lower position);
@@ -29,6 +33,8 @@
 # (b) CPU per step: llama.cpp's process CPU (user+sys, /usr/bin/time) at LONG minus at SHORT steps,
 #     divided by LONG-SHORT, so loading cancels; dream-lsp bench's own CPU per denoise run (after a
 #     warm-up, load excluded) divided by its steps, with the K/V cache off and the dual cache on.
+#     Per-block (PERBLOCK=1): dream-lsp bench with confidence_threshold in blocks of 32, 64 steps,
+#     the dual cache refreshed at each block (--refresh -1), CPU per step after its warm-up.
 # (c) Peak RSS: maxrss of each process (/usr/bin/time), llama.cpp's LONG run and dream-lsp's bench.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,6 +49,8 @@ LONG=${LONG:-8}
 OURSTEPS=${OURSTEPS:-8}
 AGREE_STEPS=${AGREE_STEPS:-64}
 SIDES=${SIDES:-llama ours}
+PERBLOCK=${PERBLOCK:-1}
+ROUNDS=${ROUNDS:-1}
 export LLAMA_GGML_BACKEND=${LLAMA_GGML_BACKEND:-best}
 NP=256
 NM=64
@@ -173,46 +181,60 @@ PY
     done
     ;;
   time)
+    for round in $(seq "$ROUNDS"); do
     for f in $TIME_FORMATS; do
       m=$MODELS/q05-$f.gguf
       case " $SIDES " in *" llama "*)
       for s in "$SHORT" "$LONG"; do
-        tv=$OUT/time-llama-$f-$s.time
-        timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" --diffusion-block-length "$N" --diffusion-steps "$s" >"$OUT/time-llama-$f-$s.jsonl" 2>"$OUT/time-llama-$f-$s.err"
+        tv=$OUT/time-llama-$f-$s-r$round.time
+        timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" --diffusion-block-length "$N" --diffusion-steps "$s" >"$OUT/time-llama-$f-$s-r$round.jsonl" 2>"$OUT/time-llama-$f-$s-r$round.err"
       done
-      backend=$(sed -n 's/^llama-diffusion-cli: ggml backend //p' "$OUT/time-llama-$f-$LONG.err" | head -1)
-      c1=$(cpu_of "$OUT/time-llama-$f-$SHORT.time")
-      c2=$(cpu_of "$OUT/time-llama-$f-$LONG.time")
-      wall=$(grep -o 'time per step: [0-9.]*ms' "$OUT/time-llama-$f-$LONG.jsonl" | head -1 | grep -o '[0-9.]*')
-      printf 'llama\t%s\t%s\t%s\t%s\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama-$f-$LONG.time")" "$wall" >>"$results"
+      backend=$(sed -n 's/^llama-diffusion-cli: ggml backend //p' "$OUT/time-llama-$f-$LONG-r$round.err" | head -1)
+      c1=$(cpu_of "$OUT/time-llama-$f-$SHORT-r$round.time")
+      c2=$(cpu_of "$OUT/time-llama-$f-$LONG-r$round.time")
+      wall=$(grep -o 'time per step: [0-9.]*ms' "$OUT/time-llama-$f-$LONG-r$round.jsonl" | head -1 | grep -o '[0-9.]*')
+      printf 'llama\t%s\t%s\t%s\t%s\t%s\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama-$f-$LONG-r$round.time")" "$wall" "$round" >>"$results"
         ;;
       esac
       case " $SIDES " in
       *" llama1 "*)
         for s in "$SHORT" "$LONG"; do
-          tv=$OUT/time-llama1-$f-$s.time
-          timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" -t 1 -tb 1 --diffusion-block-length "$N" --diffusion-steps "$s" >"$OUT/time-llama1-$f-$s.jsonl" 2>"$OUT/time-llama1-$f-$s.err"
+          tv=$OUT/time-llama1-$f-$s-r$round.time
+          timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" -t 1 -tb 1 --diffusion-block-length "$N" --diffusion-steps "$s" >"$OUT/time-llama1-$f-$s-r$round.jsonl" 2>"$OUT/time-llama1-$f-$s-r$round.err"
         done
-        c1=$(cpu_of "$OUT/time-llama1-$f-$SHORT.time")
-        c2=$(cpu_of "$OUT/time-llama1-$f-$LONG.time")
-        printf 'llama-t1\t%s\t%s\t%s\t-\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama1-$f-$LONG.time")" >>"$results"
+        c1=$(cpu_of "$OUT/time-llama1-$f-$SHORT-r$round.time")
+        c2=$(cpu_of "$OUT/time-llama1-$f-$LONG-r$round.time")
+        printf 'llama-t1\t%s\t%s\t%s\t-\t%s\n' "$f" "$(echo "($c2 - $c1) / ($LONG - $SHORT)" | bc -l)" "$(rss_of "$OUT/time-llama1-$f-$LONG-r$round.time")" "$round" >>"$results"
         ;;
       esac
       case " $SIDES " in *" ours "*)
-      tv=$OUT/time-ours-$f.time
-      timed "$dream" bench --model "$m" --tokens "$N" --masks "$NM" --steps "$OURSTEPS" --runs 1 --cache both --threads 2 --matmul "${OURMATMUL:-f32}" --json >"$OUT/time-ours-$f.json" 2>"$OUT/time-ours-$f.err"
-      /usr/bin/python3 - "$OUT/time-ours-$f.json" "$f" "$OURSTEPS" "$(rss_of "$tv")" >>"$results" <<'PY'
+      tv=$OUT/time-ours-$f-r$round.time
+      timed "$dream" bench --model "$m" --tokens "$N" --masks "$NM" --steps "$OURSTEPS" --runs 1 --cache both --threads 2 --matmul "${OURMATMUL:-f32}" --json >"$OUT/time-ours-$f-r$round.json" 2>"$OUT/time-ours-$f-r$round.err"
+      /usr/bin/python3 - "$OUT/time-ours-$f-r$round.json" "$f" "$OURSTEPS" "$(rss_of "$tv")" "$round" >>"$results" <<'PY'
 import json, sys
-rep, f, steps, rss = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+rep, f, steps, rss, rnd = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 for r in rep["results"]:
     if r["name"].startswith("denoise"):
         mode = "cache" if "kv cache" in r["name"] else "nocache"
-        print(f"ours-{mode}\t{f}\t{r['cpu_ms_per_run'] / 1000 / steps:.3f}\t{rss}\t{r['median_ms'] / steps:.0f}")
+        print(f"ours-{mode}\t{f}\t{r['cpu_ms_per_run'] / 1000 / steps:.3f}\t{rss}\t{r['median_ms'] / steps:.0f}\t{rnd}")
     else:
-        print(f"ours-forward\t{f}\t{r['cpu_ms_per_run'] / 1000:.3f}\t{rss}\t{r.get('gflop_per_cpu_s', 0):.1f}")
+        print(f"ours-forward\t{f}\t{r['cpu_ms_per_run'] / 1000:.3f}\t{rss}\t{r.get('gflop_per_cpu_s', 0):.1f}\t{rnd}")
 PY
+      if [ "$PERBLOCK" = 1 ]; then
+        tv=$OUT/time-perblock-$f-r$round.time
+        timed "$dream" bench --model "$m" --tokens "$N" --masks "$NM" --steps "$NM" --runs 1 --alg confidence_threshold --block-size 32 \
+          --cache on --refresh -1 --threads 2 --matmul "${OURMATMUL:-f32}" --json >"$OUT/time-perblock-$f-r$round.json" 2>"$OUT/time-perblock-$f-r$round.err"
+        /usr/bin/python3 - "$OUT/time-perblock-$f-r$round.json" "$f" "$NM" "$(rss_of "$tv")" "$round" >>"$results" <<'PY'
+import json, sys
+rep, f, steps, rss, rnd = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+for r in rep["results"]:
+    if r["name"].startswith("denoise"):
+        print(f"ours-perblock\t{f}\t{r['cpu_ms_per_run'] / 1000 / steps:.3f}\t{rss}\t{r['median_ms'] / steps:.0f}\t{rnd}")
+PY
+      fi
         ;;
       esac
+    done
     done
     ;;
   *) echo "sidebyside: unknown phase $phase" >&2; exit 2 ;;
