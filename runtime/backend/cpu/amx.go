@@ -238,7 +238,7 @@ var bf16RowsMax = 2
 // row block into (amxMM writes all of it, so it is not cleared).
 var blockPool = sync.Pool{New: func() any { return new([32 * 32]float32) }}
 
-// f32Pool holds swiGLUAMX's per-task blocks of gate and up sums.
+// f32Pool holds swiGLUAMX's per-task blocks of gate sums.
 var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
 
 // pooledF32 is pooled for f32Pool.
@@ -261,13 +261,13 @@ func pooled(n int) ([]uint16, *[]uint16) {
 }
 
 // matmulAMX is MatMul with a weight on AMX tiles (SetBF16Matmul): x is
-// rounded to bf16 once, into whole blocks of 32 rows, and
-// each task runs amxMM over one 32-column block of out for a group of
-// 32-row blocks, K whole, so every sum is one tile accumulation that
-// starts from the bias. A q8_0 weight's two 16-column strips are first
-// turned into bf16 tiles in the task's scratch (dequantQ8AMX: 2·K·32
-// bytes, in L2), so the weight is read from memory at its stored size
-// and multiplied at the tiles' rate.
+// rounded to bf16 once, into whole blocks of 32 rows, and each task runs
+// amxMM over one 32-column block of out for a group of 32-row blocks,
+// K whole, so every sum is one tile accumulation that starts from the
+// bias. A q8_0 weight's two 16-column strips are first turned into bf16
+// tiles in the task's scratch (dequantQ8AMX: 2·K·32 bytes, in L2), so
+// the weight is read from memory at its stored size and multiplied at
+// the tiles' rate.
 func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
 	p := b.amxPlan(x, T, K, N)
 	defer p.done()
@@ -287,9 +287,8 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 // multiplies a 32-column block of up into out and of gate into its
 // scratch, then applies SiLU in place (siluMulRows), so the [T, N] gate
 // product is never written to memory and neither is read back by a
-// separate pass.
-// Every value is the one MatMul, MatMul and SiLUMul give, bit for bit:
-// the same tile sums, the same expf.
+// separate pass. Every value is the one MatMul, MatMul and SiLUMul give,
+// bit for bit: the same tile sums, the same expf.
 func (b *Backend) swiGLUAMX(out, x []float32, gate, up *wtensor, T, K, N int) {
 	p := b.amxPlan(x, T, K, N)
 	defer p.done()
@@ -320,8 +319,8 @@ type amxPlan struct {
 }
 
 // amxPlan rounds x's T rows to bf16 (in a buffer of whole 32-row
-// blocks) and splits the product into at least 4 tasks per thread where the
-// shape allows.
+// blocks) and splits the product into at least 4 tasks per thread where
+// the shape allows.
 func (b *Backend) amxPlan(x []float32, T, K, N int) *amxPlan {
 	pairs := (T + 31) / 32
 	xb, xbp := pooled(pairs * 32 * K)
@@ -378,10 +377,10 @@ type amxPrefetch struct {
 	lines, per int
 }
 
-// prefetch returns the prefetch for a task over column block cb and
-// row blocks [p0, p1) whose successor is next: while this task multiplies, memory streams the next
-// task's block of w into L2 (unless it is this one), so neither the
-// conversion nor the tile loads wait for it.
+// prefetch returns the prefetch for a task over column block cb and row
+// blocks [p0, p1) whose successor is next: while this task multiplies,
+// memory streams the next task's block of w into L2 (unless it is this
+// one), so neither the conversion nor the tile loads wait for it.
 func (p *amxPlan) prefetch(w *wtensor, cb, next, p0, p1 int) amxPrefetch {
 	if next < 0 || amxResident.Load() <= amxPrefetchMin {
 		return amxPrefetch{}
