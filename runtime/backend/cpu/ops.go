@@ -413,9 +413,13 @@ func (b *Backend) SiLUMul(out, gate, up backend.Tensor) error {
 	b.parallel(len(o.data), 1<<14, func(lo, hi int) {
 		g, u, r := gt.data[lo:hi], ut.data[lo:hi], o.data[lo:hi]
 		i0 := 0
-		if haveSIMD && len(g) >= 8 {
-			i0 = len(g) &^ 7
-			siluMul(&r[0], &g[0], &u[0], i0)
+		if haveAVX512 && len(g) >= 16 {
+			i0 = len(g) &^ 15
+			siluMul16(&r[0], &g[0], &u[0], i0)
+		}
+		if n := (len(g) - i0) &^ 7; haveSIMD && n > 0 {
+			siluMul(&r[i0], &g[i0], &u[i0], n)
+			i0 += n
 		}
 		for i := i0; i < len(g); i++ {
 			x := g[i]

@@ -250,12 +250,76 @@ siludone:
 	VZEROUPPER
 	RET
 
+// SILU16 sets omem to silu(gmem) · umem for 16 float32 lanes, bit for bit
+// as siluMul: each instruction is siluMul's on wider registers, its
+// vector masks mask registers. Z15 must hold 1.0 in every lane; it
+// overwrites Z0–Z6, Z8 and K1–K3. AVX-512F.
+#define SILU16(gmem, umem, omem) \
+	VMOVUPS gmem, Z0; \
+	VPXORD.BCST siluconst<>+416(SB), Z0, Z1; \
+	VMAXPS.BCST siluconst<>+0(SB), Z1, Z2; \
+	VMINPS.BCST siluconst<>+32(SB), Z2, Z2; \
+	VMULPS.BCST siluconst<>+64(SB), Z2, Z3; \
+	VADDPS.BCST siluconst<>+96(SB), Z3, Z3; \
+	VRNDSCALEPS $1, Z3, Z3; \
+	VMULPS.BCST siluconst<>+128(SB), Z3, Z4; \
+	VSUBPS Z4, Z2, Z4; \
+	VMULPS.BCST siluconst<>+160(SB), Z3, Z5; \
+	VSUBPS Z5, Z4, Z4; \
+	VMULPS.BCST siluconst<>+192(SB), Z4, Z5; \
+	VADDPS.BCST siluconst<>+224(SB), Z5, Z5; \
+	VMULPS Z4, Z5, Z5; \
+	VADDPS.BCST siluconst<>+256(SB), Z5, Z5; \
+	VMULPS Z4, Z5, Z5; \
+	VADDPS.BCST siluconst<>+288(SB), Z5, Z5; \
+	VMULPS Z4, Z5, Z5; \
+	VADDPS.BCST siluconst<>+96(SB), Z5, Z5; \
+	VMULPS Z4, Z5, Z5; \
+	VADDPS Z15, Z5, Z5; \
+	VMULPS Z4, Z5, Z5; \
+	VADDPS Z15, Z5, Z5; \
+	VCVTTPS2DQ Z3, Z6; \
+	VPCMPGTD.BCST siluconst<>+384(SB), Z6, K1; \
+	VPMINSD.BCST siluconst<>+384(SB), Z6, Z6; \
+	VPADDD.BCST siluconst<>+384(SB), Z6, Z6; \
+	VPSLLD $23, Z6, Z6; \
+	VBLENDMPS.BCST siluconst<>+352(SB), Z15, K1, Z8; \
+	VMULPS Z8, Z5, Z5; \
+	VMULPS Z6, Z5, Z5; \
+	VCMPPS.BCST $1, siluconst<>+0(SB), Z1, K2; \
+	VPXORD Z5, Z5, K2, Z5; \
+	VCMPPS.BCST $0x1e, siluconst<>+32(SB), Z1, K3; \
+	VBLENDMPS.BCST siluconst<>+448(SB), Z5, K3, Z5; \
+	VADDPS Z15, Z5, Z5; \
+	VDIVPS Z5, Z0, Z5; \
+	VMULPS umem, Z5, Z5; \
+	VMOVUPS Z5, omem
+
+// func siluMul16(out, gate, up *float32, n int)
+// siluMul 16 lanes at a time (SILU16); n must be a multiple of 16. out
+// may be gate or up.
+TEXT ·siluMul16(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS siluconst<>+320(SB), Z15
+	XORQ AX, AX
+	CMPQ CX, $0
+	JLE s16done
+s16loop:
+	SILU16((SI)(AX*4), (DX)(AX*4), (DI)(AX*4))
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT s16loop
+s16done:
+	VZEROUPPER
+	RET
+
 // func siluMulRows(out, gate *float32, ldo, ldg, rows int)
-// siluMul over rows rows of 32 values: out's row r (ldo floats apart) is
-// the up values and becomes silu(gate's row r, ldg apart) · up, bit for
-// bit as siluMul, 16 lanes at a time: each instruction is siluMul's on
-// wider registers (compares into mask registers instead of vector
-// masks). AVX-512F only: swiGLUAMX calls it, and the AMX tiles imply it.
+// SILU16 over rows rows of 32 values: out's row r (ldo floats apart)
+// holds the up values and becomes silu(gate's row r, ldg apart) · up.
+// swiGLUAMX calls it; the AMX tiles imply AVX-512F.
 TEXT ·siluMulRows(SB), NOSPLIT, $0-40
 	MOVQ out+0(FP), DI
 	MOVQ gate+8(FP), SI
@@ -268,50 +332,8 @@ TEXT ·siluMulRows(SB), NOSPLIT, $0-40
 	TESTQ CX, CX
 	JLE srdone
 srrow:
-	XORQ AX, AX
-srhalf:
-	VMOVUPS (SI)(AX*1), Z0
-	VPXORD.BCST siluconst<>+416(SB), Z0, Z1
-	VMAXPS.BCST siluconst<>+0(SB), Z1, Z2
-	VMINPS.BCST siluconst<>+32(SB), Z2, Z2
-	VMULPS.BCST siluconst<>+64(SB), Z2, Z3
-	VADDPS.BCST siluconst<>+96(SB), Z3, Z3
-	VRNDSCALEPS $1, Z3, Z3
-	VMULPS.BCST siluconst<>+128(SB), Z3, Z4
-	VSUBPS Z4, Z2, Z4
-	VMULPS.BCST siluconst<>+160(SB), Z3, Z5
-	VSUBPS Z5, Z4, Z4
-	VMULPS.BCST siluconst<>+192(SB), Z4, Z5
-	VADDPS.BCST siluconst<>+224(SB), Z5, Z5
-	VMULPS Z4, Z5, Z5
-	VADDPS.BCST siluconst<>+256(SB), Z5, Z5
-	VMULPS Z4, Z5, Z5
-	VADDPS.BCST siluconst<>+288(SB), Z5, Z5
-	VMULPS Z4, Z5, Z5
-	VADDPS.BCST siluconst<>+96(SB), Z5, Z5
-	VMULPS Z4, Z5, Z5
-	VADDPS Z15, Z5, Z5
-	VMULPS Z4, Z5, Z5
-	VADDPS Z15, Z5, Z5
-	VCVTTPS2DQ Z3, Z6
-	VPCMPGTD.BCST siluconst<>+384(SB), Z6, K1
-	VPMINSD.BCST siluconst<>+384(SB), Z6, Z6
-	VPADDD.BCST siluconst<>+384(SB), Z6, Z6
-	VPSLLD $23, Z6, Z6
-	VBLENDMPS.BCST siluconst<>+352(SB), Z15, K1, Z8
-	VMULPS Z8, Z5, Z5
-	VMULPS Z6, Z5, Z5
-	VCMPPS.BCST $1, siluconst<>+0(SB), Z1, K2
-	VPXORD Z5, Z5, K2, Z5
-	VCMPPS.BCST $0x1e, siluconst<>+32(SB), Z1, K3
-	VBLENDMPS.BCST siluconst<>+448(SB), Z5, K3, Z5
-	VADDPS Z15, Z5, Z5
-	VDIVPS Z5, Z0, Z5
-	VMULPS (DI)(AX*1), Z5, Z5
-	VMOVUPS Z5, (DI)(AX*1)
-	ADDQ $64, AX
-	CMPQ AX, $128
-	JLT srhalf
+	SILU16((SI), (DI), (DI))
+	SILU16(64(SI), 64(DI), 64(DI))
 	ADDQ R8, DI
 	ADDQ R9, SI
 	DECQ CX

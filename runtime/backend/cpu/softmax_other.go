@@ -5,7 +5,8 @@ package cpu
 func scaleMax(x *float32, n int, s float32) float32 { panic("cpu: scaleMax without SIMD support") }
 func scaleBy(x *float32, n int, s float32)          { panic("cpu: scaleBy without SIMD support") }
 
-func siluMul(out, gate, up *float32, n int) { panic("cpu: siluMul without SIMD support") }
+func siluMul(out, gate, up *float32, n int)   { panic("cpu: siluMul without SIMD support") }
+func siluMul16(out, gate, up *float32, n int) { panic("cpu: siluMul16 without SIMD support") }
 func siluMulRows(out, gate *float32, ldo, ldg, rows int) {
 	panic("cpu: siluMulRows without SIMD support")
 }

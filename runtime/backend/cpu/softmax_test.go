@@ -54,8 +54,8 @@ func slicesMax(v []float32) float32 {
 
 // TestSiLUMulSIMDMatchesGo: the vector SiLU·up gives the Go loop's bits on
 // random gates and on every edge of expf (its clamps at −87.3 and 88.7,
-// the 2·2^127 branch, ±0, ±Inf, NaN), also when out is the gate; and
-// siluMulRows (AVX-512) the same bits.
+// the 2·2^127 branch, ±0, ±Inf, NaN), also when out is the gate or up;
+// and siluMul16 and siluMulRows (AVX-512) the same bits.
 func TestSiLUMulSIMDMatchesGo(t *testing.T) {
 	if !haveSIMD {
 		t.Skip("no SIMD kernels on this CPU or build")
@@ -100,11 +100,41 @@ func TestSiLUMulSIMDMatchesGo(t *testing.T) {
 	}
 	same := append([]float32(nil), g...)
 	siluMul(&same[0], &same[0], &u[0], len(same))
+	wide, wideUp := make([]float32, len(g)), append([]float32(nil), u...)
+	if haveAVX512 {
+		siluMul16(&wide[0], &g[0], &u[0], len(g))
+		siluMul16(&wideUp[0], &g[0], &wideUp[0], len(g)) // out is up
+	} else {
+		copy(wide, got)
+		copy(wideUp, got)
+	}
 	for i, x := range g {
 		want := x / (1 + expf(-x)) * u[i]
-		for _, v := range []float32{got[i], same[i]} {
+		for _, v := range []float32{got[i], same[i], wide[i], wideUp[i]} {
 			if math.Float32bits(v) != math.Float32bits(want) && !(v != v && want != want) {
 				t.Fatalf("gate %v (%#08x) up %v: SIMD %v, Go %v", x, math.Float32bits(x), u[i], v, want)
+			}
+		}
+	}
+}
+
+// TestSiLUMulSplits: the SiLUMul operation, which runs 16 lanes, then 8,
+// then the Go loop over what is left of each parallel chunk, gives the Go
+// loop's bits at every split.
+func TestSiLUMulSplits(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 2))
+	be := New(2)
+	for _, n := range []int{1, 7, 8, 15, 16, 17, 24, 31, 33, 40, 1<<14 + 24, 3<<14 + 13} {
+		g, u := randWeights(r, n, 8), randWeights(r, n, 1)
+		gt, _ := be.Wrap(g, 1, n)
+		ut, _ := be.Wrap(u, 1, n)
+		out, _ := be.Alloc(1, n)
+		if err := be.SiLUMul(out, gt, ut); err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range g {
+			if want, v := x/(1+expf(-x))*u[i], Data(out)[i]; math.Float32bits(v) != math.Float32bits(want) {
+				t.Fatalf("n=%d value %d: %v, Go %v", n, i, v, want)
 			}
 		}
 	}
