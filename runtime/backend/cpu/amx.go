@@ -277,8 +277,8 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 		if bias != nil {
 			bp = &bias[32*cb]
 		}
-		w0, w1, put := p.strips(w, cb)
-		defer put()
+		w0, w1, sp := p.strips(w, cb)
+		defer putStrips(sp)
 		p.rows(out[p0*32*N+32*cb:], N, p0, p1, w0, w1, bp, p.prefetch(w, cb, next, p0, p1))
 	})
 }
@@ -296,13 +296,13 @@ func (b *Backend) swiGLUAMX(out, x []float32, gate, up *wtensor, T, K, N int) {
 		cb, p0, p1 := p.task(task)
 		g, gp := pooledF32((p1 - p0) * 32 * 32)
 		defer f32Pool.Put(gp)
-		g0, g1, putG := p.strips(gate, cb)
+		g0, g1, sp := p.strips(gate, cb)
 		p.rows(g, 32, p0, p1, g0, g1, nil, p.prefetch(gate, cb, next, p0, p1))
-		putG()
+		putStrips(sp)
 		o := out[p0*32*N+32*cb:]
-		u0, u1, putU := p.strips(up, cb)
+		u0, u1, sp := p.strips(up, cb)
 		p.rows(o, N, p0, p1, u0, u1, nil, p.prefetch(up, cb, next, p0, p1))
-		putU()
+		putStrips(sp)
 		siluMulRows(&o[0], &g[0], N, 32, min(32*p1, T)-32*p0)
 	})
 }
@@ -357,17 +357,25 @@ func (p *amxPlan) stripBytes(w *wtensor) int {
 	return 2 * p.chunks * 1024
 }
 
-// strips returns column block cb's two bf16 strips of w: in place, or
-// for q8_0 converted into scratch that put returns.
-func (p *amxPlan) strips(w *wtensor, cb int) (w0, w1 *uint16, put func()) {
+// strips returns column block cb's two bf16 strips of w: in place (sp
+// nil), or for q8_0 converted into bf16Pool's scratch sp, which
+// putStrips returns once they have been multiplied.
+func (p *amxPlan) strips(w *wtensor, cb int) (w0, w1 *uint16, sp *[]uint16) {
 	wp := w.amxPacked()
 	if w.format != backend.WeightQ8_0 {
 		wb := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(wp))), len(wp)/2)
-		return &wb[2*cb*p.chunks*512], &wb[(2*cb+1)*p.chunks*512], func() {}
+		return &wb[2*cb*p.chunks*512], &wb[(2*cb+1)*p.chunks*512], nil
 	}
 	strip, sp := pooled(2 * p.chunks * 512)
 	dequantQ8AMX(&strip[0], &wp[cb*p.stripBytes(w)], 2*p.chunks)
-	return &strip[0], &strip[p.chunks*512], func() { bf16Pool.Put(sp) }
+	return &strip[0], &strip[p.chunks*512], sp
+}
+
+// putStrips returns strips' scratch, if it took any, to bf16Pool.
+func putStrips(sp *[]uint16) {
+	if sp != nil {
+		bf16Pool.Put(sp)
+	}
 }
 
 // amxPrefetch is amxMM's prefetch of the next task's weight block: lines
