@@ -193,7 +193,7 @@ GLOBL siluconst<>(SB), RODATA|NOPTR, $480
 // bit for bit what the Go loop over expf gives: the same float32
 // operations in the same order (no FMA), eight lanes at a time, and
 // expf's edge cases (0 below -87.3, +Inf above 88.7, 2^128 as 2*2^127)
-// as blends. out may be gate.
+// as blends. out may be gate or up.
 TEXT ·siluMul(SB), NOSPLIT, $0-32
 	MOVQ out+0(FP), DI
 	MOVQ gate+8(FP), SI
