@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
@@ -295,14 +296,19 @@ func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 		kv = c.Layer
 	}
 	attend := func(_ int, k, v backend.Tensor) error { return be.Attention(a.att, a.q, k, v, ap) }
-	if err := m.stack(a, ids, positions, kv, attend); err != nil {
+	keep, at := lmRows(rows)
+	last, narrowed, err := m.stack(s, a, ids, positions, kv, attend, keep)
+	if err != nil {
 		return nil, fmt.Errorf("model: forward: %w", err)
 	}
 	out := make([][]float32, len(in))
 	if len(rows) == 0 {
 		return out, nil
 	}
-	host, err := m.logits(s, a.x, rows)
+	if !narrowed {
+		at = rows
+	}
+	host, err := m.logits(s, last, at)
 	if err != nil {
 		return nil, fmt.Errorf("model: forward: %w", err)
 	}
@@ -359,14 +365,25 @@ func (s *scratch) activations(cfg Config, T int) activations {
 	}
 }
 
-// stack runs the embedding and every decoder layer over ids at positions,
-// leaving the last hidden states in a.x. kv(i) gives the tensors that take
-// layer i's keys and values of these rows; attend(i, k, v) writes layer i's
-// attention output into a.att from a.q and them.
-func (m *Model) stack(a activations, ids, positions []int, kv func(i int) (k, v backend.Tensor), attend func(i int, k, v backend.Tensor) error) error {
+// stack runs the embedding and every decoder layer over ids at positions.
+// kv(i) gives the tensors that take layer i's keys and values of these
+// rows; attend(i, k, v) writes layer i's attention output into a.att from
+// a.q and them. It returns the last hidden states of the rows in keep
+// (sorted, distinct): a.x when keep is every row, else a [len(keep), D]
+// tensor of s. Every layer's keys and values cover all rows (the cache
+// and the last layer's attention need them), but after the last layer's
+// attention only keep's rows go on: its output projection and MLP, most
+// of a layer's work, run on the rows lm_head reads (the masked positions'
+// rows of a canvas, a block's masks in a cached step) and on no others.
+// Every operation there is row by row, so those rows' values are what
+// the whole pass gives them. narrowed reports which of the two it
+// returned.
+func (m *Model) stack(s *scratch, a activations, ids, positions []int, kv func(i int) (k, v backend.Tensor), attend func(i int, k, v backend.Tensor) error, keep []int) (last backend.Tensor, narrowed bool, err error) {
 	cfg, be := m.cfg, m.be
 	x, h, q, gate, up := a.x, a.h, a.q, a.gate, a.up
 	eps := float32(cfg.RMSNormEps)
+	T := len(ids)
+	narrow := narrowLastLayer && len(keep) < T
 	steps := []func() error{func() error { return be.Embed(x, m.embed, ids) }}
 	for i := range m.layers {
 		l := &m.layers[i]
@@ -379,20 +396,76 @@ func (m *Model) stack(a activations, ids, positions []int, kv func(i int) (k, v 
 			func() error { return be.RoPE(q, cfg.NumHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
 			func() error { return be.RoPE(k, cfg.NumKVHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
 			func() error { return attend(i, k, v) },
-			func() error { return be.MatMul(h, a.att, l.o, nil) },
-			func() error { return be.Add(x, x, h) },
-			func() error { return be.RMSNorm(h, x, l.postNorm, eps) },
-			func() error { return m.swiGLU(gate, up, h, l) },
-			func() error { return be.MatMul(h, gate, l.down, nil) },
-			func() error { return be.Add(x, x, h) },
 		)
+		if narrow && i == len(m.layers)-1 {
+			break
+		}
+		steps = append(steps, m.tail(l, x, h, a.att, gate, up)...)
 	}
-	for _, s := range steps {
-		if err := s(); err != nil {
-			return err
+	for _, st := range steps {
+		if err := st(); err != nil {
+			return nil, false, err
 		}
 	}
-	return nil
+	if !narrow {
+		return x, false, nil
+	}
+	if len(keep) == 0 {
+		return nil, true, nil
+	}
+	// The last layer's tail on keep's rows only.
+	R := len(keep)
+	D, I := cfg.HiddenSize, cfg.IntermediateSize
+	xs, hs, att := s.alloc(R, D), s.alloc(R, D), s.alloc(R, D)
+	gs, us := s.alloc(R, I), s.alloc(R, I)
+	if s.err != nil {
+		return nil, false, fmt.Errorf("allocate the last layer's %d rows: %w", R, s.err)
+	}
+	steps = []func() error{
+		func() error { return be.GatherRows(xs, x, keep) },
+		func() error { return be.GatherRows(att, a.att, keep) },
+	}
+	steps = append(steps, m.tail(&m.layers[len(m.layers)-1], xs, hs, att, gs, us)...)
+	for _, st := range steps {
+		if err := st(); err != nil {
+			return nil, false, err
+		}
+	}
+	return xs, true, nil
+}
+
+// narrowLastLayer lets tests run the last layer on every row, to check
+// that narrowing it changes no value.
+var narrowLastLayer = true
+
+// tail is a decoder layer after its attention: the output projection of
+// att and the residual into x, then the MLP and its residual (h, gate and
+// up are scratch of x's rows).
+func (m *Model) tail(l *layer, x, h, att, gate, up backend.Tensor) []func() error {
+	be := m.be
+	eps := float32(m.cfg.RMSNormEps)
+	return []func() error{
+		func() error { return be.MatMul(h, att, l.o, nil) },
+		func() error { return be.Add(x, x, h) },
+		func() error { return be.RMSNorm(h, x, l.postNorm, eps) },
+		func() error { return m.swiGLU(gate, up, h, l) },
+		func() error { return be.MatMul(h, gate, l.down, nil) },
+		func() error { return be.Add(x, x, h) },
+	}
+}
+
+// lmRows returns the sorted, distinct rows of rows (the hidden rows
+// lm_head reads, in the order of the logits asked for) and, for each
+// entry of rows, its index among them.
+func lmRows(rows []int) (keep, at []int) {
+	keep = slices.Clone(rows)
+	slices.Sort(keep)
+	keep = slices.Compact(keep)
+	at = make([]int, len(rows))
+	for j, r := range rows {
+		at[j], _ = slices.BinarySearch(keep, r)
+	}
+	return keep, at
 }
 
 // swiGLUer is a backend that runs the MLP's gate and up products and

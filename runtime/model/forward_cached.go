@@ -127,7 +127,9 @@ func (m *Model) ForwardBlocks(c *kvcache.Cache, blocks []Block) ([][]float32, er
 		kc, vc := c.Layer(i)
 		return backend.AttendCached(be, a.att, a.q, k, v, kc, vc, ap)
 	}
-	if err := m.stack(a, ids, positions, kv, attend); err != nil {
+	keep, at := lmRows(rows)
+	last, narrowed, err := m.stack(s, a, ids, positions, kv, attend, keep)
+	if err != nil {
 		c.Free() // block rows may be half written
 		return nil, fmt.Errorf("model: forward blocks: %w", err)
 	}
@@ -135,7 +137,10 @@ func (m *Model) ForwardBlocks(c *kvcache.Cache, blocks []Block) ([][]float32, er
 		recordBlockTokens(c, blocks)
 		return out, nil
 	}
-	host, err := m.logits(s, a.x, rows)
+	if !narrowed {
+		at = rows
+	}
+	host, err := m.logits(s, last, at)
 	if err != nil {
 		return nil, fmt.Errorf("model: forward blocks: %w", err)
 	}
