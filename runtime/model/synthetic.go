@@ -51,13 +51,15 @@ func NumParams(cfg Config) int64 {
 // ForwardFLOPs estimates the floating-point operations of one forward pass
 // over tokens positions with lm_head on logitRows rows: 2 per
 // multiply-add of every projection, plus the attention scores and
-// weighted sums (4·T²·H·head_dim per layer). Norms, RoPE and softmax are
-// left out (they are O(T·D)).
+// weighted sums (4·T²·H·head_dim per layer). The last layer's output
+// projection and MLP count only the logitRows rows they run on (stack).
+// Norms, RoPE and softmax are left out (they are O(T·D)).
 func ForwardFLOPs(cfg Config, tokens, logitRows int) float64 {
 	T, D := float64(tokens), float64(cfg.HiddenSize)
+	R := float64(min(logitRows, tokens))
 	qd, kv, I := float64(cfg.NumHeads*cfg.HeadDim), float64(cfg.KVDim()), float64(cfg.IntermediateSize)
-	perLayer := 2*T*D*(qd+2*kv) + 2*T*qd*D + 2*T*D*I*3 + 4*T*T*qd
-	return float64(cfg.NumLayers)*perLayer + 2*float64(logitRows)*D*float64(cfg.VocabSize)
+	layer := func(rows float64) float64 { return 2*T*D*(qd+2*kv) + 4*T*T*qd + rows*(2*qd*D+6*D*I) }
+	return float64(cfg.NumLayers-1)*layer(T) + layer(R) + 2*float64(logitRows)*D*float64(cfg.VocabSize)
 }
 
 // RandomSource returns a WeightSource of random weights for cfg: normal
