@@ -2,16 +2,21 @@
 
 #include "textflag.h"
 
+// negInf32 is −∞ as float32 bits, for VBROADCASTSS.
+DATA negInf32<>+0(SB)/4, $0xff800000
+GLOBL negInf32<>(SB), RODATA|NOPTR, $4
+
 // func scaleMax(x *float32, n int, s float32) float32
 // x[i] *= s for i < n (a multiple of 8); returns the largest product
-// (x holds no NaN). Each product is the one Go's x[i]*s gives.
+// (x holds no NaN). Each product is the one Go's x[i]*s gives. Every
+// instruction is VEX-encoded: a legacy SSE MOVL into X0 here (the −∞
+// start) made each call 5–10× slower on an AMX Xeon VM, 0.5–1 µs a
+// 320-key row.
 TEXT ·scaleMax(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	VBROADCASTSS s+16(FP), Y15
-	MOVL $0xff800000, AX
-	MOVL AX, X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS negInf32<>(SB), Y0
 	VMOVAPS Y0, Y1
 	XORQ AX, AX
 	CMPQ CX, $16
