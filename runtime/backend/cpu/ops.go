@@ -96,8 +96,13 @@ func (b *Backend) RMSNorm(out, x, weight backend.Tensor, eps float32) error {
 				ss += float64(v) * float64(v)
 			}
 			scale := float32(1 / math.Sqrt(ss/float64(d)+float64(eps)))
-			for j, v := range xr {
-				or[j] = v * scale * w[j]
+			j0 := 0
+			if haveSIMD && d >= 8 {
+				j0 = d &^ 7
+				scaleMulVec(&or[0], &xr[0], &w[0], j0, scale)
+			}
+			for j := j0; j < d; j++ {
+				or[j] = xr[j] * scale * w[j]
 			}
 		}
 	})
@@ -448,7 +453,12 @@ func (b *Backend) Add(out, a, bb backend.Tensor) error {
 	}
 	b.parallel(len(o.data), 1<<15, func(lo, hi int) {
 		x, y, r := at.data[lo:hi], bt.data[lo:hi], o.data[lo:hi]
-		for i := range r {
+		i0 := 0
+		if haveSIMD && len(r) >= 8 {
+			i0 = len(r) &^ 7
+			addVec(&r[0], &x[0], &y[0], i0)
+		}
+		for i := i0; i < len(r); i++ {
 			r[i] = x[i] + y[i]
 		}
 	})

@@ -34,3 +34,16 @@ func siluMul16(out, gate, up *float32, n int)
 //
 //go:noescape
 func siluMulRows(out, gate *float32, ldo, ldg, rows int)
+
+// addVec sets out[i] = a[i] + b[i] for i < n; n must be a multiple of 8.
+// out may be a or b. Needs haveSIMD.
+//
+//go:noescape
+func addVec(out, a, b *float32, n int)
+
+// scaleMulVec sets out[i] = x[i] * s * w[i] (the products in that order,
+// as Go rounds them) for i < n; n must be a multiple of 8. out may be x.
+// Needs haveSIMD.
+//
+//go:noescape
+func scaleMulVec(out, x, w *float32, n int, s float32)

@@ -346,3 +346,77 @@ srrow:
 srdone:
 	VZEROUPPER
 	RET
+
+// func addVec(out, a, b *float32, n int)
+// out[i] = a[i] + b[i] for i < n (a multiple of 8); out may be a or b.
+TEXT ·addVec(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), BX
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+	CMPQ CX, $32
+	JLT avtail
+avloop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y1
+	VMOVUPS 64(SI)(AX*4), Y2
+	VMOVUPS 96(SI)(AX*4), Y3
+	VADDPS (BX)(AX*4), Y0, Y0
+	VADDPS 32(BX)(AX*4), Y1, Y1
+	VADDPS 64(BX)(AX*4), Y2, Y2
+	VADDPS 96(BX)(AX*4), Y3, Y3
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVUPS Y1, 32(DI)(AX*4)
+	VMOVUPS Y2, 64(DI)(AX*4)
+	VMOVUPS Y3, 96(DI)(AX*4)
+	ADDQ $32, AX
+	LEAQ 32(AX), DX
+	CMPQ DX, CX
+	JLE avloop
+avtail:
+	CMPQ AX, CX
+	JGE avdone
+	VMOVUPS (SI)(AX*4), Y0
+	VADDPS (BX)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP avtail
+avdone:
+	VZEROUPPER
+	RET
+
+// func scaleMulVec(out, x, w *float32, n int, s float32)
+// out[i] = (x[i]·s)·w[i] for i < n (a multiple of 8), each product
+// rounded as Go's x[i] * s * w[i]; out may be x.
+TEXT ·scaleMulVec(SB), NOSPLIT, $0-36
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), BX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS s+32(FP), Y15
+	XORQ AX, AX
+	CMPQ CX, $16
+	JLT smvtail
+smvloop:
+	VMULPS (SI)(AX*4), Y15, Y0
+	VMULPS 32(SI)(AX*4), Y15, Y1
+	VMULPS (BX)(AX*4), Y0, Y0
+	VMULPS 32(BX)(AX*4), Y1, Y1
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVUPS Y1, 32(DI)(AX*4)
+	ADDQ $16, AX
+	LEAQ 16(AX), DX
+	CMPQ DX, CX
+	JLE smvloop
+smvtail:
+	CMPQ AX, CX
+	JGE smvdone
+	VMULPS (SI)(AX*4), Y15, Y0
+	VMULPS (BX)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP smvtail
+smvdone:
+	VZEROUPPER
+	RET

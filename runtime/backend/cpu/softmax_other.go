@@ -4,6 +4,10 @@ package cpu
 
 func scaleMax(x *float32, n int, s float32) float32 { panic("cpu: scaleMax without SIMD support") }
 func scaleBy(x *float32, n int, s float32)          { panic("cpu: scaleBy without SIMD support") }
+func addVec(out, a, b *float32, n int)              { panic("cpu: addVec without SIMD support") }
+func scaleMulVec(out, x, w *float32, n int, s float32) {
+	panic("cpu: scaleMulVec without SIMD support")
+}
 
 func siluMul(out, gate, up *float32, n int)   { panic("cpu: siluMul without SIMD support") }
 func siluMul16(out, gate, up *float32, n int) { panic("cpu: siluMul16 without SIMD support") }

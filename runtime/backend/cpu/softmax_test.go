@@ -139,3 +139,71 @@ func TestSiLUMulSplits(t *testing.T) {
 		}
 	}
 }
+
+// TestAddAndRMSNormSIMDMatchGo: Add and RMSNorm's vector loops give the
+// bits of the scalar loops they replace, for widths with and without a
+// tail, out aliasing an input or not.
+func TestAddAndRMSNormSIMDMatchGo(t *testing.T) {
+	if !haveSIMD {
+		t.Skip("no SIMD kernels on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(4, 1))
+	be := New(2)
+	for _, sh := range [][2]int{{1, 1}, {3, 7}, {2, 8}, {5, 9}, {4, 33}, {33, 192}, {3, 896}, {7, 1001}} {
+		T, D := sh[0], sh[1]
+		av, bv, wv := randWeights(r, T*D, 3), randWeights(r, T*D, 3), randWeights(r, D, 2)
+		wantAdd := make([]float32, T*D)
+		for i := range wantAdd {
+			wantAdd[i] = av[i] + bv[i]
+		}
+		wantNorm := make([]float32, T*D)
+		for i := range T {
+			var ss float64
+			for _, v := range av[i*D : (i+1)*D] {
+				ss += float64(v) * float64(v)
+			}
+			scale := float32(1 / math.Sqrt(ss/float64(D)+1e-6))
+			for j, v := range av[i*D : (i+1)*D] {
+				wantNorm[i*D+j] = v * scale * wv[j]
+			}
+		}
+		a, _ := be.Wrap(append([]float32(nil), av...), T, D)
+		b, _ := be.Wrap(append([]float32(nil), bv...), T, D)
+		w, _ := be.Wrap(wv, 1, D)
+		out, _ := be.Alloc(T, D)
+		check := func(what string, got, want []float32) {
+			t.Helper()
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("[%d,%d] %s: value %d is %v, the scalar loop gives %v", T, D, what, i, got[i], want[i])
+				}
+			}
+		}
+		if err := be.RMSNorm(out, a, w, 1e-6); err != nil {
+			t.Fatal(err)
+		}
+		check("RMSNorm", Data(out), wantNorm)
+		if err := be.Add(out, a, b); err != nil {
+			t.Fatal(err)
+		}
+		check("Add", Data(out), wantAdd)
+		if err := be.Add(a, a, b); err != nil { // out aliasing a
+			t.Fatal(err)
+		}
+		check("Add in place", Data(a), wantAdd)
+		if err := be.RMSNorm(b, b, w, 1e-6); err != nil { // out aliasing x
+			t.Fatal(err)
+		}
+		for i := range T {
+			var ss float64
+			for _, v := range bv[i*D : (i+1)*D] {
+				ss += float64(v) * float64(v)
+			}
+			scale := float32(1 / math.Sqrt(ss/float64(D)+1e-6))
+			for j, v := range bv[i*D : (i+1)*D] {
+				wantNorm[i*D+j] = v * scale * wv[j]
+			}
+		}
+		check("RMSNorm in place", Data(b), wantNorm)
+	}
+}
