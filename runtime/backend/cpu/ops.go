@@ -146,6 +146,10 @@ func (b *Backend) RoPE(x backend.Tensor, heads, headDim int, positions []int, th
 				ropeRow(float64(positions[t]), invFreq, cos, sin)
 			}
 			row := xt.data[t*xt.cols : (t+1)*xt.cols]
+			if haveSIMD && half%8 == 0 {
+				ropeHeads(&row[0], &cos[0], &sin[0], heads, half)
+				continue
+			}
 			for h := range heads {
 				v := row[h*headDim : (h+1)*headDim]
 				lo, hi := v[:half], v[half:headDim]

@@ -29,7 +29,8 @@ func directRoPE(x []float32, heads, hd int, positions []int, theta float64) []fl
 
 // TestRoPETableBitIdentical checks the cached path against the direct one
 // bit for bit, across table growth, a change of theta or head dimension on
-// the same backend, and positions the table does not cover.
+// the same backend, positions the table does not cover, and head sizes
+// the vector rotation takes.
 func TestRoPETableBitIdentical(t *testing.T) {
 	b := New(2)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -46,6 +47,10 @@ func TestRoPETableBitIdentical(t *testing.T) {
 		{"new head dim", 1, 48, 1e6, []int{1, 2, 3}},
 		{"beyond the table", 1, 8, 1e4, []int{0, maxRoPETable + 5}},
 		{"negative position", 1, 8, 1e4, []int{-3, 4}},
+		// Half a head a multiple of 8: the vector rotation (ropeHeads).
+		{"vector, 2 heads of 16", 2, 16, 1e4, []int{0, 1, 9, 300}},
+		{"vector, 14 heads of 64", 14, 64, 1e6, []int{3, 0, 77, 200, 1000}},
+		{"vector beyond the table", 2, 16, 1e4, []int{maxRoPETable + 1, 2}},
 	}
 	for _, c := range cases {
 		x := make([]float32, len(c.positions)*c.heads*c.hd)

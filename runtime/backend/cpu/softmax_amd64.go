@@ -47,3 +47,11 @@ func addVec(out, a, b *float32, n int)
 //
 //go:noescape
 func scaleMulVec(out, x, w *float32, n int, s float32)
+
+// ropeHeads rotates heads consecutive heads of 2·half values in row by
+// the angles whose cosines and sines are cos and sin (half values each),
+// RoPE's rotate-half layout, with the roundings of RoPE's Go loop; half
+// must be a positive multiple of 8. Needs haveSIMD.
+//
+//go:noescape
+func ropeHeads(row, cos, sin *float32, heads, half int)

@@ -420,3 +420,45 @@ smvtail:
 smvdone:
 	VZEROUPPER
 	RET
+
+// func ropeHeads(row, cos, sin *float32, heads, half int)
+// For each of heads heads of 2·half values in row: lo[i], hi[i] =
+// lo[i]·cos[i] − hi[i]·sin[i], hi[i]·cos[i] + lo[i]·sin[i] for i < half
+// (a multiple of 8), each product and sum rounded as Go's float32
+// expressions are (no fused multiply-add).
+TEXT ·ropeHeads(SB), NOSPLIT, $0-40
+	MOVQ row+0(FP), DI
+	MOVQ cos+8(FP), SI
+	MOVQ sin+16(FP), BX
+	MOVQ heads+24(FP), R8
+	MOVQ half+32(FP), CX
+	LEAQ (DI)(CX*4), R9 // hi of the first head
+	MOVQ CX, R10
+	SHLQ $3, R10 // bytes a head: 2·half·4
+rhhead:
+	TESTQ R8, R8
+	JZ rhdone
+	XORQ AX, AX
+rhloop:
+	VMOVUPS (DI)(AX*4), Y0 // a = lo
+	VMOVUPS (R9)(AX*4), Y1 // b = hi
+	VMOVUPS (SI)(AX*4), Y2 // cos
+	VMOVUPS (BX)(AX*4), Y3 // sin
+	VMULPS Y2, Y0, Y4 // a·cos
+	VMULPS Y3, Y1, Y5 // b·sin
+	VSUBPS Y5, Y4, Y4 // a·cos − b·sin
+	VMULPS Y2, Y1, Y6 // b·cos
+	VMULPS Y3, Y0, Y7 // a·sin
+	VADDPS Y7, Y6, Y6 // b·cos + a·sin
+	VMOVUPS Y4, (DI)(AX*4)
+	VMOVUPS Y6, (R9)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT rhloop
+	ADDQ R10, DI
+	ADDQ R10, R9
+	DECQ R8
+	JMP rhhead
+rhdone:
+	VZEROUPPER
+	RET
