@@ -30,3 +30,32 @@ func expSum(row []float32, m float64) float64 {
 	}
 	return sum
 }
+
+// expStore sets e[i] = math.Exp(e[i] − m) for every i and returns their
+// sum in index order, bit for bit the scalar loop, four exponentials at a
+// time where the CPU has AVX2 and FMA (expStoreAVX2); a group with a lane
+// outside the normal range goes through math.Exp itself.
+func expStore(e []float64, m float64) float64 {
+	var sum float64
+	i := 0
+	if haveExpSIMD {
+		n4 := len(e) &^ 3
+		for i < n4 {
+			var k int
+			sum, k = expStoreAVX2(&e[i], n4-i, m, sum)
+			i += k
+			if i < n4 {
+				for j := i; j < i+4; j++ {
+					e[j] = math.Exp(e[j] - m)
+					sum += e[j]
+				}
+				i += 4
+			}
+		}
+	}
+	for j := i; j < len(e); j++ {
+		e[j] = math.Exp(e[j] - m)
+		sum += e[j]
+	}
+	return sum
+}

@@ -23,3 +23,12 @@ func expSumAVX2(x *float32, n int, m, sum float64) (float64, int)
 //
 //go:noescape
 func argmaxAVX2(x *float32, n int, vals *[32]float32, idx *[32]int32)
+
+// expStoreAVX2 sets e[i] = exp(e[i] − m) and adds it to sum for i < n (a
+// multiple of 4), in order, as math.Exp's FMA path does, and returns the
+// sum and how many values it consumed: it stops before the first group of
+// four with a lane math.Exp does not take its plain path for, leaving it
+// unchanged. Implemented in expsum_amd64.s.
+//
+//go:noescape
+func expStoreAVX2(e *float64, n int, m, sum float64) (float64, int)

@@ -143,6 +143,76 @@ esdone:
 	VZEROUPPER
 	RET
 
+// func expStoreAVX2(e *float64, n int, m, sum float64) (float64, int)
+// expSumAVX2 over float64 values that it also overwrites: per group of
+// four, e[i] = exp(e[i] − m) by math.Exp's FMA path, added to sum in
+// index order. It stops before the first group with a lane outside the
+// plain path (left unchanged, for the caller) and returns the sum and how
+// many values it consumed.
+TEXT ·expStoreAVX2(SB), NOSPLIT, $0-48
+	MOVQ e+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD m+16(FP), Y15
+	VMOVSD sum+24(FP), X8
+	XORQ AX, AX
+	CMPQ CX, $0
+	JLE xsdone
+xsloop:
+	VMOVUPD (SI)(AX*8), Y0
+	VSUBPD Y15, Y0, Y0
+	VMULPD expsumc<>+0(SB), Y0, Y1
+	VCVTPD2DQY Y1, X2
+	VPADDD expsumc<>+416(SB), X2, X4
+	VPXOR X9, X9, X9
+	VPCMPGTD X9, X4, X10
+	VMOVDQU expsumc<>+448(SB), X11
+	VPCMPGTD X4, X11, X11
+	VPAND X11, X10, X10
+	VMOVMSKPS X10, DX
+	CMPQ DX, $15
+	JNE xsdone
+	VCVTDQ2PD X2, Y3
+	VMOVAPD Y0, Y5
+	VFNMADD231PD expsumc<>+32(SB), Y3, Y5
+	VFNMADD231PD expsumc<>+64(SB), Y3, Y5
+	VMULPD expsumc<>+96(SB), Y5, Y5
+	VMOVUPD expsumc<>+128(SB), Y6
+	VFMADD213PD expsumc<>+160(SB), Y5, Y6
+	VFMADD213PD expsumc<>+192(SB), Y5, Y6
+	VFMADD213PD expsumc<>+224(SB), Y5, Y6
+	VFMADD213PD expsumc<>+256(SB), Y5, Y6
+	VFMADD213PD expsumc<>+288(SB), Y5, Y6
+	VFMADD213PD expsumc<>+320(SB), Y5, Y6
+	VFMADD213PD expsumc<>+352(SB), Y5, Y6
+	VMULPD Y6, Y5, Y5
+	VADDPD expsumc<>+384(SB), Y5, Y6
+	VMULPD Y6, Y5, Y5
+	VADDPD expsumc<>+384(SB), Y5, Y6
+	VMULPD Y6, Y5, Y5
+	VADDPD expsumc<>+384(SB), Y5, Y6
+	VMULPD Y6, Y5, Y5
+	VADDPD expsumc<>+384(SB), Y5, Y6
+	VFMADD213PD expsumc<>+352(SB), Y6, Y5
+	VPMOVZXDQ X4, Y7
+	VPSLLQ $52, Y7, Y7
+	VMULPD Y7, Y5, Y5
+	VMOVUPD Y5, (SI)(AX*8)
+	VADDSD X5, X8, X8
+	VUNPCKHPD X5, X5, X9
+	VADDSD X9, X8, X8
+	VEXTRACTF128 $1, Y5, X10
+	VADDSD X10, X8, X8
+	VUNPCKHPD X10, X10, X11
+	VADDSD X11, X8, X8
+	ADDQ $4, AX
+	CMPQ AX, CX
+	JLT xsloop
+xsdone:
+	VMOVSD X8, ret+32(FP)
+	MOVQ AX, ret1+40(FP)
+	VZEROUPPER
+	RET
+
 // argmaxc: −∞ eight times, the lane indices 0…31 (four rows of eight), 32
 // eight times.
 DATA argmaxc<>+0(SB)/4, $0xff800000

@@ -612,12 +612,7 @@ func (s *Sampler) sampleFull(row []float32, e []float64, u float64) slotScore {
 		}
 	}
 	// Pass 2: exponentials.
-	var sum float64
-	for i, v := range e {
-		ei := math.Exp(v - m)
-		e[i] = ei
-		sum += ei
-	}
+	sum := expStore(e, m)
 	if filterP {
 		sum = keepTopP(x, e, sum, o.TopP)
 	}
@@ -660,15 +655,7 @@ func (s *Sampler) sampleFull(row []float32, e []float64, u float64) slotScore {
 		}
 		sc.conf = (p1 - p2) * inv
 	case Entropy:
-		var h float64
-		for _, ei := range e {
-			if ei == 0 {
-				continue // 0·log(1e-10)
-			}
-			q := ei * inv
-			h += q * math.Log(q+1e-10)
-		}
-		sc.conf = h
+		sc.conf = entropy(e, inv)
 	}
 	return sc
 }
