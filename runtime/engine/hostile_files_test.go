@@ -113,10 +113,12 @@ func TestOpenRefusesHostileFiles(t *testing.T) {
 					if !strings.Contains(err.Error(), f.file) {
 						t.Errorf("error does not name %s: %v", f.file, err)
 					}
-					if time.Since(start) > 2*time.Second {
-						t.Errorf("refusal took %v", time.Since(start))
-					}
-					t.Logf("%v", err)
+					// No bound on the time here beyond the hang check below:
+					// a refused tokenizer file of the 152k-vocabulary model
+					// comes after its weights load (1.7 s alone on a 2-core
+					// VM), and under the race detector on a loaded machine a
+					// 2 s bound failed while nothing hung.
+					t.Logf("refused in %v: %v", time.Since(start), err)
 				case <-time.After(10 * time.Second):
 					t.Fatalf("Open hung with %s as %s", f.file, kind)
 				}
