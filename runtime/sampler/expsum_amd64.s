@@ -74,6 +74,61 @@ DATA expsumc<>+472(SB)/4, $0x000007ff
 DATA expsumc<>+476(SB)/4, $0x000007ff
 GLOBL expsumc<>(SB), RODATA|NOPTR, $480
 
+// EXP4(exit): Y5 = exp(Y0 − m) in four lanes, m broadcast in Y15, by
+// math.Exp's FMA path (k = round(x·log2e); x − k·ln2u − k·ln2l fused;
+// /16; the Taylor polynomial by FMA; four squarings; times 2^k). A group
+// with k+1023 outside [1, 2046] (non-finite x, subnormal or zero result,
+// overflow) jumps to exit instead, leaving Y5 unset. Uses Y0–Y7, Y9–Y11
+// and DX.
+#define EXP4(exit) \
+	VSUBPD Y15, Y0, Y0; \
+	VMULPD expsumc<>+0(SB), Y0, Y1; \
+	VCVTPD2DQY Y1, X2; \
+	VPADDD expsumc<>+416(SB), X2, X4; \
+	VPXOR X9, X9, X9; \
+	VPCMPGTD X9, X4, X10; \
+	VMOVDQU expsumc<>+448(SB), X11; \
+	VPCMPGTD X4, X11, X11; \
+	VPAND X11, X10, X10; \
+	VMOVMSKPS X10, DX; \
+	CMPQ DX, $15; \
+	JNE exit; \
+	VCVTDQ2PD X2, Y3; \
+	VMOVAPD Y0, Y5; \
+	VFNMADD231PD expsumc<>+32(SB), Y3, Y5; \
+	VFNMADD231PD expsumc<>+64(SB), Y3, Y5; \
+	VMULPD expsumc<>+96(SB), Y5, Y5; \
+	VMOVUPD expsumc<>+128(SB), Y6; \
+	VFMADD213PD expsumc<>+160(SB), Y5, Y6; \
+	VFMADD213PD expsumc<>+192(SB), Y5, Y6; \
+	VFMADD213PD expsumc<>+224(SB), Y5, Y6; \
+	VFMADD213PD expsumc<>+256(SB), Y5, Y6; \
+	VFMADD213PD expsumc<>+288(SB), Y5, Y6; \
+	VFMADD213PD expsumc<>+320(SB), Y5, Y6; \
+	VFMADD213PD expsumc<>+352(SB), Y5, Y6; \
+	VMULPD Y6, Y5, Y5; \
+	VADDPD expsumc<>+384(SB), Y5, Y6; \
+	VMULPD Y6, Y5, Y5; \
+	VADDPD expsumc<>+384(SB), Y5, Y6; \
+	VMULPD Y6, Y5, Y5; \
+	VADDPD expsumc<>+384(SB), Y5, Y6; \
+	VMULPD Y6, Y5, Y5; \
+	VADDPD expsumc<>+384(SB), Y5, Y6; \
+	VFMADD213PD expsumc<>+352(SB), Y6, Y5; \
+	VPMOVZXDQ X4, Y7; \
+	VPSLLQ $52, Y7, Y7; \
+	VMULPD Y7, Y5, Y5
+
+// SUM4 adds Y5's four lanes to X8 in lane order (X9–X11 scratch).
+#define SUM4 \
+	VADDSD X5, X8, X8; \
+	VUNPCKHPD X5, X5, X9; \
+	VADDSD X9, X8, X8; \
+	VEXTRACTF128 $1, Y5, X10; \
+	VADDSD X10, X8, X8; \
+	VUNPCKHPD X10, X10, X11; \
+	VADDSD X11, X8, X8
+
 // func expSumAVX2(x *float32, n int, m, sum float64) (float64, int)
 // Per group of four: x = float64(v) - m, then math.Exp's FMA path in four
 // lanes (k = round(x*log2e); x - k*ln2u - k*ln2l fused; /16; the Taylor
@@ -90,50 +145,8 @@ TEXT ·expSumAVX2(SB), NOSPLIT, $0-48
 	JLE esdone
 esloop:
 	VCVTPS2PD (SI)(AX*4), Y0
-	VSUBPD Y15, Y0, Y0
-	VMULPD expsumc<>+0(SB), Y0, Y1
-	VCVTPD2DQY Y1, X2
-	VPADDD expsumc<>+416(SB), X2, X4
-	VPXOR X9, X9, X9
-	VPCMPGTD X9, X4, X10
-	VMOVDQU expsumc<>+448(SB), X11
-	VPCMPGTD X4, X11, X11
-	VPAND X11, X10, X10
-	VMOVMSKPS X10, DX
-	CMPQ DX, $15
-	JNE esdone
-	VCVTDQ2PD X2, Y3
-	VMOVAPD Y0, Y5
-	VFNMADD231PD expsumc<>+32(SB), Y3, Y5
-	VFNMADD231PD expsumc<>+64(SB), Y3, Y5
-	VMULPD expsumc<>+96(SB), Y5, Y5
-	VMOVUPD expsumc<>+128(SB), Y6
-	VFMADD213PD expsumc<>+160(SB), Y5, Y6
-	VFMADD213PD expsumc<>+192(SB), Y5, Y6
-	VFMADD213PD expsumc<>+224(SB), Y5, Y6
-	VFMADD213PD expsumc<>+256(SB), Y5, Y6
-	VFMADD213PD expsumc<>+288(SB), Y5, Y6
-	VFMADD213PD expsumc<>+320(SB), Y5, Y6
-	VFMADD213PD expsumc<>+352(SB), Y5, Y6
-	VMULPD Y6, Y5, Y5
-	VADDPD expsumc<>+384(SB), Y5, Y6
-	VMULPD Y6, Y5, Y5
-	VADDPD expsumc<>+384(SB), Y5, Y6
-	VMULPD Y6, Y5, Y5
-	VADDPD expsumc<>+384(SB), Y5, Y6
-	VMULPD Y6, Y5, Y5
-	VADDPD expsumc<>+384(SB), Y5, Y6
-	VFMADD213PD expsumc<>+352(SB), Y6, Y5
-	VPMOVZXDQ X4, Y7
-	VPSLLQ $52, Y7, Y7
-	VMULPD Y7, Y5, Y5
-	VADDSD X5, X8, X8
-	VUNPCKHPD X5, X5, X9
-	VADDSD X9, X8, X8
-	VEXTRACTF128 $1, Y5, X10
-	VADDSD X10, X8, X8
-	VUNPCKHPD X10, X10, X11
-	VADDSD X11, X8, X8
+	EXP4(esdone)
+	SUM4
 	ADDQ $4, AX
 	CMPQ AX, CX
 	JLT esloop
@@ -159,51 +172,9 @@ TEXT ·expStoreAVX2(SB), NOSPLIT, $0-48
 	JLE xsdone
 xsloop:
 	VMOVUPD (SI)(AX*8), Y0
-	VSUBPD Y15, Y0, Y0
-	VMULPD expsumc<>+0(SB), Y0, Y1
-	VCVTPD2DQY Y1, X2
-	VPADDD expsumc<>+416(SB), X2, X4
-	VPXOR X9, X9, X9
-	VPCMPGTD X9, X4, X10
-	VMOVDQU expsumc<>+448(SB), X11
-	VPCMPGTD X4, X11, X11
-	VPAND X11, X10, X10
-	VMOVMSKPS X10, DX
-	CMPQ DX, $15
-	JNE xsdone
-	VCVTDQ2PD X2, Y3
-	VMOVAPD Y0, Y5
-	VFNMADD231PD expsumc<>+32(SB), Y3, Y5
-	VFNMADD231PD expsumc<>+64(SB), Y3, Y5
-	VMULPD expsumc<>+96(SB), Y5, Y5
-	VMOVUPD expsumc<>+128(SB), Y6
-	VFMADD213PD expsumc<>+160(SB), Y5, Y6
-	VFMADD213PD expsumc<>+192(SB), Y5, Y6
-	VFMADD213PD expsumc<>+224(SB), Y5, Y6
-	VFMADD213PD expsumc<>+256(SB), Y5, Y6
-	VFMADD213PD expsumc<>+288(SB), Y5, Y6
-	VFMADD213PD expsumc<>+320(SB), Y5, Y6
-	VFMADD213PD expsumc<>+352(SB), Y5, Y6
-	VMULPD Y6, Y5, Y5
-	VADDPD expsumc<>+384(SB), Y5, Y6
-	VMULPD Y6, Y5, Y5
-	VADDPD expsumc<>+384(SB), Y5, Y6
-	VMULPD Y6, Y5, Y5
-	VADDPD expsumc<>+384(SB), Y5, Y6
-	VMULPD Y6, Y5, Y5
-	VADDPD expsumc<>+384(SB), Y5, Y6
-	VFMADD213PD expsumc<>+352(SB), Y6, Y5
-	VPMOVZXDQ X4, Y7
-	VPSLLQ $52, Y7, Y7
-	VMULPD Y7, Y5, Y5
+	EXP4(xsdone)
 	VMOVUPD Y5, (SI)(AX*8)
-	VADDSD X5, X8, X8
-	VUNPCKHPD X5, X5, X9
-	VADDSD X9, X8, X8
-	VEXTRACTF128 $1, Y5, X10
-	VADDSD X10, X8, X8
-	VUNPCKHPD X10, X10, X11
-	VADDSD X11, X8, X8
+	SUM4
 	ADDQ $4, AX
 	CMPQ AX, CX
 	JLT xsloop
