@@ -238,18 +238,6 @@ var bf16RowsMax = 2
 // row block into (amxMM writes all of it, so it is not cleared).
 var blockPool = sync.Pool{New: func() any { return new([32 * 32]float32) }}
 
-// f32Pool holds swiGLUAMX's per-task blocks of gate sums.
-var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
-
-// pooledF32 is pooled for f32Pool.
-func pooledF32(n int) ([]float32, *[]float32) {
-	p := f32Pool.Get().(*[]float32)
-	if cap(*p) < n {
-		*p = make([]float32, n)
-	}
-	return (*p)[:n], p
-}
-
 // pooled returns a slice of n values from bf16Pool and the pool entry to
 // put back.
 func pooled(n int) ([]uint16, *[]uint16) {
@@ -294,8 +282,9 @@ func (b *Backend) swiGLUAMX(out, x []float32, gate, up *wtensor, T, K, N int) {
 	defer p.done()
 	b.parallelTasksAhead(p.tasks(), func(task, next int) {
 		cb, p0, p1 := p.task(task)
-		g, gp := pooledF32((p1 - p0) * 32 * 32)
-		defer f32Pool.Put(gp)
+		gp := getScratch((p1 - p0) * 32 * 32) // the gate sums
+		defer putScratch(gp)
+		g := *gp
 		g0, g1, sp := p.strips(gate, cb)
 		p.rows(g, 32, p0, p1, g0, g1, nil, p.prefetch(gate, cb, next, p0, p1))
 		putStrips(sp)

@@ -243,9 +243,10 @@ func gemmNT(out []float32, ldo int, x []float32, ldx int, w []float32, ldw int, 
 // one pass where both weights are on the AMX tiles (SetBF16Matmul): the
 // gate product stays in each task's scratch and the up product becomes
 // the result where it lands, instead of both going to memory and back;
-// every value is the one MatMul, MatMul and SiLUMul give. It reports false, changing nothing, where that pass does not
-// apply (the float32 kernels, a weight the tiles do not take); the
-// caller then runs those three operations.
+// every value is the one MatMul, MatMul and SiLUMul give. It reports
+// false, changing nothing, where that pass does not apply (the float32
+// kernels, a weight the tiles do not take); the caller then runs those
+// three operations.
 func (b *Backend) SwiGLU(out, x, gate, up backend.Tensor) (bool, error) {
 	gw, gs, err := checkWeight("swiglu", gate)
 	if err != nil {
