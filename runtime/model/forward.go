@@ -296,17 +296,13 @@ func (m *Model) forward(in []Input, c *kvcache.Cache) ([][]float32, error) {
 		kv = c.Layer
 	}
 	attend := func(_ int, k, v backend.Tensor) error { return be.Attention(a.att, a.q, k, v, ap) }
-	keep, at := lmRows(rows)
-	last, narrowed, err := m.stack(s, a, ids, positions, kv, attend, keep)
+	last, at, err := m.stack(s, a, ids, positions, kv, attend, rows)
 	if err != nil {
 		return nil, fmt.Errorf("model: forward: %w", err)
 	}
 	out := make([][]float32, len(in))
 	if len(rows) == 0 {
 		return out, nil
-	}
-	if !narrowed {
-		at = rows
 	}
 	host, err := m.logits(s, last, at)
 	if err != nil {
@@ -368,21 +364,23 @@ func (s *scratch) activations(cfg Config, T int) activations {
 // stack runs the embedding and every decoder layer over ids at positions.
 // kv(i) gives the tensors that take layer i's keys and values of these
 // rows; attend(i, k, v) writes layer i's attention output into a.att from
-// a.q and them. It returns the last hidden states of the rows in keep
-// (sorted, distinct): a.x when keep is every row, else a [len(keep), D]
-// tensor of s. Every layer's keys and values cover all rows (the cache
-// and the last layer's attention need them), but after the last layer's
-// attention only keep's rows go on: its output projection and MLP, most
-// of a layer's work, run on the rows lm_head reads (the masked positions'
-// rows of a canvas, a block's masks in a cached step) and on no others.
-// Every operation there is row by row, so those rows' values are what
-// the whole pass gives them. narrowed reports which of the two it
-// returned.
-func (m *Model) stack(s *scratch, a activations, ids, positions []int, kv func(i int) (k, v backend.Tensor), attend func(i int, k, v backend.Tensor) error, keep []int) (last backend.Tensor, narrowed bool, err error) {
+// a.q and them. rows are the hidden rows lm_head will read, in the order
+// of the logits asked for (a row may repeat). It returns the tensor of
+// last hidden states and, for each entry of rows, its row there: a.x and
+// rows themselves when rows cover every row, else a tensor of s holding
+// only the distinct rows. Every layer's keys and values cover all rows
+// (the cache and the last layer's attention need them), but after the
+// last layer's attention only those rows go on: its output projection and
+// MLP, most of a layer's work, run on the rows lm_head reads (the masked
+// positions' rows of a canvas, a block's masks in a cached step) and on no
+// others. Every operation there is row by row, so those rows' values are
+// what the whole pass gives them.
+func (m *Model) stack(s *scratch, a activations, ids, positions []int, kv func(i int) (k, v backend.Tensor), attend func(i int, k, v backend.Tensor) error, rows []int) (last backend.Tensor, at []int, err error) {
 	cfg, be := m.cfg, m.be
 	x, h, q, gate, up := a.x, a.h, a.q, a.gate, a.up
 	eps := float32(cfg.RMSNormEps)
 	T := len(ids)
+	keep, at := lmRows(rows)
 	narrow := narrowLastLayer && len(keep) < T
 	steps := []func() error{func() error { return be.Embed(x, m.embed, ids) }}
 	for i := range m.layers {
@@ -404,14 +402,14 @@ func (m *Model) stack(s *scratch, a activations, ids, positions []int, kv func(i
 	}
 	for _, st := range steps {
 		if err := st(); err != nil {
-			return nil, false, err
+			return nil, nil, err
 		}
 	}
 	if !narrow {
-		return x, false, nil
+		return x, rows, nil
 	}
 	if len(keep) == 0 {
-		return nil, true, nil
+		return nil, at, nil
 	}
 	// The last layer's tail on keep's rows only.
 	R := len(keep)
@@ -419,7 +417,7 @@ func (m *Model) stack(s *scratch, a activations, ids, positions []int, kv func(i
 	xs, hs, att := s.alloc(R, D), s.alloc(R, D), s.alloc(R, D)
 	gs, us := s.alloc(R, I), s.alloc(R, I)
 	if s.err != nil {
-		return nil, false, fmt.Errorf("allocate the last layer's %d rows: %w", R, s.err)
+		return nil, nil, fmt.Errorf("allocate the last layer's %d rows: %w", R, s.err)
 	}
 	steps = []func() error{
 		func() error { return be.GatherRows(xs, x, keep) },
@@ -428,10 +426,10 @@ func (m *Model) stack(s *scratch, a activations, ids, positions []int, kv func(i
 	steps = append(steps, m.tail(&m.layers[len(m.layers)-1], xs, hs, att, gs, us)...)
 	for _, st := range steps {
 		if err := st(); err != nil {
-			return nil, false, err
+			return nil, nil, err
 		}
 	}
-	return xs, true, nil
+	return xs, at, nil
 }
 
 // narrowLastLayer lets tests run the last layer on every row, to check

@@ -127,8 +127,7 @@ func (m *Model) ForwardBlocks(c *kvcache.Cache, blocks []Block) ([][]float32, er
 		kc, vc := c.Layer(i)
 		return backend.AttendCached(be, a.att, a.q, k, v, kc, vc, ap)
 	}
-	keep, at := lmRows(rows)
-	last, narrowed, err := m.stack(s, a, ids, positions, kv, attend, keep)
+	last, at, err := m.stack(s, a, ids, positions, kv, attend, rows)
 	if err != nil {
 		c.Free() // block rows may be half written
 		return nil, fmt.Errorf("model: forward blocks: %w", err)
@@ -136,9 +135,6 @@ func (m *Model) ForwardBlocks(c *kvcache.Cache, blocks []Block) ([][]float32, er
 	if len(rows) == 0 {
 		recordBlockTokens(c, blocks)
 		return out, nil
-	}
-	if !narrowed {
-		at = rows
 	}
 	host, err := m.logits(s, last, at)
 	if err != nil {
