@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "sum4_amd64.h"
 
 // logc: four copies of each constant of math.Log (math/log_amd64.s) and
 // of the masks and numbers entropyAVX2 needs, 32 bytes apart.
@@ -132,13 +133,7 @@ enloop:
 	VMULPD logc<>+448(SB), Y3, Y3
 	VSUBPD Y10, Y3, Y3
 	VMULPD Y3, Y0, Y0
-	VADDSD X0, X12, X12
-	VUNPCKHPD X0, X0, X1
-	VADDSD X1, X12, X12
-	VEXTRACTF128 $1, Y0, X1
-	VADDSD X1, X12, X12
-	VUNPCKHPD X1, X1, X1
-	VADDSD X1, X12, X12
+	SUM4(Y0, X0, X12, X1, X2)
 	ADDQ $4, AX
 	CMPQ AX, CX
 	JLT enloop

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "sum4_amd64.h"
 
 // expsumc: four copies of each constant of math.Exp (math/exp_amd64.s),
 // then the exponent bias 1023 and the overflow limit 2047 as int32 lanes.
@@ -119,16 +120,6 @@ GLOBL expsumc<>(SB), RODATA|NOPTR, $480
 	VPSLLQ $52, Y7, Y7; \
 	VMULPD Y7, Y5, Y5
 
-// SUM4 adds Y5's four lanes to X8 in lane order (X9–X11 scratch).
-#define SUM4 \
-	VADDSD X5, X8, X8; \
-	VUNPCKHPD X5, X5, X9; \
-	VADDSD X9, X8, X8; \
-	VEXTRACTF128 $1, Y5, X10; \
-	VADDSD X10, X8, X8; \
-	VUNPCKHPD X10, X10, X11; \
-	VADDSD X11, X8, X8
-
 // func expSumAVX2(x *float32, n int, m, sum float64) (float64, int)
 // Per group of four: x = float64(v) - m, then math.Exp's FMA path in four
 // lanes (k = round(x*log2e); x - k*ln2u - k*ln2l fused; /16; the Taylor
@@ -146,7 +137,7 @@ TEXT ·expSumAVX2(SB), NOSPLIT, $0-48
 esloop:
 	VCVTPS2PD (SI)(AX*4), Y0
 	EXP4(esdone)
-	SUM4
+	SUM4(Y5, X5, X8, X9, X10)
 	ADDQ $4, AX
 	CMPQ AX, CX
 	JLT esloop
@@ -174,7 +165,7 @@ xsloop:
 	VMOVUPD (SI)(AX*8), Y0
 	EXP4(xsdone)
 	VMOVUPD Y5, (SI)(AX*8)
-	SUM4
+	SUM4(Y5, X5, X8, X9, X10)
 	ADDQ $4, AX
 	CMPQ AX, CX
 	JLT xsloop
