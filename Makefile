@@ -6,7 +6,7 @@ NPM ?= npm
 # that drives the server from vscode-jsonrpc (lsp/integration_test.go).
 NODE_DIRS := editors/vscode testdata/lspclient
 
-.PHONY: build test vet fmt-check node-deps vscode-test
+.PHONY: build test vet fmt-check node-deps vscode-test arm64-test
 
 build:
 	$(GO) build -o bin/dream-lsp ./cmd/dream-lsp
@@ -43,6 +43,22 @@ vscode-test: node-deps
 	  echo "make: SKIP the VS Code extension's unit tests: npm not found (install Node.js and npm)"; \
 	fi
 
+# arm64-test runs the CPU backend's tests built for arm64 (no cgo) under qemu-user: the NEON kernels
+# against their exact definitions and the pure-Go ones, then the golden models' logits and greedy
+# denoising traces on them (about 2 minutes under emulation).
+arm64-test:
+	@if [ "$$($(GO) env GOHOSTARCH)" = arm64 ]; then \
+	  echo "make: arm64 host: go test ./... above ran the NEON kernels natively"; \
+	elif command -v qemu-aarch64 >/dev/null 2>&1; then \
+	  GOARCH=arm64 CGO_ENABLED=0 $(GO) test -exec qemu-aarch64 ./runtime/backend/cpu && \
+	  GOARCH=arm64 CGO_ENABLED=0 $(GO) test -exec qemu-aarch64 -run 'TestForwardGolden' ./runtime/model && \
+	  GOARCH=arm64 CGO_ENABLED=0 $(GO) test -exec qemu-aarch64 -run 'TestGoldenTraces$$' ./runtime/denoise; \
+	elif [ "$$CI" = true ]; then \
+	  echo "make: qemu-aarch64 not found, needed for the arm64 kernel tests (CI=true: a missing tool fails)"; exit 1; \
+	else \
+	  echo "make: SKIP the arm64 (NEON) kernel tests: qemu-aarch64 not found (Debian package qemu-user)"; \
+	fi
+
 test: fmt-check vet build node-deps
 	# go test -json through internal/testsummary: failures in full, then the count of tests run and
 	# skipped with every skip's reason (under CI only GPU tests and opt-in runs may skip).
@@ -56,4 +72,5 @@ test: fmt-check vet build node-deps
 	$(GO) test -tags purego -run 'BF16Matmul|MatmulFlag' ./runtime/engine ./cmd/dream-lsp
 	# deploy/ is a module of its own (Kubernetes types): its manifests decoded strictly.
 	cd deploy && $(GO) test ./...
+	@$(MAKE) --no-print-directory arm64-test
 	@$(MAKE) --no-print-directory vscode-test

@@ -44,13 +44,15 @@ func (b *Backend) BF16Matmul() bool { return b.bf16 }
 func AMXAvailable() bool { return amxAvailable() }
 
 // Kernels names the float32 matmul kernels this CPU and build run:
-// "avx512", "avx2" or "go" (the pure-Go reference).
+// "avx512", "avx2", "neon" (arm64) or "go" (the pure-Go reference).
 func Kernels() string {
 	switch {
 	case haveAVX512:
 		return "avx512"
 	case haveSIMD:
 		return "avx2"
+	case haveNEON:
+		return "neon"
 	}
 	return "go"
 }

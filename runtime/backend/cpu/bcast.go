@@ -3,12 +3,14 @@ package cpu
 import "unsafe"
 
 // useBcast reports whether small decoded weights are packed for the
-// broadcast kernels (mm6x16; mm6x32z on AVX-512): on CPUs with AVX2. The
-// dot-product tiles end every output with a horizontal sum, which for
-// the built-in model's short rows (K = 192) costs about as much as the
-// FMAs; the broadcast kernels keep each output in its own lane (1.2-1.3×
-// the 3×4 tiles' rate on the built-in model's shapes, BenchmarkBcastVsTile).
-var useBcast = haveSIMD
+// broadcast kernels (mm6x16; mm6x32z on AVX-512): on CPUs with AVX2, and
+// on every arm64 CPU (NEON, neon_arm64.s). The dot-product tiles end
+// every output with a horizontal sum, which for the built-in model's
+// short rows (K = 192) costs about as much as the FMAs; the broadcast
+// kernels keep each output in its own lane (1.2-1.3× the 3×4 tiles' rate
+// on the built-in model's shapes, BenchmarkBcastVsTile). Each output is
+// one FMA chain in K order, so the sums are the same bits on both.
+var useBcast = haveBcast
 
 // packPanels16 lays a row-major [n,k] weight (n a multiple of 16) out as
 // mm6x16 reads it: panels of 16 consecutive rows, each K-major (the 16

@@ -10,8 +10,8 @@ import (
 // float64 reference, and a row's sums are bit for bit the same whatever
 // rows are computed beside it (six at a time or alone).
 func TestBcastRows(t *testing.T) {
-	if !haveSIMD {
-		t.Skip("no AVX2+FMA kernels on this CPU or build")
+	if !haveBcast {
+		t.Skip("no broadcast kernels (AVX2+FMA or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(9, 9))
 	for trial := range 30 {
@@ -101,8 +101,8 @@ func itoa(n int) string {
 // TestGemmNN: P·V on the broadcast kernels straight from V agrees with the
 // transposed dot-product path within float rounding, row by row alike.
 func TestGemmNN(t *testing.T) {
-	if !haveSIMD {
-		t.Skip("no AVX2+FMA kernels on this CPU or build")
+	if !haveBcast {
+		t.Skip("no broadcast kernels (AVX2+FMA or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(4, 4))
 	for trial := range 20 {

@@ -24,15 +24,3 @@ func mm3y(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, gr
 func mm1y(x *float32, w *float32, ldw int, out *float32, n, groups int) {
 	panic("cpu: mm1y without SIMD support")
 }
-
-func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int) {
-	panic("cpu: mm6x16 without SIMD support")
-}
-
-func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int, add int) {
-	panic("cpu: mm1x16 without SIMD support")
-}
-
-func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int) {
-	panic("cpu: mm3x16 without SIMD support")
-}

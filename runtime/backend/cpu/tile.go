@@ -149,15 +149,57 @@ func (a *operands) tileSIMDRows(t0, t1, n0, n1 int) {
 }
 
 // tile adds the tile's products with the widest kernels this CPU has:
-// AVX-512 8×2 tiles, AVX2 3×4 tiles, or pure Go.
+// AVX-512 8×2 tiles, AVX2 3×4 tiles, NEON 4×4 tiles, or pure Go.
 func (a *operands) tile(t0, t1, n0, n1 int) {
 	switch {
 	case haveAVX512 && a.kw >= 16:
 		a.tileAVX512(t0, t1, n0, n1)
 	case haveSIMD && a.kw >= 8:
 		a.tileSIMD(t0, t1, n0, n1)
+	case haveNEON && a.kw >= 4:
+		a.tileNEON(t0, t1, n0, n1)
 	default:
 		a.tileGo(t0, t1, n0, n1)
+	}
+}
+
+// tileNEON covers the tile's 4-column groups with mm4x4n, four rows at a
+// time, and the rows past the last multiple of four with mm1x4n, whose
+// sums are mm4x4n's: a row gets the same bits wherever it sits in the
+// tile. The K tail past the last multiple of 4 is then added in Go, and
+// leftover columns are Go dot products. Needs kw ≥ 4.
+func (a *operands) tileNEON(t0, t1, n0, n1 int) {
+	N, out := a.ldo, a.out
+	kn := a.kw &^ 3
+	groups := (n1 - n0) / 4
+	n4 := n0 + 4*groups
+	if groups > 0 {
+		// The slices bound-check the last row and column the kernels touch.
+		_ = a.xr(t1 - 1)
+		_ = a.wr(n4 - 1)
+		_ = out[(t1-1)*N+n4-1]
+		w0 := &a.w[(n0-a.wrow)*a.ldw+a.wk]
+		i := t0
+		for ; i+4 <= t1; i += 4 {
+			mm4x4n(&a.x[i*a.ldx+a.xk], a.ldx, w0, a.ldw, &out[i*N+n0], N, kn, groups)
+		}
+		for ; i < t1; i++ {
+			mm1x4n(&a.x[i*a.ldx+a.xk], w0, a.ldw, &out[i*N+n0], kn, groups)
+		}
+		if kn < a.kw {
+			for i := t0; i < t1; i++ {
+				xt := a.xr(i)[kn:]
+				for j := n0; j < n4; j++ {
+					out[i*N+j] += dot(xt, a.wr(j)[kn:])
+				}
+			}
+		}
+	}
+	for j := n4; j < n1; j++ {
+		wj := a.wr(j)
+		for i := t0; i < t1; i++ {
+			out[i*N+j] += dot(a.xr(i), wj)
+		}
 	}
 }
 

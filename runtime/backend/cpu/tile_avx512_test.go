@@ -20,6 +20,7 @@ func TestTileKernelsMatchGo(t *testing.T) {
 	}{
 		{"avx2", haveSIMD, (*operands).tileSIMD},
 		{"avx512", haveAVX512, (*operands).tileAVX512},
+		{"neon", haveNEON, (*operands).tileNEON},
 		{"dispatch", true, (*operands).tile},
 	}
 	r := rand.New(rand.NewPCG(7, 11))

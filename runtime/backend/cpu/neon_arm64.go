@@ -1,0 +1,48 @@
+//go:build arm64 && !purego
+
+package cpu
+
+// NEON (Advanced SIMD) is part of every arm64 CPU Go runs on, so its
+// kernels need no feature check: Apple silicon, Graviton, Ampere and the
+// Raspberry Pi 4 and 5 all multiply with them.
+
+// haveBcast: the broadcast kernels below run on every arm64 CPU.
+const haveBcast = true
+
+// haveNEON: the dot-product tiles (mm4x4n, mm1x4n) run on every arm64 CPU.
+const haveNEON = true
+
+// mm6x16 adds a 6-row × 16·panels-column block of x·wᵀ into out, exactly
+// as the amd64 kernel of the same name does (dot_amd64.go): each output
+// one FMA chain over j in its own lane, started from zero, then added to
+// out (add ≠ 0) or stored. The sums are the amd64 kernels' bit for bit.
+// k ≥ 1. Implemented in neon_arm64.s.
+//
+//go:noescape
+func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int)
+
+// mm1x16 is mm6x16 for one x row.
+//
+//go:noescape
+func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int, add int)
+
+// mm3x16 is mm6x16 for three x rows.
+//
+//go:noescape
+func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int)
+
+// mm4x4n adds a 4-row × 4·groups-column block of x·wᵀ into out: for
+// g < groups, r < 4, c < 4,
+// out[r*ldo+4g+c] += Σ_{k<n} x[r*ldx+k]·w[(4g+c)*ldw+k].
+// Each sum runs in four lanes (lane l takes k ≡ l mod 4, one FMA at a
+// time) reduced as (l0+l1)+(l2+l3), then added to out. n must be a
+// positive multiple of 4 and groups at least 1. Implemented in
+// neon_arm64.s.
+//
+//go:noescape
+func mm4x4n(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
+
+// mm1x4n is mm4x4n for one x row, with the same sums.
+//
+//go:noescape
+func mm1x4n(x *float32, w *float32, ldw int, out *float32, n, groups int)

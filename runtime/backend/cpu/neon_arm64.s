@@ -1,0 +1,318 @@
+//go:build arm64 && !purego
+
+#include "textflag.h"
+
+// Go's arm64 assembler has no floating-point vector add: these are the
+// A64 encodings of FADD Vd.4S, Vn.4S, Vm.4S (d = n + m, lane by lane) and
+// FADDP Vd.4S, Vn.4S, Vm.4S (d = n0+n1, n2+n3, m0+m1, m2+m3), with the
+// registers as plain numbers.
+#define FADD4S(n, m, d) WORD $(0x4E20D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FADDP4S(n, m, d) WORD $(0x6E20D400 | ((m)<<16) | ((n)<<5) | (d))
+
+#define ZERO4(a, b, c, d) \
+	VEOR a.B16, a.B16, a.B16; \
+	VEOR b.B16, b.B16, b.B16; \
+	VEOR c.B16, c.B16, c.B16; \
+	VEOR d.B16, d.B16, d.B16
+
+// FMA16 adds the 16 weights in V24–V27 times the broadcast x value in bx
+// into one row's four accumulators.
+#define FMA16(bx, a, b, c, d) \
+	VFMLA V24.S4, bx.S4, a.S4; \
+	VFMLA V25.S4, bx.S4, b.S4; \
+	VFMLA V26.S4, bx.S4, c.S4; \
+	VFMLA V27.S4, bx.S4, d.S4
+
+// STORE16 stores one row's accumulators (registers a..a+3, also given as
+// the number na) at R17 and steps R17 to the next output row (R6 bytes);
+// ADDSTORE16 first adds out's values to them.
+#define STORE16(a, b, c, d) \
+	VST1 [a.S4, b.S4, c.S4, d.S4], (R17); \
+	ADD R6, R17, R17
+
+#define ADDSTORE16(a, b, c, d, na) \
+	VLD1 (R17), [V24.S4, V25.S4, V26.S4, V27.S4]; \
+	FADD4S(24, na, na); \
+	FADD4S(25, (na)+1, (na)+1); \
+	FADD4S(26, (na)+2, (na)+2); \
+	FADD4S(27, (na)+3, (na)+3); \
+	STORE16(a, b, c, d)
+
+// The broadcast kernels' frame: x, ldx, wp, k, pstride, jstride, out, ldo,
+// panels, add. BCASTARGS loads it with the strides in bytes.
+#define BCASTARGS \
+	MOVD x+0(FP), R0; \
+	MOVD ldx+8(FP), R1; \
+	LSL $2, R1, R1; \
+	MOVD wp+16(FP), R2; \
+	MOVD pstride+32(FP), R3; \
+	LSL $2, R3, R3; \
+	MOVD jstride+40(FP), R4; \
+	LSL $2, R4, R4; \
+	MOVD out+48(FP), R5; \
+	MOVD ldo+56(FP), R6; \
+	LSL $2, R6, R6; \
+	MOVD panels+64(FP), R7; \
+	MOVD add+72(FP), R8
+
+// func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int)
+// For p < panels, r < 6, c < 16:
+//   out[r*ldo+16p+c] += Σ_{j<k} x[r*ldx+j]·wp[p*pstride+j*jstride+c]
+// one FMA at a time in each output's own lane (V0–V23), the weights'
+// 16 columns in V24–V27, x broadcast into V28 and V29. k ≥ 1.
+TEXT ·mm6x16(SB), NOSPLIT, $0-80
+	BCASTARGS
+panel6:
+	ZERO4(V0, V1, V2, V3)
+	ZERO4(V4, V5, V6, V7)
+	ZERO4(V8, V9, V10, V11)
+	ZERO4(V12, V13, V14, V15)
+	ZERO4(V16, V17, V18, V19)
+	ZERO4(V20, V21, V22, V23)
+	MOVD R2, R9
+	MOVD R0, R10
+	ADD R1, R10, R11
+	ADD R1, R11, R12
+	ADD R1, R12, R13
+	ADD R1, R13, R14
+	ADD R1, R14, R15
+	MOVD k+24(FP), R16
+k6:
+	VLD1 (R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD R4, R9, R9
+	VLD1R.P 4(R10), [V28.S4]
+	VLD1R.P 4(R11), [V29.S4]
+	FMA16(V28, V0, V1, V2, V3)
+	VLD1R.P 4(R12), [V28.S4]
+	FMA16(V29, V4, V5, V6, V7)
+	VLD1R.P 4(R13), [V29.S4]
+	FMA16(V28, V8, V9, V10, V11)
+	VLD1R.P 4(R14), [V28.S4]
+	FMA16(V29, V12, V13, V14, V15)
+	VLD1R.P 4(R15), [V29.S4]
+	FMA16(V28, V16, V17, V18, V19)
+	FMA16(V29, V20, V21, V22, V23)
+	SUBS $1, R16, R16
+	BNE k6
+	MOVD R5, R17
+	CBZ R8, store6
+	ADDSTORE16(V0, V1, V2, V3, 0)
+	ADDSTORE16(V4, V5, V6, V7, 4)
+	ADDSTORE16(V8, V9, V10, V11, 8)
+	ADDSTORE16(V12, V13, V14, V15, 12)
+	ADDSTORE16(V16, V17, V18, V19, 16)
+	ADDSTORE16(V20, V21, V22, V23, 20)
+	B next6
+store6:
+	STORE16(V0, V1, V2, V3)
+	STORE16(V4, V5, V6, V7)
+	STORE16(V8, V9, V10, V11)
+	STORE16(V12, V13, V14, V15)
+	STORE16(V16, V17, V18, V19)
+	STORE16(V20, V21, V22, V23)
+next6:
+	ADD $64, R5, R5
+	ADD R3, R2, R2
+	SUBS $1, R7, R7
+	BNE panel6
+	RET
+
+// func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int)
+// mm6x16 for three rows: the same FMAs in the same order.
+TEXT ·mm3x16(SB), NOSPLIT, $0-80
+	BCASTARGS
+panel3:
+	ZERO4(V0, V1, V2, V3)
+	ZERO4(V4, V5, V6, V7)
+	ZERO4(V8, V9, V10, V11)
+	MOVD R2, R9
+	MOVD R0, R10
+	ADD R1, R10, R11
+	ADD R1, R11, R12
+	MOVD k+24(FP), R16
+k3:
+	VLD1 (R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD R4, R9, R9
+	VLD1R.P 4(R10), [V28.S4]
+	VLD1R.P 4(R11), [V29.S4]
+	FMA16(V28, V0, V1, V2, V3)
+	VLD1R.P 4(R12), [V28.S4]
+	FMA16(V29, V4, V5, V6, V7)
+	FMA16(V28, V8, V9, V10, V11)
+	SUBS $1, R16, R16
+	BNE k3
+	MOVD R5, R17
+	CBZ R8, store3
+	ADDSTORE16(V0, V1, V2, V3, 0)
+	ADDSTORE16(V4, V5, V6, V7, 4)
+	ADDSTORE16(V8, V9, V10, V11, 8)
+	B next3
+store3:
+	STORE16(V0, V1, V2, V3)
+	STORE16(V4, V5, V6, V7)
+	STORE16(V8, V9, V10, V11)
+next3:
+	ADD $64, R5, R5
+	ADD R3, R2, R2
+	SUBS $1, R7, R7
+	BNE panel3
+	RET
+
+// func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int, add int)
+// mm6x16 for one row: the same FMAs in the same order.
+TEXT ·mm1x16(SB), NOSPLIT, $0-64
+	MOVD x+0(FP), R0
+	MOVD wp+8(FP), R2
+	MOVD pstride+24(FP), R3
+	LSL $2, R3, R3
+	MOVD jstride+32(FP), R4
+	LSL $2, R4, R4
+	MOVD out+40(FP), R5
+	MOVD panels+48(FP), R7
+	MOVD add+56(FP), R8
+panel1:
+	ZERO4(V0, V1, V2, V3)
+	MOVD R2, R9
+	MOVD R0, R10
+	MOVD k+16(FP), R16
+k1:
+	VLD1 (R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD R4, R9, R9
+	VLD1R.P 4(R10), [V28.S4]
+	FMA16(V28, V0, V1, V2, V3)
+	SUBS $1, R16, R16
+	BNE k1
+	MOVD R5, R17
+	CBZ R8, store1
+	ADDSTORE16(V0, V1, V2, V3, 0)
+	B next1
+store1:
+	STORE16(V0, V1, V2, V3)
+next1:
+	ADD $64, R5, R5
+	ADD R3, R2, R2
+	SUBS $1, R7, R7
+	BNE panel1
+	RET
+
+// ROWSUM4 reduces one row's four accumulators (registers a..a+3, by
+// number) to their four sums in V26, each as (l0+l1)+(l2+l3), and adds
+// them to the four outputs at R17, then steps R17 to the next output row
+// (R5 bytes).
+#define ROWSUM4(a) \
+	FADDP4S(a, (a)+1, 24); \
+	FADDP4S((a)+2, (a)+3, 25); \
+	FADDP4S(24, 25, 26); \
+	VLD1 (R17), [V27.S4]; \
+	FADD4S(27, 26, 27); \
+	VST1 [V27.S4], (R17); \
+	ADD R5, R17, R17
+
+// func mm4x4n(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int)
+// For g < groups, r < 4, c < 4:
+//   out[r*ldo+4g+c] += Σ_{k<n} x[r*ldx+k]·w[(4g+c)*ldw+k]
+// Accumulator V(4r+c) holds the four lanes of sum (r, c); x rows in
+// V16–V19, w rows in V20–V23, four values of K a step. n is a positive
+// multiple of 4.
+TEXT ·mm4x4n(SB), NOSPLIT, $0-64
+	MOVD x+0(FP), R0
+	MOVD ldx+8(FP), R1
+	LSL $2, R1, R1
+	MOVD w+16(FP), R2
+	MOVD ldw+24(FP), R3
+	LSL $2, R3, R3
+	MOVD out+32(FP), R4
+	MOVD ldo+40(FP), R5
+	LSL $2, R5, R5
+	MOVD groups+56(FP), R7
+group4:
+	ZERO4(V0, V1, V2, V3)
+	ZERO4(V4, V5, V6, V7)
+	ZERO4(V8, V9, V10, V11)
+	ZERO4(V12, V13, V14, V15)
+	MOVD R0, R8
+	ADD R1, R8, R9
+	ADD R1, R9, R10
+	ADD R1, R10, R11
+	MOVD R2, R12
+	ADD R3, R12, R13
+	ADD R3, R13, R14
+	ADD R3, R14, R15
+	MOVD n+48(FP), R16
+	LSR $2, R16, R16
+k4:
+	VLD1.P 16(R8), [V16.S4]
+	VLD1.P 16(R9), [V17.S4]
+	VLD1.P 16(R10), [V18.S4]
+	VLD1.P 16(R11), [V19.S4]
+	VLD1.P 16(R12), [V20.S4]
+	VLD1.P 16(R13), [V21.S4]
+	VLD1.P 16(R14), [V22.S4]
+	VLD1.P 16(R15), [V23.S4]
+	VFMLA V20.S4, V16.S4, V0.S4
+	VFMLA V21.S4, V16.S4, V1.S4
+	VFMLA V22.S4, V16.S4, V2.S4
+	VFMLA V23.S4, V16.S4, V3.S4
+	VFMLA V20.S4, V17.S4, V4.S4
+	VFMLA V21.S4, V17.S4, V5.S4
+	VFMLA V22.S4, V17.S4, V6.S4
+	VFMLA V23.S4, V17.S4, V7.S4
+	VFMLA V20.S4, V18.S4, V8.S4
+	VFMLA V21.S4, V18.S4, V9.S4
+	VFMLA V22.S4, V18.S4, V10.S4
+	VFMLA V23.S4, V18.S4, V11.S4
+	VFMLA V20.S4, V19.S4, V12.S4
+	VFMLA V21.S4, V19.S4, V13.S4
+	VFMLA V22.S4, V19.S4, V14.S4
+	VFMLA V23.S4, V19.S4, V15.S4
+	SUBS $1, R16, R16
+	BNE k4
+	MOVD R4, R17
+	ROWSUM4(0)
+	ROWSUM4(4)
+	ROWSUM4(8)
+	ROWSUM4(12)
+	ADD $16, R4, R4
+	ADD R3<<2, R2, R2
+	SUBS $1, R7, R7
+	BNE group4
+	RET
+
+// func mm1x4n(x *float32, w *float32, ldw int, out *float32, n, groups int)
+// mm4x4n for one row: the same lanes and the same reduction.
+TEXT ·mm1x4n(SB), NOSPLIT, $0-48
+	MOVD x+0(FP), R0
+	MOVD w+8(FP), R2
+	MOVD ldw+16(FP), R3
+	LSL $2, R3, R3
+	MOVD out+24(FP), R4
+	MOVD groups+40(FP), R7
+	MOVD $0, R5
+group1:
+	ZERO4(V0, V1, V2, V3)
+	MOVD R0, R8
+	MOVD R2, R12
+	ADD R3, R12, R13
+	ADD R3, R13, R14
+	ADD R3, R14, R15
+	MOVD n+32(FP), R16
+	LSR $2, R16, R16
+k14:
+	VLD1.P 16(R8), [V16.S4]
+	VLD1.P 16(R12), [V20.S4]
+	VLD1.P 16(R13), [V21.S4]
+	VLD1.P 16(R14), [V22.S4]
+	VLD1.P 16(R15), [V23.S4]
+	VFMLA V20.S4, V16.S4, V0.S4
+	VFMLA V21.S4, V16.S4, V1.S4
+	VFMLA V22.S4, V16.S4, V2.S4
+	VFMLA V23.S4, V16.S4, V3.S4
+	SUBS $1, R16, R16
+	BNE k14
+	MOVD R4, R17
+	ROWSUM4(0)
+	ADD $16, R4, R4
+	ADD R3<<2, R2, R2
+	SUBS $1, R7, R7
+	BNE group1
+	RET
