@@ -13,10 +13,6 @@ func dot1x4(x, w0, w1, w2, w3 *float32, n int, out *[4]float32) {
 	panic("cpu: dot1x4 without SIMD support")
 }
 
-func expSubSum(x *float32, n int, m float32) float32 {
-	panic("cpu: expSubSum without SIMD support")
-}
-
 func mm3y(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, groups int) {
 	panic("cpu: mm3y without SIMD support")
 }

@@ -115,3 +115,104 @@ func TestNEONTileSums(t *testing.T) {
 		}
 	}
 }
+
+// expSubSumModel is expSubSum's definition one element at a time: every
+// product and sum rounded to float32 as the vector code rounds it (FMA
+// steps once), and the sum in eight lanes reduced as
+// ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)).
+func expSubSumModel(x []float32, m float32) ([]float32, float32) {
+	bits := math.Float32frombits
+	c87, log2e := bits(0xc2ae999a), bits(0x3fb8aa3b)
+	c1, c2 := bits(0x3f317200), bits(0x35bfbe8e)
+	poly := []float32{bits(0x3c088889), bits(0x3d2aaaab), bits(0x3e2aaaab), 0.5, 1, 1}
+	out := make([]float32, len(x))
+	var lane [8]float32
+	for i, v := range x {
+		y := max(float32(v-m), c87)
+		k := float32(math.RoundToEven(float64(float32(y * log2e))))
+		r := fma32(-k, c1, y)
+		r = fma32(-k, c2, r)
+		p := bits(0x3ab60b61) // 1/720
+		for _, c := range poly {
+			p = fma32(p, r, c)
+		}
+		e := float32(p * bits(uint32(int32(k)+127)<<23))
+		out[i] = e
+		lane[i%8] = float32(lane[i%8] + e)
+	}
+	sum := float32(float32(lane[0]+lane[4])+float32(lane[1]+lane[5])) + float32(float32(lane[2]+lane[6])+float32(lane[3]+lane[7]))
+	return out, sum
+}
+
+// TestExpSubSumIsItsModel: the vector softmax kernels (AVX2 on amd64,
+// NEON on arm64) give expSubSumModel's bits, values and sum, so both
+// architectures agree; scaleMax and scaleBy give the scalar products and
+// the maximum.
+func TestExpSubSumIsItsModel(t *testing.T) {
+	if !haveSoftmaxVec {
+		t.Skip("no vector softmax kernels (AVX2 or NEON) on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	for trial := range 30 {
+		n := 8 * (1 + r.IntN(40))
+		x := make([]float32, n)
+		for i := range x {
+			switch r.IntN(10) {
+			case 0:
+				x[i] = float32(math.Inf(-1)) // a masked key
+			case 1:
+				x[i] = -87 - 2*r.Float32() // around the clamp
+			default:
+				x[i] = float32(r.NormFloat64() * 8)
+			}
+		}
+		m := float32(math.Inf(-1))
+		for _, v := range x {
+			m = max(m, v)
+		}
+		if trial%3 == 0 {
+			m += r.Float32() // m above every value also works
+		}
+		want, wantSum := expSubSumModel(x, m)
+		got := append([]float32(nil), x...)
+		sum := expSubSum(&got[0], n, m)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d: exp(%v−%v) = %v, model %v", trial, x[i], m, got[i], want[i])
+			}
+			// Against math.Exp of the float32 difference (its rounding
+			// is the kernel's input), or 0 below the clamp.
+			ref := math.Exp(float64(float32(x[i] - m)))
+			if d := math.Abs(float64(got[i]) - ref); d > 1e-6*ref+2e-38 {
+				t.Fatalf("trial %d: exp(%v−%v) = %v, math.Exp %v", trial, x[i], m, got[i], ref)
+			}
+		}
+		if math.Float32bits(sum) != math.Float32bits(wantSum) {
+			t.Fatalf("trial %d: sum %v, model %v", trial, sum, wantSum)
+		}
+		s := float32(r.NormFloat64())
+		y := append([]float32(nil), x...)
+		for i := range y {
+			if math.IsInf(float64(y[i]), 0) {
+				y[i] = 0 // scaleMax takes no infinities times zero
+			}
+		}
+		z := append([]float32(nil), y...)
+		mx := scaleMax(&y[0], n, s)
+		scaleBy(&z[0], n, s)
+		wmx := float32(math.Inf(-1))
+		for i := range y {
+			p := float32(x[i] * s)
+			if math.IsInf(float64(x[i]), 0) {
+				p = 0 * s
+			}
+			wmx = max(wmx, p)
+			if math.Float32bits(y[i]) != math.Float32bits(p) || math.Float32bits(z[i]) != math.Float32bits(p) {
+				t.Fatalf("trial %d: %v·%v: scaleMax wrote %v, scaleBy %v, want %v", trial, x[i], s, y[i], z[i], p)
+			}
+		}
+		if mx != wmx {
+			t.Fatalf("trial %d: scaleMax %v, max %v", trial, mx, wmx)
+		}
+	}
+}

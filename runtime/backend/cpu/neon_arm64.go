@@ -46,3 +46,28 @@ func mm4x4n(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, 
 //
 //go:noescape
 func mm1x4n(x *float32, w *float32, ldw int, out *float32, n, groups int)
+
+// haveSoftmaxVec: softmax's vector kernels below run on every arm64 CPU.
+const haveSoftmaxVec = true
+
+// scaleMax sets x[i] *= s for i < n and returns the largest result; n must
+// be a positive multiple of 8 and x free of NaN. Implemented in
+// neon_arm64.s.
+//
+//go:noescape
+func scaleMax(x *float32, n int, s float32) float32
+
+// scaleBy sets x[i] *= s for i < n; n must be a positive multiple of 8.
+//
+//go:noescape
+func scaleBy(x *float32, n int, s float32)
+
+// expSubSum sets x[i] = exp(x[i]−m) for i < n and returns their sum: the
+// amd64 kernel's operations in the same order (Cody–Waite reduction with
+// FMA, the degree-6 polynomial by FMA, 2^n in the exponent bits; eight
+// running sums reduced as ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7))), so the
+// same bits on both. n must be a positive multiple of 8 and m at least
+// every x[i].
+//
+//go:noescape
+func expSubSum(x *float32, n int, m float32) float32

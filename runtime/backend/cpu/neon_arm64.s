@@ -316,3 +316,140 @@ k14:
 	SUBS $1, R7, R7
 	BNE group1
 	RET
+
+// More A64 encodings Go's assembler lacks (4S, registers by number).
+#define FSUB4S(n, m, d) WORD $(0x4EA0D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMUL4S(n, m, d) WORD $(0x6E20DC00 | ((m)<<16) | ((n)<<5) | (d))
+#define FMAX4S(n, m, d) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMAXV4S(n, d) WORD $(0x6E30F800 | ((n)<<5) | (d))
+#define FRINTN4S(n, d) WORD $(0x4E218800 | ((n)<<5) | (d))
+#define FCVTNS4S(n, d) WORD $(0x4E21A800 | ((n)<<5) | (d))
+
+// func scaleMax(x *float32, n int, s float32) float32
+// x[i] *= s for i < n (a positive multiple of 8); returns the largest.
+TEXT ·scaleMax(SB), NOSPLIT, $0-28
+	MOVD x+0(FP), R0
+	MOVD n+8(FP), R1
+	MOVWU s+16(FP), R2
+	VDUP R2, V31.S4
+	MOVW $0xff800000, R3 // −∞
+	VDUP R3, V0.S4
+	VDUP R3, V1.S4
+smloop:
+	VLD1 (R0), [V2.S4, V3.S4]
+	FMUL4S(2, 31, 2)
+	FMUL4S(3, 31, 3)
+	VST1.P [V2.S4, V3.S4], 32(R0)
+	FMAX4S(0, 2, 0)
+	FMAX4S(1, 3, 1)
+	SUBS $8, R1, R1
+	BGT smloop
+	FMAX4S(0, 1, 0)
+	FMAXV4S(0, 0)
+	FMOVS F0, ret+24(FP)
+	RET
+
+// func scaleBy(x *float32, n int, s float32)
+// x[i] *= s for i < n (a positive multiple of 8).
+TEXT ·scaleBy(SB), NOSPLIT, $0-20
+	MOVD x+0(FP), R0
+	MOVD n+8(FP), R1
+	MOVWU s+16(FP), R2
+	VDUP R2, V31.S4
+sbloop:
+	VLD1 (R0), [V2.S4, V3.S4]
+	FMUL4S(2, 31, 2)
+	FMUL4S(3, 31, 3)
+	VST1.P [V2.S4, V3.S4], 32(R0)
+	SUBS $8, R1, R1
+	BGT sbloop
+	RET
+
+// EXPPOLY sets register u to e^r (r in register r), the degree-6
+// polynomial by Horner's rule, one FMA a step, t and u alternating:
+// p = 1/720; p = p·r + 1/120, 1/24, 1/6, 1/2, 1, 1 (V26, V25, V24, V23,
+// V22, V21 hold the constants).
+#define EXPPOLY(r, t, u) \
+	VMOV V25.B16, t.B16; \
+	VFMLA V26.S4, r.S4, t.S4; \
+	VMOV V24.B16, u.B16; \
+	VFMLA t.S4, r.S4, u.S4; \
+	VMOV V23.B16, t.B16; \
+	VFMLA u.S4, r.S4, t.S4; \
+	VMOV V22.B16, u.B16; \
+	VFMLA t.S4, r.S4, u.S4; \
+	VMOV V21.B16, t.B16; \
+	VFMLA u.S4, r.S4, t.S4; \
+	VMOV V21.B16, u.B16; \
+	VFMLA t.S4, r.S4, u.S4
+
+// func expSubSum(x *float32, n int, m float32) float32
+// x[i] = exp(x[i]−m) for i < n (a positive multiple of 8, every x[i] ≤ m);
+// returns the sum. expSubSum's amd64 steps, eight elements at a time:
+// y = max(x−m, −87.3); k = round(y·log2 e) (nearest even);
+// r = (y − k·C1) − k·C2 (two FMAs); the polynomial; times 2^k.
+TEXT ·expSubSum(SB), NOSPLIT, $0-28
+	MOVD x+0(FP), R0
+	MOVD n+8(FP), R1
+	MOVWU m+16(FP), R2
+	VDUP R2, V31.S4
+	MOVW $0xc2ae999a, R2 // −87.3
+	VDUP R2, V30.S4
+	MOVW $0x3fb8aa3b, R2 // log2 e
+	VDUP R2, V29.S4
+	MOVW $0x3f317200, R2 // C1, ln 2's high part
+	VDUP R2, V28.S4
+	MOVW $0x35bfbe8e, R2 // C2, its low part
+	VDUP R2, V27.S4
+	MOVW $0x3ab60b61, R2 // 1/720
+	VDUP R2, V26.S4
+	MOVW $0x3c088889, R2 // 1/120
+	VDUP R2, V25.S4
+	MOVW $0x3d2aaaab, R2 // 1/24
+	VDUP R2, V24.S4
+	MOVW $0x3e2aaaab, R2 // 1/6
+	VDUP R2, V23.S4
+	MOVW $0x3f000000, R2 // 1/2
+	VDUP R2, V22.S4
+	MOVW $0x3f800000, R2 // 1
+	VDUP R2, V21.S4
+	MOVW $127, R2
+	VDUP R2, V20.S4
+	VEOR V0.B16, V0.B16, V0.B16 // sums of lanes 0–3 of each eight
+	VEOR V1.B16, V1.B16, V1.B16 // and of lanes 4–7
+exploop:
+	VLD1 (R0), [V2.S4, V3.S4]
+	FSUB4S(2, 31, 2)
+	FSUB4S(3, 31, 3)
+	FMAX4S(2, 30, 2)
+	FMAX4S(3, 30, 3)
+	FMUL4S(2, 29, 4)
+	FMUL4S(3, 29, 6)
+	FRINTN4S(4, 4)
+	FRINTN4S(6, 6)
+	VMOV V2.B16, V5.B16
+	VMOV V3.B16, V7.B16
+	VFMLS V28.S4, V4.S4, V5.S4
+	VFMLS V28.S4, V6.S4, V7.S4
+	VFMLS V27.S4, V4.S4, V5.S4
+	VFMLS V27.S4, V6.S4, V7.S4
+	EXPPOLY(V5, V12, V10)
+	EXPPOLY(V7, V13, V11)
+	FCVTNS4S(4, 4)
+	FCVTNS4S(6, 6)
+	VADD V20.S4, V4.S4, V4.S4
+	VADD V20.S4, V6.S4, V6.S4
+	VSHL $23, V4.S4, V4.S4
+	VSHL $23, V6.S4, V6.S4
+	FMUL4S(10, 4, 10)
+	FMUL4S(11, 6, 11)
+	VST1.P [V10.S4, V11.S4], 32(R0)
+	FADD4S(0, 10, 0)
+	FADD4S(1, 11, 1)
+	SUBS $8, R1, R1
+	BGT exploop
+	FADD4S(0, 1, 0)
+	FADDP4S(0, 0, 0)
+	FADDP4S(0, 0, 0)
+	FMOVS F0, ret+24(FP)
+	RET

@@ -366,7 +366,7 @@ func sortLargestFirst(tasks []attnTask) {
 func softmaxRow(srow []float32, scale float32, valid []bool, lo int) {
 	m := float32(math.Inf(-1))
 	j0 := 0
-	if valid == nil && haveSIMD && len(srow) >= 8 {
+	if valid == nil && haveSoftmaxVec && len(srow) >= 8 {
 		// The same products and maximum, eight lanes at a time.
 		j0 = len(srow) &^ 7
 		m = scaleMax(&srow[0], j0, scale)
@@ -393,7 +393,7 @@ func softmaxRow(srow []float32, scale float32, valid []bool, lo int) {
 	}
 	inv := 1 / sum
 	j0 = 0
-	if haveSIMD && len(srow) >= 8 {
+	if haveSoftmaxVec && len(srow) >= 8 {
 		j0 = len(srow) &^ 7
 		scaleBy(&srow[0], j0, inv)
 	}
@@ -476,7 +476,7 @@ func sameShape(a, b *tensor) bool { return a.rows == b.rows && a.cols == b.cols 
 func expSub(v []float32, m float32) float32 {
 	var sum float32
 	i := 0
-	if haveSIMD && len(v) >= 8 {
+	if haveSoftmaxVec && len(v) >= 8 {
 		i = len(v) &^ 7
 		sum = expSubSum(&v[0], i, m)
 	}

@@ -2,9 +2,7 @@
 
 package cpu
 
-func scaleMax(x *float32, n int, s float32) float32 { panic("cpu: scaleMax without SIMD support") }
-func scaleBy(x *float32, n int, s float32)          { panic("cpu: scaleBy without SIMD support") }
-func addVec(out, a, b *float32, n int)              { panic("cpu: addVec without SIMD support") }
+func addVec(out, a, b *float32, n int) { panic("cpu: addVec without SIMD support") }
 func ropeHeads(row, cos, sin *float32, heads, half int) {
 	panic("cpu: ropeHeads without SIMD support")
 }

@@ -10,8 +10,8 @@ import (
 // normalisation give the bits of the scalar loops they replace, for
 // lengths with and without a tail.
 func TestSoftmaxRowSIMDMatchesGo(t *testing.T) {
-	if !haveSIMD {
-		t.Skip("no SIMD kernels on this CPU or build")
+	if !haveSoftmaxVec {
+		t.Skip("no vector softmax kernels (AVX2 or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(2, 9))
 	for _, n := range []int{1, 7, 8, 9, 16, 23, 24, 65, 320, 1001} {
