@@ -71,3 +71,15 @@ func scaleBy(x *float32, n int, s float32)
 //
 //go:noescape
 func expSubSum(x *float32, n int, m float32) float32
+
+// haveSiLUVec: siluMul below runs on every arm64 CPU.
+const haveSiLUVec = true
+
+// siluMul sets out[i] = gate[i] / (1 + expf(−gate[i])) · up[i] for i < n,
+// bit for bit as the Go loop over expf does (the same float32 operations
+// in the same order, no FMA, expf's edges as selects); n must be a
+// positive multiple of 8. out may be gate or up. Implemented in
+// neon_arm64.s.
+//
+//go:noescape
+func siluMul(out, gate, up *float32, n int)

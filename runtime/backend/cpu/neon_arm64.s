@@ -453,3 +453,98 @@ exploop:
 	FADDP4S(0, 0, 0)
 	FMOVS F0, ret+24(FP)
 	RET
+
+#define FMIN4S(n, m, d) WORD $(0x4EA0F400 | ((m)<<16) | ((n)<<5) | (d))
+#define FDIV4S(n, m, d) WORD $(0x6E20FC00 | ((m)<<16) | ((n)<<5) | (d))
+#define FRINTM4S(n, d) WORD $(0x4E219800 | ((n)<<5) | (d))
+#define FCVTZS4S(n, d) WORD $(0x4EA1B800 | ((n)<<5) | (d))
+#define FCMGT4S(n, m, d) WORD $(0x6EA0E400 | ((m)<<16) | ((n)<<5) | (d))
+#define CMGT4S(n, m, d) WORD $(0x4EA03400 | ((m)<<16) | ((n)<<5) | (d))
+#define SMIN4S(n, m, d) WORD $(0x4EA06C00 | ((m)<<16) | ((n)<<5) | (d))
+
+// func siluMul(out, gate, up *float32, n int)
+// out[i] = gate[i] / (1 + expf(−gate[i])) · up[i] for i < n (a positive
+// multiple of 8), four lanes a step: expf (expf.go) on the clamped
+// −gate, every product and sum rounded on its own, floor by FRINTM, 2^128
+// as 2·2^127, then 0 below −87.3 and +Inf above 88.7 by selects.
+TEXT ·siluMul(SB), NOSPLIT, $0-32
+	MOVD out+0(FP), R0
+	MOVD gate+8(FP), R1
+	MOVD up+16(FP), R2
+	MOVD n+24(FP), R3
+	MOVW $0x80000000, R4 // the sign bit
+	VDUP R4, V31.S4
+	MOVW $0xc2ae999a, R4 // −87.3
+	VDUP R4, V30.S4
+	MOVW $0x42b16666, R4 // 88.7
+	VDUP R4, V29.S4
+	MOVW $0x3fb8aa3b, R4 // 1.44269504
+	VDUP R4, V28.S4
+	MOVW $0x3f000000, R4 // 1/2
+	VDUP R4, V27.S4
+	MOVW $0x3f317200, R4 // 0.693145751953125
+	VDUP R4, V26.S4
+	MOVW $0x35bfbe8e, R4 // 1.42860677e-06
+	VDUP R4, V25.S4
+	MOVW $0x3ab60b61, R4 // 1/720
+	VDUP R4, V24.S4
+	MOVW $0x3c088889, R4 // 1/120
+	VDUP R4, V23.S4
+	MOVW $0x3d2aaaab, R4 // 1/24
+	VDUP R4, V22.S4
+	MOVW $0x3e2aaaab, R4 // 1/6
+	VDUP R4, V21.S4
+	MOVW $0x3f800000, R4 // 1
+	VDUP R4, V20.S4
+	MOVW $127, R4
+	VDUP R4, V19.S4
+	MOVW $0x40000000, R4 // 2
+	VDUP R4, V18.S4
+	MOVW $0x7f800000, R4 // +Inf
+	VDUP R4, V17.S4
+	VEOR V16.B16, V16.B16, V16.B16
+siluloop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R2), [V9.S4]
+	VEOR V31.B16, V0.B16, V1.B16 // y = −x
+	FMAX4S(1, 30, 2)
+	FMIN4S(2, 29, 2)             // y clamped
+	FMUL4S(2, 28, 3)
+	FADD4S(3, 27, 3)
+	FRINTM4S(3, 3)               // n = floor(y·log2 e + 1/2)
+	FMUL4S(3, 26, 4)
+	FSUB4S(2, 4, 4)
+	FMUL4S(3, 25, 5)
+	FSUB4S(4, 5, 4)              // r
+	FMUL4S(4, 24, 5)
+	FADD4S(5, 23, 5)
+	FMUL4S(5, 4, 5)
+	FADD4S(5, 22, 5)
+	FMUL4S(5, 4, 5)
+	FADD4S(5, 21, 5)
+	FMUL4S(5, 4, 5)
+	FADD4S(5, 27, 5)
+	FMUL4S(5, 4, 5)
+	FADD4S(5, 20, 5)
+	FMUL4S(5, 4, 5)
+	FADD4S(5, 20, 5)             // p ≈ e^r
+	FCVTZS4S(3, 6)               // n as an integer
+	CMGT4S(6, 19, 7)             // n > 127
+	SMIN4S(6, 19, 6)
+	VADD V19.S4, V6.S4, V6.S4
+	VSHL $23, V6.S4, V6.S4       // 2^min(n, 127)
+	VMOV V7.B16, V8.B16
+	VBSL V20.B16, V18.B16, V8.B16 // 2 where n > 127, else 1
+	FMUL4S(5, 8, 5)
+	FMUL4S(5, 6, 5)
+	FCMGT4S(30, 1, 7)            // y < −87.3: 0
+	VBIT V7.B16, V16.B16, V5.B16
+	FCMGT4S(1, 29, 7)            // y > 88.7: +Inf
+	VBIT V7.B16, V17.B16, V5.B16
+	FADD4S(5, 20, 5)             // 1 + e
+	FDIV4S(0, 5, 5)              // x / (1 + e)
+	FMUL4S(5, 9, 5)              // · up
+	VST1.P [V5.S4], 16(R0)
+	SUBS $4, R3, R3
+	BGT siluloop
+	RET

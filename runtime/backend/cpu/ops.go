@@ -426,7 +426,7 @@ func (b *Backend) SiLUMul(out, gate, up backend.Tensor) error {
 			i0 = len(g) &^ 15
 			siluMul16(&r[0], &g[0], &u[0], i0)
 		}
-		if n := (len(g) - i0) &^ 7; haveSIMD && n > 0 {
+		if n := (len(g) - i0) &^ 7; haveSiLUVec && n > 0 {
 			siluMul(&r[i0], &g[i0], &u[i0], n)
 			i0 += n
 		}

@@ -3,8 +3,12 @@
 package cpu
 
 // haveSoftmaxVec reports whether softmax's vector kernels (scaleMax,
-// expSubSum, scaleBy) can run: they are AVX2 code here.
-var haveSoftmaxVec = haveSIMD
+// expSubSum, scaleBy) can run, haveSiLUVec whether siluMul can: they are
+// AVX2 code here.
+var (
+	haveSoftmaxVec = haveSIMD
+	haveSiLUVec    = haveSIMD
+)
 
 // scaleMax sets x[i] *= s for i < n and returns the largest result; n must
 // be a multiple of 8 and x free of NaN. Needs haveSIMD. Implemented in

@@ -10,7 +10,6 @@ func scaleMulVec(out, x, w *float32, n int, s float32) {
 	panic("cpu: scaleMulVec without SIMD support")
 }
 
-func siluMul(out, gate, up *float32, n int)   { panic("cpu: siluMul without SIMD support") }
 func siluMul16(out, gate, up *float32, n int) { panic("cpu: siluMul16 without SIMD support") }
 func siluMulRows(out, gate *float32, ldo, ldg, rows int) {
 	panic("cpu: siluMulRows without SIMD support")

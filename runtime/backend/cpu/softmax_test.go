@@ -57,8 +57,8 @@ func slicesMax(v []float32) float32 {
 // the 2·2^127 branch, ±0, ±Inf, NaN), also when out is the gate or up;
 // and siluMul16 and siluMulRows (AVX-512) the same bits.
 func TestSiLUMulSIMDMatchesGo(t *testing.T) {
-	if !haveSIMD {
-		t.Skip("no SIMD kernels on this CPU or build")
+	if !haveSiLUVec {
+		t.Skip("no vector SiLU kernel (AVX2 or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(4, 1))
 	g := randWeights(r, 4096, 6)
