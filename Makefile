@@ -50,6 +50,7 @@ arm64-test:
 	@if [ "$$($(GO) env GOHOSTARCH)" = arm64 ]; then \
 	  echo "make: arm64 host: go test ./... above ran the NEON kernels natively"; \
 	elif command -v qemu-aarch64 >/dev/null 2>&1; then \
+	  echo "make: the arm64 build's tests under qemu-user (NEON kernels, golden logits and traces)"; \
 	  GOARCH=arm64 CGO_ENABLED=0 $(GO) test -exec qemu-aarch64 ./runtime/backend/cpu && \
 	  GOARCH=arm64 CGO_ENABLED=0 $(GO) test -exec qemu-aarch64 -run 'TestForwardGolden' ./runtime/model && \
 	  GOARCH=arm64 CGO_ENABLED=0 $(GO) test -exec qemu-aarch64 -run 'TestGoldenTraces$$' ./runtime/denoise; \
