@@ -170,6 +170,7 @@ TEXT ·mm1x16(SB), NOSPLIT, $0-64
 	MOVD out+40(FP), R5
 	MOVD panels+48(FP), R7
 	MOVD add+56(FP), R8
+	MOVD $0, R6 // one row: STORE16's step to the next is not used
 panel1:
 	ZERO4(V0, V1, V2, V3)
 	MOVD R2, R9
