@@ -47,8 +47,9 @@ func mm4x4n(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, 
 //go:noescape
 func mm1x4n(x *float32, w *float32, ldw int, out *float32, n, groups int)
 
-// haveSoftmaxVec: softmax's vector kernels below run on every arm64 CPU.
-const haveSoftmaxVec = true
+// haveVecOps: the elementwise kernels below (softmax's, siluMul, addVec,
+// scaleMulVec, ropeHeads) run on every arm64 CPU.
+const haveVecOps = true
 
 // scaleMax sets x[i] *= s for i < n and returns the largest result; n must
 // be a positive multiple of 8 and x free of NaN. Implemented in
@@ -72,9 +73,6 @@ func scaleBy(x *float32, n int, s float32)
 //go:noescape
 func expSubSum(x *float32, n int, m float32) float32
 
-// haveSiLUVec: siluMul below runs on every arm64 CPU.
-const haveSiLUVec = true
-
 // siluMul sets out[i] = gate[i] / (1 + expf(−gate[i])) · up[i] for i < n,
 // bit for bit as the Go loop over expf does (the same float32 operations
 // in the same order, no FMA, expf's edges as selects); n must be a
@@ -83,3 +81,24 @@ const haveSiLUVec = true
 //
 //go:noescape
 func siluMul(out, gate, up *float32, n int)
+
+// addVec sets out[i] = a[i] + b[i] for i < n; n must be a positive
+// multiple of 8. out may be a or b.
+//
+//go:noescape
+func addVec(out, a, b *float32, n int)
+
+// scaleMulVec sets out[i] = x[i] * s * w[i] (the products in that order,
+// each rounded) for i < n; n must be a positive multiple of 8. out may
+// be x.
+//
+//go:noescape
+func scaleMulVec(out, x, w *float32, n int, s float32)
+
+// ropeHeads rotates heads consecutive heads of 2·half values in row by
+// the angles whose cosines and sines are cos and sin (half values each),
+// every product and sum rounded on its own, as RoPE's Go loop and the
+// amd64 kernel do; half must be a positive multiple of 8.
+//
+//go:noescape
+func ropeHeads(row, cos, sin *float32, heads, half int)

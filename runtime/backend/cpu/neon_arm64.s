@@ -549,3 +549,79 @@ siluloop:
 	SUBS $4, R3, R3
 	BGT siluloop
 	RET
+
+// func addVec(out, a, b *float32, n int)
+// out[i] = a[i] + b[i] for i < n (a positive multiple of 8).
+TEXT ·addVec(SB), NOSPLIT, $0-32
+	MOVD out+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD n+24(FP), R3
+avloop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1.P 32(R2), [V2.S4, V3.S4]
+	FADD4S(0, 2, 0)
+	FADD4S(1, 3, 1)
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUBS $8, R3, R3
+	BGT avloop
+	RET
+
+// func scaleMulVec(out, x, w *float32, n int, s float32)
+// out[i] = (x[i]·s)·w[i] for i < n (a positive multiple of 8), each
+// product rounded as Go's x[i] * s * w[i].
+TEXT ·scaleMulVec(SB), NOSPLIT, $0-36
+	MOVD out+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD n+24(FP), R3
+	MOVWU s+32(FP), R4
+	VDUP R4, V31.S4
+smvloop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1.P 32(R2), [V2.S4, V3.S4]
+	FMUL4S(0, 31, 0)
+	FMUL4S(1, 31, 1)
+	FMUL4S(0, 2, 0)
+	FMUL4S(1, 3, 1)
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUBS $8, R3, R3
+	BGT smvloop
+	RET
+
+// func ropeHeads(row, cos, sin *float32, heads, half int)
+// For each of heads heads of 2·half values in row: lo[i], hi[i] =
+// lo[i]·cos[i] − hi[i]·sin[i], hi[i]·cos[i] + lo[i]·sin[i] for i < half
+// (a positive multiple of 8), four at a time, no fused multiply-add.
+TEXT ·ropeHeads(SB), NOSPLIT, $0-40
+	MOVD row+0(FP), R0
+	MOVD cos+8(FP), R1
+	MOVD sin+16(FP), R2
+	MOVD heads+24(FP), R3
+	MOVD half+32(FP), R4
+	CBZ R3, rhdone
+rhhead:
+	ADD R4<<2, R0, R5 // hi of this head
+	MOVD R1, R6
+	MOVD R2, R7
+	MOVD R4, R8
+rhloop:
+	VLD1 (R0), [V0.S4]     // a = lo
+	VLD1 (R5), [V1.S4]     // b = hi
+	VLD1.P 16(R6), [V2.S4] // cos
+	VLD1.P 16(R7), [V3.S4] // sin
+	FMUL4S(0, 2, 4)        // a·cos
+	FMUL4S(1, 3, 5)        // b·sin
+	FSUB4S(4, 5, 4)        // a·cos − b·sin
+	FMUL4S(1, 2, 6)        // b·cos
+	FMUL4S(0, 3, 7)        // a·sin
+	FADD4S(6, 7, 6)        // b·cos + a·sin
+	VST1.P [V4.S4], 16(R0)
+	VST1.P [V6.S4], 16(R5)
+	SUBS $4, R8, R8
+	BGT rhloop
+	MOVD R5, R0            // the next head starts after this one's hi
+	SUBS $1, R3, R3
+	BGT rhhead
+rhdone:
+	RET

@@ -97,7 +97,7 @@ func (b *Backend) RMSNorm(out, x, weight backend.Tensor, eps float32) error {
 			}
 			scale := float32(1 / math.Sqrt(ss/float64(d)+float64(eps)))
 			j0 := 0
-			if haveSIMD && d >= 8 {
+			if haveVecOps && d >= 8 {
 				j0 = d &^ 7
 				scaleMulVec(&or[0], &xr[0], &w[0], j0, scale)
 			}
@@ -146,7 +146,7 @@ func (b *Backend) RoPE(x backend.Tensor, heads, headDim int, positions []int, th
 				ropeRow(float64(positions[t]), invFreq, cos, sin)
 			}
 			row := xt.data[t*xt.cols : (t+1)*xt.cols]
-			if haveSIMD && half%8 == 0 {
+			if haveVecOps && half%8 == 0 {
 				ropeHeads(&row[0], &cos[0], &sin[0], heads, half)
 				continue
 			}
@@ -155,8 +155,10 @@ func (b *Backend) RoPE(x backend.Tensor, heads, headDim int, positions []int, th
 				lo, hi := v[:half], v[half:headDim]
 				for i := range half {
 					a, bb := lo[i], hi[i]
-					lo[i] = a*cos[i] - bb*sin[i]
-					hi[i] = bb*cos[i] + a*sin[i]
+					// Each product rounded on its own (no FMA on any
+					// architecture), as the vector rotation does.
+					lo[i] = float32(a*cos[i]) - float32(bb*sin[i])
+					hi[i] = float32(bb*cos[i]) + float32(a*sin[i])
 				}
 			}
 		}
@@ -366,7 +368,7 @@ func sortLargestFirst(tasks []attnTask) {
 func softmaxRow(srow []float32, scale float32, valid []bool, lo int) {
 	m := float32(math.Inf(-1))
 	j0 := 0
-	if valid == nil && haveSoftmaxVec && len(srow) >= 8 {
+	if valid == nil && haveVecOps && len(srow) >= 8 {
 		// The same products and maximum, eight lanes at a time.
 		j0 = len(srow) &^ 7
 		m = scaleMax(&srow[0], j0, scale)
@@ -393,7 +395,7 @@ func softmaxRow(srow []float32, scale float32, valid []bool, lo int) {
 	}
 	inv := 1 / sum
 	j0 = 0
-	if haveSoftmaxVec && len(srow) >= 8 {
+	if haveVecOps && len(srow) >= 8 {
 		j0 = len(srow) &^ 7
 		scaleBy(&srow[0], j0, inv)
 	}
@@ -426,7 +428,7 @@ func (b *Backend) SiLUMul(out, gate, up backend.Tensor) error {
 			i0 = len(g) &^ 15
 			siluMul16(&r[0], &g[0], &u[0], i0)
 		}
-		if n := (len(g) - i0) &^ 7; haveSiLUVec && n > 0 {
+		if n := (len(g) - i0) &^ 7; haveVecOps && n > 0 {
 			siluMul(&r[i0], &g[i0], &u[i0], n)
 			i0 += n
 		}
@@ -458,7 +460,7 @@ func (b *Backend) Add(out, a, bb backend.Tensor) error {
 	b.parallel(len(o.data), 1<<15, func(lo, hi int) {
 		x, y, r := at.data[lo:hi], bt.data[lo:hi], o.data[lo:hi]
 		i0 := 0
-		if haveSIMD && len(r) >= 8 {
+		if haveVecOps && len(r) >= 8 {
 			i0 = len(r) &^ 7
 			addVec(&r[0], &x[0], &y[0], i0)
 		}
@@ -476,7 +478,7 @@ func sameShape(a, b *tensor) bool { return a.rows == b.rows && a.cols == b.cols 
 func expSub(v []float32, m float32) float32 {
 	var sum float32
 	i := 0
-	if haveSoftmaxVec && len(v) >= 8 {
+	if haveVecOps && len(v) >= 8 {
 		i = len(v) &^ 7
 		sum = expSubSum(&v[0], i, m)
 	}

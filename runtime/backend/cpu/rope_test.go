@@ -19,8 +19,8 @@ func directRoPE(x []float32, heads, hd int, positions []int, theta float64) []fl
 			v := out[(t*heads+h)*hd : (t*heads+h+1)*hd]
 			for i := range half {
 				a, b := v[i], v[i+half]
-				v[i] = a*cos[i] - b*sin[i]
-				v[i+half] = b*cos[i] + a*sin[i]
+				v[i] = float32(a*cos[i]) - float32(b*sin[i])
+				v[i+half] = float32(b*cos[i]) + float32(a*sin[i])
 			}
 		}
 	}

@@ -2,13 +2,10 @@
 
 package cpu
 
-// haveSoftmaxVec reports whether softmax's vector kernels (scaleMax,
-// expSubSum, scaleBy) can run, haveSiLUVec whether siluMul can: they are
-// AVX2 code here.
-var (
-	haveSoftmaxVec = haveSIMD
-	haveSiLUVec    = haveSIMD
-)
+// haveVecOps reports whether the elementwise vector kernels (softmax's
+// scaleMax, expSubSum and scaleBy; siluMul, addVec, scaleMulVec,
+// ropeHeads) can run: they are AVX2 code here.
+var haveVecOps = haveSIMD
 
 // scaleMax sets x[i] *= s for i < n and returns the largest result; n must
 // be a multiple of 8 and x free of NaN. Needs haveSIMD. Implemented in

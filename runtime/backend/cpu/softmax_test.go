@@ -10,8 +10,8 @@ import (
 // normalisation give the bits of the scalar loops they replace, for
 // lengths with and without a tail.
 func TestSoftmaxRowSIMDMatchesGo(t *testing.T) {
-	if !haveSoftmaxVec {
-		t.Skip("no vector softmax kernels (AVX2 or NEON) on this CPU or build")
+	if !haveVecOps {
+		t.Skip("no vector kernels (AVX2 or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(2, 9))
 	for _, n := range []int{1, 7, 8, 9, 16, 23, 24, 65, 320, 1001} {
@@ -57,8 +57,8 @@ func slicesMax(v []float32) float32 {
 // the 2·2^127 branch, ±0, ±Inf, NaN), also when out is the gate or up;
 // and siluMul16 and siluMulRows (AVX-512) the same bits.
 func TestSiLUMulSIMDMatchesGo(t *testing.T) {
-	if !haveSiLUVec {
-		t.Skip("no vector SiLU kernel (AVX2 or NEON) on this CPU or build")
+	if !haveVecOps {
+		t.Skip("no vector kernels (AVX2 or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(4, 1))
 	g := randWeights(r, 4096, 6)
@@ -144,8 +144,8 @@ func TestSiLUMulSplits(t *testing.T) {
 // bits of the scalar loops they replace, for widths with and without a
 // tail, out aliasing an input or not.
 func TestAddAndRMSNormSIMDMatchGo(t *testing.T) {
-	if !haveSIMD {
-		t.Skip("no SIMD kernels on this CPU or build")
+	if !haveVecOps {
+		t.Skip("no vector kernels (AVX2 or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(4, 1))
 	be := New(2)

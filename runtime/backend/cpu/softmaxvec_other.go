@@ -2,17 +2,19 @@
 
 package cpu
 
-// haveSoftmaxVec and haveSiLUVec are false: this build has no vector
-// softmax or SiLU kernels.
-const (
-	haveSoftmaxVec = false
-	haveSiLUVec    = false
-)
+// haveVecOps is false: this build has no elementwise vector kernels.
+const haveVecOps = false
 
 func scaleMax(x *float32, n int, s float32) float32 { panic("cpu: scaleMax without SIMD support") }
 func scaleBy(x *float32, n int, s float32)          { panic("cpu: scaleBy without SIMD support") }
 func expSubSum(x *float32, n int, m float32) float32 {
 	panic("cpu: expSubSum without SIMD support")
 }
-
 func siluMul(out, gate, up *float32, n int) { panic("cpu: siluMul without SIMD support") }
+func addVec(out, a, b *float32, n int)      { panic("cpu: addVec without SIMD support") }
+func scaleMulVec(out, x, w *float32, n int, s float32) {
+	panic("cpu: scaleMulVec without SIMD support")
+}
+func ropeHeads(row, cos, sin *float32, heads, half int) {
+	panic("cpu: ropeHeads without SIMD support")
+}
