@@ -102,3 +102,29 @@ func scaleMulVec(out, x, w *float32, n int, s float32)
 //
 //go:noescape
 func ropeHeads(row, cos, sin *float32, heads, half int)
+
+// The decoders below: bf16 by interleaving with zeros, float16 by FCVTL
+// (base ARMv8, so every arm64 CPU; haveF16C names the capability after
+// the x86 extension the amd64 decoders need).
+const (
+	haveDecodeVec = true
+	haveF16C      = true
+)
+
+// decodeBF16 widens n bfloat16 values at src to float32 at dst; n is a
+// positive multiple of 8. Implemented in neon_arm64.s.
+//
+//go:noescape
+func decodeBF16(dst *float32, src *byte, n int)
+
+// decodeF16 widens n float16 values; n is a positive multiple of 8.
+//
+//go:noescape
+func decodeF16(dst *float32, src *byte, n int)
+
+// decodeQ8 expands nb Q8_0 blocks (34 bytes each: a float16 scale, 32
+// int8) into 32·nb float32, each value float32(q)·scale as the Go
+// reference rounds it.
+//
+//go:noescape
+func decodeQ8(dst *float32, src *byte, nb int)

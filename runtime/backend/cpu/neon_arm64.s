@@ -625,3 +625,93 @@ rhloop:
 	BGT rhhead
 rhdone:
 	RET
+
+#define FCVTL4S(n, d) WORD $(0x0E217800 | ((n)<<5) | (d))  // FCVTL Vd.4S, Vn.4H
+#define FCVTL24S(n, d) WORD $(0x4E217800 | ((n)<<5) | (d)) // FCVTL2 Vd.4S, Vn.8H
+#define SXTL8H(n, d) WORD $(0x0F08A400 | ((n)<<5) | (d))   // SSHLL Vd.8H, Vn.8B, #0
+#define SXTL28H(n, d) WORD $(0x4F08A400 | ((n)<<5) | (d))  // SSHLL2 Vd.8H, Vn.16B, #0
+#define SXTL4S(n, d) WORD $(0x0F10A400 | ((n)<<5) | (d))   // SSHLL Vd.4S, Vn.4H, #0
+#define SXTL24S(n, d) WORD $(0x4F10A400 | ((n)<<5) | (d))  // SSHLL2 Vd.4S, Vn.8H, #0
+#define SCVTF4S(n, d) WORD $(0x4E21D800 | ((n)<<5) | (d))
+
+// func decodeBF16(dst *float32, src *byte, n int)
+// n bfloat16 values (a positive multiple of 8) to float32: each one the
+// high half of its float32, the low half zero (ZIP with a zero vector).
+TEXT ·decodeBF16(SB), NOSPLIT, $0-24
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD n+16(FP), R2
+	VEOR V31.B16, V31.B16, V31.B16
+bf16loop:
+	VLD1.P 16(R1), [V0.H8]
+	VZIP1 V0.H8, V31.H8, V1.H8
+	VZIP2 V0.H8, V31.H8, V2.H8
+	VST1.P [V1.S4, V2.S4], 32(R0)
+	SUBS $8, R2, R2
+	BGT bf16loop
+	RET
+
+// func decodeF16(dst *float32, src *byte, n int)
+// n float16 values (a positive multiple of 8) to float32 by FCVTL (exact;
+// a signaling NaN comes back quieted).
+TEXT ·decodeF16(SB), NOSPLIT, $0-24
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD n+16(FP), R2
+f16loop:
+	VLD1.P 16(R1), [V0.H8]
+	FCVTL4S(0, 1)
+	FCVTL24S(0, 2)
+	VST1.P [V1.S4, V2.S4], 32(R0)
+	SUBS $8, R2, R2
+	BGT f16loop
+	RET
+
+// func decodeQ8(dst *float32, src *byte, nb int)
+// nb Q8_0 blocks (a float16 scale, then 32 int8) to 32·nb float32, each
+// float32(q)·scale rounded once.
+TEXT ·decodeQ8(SB), NOSPLIT, $0-24
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD nb+16(FP), R2
+	CBZ R2, q8done
+q8loop:
+	MOVHU.P 2(R1), R3
+	VMOV R3, V16.H[0]
+	FCVTL4S(16, 16)
+	VDUP V16.S[0], V16.S4 // the scale in every lane
+	VLD1.P 32(R1), [V0.B16, V1.B16]
+	SXTL8H(0, 2)
+	SXTL28H(0, 3)
+	SXTL8H(1, 4)
+	SXTL28H(1, 5)
+	SXTL4S(2, 6)
+	SXTL24S(2, 7)
+	SXTL4S(3, 8)
+	SXTL24S(3, 9)
+	SXTL4S(4, 10)
+	SXTL24S(4, 11)
+	SXTL4S(5, 12)
+	SXTL24S(5, 13)
+	SCVTF4S(6, 6)
+	SCVTF4S(7, 7)
+	SCVTF4S(8, 8)
+	SCVTF4S(9, 9)
+	SCVTF4S(10, 10)
+	SCVTF4S(11, 11)
+	SCVTF4S(12, 12)
+	SCVTF4S(13, 13)
+	FMUL4S(6, 16, 6)
+	FMUL4S(7, 16, 7)
+	FMUL4S(8, 16, 8)
+	FMUL4S(9, 16, 9)
+	FMUL4S(10, 16, 10)
+	FMUL4S(11, 16, 11)
+	FMUL4S(12, 16, 12)
+	FMUL4S(13, 16, 13)
+	VST1.P [V6.S4, V7.S4, V8.S4, V9.S4], 64(R0)
+	VST1.P [V10.S4, V11.S4, V12.S4, V13.S4], 64(R0)
+	SUBS $1, R2, R2
+	BGT q8loop
+q8done:
+	RET

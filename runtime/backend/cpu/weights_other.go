@@ -1,9 +1,12 @@
-//go:build !amd64 || purego
+//go:build (!amd64 && !arm64) || purego
 
 package cpu
 
-// haveF16C is false: this build has no SIMD decoders.
-const haveF16C = false
+// haveDecodeVec and haveF16C are false: this build has no SIMD decoders.
+const (
+	haveDecodeVec = false
+	haveF16C      = false
+)
 
 func decodeBF16(dst *float32, src *byte, n int) { panic("cpu: decodeBF16 without SIMD support") }
 func decodeF16(dst *float32, src *byte, n int)  { panic("cpu: decodeF16 without SIMD support") }
