@@ -10,7 +10,7 @@ import "unsafe"
 // kernels keep each output in its own lane (1.2-1.3× the 3×4 tiles' rate
 // on the built-in model's shapes, BenchmarkBcastVsTile). Each output is
 // one FMA chain in K order, so the sums are the same bits on both.
-var useBcast = haveBcast
+var useBcast = haveVecOps
 
 // packPanels16 lays a row-major [n,k] weight (n a multiple of 16) out as
 // mm6x16 reads it: panels of 16 consecutive rows, each K-major (the 16

@@ -10,7 +10,7 @@ import (
 // float64 reference, and a row's sums are bit for bit the same whatever
 // rows are computed beside it (six at a time or alone).
 func TestBcastRows(t *testing.T) {
-	if !haveBcast {
+	if !haveVecOps {
 		t.Skip("no broadcast kernels (AVX2+FMA or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(9, 9))
@@ -101,7 +101,7 @@ func itoa(n int) string {
 // TestGemmNN: P·V on the broadcast kernels straight from V agrees with the
 // transposed dot-product path within float rounding, row by row alike.
 func TestGemmNN(t *testing.T) {
-	if !haveBcast {
+	if !haveVecOps {
 		t.Skip("no broadcast kernels (AVX2+FMA or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(4, 4))

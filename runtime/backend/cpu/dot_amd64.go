@@ -9,9 +9,12 @@ import "golang.org/x/sys/cpu"
 // (and on every build with the purego tag).
 var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// haveBcast reports whether the broadcast kernels (mm6x16, mm3x16,
-// mm1x16) can run: they are AVX2+FMA code here.
-var haveBcast = haveSIMD
+// haveVecOps reports whether the vector kernels amd64 and arm64 both
+// have can run: the broadcast matmuls (mm6x16, mm3x16, mm1x16), the
+// elementwise ones (softmax's scaleMax, expSubSum and scaleBy; siluMul,
+// addVec, scaleMulVec, ropeHeads) and decodeBF16. They are AVX2+FMA code
+// here.
+var haveVecOps = haveSIMD
 
 // dot3x4 sets out[r*4+c] = Σ_{k<n} x_r[k]·w_c[k] for three x rows and four
 // w rows; n must be a multiple of 8. Implemented in dot_amd64.s.

@@ -23,7 +23,7 @@ func fma32(a, b, c float32) float32 {
 // chain over j from zero, then out + sum when adding. That definition is
 // what makes the two architectures' sums the same bits.
 func TestBcastKernelsAreFMAChains(t *testing.T) {
-	if !haveBcast {
+	if !haveVecOps {
 		t.Skip("no broadcast kernels (AVX2+FMA or NEON) on this CPU or build")
 	}
 	r := rand.New(rand.NewPCG(16, 4))

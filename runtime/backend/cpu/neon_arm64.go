@@ -6,8 +6,9 @@ package cpu
 // kernels need no feature check: Apple silicon, Graviton, Ampere and the
 // Raspberry Pi 4 and 5 all multiply with them.
 
-// haveBcast: the broadcast kernels below run on every arm64 CPU.
-const haveBcast = true
+// haveVecOps: the kernels amd64 has in AVX2 (the broadcast matmuls, the
+// elementwise ones, decodeBF16) run here in NEON on every arm64 CPU.
+const haveVecOps = true
 
 // haveNEON: the dot-product tiles (mm4x4n, mm1x4n) run on every arm64 CPU.
 const haveNEON = true
@@ -46,10 +47,6 @@ func mm4x4n(x *float32, ldx int, w *float32, ldw int, out *float32, ldo int, n, 
 //
 //go:noescape
 func mm1x4n(x *float32, w *float32, ldw int, out *float32, n, groups int)
-
-// haveVecOps: the elementwise kernels below (softmax's, siluMul, addVec,
-// scaleMulVec, ropeHeads) run on every arm64 CPU.
-const haveVecOps = true
 
 // scaleMax sets x[i] *= s for i < n and returns the largest result; n must
 // be a positive multiple of 8 and x free of NaN. Implemented in
@@ -106,10 +103,7 @@ func ropeHeads(row, cos, sin *float32, heads, half int)
 // The decoders below: bf16 by interleaving with zeros, float16 by FCVTL
 // (base ARMv8, so every arm64 CPU; haveF16C names the capability after
 // the x86 extension the amd64 decoders need).
-const (
-	haveDecodeVec = true
-	haveF16C      = true
-)
+const haveF16C = true
 
 // decodeBF16 widens n bfloat16 values at src to float32 at dst; n is a
 // positive multiple of 8. Implemented in neon_arm64.s.

@@ -2,11 +2,6 @@
 
 package cpu
 
-// haveVecOps reports whether the elementwise vector kernels (softmax's
-// scaleMax, expSubSum and scaleBy; siluMul, addVec, scaleMulVec,
-// ropeHeads) can run: they are AVX2 code here.
-var haveVecOps = haveSIMD
-
 // scaleMax sets x[i] *= s for i < n and returns the largest result; n must
 // be a multiple of 8 and x free of NaN. Needs haveSIMD. Implemented in
 // softmax_amd64.s.

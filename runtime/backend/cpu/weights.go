@@ -159,7 +159,7 @@ func (w *wtensor) decodeRowFrom(dst []float32, row []byte, k0, k1 int) {
 				decodeBF16Z(&dst[0], &src[0], m)
 			}
 		}
-		if haveDecodeVec && n&^7 > m {
+		if haveVecOps && n&^7 > m {
 			decodeBF16(&dst[m], &src[2*m], n&^7-m)
 			m = n &^ 7
 		}

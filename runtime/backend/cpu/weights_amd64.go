@@ -4,12 +4,9 @@ package cpu
 
 import "golang.org/x/sys/cpu"
 
-// haveDecodeVec reports whether decodeBF16 can run (AVX2), haveF16C
-// whether the float16 decoders (VCVTPH2PS: decodeF16, decodeQ8) can.
-var (
-	haveDecodeVec = haveSIMD
-	haveF16C      = haveSIMD && cpu.X86.HasF16C
-)
+// haveF16C reports whether the float16 decoders (VCVTPH2PS: decodeF16,
+// decodeQ8) can run.
+var haveF16C = haveSIMD && cpu.X86.HasF16C
 
 // decodeBF16 widens n bfloat16 values at src to float32 at dst; n is a
 // multiple of 8. Implemented in weights_amd64.s.

@@ -2,11 +2,8 @@
 
 package cpu
 
-// haveDecodeVec and haveF16C are false: this build has no SIMD decoders.
-const (
-	haveDecodeVec = false
-	haveF16C      = false
-)
+// haveF16C is false: this build has no SIMD decoders.
+const haveF16C = false
 
 func decodeBF16(dst *float32, src *byte, n int) { panic("cpu: decodeBF16 without SIMD support") }
 func decodeF16(dst *float32, src *byte, n int)  { panic("cpu: decodeF16 without SIMD support") }

@@ -38,7 +38,7 @@ func newWeight(t testing.TB, b *Backend, f backend.WeightFormat, w []float32, ro
 // bits as the pure-Go ones, on random values and on every float16 and
 // bfloat16 pattern (subnormals, infinities; a NaN may come back quieted).
 func TestDecodeSIMDMatchesGo(t *testing.T) {
-	if !haveDecodeVec || !haveF16C {
+	if !haveVecOps || !haveF16C {
 		t.Skip("no SIMD decoders on this CPU or build")
 	}
 	b := New(1)

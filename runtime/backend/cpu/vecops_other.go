@@ -2,8 +2,21 @@
 
 package cpu
 
-// haveVecOps is false: this build has no elementwise vector kernels.
+// haveVecOps is false: this build has neither the AVX2 nor the NEON
+// kernels.
 const haveVecOps = false
+
+func mm6x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int) {
+	panic("cpu: mm6x16 without SIMD support")
+}
+
+func mm1x16(x *float32, wp *float32, k, pstride, jstride int, out *float32, panels int, add int) {
+	panic("cpu: mm1x16 without SIMD support")
+}
+
+func mm3x16(x *float32, ldx int, wp *float32, k, pstride, jstride int, out *float32, ldo int, panels int, add int) {
+	panic("cpu: mm3x16 without SIMD support")
+}
 
 func scaleMax(x *float32, n int, s float32) float32 { panic("cpu: scaleMax without SIMD support") }
 func scaleBy(x *float32, n int, s float32)          { panic("cpu: scaleBy without SIMD support") }
