@@ -267,9 +267,7 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 		if bias != nil {
 			bp = &bias[32*cb]
 		}
-		w0, w1, sp := p.strips(w, cb)
-		defer putStrips(sp)
-		p.rows(out[p0*32*N+32*cb:], N, p0, p1, w0, w1, bp, p.prefetch(w, cb, next, p0, p1))
+		p.mul(out[p0*32*N+32*cb:], N, p0, p1, w, cb, bp, p.prefetch(w, cb, next, p0, p1))
 	})
 }
 
@@ -287,13 +285,9 @@ func (b *Backend) swiGLUAMX(out, x []float32, gate, up *wtensor, T, K, N int) {
 		gp := getScratch((p1 - p0) * 32 * 32) // the gate sums
 		defer putScratch(gp)
 		g := *gp
-		g0, g1, sp := p.strips(gate, cb)
-		p.rows(g, 32, p0, p1, g0, g1, nil, p.prefetch(gate, cb, next, p0, p1))
-		putStrips(sp)
+		p.mul(g, 32, p0, p1, gate, cb, nil, p.prefetch(gate, cb, next, p0, p1))
 		o := out[p0*32*N+32*cb:]
-		u0, u1, sp := p.strips(up, cb)
-		p.rows(o, N, p0, p1, u0, u1, nil, p.prefetch(up, cb, next, p0, p1))
-		putStrips(sp)
+		p.mul(o, N, p0, p1, up, cb, nil, p.prefetch(up, cb, next, p0, p1))
 		siluMulRows(&o[0], &g[0], N, 32, min(32*p1, T)-32*p0)
 	})
 }
@@ -396,6 +390,84 @@ func (p *amxPlan) prefetch(w *wtensor, cb, next, p0, p1 int) amxPrefetch {
 	}
 	return amxPrefetch{&w.amxPacked()[ncb*sb], lines, (lines + rows*p.chunks - 1) / (rows * p.chunks)}
 }
+
+// mul multiplies w's column block cb by the activations' rows [32·p0,
+// min(32·p1, T)) into dst (rows ld floats apart, row 32·p0 at dst[0]):
+// on amxQ8Block where fusedQ8 takes the task, else through w's bf16
+// strips (strips) and rows.
+func (p *amxPlan) mul(dst []float32, ld, p0, p1 int, w *wtensor, cb int, bias *float32, pf amxPrefetch) {
+	if left, padded, ok := p.fusedQ8(w, p0, p1); ok {
+		p.rowsQ8(dst, ld, p0, w, cb, left, padded, bias, pf)
+		return
+	}
+	w0, w1, sp := p.strips(w, cb)
+	p.rows(dst, ld, p0, p1, w0, w1, bias, pf)
+	putStrips(sp)
+}
+
+// amxFuseQ8 lets fusedQ8 take tasks (a variable so tests can compare
+// the two paths).
+var amxFuseQ8 = true
+
+// fusedQ8 reports whether a task over row blocks [p0, p1) of a q8_0
+// product runs on amxQ8Block, which converts the weight chunk by chunk
+// while the tiles multiply: a task of one row block, whose weight the
+// strips would convert for that block alone. These are the products of
+// cached block steps (32 rows plus the slot before: left 1) and of
+// lm_head on their few masked rows (padded: one partial block, through
+// scratch); with several row blocks a task's strips serve them all and
+// stay as they are. left is the rows past a whole block it also takes
+// (bf16Rows' share).
+func (p *amxPlan) fusedQ8(w *wtensor, p0, p1 int) (left int, padded, ok bool) {
+	if !amxFuseQ8 || w.format != backend.WeightQ8_0 {
+		return 0, false, false
+	}
+	full := p.T / 32
+	rest := p.T - 32*full
+	switch {
+	case p1-p0 == 1 && p0 < full:
+		return 0, false, true
+	case p1-p0 == 2 && p0 == full-1 && rest > 0 && rest <= bf16RowsMax:
+		return rest, false, true
+	case p1-p0 == 1 && p0 == full && rest > bf16RowsMax:
+		return 0, true, true
+	}
+	return 0, false, false
+}
+
+// rowsQ8 runs a task fusedQ8 took: row block p0 and the left rows after
+// it straight into dst, or (padded) the partial block p0 through
+// scratch.
+func (p *amxPlan) rowsQ8(dst []float32, ld, p0 int, w *wtensor, cb, left int, padded bool, bias *float32, pf amxPrefetch) {
+	wq := &w.amxPacked()[cb*p.stripBytes(w)]
+	sp := getStages()
+	defer stagePool.Put(sp)
+	x := &p.xb[p0*32*p.K]
+	if !padded {
+		amxQ8Block(&amxTileCfg, x, 2*p.K, wq, p.chunks, &dst[0], 4*ld, left, bias, &sp.at()[0], pf.at, pf.lines, pf.per)
+		return
+	}
+	blk := blockPool.Get().(*[32 * 32]float32)
+	amxQ8Block(&amxTileCfg, x, 2*p.K, wq, p.chunks, &blk[0], 4*32, 0, bias, &sp.at()[0], pf.at, pf.lines, pf.per)
+	for r := range p.T - 32*p0 {
+		copy(dst[r*ld:r*ld+32], blk[r*32:])
+	}
+	blockPool.Put(blk)
+}
+
+// stages is amxQ8Block's buffer: two 2 KiB stages of bf16 B tiles, with
+// room to start them on a cache line.
+type stages [2048 + 32]uint16
+
+// at returns the 2048 values from the first 64-byte boundary on.
+func (s *stages) at() []uint16 {
+	off := (64 - int(uintptr(unsafe.Pointer(&s[0]))%64)) % 64 / 2
+	return s[off : off+2048]
+}
+
+var stagePool = sync.Pool{New: func() any { return new(stages) }}
+
+func getStages() *stages { return stagePool.Get().(*stages) }
 
 // rows multiplies the bf16 strips w0, w1 of one 32-column block by the
 // activations' rows [32·p0, min(32·p1, T)) into dst, row 32·p0 at

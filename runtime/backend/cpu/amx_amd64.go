@@ -49,3 +49,12 @@ func dequantQ8AMX(dst *uint16, src *byte, tiles int)
 //
 //go:noescape
 func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, rows int, bias *float32)
+
+// amxQ8Block is amxMM for one 32-row block plus bf16Rows for the left
+// (0–2) rows after it, for a q8_0 weight's column block wq in amxPacked,
+// converting it to bf16 chunk by chunk in buf (2048 values: two stages
+// that stay in L1) while the tiles multiply; see amx_amd64.s. The sums
+// are amxMM's and bf16Rows', bit for bit.
+//
+//go:noescape
+func amxQ8Block(cfg *[64]byte, x *uint16, ldx int, wq *byte, chunks int, out *float32, ldo int, left int, bias *float32, buf *uint16, pf *byte, pfLines, pfPer int)

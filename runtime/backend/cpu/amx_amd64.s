@@ -312,3 +312,250 @@ rowchunk:
 rowsdone:
 	VZEROUPPER
 	RET
+
+// DQ2ROWS(src, soff, dst, doff): two B-tile rows of a q8_0 tile (64 int8
+// at soff(src), the scales spread in Z28 and Z29) to bf16 at doff(dst):
+// one iteration of dequantQ8AMX's loop, the same instructions.
+#define DQ2ROWS(src, soff, dst, doff) \
+	VPMOVSXBD (soff)(src), Z1; \
+	VPMOVSXBD (soff+16)(src), Z2; \
+	VPMOVSXBD (soff+32)(src), Z4; \
+	VPMOVSXBD (soff+48)(src), Z5; \
+	VCVTDQ2PS Z1, Z1; \
+	VCVTDQ2PS Z2, Z2; \
+	VCVTDQ2PS Z4, Z4; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS Z28, Z1, Z1; \
+	VMULPS Z29, Z2, Z2; \
+	VMULPS Z28, Z4, Z4; \
+	VMULPS Z29, Z5, Z5; \
+	VCVTNE2PS2BF16(1, 2, 3); \
+	VCVTNE2PS2BF16(4, 5, 6); \
+	VMOVDQU16 Z3, (doff)(dst); \
+	VMOVDQU16 Z6, (doff+64)(dst)
+
+// DQTILE(src, dst, doff): the q8_0 tile at src (amxPacked) to a 1 KiB
+// bf16 B tile at doff(dst), as dequantQ8AMX turns it.
+#define DQTILE(src, dst, doff) \
+	VCVTPH2PS 512(src), Z0; \
+	VPERMPS Z0, Z30, Z28; \
+	VPERMPS Z0, Z31, Z29; \
+	DQ2ROWS(src, 0, dst, doff); \
+	DQ2ROWS(src, 64, dst, doff+128); \
+	DQ2ROWS(src, 128, dst, doff+256); \
+	DQ2ROWS(src, 192, dst, doff+384); \
+	DQ2ROWS(src, 256, dst, doff+512); \
+	DQ2ROWS(src, 320, dst, doff+640); \
+	DQ2ROWS(src, 384, dst, doff+768); \
+	DQ2ROWS(src, 448, dst, doff+896)
+
+// LPAIR1(off, a0, a1): bf16Rows' ROWPAIR for the leftover row at R12,
+// from the bf16 B tiles at AX and CX.
+#define LPAIR1(off, a0, a1) \
+	VPBROADCASTD (off/16)(R12), Z7; \
+	VMOVDQU32 (off)(AX), Z8; \
+	VMOVDQU32 (off)(CX), Z9; \
+	VDPBF16PS(8, 7, a0); \
+	VDPBF16PS(9, 7, a1)
+
+// LPAIR2(off, a0, a1, b0, b1): LPAIR1 for the leftover rows at R12 and
+// R12+DX, the weight pairs loaded once.
+#define LPAIR2(off, a0, a1, b0, b1) \
+	VMOVDQU32 (off)(AX), Z8; \
+	VMOVDQU32 (off)(CX), Z9; \
+	VPBROADCASTD (off/16)(R12), Z7; \
+	VDPBF16PS(8, 7, a0); \
+	VDPBF16PS(9, 7, a1); \
+	VPBROADCASTD (off/16)(R12)(DX*1), Z7; \
+	VDPBF16PS(8, 7, b0); \
+	VDPBF16PS(9, 7, b1)
+
+// LSUM(a0, a1, a2, a3, a4, a5, a6, a7): bf16Rows' closing sums of one
+// row's four accumulator pairs, into a0 and a1.
+#define LSUM(a0, a1, a2, a3, a4, a5, a6, a7) \
+	VADDPS a2, a0, a0; \
+	VADDPS a3, a1, a1; \
+	VADDPS a6, a4, a4; \
+	VADDPS a7, a5, a5; \
+	VADDPS a4, a0, a0; \
+	VADDPS a5, a1, a1
+
+// func amxQ8Block(cfg *[64]byte, x *uint16, ldx int, wq *byte, chunks int, out *float32, ldo int, left int, bias *float32, buf *uint16, pf *byte, pfLines, pfPer int)
+// One 32×32 block of out (ldo bytes between rows) = the 32 rows of x
+// (bf16, ldx bytes apart) · wᵀ (+ bias's 32 values unless nil), for a
+// q8_0 weight's column block wq in amxPacked (its two strips of chunks
+// q8_0 tiles each, one after the other), and the left (0, 1 or 2) rows
+// of x right after those 32 into the rows of out right after the block.
+//
+// It is amxMM for one row block plus bf16Rows for the left rows, with the
+// weight turned into bf16 tiles chunk by chunk (dequantQ8AMX's
+// instructions) in buf, two stages of 2 KiB that stay in L1: the next
+// chunk's conversion and the left rows' VDPBF16PS run on the vector units
+// while the tiles multiply the current chunk, instead of converting the
+// whole strips into L2 first. Every sum is amxMM's and bf16Rows',
+// operation for operation, so the bits are theirs. Prefetch as amxMM.
+TEXT ·amxQ8Block(SB), NOSPLIT, $0-104
+	MOVQ cfg+0(FP), SI
+	LDTILECFG_SI
+	VMOVDQU32 q8PairIdx<>+0(SB), Z30
+	VMOVDQU32 q8PairIdx<>+64(SB), Z31
+	MOVQ wq+24(FP), R8
+	MOVQ chunks+32(FP), R11
+	IMUL3Q $544, R11, R9
+	ADDQ R8, R9
+	MOVQ buf+72(FP), AX
+	LEAQ 2048(AX), R10
+	// Chunk 0's two tiles into the first stage.
+	DQTILE(R8, AX, 0)
+	DQTILE(R9, AX, 1024)
+	ADDQ $544, R8
+	ADDQ $544, R9
+	MOVQ bias+64(FP), BX
+	TESTQ BX, BX
+	JZ qnobias
+	XORQ DX, DX
+	TILELOADD(0, 3, 2)
+	TILELOADD(2, 3, 2)
+	ADDQ $64, BX
+	TILELOADD(1, 3, 2)
+	TILELOADD(3, 3, 2)
+	MOVQ bias+64(FP), BX
+	VMOVUPS (BX), Z12
+	VMOVUPS 64(BX), Z13
+	VMOVUPS (BX), Z20
+	VMOVUPS 64(BX), Z21
+	JMP qsums
+qnobias:
+	TILEZERO(0)
+	TILEZERO(1)
+	TILEZERO(2)
+	TILEZERO(3)
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+qsums:
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	MOVQ ldx+16(FP), DX
+	MOVQ x+8(FP), BX
+	MOVQ DX, DI
+	SHLQ $4, DI
+	ADDQ BX, DI
+	MOVQ DX, R12
+	SHLQ $5, R12
+	ADDQ BX, R12
+	MOVQ $64, SI
+	MOVQ pf+80(FP), R15
+	MOVQ pfLines+88(FP), R13
+	MOVQ pfPer+96(FP), R14
+qchunk:
+	TESTQ R13, R13
+	JZ qpfdone
+	MOVQ R14, CX
+qpfloop:
+	PREFETCHT1 (R15)
+	ADDQ $64, R15
+	DECQ R13
+	JZ qpfdone
+	DECQ CX
+	JNZ qpfloop
+qpfdone:
+	LEAQ 1024(AX), CX
+	TILELOADD(4, 3, 2)
+	TILELOADD(5, 7, 2)
+	TILELOADD(6, 0, 6)
+	TILELOADD(7, 1, 6)
+	TDPBF16PS(0, 4, 6)
+	TDPBF16PS(1, 4, 7)
+	TDPBF16PS(2, 5, 6)
+	TDPBF16PS(3, 5, 7)
+	CMPQ left+56(FP), $1
+	JLT qnext
+	JEQ qleft1
+	LPAIR2(0, 12, 13, 20, 21)
+	LPAIR2(64, 14, 15, 22, 23)
+	LPAIR2(128, 16, 17, 24, 25)
+	LPAIR2(192, 18, 19, 26, 27)
+	LPAIR2(256, 12, 13, 20, 21)
+	LPAIR2(320, 14, 15, 22, 23)
+	LPAIR2(384, 16, 17, 24, 25)
+	LPAIR2(448, 18, 19, 26, 27)
+	LPAIR2(512, 12, 13, 20, 21)
+	LPAIR2(576, 14, 15, 22, 23)
+	LPAIR2(640, 16, 17, 24, 25)
+	LPAIR2(704, 18, 19, 26, 27)
+	LPAIR2(768, 12, 13, 20, 21)
+	LPAIR2(832, 14, 15, 22, 23)
+	LPAIR2(896, 16, 17, 24, 25)
+	LPAIR2(960, 18, 19, 26, 27)
+	JMP qnext
+qleft1:
+	LPAIR1(0, 12, 13)
+	LPAIR1(64, 14, 15)
+	LPAIR1(128, 16, 17)
+	LPAIR1(192, 18, 19)
+	LPAIR1(256, 12, 13)
+	LPAIR1(320, 14, 15)
+	LPAIR1(384, 16, 17)
+	LPAIR1(448, 18, 19)
+	LPAIR1(512, 12, 13)
+	LPAIR1(576, 14, 15)
+	LPAIR1(640, 16, 17)
+	LPAIR1(704, 18, 19)
+	LPAIR1(768, 12, 13)
+	LPAIR1(832, 14, 15)
+	LPAIR1(896, 16, 17)
+	LPAIR1(960, 18, 19)
+qnext:
+	ADDQ $64, BX
+	ADDQ $64, DI
+	ADDQ $64, R12
+	DECQ R11
+	JZ qdone
+	// The next chunk into the other stage while the tiles multiply.
+	DQTILE(R8, R10, 0)
+	DQTILE(R9, R10, 1024)
+	ADDQ $544, R8
+	ADDQ $544, R9
+	XCHGQ AX, R10
+	JMP qchunk
+qdone:
+	MOVQ ldo+48(FP), DX
+	MOVQ out+40(FP), BX
+	TILESTORED(0, 3, 2)
+	ADDQ $64, BX
+	TILESTORED(1, 3, 2)
+	MOVQ DX, DI
+	SHLQ $4, DI
+	ADDQ out+40(FP), DI
+	TILESTORED(2, 7, 2)
+	ADDQ $64, DI
+	TILESTORED(3, 7, 2)
+	TILERELEASE
+	CMPQ left+56(FP), $1
+	JLT qret
+	MOVQ DX, DI
+	SHLQ $5, DI
+	ADDQ out+40(FP), DI
+	LSUM(Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19)
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	CMPQ left+56(FP), $1
+	JEQ qret
+	LSUM(Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27)
+	VMOVUPS Z20, (DI)(DX*1)
+	VMOVUPS Z21, 64(DI)(DX*1)
+qret:
+	VZEROUPPER
+	RET

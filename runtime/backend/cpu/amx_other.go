@@ -15,6 +15,10 @@ func dequantQ8AMX(dst *uint16, src *byte, tiles int) {
 	panic("cpu: dequantQ8AMX without AMX support")
 }
 
+func amxQ8Block(cfg *[64]byte, x *uint16, ldx int, wq *byte, chunks int, out *float32, ldo int, left int, bias *float32, buf *uint16, pf *byte, pfLines, pfPer int) {
+	panic("cpu: amxQ8Block without AMX support")
+}
+
 func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, rows int, bias *float32) {
 	panic("cpu: bf16Rows without AVX512-BF16 support")
 }

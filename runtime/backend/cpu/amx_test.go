@@ -422,3 +422,80 @@ func TestSwiGLU(t *testing.T) {
 		t.Errorf("gate 64 rows, up 32: %v, want a shape error", err)
 	}
 }
+
+// TestAMXQ8BlockMatchesStrips: the q8_0 products amxQ8Block takes (one
+// row block a task, with one or two rows past it, or one padded block)
+// give the bits the strips and rows give, through MatMul and SwiGLU, on
+// one and two threads, with and without bias and prefetch; and the
+// shapes chosen do reach it.
+func TestAMXQ8BlockMatchesStrips(t *testing.T) {
+	if !amxAvailable() {
+		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): amxQ8Block cannot run")
+	}
+	defer func(v int64, f bool) { amxPrefetchMin, amxFuseQ8 = v, f }(amxPrefetchMin, amxFuseQ8)
+	r := rand.New(rand.NewPCG(21, 21))
+	for _, threads := range []int{1, 2} {
+		be := New(threads)
+		if err := be.SetBF16Matmul(true); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []struct {
+			T, K, N int
+			fused   bool // some task runs on amxQ8Block
+		}{
+			{32, 64, 96, true},     // one whole block
+			{33, 64, 256, true},    // a block step: 32 rows and the slot before
+			{33, 96, 512, true},    //
+			{34, 128, 256, true},   // two rows past the block
+			{16, 64, 96, true},     // lm_head on a few rows: padded
+			{45, 64, 96, true},     // a whole block, then a padded one
+			{45, 64, 256, false},   // both blocks in one task: strips
+			{65, 64, 32, true},     // three tasks, the last one row (bf16Rows alone)
+			{1, 32, 32, false},     // one row: bf16Rows alone
+			{320, 128, 256, false}, // many blocks a task: strips
+		} {
+			p := be.amxPlan(make([]float32, s.T*s.K), s.T, s.K, s.N)
+			fused := false
+			w := &wtensor{format: backend.WeightQ8_0}
+			for task := range p.tasks() {
+				_, p0, p1 := p.task(task)
+				_, _, ok := p.fusedQ8(w, p0, p1)
+				fused = fused || ok
+			}
+			p.done()
+			if fused != s.fused {
+				t.Fatalf("threads=%d %v: fused=%v, want %v", threads, s, fused, s.fused)
+			}
+			x, _ := be.Wrap(randWeights(r, s.T*s.K, 1), s.T, s.K)
+			wa := newWeight(t, be, backend.WeightQ8_0, randWeights(r, s.N*s.K, 0.1), s.N, s.K)
+			wb := newWeight(t, be, backend.WeightQ8_0, randWeights(r, s.N*s.K, 0.1), s.N, s.K)
+			bias, _ := be.Wrap(randWeights(r, s.N, 1), 1, s.N)
+			for _, pfMin := range []int64{0, 1 << 62} {
+				amxPrefetchMin = pfMin
+				run := func(fuse bool) [3][]float32 {
+					amxFuseQ8 = fuse
+					var res [3]backend.Tensor
+					for i := range res {
+						res[i], _ = be.Alloc(s.T, s.N)
+					}
+					poisonBF16Pool(s.T, s.K)
+					if err := errors.Join(be.MatMul(res[0], x, wa, nil), be.MatMul(res[1], x, wb, bias)); err != nil {
+						t.Fatal(err)
+					}
+					if ok, err := be.SwiGLU(res[2], x, wa, wb); !ok || err != nil {
+						t.Fatalf("SwiGLU = %v, %v", ok, err)
+					}
+					return [3][]float32{Data(res[0]), Data(res[1]), Data(res[2])}
+				}
+				want, got := run(false), run(true)
+				for i, name := range []string{"MatMul", "MatMul with bias", "SwiGLU"} {
+					for j, v := range got[i] {
+						if math.Float32bits(v) != math.Float32bits(want[i][j]) {
+							t.Fatalf("threads=%d %v prefetch=%v %s: value %d (row %d) fused %g, strips %g", threads, s, pfMin == 0, name, j, j/s.N, v, want[i][j])
+						}
+					}
+				}
+			}
+		}
+	}
+}

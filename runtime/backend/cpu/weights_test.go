@@ -237,6 +237,8 @@ func BenchmarkMatMulStored(b *testing.B) {
 			{"64x896x896", 64, 896, 896},
 			{"65x896x4864", 65, 896, 4864}, // a cached block step: 64 masks and the slot before
 			{"65x4864x896", 65, 4864, 896},
+			{"33x896x4864", 33, 896, 4864}, // a cached block step at Fast-dLLM's blocks of 32
+			{"33x4864x896", 33, 4864, 896},
 		} {
 			b.Run(string(f)+"/"+s.name, func(b *testing.B) {
 				be, f := benchBackend(b, f)
@@ -272,31 +274,37 @@ func BenchmarkMatMulStored(b *testing.B) {
 // larger than the caches, so it measures decoding from memory as well as
 // the kernels.
 func BenchmarkLMHeadStored(b *testing.B) {
-	const T, K, N = 64, 896, 151936
+	const K, N = 896, 151936
 	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0, amxBench, amxQ8Bench} {
-		b.Run(string(f), func(b *testing.B) {
-			be, f := benchBackend(b, f)
-			r := rand.New(rand.NewPCG(1, 2))
-			x, _ := be.Wrap(randWeights(r, T*K, 1), T, K)
-			raw, _ := quant.Encode(f, randWeights(r, N*K, 0.02), N, K)
-			w, err := be.UploadWeight(raw, f, N, K)
-			if err != nil {
-				b.Fatal(err)
+		for _, T := range []int{64, 16} {
+			name := string(f)
+			if T != 64 {
+				name += fmt.Sprintf("/%drows", T) // a block step's masked rows
 			}
-			out, _ := be.Alloc(T, N)
-			if err := be.MatMul(out, x, w, nil); err != nil { // as in BenchmarkMatMulStored
-				b.Fatal(err)
-			}
-			c0 := cpuSeconds()
-			for b.Loop() {
-				if err := be.MatMul(out, x, w, nil); err != nil {
+			b.Run(name, func(b *testing.B) {
+				be, f := benchBackend(b, f)
+				r := rand.New(rand.NewPCG(1, 2))
+				x, _ := be.Wrap(randWeights(r, T*K, 1), T, K)
+				raw, _ := quant.Encode(f, randWeights(r, N*K, 0.02), N, K)
+				w, err := be.UploadWeight(raw, f, N, K)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			flops := 2 * float64(T*K*N) * float64(b.N)
-			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			b.ReportMetric(flops/(cpuSeconds()-c0)/1e9, "GFLOP/cpu-s")
-		})
+				out, _ := be.Alloc(T, N)
+				if err := be.MatMul(out, x, w, nil); err != nil { // as in BenchmarkMatMulStored
+					b.Fatal(err)
+				}
+				c0 := cpuSeconds()
+				for b.Loop() {
+					if err := be.MatMul(out, x, w, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				flops := 2 * float64(T*K*N) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(flops/(cpuSeconds()-c0)/1e9, "GFLOP/cpu-s")
+			})
+		}
 	}
 }
 
