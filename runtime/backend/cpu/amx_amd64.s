@@ -313,10 +313,11 @@ rowsdone:
 	VZEROUPPER
 	RET
 
-// DQ2ROWS(src, soff, dst, doff): two B-tile rows of a q8_0 tile (64 int8
-// at soff(src), the scales spread in Z28 and Z29) to bf16 at doff(dst):
-// one iteration of dequantQ8AMX's loop, the same instructions.
-#define DQ2ROWS(src, soff, dst, doff) \
+// DQ2ROWS(src, soff, dst, doff, s0, s1): two B-tile rows of a q8_0 tile
+// (64 int8 at soff(src), the 16 column scales spread in s0 and s1 as
+// DQSCALES leaves them) to bf16 at doff(dst): one iteration of
+// dequantQ8AMX's loop, the same instructions.
+#define DQ2ROWS(src, soff, dst, doff, s0, s1) \
 	VPMOVSXBD (soff)(src), Z1; \
 	VPMOVSXBD (soff+16)(src), Z2; \
 	VPMOVSXBD (soff+32)(src), Z4; \
@@ -325,29 +326,36 @@ rowsdone:
 	VCVTDQ2PS Z2, Z2; \
 	VCVTDQ2PS Z4, Z4; \
 	VCVTDQ2PS Z5, Z5; \
-	VMULPS Z28, Z1, Z1; \
-	VMULPS Z29, Z2, Z2; \
-	VMULPS Z28, Z4, Z4; \
-	VMULPS Z29, Z5, Z5; \
+	VMULPS s0, Z1, Z1; \
+	VMULPS s1, Z2, Z2; \
+	VMULPS s0, Z4, Z4; \
+	VMULPS s1, Z5, Z5; \
 	VCVTNE2PS2BF16(1, 2, 3); \
 	VCVTNE2PS2BF16(4, 5, 6); \
 	VMOVDQU16 Z3, (doff)(dst); \
 	VMOVDQU16 Z6, (doff+64)(dst)
 
+// DQSCALES(src, s0, s1): the q8_0 tile at src's 16 float16 column scales,
+// each twice, in s0 (columns 0–7) and s1 (8–15).
+#define DQSCALES(src, s0, s1) \
+	VCVTPH2PS 512(src), Z0; \
+	VPERMPS Z0, Z30, s0; \
+	VPERMPS Z0, Z31, s1
+
+// DQQUARTER(src, q, dst, doff, s0, s1): rows 4q to 4q+3 of the q8_0 tile
+// at src to bf16 at doff(dst).
+#define DQQUARTER(src, q, dst, doff, s0, s1) \
+	DQ2ROWS(src, 128*q, dst, doff+256*q, s0, s1); \
+	DQ2ROWS(src, 128*q+64, dst, doff+256*q+128, s0, s1)
+
 // DQTILE(src, dst, doff): the q8_0 tile at src (amxPacked) to a 1 KiB
 // bf16 B tile at doff(dst), as dequantQ8AMX turns it.
 #define DQTILE(src, dst, doff) \
-	VCVTPH2PS 512(src), Z0; \
-	VPERMPS Z0, Z30, Z28; \
-	VPERMPS Z0, Z31, Z29; \
-	DQ2ROWS(src, 0, dst, doff); \
-	DQ2ROWS(src, 64, dst, doff+128); \
-	DQ2ROWS(src, 128, dst, doff+256); \
-	DQ2ROWS(src, 192, dst, doff+384); \
-	DQ2ROWS(src, 256, dst, doff+512); \
-	DQ2ROWS(src, 320, dst, doff+640); \
-	DQ2ROWS(src, 384, dst, doff+768); \
-	DQ2ROWS(src, 448, dst, doff+896)
+	DQSCALES(src, Z28, Z29); \
+	DQQUARTER(src, 0, dst, doff, Z28, Z29); \
+	DQQUARTER(src, 1, dst, doff, Z28, Z29); \
+	DQQUARTER(src, 2, dst, doff, Z28, Z29); \
+	DQQUARTER(src, 3, dst, doff, Z28, Z29)
 
 // LPAIR1(off, a0, a1): bf16Rows' ROWPAIR for the leftover row at R12,
 // from the bf16 B tiles at AX and CX.
@@ -390,9 +398,9 @@ rowsdone:
 // It is amxMM for one row block plus bf16Rows for the left rows, with the
 // weight turned into bf16 tiles chunk by chunk (dequantQ8AMX's
 // instructions) in buf, two stages of 2 KiB that stay in L1: the next
-// chunk's conversion and the left rows' VDPBF16PS run on the vector units
-// while the tiles multiply the current chunk, instead of converting the
-// whole strips into L2 first. Every sum is amxMM's and bf16Rows',
+// chunk's conversion, issued between the current chunk's four products,
+// and the left rows' VDPBF16PS run on the vector units while the tiles
+// multiply, instead of converting the whole strips into L2 first. Every sum is amxMM's and bf16Rows',
 // operation for operation, so the bits are theirs. Prefetch as amxMM.
 TEXT ·amxQ8Block(SB), NOSPLIT, $0-104
 	MOVQ cfg+0(FP), SI
@@ -476,10 +484,31 @@ qpfdone:
 	TILELOADD(5, 7, 2)
 	TILELOADD(6, 0, 6)
 	TILELOADD(7, 1, 6)
+	CMPQ R11, $1
+	JEQ qlast
+	// The next chunk into the other stage, between the products, so the
+	// vector units convert while the tiles multiply.
+	TDPBF16PS(0, 4, 6)
+	DQSCALES(R8, Z28, Z29)
+	DQQUARTER(R8, 0, R10, 0, Z28, Z29)
+	DQQUARTER(R8, 1, R10, 0, Z28, Z29)
+	TDPBF16PS(1, 4, 7)
+	DQQUARTER(R8, 2, R10, 0, Z28, Z29)
+	DQQUARTER(R8, 3, R10, 0, Z28, Z29)
+	TDPBF16PS(2, 5, 6)
+	DQSCALES(R9, Z10, Z11)
+	DQQUARTER(R9, 0, R10, 1024, Z10, Z11)
+	DQQUARTER(R9, 1, R10, 1024, Z10, Z11)
+	TDPBF16PS(3, 5, 7)
+	DQQUARTER(R9, 2, R10, 1024, Z10, Z11)
+	DQQUARTER(R9, 3, R10, 1024, Z10, Z11)
+	JMP qleft
+qlast:
 	TDPBF16PS(0, 4, 6)
 	TDPBF16PS(1, 4, 7)
 	TDPBF16PS(2, 5, 6)
 	TDPBF16PS(3, 5, 7)
+qleft:
 	CMPQ left+56(FP), $1
 	JLT qnext
 	JEQ qleft1
@@ -521,15 +550,11 @@ qnext:
 	ADDQ $64, BX
 	ADDQ $64, DI
 	ADDQ $64, R12
-	DECQ R11
-	JZ qdone
-	// The next chunk into the other stage while the tiles multiply.
-	DQTILE(R8, R10, 0)
-	DQTILE(R9, R10, 1024)
 	ADDQ $544, R8
 	ADDQ $544, R9
 	XCHGQ AX, R10
-	JMP qchunk
+	DECQ R11
+	JNZ qchunk
 qdone:
 	MOVQ ldo+48(FP), DX
 	MOVQ out+40(FP), BX

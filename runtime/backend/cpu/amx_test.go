@@ -499,3 +499,59 @@ func TestAMXQ8BlockMatchesStrips(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQ8BlockStep is a cached block step's q8_0 products on the
+// tiles (32 rows and the slot before; lm_head's 16 masked rows) with the
+// weight converted chunk by chunk in amxQ8Block (fused) or into whole
+// strips first (strips). Sixteen weights in turn (four for the lm_head
+// slice), so they come from memory as a model's layers do. ns/product
+// counts the 16×32 weight tiles times the two row tiles.
+func BenchmarkQ8BlockStep(b *testing.B) {
+	be := New(0)
+	if err := be.SetBF16Matmul(true); err != nil {
+		b.Skip("no AMX-BF16 tiles on this CPU (or a purego build): ", err)
+	}
+	defer func(f bool) { amxFuseQ8 = f }(amxFuseQ8)
+	for _, s := range []struct {
+		name       string
+		T, K, N, L int
+	}{
+		{"33x896x4864", 33, 896, 4864, 16},
+		{"33x4864x896", 33, 4864, 896, 16},
+		{"16x896x37984", 16, 896, 37984, 4}, // a quarter of lm_head
+	} {
+		r := rand.New(rand.NewPCG(1, 2))
+		x, _ := be.Wrap(randWeights(r, s.T*s.K, 1), s.T, s.K)
+		ws := make([]backend.Tensor, s.L)
+		for i := range ws {
+			raw, _ := quant.Encode(backend.WeightQ8_0, randWeights(r, s.N*s.K, 0.02), s.N, s.K)
+			ws[i], _ = be.UploadWeight(raw, backend.WeightQ8_0, s.N, s.K)
+		}
+		out, _ := be.Alloc(s.T, s.N)
+		for _, fuse := range []bool{false, true} {
+			name := s.name + "/strips"
+			if fuse {
+				name = s.name + "/fused"
+			}
+			b.Run(name, func(b *testing.B) {
+				amxFuseQ8 = fuse
+				for _, w := range ws { // packed once, as at load
+					if err := be.MatMul(out, x, w, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				c0 := cpuSeconds()
+				for b.Loop() {
+					for _, w := range ws {
+						if err := be.MatMul(out, x, w, nil); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				products := float64(b.N*s.L) * float64(s.N/16*s.K/32*2)
+				b.ReportMetric((cpuSeconds()-c0)*1e9/products, "cpu-ns/product")
+				b.ReportMetric(b.Elapsed().Seconds()*1e9/products, "ns/product")
+			})
+		}
+	}
+}
