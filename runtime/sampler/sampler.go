@@ -264,12 +264,16 @@ func (s *Sampler) StepBlocks(i int, logits []float32, vocab int, blocks []int) (
 		scores, chosen := s.topEntropy(logits, vocab, n, k)
 		return toCommits(scores, chosen), nil
 	}
+	k := CommitCount(n, i, s.steps, s.ts)
+	if s.opts.Alg == ConfidenceThreshold && blocks != nil && s.opts.Temperature <= 0 {
+		scores := s.blockScores(logits, vocab, blocks, k)
+		return toCommits(scores, blockOrder(scores, blocks, k, s.opts.Threshold)), nil
+	}
 	all := make([]int, n)
 	for j := range all {
 		all[j] = j
 	}
 	scores := s.sampleSlots(logits, vocab, all)
-	k := CommitCount(n, i, s.steps, s.ts)
 	if s.opts.Alg == ConfidenceThreshold {
 		if blocks != nil {
 			return toCommits(scores, blockOrder(scores, blocks, k, s.opts.Threshold)), nil
@@ -410,6 +414,48 @@ func toCommits(scores []slotScore, chosen []int) []Commit {
 		out[j] = Commit{Slot: slot, Token: scores[slot].token, Confidence: scores[slot].prob}
 	}
 	return out
+}
+
+// blockScores scores, for blockOrder, only the slots it can take: the
+// first block's, then each further block's while the slots scored so far
+// number fewer than blockOrder takes (the schedule floor k, the first
+// block's slots above the threshold, at least one). The other slots get
+// the lowest confidence and are never reached, since blockOrder takes
+// slots in block order. Their rows are often stale: under the dual cache
+// a later block keeps the last refresh's logits, so scoring them again at
+// every step of the active block only repeated an exponential sum over
+// the vocabulary per slot. Without random draws (temperature 0) a slot's
+// score depends on its own row alone, so the commits are the ones scoring
+// every slot gives.
+func (s *Sampler) blockScores(logits []float32, vocab int, blocks []int, k int) []slotScore {
+	n := len(blocks)
+	scores := make([]slotScore, n)
+	for j := range scores {
+		scores[j].conf = math.Inf(-1)
+	}
+	need := max(k, 1)
+	for lo := 0; lo < n && lo < need; {
+		hi := lo
+		for hi < n && blocks[hi] == blocks[lo] {
+			hi++
+		}
+		slots := make([]int, hi-lo)
+		for j := range slots {
+			slots[j] = lo + j
+		}
+		copy(scores[lo:hi], s.sampleSlots(logits, vocab, slots))
+		if lo == 0 {
+			above := 0
+			for _, sc := range scores[:hi] {
+				if sc.conf > s.opts.Threshold {
+					above++
+				}
+			}
+			need = max(k, above, 1)
+		}
+		lo = hi
+	}
+	return scores
 }
 
 // blockOrder is confidence_threshold over blocks: every slot of the first

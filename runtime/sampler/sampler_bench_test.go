@@ -46,4 +46,23 @@ func BenchmarkStep(b *testing.B) {
 			b.ReportMetric((cpuSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
+	// Fast-dLLM's per-block schedule: two blocks of 32 slots, the second
+	// not yet active (under the dual cache, the last refresh's rows).
+	blocks := make([]int, slots)
+	for j := range blocks {
+		blocks[j] = j / 32
+	}
+	b.Run("confidence_threshold/blocks", func(b *testing.B) {
+		s, err := New(Options{Alg: ConfidenceThreshold}, slots, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c0 := cpuSeconds()
+		for b.Loop() {
+			if _, err := s.StepBlocks(1, lg, vocab, blocks); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric((cpuSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
+	})
 }

@@ -618,3 +618,61 @@ func TestTopEntropyMatchesFull(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockScoresCommitLikeEverySlot: confidence_threshold over blocks
+// scores only the blocks blockOrder can reach, and commits what scoring
+// every slot commits (tokens and probabilities too), over random rows,
+// block layouts, thresholds and schedule floors; rows of blocks past the
+// reach are NaN here, so scoring one would show.
+func TestBlockScoresCommitLikeEverySlot(t *testing.T) {
+	const vocab = 64
+	r := rand.New(rand.NewPCG(5, 5))
+	skipped := 0
+	for trial := range 400 {
+		n := 1 + r.IntN(12)
+		blocks := make([]int, n)
+		b := r.IntN(3)
+		for j := range blocks {
+			if j > 0 && r.IntN(3) == 0 {
+				b++
+			}
+			blocks[j] = b
+		}
+		lg := make([]float32, n*vocab)
+		for j := range lg {
+			lg[j] = float32(r.NormFloat64() * (1 + 4*r.Float64()))
+		}
+		opts := Options{Alg: ConfidenceThreshold, Threshold: []float64{0.05, 0.3, 0.9, 0.999}[r.IntN(4)], EOSPenalty: float64(r.IntN(2)), EOSTokenID: 3}
+		steps := 1 + r.IntN(2*n)
+		step := r.IntN(steps)
+		all := make([]int, n)
+		for j := range all {
+			all[j] = j
+		}
+		s := newSampler(t, opts, steps)
+		k := CommitCount(n, step, steps, s.ts)
+		want := toCommits(s.sampleSlots(lg, vocab, all), blockOrder(s.sampleSlots(lg, vocab, all), blocks, k, s.opts.Threshold))
+		// Poison the rows blockScores must not need.
+		reach := 0
+		for _, sc := range s.blockScores(lg, vocab, blocks, k) {
+			if !math.IsInf(sc.conf, -1) {
+				reach++
+			}
+		}
+		poisoned := slices.Clone(lg)
+		for j := reach * vocab; j < len(poisoned); j++ {
+			poisoned[j] = float32(math.NaN())
+		}
+		skipped += n - reach
+		got, err := newSampler(t, opts, steps).StepBlocks(step, poisoned, vocab, blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d: blocks %v, k %d, τ %g: commits %v, scoring every slot %v", trial, blocks, k, opts.Threshold, got, want)
+		}
+	}
+	if skipped == 0 {
+		t.Fatal("no trial left a block unscored")
+	}
+}
