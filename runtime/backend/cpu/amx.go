@@ -100,7 +100,8 @@ const amxQ8TileBytes = 512 + 32
 //   - q8_0 weights: the same order of the blocks' int8 values, 512 bytes,
 //     then the 16 columns' scales (float16) for these 32 values of K, the
 //     stored format's size; dequantQ8AMX turns a strip of them into bf16
-//     tiles just before they are multiplied.
+//     tiles just before they are multiplied, or amxQ8Block a chunk at a
+//     time.
 //
 // It lives outside the Go heap and is freed with the tensor.
 func (w *wtensor) amxPacked() []byte {
@@ -257,7 +258,9 @@ func pooled(n int) ([]uint16, *[]uint16) {
 // bias. A q8_0 weight's two 16-column strips are first turned into bf16
 // tiles in the task's scratch (dequantQ8AMX: 2·K·32 bytes, in L2), so
 // the weight is read from memory at its stored size and multiplied at
-// the tiles' rate.
+// the tiles' rate; a task of one row block (a cached block step, lm_head
+// on a few rows) converts it chunk by chunk beside the tiles instead
+// (fusedQ8, amxQ8Block).
 func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
 	p := b.amxPlan(x, T, K, N)
 	defer p.done()
