@@ -172,7 +172,25 @@ func LoadWith(cfg Config, src WeightSource, be backend.Backend, opts LoadOptions
 			}
 		}
 	}
+	if p, ok := be.(matmulPreparer); ok {
+		p.PrepareMatMul(m.lmHead)
+		for i := range m.layers {
+			l := &m.layers[i]
+			for _, w := range []backend.Tensor{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+				p.PrepareMatMul(w)
+			}
+		}
+	}
 	return m, nil
+}
+
+// matmulPreparer is a backend that readies a weight for its products
+// ahead of the first one (the CPU backend's AMX tile layout, seconds of
+// repacking for a 7B model). Load calls it for every weight a matmul
+// reads, so that time is the load's and the first completion does not
+// wait for it; the embedding table, only looked up, is left as it is.
+type matmulPreparer interface {
+	PrepareMatMul(w backend.Tensor)
 }
 
 // Config returns the model's configuration.

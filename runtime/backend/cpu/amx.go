@@ -36,6 +36,18 @@ func (b *Backend) SetBF16Matmul(on bool) error {
 	return nil
 }
 
+// PrepareMatMul readies the weight w for the products it will be in now
+// rather than at the first one: on the AMX tiles (SetBF16Matmul on), a
+// weight they take is repacked into their layout (amxPacked), which for
+// a 7B model's weights is seconds of work that would otherwise delay the
+// first completion after a server starts. The bits of every product are
+// the same either way. Elsewhere, and for other tensors, it does nothing.
+func (b *Backend) PrepareMatMul(t backend.Tensor) {
+	if w, ok := t.(*wtensor); ok && b.bf16 && amxUsable(w) {
+		w.amxPacked()
+	}
+}
+
 // BF16Matmul reports whether matmuls with bf16 weights run on AMX tiles.
 func (b *Backend) BF16Matmul() bool { return b.bf16 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
@@ -553,5 +554,61 @@ func BenchmarkQ8BlockStep(b *testing.B) {
 				b.ReportMetric(b.Elapsed().Seconds()*1e9/products, "ns/product")
 			})
 		}
+	}
+}
+
+// TestPrepareMatMul: on the tiles PrepareMatMul repacks a weight they
+// take at once (a disposable one's stored bytes handed back then, as at
+// a first product), and the products are those of a weight packed at its
+// first product; without the tiles, or for a weight they do not take,
+// it changes nothing.
+func TestPrepareMatMul(t *testing.T) {
+	if !amxAvailable() {
+		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): nothing to prepare")
+	}
+	be := New(2)
+	if err := be.SetBF16Matmul(true); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(31, 31))
+	const T, K, N = 33, 96, 64
+	x, _ := be.Wrap(randWeights(r, T*K, 1), T, K)
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0} {
+		wv := randWeights(r, N*K, 0.1)
+		raw, _ := quant.Encode(f, wv, N, K)
+		prepared, err := be.UploadDisposableWeight(slices.Clone(raw), f, N, K)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lazy, _ := be.UploadWeight(slices.Clone(raw), f, N, K)
+		be.PrepareMatMul(prepared)
+		pw := prepared.(*wtensor)
+		if pw.amx == nil || !pw.dropped {
+			t.Fatalf("%s: after PrepareMatMul packed=%v, stored bytes dropped=%v", f, pw.amx != nil, pw.dropped)
+		}
+		if lazy.(*wtensor).amx != nil {
+			t.Fatalf("%s: a weight packed before its first product without PrepareMatMul", f)
+		}
+		got, _ := be.Alloc(T, N)
+		want, _ := be.Alloc(T, N)
+		if err := errors.Join(be.MatMul(got, x, prepared, nil), be.MatMul(want, x, lazy, nil)); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range Data(got) {
+			if math.Float32bits(v) != math.Float32bits(Data(want)[i]) {
+				t.Fatalf("%s: value %d prepared %g, packed at the first product %g", f, i, v, Data(want)[i])
+			}
+		}
+	}
+	// Without the tiles, and a weight they do not take: untouched.
+	plain := New(1)
+	w := newWeight(t, plain, backend.WeightBF16, randWeights(r, N*K, 0.1), N, K)
+	plain.PrepareMatMul(w)
+	odd := newWeight(t, be, backend.WeightBF16, randWeights(r, 48*K, 0.1), 48, K)
+	be.PrepareMatMul(odd)
+	f32, _ := be.Wrap(randWeights(r, N*K, 0.1), N, K)
+	be.PrepareMatMul(f32)
+	if w.amx != nil || odd.amx != nil {
+		t.Fatalf("packed without the tiles (%v) or with 48 rows (%v)", w.amx != nil, odd.amx != nil)
 	}
 }
