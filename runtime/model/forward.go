@@ -406,9 +406,7 @@ func (m *Model) stack(s *scratch, a activations, ids, positions []int, kv func(i
 		k, v := kv(i)
 		steps = append(steps,
 			func() error { return be.RMSNorm(h, x, l.inNorm, eps) },
-			func() error { return be.MatMul(q, h, l.q, l.qBias) },
-			func() error { return be.MatMul(k, h, l.k, l.kBias) },
-			func() error { return be.MatMul(v, h, l.v, l.vBias) },
+			func() error { return m.qkv(q, k, v, h, l) },
 			func() error { return be.RoPE(q, cfg.NumHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
 			func() error { return be.RoPE(k, cfg.NumKVHeads, cfg.HeadDim, positions, cfg.RopeTheta) },
 			func() error { return attend(i, k, v) },
@@ -482,6 +480,33 @@ func lmRows(rows []int) (keep, at []int) {
 		at[j], _ = slices.BinarySearch(keep, r)
 	}
 	return keep, at
+}
+
+// matMulser is a backend that multiplies one input by several weights
+// in one pass (the CPU on AMX tiles: the input rounded to bf16 once, one
+// parallel region), bit for bit as separate MatMuls. It reports false,
+// doing nothing, for weights it cannot take that way.
+type matMulser interface {
+	MatMuls(outs []backend.Tensor, x backend.Tensor, ws, biases []backend.Tensor) (bool, error)
+}
+
+// qkv sets q, k and v to layer l's projections of h, in one pass where
+// the backend can.
+func (m *Model) qkv(q, k, v, h backend.Tensor, l *layer) error {
+	be := m.be
+	if f, ok := be.(matMulser); ok {
+		done, err := f.MatMuls([]backend.Tensor{q, k, v}, h, []backend.Tensor{l.q, l.k, l.v}, []backend.Tensor{l.qBias, l.kBias, l.vBias})
+		if done || err != nil {
+			return err
+		}
+	}
+	if err := be.MatMul(q, h, l.q, l.qBias); err != nil {
+		return err
+	}
+	if err := be.MatMul(k, h, l.k, l.kBias); err != nil {
+		return err
+	}
+	return be.MatMul(v, h, l.v, l.vBias)
 }
 
 // swiGLUer is a backend that runs the MLP's gate and up products and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -286,6 +287,45 @@ func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, 
 	})
 }
 
+// amxProduct is one of matmulsAMX's products: out = x·wᵀ (+ bias).
+type amxProduct struct {
+	w         *wtensor
+	out, bias []float32
+}
+
+// matmulsAMX is matmulAMX for several weights on the same x: x rounded
+// to bf16 once, and the weights' 32-column blocks, in order, one list of
+// tasks (the plan's column blocks are all of them).
+func (b *Backend) matmulsAMX(prods []amxProduct, x []float32, T, K int) {
+	first := make([]int, len(prods)+1) // prods[i]'s first column block
+	for i, pr := range prods {
+		first[i+1] = first[i] + pr.w.rows/32
+	}
+	locate := func(gcb int) (int, int) {
+		i := sort.SearchInts(first, gcb+1) - 1
+		return i, gcb - first[i]
+	}
+	p := b.amxPlan(x, T, K, 32*first[len(prods)])
+	defer p.done()
+	b.parallelTasksAhead(p.tasks(), func(task, next int) {
+		gcb, p0, p1 := p.task(task)
+		i, cb := locate(gcb)
+		pr := prods[i]
+		N := pr.w.rows
+		var bp *float32
+		if pr.bias != nil {
+			bp = &pr.bias[32*cb]
+		}
+		pf := amxPrefetch{}
+		if next >= 0 {
+			ngcb, _, _ := p.task(next)
+			ni, ncb := locate(ngcb)
+			pf = p.prefetchNext(prods[ni].w, ncb, ngcb == gcb, p0, p1)
+		}
+		p.mul(pr.out[p0*32*N+32*cb:], N, p0, p1, pr.w, cb, bp, pf)
+	})
+}
+
 // swiGLUAMX sets out to silu(x·gateᵀ) ⊙ (x·upᵀ) on the tiles: each task
 // multiplies a 32-column block of up into out and of gate into its
 // scratch, then applies SiLU in place (siluMulRows), so the [T, N] gate
@@ -390,12 +430,19 @@ type amxPrefetch struct {
 // memory streams the next task's block of w into L2 (unless it is this
 // one), so neither the conversion nor the tile loads wait for it.
 func (p *amxPlan) prefetch(w *wtensor, cb, next, p0, p1 int) amxPrefetch {
-	if next < 0 || amxResident.Load() <= amxPrefetchMin {
+	if next < 0 {
 		return amxPrefetch{}
 	}
 	ncb, _, _ := p.task(next)
-	if ncb == cb {
-		return amxPrefetch{} // the next task reads this block too
+	return p.prefetchNext(w, ncb, ncb == cb, p0, p1)
+}
+
+// prefetchNext is prefetch with the next task's weight w and column block
+// ncb given: none when same (the next task reads this task's block) or
+// the weights fit in the cache.
+func (p *amxPlan) prefetchNext(w *wtensor, ncb int, same bool, p0, p1 int) amxPrefetch {
+	if same || amxResident.Load() <= amxPrefetchMin {
+		return amxPrefetch{}
 	}
 	sb := p.stripBytes(w)
 	lines := sb / 64

@@ -612,3 +612,90 @@ func TestPrepareMatMul(t *testing.T) {
 		t.Fatalf("packed without the tiles (%v) or with 48 rows (%v)", w.amx != nil, odd.amx != nil)
 	}
 }
+
+// TestMatMulsMatchMatMul: MatMuls on the tiles gives each product
+// MatMul's bits (one pass, x rounded once, the weights' column blocks
+// one task list), over weight formats, row counts that take every path
+// (whole blocks, one or two rows past them, padded blocks, amxQ8Block),
+// biases on some products, one and two threads, prefetch on and off;
+// and it declines, touching nothing, where a weight cannot run that way.
+func TestMatMulsMatchMatMul(t *testing.T) {
+	if !amxAvailable() {
+		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): MatMuls declines here")
+	}
+	defer func(v int64) { amxPrefetchMin = v }(amxPrefetchMin)
+	r := rand.New(rand.NewPCG(41, 41))
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0} {
+		for _, threads := range []int{1, 2} {
+			be := New(threads)
+			if err := be.SetBF16Matmul(true); err != nil {
+				t.Fatal(err)
+			}
+			for _, pfMin := range []int64{0, 1 << 62} {
+				amxPrefetchMin = pfMin
+				for _, s := range []struct {
+					T, K int
+					Ns   []int
+				}{{1, 64, []int{64, 32, 32}}, {17, 96, []int{192, 96}}, {33, 64, []int{256, 64, 64}}, {34, 128, []int{96, 32, 32}}, {45, 64, []int{128, 64, 64}}, {320, 128, []int{128, 64, 64}}} {
+					x, _ := be.Wrap(randWeights(r, s.T*s.K, 1), s.T, s.K)
+					var outs, ws, biases, refs []backend.Tensor
+					for i, N := range s.Ns {
+						ws = append(ws, newWeight(t, be, f, randWeights(r, N*s.K, 0.1), N, s.K))
+						var bias backend.Tensor
+						if i != 1 {
+							bias, _ = be.Wrap(randWeights(r, N, 1), 1, N)
+						}
+						biases = append(biases, bias)
+						o, _ := be.Alloc(s.T, N)
+						ref, _ := be.Alloc(s.T, N)
+						outs, refs = append(outs, o), append(refs, ref)
+					}
+					poisonBF16Pool(s.T, s.K)
+					if ok, err := be.MatMuls(outs, x, ws, biases); !ok || err != nil {
+						t.Fatalf("%s %v: MatMuls = %v, %v", f, s, ok, err)
+					}
+					for i := range ws {
+						if err := be.MatMul(refs[i], x, ws[i], biases[i]); err != nil {
+							t.Fatal(err)
+						}
+						for j, v := range Data(outs[i]) {
+							if math.Float32bits(v) != math.Float32bits(Data(refs[i])[j]) {
+								t.Fatalf("%s %v threads=%d prefetch=%v: product %d value %d: MatMuls %g, MatMul %g", f, s, threads, pfMin == 0, i, j, v, Data(refs[i])[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	// Declined: the float32 kernels, a weight of 48 rows; outs untouched.
+	amx := New(2)
+	if err := amx.SetBF16Matmul(true); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		be   *Backend
+		N    int
+	}{{"float32 kernels", New(2), 64}, {"48 rows", amx, 48}} {
+		x, _ := c.be.Wrap(randWeights(r, 3*64, 1), 3, 64)
+		w0 := newWeight(t, c.be, backend.WeightBF16, randWeights(r, 64*64, 0.1), 64, 64)
+		w1 := newWeight(t, c.be, backend.WeightBF16, randWeights(r, c.N*64, 0.1), c.N, 64)
+		o0, _ := c.be.Wrap(make([]float32, 3*64), 3, 64)
+		o1, _ := c.be.Wrap(make([]float32, 3*c.N), 3, c.N)
+		Data(o0)[0] = 7
+		if ok, err := c.be.MatMuls([]backend.Tensor{o0, o1}, x, []backend.Tensor{w0, w1}, []backend.Tensor{nil, nil}); ok || err != nil || Data(o0)[0] != 7 {
+			t.Errorf("%s: MatMuls = %v, %v (out[0] %g), want false, nil, out untouched", c.name, ok, err, Data(o0)[0])
+		}
+	}
+	// Shapes that do not fit are errors.
+	x, _ := amx.Wrap(randWeights(r, 3*64, 1), 3, 64)
+	w := newWeight(t, amx, backend.WeightBF16, randWeights(r, 64*64, 0.1), 64, 64)
+	o, _ := amx.Alloc(3, 32)
+	if _, err := amx.MatMuls([]backend.Tensor{o}, x, []backend.Tensor{w}, []backend.Tensor{nil}); !errors.Is(err, backend.ErrShape) {
+		t.Errorf("out of 32 columns for a weight of 64 rows: %v, want a shape error", err)
+	}
+	if _, err := amx.MatMuls([]backend.Tensor{o}, x, []backend.Tensor{w}, nil); !errors.Is(err, backend.ErrShape) {
+		t.Errorf("no biases: %v, want a shape error", err)
+	}
+}

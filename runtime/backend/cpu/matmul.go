@@ -239,6 +239,67 @@ func gemmNT(out []float32, ldo int, x []float32, ldx int, w []float32, ldw int, 
 	a.tile(0, T, 0, N)
 }
 
+// MatMuls sets outs[i] = x·ws[i]ᵀ (+ biases[i] unless nil) in one pass
+// where every weight is on the AMX tiles (SetBF16Matmul): x is rounded
+// to bf16 once for all of them, and their column blocks are the tasks of
+// one parallel region, so a layer's query, key and value projections
+// convert their input once and share one wait instead of three. Every
+// value is MatMul's, bit for bit. It reports false, doing nothing, where
+// some weight cannot run that way (the float32 kernels, a weight the
+// tiles do not take).
+func (b *Backend) MatMuls(outs []backend.Tensor, x backend.Tensor, ws, biases []backend.Tensor) (bool, error) {
+	if len(ws) != len(outs) || len(biases) != len(ws) {
+		return false, backend.ShapeError("matmuls", "%d outputs, %d weights, %d biases", len(outs), len(ws), len(biases))
+	}
+	if !b.bf16 {
+		return false, nil
+	}
+	prods := make([]amxProduct, len(ws))
+	for i, w := range ws {
+		ww, stored, err := checkWeight("matmuls", w)
+		if err != nil {
+			return false, err
+		}
+		if !stored || !amxUsable(ww) {
+			return false, nil
+		}
+		prods[i].w = ww
+	}
+	xt, err := own("matmuls", x)
+	if err != nil {
+		return false, err
+	}
+	T, K := xt.rows, xt.cols
+	for i := range prods {
+		w := prods[i].w
+		o, err := own("matmuls", outs[i])
+		if err != nil {
+			return false, err
+		}
+		if w.cols != K || o.rows != T || o.cols != w.rows {
+			return false, backend.ShapeError("matmuls", "out [%d,%d] = x [%d,%d] · w [%d,%d]ᵀ", o.rows, o.cols, T, K, w.rows, w.cols)
+		}
+		if o == xt {
+			return false, backend.ShapeError("matmuls", "out aliases x")
+		}
+		prods[i].out = o.data
+		if biases[i] != nil {
+			bt, err := own("matmuls", biases[i])
+			if err != nil {
+				return false, err
+			}
+			if bt.rows*bt.cols != w.rows {
+				return false, backend.ShapeError("matmuls", "bias [%d,%d] for %d outputs", bt.rows, bt.cols, w.rows)
+			}
+			prods[i].bias = bt.data
+		}
+	}
+	if T > 0 {
+		b.matmulsAMX(prods, xt.data, T, K)
+	}
+	return true, nil
+}
+
 // SwiGLU sets out to silu(x·gateᵀ) ⊙ (x·upᵀ), the MLP's first half, in
 // one pass where both weights are on the AMX tiles (SetBF16Matmul): the
 // gate product stays in each task's scratch and the up product becomes
