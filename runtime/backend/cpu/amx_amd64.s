@@ -22,6 +22,36 @@
 // c in ModRM.reg, a in ModRM.rm and b in VEX.vvvv.
 #define TDPBF16PS(c, a, b) BYTE $0xC4; BYTE $0xE2; BYTE $(((15-b)<<3)|2); BYTE $0x5C; BYTE $(0xC0|(c<<3)|a)
 
+// CBIAS: the four accumulator tiles from the 32 bias values at BX, each
+// row the same (row stride 0, DX); BX moves on 64 bytes. CZERO: all zero.
+#define CBIAS \
+	XORQ DX, DX; \
+	TILELOADD(0, 3, 2); \
+	TILELOADD(2, 3, 2); \
+	ADDQ $64, BX; \
+	TILELOADD(1, 3, 2); \
+	TILELOADD(3, 3, 2)
+#define CZERO \
+	TILEZERO(0); \
+	TILEZERO(1); \
+	TILEZERO(2); \
+	TILEZERO(3)
+
+// CSTORE(out): the accumulator tiles to the 32×32 block at out (a
+// register or a memory operand), rows DX bytes apart; BX and DI are
+// overwritten.
+#define CSTORE(out) \
+	MOVQ out, BX; \
+	TILESTORED(0, 3, 2); \
+	ADDQ $64, BX; \
+	TILESTORED(1, 3, 2); \
+	MOVQ DX, DI; \
+	SHLQ $4, DI; \
+	ADDQ out, DI; \
+	TILESTORED(2, 7, 2); \
+	ADDQ $64, DI; \
+	TILESTORED(3, 7, 2)
+
 // VCVTNE2PS2BF16 zmm d, zmm v, zmm r (EVEX.512.F2.0F38.W0 72): d's low
 // 16 bf16 are r's values rounded to nearest even, its high 16 v's.
 #define VCVTNE2PS2BF16(r, v, d) \
@@ -60,18 +90,10 @@ pair:
 	MOVQ bias+72(FP), BX
 	TESTQ BX, BX
 	JZ nobias
-	XORQ DX, DX
-	TILELOADD(0, 3, 2)
-	TILELOADD(2, 3, 2)
-	ADDQ $64, BX
-	TILELOADD(1, 3, 2)
-	TILELOADD(3, 3, 2)
+	CBIAS
 	JMP sums
 nobias:
-	TILEZERO(0)
-	TILEZERO(1)
-	TILEZERO(2)
-	TILEZERO(3)
+	CZERO
 sums:
 	MOVQ ldx+16(FP), DX
 	MOVQ R10, BX
@@ -109,16 +131,7 @@ pfdone:
 	DECQ R8
 	JNZ chunk
 	MOVQ ldo+56(FP), DX
-	MOVQ R11, BX
-	TILESTORED(0, 3, 2)
-	ADDQ $64, BX
-	TILESTORED(1, 3, 2)
-	MOVQ DX, DI
-	SHLQ $4, DI
-	ADDQ R11, DI
-	TILESTORED(2, 7, 2)
-	ADDQ $64, DI
-	TILESTORED(3, 7, 2)
+	CSTORE(R11)
 	// Next 32 rows of x and of out.
 	MOVQ ldx+16(FP), DX
 	SHLQ $5, DX
@@ -421,12 +434,7 @@ TEXT ·amxQ8Block(SB), NOSPLIT, $0-104
 	MOVQ bias+64(FP), BX
 	TESTQ BX, BX
 	JZ qnobias
-	XORQ DX, DX
-	TILELOADD(0, 3, 2)
-	TILELOADD(2, 3, 2)
-	ADDQ $64, BX
-	TILELOADD(1, 3, 2)
-	TILELOADD(3, 3, 2)
+	CBIAS
 	MOVQ bias+64(FP), BX
 	VMOVUPS (BX), Z12
 	VMOVUPS 64(BX), Z13
@@ -434,10 +442,7 @@ TEXT ·amxQ8Block(SB), NOSPLIT, $0-104
 	VMOVUPS 64(BX), Z21
 	JMP qsums
 qnobias:
-	TILEZERO(0)
-	TILEZERO(1)
-	TILEZERO(2)
-	TILEZERO(3)
+	CZERO
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z20, Z20, Z20
@@ -557,16 +562,7 @@ qnext:
 	JNZ qchunk
 qdone:
 	MOVQ ldo+48(FP), DX
-	MOVQ out+40(FP), BX
-	TILESTORED(0, 3, 2)
-	ADDQ $64, BX
-	TILESTORED(1, 3, 2)
-	MOVQ DX, DI
-	SHLQ $4, DI
-	ADDQ out+40(FP), DI
-	TILESTORED(2, 7, 2)
-	ADDQ $64, DI
-	TILESTORED(3, 7, 2)
+	CSTORE(out+40(FP))
 	TILERELEASE
 	CMPQ left+56(FP), $1
 	JLT qret
