@@ -274,17 +274,8 @@ func pooled(n int) ([]uint16, *[]uint16) {
 // the tiles' rate; a task of one row block (a cached block step, lm_head
 // on a few rows) converts it chunk by chunk beside the tiles instead
 // (fusedQ8, amxQ8Block).
-func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K, N int) {
-	p := b.amxPlan(x, T, K, N)
-	defer p.done()
-	b.parallelTasksAhead(p.tasks(), func(task, next int) {
-		cb, p0, p1 := p.task(task)
-		var bp *float32 // the sums start from the bias
-		if bias != nil {
-			bp = &bias[32*cb]
-		}
-		p.mul(out[p0*32*N+32*cb:], N, p0, p1, w, cb, bp, p.prefetch(w, cb, next, p0, p1))
-	})
+func (b *Backend) matmulAMX(out, x []float32, w *wtensor, bias []float32, T, K int) {
+	b.matmulsAMX([]amxProduct{{w: w, out: out, bias: bias}}, x, T, K)
 }
 
 // amxProduct is one of matmulsAMX's products: out = x·wᵀ (+ bias).
@@ -293,9 +284,9 @@ type amxProduct struct {
 	out, bias []float32
 }
 
-// matmulsAMX is matmulAMX for several weights on the same x: x rounded
-// to bf16 once, and the weights' 32-column blocks, in order, one list of
-// tasks (the plan's column blocks are all of them).
+// matmulsAMX is matmulAMX for one or several weights on the same x: x
+// rounded to bf16 once, and the weights' 32-column blocks, in order, one
+// list of tasks (the plan's column blocks are all of them).
 func (b *Backend) matmulsAMX(prods []amxProduct, x []float32, T, K int) {
 	first := make([]int, len(prods)+1) // prods[i]'s first column block
 	for i, pr := range prods {
@@ -502,7 +493,7 @@ func (p *amxPlan) fusedQ8(w *wtensor, p0, p1 int) (left int, padded, ok bool) {
 // scratch.
 func (p *amxPlan) rowsQ8(dst []float32, ld, p0 int, w *wtensor, cb, left int, padded bool, bias *float32, pf amxPrefetch) {
 	wq := &w.amxPacked()[cb*p.stripBytes(w)]
-	sp := getStages()
+	sp := stagePool.Get().(*stages)
 	defer stagePool.Put(sp)
 	x := &p.xb[p0*32*p.K]
 	if !padded {
@@ -528,8 +519,6 @@ func (s *stages) at() []uint16 {
 }
 
 var stagePool = sync.Pool{New: func() any { return new(stages) }}
-
-func getStages() *stages { return stagePool.Get().(*stages) }
 
 // rows multiplies the bf16 strips w0, w1 of one 32-column block by the
 // activations' rows [32·p0, min(32·p1, T)) into dst, row 32·p0 at

@@ -57,7 +57,7 @@ func (b *Backend) MatMul(out, x, w, bias backend.Tensor) error {
 		bd = bt.data
 	}
 	if stored && b.bf16 && amxUsable(ww) && T > 0 {
-		b.matmulAMX(o.data, xt.data, ww, bd, T, K, N)
+		b.matmulAMX(o.data, xt.data, ww, bd, T, K)
 		return nil
 	}
 	if stored {
