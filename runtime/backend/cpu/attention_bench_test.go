@@ -11,12 +11,31 @@ import (
 // (14 heads, 2 KV heads, head dim 64): a full 320-token canvas, and a
 // cached block step (65 query rows against a 320-row cache). FLOPs are the
 // two products S = Q·Kᵀ and P·V (model.ForwardFLOPs counts the same).
+// With AMX, "tiles/" runs the same on the tiles (SetBF16Matmul).
 //
 //	go test ./runtime/backend/cpu -run '^$' -bench Attention -benchtime 20x
 func BenchmarkAttention(b *testing.B) {
 	const H, KVH, hd, T = 14, 2, 64, 320
+	for _, tiles := range []bool{false, true} {
+		name := "f32"
+		if tiles {
+			if !amxAvailable() {
+				continue
+			}
+			name = "tiles"
+		}
+		b.Run(name, func(b *testing.B) { benchAttention(b, H, KVH, hd, T, tiles) })
+	}
+}
+
+func benchAttention(b *testing.B, H, KVH, hd, T int, tiles bool) {
 	r := rand.New(rand.NewPCG(4, 4))
 	be := New(0)
+	if tiles {
+		if err := be.SetBF16Matmul(true); err != nil {
+			b.Fatal(err)
+		}
+	}
 	wrap := func(rows, cols int) backend.Tensor {
 		t, _ := be.Wrap(randWeights(r, rows*cols, 1), rows, cols)
 		return t

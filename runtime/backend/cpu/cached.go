@@ -48,6 +48,15 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		qs += qLens[s]
 		ks += kLens[s]
 	}
+	if b.tileAttention(H, KVH, hd) {
+		tspans := make([]attnSpan, len(spans))
+		for i, sp := range spans {
+			tspans[i] = attnSpan(sp)
+		}
+		b.attendTiles(o.data, qt.data, kc.data, vc.data, H, KVH, hd, tspans,
+			func(t int) bool { return p.Valid == nil || p.Valid[p.Slots[t]] }, p.Valid)
+		return nil
+	}
 	keys := make([][2]int, len(spans))
 	for i, sp := range spans {
 		keys[i] = [2]int{sp.k0, sp.k1}

@@ -196,6 +196,19 @@ func (b *Backend) Attention(out, q, k, v backend.Tensor, p backend.AttentionPara
 	}
 	T := qt.rows
 	H, KVH, hd := p.Heads, p.KVHeads, p.HeadDim
+	if b.tileAttention(H, KVH, hd) {
+		var spans []attnSpan
+		s0 := 0
+		for _, n := range seqLens {
+			if n > 0 {
+				spans = append(spans, attnSpan{s0, s0 + n, s0, s0 + n})
+			}
+			s0 += n
+		}
+		b.attendTiles(o.data, qt.data, kt.data, vt.data, H, KVH, hd, spans,
+			func(t int) bool { return p.Valid == nil || p.Valid[t] }, p.Valid)
+		return nil
+	}
 	kvd := KVH * hd
 	// Vᵀ per KV head, [hd, T], so that P·V is another x·wᵀ product, unless
 	// P·V runs on the broadcast kernels, which read V as it is.
