@@ -57,7 +57,7 @@ type benchReport struct {
 	// the file and any conversion --weights asks for.
 	LoadCPUMs float64 `json:"load_cpu_ms"`
 	Weights   string  `json:"weights"`
-	// Matmul is how bf16, f16 and q8_0 weights multiply: f32 or bf16 (AMX tiles).
+	// Matmul is how stored-format weights multiply: f32 or bf16 (AMX tiles).
 	Matmul string `json:"matmul"`
 	// PeakRSSMiB is the process's peak resident set (getrusage maxrss)
 	// at the end of the run: weights, activations and load transients.

@@ -96,7 +96,7 @@ func TestBF16MatmulOtherWeights(t *testing.T) {
 		log     string
 	}{
 		{model.WeightsQ8_0, "matmul=bf16-amx"},
-		{model.WeightsF32, "--matmul bf16 applies to bf16, f16 and q8_0 weights"},
+		{model.WeightsF32, "--matmul bf16 applies to weights in stored formats"},
 	} {
 		var logs bytes.Buffer
 		e, err := engine.OpenFS(builtin.FS(), engine.Options{Matmul: engine.MatmulBF16, Weights: c.weights, Logger: slog.New(slog.NewTextHandler(&logs, nil))})

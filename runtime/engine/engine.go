@@ -57,8 +57,9 @@ type Options struct {
 	// backend's fast path (DeviceLoader) keeps bf16 and runs for auto and
 	// bf16 only.
 	Weights model.WeightMode
-	// Matmul is how the CPU backend multiplies bf16, f16 and q8_0
-	// weights: "" or MatmulF32, MatmulBF16 or MatmulAuto.
+	// Matmul is how the CPU backend multiplies weights in stored
+	// formats (bf16, f16, q8_0 and GGUF's q4_K, q6_K, q5_0): "" or
+	// MatmulF32, MatmulBF16 or MatmulAuto.
 	Matmul Matmul
 	// DeviceTokens is the K/V cache rows a DeviceLoader's fast path
 	// reserves: the canvases of one Denoise call together (0: its default,
@@ -231,12 +232,12 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 	}
 	matmul := "f32"
 	if bf16 && dev == nil {
-		// The tiles take bf16, f16 and q8_0 weights; others keep the
-		// float32 path.
+		// The tiles take weights in stored formats (cpu.AMXTakes);
+		// float32 weights keep the float32 path.
 		if f := cpu.WeightFormat(m.LinearWeight()); cpu.AMXTakes(f) {
 			matmul = "bf16-amx"
 		} else if opts.Matmul == MatmulBF16 {
-			log.Warn("--matmul bf16 applies to bf16, f16 and q8_0 weights; this model's multiply with float32 activations as without it", "weights", f)
+			log.Warn("--matmul bf16 applies to weights in stored formats (bf16, f16, q8_0, q4_K, q6_K, q5_0); this model's multiply with float32 activations as without it", "weights", f)
 		}
 	}
 	e.matmul = matmul
@@ -246,7 +247,7 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 	return e, nil
 }
 
-// Matmul is how the CPU backend multiplies bf16, f16 and q8_0 weights
+// Matmul is how the CPU backend multiplies weights in stored formats
 // (Options.Matmul, --matmul).
 type Matmul string
 

@@ -19,7 +19,8 @@ import (
 // a build) that cannot run the AMX tiles.
 var ErrNoAMX = errors.New("cpu: no AMX-BF16 tiles on this CPU (Intel Xeon 4th generation or later, Linux), or a purego build")
 
-// SetBF16Matmul chooses how matmuls with bf16, f16 and q8_0 weights run.
+// SetBF16Matmul chooses how matmuls with weights in stored formats (bf16,
+// f16, q8_0, and GGUF's q4_K, q6_K and q5_0: AMXTakes) run.
 // Off (the default), float32 activations multiply the exact weights: the
 // reference sums, identical across weight formats. On, the activations
 // are rounded to bf16 and multiplied on the CPU's AMX tiles with float32
@@ -83,11 +84,26 @@ var amxTileCfg = func() (c [64]byte) {
 
 // AMXTakes reports whether SetBF16Matmul(true) runs products with
 // weights stored in format f on the tiles: bf16; f16, rounded to bf16
-// once; q8_0, rounded to bf16 strip by strip. Other formats keep the
-// float32 kernels.
+// once; q8_0, rounded to bf16 strip by strip; and GGUF's q4_K, q6_K and
+// q5_0 (amxDecodes), decoded and rounded to bf16 strip by strip. f32
+// weights keep the float32 kernels.
 func AMXTakes(f backend.WeightFormat) bool {
 	switch f {
 	case backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0:
+		return true
+	}
+	return amxDecodes(f)
+}
+
+// amxDecodes reports whether the tiles take format f by decoding each
+// task's strips from the stored rows (decodeStripAMX) rather than from a
+// tile-ordered copy: the k-quants (and q5_0, what a Q4_K_M file holds for
+// rows that are not multiples of 256), whose blocks of 256 values with
+// their sub-block scales have no cheaper tile form, and which stay in
+// the mapped file at their stored size.
+func amxDecodes(f backend.WeightFormat) bool {
+	switch f {
+	case backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0:
 		return true
 	}
 	return false
@@ -117,8 +133,18 @@ const amxQ8TileBytes = 512 + 32
 //     time.
 //
 // It lives outside the Go heap and is freed with the tensor.
+//
+// For a format the tiles decode (amxDecodes) there is no copy: it returns
+// nil, and counts the stored bytes in amxResident, which they are read
+// from.
 func (w *wtensor) amxPacked() []byte {
 	w.amxOnce.Do(func() {
+		if amxDecodes(w.format) {
+			n := int64(len(w.raw))
+			amxResident.Add(n)
+			runtime.AddCleanup(w, func(n int64) { amxResident.Add(-n) }, n)
+			return
+		}
 		N, K := w.rows, w.cols
 		size := 2 * N * K
 		if w.format == backend.WeightQ8_0 {
@@ -382,8 +408,11 @@ func (p *amxPlan) task(task int) (cb, p0, p1 int) {
 // stripBytes is the bytes of one column block's two strips in w's
 // amxPacked: stored (q8_0) or bf16.
 func (p *amxPlan) stripBytes(w *wtensor) int {
-	if w.format == backend.WeightQ8_0 {
+	switch {
+	case w.format == backend.WeightQ8_0:
 		return 2 * p.chunks * amxQ8TileBytes
+	case amxDecodes(w.format):
+		return 32 * w.rowBytes // the block's 32 stored rows
 	}
 	return 2 * p.chunks * 1024
 }
@@ -392,6 +421,11 @@ func (p *amxPlan) stripBytes(w *wtensor) int {
 // nil), or for q8_0 converted into bf16Pool's scratch sp, which
 // putStrips returns once they have been multiplied.
 func (p *amxPlan) strips(w *wtensor, cb int) (w0, w1 *uint16, sp *[]uint16) {
+	if amxDecodes(w.format) {
+		strip, sp := pooled(2 * p.chunks * 512)
+		decodeStripAMX(strip, w, cb)
+		return &strip[0], &strip[p.chunks*512], sp
+	}
 	wp := w.amxPacked()
 	if w.format != backend.WeightQ8_0 {
 		wb := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(wp))), len(wp)/2)
@@ -441,7 +475,11 @@ func (p *amxPlan) prefetchNext(w *wtensor, ncb int, same bool, p0, p1 int) amxPr
 	if rows <= 0 {
 		rows = 1
 	}
-	return amxPrefetch{&w.amxPacked()[ncb*sb], lines, (lines + rows*p.chunks - 1) / (rows * p.chunks)}
+	src := w.amxPacked()
+	if amxDecodes(w.format) {
+		src = w.raw
+	}
+	return amxPrefetch{&src[ncb*sb], lines, (lines + rows*p.chunks - 1) / (rows * p.chunks)}
 }
 
 // mul multiplies w's column block cb by the activations' rows [32·p0,
@@ -547,4 +585,38 @@ func (p *amxPlan) rows(dst []float32, ld, p0, p1 int, w0, w1 *uint16, bias *floa
 		copy(dst[at+r*ld:at+r*ld+32], sp[r*32:])
 	}
 	blockPool.Put(sp)
+}
+
+// decodeStripAMX writes column block cb of w (32 stored rows, a format
+// amxDecodes) into dst as its two bf16 strips in amxPacked's order: each
+// row decoded to float32 (decodeRow, the float32 path's values) and
+// rounded to bf16 (nearest even), 16 rows at a time; a 16-column strip is
+// those rows' pairs transposed ([K/2][16] pairs: pair q of chunk q/16 sits
+// in row q%16 of its tile), by transpose16, which writes each tile row
+// whole (scattering pairs a row at a time took most of a block step).
+func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
+	K := w.cols
+	fp := getScratch(K)
+	defer putScratch(fp)
+	rows, rp := pooled(16 * K)
+	defer bf16Pool.Put(rp)
+	d32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(dst))), len(dst)/2)
+	r32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(rows))), 8*K)
+	n := K / 2
+	for half := range 2 {
+		for i := range 16 {
+			w.decodeRow(*fp, 32*cb+16*half+i, 0, K)
+			cvtBF16(&rows[i*K], &(*fp)[0], K)
+		}
+		transpose16(&d32[half*16*n], &r32[0], n, n)
+	}
+}
+
+// transpose16Go is transpose16 in Go (its reference in tests).
+func transpose16Go(dst, src []uint32, ld, n int) {
+	for q := range n {
+		for i := range 16 {
+			dst[16*q+i] = src[i*ld+q]
+		}
+	}
 }

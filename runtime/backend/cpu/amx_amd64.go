@@ -58,3 +58,10 @@ func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo 
 //
 //go:noescape
 func amxQ8Block(cfg *[64]byte, x *uint16, ldx int, wq *byte, chunks int, out *float32, ldo int, left int, bias *float32, buf *uint16, pf *byte, pfLines, pfPer int)
+
+// transpose16 sets dst[16q+i] = src[i·ld+q] for i < 16 and q < n (n a
+// multiple of 16): 16 rows of 32-bit values into n rows of 16, with
+// AVX-512 (a CPU with the tiles has it).
+//
+//go:noescape
+func transpose16(dst, src *uint32, ld, n int)

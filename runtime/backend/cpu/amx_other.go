@@ -26,3 +26,5 @@ func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo 
 func releasePages([]byte) {}
 
 func discardPages([]byte) {}
+
+func transpose16(dst, src *uint32, ld, n int) { panic("cpu: transpose16 without AVX-512") }

@@ -699,3 +699,25 @@ func TestMatMulsMatchMatMul(t *testing.T) {
 		t.Errorf("no biases: %v, want a shape error", err)
 	}
 }
+
+// TestTranspose16 checks the AVX-512 transpose against transpose16Go on
+// distinct values, for one and several 16-column blocks and a row stride
+// wider than the columns taken.
+func TestTranspose16(t *testing.T) {
+	if !amxAvailable() {
+		t.Skip(ErrNoAMX)
+	}
+	for _, c := range [][2]int{{16, 16}, {48, 48}, {64, 32}, {2432, 2432}} {
+		ld, n := c[0], c[1]
+		src := make([]uint32, 16*ld)
+		for i := range src {
+			src[i] = uint32(i)*2654435761 + 1
+		}
+		got, want := make([]uint32, 16*n), make([]uint32, 16*n)
+		transpose16(&got[0], &src[0], ld, n)
+		transpose16Go(want, src, ld, n)
+		if !slices.Equal(got, want) {
+			t.Fatalf("ld %d, n %d: transpose16 differs from transpose16Go", ld, n)
+		}
+	}
+}

@@ -87,14 +87,22 @@ func packKeys(dst []uint16, src []float32, ld, n, npad, hd int, row []uint16) {
 		} else {
 			clear(pairs)
 		}
-		base := (j/16)*chunks*256 + j%16
-		for c := range chunks {
-			// Pair 16c+p goes to row p of chunk c's tile, column j%16.
-			t := d32[base+c*256:][:241]
-			pr := pairs[c*16:][:16]
-			for p := range 16 {
-				t[p*16] = pr[p]
-			}
+		scatterPairs(d32, pairs, j, chunks)
+	}
+}
+
+// scatterPairs writes one row of a B operand's K dimension, as bf16
+// pairs (pair q holds values 2q and 2q+1), into column j of the tiles of
+// d32 (amxPacked's layout as uint32s: per block of 16 columns, chunks
+// tiles of 16 rows × 16 pairs): pair 16c+p goes to row p of chunk c's
+// tile of column block j/16.
+func scatterPairs(d32, pairs []uint32, j, chunks int) {
+	base := (j/16)*chunks*256 + j%16
+	for c := range chunks {
+		t := d32[base+c*256:][:241]
+		pr := pairs[c*16:][:16]
+		for p := range 16 {
+			t[p*16] = pr[p]
 		}
 	}
 }

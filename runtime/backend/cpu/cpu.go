@@ -17,7 +17,7 @@ type Backend struct {
 	threads int
 	pool    *pool      // threads−1 workers; nil with one thread
 	rope    ropeTables // cos/sin per position, shared by every RoPE call
-	bf16    bool       // bf16, f16 and q8_0 weights multiply on AMX tiles (SetBF16Matmul)
+	bf16    bool       // stored-format weights multiply on AMX tiles (SetBF16Matmul)
 }
 
 // New returns a CPU backend that uses up to threads goroutines per

@@ -141,3 +141,125 @@ func BenchmarkDecodePanelRow(b *testing.B) {
 		})
 	}
 }
+
+// TestAMXDecodedFormats: with SetBF16Matmul, products with Q4_K, Q6_K
+// and Q5_0 weights run on the tiles (decodeStripAMX): each sum is the
+// float64 sum of the bf16-rounded activations times the bf16-rounded
+// decoded weights, to float32 accumulation's error, over partial row
+// blocks, bf16Rows' leftover rows, several row groups and prefetch; and
+// SwiGLU and MatMuls give MatMul's bits with them.
+func TestAMXDecodedFormats(t *testing.T) {
+	be := New(2)
+	if err := be.SetBF16Matmul(true); err != nil {
+		t.Skip(err)
+	}
+	defer func(v int64) { amxPrefetchMin = v }(amxPrefetchMin)
+	amxPrefetchMin = 0
+	r := rand.New(rand.NewPCG(21, 21))
+	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0} {
+		for _, s := range [][3]int{{1, 256, 32}, {17, 96, 64}, {33, 512, 64}, {45, 256, 96}, {100, 768, 64}, {320, 512, 32}} {
+			T, K, N := s[0], s[1], s[2]
+			if K%256 != 0 && f != backend.WeightQ5_0 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/%dx%dx%d", f, T, K, N), func(t *testing.T) {
+				raw := randKQuant(r, f, N, K)
+				wt, err := be.UploadWeight(raw, f, N, K)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := wt.(*wtensor)
+				if !amxUsable(w) {
+					t.Fatal("not on the tiles")
+				}
+				xv := randWeights(r, T*K, 1)
+				x, _ := be.Wrap(xv, T, K)
+				got, _ := be.Alloc(T, N)
+				poisonBF16Pool(T, K)
+				if err := be.MatMul(got, x, w, nil); err != nil {
+					t.Fatal(err)
+				}
+				wr := make([]float64, N*K)
+				row := make([]float32, K)
+				for j := range N {
+					w.decodeRowGo(row, j, 0, K)
+					for k, v := range row {
+						wr[j*K+k] = float64(weights.BF16ToFloat32(roundBF16(v)))
+					}
+				}
+				g := Data(got)
+				for i := range T {
+					for j := range N {
+						var sum, mag float64
+						for k := range K {
+							p := float64(weights.BF16ToFloat32(roundBF16(xv[i*K+k]))) * wr[j*K+k]
+							sum += p
+							mag += math.Abs(p)
+						}
+						if d := math.Abs(float64(g[i*N+j]) - sum); d > 1e-5*mag+1e-9 || math.IsNaN(d) {
+							t.Fatalf("[%d,%d]: tiles %g, bf16 reference %g (magnitude %g)", i, j, g[i*N+j], sum, mag)
+						}
+					}
+				}
+				// The fused MLP pass and the one-pass projections: MatMul's bits.
+				up, _ := be.UploadWeight(randKQuant(r, f, N, K), f, N, K)
+				fused, mu, sep := alloc2(be, T, N), alloc2(be, T, N), alloc2(be, T, N)
+				if ok, err := be.SwiGLU(fused, x, w, up); !ok || err != nil {
+					t.Fatalf("SwiGLU = %v, %v", ok, err)
+				}
+				if err := be.MatMul(mu, x, up, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := be.SiLUMul(sep, got, mu); err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range Data(fused) {
+					if math.Float32bits(v) != math.Float32bits(Data(sep)[i]) {
+						t.Fatalf("SwiGLU value %d: %g, separate %g", i, v, Data(sep)[i])
+					}
+				}
+				a, c := alloc2(be, T, N), alloc2(be, T, N)
+				if ok, err := be.MatMuls([]backend.Tensor{a, c}, x, []backend.Tensor{w, up}, []backend.Tensor{nil, nil}); !ok || err != nil {
+					t.Fatalf("MatMuls = %v, %v", ok, err)
+				}
+				for i := range Data(a) {
+					if Data(a)[i] != g[i] || Data(c)[i] != Data(mu)[i] {
+						t.Fatalf("MatMuls value %d differs from MatMul", i)
+					}
+				}
+			})
+		}
+	}
+}
+
+func alloc2(be *Backend, rows, cols int) backend.Tensor {
+	t, _ := be.Alloc(rows, cols)
+	return t
+}
+
+// BenchmarkDecodeStripAMX is one task's strips of a k-quant weight for
+// the tiles (decodeStripAMX) at the 0.5B MLP's down projection shape,
+// per weight.
+//
+//	go test ./runtime/backend/cpu -run '^$' -bench DecodeStripAMX
+func BenchmarkDecodeStripAMX(b *testing.B) {
+	if !amxAvailable() {
+		b.Skip(ErrNoAMX)
+	}
+	const N, K = 64, 4864
+	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K} {
+		b.Run(string(f), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(3, 3))
+			be := New(1)
+			wt, _ := be.UploadWeight(randKQuant(r, f, N, K), f, N, K)
+			w := wt.(*wtensor)
+			dst := make([]uint16, 32*K)
+			cb := 0
+			for b.Loop() {
+				decodeStripAMX(dst, w, cb)
+				cb ^= 1
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*32*K), "ns/weight")
+		})
+	}
+}

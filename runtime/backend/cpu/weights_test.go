@@ -234,6 +234,7 @@ func BenchmarkMatMulStored(b *testing.B) {
 			T, K, N int
 		}{
 			{"320x896x4864", 320, 896, 4864},
+			{"320x4864x896", 320, 4864, 896}, // the cache-off forward's MLP down projection
 			{"64x896x896", 64, 896, 896},
 			{"65x896x4864", 65, 896, 4864}, // a cached block step: 64 masks and the slot before
 			{"65x4864x896", 65, 4864, 896},
