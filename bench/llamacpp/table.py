@@ -15,6 +15,8 @@ FORMATS = ("f32", "bf16", "q8_0")
 OURS = (("ours-nocache", "ours, no cache"), ("ours-cache", "ours, dual cache"), ("ours-perblock", "ours, per-block"))
 
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+# Other formats (q4km: llama-quantize's Q4_K_M) after the three, in the order run.
+FORMATS += tuple(dict.fromkeys(r[1] for r in rows if r[0] != "agree" and r[1] not in FORMATS))
 agree = {r[1]: r for r in rows if r[0] == "agree"}
 rounds = {}
 for r in rows:

@@ -56,11 +56,11 @@ func (b *Backend) packKVTiles(k, v []float32, KVH, hd, lo, hi int) *kvTiles {
 	}
 	kvd := KVH * hd
 	b.parallel(KVH, 1, func(g0, g1 int) {
-		row, rp := pooled(2 * hd)
+		row, rp := pooled(16 * hd)
 		defer bf16Pool.Put(rp)
 		for g := g0; g < g1; g++ {
 			packKeys(kt.k[g], k[lo*kvd+g*hd:], kvd, n, kt.npad, hd, row)
-			packValues(kt.v[g], v[lo*kvd+g*hd:], kvd, n, kt.npad, hd, row)
+			packValues(kt.v[g], v[lo*kvd+g*hd:], kvd, n, kt.npad, hd, row[:2*hd])
 		}
 	})
 	return kt
@@ -75,35 +75,22 @@ func (kt *kvTiles) release() {
 
 // packKeys writes n keys (src rows ld apart, hd values each) as the B
 // operand of S = Q·Kᵀ: the keys are the output columns, hd the K
-// dimension. Tile (j/16, d/32) row (d%32)/2 holds, for each of the 16
-// keys, the pair d, d+1; keys n…npad−1 are zero. row is 2·hd of scratch.
-func packKeys(dst []uint16, src []float32, ld, n, npad, hd int, row []uint16) {
-	chunks := hd / 32
+// dimension. A block of 16 keys is their bf16 pairs transposed
+// (transpose16): tile (j/16, d/32) row (d%32)/2 holds, for each of the 16
+// keys, the pair d, d+1. Keys n…npad−1 are zero. rows is 16·hd of
+// scratch.
+func packKeys(dst []uint16, src []float32, ld, n, npad, hd int, rows []uint16) {
 	d32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(dst))), len(dst)/2)
-	pairs := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(row))), hd/2)
-	for j := range npad {
-		if j < n {
-			cvtBF16(&row[0], &src[j*ld], hd)
-		} else {
-			clear(pairs)
+	r32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(rows))), 8*hd)
+	for j0 := 0; j0 < npad; j0 += 16 {
+		for i := range 16 {
+			if j := j0 + i; j < n {
+				cvtBF16(&rows[i*hd], &src[j*ld], hd)
+			} else {
+				clear(rows[i*hd : (i+1)*hd])
+			}
 		}
-		scatterPairs(d32, pairs, j, chunks)
-	}
-}
-
-// scatterPairs writes one row of a B operand's K dimension, as bf16
-// pairs (pair q holds values 2q and 2q+1), into column j of the tiles of
-// d32 (amxPacked's layout as uint32s: per block of 16 columns, chunks
-// tiles of 16 rows × 16 pairs): pair 16c+p goes to row p of chunk c's
-// tile of column block j/16.
-func scatterPairs(d32, pairs []uint32, j, chunks int) {
-	base := (j/16)*chunks*256 + j%16
-	for c := range chunks {
-		t := d32[base+c*256:][:241]
-		pr := pairs[c*16:][:16]
-		for p := range 16 {
-			t[p*16] = pr[p]
-		}
+		transpose16(&d32[j0*hd/2], &r32[0], hd/2, hd/2)
 	}
 }
 
