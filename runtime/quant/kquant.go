@@ -39,10 +39,21 @@ func DequantizeQ4_K(dst []float32, src []byte) {
 func Q4KScales(x *[backend.Q4KBlockBytes]byte) (dm [16]float32) {
 	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
 	dmin := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[2:]))
-	for j := range 8 {
-		sc, m := scaleMinK4(j, (*[12]byte)(x[4:]))
-		dm[2*j], dm[2*j+1] = float32(d*float32(sc)), float32(dmin*float32(m))
-	}
+	// Sub-block j's 6-bit scale and min (ggml's get_scale_min_k4), for j
+	// = 0…7 unrolled (the decoders call this once per 256 weights, where a
+	// loop's branches and index checks were a third of decoding a Q4_K
+	// row): the first four sit in the low six bits of bytes 0–3 and 4–7;
+	// the last four take their low four bits from bytes 8–11 and their high
+	// two from the top bits of bytes 0–7.
+	q := (*[12]byte)(x[4:])
+	dm[0], dm[1] = d*float32(q[0]&63), dmin*float32(q[4]&63)
+	dm[2], dm[3] = d*float32(q[1]&63), dmin*float32(q[5]&63)
+	dm[4], dm[5] = d*float32(q[2]&63), dmin*float32(q[6]&63)
+	dm[6], dm[7] = d*float32(q[3]&63), dmin*float32(q[7]&63)
+	dm[8], dm[9] = d*float32(q[8]&0xf|(q[0]>>6)<<4), dmin*float32(q[8]>>4|(q[4]>>6)<<4)
+	dm[10], dm[11] = d*float32(q[9]&0xf|(q[1]>>6)<<4), dmin*float32(q[9]>>4|(q[5]>>6)<<4)
+	dm[12], dm[13] = d*float32(q[10]&0xf|(q[2]>>6)<<4), dmin*float32(q[10]>>4|(q[6]>>6)<<4)
+	dm[14], dm[15] = d*float32(q[11]&0xf|(q[3]>>6)<<4), dmin*float32(q[11]>>4|(q[7]>>6)<<4)
 	return dm
 }
 
@@ -59,17 +70,6 @@ func dequantQ4KBlock(y *[backend.KBlockSize]float32, x *[backend.Q4KBlockBytes]b
 			hi[l] = float32(d1*float32(v>>4)) - dm1
 		}
 	}
-}
-
-// scaleMinK4 unpacks sub-block j's 6-bit scale and min (ggml's
-// get_scale_min_k4): the first four sit in the low six bits of bytes
-// 0–3 and 4–7; the last four take their low four bits from bytes 8–11
-// and their high two from the top bits of bytes 0–7.
-func scaleMinK4(j int, q *[12]byte) (sc, m byte) {
-	if j < 4 {
-		return q[j] & 63, q[j+4] & 63
-	}
-	return q[j+4]&0xf | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
 }
 
 // DequantizeQ6_K expands Q6_K super-blocks in src into dst (256 values a
