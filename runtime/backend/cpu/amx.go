@@ -605,7 +605,17 @@ func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
 	n := K / 2
 	for half := range 2 {
 		for i := range 16 {
-			w.decodeRow(*fp, 32*cb+16*half+i, 0, K)
+			r := 32*cb + 16*half + i
+			// Q4_K and Q5_0 are decoded and rounded in one pass.
+			switch w.format {
+			case backend.WeightQ4_K:
+				decodeQ4KRowBF16(&rows[i*K], &w.raw[r*w.rowBytes], K/backend.KBlockSize)
+				continue
+			case backend.WeightQ5_0:
+				decodeQ5RowBF16(&rows[i*K], &w.raw[r*w.rowBytes], K/backend.Q8BlockSize)
+				continue
+			}
+			w.decodeRow(*fp, r, 0, K)
 			cvtBF16(&rows[i*K], &(*fp)[0], K)
 		}
 		transpose16(&d32[half*16*n], &r32[0], n, n)

@@ -65,3 +65,17 @@ func amxQ8Block(cfg *[64]byte, x *uint16, ldx int, wq *byte, chunks int, out *fl
 //
 //go:noescape
 func transpose16(dst, src *uint32, ld, n int)
+
+// decodeQ4KRowBF16 writes nb Q4_K blocks (144 bytes each, from src) as
+// 256·nb bf16 values: cvtBF16 of decodeRow's values, bit for bit, in one
+// pass (AVX-512, F16C and AVX512_BF16, which a CPU with the tiles has).
+//
+//go:noescape
+func decodeQ4KRowBF16(dst *uint16, src *byte, nb int)
+
+// decodeQ5RowBF16 writes nb Q5_0 blocks (22 bytes each, from src) as
+// 32·nb bf16 values: cvtBF16 of decodeRow's values, bit for bit, in one
+// pass (AVX-512, F16C and AVX512_BF16).
+//
+//go:noescape
+func decodeQ5RowBF16(dst *uint16, src *byte, nb int)

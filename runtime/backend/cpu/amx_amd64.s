@@ -714,3 +714,144 @@ tloop:
 tdone:
 	VZEROUPPER
 	RET
+
+// func decodeQ4KRowBF16(dst *uint16, src *byte, nb int)
+// nb Q4_K blocks (144 bytes each) into 256·nb bf16: each value
+// float32(d·sc)·q − float32(dmin·m) computed as the float32 decoders do
+// (a multiply, then a subtraction, each rounded) and rounded to bf16
+// (nearest even): cvtBF16 of decodeRow's values, bit for bit. The eight
+// 6-bit scales and mins are unpacked four at a time in general registers
+// (ggml's get_scale_min_k4), then scaled by d and dmin (F16C) in one
+// vector each and kept on the stack for the broadcasts.
+TEXT ·decodeQ4KRowBF16(SB), NOSPLIT, $160-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), R8
+	TESTQ R8, R8
+	JZ q4bdone
+	MOVL $15, AX
+	VPBROADCASTD AX, Z11
+q4bblock:
+	MOVWLZX 0(SI), AX
+	VMOVD AX, X0
+	VCVTPH2PS X0, X0
+	VBROADCASTSS X0, Z20
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VBROADCASTSS X1, Z21
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), CX
+	MOVL AX, DX
+	ANDL $0x3F3F3F3F, DX
+	MOVL DX, 0(SP)
+	MOVL BX, DX
+	ANDL $0x3F3F3F3F, DX
+	MOVL DX, 8(SP)
+	MOVL CX, DX
+	ANDL $0x0F0F0F0F, DX
+	MOVL AX, R9
+	SHRL $2, R9
+	ANDL $0x30303030, R9
+	ORL R9, DX
+	MOVL DX, 4(SP)
+	MOVL CX, DX
+	SHRL $4, DX
+	ANDL $0x0F0F0F0F, DX
+	MOVL BX, R9
+	SHRL $2, R9
+	ANDL $0x30303030, R9
+	ORL R9, DX
+	MOVL DX, 12(SP)
+	VPMOVZXBD 0(SP), Z22
+	VCVTDQ2PS Z22, Z22
+	VMULPS Z20, Z22, Z23
+	VMULPS Z21, Z22, Z24
+	VMOVUPS Z23, 32(SP)
+	VMOVUPS Z24, 96(SP)
+	LEAQ 16(SI), R10
+	XORQ R11, R11
+q4bpair:
+	VBROADCASTSS 32(SP)(R11*8), Z12
+	VBROADCASTSS 128(SP)(R11*8), Z13
+	VBROADCASTSS 36(SP)(R11*8), Z14
+	VBROADCASTSS 132(SP)(R11*8), Z15
+	VPMOVZXBD 0(R10), Z0
+	VPMOVZXBD 16(R10), Z1
+	VPANDD Z11, Z0, Z2
+	VPANDD Z11, Z1, Z3
+	VPSRLD $4, Z0, Z4
+	VPSRLD $4, Z1, Z5
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VCVTDQ2PS Z5, Z5
+	VMULPS Z12, Z2, Z2
+	VMULPS Z12, Z3, Z3
+	VMULPS Z14, Z4, Z4
+	VMULPS Z14, Z5, Z5
+	VSUBPS Z13, Z2, Z2
+	VSUBPS Z13, Z3, Z3
+	VSUBPS Z15, Z4, Z4
+	VSUBPS Z15, Z5, Z5
+	VCVTNE2PS2BF16(2, 3, 6)
+	VCVTNE2PS2BF16(4, 5, 7)
+	VMOVDQU16 Z6, 0(DI)
+	VMOVDQU16 Z7, 64(DI)
+	ADDQ $32, R10
+	ADDQ $128, DI
+	INCQ R11
+	CMPQ R11, $4
+	JLT q4bpair
+	ADDQ $144, SI
+	DECQ R8
+	JNZ q4bblock
+q4bdone:
+	VZEROUPPER
+	RET
+
+// func decodeQ5RowBF16(dst *uint16, src *byte, nb int)
+// nb Q5_0 blocks (22 bytes each) into 32·nb bf16: each value (q − 16)·d,
+// one rounded multiply as the float32 decoders compute it, rounded to
+// bf16 (nearest even): cvtBF16 of decodeRow's values, bit for bit. The
+// fifth bits (qh) become two 16-bit masks that OR 16 into their lanes.
+TEXT ·decodeQ5RowBF16(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ q5bdone
+	MOVL $15, AX
+	VPBROADCASTD AX, Z11
+	MOVL $16, AX
+	VPBROADCASTD AX, Z10
+q5bblock:
+	MOVWLZX 0(SI), AX
+	VMOVD AX, X0
+	VCVTPH2PS X0, X0
+	VBROADCASTSS X0, Z9
+	MOVL 2(SI), AX
+	KMOVW AX, K1
+	SHRL $16, AX
+	KMOVW AX, K2
+	VPMOVZXBD 6(SI), Z0
+	VPANDD Z11, Z0, Z1
+	VPSRLD $4, Z0, Z2
+	VPORD Z10, Z1, K1, Z1
+	VPORD Z10, Z2, K2, Z2
+	VPSUBD Z10, Z1, Z1
+	VPSUBD Z10, Z2, Z2
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VMULPS Z9, Z1, Z1
+	VMULPS Z9, Z2, Z2
+	VCVTNE2PS2BF16(1, 2, 3)
+	VMOVDQU16 Z3, 0(DI)
+	ADDQ $22, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ q5bblock
+q5bdone:
+	VZEROUPPER
+	RET

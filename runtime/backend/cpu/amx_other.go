@@ -28,3 +28,11 @@ func releasePages([]byte) {}
 func discardPages([]byte) {}
 
 func transpose16(dst, src *uint32, ld, n int) { panic("cpu: transpose16 without AVX-512") }
+
+func decodeQ4KRowBF16(dst *uint16, src *byte, nb int) {
+	panic("cpu: decodeQ4KRowBF16 without AVX-512")
+}
+
+func decodeQ5RowBF16(dst *uint16, src *byte, nb int) {
+	panic("cpu: decodeQ5RowBF16 without AVX-512")
+}

@@ -247,7 +247,7 @@ func BenchmarkDecodeStripAMX(b *testing.B) {
 		b.Skip(ErrNoAMX)
 	}
 	const N, K = 64, 4864
-	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K} {
+	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0} {
 		b.Run(string(f), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(3, 3))
 			be := New(1)
@@ -261,5 +261,37 @@ func BenchmarkDecodeStripAMX(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*32*K), "ns/weight")
 		})
+	}
+}
+
+// TestDecodeRowBF16: the one-pass Q4_K and Q5_0 decoders give the bf16
+// rounding of decodeRowGo's values bit for bit, on random blocks (every
+// quant, fifth-bit and scale pattern over enough blocks) and long rows.
+func TestDecodeRowBF16(t *testing.T) {
+	if !amxAvailable() {
+		t.Skip(ErrNoAMX)
+	}
+	r := rand.New(rand.NewPCG(31, 31))
+	for _, c := range []struct {
+		f   backend.WeightFormat
+		dec func(dst *uint16, src *byte, nb int)
+		blk int
+	}{{backend.WeightQ4_K, decodeQ4KRowBF16, backend.KBlockSize}, {backend.WeightQ5_0, decodeQ5RowBF16, backend.Q8BlockSize}} {
+		for _, K := range []int{256, 4864} {
+			const N = 64
+			raw := randKQuant(r, c.f, N, K)
+			w := &wtensor{rows: N, cols: K, format: c.f, raw: raw, rowBytes: len(raw) / N}
+			ref := make([]float32, K)
+			got := make([]uint16, K)
+			for j := range N {
+				w.decodeRowGo(ref, j, 0, K)
+				c.dec(&got[0], &raw[j*w.rowBytes], K/c.blk)
+				for k, v := range ref {
+					if want := roundBF16(v); got[k] != want {
+						t.Fatalf("%s K %d row %d value %d: %#04x, want %#04x (%g)", c.f, K, j, k, got[k], want, v)
+					}
+				}
+			}
+		}
 	}
 }
