@@ -589,15 +589,14 @@ func (p *amxPlan) rows(dst []float32, ld, p0, p1 int, w0, w1 *uint16, bias *floa
 
 // decodeStripAMX writes column block cb of w (32 stored rows, a format
 // amxDecodes) into dst as its two bf16 strips in amxPacked's order: each
-// row decoded to float32 (decodeRow, the float32 path's values) and
-// rounded to bf16 (nearest even), 16 rows at a time; a 16-column strip is
+// row decoded and rounded to bf16 in one pass (decodeQ4KRowBF16 and its
+// kin: the float32 path's values, rounded to nearest even), 16 rows at a
+// time; a 16-column strip is
 // those rows' pairs transposed ([K/2][16] pairs: pair q of chunk q/16 sits
 // in row q%16 of its tile), by transpose16, which writes each tile row
 // whole (scattering pairs a row at a time took most of a block step).
 func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
 	K := w.cols
-	fp := getScratch(K)
-	defer putScratch(fp)
 	rows, rp := pooled(16 * K)
 	defer bf16Pool.Put(rp)
 	d32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(dst))), len(dst)/2)
@@ -606,17 +605,17 @@ func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
 	for half := range 2 {
 		for i := range 16 {
 			r := 32*cb + 16*half + i
-			// Q4_K and Q5_0 are decoded and rounded in one pass.
-			switch w.format {
+			// Decoded and rounded in one pass.
+			switch row := &w.raw[r*w.rowBytes]; w.format {
 			case backend.WeightQ4_K:
-				decodeQ4KRowBF16(&rows[i*K], &w.raw[r*w.rowBytes], K/backend.KBlockSize)
-				continue
+				decodeQ4KRowBF16(&rows[i*K], row, K/backend.KBlockSize)
+			case backend.WeightQ6_K:
+				decodeQ6KRowBF16(&rows[i*K], row, K/backend.KBlockSize)
 			case backend.WeightQ5_0:
-				decodeQ5RowBF16(&rows[i*K], &w.raw[r*w.rowBytes], K/backend.Q8BlockSize)
-				continue
+				decodeQ5RowBF16(&rows[i*K], row, K/backend.Q8BlockSize)
+			default:
+				panic("cpu: decodeStripAMX: no bf16 decoder for " + string(w.format))
 			}
-			w.decodeRow(*fp, r, 0, K)
-			cvtBF16(&rows[i*K], &(*fp)[0], K)
 		}
 		transpose16(&d32[half*16*n], &r32[0], n, n)
 	}

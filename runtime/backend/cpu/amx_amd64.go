@@ -79,3 +79,10 @@ func decodeQ4KRowBF16(dst *uint16, src *byte, nb int)
 //
 //go:noescape
 func decodeQ5RowBF16(dst *uint16, src *byte, nb int)
+
+// decodeQ6KRowBF16 writes nb Q6_K blocks (210 bytes each, from src) as
+// 256·nb bf16 values: cvtBF16 of decodeRow's values, bit for bit, in one
+// pass (AVX-512, F16C and AVX512_BF16).
+//
+//go:noescape
+func decodeQ6KRowBF16(dst *uint16, src *byte, nb int)

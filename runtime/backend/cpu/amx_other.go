@@ -36,3 +36,7 @@ func decodeQ4KRowBF16(dst *uint16, src *byte, nb int) {
 func decodeQ5RowBF16(dst *uint16, src *byte, nb int) {
 	panic("cpu: decodeQ5RowBF16 without AVX-512")
 }
+
+func decodeQ6KRowBF16(dst *uint16, src *byte, nb int) {
+	panic("cpu: decodeQ6KRowBF16 without AVX-512")
+}
