@@ -591,10 +591,10 @@ func (p *amxPlan) rows(dst []float32, ld, p0, p1 int, w0, w1 *uint16, bias *floa
 // amxDecodes) into dst as its two bf16 strips in amxPacked's order: each
 // row decoded and rounded to bf16 in one pass (decodeQ4KRowBF16 and its
 // kin: the float32 path's values, rounded to nearest even), 16 rows at a
-// time; a 16-column strip is
-// those rows' pairs transposed ([K/2][16] pairs: pair q of chunk q/16 sits
-// in row q%16 of its tile), by transpose16, which writes each tile row
-// whole (scattering pairs a row at a time took most of a block step).
+// time; a 16-column strip is those rows' pairs transposed ([K/2][16]
+// pairs: pair q of chunk q/16 sits in row q%16 of its tile) by
+// transpose16, which writes each tile row whole (scattering pairs a row
+// at a time took most of a block step).
 func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
 	K := w.cols
 	rows, rp := pooled(16 * K)
@@ -605,7 +605,6 @@ func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
 	for half := range 2 {
 		for i := range 16 {
 			r := 32*cb + 16*half + i
-			// Decoded and rounded in one pass.
 			switch row := &w.raw[r*w.rowBytes]; w.format {
 			case backend.WeightQ4_K:
 				decodeQ4KRowBF16(&rows[i*K], row, K/backend.KBlockSize)
