@@ -31,15 +31,11 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		copy(kc.data[sl*kvd:(sl+1)*kvd], kt.data[i*kvd:(i+1)*kvd])
 		copy(vc.data[sl*kvd:(sl+1)*kvd], vt.data[i*kvd:(i+1)*kvd])
 	}
-	// Vᵀ per KV head over the sequences that have queries, [hd, Tk], unless
-	// P·V runs on the broadcast kernels (Attention).
-	direct := useBcast && hd%16 == 0
-	type span struct{ q0, q1, k0, k1 int }
-	var spans []span
+	var spans []attnSpan
 	qs, ks := 0, 0
 	for s := range qLens {
 		if qLens[s] > 0 && kLens[s] > 0 {
-			spans = append(spans, span{qs, qs + qLens[s], ks, ks + kLens[s]})
+			spans = append(spans, attnSpan{qs, qs + qLens[s], ks, ks + kLens[s]})
 		} else if qLens[s] > 0 {
 			for i := qs; i < qs+qLens[s]; i++ {
 				clear(o.data[i*qd : (i+1)*qd])
@@ -49,14 +45,13 @@ func (b *Backend) AttentionCached(out, q, k, v, kCache, vCache backend.Tensor, p
 		ks += kLens[s]
 	}
 	if b.tileAttention(H, KVH, hd) {
-		tspans := make([]attnSpan, len(spans))
-		for i, sp := range spans {
-			tspans[i] = attnSpan(sp)
-		}
-		b.attendTiles(o.data, qt.data, kc.data, vc.data, H, KVH, hd, tspans,
+		b.attendTiles(o.data, qt.data, kc.data, vc.data, H, KVH, hd, spans,
 			func(t int) bool { return p.Valid == nil || p.Valid[p.Slots[t]] }, p.Valid)
 		return nil
 	}
+	// Vᵀ per KV head over the sequences that have queries, [hd, Tk], unless
+	// P·V runs on the broadcast kernels (Attention).
+	direct := useBcast && hd%16 == 0
 	keys := make([][2]int, len(spans))
 	for i, sp := range spans {
 		keys[i] = [2]int{sp.k0, sp.k1}
