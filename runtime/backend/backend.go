@@ -155,6 +155,19 @@ const (
 	// Q8_0): blocks of 32 values, a float16 d, 4 bytes of fifth bits and
 	// 16 bytes of 4-bit quants (22 bytes), the value being d·(q−16).
 	WeightQ5_0 WeightFormat = "q5_0"
+	// The other block formats llama-quantize writes that Dream GGUF files
+	// come in (Q4_0 … Q5_K_M, IQ4_NL, IQ4_XS), laid out as ggml's
+	// block_q4_0, block_q4_1, block_q5_1, block_iq4_nl (32 values a block)
+	// and block_q2_K, block_q3_K, block_q5_K, block_iq4_xs (256). Like
+	// Q4_K they are read from GGUF files only (GGUFOnly).
+	WeightQ4_0   WeightFormat = "q4_0"
+	WeightQ4_1   WeightFormat = "q4_1"
+	WeightQ5_1   WeightFormat = "q5_1"
+	WeightIQ4_NL WeightFormat = "iq4_nl"
+	WeightQ2_K   WeightFormat = "q2_K"
+	WeightQ3_K   WeightFormat = "q3_K"
+	WeightQ5_K   WeightFormat = "q5_K"
+	WeightIQ4_XS WeightFormat = "iq4_xs"
 )
 
 // Q5BlockBytes is the size in bytes of a Q5_0 block of Q8BlockSize values.
@@ -175,9 +188,43 @@ const (
 	Q8BlockBytes = 34
 )
 
+// blockFormats gives each block format's values and bytes a block.
+var blockFormats = map[WeightFormat][2]int{
+	WeightQ8_0:   {Q8BlockSize, Q8BlockBytes},
+	WeightQ5_0:   {Q8BlockSize, Q5BlockBytes},
+	WeightQ4_0:   {Q8BlockSize, 18},
+	WeightQ4_1:   {Q8BlockSize, 20},
+	WeightQ5_1:   {Q8BlockSize, 24},
+	WeightIQ4_NL: {Q8BlockSize, 18},
+	WeightQ4_K:   {KBlockSize, Q4KBlockBytes},
+	WeightQ6_K:   {KBlockSize, Q6KBlockBytes},
+	WeightQ2_K:   {KBlockSize, 84},
+	WeightQ3_K:   {KBlockSize, 110},
+	WeightQ5_K:   {KBlockSize, 176},
+	WeightIQ4_XS: {KBlockSize, 136},
+}
+
+// Block returns the values and bytes of one block of a block format
+// (Q8_0, the k-quants, …), or false for f32, bf16, f16 and unknown
+// formats.
+func (f WeightFormat) Block() (values, bytes int, ok bool) {
+	b, ok := blockFormats[f]
+	return b[0], b[1], ok
+}
+
+// GGUFOnly reports whether f is read from GGUF files only, never produced
+// by a conversion at load: every block format but Q8_0 (llama-quantize's
+// choices of scales, an iterative search for the k-quants, are not
+// reproduced here).
+func (f WeightFormat) GGUFOnly() bool {
+	_, ok := blockFormats[f]
+	return ok && f != WeightQ8_0
+}
+
 // RowBytes returns the bytes of one row of cols values in format f, or
-// false when f is unknown or cols does not fit it (Q8_0 and Q5_0 need a
-// multiple of 32, Q4_K and Q6_K of 256).
+// false when f is unknown or cols does not fit it (a block format needs
+// a multiple of its block: 32 values, or 256 for the k-quants and
+// IQ4_XS).
 func (f WeightFormat) RowBytes(cols int) (int, bool) {
 	if cols < 0 {
 		return 0, false
@@ -187,24 +234,12 @@ func (f WeightFormat) RowBytes(cols int) (int, bool) {
 		return 4 * cols, true
 	case WeightBF16, WeightF16:
 		return 2 * cols, true
-	case WeightQ8_0, WeightQ5_0:
-		if cols%Q8BlockSize != 0 {
-			return 0, false
-		}
-		if f == WeightQ5_0 {
-			return cols / Q8BlockSize * Q5BlockBytes, true
-		}
-		return cols / Q8BlockSize * Q8BlockBytes, true
-	case WeightQ4_K, WeightQ6_K:
-		if cols%KBlockSize != 0 {
-			return 0, false
-		}
-		if f == WeightQ4_K {
-			return cols / KBlockSize * Q4KBlockBytes, true
-		}
-		return cols / KBlockSize * Q6KBlockBytes, true
 	}
-	return 0, false
+	n, b, ok := f.Block()
+	if !ok || cols%n != 0 {
+		return 0, false
+	}
+	return cols / n * b, true
 }
 
 // WeightUploader is implemented by backends whose MatMul (as w) and Embed

@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -272,24 +273,9 @@ func (s source) tensor(name string) (*TensorInfo, []int, backend.WeightFormat, e
 	for i, d := range t.Dims {
 		shape[len(t.Dims)-1-i] = int(d)
 	}
-	var f backend.WeightFormat
-	switch t.Type {
-	case GGMLF32:
-		f = backend.WeightF32
-	case GGMLF16:
-		f = backend.WeightF16
-	case GGMLBF16:
-		f = backend.WeightBF16
-	case GGMLQ8_0:
-		f = backend.WeightQ8_0
-	case GGMLQ4_K:
-		f = backend.WeightQ4_K
-	case GGMLQ6_K:
-		f = backend.WeightQ6_K
-	case GGMLQ5_0:
-		f = backend.WeightQ5_0
-	default:
-		return nil, nil, "", fmt.Errorf("gguf: %s: tensor %s is %s: %w (F32, F16, BF16, Q8_0, Q4_K, Q6_K and Q5_0 are read)", s.f.Path, g, t.Type, ErrUnsupported)
+	f, ok := WeightFormatOf(t.Type)
+	if !ok {
+		return nil, nil, "", fmt.Errorf("gguf: %s: tensor %s is %s: %w (read: %s)", s.f.Path, g, t.Type, ErrUnsupported, readTypes())
 	}
 	return t, shape, f, nil
 }
@@ -393,4 +379,33 @@ func (f *File) Tokenizer() (*tokenizer.Tokenizer, error) {
 		return nil, fmt.Errorf("gguf: %s: embedded tokenizer: %w", f.Path, err)
 	}
 	return tok, nil
+}
+
+// weightFormats maps the tensor types a Dream model's weights are read in
+// to the backends' weight formats: the float types and every block
+// format llama-quantize writes without an importance matrix (Q2_K and
+// up; the IQ1–IQ3 grids, TQ and MXFP4 are refused).
+var weightFormats = map[GGMLType]backend.WeightFormat{
+	GGMLF32: backend.WeightF32, GGMLF16: backend.WeightF16, GGMLBF16: backend.WeightBF16,
+	GGMLQ8_0: backend.WeightQ8_0, GGMLQ5_0: backend.WeightQ5_0, GGMLQ5_1: backend.WeightQ5_1,
+	GGMLQ4_0: backend.WeightQ4_0, GGMLQ4_1: backend.WeightQ4_1, GGMLIQ4_NL: backend.WeightIQ4_NL,
+	GGMLQ2_K: backend.WeightQ2_K, GGMLQ3_K: backend.WeightQ3_K, GGMLQ4_K: backend.WeightQ4_K,
+	GGMLQ5_K: backend.WeightQ5_K, GGMLQ6_K: backend.WeightQ6_K, GGMLIQ4_XS: backend.WeightIQ4_XS,
+}
+
+// WeightFormatOf returns the weight format a tensor of type t is kept in,
+// or false for a type this package does not read weights in.
+func WeightFormatOf(t GGMLType) (backend.WeightFormat, bool) {
+	f, ok := weightFormats[t]
+	return f, ok
+}
+
+// readTypes lists the types WeightFormatOf takes, for errors.
+func readTypes() string {
+	var names []string
+	for t := range weightFormats {
+		names = append(names, t.String())
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }

@@ -135,26 +135,28 @@ type GGMLType uint32
 
 // The tensor types this package knows the block layout of.
 const (
-	GGMLF32  GGMLType = 0
-	GGMLF16  GGMLType = 1
-	GGMLQ4_0 GGMLType = 2
-	GGMLQ4_1 GGMLType = 3
-	GGMLQ5_0 GGMLType = 6
-	GGMLQ5_1 GGMLType = 7
-	GGMLQ8_0 GGMLType = 8
-	GGMLQ8_1 GGMLType = 9
-	GGMLQ2_K GGMLType = 10
-	GGMLQ3_K GGMLType = 11
-	GGMLQ4_K GGMLType = 12
-	GGMLQ5_K GGMLType = 13
-	GGMLQ6_K GGMLType = 14
-	GGMLQ8_K GGMLType = 15
-	GGMLI8   GGMLType = 24
-	GGMLI16  GGMLType = 25
-	GGMLI32  GGMLType = 26
-	GGMLI64  GGMLType = 27
-	GGMLF64  GGMLType = 28
-	GGMLBF16 GGMLType = 30
+	GGMLF32    GGMLType = 0
+	GGMLF16    GGMLType = 1
+	GGMLQ4_0   GGMLType = 2
+	GGMLQ4_1   GGMLType = 3
+	GGMLQ5_0   GGMLType = 6
+	GGMLQ5_1   GGMLType = 7
+	GGMLQ8_0   GGMLType = 8
+	GGMLQ8_1   GGMLType = 9
+	GGMLQ2_K   GGMLType = 10
+	GGMLQ3_K   GGMLType = 11
+	GGMLQ4_K   GGMLType = 12
+	GGMLQ5_K   GGMLType = 13
+	GGMLQ6_K   GGMLType = 14
+	GGMLQ8_K   GGMLType = 15
+	GGMLIQ4_NL GGMLType = 20
+	GGMLIQ4_XS GGMLType = 23
+	GGMLI8     GGMLType = 24
+	GGMLI16    GGMLType = 25
+	GGMLI32    GGMLType = 26
+	GGMLI64    GGMLType = 27
+	GGMLF64    GGMLType = 28
+	GGMLBF16   GGMLType = 30
 )
 
 // typeInfo is a type's name, values per block and bytes per block.
@@ -167,6 +169,7 @@ var typeInfo = map[GGMLType]struct {
 	GGMLQ8_0: {"Q8_0", 32, 34}, GGMLQ8_1: {"Q8_1", 32, 36},
 	GGMLQ2_K: {"Q2_K", 256, 84}, GGMLQ3_K: {"Q3_K", 256, 110}, GGMLQ4_K: {"Q4_K", 256, 144},
 	GGMLQ5_K: {"Q5_K", 256, 176}, GGMLQ6_K: {"Q6_K", 256, 210}, GGMLQ8_K: {"Q8_K", 256, 292},
+	GGMLIQ4_NL: {"IQ4_NL", 32, 18}, GGMLIQ4_XS: {"IQ4_XS", 256, 136},
 	GGMLI8: {"I8", 1, 1}, GGMLI16: {"I16", 1, 2}, GGMLI32: {"I32", 1, 4}, GGMLI64: {"I64", 1, 8}, GGMLF64: {"F64", 1, 8},
 }
 

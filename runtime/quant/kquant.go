@@ -37,6 +37,13 @@ func DequantizeQ4_K(dst []float32, src []byte) {
 // Q4KScales returns a Q4_K block's eight sub-block scales and mins as
 // ggml computes them, interleaved: d·sc[j] at 2j, dmin·m[j] at 2j+1.
 func Q4KScales(x *[backend.Q4KBlockBytes]byte) (dm [16]float32) {
+	return scalesMinsK4((*[16]byte)(x[:16]))
+}
+
+// scalesMinsK4 unpacks the header Q4_K and Q5_K share (d and dmin as
+// float16, then 12 bytes of eight 6-bit scales and mins) as Q4KScales
+// returns it.
+func scalesMinsK4(x *[16]byte) (dm [16]float32) {
 	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
 	dmin := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[2:]))
 	// Sub-block j's 6-bit scale and min (ggml's get_scale_min_k4), for j
@@ -146,19 +153,141 @@ func DequantizeQ5_0(dst []float32, src []byte) {
 	}
 }
 
+// Q2_K, Q3_K, Q5_K and IQ4_XS are the other 256-value formats Dream GGUF
+// files come in (Q2_K, Q3_K_*, Q5_K_* and IQ4_XS files), decoded as
+// ggml's dequantize_row_* and gguf-py, operation for operation.
+
+// DequantizeQ2_K expands Q2_K blocks (84 bytes): 16 bytes of 4-bit
+// scale (low nibble) and min (high nibble) per 16 values, 64 bytes of
+// 2-bit quants, then d and dmin (float16). Value i takes bits 2s, 2s+1 of
+// byte 32g+l of the quants (i = 128g + 32s + l), and q becomes
+// d·sc·q − dmin·m for its 16 values' sc and m.
+func DequantizeQ2_K(dst []float32, src []byte) {
+	const bb = 84
+	nb := len(dst) / backend.KBlockSize
+	_ = src[nb*bb-1]
+	for b := range nb {
+		x := (*[bb]byte)(src[b*bb:])
+		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[80:]))
+		dmin := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[82:]))
+		qs := (*[64]byte)(x[16:])
+		for i := range backend.KBlockSize {
+			sc := x[i/16]
+			dl, ml := d*float32(sc&0xf), dmin*float32(sc>>4)
+			q := qs[32*(i/128)+i%32] >> (2 * (i % 128 / 32)) & 3
+			y[i] = float32(dl*float32(q)) - ml
+		}
+	}
+}
+
+// DequantizeQ3_K expands Q3_K blocks (110 bytes): 32 bytes of high bits
+// (value i: bit i/32 of byte i%32), 64 bytes of low 2-bit quants (as
+// Q2_K's), 12 bytes of sixteen 6-bit scales, then d (float16). q (the low
+// bits, less 4 where the high bit is clear) becomes d·(sc−32)·q.
+func DequantizeQ3_K(dst []float32, src []byte) {
+	const bb = 110
+	nb := len(dst) / backend.KBlockSize
+	_ = src[nb*bb-1]
+	for b := range nb {
+		x := (*[bb]byte)(src[b*bb:])
+		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[108:]))
+		hm, qs, sb := (*[32]byte)(x[0:]), (*[64]byte)(x[32:]), (*[12]byte)(x[96:])
+		var dl [16]float32
+		for j := range dl {
+			// Scale j: low four bits from byte j (j < 8) or the high
+			// nibble of byte j−8; high two from bits 2(j/4) of byte 8+j%4.
+			lo := sb[j%8] >> (4 * (j / 8)) & 0xf
+			hi := sb[8+j%4] >> (2 * (j / 4)) & 3
+			dl[j] = d * float32(int32(lo|hi<<4)-32)
+		}
+		for i := range backend.KBlockSize {
+			q := int32(qs[32*(i/128)+i%32] >> (2 * (i % 128 / 32)) & 3)
+			if hm[i%32]>>(i/32)&1 == 0 {
+				q -= 4
+			}
+			y[i] = dl[i/16] * float32(q)
+		}
+	}
+}
+
+// DequantizeQ5_K expands Q5_K blocks (176 bytes): Q4_K's header (d, dmin,
+// eight 6-bit scales and mins), 32 bytes of fifth bits (value i: bit i/32
+// of byte i%32), then Q4_K's 128 bytes of nibbles; q (0–31) becomes
+// d·sc·q − dmin·m.
+func DequantizeQ5_K(dst []float32, src []byte) {
+	const bb = 176
+	nb := len(dst) / backend.KBlockSize
+	_ = src[nb*bb-1]
+	for b := range nb {
+		x := (*[bb]byte)(src[b*bb:])
+		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
+		dm := scalesMinsK4((*[16]byte)(x[:16]))
+		qh, qs := (*[32]byte)(x[16:]), (*[128]byte)(x[48:])
+		for j := range 8 { // 32-value sub-blocks
+			dj, mj := dm[2*j], dm[2*j+1]
+			q := (*[32]byte)(qs[32*(j/2):])
+			o := (*[32]float32)(y[32*j:])
+			for l, v := range q {
+				n := v >> (4 * (j % 2)) & 0xf
+				n |= qh[l] >> j & 1 << 4
+				o[l] = float32(dj*float32(n)) - mj
+			}
+		}
+	}
+}
+
+// DequantizeIQ4_XS expands IQ4_XS blocks (136 bytes): d (float16), the
+// high two bits of eight 6-bit scales (uint16), their low four bits (4
+// bytes, two a byte), then 128 bytes of 4-bit grid indices (sub-block j's
+// 32 values: the low then the high nibbles of bytes 16j…16j+15); index q
+// becomes d·(sc−32)·iq4Values[q].
+func DequantizeIQ4_XS(dst []float32, src []byte) {
+	const bb = 136
+	nb := len(dst) / backend.KBlockSize
+	_ = src[nb*bb-1]
+	for b := range nb {
+		x := (*[bb]byte)(src[b*bb:])
+		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
+		sh := binary.LittleEndian.Uint16(x[2:])
+		for j := range 8 {
+			ls := x[4+j/2]>>(4*(j%2))&0xf | byte(sh>>(2*j)&3)<<4
+			dl := d * float32(int32(ls)-32)
+			q := (*[16]byte)(x[8+16*j:])
+			o := (*[32]float32)(y[32*j:])
+			for l, v := range q {
+				o[l] = dl * float32(iq4Values[v&0xf])
+				o[l+16] = dl * float32(iq4Values[v>>4])
+			}
+		}
+	}
+}
+
+// decoders are the block formats read from GGUF files only
+// (backend.WeightFormat.GGUFOnly), each expanding whole blocks of src
+// into dst.
+var decoders = map[backend.WeightFormat]func(dst []float32, src []byte){
+	backend.WeightQ4_K:   DequantizeQ4_K,
+	backend.WeightQ6_K:   DequantizeQ6_K,
+	backend.WeightQ5_0:   DequantizeQ5_0,
+	backend.WeightQ4_0:   DequantizeQ4_0,
+	backend.WeightQ4_1:   DequantizeQ4_1,
+	backend.WeightQ5_1:   DequantizeQ5_1,
+	backend.WeightIQ4_NL: DequantizeIQ4_NL,
+	backend.WeightQ2_K:   DequantizeQ2_K,
+	backend.WeightQ3_K:   DequantizeQ3_K,
+	backend.WeightQ5_K:   DequantizeQ5_K,
+	backend.WeightIQ4_XS: DequantizeIQ4_XS,
+}
+
 // DequantizeRange expands values [k0, k1) of one row stored in a format
-// read from GGUF files only (Q4_K, Q6_K: k0 and k1 multiples of 256;
-// Q5_0: of 32) into dst. It reports false for another format.
+// read from GGUF files only (GGUFOnly: k0 and k1 multiples of its block)
+// into dst. It reports false for another format.
 func DequantizeRange(dst []float32, f backend.WeightFormat, row []byte, k0, k1 int) bool {
-	var dec func([]float32, []byte)
-	switch f {
-	case backend.WeightQ4_K:
-		dec = DequantizeQ4_K
-	case backend.WeightQ6_K:
-		dec = DequantizeQ6_K
-	case backend.WeightQ5_0:
-		dec = DequantizeQ5_0
-	default:
+	dec, ok := decoders[f]
+	if !ok {
 		return false
 	}
 	// Whole blocks: the bytes of the first k values are an offset.
@@ -167,3 +296,12 @@ func DequantizeRange(dst []float32, f backend.WeightFormat, row []byte, k0, k1 i
 	dec(dst[:k1-k0], row[b0:b1])
 	return true
 }
+
+// Q5KScales returns a Q5_K block's eight sub-block scales and mins as
+// Q4KScales does (the two formats share the header).
+func Q5KScales(x *[176]byte) (dm [16]float32) {
+	return scalesMinsK4((*[16]byte)(x[:16]))
+}
+
+// IQ4Grid returns IQ4_NL's and IQ4_XS's grid of values.
+func IQ4Grid() [16]int8 { return iq4Values }

@@ -33,9 +33,10 @@ func EncodeInto(dst []byte, f backend.WeightFormat, src []float32, rows, cols in
 	if !ok || rows < 0 || len(src) != rows*cols || len(dst) != rows*rb {
 		return fmt.Errorf("quant: cannot encode [%d,%d] (%d values) as %s into %d bytes", rows, cols, len(src), f, len(dst))
 	}
-	switch f {
-	case backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0:
+	if f.GGUFOnly() {
 		return fmt.Errorf("quant: %s is read from GGUF files, not produced here (quantize with llama.cpp's llama-quantize)", f)
+	}
+	switch f {
 	case backend.WeightF32:
 		for i, v := range src {
 			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
@@ -133,12 +134,8 @@ func DecodeInto(dst []float32, f backend.WeightFormat, data []byte, rows, cols i
 		weights.DecodeFloat32(weights.F16, data, dst)
 	case backend.WeightQ8_0:
 		DequantizeQ8_0(dst, data)
-	case backend.WeightQ4_K:
-		DequantizeQ4_K(dst, data)
-	case backend.WeightQ6_K:
-		DequantizeQ6_K(dst, data)
-	case backend.WeightQ5_0:
-		DequantizeQ5_0(dst, data)
+	default:
+		decoders[f](dst, data) // a GGUF-only block format: RowBytes knew it
 	}
 	return nil
 }

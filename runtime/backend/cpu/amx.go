@@ -84,8 +84,8 @@ var amxTileCfg = func() (c [64]byte) {
 
 // AMXTakes reports whether SetBF16Matmul(true) runs products with
 // weights stored in format f on the tiles: bf16; f16, rounded to bf16
-// once; q8_0, rounded to bf16 strip by strip; and GGUF's q4_K, q6_K and
-// q5_0 (amxDecodes), decoded and rounded to bf16 strip by strip. f32
+// once; q8_0, rounded to bf16 strip by strip; and GGUF's other block
+// formats (amxDecodes), decoded and rounded to bf16 strip by strip. f32
 // weights keep the float32 kernels.
 func AMXTakes(f backend.WeightFormat) bool {
 	switch f {
@@ -97,17 +97,11 @@ func AMXTakes(f backend.WeightFormat) bool {
 
 // amxDecodes reports whether the tiles take format f by decoding each
 // task's strips from the stored rows (decodeStripAMX) rather than from a
-// tile-ordered copy: the k-quants (and q5_0, what a Q4_K_M file holds for
-// rows that are not multiples of 256), whose blocks of 256 values with
-// their sub-block scales have no cheaper tile form, and which stay in
-// the mapped file at their stored size.
-func amxDecodes(f backend.WeightFormat) bool {
-	switch f {
-	case backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0:
-		return true
-	}
-	return false
-}
+// tile-ordered copy: the formats read from GGUF files only (the k-quants,
+// q5_0 and the other 4- and 5-bit blocks), whose blocks with their
+// sub-block scales have no cheaper tile form, and which stay in the
+// mapped file at their stored size.
+func amxDecodes(f backend.WeightFormat) bool { return f.GGUFOnly() }
 
 // amxUsable reports whether a product with this weight can run on the
 // tiles: a format they take (AMXTakes), 32-wide K chunks and 32-column
@@ -602,6 +596,10 @@ func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
 	d32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(dst))), len(dst)/2)
 	r32 := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(rows))), 8*K)
 	n := K / 2
+	var (
+		f32 []float32
+		fp  *[]float32
+	)
 	for half := range 2 {
 		for i := range 16 {
 			r := 32*cb + 16*half + i
@@ -613,7 +611,18 @@ func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
 			case backend.WeightQ5_0:
 				decodeQ5RowBF16(&rows[i*K], row, K/backend.Q8BlockSize)
 			default:
-				panic("cpu: decodeStripAMX: no bf16 decoder for " + string(w.format))
+				// The formats without a one-pass decoder: the float32
+				// path's values, then rounded.
+				if f32 == nil {
+					fp = padPool.Get().(*[]float32)
+					if cap(*fp) < K {
+						*fp = make([]float32, K)
+					}
+					f32 = (*fp)[:K]
+					defer padPool.Put(fp)
+				}
+				w.decodeRowK(f32, w.raw[r*w.rowBytes:(r+1)*w.rowBytes], 0, K)
+				cvtBF16(&rows[i*K], &f32[0], K)
 			}
 		}
 		transpose16(&d32[half*16*n], &r32[0], n, n)

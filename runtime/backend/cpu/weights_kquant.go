@@ -6,15 +6,16 @@ import (
 )
 
 // decodeRowK is decodeRow for the formats read from GGUF files only
-// (Q4_K, Q6_K and Q5_0, the three a Q4_K_M file holds besides Q8_0): the
+// (Q4_K, Q6_K and Q5_0, the three a Q4_K_M file holds besides Q8_0, and
+// the other block formats of weights_blocks.go): the
 // panel's K slices are multiples of blockK, itself a multiple of the
 // 256-value super-block, and a row is a whole number of blocks
 // (UploadWeight checked it), so [k0, k1) always spans whole blocks.
 // With AVX2, Q4_K and Q6_K blocks are expanded by the assembly decoders
 // (the scales unpacked in Go, quant.Q4KScales / Q6KScales, then one
 // multiply, and for Q4_K one subtraction, per value, rounded as the Go
-// reference), and Q5_0 blocks too (with F16C, as Q8_0's); CPUs without
-// AVX2 use the pure-Go reference.
+// reference), and Q5_0 blocks too (with F16C, as Q8_0's), and the rest
+// by decodeBlocks; CPUs without AVX2 use the pure-Go reference.
 func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 	if haveSIMD {
 		switch w.format {
@@ -38,6 +39,13 @@ func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 			if haveF16C {
 				src := row[k0/backend.Q8BlockSize*backend.Q5BlockBytes : k1/backend.Q8BlockSize*backend.Q5BlockBytes]
 				decodeQ5(&dst[0], &src[0], len(src)/backend.Q5BlockBytes)
+				return
+			}
+		default:
+			if affineBlocks(w.format) { // weights_blocks.go
+				b0, _ := w.format.RowBytes(k0)
+				b1, _ := w.format.RowBytes(k1)
+				decodeBlocks(dst[:k1-k0], w.format, row[b0:b1])
 				return
 			}
 		}

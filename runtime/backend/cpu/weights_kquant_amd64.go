@@ -20,3 +20,11 @@ func decodeQ6KBlock(dst *float32, x *byte, ds *float32)
 //
 //go:noescape
 func decodeQ5(dst *float32, src *byte, nb int)
+
+// decodeAffine sets dst[16g+i] to a[g]·q[16g+i], plus b[g] unless b is
+// nil, for groups groups of 16 values: a product then a sum, each
+// rounded (no FMA). With grid, q holds 4-bit indices and the values are
+// grid[q]. Implemented in weights_kquant_amd64.s (AVX2).
+//
+//go:noescape
+func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int)

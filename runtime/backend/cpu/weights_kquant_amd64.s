@@ -250,3 +250,82 @@ q5loop:
 q5done:
 	VZEROUPPER
 	RET
+
+// func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int)
+// dst[16g+i] = a[g]·q[16g+i] (+ b[g] unless b is nil): the int8 quants
+// (or, with grid, grid's values at the 4-bit indices q: VPSHUFB) widened
+// to int32 and converted, a VMULPS then a VADDPS, each rounded, as the Go
+// reference decoders.
+TEXT ·decodeAffine(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ a+16(FP), DX
+	MOVQ b+24(FP), R8
+	MOVQ grid+32(FP), R9
+	MOVQ groups+40(FP), CX
+	TESTQ CX, CX
+	JZ affdone
+	TESTQ R9, R9
+	JNZ affgrid
+	TESTQ R8, R8
+	JZ affnob
+affb:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VBROADCASTSS (DX), Y2
+	VBROADCASTSS (R8), Y3
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y0, Y0
+	VMULPS Y2, Y1, Y1
+	VADDPS Y3, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $16, SI
+	ADDQ $4, DX
+	ADDQ $4, R8
+	ADDQ $64, DI
+	DECQ CX
+	JNZ affb
+	JMP affdone
+affnob:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VBROADCASTSS (DX), Y2
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y0, Y0
+	VMULPS Y2, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $16, SI
+	ADDQ $4, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ affnob
+	JMP affdone
+affgrid:
+	// The grid's formats have no offsets.
+	VMOVDQU (R9), X4
+affgloop:
+	VMOVDQU (SI), X0
+	VPSHUFB X0, X4, X0
+	VPSRLDQ $8, X0, X1
+	VPMOVSXBD X0, Y0
+	VPMOVSXBD X1, Y1
+	VBROADCASTSS (DX), Y2
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y0, Y0
+	VMULPS Y2, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $16, SI
+	ADDQ $4, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ affgloop
+affdone:
+	VZEROUPPER
+	RET

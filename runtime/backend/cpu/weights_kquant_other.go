@@ -11,3 +11,7 @@ func decodeQ6KBlock(dst *float32, x *byte, ds *float32) {
 }
 
 func decodeQ5(dst *float32, src *byte, nb int) { panic("cpu: decodeQ5 without SIMD support") }
+
+func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int) {
+	panic("cpu: decodeAffine without SIMD support")
+}

@@ -12,39 +12,50 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
-// randKQuant returns rows×cols values of random blocks in f (Q4_K, Q6_K,
-// Q5_0): random quants and packed scales, every block scale a finite float16 of
-// moderate size (as a quantizer writes them).
+// randKQuant returns rows×cols values of random blocks in f (a format
+// read from GGUF files only): random quants and packed scales, every
+// float16 block scale (quant.ScaleOffsets) finite and of moderate size
+// (as a quantizer writes them).
 func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
 	rb, _ := f.RowBytes(cols)
 	raw := make([]byte, rows*rb)
 	for i := range raw {
 		raw[i] = byte(r.Uint32())
 	}
-	bb, dOff := backend.Q4KBlockBytes, []int{0, 2}
-	switch f {
-	case backend.WeightQ6_K:
-		bb, dOff = backend.Q6KBlockBytes, []int{208}
-	case backend.WeightQ5_0:
-		bb, dOff = backend.Q5BlockBytes, []int{0}
-	}
+	_, bb, _ := f.Block()
 	for b := 0; b < len(raw); b += bb {
-		for _, o := range dOff {
+		for _, o := range quant.ScaleOffsets(f) {
 			binary.LittleEndian.PutUint16(raw[b+o:], weights.Float32ToF16(float32(r.NormFloat64()*1e-3)))
 		}
 	}
 	return raw
 }
 
-// TestMatMulKQuantMatchesFloat32: MatMul and Embed with a Q4_K or Q6_K
-// weight equal, bit for bit, the same operations on the float32 weight it
+// ggufOnly lists the formats read from GGUF files only, the k-quants
+// and their kin (randKQuant's).
+var ggufOnly = []backend.WeightFormat{
+	backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0,
+	backend.WeightQ4_0, backend.WeightQ4_1, backend.WeightQ5_1, backend.WeightIQ4_NL,
+	backend.WeightQ2_K, backend.WeightQ3_K, backend.WeightQ5_K, backend.WeightIQ4_XS,
+}
+
+// superBlocks reports whether f's blocks are 256 values (K must be a
+// multiple of 256).
+func superBlocks(f backend.WeightFormat) bool {
+	n, _, _ := f.Block()
+	return n == backend.KBlockSize
+}
+
+// TestMatMulKQuantMatchesFloat32: MatMul and Embed with a weight in a
+// format read from GGUF files only (Q4_K, Q6_K, Q5_0 and the rest)
+// equal, bit for bit, the same operations on the float32 weight it
 // decodes to, across K slices (K not a multiple of blockK) and partial
 // column blocks; the pure-Go decodeRowGo agrees with decodeRow.
 func TestMatMulKQuantMatchesFloat32(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 11))
-	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0} {
+	for _, f := range ggufOnly {
 		for _, s := range [][3]int{{1, 256, 3}, {9, 1280, 70}, {70, 512, 130}, {5, 1120, 9}} {
-			if s[1]%256 != 0 && f != backend.WeightQ5_0 {
+			if s[1]%256 != 0 && superBlocks(f) {
 				continue
 			}
 			T, K, N := s[0], s[1], s[2]
@@ -119,7 +130,7 @@ func TestUploadKQuantRejects(t *testing.T) {
 func BenchmarkDecodePanelRow(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	be := New(1)
-	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0, backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0} {
+	for _, f := range append([]backend.WeightFormat{backend.WeightBF16, backend.WeightQ8_0}, ggufOnly...) {
 		var raw []byte
 		switch f {
 		case backend.WeightBF16, backend.WeightQ8_0:
@@ -142,8 +153,10 @@ func BenchmarkDecodePanelRow(b *testing.B) {
 	}
 }
 
-// TestAMXDecodedFormats: with SetBF16Matmul, products with Q4_K, Q6_K
-// and Q5_0 weights run on the tiles (decodeStripAMX): each sum is the
+// TestAMXDecodedFormats: with SetBF16Matmul, products with weights in
+// every format read from GGUF files only (Q4_K, Q6_K and Q5_0 through
+// their one-pass decoders, the rest through the float32 decoders) run on
+// the tiles (decodeStripAMX): each sum is the
 // float64 sum of the bf16-rounded activations times the bf16-rounded
 // decoded weights, to float32 accumulation's error, over partial row
 // blocks, bf16Rows' leftover rows, several row groups and prefetch; and
@@ -156,10 +169,10 @@ func TestAMXDecodedFormats(t *testing.T) {
 	defer func(v int64) { amxPrefetchMin = v }(amxPrefetchMin)
 	amxPrefetchMin = 0
 	r := rand.New(rand.NewPCG(21, 21))
-	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0} {
+	for _, f := range ggufOnly {
 		for _, s := range [][3]int{{1, 256, 32}, {17, 96, 64}, {33, 512, 64}, {45, 256, 96}, {100, 768, 64}, {320, 512, 32}} {
 			T, K, N := s[0], s[1], s[2]
-			if K%256 != 0 && f != backend.WeightQ5_0 {
+			if K%256 != 0 && superBlocks(f) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%dx%dx%d", f, T, K, N), func(t *testing.T) {
@@ -247,7 +260,10 @@ func BenchmarkDecodeStripAMX(b *testing.B) {
 		b.Skip(ErrNoAMX)
 	}
 	const N, K = 64, 4864
-	for _, f := range []backend.WeightFormat{backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0} {
+	for _, f := range ggufOnly {
+		if K%256 != 0 && superBlocks(f) {
+			continue
+		}
 		b.Run(string(f), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(3, 3))
 			be := New(1)

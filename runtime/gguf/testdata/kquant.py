@@ -9,8 +9,9 @@ dist-packages on PYTHONPATH):
       llama-quantize can make it Q4_K_M with Q4_K and Q6_K only (narrower
       rows fall back to Q5_0 and Q8_0);
   kquant.py dequant-blocks TYPE IN OUT
-      dequantizes raw Q4_K, Q6_K or Q5_0 blocks (IN) to little-endian float32
-      (OUT) with gguf.quants.dequantize;
+      dequantizes raw blocks of TYPE (a backend format name: q4_K, q5_0,
+      iq4_nl, ...) in IN to little-endian float32 (OUT) with
+      gguf.quants.dequantize;
   kquant.py dequant-file IN.gguf OUT.gguf
       rewrites IN with every quantized tensor replaced by gguf-py's float32
       dequantization of it (metadata copied), the float32 model a
@@ -75,8 +76,7 @@ def write_model(out):
 
 
 def dequant_blocks(typ, src, out):
-    qt = {"q4_K": gguf.GGMLQuantizationType.Q4_K, "q6_K": gguf.GGMLQuantizationType.Q6_K,
-          "q5_0": gguf.GGMLQuantizationType.Q5_0}[typ]
+    qt = gguf.GGMLQuantizationType[typ.upper()]
     raw = np.fromfile(src, dtype=np.uint8)
     gguf.quants.dequantize(raw, qt).astype("<f4").tofile(out)
 

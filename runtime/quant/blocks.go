@@ -1,0 +1,111 @@
+package quant
+
+import (
+	"encoding/binary"
+
+	"github.com/dream-lsp/dream-lsp/runtime/backend"
+	"github.com/dream-lsp/dream-lsp/runtime/weights"
+)
+
+// The 32-value block formats besides Q8_0 and Q5_0 that Dream GGUF files
+// come in (Q4_0, Q4_1, Q5_1 and IQ4_NL files, and the fallbacks
+// llama-quantize picks for rows that are not whole super-blocks). Each
+// decoder follows ggml's dequantize_row_* operation for operation, every
+// product rounded to float32 before the next operation, so the values
+// equal ggml's and gguf-py's bit for bit. In all four, byte j of the 16
+// quant bytes holds value j in its low nibble and value j+16 in its high
+// nibble.
+
+// DequantizeQ4_0 expands Q4_0 blocks (d float16, 16 bytes of nibbles; 18
+// bytes): q (0–15) becomes d·(q−8).
+func DequantizeQ4_0(dst []float32, src []byte) {
+	nb := len(dst) / backend.Q8BlockSize
+	_ = src[nb*18-1]
+	for b := range nb {
+		x := (*[18]byte)(src[b*18:])
+		y := (*[32]float32)(dst[b*32:])
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
+		for j, v := range (*[16]byte)(x[2:]) {
+			y[j] = d * float32(int32(v&0xf)-8)
+			y[j+16] = d * float32(int32(v>>4)-8)
+		}
+	}
+}
+
+// DequantizeQ4_1 expands Q4_1 blocks (d and m float16, 16 bytes of
+// nibbles; 20 bytes): q becomes d·q + m.
+func DequantizeQ4_1(dst []float32, src []byte) {
+	nb := len(dst) / backend.Q8BlockSize
+	_ = src[nb*20-1]
+	for b := range nb {
+		x := (*[20]byte)(src[b*20:])
+		y := (*[32]float32)(dst[b*32:])
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
+		m := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[2:]))
+		for j, v := range (*[16]byte)(x[4:]) {
+			y[j] = float32(d*float32(v&0xf)) + m
+			y[j+16] = float32(d*float32(v>>4)) + m
+		}
+	}
+}
+
+// DequantizeQ5_1 expands Q5_1 blocks (d and m float16, 32 fifth bits as a
+// little-endian uint32, 16 bytes of nibbles; 24 bytes): q (0–31, bit i of
+// the uint32 the fifth bit of value i) becomes d·q + m.
+func DequantizeQ5_1(dst []float32, src []byte) {
+	nb := len(dst) / backend.Q8BlockSize
+	_ = src[nb*24-1]
+	for b := range nb {
+		x := (*[24]byte)(src[b*24:])
+		y := (*[32]float32)(dst[b*32:])
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
+		m := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[2:]))
+		qh := binary.LittleEndian.Uint32(x[4:])
+		for j, v := range (*[16]byte)(x[8:]) {
+			q0 := v&0xf | byte(qh>>j&1)<<4
+			q1 := v>>4 | byte(qh>>(j+16)&1)<<4
+			y[j] = float32(d*float32(q0)) + m
+			y[j+16] = float32(d*float32(q1)) + m
+		}
+	}
+}
+
+// iq4Values is IQ4_NL's and IQ4_XS's non-linear grid (ggml's
+// kvalues_iq4nl): a 4-bit index q stands for iq4Values[q].
+var iq4Values = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+
+// DequantizeIQ4_NL expands IQ4_NL blocks (d float16, 16 bytes of 4-bit
+// grid indices; 18 bytes): index q becomes d·iq4Values[q].
+func DequantizeIQ4_NL(dst []float32, src []byte) {
+	nb := len(dst) / backend.Q8BlockSize
+	_ = src[nb*18-1]
+	for b := range nb {
+		x := (*[18]byte)(src[b*18:])
+		y := (*[32]float32)(dst[b*32:])
+		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
+		for j, v := range (*[16]byte)(x[2:]) {
+			y[j] = d * float32(iq4Values[v&0xf])
+			y[j+16] = d * float32(iq4Values[v>>4])
+		}
+	}
+}
+
+// ScaleOffsets returns where the float16 scales of one block of the
+// GGUF-only format f sit (d, and dmin or m where it has one), or nil for
+// another format: the bytes whose every bit pattern is not a usable
+// value (the tests fill the rest of a block at random).
+func ScaleOffsets(f backend.WeightFormat) []int {
+	switch f {
+	case backend.WeightQ4_0, backend.WeightQ5_0, backend.WeightIQ4_NL, backend.WeightIQ4_XS:
+		return []int{0}
+	case backend.WeightQ4_1, backend.WeightQ5_1, backend.WeightQ4_K, backend.WeightQ5_K:
+		return []int{0, 2}
+	case backend.WeightQ2_K:
+		return []int{80, 82}
+	case backend.WeightQ3_K:
+		return []int{108}
+	case backend.WeightQ6_K:
+		return []int{208}
+	}
+	return nil
+}
