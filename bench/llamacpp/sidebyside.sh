@@ -9,7 +9,8 @@
 #
 # Environment: DREAM (a dream-lsp binary; default: built from a clean snapshot of HEAD), MODELS (folder of the GGUF files, written there when missing; default
 # /tmp/llamacpp15), OUT (results; default $MODELS/run-<UTC time>), PHASES ("agree time"),
-# AGREE_FORMATS / TIME_FORMATS ("f32 bf16 q8_0"; q4km adds llama-quantize's Q4_K_M), LLAMA_GGML_BACKEND (default best: the ggml CPU
+# AGREE_FORMATS / TIME_FORMATS ("f32 bf16 q8_0"; q4km adds llama-quantize's Q4_K_M, q5km its Q5_K_M,
+# iq4_xs its IQ4_XS and so on: below), LLAMA_GGML_BACKEND (default best: the ggml CPU
 # variant this CPU scores highest), SHORT/LONG (llama.cpp step counts whose difference gives its
 # CPU per step; 2 and 8), OURSTEPS (dream-lsp bench's denoise steps, 8), AGREE_STEPS (64),
 # SIDES (what the time phase runs: llama = llama.cpp at 2 threads, llama1 = llama.cpp at one thread,
@@ -82,14 +83,23 @@ for f in f32 bf16 q8_0; do
     break
   fi
 done
-# q4km: llama-quantize's Q4_K_M of the F32 file (mostly Q5_0 and Q8_0 at this shape, Q4_K and Q6_K
-# for the 4,864-wide ffn_down rows), written on first use.
-if [[ " $TIME_FORMATS $AGREE_FORMATS " == *" q4km "* ]] && [ ! -s "$MODELS/q05-q4km.gguf" ]; then
-  lib=$repo/infill/remote/.llama/root/usr/lib/x86_64-linux-gnu
-  echo "sidebyside: writing $MODELS/q05-q4km.gguf" >&2
+# Other formats are llama-quantize's of the F32 file, written on first use: q4km is Q4_K_M (mostly
+# Q5_0 and Q8_0 at this shape, Q4_K and Q6_K for the 4,864-wide ffn_down rows), q5km Q5_K_M, q3km
+# Q3_K_M, q4ks Q4_K_S (the k-quant mixes: q<N>k<m|s|l>), and any other name is the type in capitals
+# (q4_0, q6_k, iq4_xs: Q4_0, Q6_K, IQ4_XS).
+lib=$repo/infill/remote/.llama/root/usr/lib/x86_64-linux-gnu
+for f in $(printf '%s\n' $TIME_FORMATS $AGREE_FORMATS | sort -u); do
+  case $f in f32 | bf16 | q8_0) continue ;; esac
+  [ -s "$MODELS/q05-$f.gguf" ] && continue
+  if [[ $f =~ ^q([0-9])k([msl])$ ]]; then
+    typ="Q${BASH_REMATCH[1]}_K_${BASH_REMATCH[2]^^}"
+  else
+    typ=${f^^}
+  fi
+  echo "sidebyside: writing $MODELS/q05-$f.gguf ($typ)" >&2
   GGML_BACKEND_PATH=$lib/ggml/backends0/libggml-cpu-sse42.so "$lib/ld-linux-x86-64.so.2" --library-path "$lib:$lib/llama:$lib/ggml" \
-    "$repo/infill/remote/.llama/root/usr/bin/llama-quantize" "$MODELS/q05-f32.gguf" "$MODELS/q05-q4km.gguf" Q4_K_M 2 >&2
-fi
+    "$repo/infill/remote/.llama/root/usr/bin/llama-quantize" "$MODELS/q05-f32.gguf" "$MODELS/q05-$f.gguf" "$typ" 2 >&2
+done
 
 # The prompt: the first 256 tokens of a Go file of this repository, cut where decoding and
 # re-encoding give the same 256 ids.

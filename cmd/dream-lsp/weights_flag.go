@@ -10,7 +10,7 @@ import (
 )
 
 // weightsUsage documents --weights for serve, infill and bench.
-const weightsUsage = "weight format in memory: auto (as stored: bf16 stays bf16, mapped; GGUF Q8_0, Q4_K, Q6_K and Q5_0 stay as they are), f32, bf16 or q8_0 (converted at load)"
+const weightsUsage = "weight format in memory: auto (as stored: bf16 stays bf16, mapped; GGUF Q8_0, Q4_K and the other block formats stay as they are), f32, bf16 or q8_0 (converted at load)"
 
 // weightsFlag registers --weights on fs.
 func weightsFlag(fs *flag.FlagSet, p *string) {
@@ -27,7 +27,7 @@ func parseWeights(s string) (model.WeightMode, error) {
 }
 
 // matmulUsage documents --matmul for serve, api, infill, eval and bench.
-const matmulUsage = "how weights in stored formats (bf16, f16, q8_0, q4_K, q6_K, q5_0) multiply on the CPU: auto (bf16 where the CPU has AMX tiles, else f32), f32 (float32 activations: the reference sums, the same on every CPU) or bf16 (activations and weights rounded to bf16 on the CPU's AMX tiles: several times faster; needs an Intel Xeon with AMX)"
+const matmulUsage = "how weights in stored formats (bf16, f16, q8_0 and GGUF's block formats) multiply on the CPU: auto (bf16 where the CPU has AMX tiles, else f32), f32 (float32 activations: the reference sums, the same on every CPU) or bf16 (activations and weights rounded to bf16 on the CPU's AMX tiles: several times faster; needs an Intel Xeon with AMX)"
 
 // matmulFlag registers --matmul on fs with its default: auto where a
 // command serves or completes, f32 for bench, whose recorded commands

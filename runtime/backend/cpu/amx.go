@@ -606,6 +606,8 @@ func decodeStripAMX(dst []uint16, w *wtensor, cb int) {
 			switch row := &w.raw[r*w.rowBytes]; w.format {
 			case backend.WeightQ4_K:
 				decodeQ4KRowBF16(&rows[i*K], row, K/backend.KBlockSize)
+			case backend.WeightQ5_K:
+				decodeQ5KRowBF16(&rows[i*K], row, K/backend.KBlockSize)
 			case backend.WeightQ6_K:
 				decodeQ6KRowBF16(&rows[i*K], row, K/backend.KBlockSize)
 			case backend.WeightQ5_0:

@@ -66,12 +66,19 @@ func amxQ8Block(cfg *[64]byte, x *uint16, ldx int, wq *byte, chunks int, out *fl
 //go:noescape
 func transpose16(dst, src *uint32, ld, n int)
 
-// decodeQ4KRowBF16 writes nb Q4_K blocks (144 bytes each, from src) as
-// 256·nb bf16 values: cvtBF16 of decodeRow's values, bit for bit, in one
-// pass (AVX-512, F16C and AVX512_BF16, which a CPU with the tiles has).
+// decodeKRowBF16 writes nb Q4_K blocks (144 bytes each, from src), or
+// with five Q5_K blocks (176 bytes), as 256·nb bf16 values: the float32
+// decoders' values rounded to nearest even, in one AVX-512 pass; see
+// amx_amd64.s.
 //
 //go:noescape
-func decodeQ4KRowBF16(dst *uint16, src *byte, nb int)
+func decodeKRowBF16(dst *uint16, src *byte, nb int, five bool)
+
+// decodeQ4KRowBF16 is decodeKRowBF16 for Q4_K blocks.
+func decodeQ4KRowBF16(dst *uint16, src *byte, nb int) { decodeKRowBF16(dst, src, nb, false) }
+
+// decodeQ5KRowBF16 is decodeKRowBF16 for Q5_K blocks.
+func decodeQ5KRowBF16(dst *uint16, src *byte, nb int) { decodeKRowBF16(dst, src, nb, true) }
 
 // decodeQ5RowBF16 writes nb Q5_0 blocks (22 bytes each, from src) as
 // 32·nb bf16 values: cvtBF16 of decodeRow's values, bit for bit, in one

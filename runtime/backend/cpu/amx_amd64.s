@@ -715,22 +715,35 @@ tdone:
 	VZEROUPPER
 	RET
 
-// func decodeQ4KRowBF16(dst *uint16, src *byte, nb int)
-// nb Q4_K blocks (144 bytes each) into 256·nb bf16: each value
-// float32(d·sc)·q − float32(dmin·m) computed as the float32 decoders do
-// (a multiply, then a subtraction, each rounded) and rounded to bf16
-// (nearest even): cvtBF16 of decodeRow's values, bit for bit. The eight
-// 6-bit scales and mins are unpacked four at a time in general registers
-// (ggml's get_scale_min_k4), then scaled by d and dmin (F16C) in one
-// vector each and kept on the stack for the broadcasts.
-TEXT ·decodeQ4KRowBF16(SB), NOSPLIT, $160-24
+// func decodeKRowBF16(dst *uint16, src *byte, nb int, five bool)
+// nb Q4_K blocks (144 bytes each), or with five Q5_K blocks (176 bytes:
+// the same header, 32 bytes of fifth bits, then the quants), into
+// 256·nb bf16: each value float32(d·sc)·q − float32(dmin·m) computed as
+// the float32 decoders do (a multiply, then a subtraction, each rounded)
+// and rounded to bf16 (nearest even): cvtBF16 of decodeRow's values, bit
+// for bit. The eight 6-bit scales and mins are unpacked four at a time in
+// general registers (ggml's get_scale_min_k4), then scaled by d and dmin
+// (F16C) in one vector each and kept on the stack for the broadcasts.
+// Q5_K's fifth bits (bit j of byte l: value l of sub-block j) sit in Z16
+// and Z17 as 32 dwords, shifted down two bits a pair of sub-blocks.
+TEXT ·decodeKRowBF16(SB), NOSPLIT, $160-25
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ nb+16(FP), R8
+	MOVBQZX five+24(FP), R12
+	MOVQ $144, R13
+	TESTQ R12, R12
+	JZ q4bstride
+	MOVQ $176, R13
+q4bstride:
 	TESTQ R8, R8
 	JZ q4bdone
 	MOVL $15, AX
 	VPBROADCASTD AX, Z11
+	MOVL $1, AX
+	VPBROADCASTD AX, Z18
+	MOVL $2, AX
+	VPBROADCASTD AX, Z19
 q4bblock:
 	MOVWLZX 0(SI), AX
 	VMOVD AX, X0
@@ -771,6 +784,12 @@ q4bblock:
 	VMOVUPS Z23, 32(SP)
 	VMOVUPS Z24, 96(SP)
 	LEAQ 16(SI), R10
+	TESTQ R12, R12
+	JZ q4bq
+	VPMOVZXBD 16(SI), Z16
+	VPMOVZXBD 32(SI), Z17
+	LEAQ 48(SI), R10
+q4bq:
 	XORQ R11, R11
 q4bpair:
 	VBROADCASTSS 32(SP)(R11*8), Z12
@@ -783,6 +802,23 @@ q4bpair:
 	VPANDD Z11, Z1, Z3
 	VPSRLD $4, Z0, Z4
 	VPSRLD $4, Z1, Z5
+	TESTQ R12, R12
+	JZ q4bcvt
+	VPANDD Z18, Z16, Z8
+	VPANDD Z18, Z17, Z9
+	VPSLLD $4, Z8, Z8
+	VPSLLD $4, Z9, Z9
+	VPORD Z8, Z2, Z2
+	VPORD Z9, Z3, Z3
+	VPANDD Z19, Z16, Z8
+	VPANDD Z19, Z17, Z9
+	VPSLLD $3, Z8, Z8
+	VPSLLD $3, Z9, Z9
+	VPORD Z8, Z4, Z4
+	VPORD Z9, Z5, Z5
+	VPSRLD $2, Z16, Z16
+	VPSRLD $2, Z17, Z17
+q4bcvt:
 	VCVTDQ2PS Z2, Z2
 	VCVTDQ2PS Z3, Z3
 	VCVTDQ2PS Z4, Z4
@@ -804,7 +840,7 @@ q4bpair:
 	INCQ R11
 	CMPQ R11, $4
 	JLT q4bpair
-	ADDQ $144, SI
+	ADDQ R13, SI
 	DECQ R8
 	JNZ q4bblock
 q4bdone:

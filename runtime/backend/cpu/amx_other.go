@@ -29,6 +29,10 @@ func discardPages([]byte) {}
 
 func transpose16(dst, src *uint32, ld, n int) { panic("cpu: transpose16 without AVX-512") }
 
+func decodeQ5KRowBF16(dst *uint16, src *byte, nb int) {
+	panic("cpu: decodeQ5KRowBF16 without AVX-512")
+}
+
 func decodeQ4KRowBF16(dst *uint16, src *byte, nb int) {
 	panic("cpu: decodeQ4KRowBF16 without AVX-512")
 }

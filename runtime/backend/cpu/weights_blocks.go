@@ -10,7 +10,7 @@ import (
 )
 
 // The block formats without a decoder of their own (Q4_0, Q4_1, Q5_1,
-// IQ4_NL, Q2_K, Q3_K, Q5_K, IQ4_XS) share one vector kernel: every one of
+// IQ4_NL, Q2_K, Q3_K, IQ4_XS) share one vector kernel: every one of
 // them is, per group of 16 values, a scale a times a small signed integer
 // q (or a value of the IQ4 grid), plus an offset b in some.
 // decodeBlocks unpacks a run of blocks' q (eight at a time with 64-bit
@@ -19,7 +19,7 @@ import (
 // the reference decoders in package quant do (their d·q − m is a·q + b
 // with b = −m, the same value), so the values are theirs bit for bit.
 // This runs at 0.75–1.4 ns a value on the Xeon VM, against 0.2–0.45 for
-// the hand-written Q4_K, Q6_K, Q5_0 and Q8_0 decoders and 1.5–9 for the
+// the hand-written Q4_K, Q5_K, Q6_K, Q5_0 and Q8_0 decoders and 1.5–9 for the
 // Go references (BenchmarkDecodePanelRow).
 
 // affineChunk is the values decodeBlocks unpacks before each
@@ -66,7 +66,6 @@ var blockUnpackers = map[backend.WeightFormat]blockUnpacker{
 	backend.WeightIQ4_NL: {3, false, true},
 	backend.WeightQ2_K:   {4, true, false},
 	backend.WeightQ3_K:   {5, false, false},
-	backend.WeightQ5_K:   {6, true, false},
 	backend.WeightIQ4_XS: {7, false, true},
 }
 
@@ -84,8 +83,6 @@ func (u blockUnpacker) unpack(x, q []byte, a, b []float32) {
 		unpackQ2_K(x, q, a, b)
 	case 5:
 		unpackQ3_K(x, q, a)
-	case 6:
-		unpackQ5_K(x, q, a, b)
 	case 7:
 		unpackIQ4_XS(x, q, a)
 	}
@@ -230,26 +227,6 @@ func unpackQ3_K(x, q []byte, a []float32) {
 			binary.LittleEndian.PutUint64(o[32:], less4(w>>2&twoBits|(hg>>1&lowBit)<<2))
 			binary.LittleEndian.PutUint64(o[64:], less4(w>>4&twoBits|(hg>>2&lowBit)<<2))
 			binary.LittleEndian.PutUint64(o[96:], less4(w>>6&twoBits|(hg>>3&lowBit)<<2))
-		}
-	}
-}
-
-// Q5_K: d·sc·q − dmin·m per 32 values, q's fifth bit from qh.
-func unpackQ5_K(x, q []byte, a, b []float32) {
-	x, q, a, b = x[:176], q[:256], a[:16], b[:16]
-	dm := quant.Q5KScales((*[176]byte)(x))
-	for j := range 8 {
-		a[2*j], a[2*j+1] = dm[2*j], dm[2*j]
-		b[2*j], b[2*j+1] = -dm[2*j+1], -dm[2*j+1]
-	}
-	for k := range 4 {
-		h := binary.LittleEndian.Uint64(x[16+8*k:])
-		for p := range 4 { // sub-blocks 2p (low nibbles) and 2p+1 (high)
-			w := binary.LittleEndian.Uint64(x[48+32*p+8*k:])
-			hp := h >> (2 * p)
-			o := q[64*p+8*k:]
-			binary.LittleEndian.PutUint64(o[0:], w&nibbles|(hp&lowBit)<<4)
-			binary.LittleEndian.PutUint64(o[32:], w>>4&nibbles|(hp>>1&lowBit)<<4)
 		}
 	}
 }

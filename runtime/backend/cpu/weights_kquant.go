@@ -11,10 +11,10 @@ import (
 // panel's K slices are multiples of blockK, itself a multiple of the
 // 256-value super-block, and a row is a whole number of blocks
 // (UploadWeight checked it), so [k0, k1) always spans whole blocks.
-// With AVX2, Q4_K and Q6_K blocks are expanded by the assembly decoders
-// (the scales unpacked in Go, quant.Q4KScales / Q6KScales, then one
-// multiply, and for Q4_K one subtraction, per value, rounded as the Go
-// reference), and Q5_0 blocks too (with F16C, as Q8_0's), and the rest
+// With AVX2, Q4_K, Q5_K and Q6_K blocks are expanded by the assembly
+// decoders (the scales unpacked in Go, quant.Q4KScales / Q5KScales /
+// Q6KScales, then one multiply, and for Q4_K and Q5_K one subtraction,
+// per value, rounded as the Go reference), and Q5_0 blocks too (with F16C, as Q8_0's), and the rest
 // by decodeBlocks; CPUs without AVX2 use the pure-Go reference.
 func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 	if haveSIMD {
@@ -24,7 +24,16 @@ func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 			for b := range len(src) / backend.Q4KBlockBytes {
 				x := (*[backend.Q4KBlockBytes]byte)(src[b*backend.Q4KBlockBytes:])
 				dm := quant.Q4KScales(x)
-				decodeQ4KBlock(&dst[b*backend.KBlockSize], &x[16], &dm[0])
+				decodeKBlock(&dst[b*backend.KBlockSize], &x[16], &dm[0], nil)
+			}
+			return
+		case backend.WeightQ5_K:
+			const bb = 176
+			src := row[k0/backend.KBlockSize*bb : k1/backend.KBlockSize*bb]
+			for b := range len(src) / bb {
+				x := (*[bb]byte)(src[b*bb:])
+				dm := quant.Q5KScales(x)
+				decodeKBlock(&dst[b*backend.KBlockSize], &x[48], &dm[0], &x[16])
 			}
 			return
 		case backend.WeightQ6_K:

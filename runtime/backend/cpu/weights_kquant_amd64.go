@@ -2,12 +2,13 @@
 
 package cpu
 
-// decodeQ4KBlock expands one Q4_K block (quants qs, scales and mins dm
-// from quant.Q4KScales) into 256 float32. Implemented in
+// decodeKBlock expands one Q4_K block (quants qs, scales and mins dm
+// from quant.Q4KScales, qh nil) or Q5_K block (quant.Q5KScales, and its
+// fifth bits qh) into 256 float32. Implemented in
 // weights_kquant_amd64.s (AVX2).
 //
 //go:noescape
-func decodeQ4KBlock(dst *float32, qs *byte, dm *float32)
+func decodeKBlock(dst *float32, qs *byte, dm *float32, qh *byte)
 
 // decodeQ6KBlock expands one Q6_K block x (scales times d in ds, from
 // quant.Q6KScales) into 256 float32.

@@ -2,30 +2,52 @@
 
 #include "textflag.h"
 
-// func decodeQ4KBlock(dst *float32, qs *byte, dm *float32)
-// One Q4_K block's 256 values from its 128 bytes of quants qs and its
-// scales and mins dm (quant.Q4KScales: d·sc[j], dmin·m[j] interleaved):
-// sub-block 2p takes the low nibbles of qs[32p:32p+32], 2p+1 the high
-// ones; value = d·sc·q − dmin·m, a product then a difference, each
-// rounded (no FMA), as the Go reference.
-TEXT ·decodeQ4KBlock(SB), NOSPLIT, $0-24
+// func decodeKBlock(dst *float32, qs *byte, dm *float32, qh *byte)
+// One Q4_K or Q5_K block's 256 values from its 128 bytes of quants qs,
+// its scales and mins dm (quant.Q4KScales / Q5KScales: d·sc[j],
+// dmin·m[j] interleaved) and, for Q5_K, its 32 bytes of fifth bits qh
+// (nil for Q4_K): sub-block 2p takes the low nibbles of qs[32p:32p+32],
+// 2p+1 the high ones, and value l of sub-block j bit j of qh[l] as 16;
+// value = d·sc·q − dmin·m, a product then a difference, each rounded (no
+// FMA), as the Go reference.
+TEXT ·decodeKBlock(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ qs+8(FP), SI
 	MOVQ dm+16(FP), DX
+	MOVQ qh+24(FP), R9
 	MOVL $15, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
+	MOVL $1, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	MOVL $2, AX
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8
+	XORQ R10, R10 // 2p: the fifth bits' shift
 	MOVQ $4, CX
 q4kpair:
 	VBROADCASTSS 0(DX), Y12
 	VBROADCASTSS 4(DX), Y13
 	VBROADCASTSS 8(DX), Y14
 	VBROADCASTSS 12(DX), Y15
+	VMOVQ R10, X10
 	MOVQ $0, BX
 q4kchunk:
 	VPMOVZXBD (SI)(BX*1), Y0
 	VPAND Y11, Y0, Y1
 	VPSRLD $4, Y0, Y2
+	TESTQ R9, R9
+	JZ q4knoqh
+	VPMOVZXBD (R9)(BX*1), Y6
+	VPSRLD X10, Y6, Y6
+	VPAND Y9, Y6, Y7
+	VPSLLD $4, Y7, Y7
+	VPOR Y7, Y1, Y1
+	VPAND Y8, Y6, Y7
+	VPSLLD $3, Y7, Y7
+	VPOR Y7, Y2, Y2
+q4knoqh:
 	VCVTDQ2PS Y1, Y1
 	VMULPS Y12, Y1, Y1
 	VSUBPS Y13, Y1, Y1
@@ -40,6 +62,7 @@ q4kchunk:
 	ADDQ $32, SI
 	ADDQ $256, DI
 	ADDQ $16, DX
+	ADDQ $2, R10
 	DECQ CX
 	JNZ q4kpair
 	VZEROUPPER

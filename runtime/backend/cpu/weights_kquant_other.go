@@ -2,8 +2,8 @@
 
 package cpu
 
-func decodeQ4KBlock(dst *float32, qs *byte, dm *float32) {
-	panic("cpu: decodeQ4KBlock without SIMD support")
+func decodeKBlock(dst *float32, qs *byte, dm *float32, qh *byte) {
+	panic("cpu: decodeKBlock without SIMD support")
 }
 
 func decodeQ6KBlock(dst *float32, x *byte, ds *float32) {

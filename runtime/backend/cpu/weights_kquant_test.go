@@ -280,7 +280,7 @@ func BenchmarkDecodeStripAMX(b *testing.B) {
 	}
 }
 
-// TestDecodeRowBF16: the one-pass Q4_K, Q6_K and Q5_0 decoders give the bf16
+// TestDecodeRowBF16: the one-pass Q4_K, Q5_K, Q6_K and Q5_0 decoders give the bf16
 // rounding of decodeRowGo's values bit for bit, on random blocks (every
 // quant, fifth-bit and scale pattern over enough blocks) and long rows.
 func TestDecodeRowBF16(t *testing.T) {
@@ -292,7 +292,7 @@ func TestDecodeRowBF16(t *testing.T) {
 		f   backend.WeightFormat
 		dec func(dst *uint16, src *byte, nb int)
 		blk int
-	}{{backend.WeightQ4_K, decodeQ4KRowBF16, backend.KBlockSize}, {backend.WeightQ6_K, decodeQ6KRowBF16, backend.KBlockSize}, {backend.WeightQ5_0, decodeQ5RowBF16, backend.Q8BlockSize}} {
+	}{{backend.WeightQ4_K, decodeQ4KRowBF16, backend.KBlockSize}, {backend.WeightQ5_K, decodeQ5KRowBF16, backend.KBlockSize}, {backend.WeightQ6_K, decodeQ6KRowBF16, backend.KBlockSize}, {backend.WeightQ5_0, decodeQ5RowBF16, backend.Q8BlockSize}} {
 		for _, K := range []int{256, 4864} {
 			const N = 64
 			raw := randKQuant(r, c.f, N, K)
