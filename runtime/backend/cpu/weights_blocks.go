@@ -9,21 +9,20 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
-// The block formats without a decoder of their own (Q4_0, Q4_1, Q5_1,
-// IQ4_NL, Q2_K, Q3_K, IQ4_XS) share one vector kernel: every one of
-// them is, per group of 16 values, a scale a times a small signed integer
-// q (or a value of the IQ4 grid), plus an offset b in some.
-// decodeBlocks unpacks a run of blocks' q (eight at a time with 64-bit
-// masks and shifts) and their groups' a and b in Go, and decodeAffine
-// (AVX2) turns them into float32, a product then a sum, each rounded, as
-// the reference decoders in package quant do (their d·q − m is a·q + b
-// with b = −m, the same value), so the values are theirs bit for bit.
-// This runs at 0.75–1.4 ns a value on the Xeon VM, against 0.2–0.45 for
-// the hand-written Q4_K, Q5_K, Q6_K, Q5_0 and Q8_0 decoders and 1.5–9 for the
-// Go references (BenchmarkDecodePanelRow).
+// The 256-value formats without a decoder of their own (Q2_K, Q3_K,
+// IQ4_XS) share one vector kernel: each of them is, per group of 16
+// values, a scale a times a small signed integer q (or a value of the IQ4
+// grid), plus an offset b in Q2_K. decodeBlocks unpacks a block's q
+// (eight at a time with 64-bit masks and shifts) and its groups' a and b
+// in Go, and decodeAffine (AVX2) turns them into float32, a product then
+// a sum, each rounded, as the reference decoders in package quant do
+// (their d·q − m is a·q + b with b = −m, the same value), so the values
+// are theirs bit for bit. This runs at 0.5–1.2 ns a value on the Xeon VM,
+// against 0.2–0.45 for the assembly decoders of the other formats and
+// 1.5–9 for the Go references (BenchmarkDecodePanelRow).
 
 // affineChunk is the values decodeBlocks unpacks before each
-// decodeAffine call: one super-block, or eight 32-value blocks.
+// decodeAffine call: one super-block.
 const affineChunk = 256
 
 const (
@@ -32,22 +31,10 @@ const (
 	twoBits = 0x0303030303030303
 )
 
-// less8 and less4 subtract 8 (4) from each byte of v, each in [0, 16)
-// ([0, 8)), as int8: adding 120 (124) cannot carry into the next byte,
-// and flipping the top bit takes 128 off.
-func less8(v uint64) uint64 { return (v + 0x7878787878787878) ^ 0x8080808080808080 }
+// less4 subtracts 4 from each byte of v, each in [0, 8), as int8:
+// adding 124 cannot carry into the next byte, and flipping the top bit
+// takes 128 off.
 func less4(v uint64) uint64 { return (v + 0x7C7C7C7C7C7C7C7C) ^ 0x8080808080808080 }
-
-// spreadBits[m] has byte i set to bit i of m: eight fifth bits to eight
-// quants.
-var spreadBits = func() (t [256]uint64) {
-	for m := range t {
-		for i := range 8 {
-			t[m] |= uint64(m>>i&1) << (8 * i)
-		}
-	}
-	return t
-}()
 
 // blockUnpacker says how decodeBlocks unpacks one block x of its format
 // into q (the block's values, as int8 quants or, with grid, 4-bit
@@ -60,30 +47,18 @@ type blockUnpacker struct {
 }
 
 var blockUnpackers = map[backend.WeightFormat]blockUnpacker{
-	backend.WeightQ4_0:   {0, false, false},
-	backend.WeightQ4_1:   {1, true, false},
-	backend.WeightQ5_1:   {2, true, false},
-	backend.WeightIQ4_NL: {3, false, true},
-	backend.WeightQ2_K:   {4, true, false},
-	backend.WeightQ3_K:   {5, false, false},
-	backend.WeightIQ4_XS: {7, false, true},
+	backend.WeightQ2_K:   {0, true, false},
+	backend.WeightQ3_K:   {1, false, false},
+	backend.WeightIQ4_XS: {2, false, true},
 }
 
 func (u blockUnpacker) unpack(x, q []byte, a, b []float32) {
 	switch u.kind {
 	case 0:
-		unpackQ4_0(x, q, a)
-	case 1:
-		unpackQ4_1(x, q, a, b)
-	case 2:
-		unpackQ5_1(x, q, a, b)
-	case 3:
-		unpackIQ4_NL(x, q, a)
-	case 4:
 		unpackQ2_K(x, q, a, b)
-	case 5:
+	case 1:
 		unpackQ3_K(x, q, a)
-	case 7:
+	case 2:
 		unpackIQ4_XS(x, q, a)
 	}
 }
@@ -123,67 +98,16 @@ func decodeBlocks(dst []float32, f backend.WeightFormat, src []byte) {
 }
 
 // halves writes the low nibbles of the 16 bytes qs to q[0:16] and the
-// high ones to q[16:32], less 8 when less (Q4_0).
-func halves(q, qs []byte, less bool) {
+// high ones to q[16:32].
+func halves(q, qs []byte) {
 	for h := range 2 {
 		w := binary.LittleEndian.Uint64(qs[8*h:])
-		lo, hi := w&nibbles, w>>4&nibbles
-		if less {
-			lo, hi = less8(lo), less8(hi)
-		}
-		binary.LittleEndian.PutUint64(q[8*h:], lo)
-		binary.LittleEndian.PutUint64(q[16+8*h:], hi)
+		binary.LittleEndian.PutUint64(q[8*h:], w&nibbles)
+		binary.LittleEndian.PutUint64(q[16+8*h:], w>>4&nibbles)
 	}
 }
 
 func f16At(x []byte) float32 { return weights.F16ToFloat32(binary.LittleEndian.Uint16(x)) }
-
-// The 32-value formats unpack len(q)/32 blocks a call.
-
-// Q4_0: d·(q−8).
-func unpackQ4_0(x, q []byte, a []float32) {
-	for i := range len(q) / 32 {
-		x := x[18*i : 18*i+18]
-		d := f16At(x)
-		a[2*i], a[2*i+1] = d, d
-		halves(q[32*i:32*i+32], x[2:18], true)
-	}
-}
-
-// Q4_1: d·q + m.
-func unpackQ4_1(x, q []byte, a, b []float32) {
-	for i := range len(q) / 32 {
-		x := x[20*i : 20*i+20]
-		d, m := f16At(x), f16At(x[2:])
-		a[2*i], a[2*i+1], b[2*i], b[2*i+1] = d, d, m, m
-		halves(q[32*i:32*i+32], x[4:20], false)
-	}
-}
-
-// Q5_1: d·q + m, q's fifth bit from the uint32 at 4.
-func unpackQ5_1(x, q []byte, a, b []float32) {
-	for i := range len(q) / 32 {
-		x, q := x[24*i:24*i+24], q[32*i:32*i+32]
-		d, m := f16At(x), f16At(x[2:])
-		a[2*i], a[2*i+1], b[2*i], b[2*i+1] = d, d, m, m
-		qh := binary.LittleEndian.Uint32(x[4:])
-		for h := range 2 {
-			w := binary.LittleEndian.Uint64(x[8+8*h:])
-			binary.LittleEndian.PutUint64(q[8*h:], w&nibbles|spreadBits[qh>>(8*h)&0xff]<<4)
-			binary.LittleEndian.PutUint64(q[16+8*h:], w>>4&nibbles|spreadBits[qh>>(16+8*h)&0xff]<<4)
-		}
-	}
-}
-
-// IQ4_NL: d·grid[q].
-func unpackIQ4_NL(x, q []byte, a []float32) {
-	for i := range len(q) / 32 {
-		x := x[18*i : 18*i+18]
-		d := f16At(x)
-		a[2*i], a[2*i+1] = d, d
-		halves(q[32*i:32*i+32], x[2:18], false)
-	}
-}
 
 // The 256-value formats unpack one block a call.
 
@@ -239,6 +163,6 @@ func unpackIQ4_XS(x, q []byte, a []float32) {
 		ls := x[4+j/2]>>(4*(j%2))&0xf | byte(sh>>(2*j)&3)<<4
 		dl := d * float32(int32(ls)-32)
 		a[2*j], a[2*j+1] = dl, dl
-		halves(q[32*j:], x[8+16*j:], false)
+		halves(q[32*j:], x[8+16*j:])
 	}
 }

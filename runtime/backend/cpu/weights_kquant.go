@@ -5,16 +5,15 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
 )
 
-// decodeRowK is decodeRow for the formats read from GGUF files only
-// (Q4_K, Q6_K and Q5_0, the three a Q4_K_M file holds besides Q8_0, and
-// the other block formats of weights_blocks.go): the
-// panel's K slices are multiples of blockK, itself a multiple of the
+// decodeRowK is decodeRow for the formats read from GGUF files only (the
+// k-quants, Q5_0 and the other 4- and 5-bit blocks): the panel's K slices are multiples of blockK, itself a multiple of the
 // 256-value super-block, and a row is a whole number of blocks
 // (UploadWeight checked it), so [k0, k1) always spans whole blocks.
 // With AVX2, Q4_K, Q5_K and Q6_K blocks are expanded by the assembly
 // decoders (the scales unpacked in Go, quant.Q4KScales / Q5KScales /
 // Q6KScales, then one multiply, and for Q4_K and Q5_K one subtraction,
-// per value, rounded as the Go reference), and Q5_0 blocks too (with F16C, as Q8_0's), and the rest
+// per value, rounded as the Go reference), Q5_0 blocks too (with F16C,
+// as Q8_0's), and so are Q4_0, Q4_1, Q5_1 and IQ4_NL (decode32); the rest
 // by decodeBlocks; CPUs without AVX2 use the pure-Go reference.
 func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 	if haveSIMD {
@@ -48,6 +47,23 @@ func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 			if haveF16C {
 				src := row[k0/backend.Q8BlockSize*backend.Q5BlockBytes : k1/backend.Q8BlockSize*backend.Q5BlockBytes]
 				decodeQ5(&dst[0], &src[0], len(src)/backend.Q5BlockBytes)
+				return
+			}
+		case backend.WeightQ4_0, backend.WeightQ4_1, backend.WeightQ5_1, backend.WeightIQ4_NL:
+			if haveF16C {
+				_, bb, _ := w.format.Block()
+				src := row[k0/backend.Q8BlockSize*bb : k1/backend.Q8BlockSize*bb]
+				nb := len(src) / bb
+				switch w.format {
+				case backend.WeightQ4_0:
+					decode32(&dst[0], &src[0], nb, bb, 2, 0, false, 8, nil)
+				case backend.WeightQ4_1:
+					decode32(&dst[0], &src[0], nb, bb, 4, 0, true, 0, nil)
+				case backend.WeightQ5_1:
+					decode32(&dst[0], &src[0], nb, bb, 8, 4, true, 0, nil)
+				default:
+					decode32(&dst[0], &src[0], nb, bb, 2, 0, false, 0, &iq4Grid[0])
+				}
 				return
 			}
 		default:

@@ -29,3 +29,12 @@ func decodeQ5(dst *float32, src *byte, nb int)
 //
 //go:noescape
 func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int)
+
+// decode32 expands nb 32-value blocks of stride bytes (Q4_0, Q4_1, Q5_1,
+// IQ4_NL: a float16 d at 0, 16 bytes of nibbles at qs, fifth bits at qh
+// when qh > 0, a float16 offset at 2 with m, 4-bit grid indices with
+// grid) into float32: float32(q − sub)·d (+ m). Implemented in
+// weights_kquant_amd64.s (AVX2, F16C).
+//
+//go:noescape
+func decode32(dst *float32, src *byte, nb, stride, qs, qh int, m bool, sub int, grid *int8)

@@ -352,3 +352,143 @@ affgloop:
 affdone:
 	VZEROUPPER
 	RET
+
+// func decode32(dst *float32, src *byte, nb, stride, qs, qh int, m bool, sub int, grid *int8)
+// nb 32-value blocks of stride bytes, each a float16 d at 0, 16 bytes of
+// nibbles at qs (value j < 16 the low nibble of byte j, j+16 the high
+// one), with qh > 0 32 fifth bits (a uint32 at qh: bit j is value j's),
+// with m a float16 offset m at 2, and with grid non-nil 4-bit indices
+// into grid's 16 int8 values (VPSHUFB) instead of quants: value =
+// float32(q − sub)·d (+ m), a product then a sum, each rounded, as the Go
+// reference decoders of Q4_0, Q4_1, Q5_1 and IQ4_NL.
+TEXT ·decode32(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	MOVQ stride+24(FP), R9
+	MOVQ qs+32(FP), R10
+	MOVQ qh+40(FP), R11
+	MOVBQZX m+48(FP), R12
+	MOVQ grid+64(FP), R13
+	CMPQ CX, $0
+	JLE d32done
+	MOVL $15, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $1, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	MOVQ sub+56(FP), AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	LEAQ q5shift<>(SB), R8
+	VMOVDQU 0(R8), Y12
+	VMOVDQU 32(R8), Y13
+	VMOVDQU 64(R8), Y14
+	VMOVDQU 96(R8), Y15
+	TESTQ R13, R13
+	JZ d32loop
+	VMOVDQU (R13), X8
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X7
+	VPBROADCASTD X7, X7
+d32loop:
+	VPBROADCASTW (SI), X1
+	VCVTPH2PS X1, Y1
+	TESTQ R12, R12
+	JZ d32nom
+	VPBROADCASTW 2(SI), X5
+	VCVTPH2PS X5, Y5
+d32nom:
+	TESTQ R11, R11
+	JZ d32noqh
+	VPBROADCASTD (SI)(R11*1), Y2
+d32noqh:
+	LEAQ (SI)(R10*1), BX
+	// Values 0-7 and 16-23 (Y3, Y4), from bytes 0-7.
+	TESTQ R13, R13
+	JZ d32q0
+	VMOVQ 0(BX), X0
+	VPAND X7, X0, X3
+	VPSRLW $4, X0, X4
+	VPAND X7, X4, X4
+	VPSHUFB X3, X8, X3
+	VPSHUFB X4, X8, X4
+	VPMOVSXBD X3, Y3
+	VPMOVSXBD X4, Y4
+	JMP d32s0
+d32q0:
+	VPMOVZXBD 0(BX), Y0
+	VPAND Y11, Y0, Y3
+	VPSRLD $4, Y0, Y4
+	TESTQ R11, R11
+	JZ d32s0
+	VPSRLVD Y12, Y2, Y6
+	VPAND Y10, Y6, Y6
+	VPSLLD $4, Y6, Y6
+	VPOR Y6, Y3, Y3
+	VPSRLVD Y14, Y2, Y6
+	VPAND Y10, Y6, Y6
+	VPSLLD $4, Y6, Y6
+	VPOR Y6, Y4, Y4
+d32s0:
+	VPSUBD Y9, Y3, Y3
+	VPSUBD Y9, Y4, Y4
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	TESTQ R12, R12
+	JZ d32st0
+	VADDPS Y5, Y3, Y3
+	VADDPS Y5, Y4, Y4
+d32st0:
+	VMOVUPS Y3, 0(DI)
+	VMOVUPS Y4, 64(DI)
+	// Values 8-15 and 24-31, from bytes 8-15.
+	TESTQ R13, R13
+	JZ d32q1
+	VMOVQ 8(BX), X0
+	VPAND X7, X0, X3
+	VPSRLW $4, X0, X4
+	VPAND X7, X4, X4
+	VPSHUFB X3, X8, X3
+	VPSHUFB X4, X8, X4
+	VPMOVSXBD X3, Y3
+	VPMOVSXBD X4, Y4
+	JMP d32s1
+d32q1:
+	VPMOVZXBD 8(BX), Y0
+	VPAND Y11, Y0, Y3
+	VPSRLD $4, Y0, Y4
+	TESTQ R11, R11
+	JZ d32s1
+	VPSRLVD Y13, Y2, Y6
+	VPAND Y10, Y6, Y6
+	VPSLLD $4, Y6, Y6
+	VPOR Y6, Y3, Y3
+	VPSRLVD Y15, Y2, Y6
+	VPAND Y10, Y6, Y6
+	VPSLLD $4, Y6, Y6
+	VPOR Y6, Y4, Y4
+d32s1:
+	VPSUBD Y9, Y3, Y3
+	VPSUBD Y9, Y4, Y4
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	TESTQ R12, R12
+	JZ d32st1
+	VADDPS Y5, Y3, Y3
+	VADDPS Y5, Y4, Y4
+d32st1:
+	VMOVUPS Y3, 32(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ R9, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ d32loop
+d32done:
+	VZEROUPPER
+	RET

@@ -15,3 +15,7 @@ func decodeQ5(dst *float32, src *byte, nb int) { panic("cpu: decodeQ5 without SI
 func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int) {
 	panic("cpu: decodeAffine without SIMD support")
 }
+
+func decode32(dst *float32, src *byte, nb, stride, qs, qh int, m bool, sub int, grid *int8) {
+	panic("cpu: decode32 without SIMD support")
+}
