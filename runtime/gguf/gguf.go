@@ -170,6 +170,12 @@ var typeInfo = map[GGMLType]struct {
 	GGMLQ2_K: {"Q2_K", 256, 84}, GGMLQ3_K: {"Q3_K", 256, 110}, GGMLQ4_K: {"Q4_K", 256, 144},
 	GGMLQ5_K: {"Q5_K", 256, 176}, GGMLQ6_K: {"Q6_K", 256, 210}, GGMLQ8_K: {"Q8_K", 256, 292},
 	GGMLIQ4_NL: {"IQ4_NL", 32, 18}, GGMLIQ4_XS: {"IQ4_XS", 256, 136},
+	// Types a file may hold that no Dream weight is read in (the
+	// importance-matrix grids, ternary and FP4 blocks): known so a file
+	// holding them parses, and its load names the type it refuses.
+	16: {"IQ2_XXS", 256, 66}, 17: {"IQ2_XS", 256, 74}, 18: {"IQ3_XXS", 256, 98}, 19: {"IQ1_S", 256, 50},
+	21: {"IQ3_S", 256, 110}, 22: {"IQ2_S", 256, 82}, 29: {"IQ1_M", 256, 56}, 34: {"TQ1_0", 256, 54},
+	35: {"TQ2_0", 256, 66}, 39: {"MXFP4", 32, 17}, 40: {"NVFP4", 64, 36},
 	GGMLI8: {"I8", 1, 1}, GGMLI16: {"I16", 1, 2}, GGMLI32: {"I32", 1, 4}, GGMLI64: {"I64", 1, 8}, GGMLF64: {"F64", 1, 8},
 }
 

@@ -314,6 +314,30 @@ func TestQuantTypesGGUF(t *testing.T) {
 	}
 }
 
+// TestUnreadTypeGGUF: a file llama-quantize wrote in a type no weight is
+// read in (TQ1_0, ternary blocks) opens, and its load fails with
+// ErrUnsupported naming the tensor and the type, not as a corrupt file.
+func TestUnreadTypeGGUF(t *testing.T) {
+	f32 := filepath.Join(t.TempDir(), "f32.gguf")
+	ggufPy(t, "model", f32)
+	tq := filepath.Join(t.TempDir(), "tq1_0.gguf")
+	llamaQuantize(t, f32, tq, "TQ1_0")
+	f, err := gguf.Open(tq)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer f.Close()
+	cfg, err := f.DreamConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = model.LoadWith(cfg, f.Source(), cpu.New(1), model.LoadOptions{})
+	if !errors.Is(err, gguf.ErrUnsupported) || errors.Is(err, gguf.ErrCorrupt) || !strings.Contains(err.Error(), "is TQ1_0") {
+		t.Fatalf("load: %v, want ErrUnsupported naming TQ1_0", err)
+	}
+	t.Logf("load: %v", err)
+}
+
 // TestQ4KMGoldenGGUF: the golden tiny-gqa model (rows of 64 and 160) as
 // llama-quantize's Q4_K_M is Q5_0 and Q8_0 (the fallbacks for rows that
 // are not multiples of 256) and passes checkQuantized's exact checks; against
