@@ -98,7 +98,7 @@ func AMXTakes(f backend.WeightFormat) bool {
 // amxDecodes reports whether the tiles take format f by decoding each
 // task's strips from the stored rows (decodeStripAMX) rather than from a
 // tile-ordered copy: the formats read from GGUF files only (the k-quants,
-// q5_0 and the other 4- and 5-bit blocks), whose blocks with their
+// q5_0 and the other block formats but q8_0), whose blocks with their
 // sub-block scales have no cheaper tile form, and which stay in the
 // mapped file at their stored size.
 func amxDecodes(f backend.WeightFormat) bool { return f.GGUFOnly() }

@@ -6,15 +6,17 @@ import (
 )
 
 // decodeRowK is decodeRow for the formats read from GGUF files only (the
-// k-quants, Q5_0 and the other 4- and 5-bit blocks): the panel's K slices are multiples of blockK, itself a multiple of the
-// 256-value super-block, and a row is a whole number of blocks
-// (UploadWeight checked it), so [k0, k1) always spans whole blocks.
+// k-quants, Q5_0 and the other block formats but Q8_0): the panel's K
+// slices are multiples of blockK, itself a multiple of the 256-value
+// super-block, and a row is a whole number of blocks (UploadWeight
+// checked it), so [k0, k1) always spans whole blocks.
 // With AVX2, Q4_K, Q5_K and Q6_K blocks are expanded by the assembly
 // decoders (the scales unpacked in Go, quant.Q4KScales / Q5KScales /
 // Q6KScales, then one multiply, and for Q4_K and Q5_K one subtraction,
 // per value, rounded as the Go reference), Q5_0 blocks too (with F16C,
-// as Q8_0's), and so are Q4_0, Q4_1, Q5_1 and IQ4_NL (decode32); the rest
-// by decodeBlocks; CPUs without AVX2 use the pure-Go reference.
+// as Q8_0's), and so are Q4_0, Q4_1, Q5_1 and IQ4_NL (decode32), Q2_K,
+// Q3_K and IQ4_XS (decodeBlocks); CPUs without AVX2 use the pure-Go
+// reference.
 func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 	if haveSIMD {
 		switch w.format {
@@ -67,7 +69,7 @@ func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 				return
 			}
 		default:
-			if affineBlocks(w.format) { // weights_blocks.go
+			if scaledBlocks(w.format) { // weights_blocks.go
 				b0, _ := w.format.RowBytes(k0)
 				b1, _ := w.format.RowBytes(k1)
 				decodeBlocks(dst[:k1-k0], w.format, row[b0:b1])

@@ -22,14 +22,6 @@ func decodeQ6KBlock(dst *float32, x *byte, ds *float32)
 //go:noescape
 func decodeQ5(dst *float32, src *byte, nb int)
 
-// decodeAffine sets dst[16g+i] to a[g]·q[16g+i], plus b[g] unless b is
-// nil, for groups groups of 16 values: a product then a sum, each
-// rounded (no FMA). With grid, q holds 4-bit indices and the values are
-// grid[q]. Implemented in weights_kquant_amd64.s (AVX2).
-//
-//go:noescape
-func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int)
-
 // decode32 expands nb 32-value blocks of stride bytes (Q4_0, Q4_1, Q5_1,
 // IQ4_NL: a float16 d at 0, 16 bytes of nibbles at qs, fifth bits at qh
 // when qh > 0, a float16 offset at 2 with m, 4-bit grid indices with
@@ -38,3 +30,18 @@ func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int)
 //
 //go:noescape
 func decode32(dst *float32, src *byte, nb, stride, qs, qh int, m bool, sub int, grid *int8)
+
+// decode2bit expands one Q2_K block (hm nil; offsets b) or Q3_K block
+// (hm its high bits; b nil) from its 2-bit quants qs and its sixteen
+// scales a: a[i/16]·q (+ b[i/16]). Implemented in weights_kquant_amd64.s
+// (AVX2).
+//
+//go:noescape
+func decode2bit(dst *float32, qs, hm *byte, a, b *float32)
+
+// decodeGrid expands one IQ4_XS block from its 128 bytes of grid indices
+// qs and its eight sub-block scales dl: dl[j]·grid[q]. Implemented in
+// weights_kquant_amd64.s (AVX2).
+//
+//go:noescape
+func decodeGrid(dst *float32, qs *byte, dl *float32, grid *int8)

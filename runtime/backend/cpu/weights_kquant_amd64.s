@@ -274,85 +274,6 @@ q5done:
 	VZEROUPPER
 	RET
 
-// func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int)
-// dst[16g+i] = a[g]·q[16g+i] (+ b[g] unless b is nil): the int8 quants
-// (or, with grid, grid's values at the 4-bit indices q: VPSHUFB) widened
-// to int32 and converted, a VMULPS then a VADDPS, each rounded, as the Go
-// reference decoders.
-TEXT ·decodeAffine(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ q+8(FP), SI
-	MOVQ a+16(FP), DX
-	MOVQ b+24(FP), R8
-	MOVQ grid+32(FP), R9
-	MOVQ groups+40(FP), CX
-	TESTQ CX, CX
-	JZ affdone
-	TESTQ R9, R9
-	JNZ affgrid
-	TESTQ R8, R8
-	JZ affnob
-affb:
-	VPMOVSXBD (SI), Y0
-	VPMOVSXBD 8(SI), Y1
-	VBROADCASTSS (DX), Y2
-	VBROADCASTSS (R8), Y3
-	VCVTDQ2PS Y0, Y0
-	VCVTDQ2PS Y1, Y1
-	VMULPS Y2, Y0, Y0
-	VMULPS Y2, Y1, Y1
-	VADDPS Y3, Y0, Y0
-	VADDPS Y3, Y1, Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ $16, SI
-	ADDQ $4, DX
-	ADDQ $4, R8
-	ADDQ $64, DI
-	DECQ CX
-	JNZ affb
-	JMP affdone
-affnob:
-	VPMOVSXBD (SI), Y0
-	VPMOVSXBD 8(SI), Y1
-	VBROADCASTSS (DX), Y2
-	VCVTDQ2PS Y0, Y0
-	VCVTDQ2PS Y1, Y1
-	VMULPS Y2, Y0, Y0
-	VMULPS Y2, Y1, Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ $16, SI
-	ADDQ $4, DX
-	ADDQ $64, DI
-	DECQ CX
-	JNZ affnob
-	JMP affdone
-affgrid:
-	// The grid's formats have no offsets.
-	VMOVDQU (R9), X4
-affgloop:
-	VMOVDQU (SI), X0
-	VPSHUFB X0, X4, X0
-	VPSRLDQ $8, X0, X1
-	VPMOVSXBD X0, Y0
-	VPMOVSXBD X1, Y1
-	VBROADCASTSS (DX), Y2
-	VCVTDQ2PS Y0, Y0
-	VCVTDQ2PS Y1, Y1
-	VMULPS Y2, Y0, Y0
-	VMULPS Y2, Y1, Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ $16, SI
-	ADDQ $4, DX
-	ADDQ $64, DI
-	DECQ CX
-	JNZ affgloop
-affdone:
-	VZEROUPPER
-	RET
-
 // func decode32(dst *float32, src *byte, nb, stride, qs, qh int, m bool, sub int, grid *int8)
 // nb 32-value blocks of stride bytes, each a float16 d at 0, 16 bytes of
 // nibbles at qs (value j < 16 the low nibble of byte j, j+16 the high
@@ -490,5 +411,135 @@ d32st1:
 	DECQ CX
 	JNZ d32loop
 d32done:
+	VZEROUPPER
+	RET
+
+// func decode2bit(dst *float32, qs, hm *byte, a, b *float32)
+// One Q2_K block (hm nil) or Q3_K block (hm its 32 bytes of high bits):
+// value i = 128g + 32s + l takes bits 2s, 2s+1 of qs[32g+l], and for Q3_K
+// bit 4g+s of hm[l] (the value less 4 where it is clear); the value is
+// a[i/16]·q (+ b[i/16] unless b is nil), a product then a sum, each
+// rounded, as the Go reference decoders (their −dmin·m is b).
+TEXT ·decode2bit(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ qs+8(FP), SI
+	MOVQ hm+16(FP), R8
+	MOVQ a+24(FP), DX
+	MOVQ b+32(FP), R9
+	MOVL $0x03030303, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0x01010101, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $0x04040404, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	XORQ R11, R11 // k = 4g + s, 0…7
+d2loop:
+	MOVQ R11, R10
+	ANDQ $3, R10
+	SHLQ $1, R10 // 2s
+	VMOVQ R10, X12
+	MOVQ R11, R10
+	SHRQ $2, R10
+	SHLQ $5, R10 // 32g
+	VMOVDQU (SI)(R10*1), Y0
+	VPSRLW X12, Y0, Y0
+	VPAND Y11, Y0, Y0
+	TESTQ R8, R8
+	JZ d2wide
+	VMOVQ R11, X13
+	VMOVDQU (R8), Y1
+	VPSRLW X13, Y1, Y1
+	VPAND Y10, Y1, Y1
+	VPSLLW $2, Y1, Y1
+	VPOR Y1, Y0, Y0
+	VPSUBB Y9, Y0, Y0
+d2wide:
+	VPMOVSXBD X0, Y2
+	VPSRLDQ $8, X0, X3
+	VPMOVSXBD X3, Y3
+	VEXTRACTI128 $1, Y0, X4
+	VPSRLDQ $8, X4, X5
+	VPMOVSXBD X4, Y4
+	VPMOVSXBD X5, Y5
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VBROADCASTSS 0(DX), Y6
+	VBROADCASTSS 4(DX), Y7
+	VMULPS Y6, Y2, Y2
+	VMULPS Y6, Y3, Y3
+	VMULPS Y7, Y4, Y4
+	VMULPS Y7, Y5, Y5
+	TESTQ R9, R9
+	JZ d2store
+	VBROADCASTSS 0(R9), Y6
+	VBROADCASTSS 4(R9), Y7
+	VADDPS Y6, Y2, Y2
+	VADDPS Y6, Y3, Y3
+	VADDPS Y7, Y4, Y4
+	VADDPS Y7, Y5, Y5
+	ADDQ $8, R9
+d2store:
+	VMOVUPS Y2, 0(DI)
+	VMOVUPS Y3, 32(DI)
+	VMOVUPS Y4, 64(DI)
+	VMOVUPS Y5, 96(DI)
+	ADDQ $128, DI
+	ADDQ $8, DX
+	INCQ R11
+	CMPQ R11, $8
+	JLT d2loop
+	VZEROUPPER
+	RET
+
+// func decodeGrid(dst *float32, qs *byte, dl *float32, grid *int8)
+// One IQ4_XS block's 256 values: sub-block j's 32 are dl[j] times grid's
+// values at the low then the high nibbles of qs[16j:16j+16] (VPSHUFB), a
+// rounded product as the Go reference.
+TEXT ·decodeGrid(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ qs+8(FP), SI
+	MOVQ dl+16(FP), DX
+	MOVQ grid+24(FP), R8
+	VMOVDQU (R8), X8
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X7
+	VPBROADCASTD X7, X7
+	MOVQ $8, CX
+dgloop:
+	VMOVDQU (SI), X0
+	VPAND X7, X0, X1
+	VPSRLW $4, X0, X2
+	VPAND X7, X2, X2
+	VPSHUFB X1, X8, X1
+	VPSHUFB X2, X8, X2
+	VPSRLDQ $8, X1, X3
+	VPSRLDQ $8, X2, X4
+	VPMOVSXBD X1, Y1
+	VPMOVSXBD X3, Y3
+	VPMOVSXBD X2, Y2
+	VPMOVSXBD X4, Y4
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y4, Y4
+	VBROADCASTSS (DX), Y6
+	VMULPS Y6, Y1, Y1
+	VMULPS Y6, Y3, Y3
+	VMULPS Y6, Y2, Y2
+	VMULPS Y6, Y4, Y4
+	VMOVUPS Y1, 0(DI)
+	VMOVUPS Y3, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $16, SI
+	ADDQ $4, DX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ dgloop
 	VZEROUPPER
 	RET

@@ -12,10 +12,14 @@ func decodeQ6KBlock(dst *float32, x *byte, ds *float32) {
 
 func decodeQ5(dst *float32, src *byte, nb int) { panic("cpu: decodeQ5 without SIMD support") }
 
-func decodeAffine(dst *float32, q *int8, a, b *float32, grid *int8, groups int) {
-	panic("cpu: decodeAffine without SIMD support")
-}
-
 func decode32(dst *float32, src *byte, nb, stride, qs, qh int, m bool, sub int, grid *int8) {
 	panic("cpu: decode32 without SIMD support")
+}
+
+func decode2bit(dst *float32, qs, hm *byte, a, b *float32) {
+	panic("cpu: decode2bit without SIMD support")
+}
+
+func decodeGrid(dst *float32, qs *byte, dl *float32, grid *int8) {
+	panic("cpu: decodeGrid without SIMD support")
 }
