@@ -17,20 +17,12 @@ import (
 // nibble.
 
 // DequantizeQ4_0 expands Q4_0 blocks (d float16, 16 bytes of nibbles; 18
-// bytes): q (0–15) becomes d·(q−8).
-func DequantizeQ4_0(dst []float32, src []byte) {
-	nb := len(dst) / backend.Q8BlockSize
-	_ = src[nb*18-1]
-	for b := range nb {
-		x := (*[18]byte)(src[b*18:])
-		y := (*[32]float32)(dst[b*32:])
-		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
-		for j, v := range (*[16]byte)(x[2:]) {
-			y[j] = d * float32(int32(v&0xf)-8)
-			y[j+16] = d * float32(int32(v>>4)-8)
-		}
-	}
-}
+// bytes): q (0–15) becomes d·(q−8), IQ4_NL's decoding with the grid
+// −8…7.
+func DequantizeQ4_0(dst []float32, src []byte) { nibbleBlocks(dst, src, &q4Values) }
+
+// q4Values is Q4_0's grid: q − 8.
+var q4Values = [16]int8{-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}
 
 // DequantizeQ4_1 expands Q4_1 blocks (d and m float16, 16 bytes of
 // nibbles; 20 bytes): q becomes d·q + m.
@@ -76,7 +68,11 @@ var iq4Values = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38
 
 // DequantizeIQ4_NL expands IQ4_NL blocks (d float16, 16 bytes of 4-bit
 // grid indices; 18 bytes): index q becomes d·iq4Values[q].
-func DequantizeIQ4_NL(dst []float32, src []byte) {
+func DequantizeIQ4_NL(dst []float32, src []byte) { nibbleBlocks(dst, src, &iq4Values) }
+
+// nibbleBlocks expands 18-byte blocks of a float16 d and 16 bytes of
+// 4-bit indices into grid: d·grid[q].
+func nibbleBlocks(dst []float32, src []byte, grid *[16]int8) {
 	nb := len(dst) / backend.Q8BlockSize
 	_ = src[nb*18-1]
 	for b := range nb {
@@ -84,8 +80,8 @@ func DequantizeIQ4_NL(dst []float32, src []byte) {
 		y := (*[32]float32)(dst[b*32:])
 		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
 		for j, v := range (*[16]byte)(x[2:]) {
-			y[j] = d * float32(iq4Values[v&0xf])
-			y[j+16] = d * float32(iq4Values[v>>4])
+			y[j] = d * float32(grid[v&0xf])
+			y[j+16] = d * float32(grid[v>>4])
 		}
 	}
 }
