@@ -13,10 +13,10 @@ import (
 // With AVX2, Q4_K, Q5_K and Q6_K blocks are expanded by the assembly
 // decoders (the scales unpacked in Go, quant.Q4KScales / Q5KScales /
 // Q6KScales, then one multiply, and for Q4_K and Q5_K one subtraction,
-// per value, rounded as the Go reference), Q5_0 blocks too (with F16C,
-// as Q8_0's), and so are Q4_0, Q4_1, Q5_1 and IQ4_NL (decode32), Q2_K,
-// Q3_K and IQ4_XS (decodeBlocks); CPUs without AVX2 use the pure-Go
-// reference.
+// per value, rounded as the Go reference), and so are the 32-value
+// blocks (Q5_0, Q4_0, Q4_1, Q5_1, IQ4_NL: decode32, with F16C as Q8_0's)
+// and Q2_K, Q3_K and IQ4_XS (decodeBlocks); CPUs without AVX2 use the
+// pure-Go reference.
 func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 	if haveSIMD {
 		switch w.format {
@@ -45,18 +45,14 @@ func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 				decodeQ6KBlock(&dst[b*backend.KBlockSize], &x[0], &ds[0])
 			}
 			return
-		case backend.WeightQ5_0:
-			if haveF16C {
-				src := row[k0/backend.Q8BlockSize*backend.Q5BlockBytes : k1/backend.Q8BlockSize*backend.Q5BlockBytes]
-				decodeQ5(&dst[0], &src[0], len(src)/backend.Q5BlockBytes)
-				return
-			}
-		case backend.WeightQ4_0, backend.WeightQ4_1, backend.WeightQ5_1, backend.WeightIQ4_NL:
+		case backend.WeightQ5_0, backend.WeightQ4_0, backend.WeightQ4_1, backend.WeightQ5_1, backend.WeightIQ4_NL:
 			if haveF16C {
 				_, bb, _ := w.format.Block()
 				src := row[k0/backend.Q8BlockSize*bb : k1/backend.Q8BlockSize*bb]
 				nb := len(src) / bb
 				switch w.format {
+				case backend.WeightQ5_0:
+					decode32(&dst[0], &src[0], nb, bb, 6, 2, false, 16, nil)
 				case backend.WeightQ4_0:
 					decode32(&dst[0], &src[0], nb, bb, 2, 0, false, 8, nil)
 				case backend.WeightQ4_1:

@@ -16,14 +16,8 @@ func decodeKBlock(dst *float32, qs *byte, dm *float32, qh *byte)
 //go:noescape
 func decodeQ6KBlock(dst *float32, x *byte, ds *float32)
 
-// decodeQ5 expands nb Q5_0 blocks (22 bytes each) into 32·nb float32
-// (AVX2 and F16C).
-//
-//go:noescape
-func decodeQ5(dst *float32, src *byte, nb int)
-
-// decode32 expands nb 32-value blocks of stride bytes (Q4_0, Q4_1, Q5_1,
-// IQ4_NL: a float16 d at 0, 16 bytes of nibbles at qs, fifth bits at qh
+// decode32 expands nb 32-value blocks of stride bytes (Q5_0, Q4_0, Q4_1,
+// Q5_1, IQ4_NL: a float16 d at 0, 16 bytes of nibbles at qs, fifth bits at qh
 // when qh > 0, a float16 offset at 2 with m, 4-bit grid indices with
 // grid) into float32: float32(q − sub)·d (+ m). Implemented in
 // weights_kquant_amd64.s (AVX2, F16C).

@@ -197,83 +197,6 @@ DATA q5shift<>+120(SB)/4, $30
 DATA q5shift<>+124(SB)/4, $31
 GLOBL q5shift<>(SB), RODATA|NOPTR, $128
 
-// func decodeQ5(dst *float32, src *byte, nb int)
-// Each 22-byte Q5_0 block is a float16 d, 32 fifth bits qh (uint32) and
-// 16 bytes of nibbles: value j < 16 is the low nibble of byte j with bit
-// j of qh, value j+16 the high nibble with bit j+16; each becomes
-// float32(q−16)·d (one rounding, as the Go reference).
-TEXT ·decodeQ5(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ nb+16(FP), CX
-	CMPQ CX, $0
-	JLE q5done
-	MOVL $15, AX
-	VMOVD AX, X11
-	VPBROADCASTD X11, Y11
-	MOVL $1, AX
-	VMOVD AX, X10
-	VPBROADCASTD X10, Y10
-	MOVL $16, AX
-	VMOVD AX, X9
-	VPBROADCASTD X9, Y9
-	LEAQ q5shift<>(SB), R8
-	VMOVDQU 0(R8), Y12
-	VMOVDQU 32(R8), Y13
-	VMOVDQU 64(R8), Y14
-	VMOVDQU 96(R8), Y15
-q5loop:
-	VPBROADCASTW (SI), X1
-	VCVTPH2PS X1, Y1
-	VPBROADCASTD 2(SI), Y2
-	// values 0-7 and 16-23
-	VPMOVZXBD 6(SI), Y0
-	VPAND Y11, Y0, Y3
-	VPSRLVD Y12, Y2, Y4
-	VPAND Y10, Y4, Y4
-	VPSLLD $4, Y4, Y4
-	VPOR Y4, Y3, Y3
-	VPSUBD Y9, Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS Y1, Y3, Y3
-	VMOVUPS Y3, 0(DI)
-	VPSRLD $4, Y0, Y3
-	VPSRLVD Y14, Y2, Y4
-	VPAND Y10, Y4, Y4
-	VPSLLD $4, Y4, Y4
-	VPOR Y4, Y3, Y3
-	VPSUBD Y9, Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS Y1, Y3, Y3
-	VMOVUPS Y3, 64(DI)
-	// values 8-15 and 24-31
-	VPMOVZXBD 14(SI), Y0
-	VPAND Y11, Y0, Y3
-	VPSRLVD Y13, Y2, Y4
-	VPAND Y10, Y4, Y4
-	VPSLLD $4, Y4, Y4
-	VPOR Y4, Y3, Y3
-	VPSUBD Y9, Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS Y1, Y3, Y3
-	VMOVUPS Y3, 32(DI)
-	VPSRLD $4, Y0, Y3
-	VPSRLVD Y15, Y2, Y4
-	VPAND Y10, Y4, Y4
-	VPSLLD $4, Y4, Y4
-	VPOR Y4, Y3, Y3
-	VPSUBD Y9, Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS Y1, Y3, Y3
-	VMOVUPS Y3, 96(DI)
-	ADDQ $22, SI
-	ADDQ $128, DI
-	DECQ CX
-	JNZ q5loop
-q5done:
-	VZEROUPPER
-	RET
-
 // func decode32(dst *float32, src *byte, nb, stride, qs, qh int, m bool, sub int, grid *int8)
 // nb 32-value blocks of stride bytes, each a float16 d at 0, 16 bytes of
 // nibbles at qs (value j < 16 the low nibble of byte j, j+16 the high
@@ -281,7 +204,7 @@ q5done:
 // with m a float16 offset m at 2, and with grid non-nil 4-bit indices
 // into grid's 16 int8 values (VPSHUFB) instead of quants: value =
 // float32(q − sub)·d (+ m), a product then a sum, each rounded, as the Go
-// reference decoders of Q4_0, Q4_1, Q5_1 and IQ4_NL.
+// reference decoders of Q5_0, Q4_0, Q4_1, Q5_1 and IQ4_NL.
 TEXT ·decode32(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI

@@ -10,8 +10,6 @@ func decodeQ6KBlock(dst *float32, x *byte, ds *float32) {
 	panic("cpu: decodeQ6KBlock without SIMD support")
 }
 
-func decodeQ5(dst *float32, src *byte, nb int) { panic("cpu: decodeQ5 without SIMD support") }
-
 func decode32(dst *float32, src *byte, nb, stride, qs, qh int, m bool, sub int, grid *int8) {
 	panic("cpu: decode32 without SIMD support")
 }
