@@ -169,16 +169,24 @@ func DequantizeQ2_K(dst []float32, src []byte) {
 	for b := range nb {
 		x := (*[bb]byte)(src[b*bb:])
 		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
-		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[80:]))
-		dmin := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[82:]))
+		dl, ml := Q2KScales(x)
 		qs := (*[64]byte)(x[16:])
 		for i := range backend.KBlockSize {
-			sc := x[i/16]
-			dl, ml := d*float32(sc&0xf), dmin*float32(sc>>4)
 			q := qs[32*(i/128)+i%32] >> (2 * (i % 128 / 32)) & 3
-			y[i] = float32(dl*float32(q)) - ml
+			y[i] = float32(dl[i/16]*float32(q)) - ml[i/16]
 		}
 	}
+}
+
+// Q2KScales returns a Q2_K block's sixteen scales and mins as ggml
+// computes them: d·sc[j] and dmin·m[j], one per 16 values.
+func Q2KScales(x *[84]byte) (dl, ml [16]float32) {
+	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[80:]))
+	dmin := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[82:]))
+	for j, sc := range x[:16] {
+		dl[j], ml[j] = d*float32(sc&0xf), dmin*float32(sc>>4)
+	}
+	return dl, ml
 }
 
 // DequantizeQ3_K expands Q3_K blocks (110 bytes): 32 bytes of high bits
@@ -192,16 +200,8 @@ func DequantizeQ3_K(dst []float32, src []byte) {
 	for b := range nb {
 		x := (*[bb]byte)(src[b*bb:])
 		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
-		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[108:]))
-		hm, qs, sb := (*[32]byte)(x[0:]), (*[64]byte)(x[32:]), (*[12]byte)(x[96:])
-		var dl [16]float32
-		for j := range dl {
-			// Scale j: low four bits from byte j (j < 8) or the high
-			// nibble of byte j−8; high two from bits 2(j/4) of byte 8+j%4.
-			lo := sb[j%8] >> (4 * (j / 8)) & 0xf
-			hi := sb[8+j%4] >> (2 * (j / 4)) & 3
-			dl[j] = d * float32(int32(lo|hi<<4)-32)
-		}
+		dl := Q3KScales(x)
+		hm, qs := (*[32]byte)(x[0:]), (*[64]byte)(x[32:])
 		for i := range backend.KBlockSize {
 			q := int32(qs[32*(i/128)+i%32] >> (2 * (i % 128 / 32)) & 3)
 			if hm[i%32]>>(i/32)&1 == 0 {
@@ -210,6 +210,21 @@ func DequantizeQ3_K(dst []float32, src []byte) {
 			y[i] = dl[i/16] * float32(q)
 		}
 	}
+}
+
+// Q3KScales returns a Q3_K block's sixteen scales times d as ggml
+// computes them: d·(sc[j]−32), one per 16 values.
+func Q3KScales(x *[110]byte) (dl [16]float32) {
+	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[108:]))
+	sb := (*[12]byte)(x[96:])
+	for j := range dl {
+		// Scale j: low four bits from byte j (j < 8) or the high nibble
+		// of byte j−8; high two from bits 2(j/4) of byte 8+j%4.
+		lo := sb[j%8] >> (4 * (j / 8)) & 0xf
+		hi := sb[8+j%4] >> (2 * (j / 4)) & 3
+		dl[j] = d * float32(int32(lo|hi<<4)-32)
+	}
+	return dl
 }
 
 // DequantizeQ5_K expands Q5_K blocks (176 bytes): Q4_K's header (d, dmin,
@@ -250,11 +265,8 @@ func DequantizeIQ4_XS(dst []float32, src []byte) {
 	for b := range nb {
 		x := (*[bb]byte)(src[b*bb:])
 		y := (*[backend.KBlockSize]float32)(dst[b*backend.KBlockSize:])
-		d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
-		sh := binary.LittleEndian.Uint16(x[2:])
-		for j := range 8 {
-			ls := x[4+j/2]>>(4*(j%2))&0xf | byte(sh>>(2*j)&3)<<4
-			dl := d * float32(int32(ls)-32)
+		dls := IQ4XSScales(x)
+		for j, dl := range dls {
 			q := (*[16]byte)(x[8+16*j:])
 			o := (*[32]float32)(y[32*j:])
 			for l, v := range q {
@@ -263,6 +275,18 @@ func DequantizeIQ4_XS(dst []float32, src []byte) {
 			}
 		}
 	}
+}
+
+// IQ4XSScales returns an IQ4_XS block's eight sub-block scales as ggml
+// computes them: d·(sc[j]−32), one per 32 values.
+func IQ4XSScales(x *[136]byte) (dl [8]float32) {
+	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x[0:]))
+	sh := binary.LittleEndian.Uint16(x[2:])
+	for j := range dl {
+		ls := x[4+j/2]>>(4*(j%2))&0xf | byte(sh>>(2*j)&3)<<4
+		dl[j] = d * float32(int32(ls)-32)
+	}
+	return dl
 }
 
 // decoders are the block formats read from GGUF files only
