@@ -17,6 +17,7 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Tensor is an opaque handle to a device-resident float32 matrix. Only the
@@ -219,6 +220,18 @@ func (f WeightFormat) Block() (values, bytes int, ok bool) {
 func (f WeightFormat) GGUFOnly() bool {
 	_, ok := blockFormats[f]
 	return ok && f != WeightQ8_0
+}
+
+// GGUFOnlyFormats returns the formats GGUFOnly reports, sorted by name.
+func GGUFOnlyFormats() []WeightFormat {
+	var fs []WeightFormat
+	for f := range blockFormats {
+		if f.GGUFOnly() {
+			fs = append(fs, f)
+		}
+	}
+	slices.Sort(fs)
+	return fs
 }
 
 // RowBytes returns the bytes of one row of cols values in format f, or

@@ -175,13 +175,7 @@ func checkQuantized(t *testing.T, ref *model.Model, qfile, deq string, vocab int
 	var sum, sumSq, errSq float64
 	var n int
 	for range 4 {
-		ids := make([]int, 48)
-		want := make([]int, len(ids))
-		for i := range ids {
-			ids[i] = r.IntN(vocab)
-			want[i] = i
-		}
-		in := []model.Input{{IDs: ids, Want: want}}
+		in, want := randomCanvas(r, vocab)
 		q, err := m.Forward(in)
 		if err != nil {
 			t.Fatal(err)
@@ -370,6 +364,18 @@ func TestQ4KMGoldenGGUF(t *testing.T) {
 	}
 }
 
+// randomCanvas returns a canvas of 48 ids below vocab drawn from r, every
+// position's logits wanted.
+func randomCanvas(r *rand.Rand, vocab int) (in []model.Input, want []int) {
+	ids := make([]int, 48)
+	want = make([]int, len(ids))
+	for i := range ids {
+		ids[i] = r.IntN(vocab)
+		want[i] = i
+	}
+	return []model.Input{{IDs: ids, Want: want}}, want
+}
+
 // ggufOnlyFormats lists the weight formats read from GGUF files only.
 func ggufOnlyFormats() []backend.WeightFormat {
 	var fs []backend.WeightFormat
@@ -516,13 +522,7 @@ func onTiles(t *testing.T, qfile string, exact, ref *model.Model) tilesResult {
 	var n int
 	var tr tilesResult
 	for range 4 {
-		ids := make([]int, 48)
-		want := make([]int, len(ids))
-		for i := range ids {
-			ids[i] = r.IntN(500)
-			want[i] = i
-		}
-		in := []model.Input{{IDs: ids, Want: want}}
+		in, want := randomCanvas(r, 500)
 		got, err := tiles.Forward(in)
 		if err != nil {
 			t.Fatal(err)

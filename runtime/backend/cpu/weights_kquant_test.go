@@ -33,11 +33,7 @@ func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
 
 // ggufOnly lists the formats read from GGUF files only, the k-quants
 // and their kin (randKQuant's).
-var ggufOnly = []backend.WeightFormat{
-	backend.WeightQ4_K, backend.WeightQ6_K, backend.WeightQ5_0,
-	backend.WeightQ4_0, backend.WeightQ4_1, backend.WeightQ5_1, backend.WeightIQ4_NL,
-	backend.WeightQ2_K, backend.WeightQ3_K, backend.WeightQ5_K, backend.WeightIQ4_XS,
-}
+var ggufOnly = backend.GGUFOnlyFormats()
 
 // superBlocks reports whether f's blocks are 256 values (K must be a
 // multiple of 256).
