@@ -91,6 +91,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	refresh := fs.Int("refresh", 0, "with --cache: full forward every N steps (0: the default policy, -1: only the first step)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of a table")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurements (not the loading) to `FILE` (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` after the measurements: in use then, and (-sample_index=alloc_space) everything the loading and the runs allocated (go tool pprof)")
 	shape := fs.String("shape", "30m", "synthetic model without --model: 30m, or qwen0.5b (Dream shaped like Qwen2.5-0.5B, 630M parameters, stored as bf16)")
 	weightsArg, matmulArg := "", ""
 	weightsFlag(fs, &weightsArg)
@@ -203,6 +204,19 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--cpuprofile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		defer func() {
+			runtime.GC() // the in-use numbers as of the last run, not the last collection
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				fmt.Fprintf(stderr, "dream-lsp bench: --memprofile: %v\n", err)
+			}
+			f.Close()
+		}()
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	ids := make([]int, *tokens)

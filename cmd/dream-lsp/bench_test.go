@@ -66,23 +66,26 @@ func TestBenchBlockwise(t *testing.T) {
 	}
 }
 
-// TestBenchCPUProfile: --cpuprofile writes a profile pprof can read (a
-// gzipped protocol buffer), and the report still comes out.
-func TestBenchCPUProfile(t *testing.T) {
+// TestBenchProfiles: --cpuprofile and --memprofile write profiles pprof
+// can read (gzipped protocol buffers), and the report still comes out.
+func TestBenchProfiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads the 30M synthetic model")
 	}
-	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	dir := t.TempDir()
+	cpuProf, memProf := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
 	var out bytes.Buffer
-	if err := runBench([]string{"--tokens", "24", "--masks", "4", "--steps", "2", "--runs", "1", "--cache", "off", "--json", "--cpuprofile", prof}, &out, io.Discard); err != nil {
+	if err := runBench([]string{"--tokens", "24", "--masks", "4", "--steps", "2", "--runs", "1", "--cache", "off", "--json", "--cpuprofile", cpuProf, "--memprofile", memProf}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(prof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
-		t.Fatalf("%s is not a gzipped profile (%d bytes)", prof, len(data))
+	for _, prof := range []string{cpuProf, memProf} {
+		data, err := os.ReadFile(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+			t.Fatalf("%s is not a gzipped profile (%d bytes)", prof, len(data))
+		}
 	}
 	var rep benchReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Results) == 0 {
