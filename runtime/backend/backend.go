@@ -169,6 +169,24 @@ const (
 	WeightQ3_K   WeightFormat = "q3_K"
 	WeightQ5_K   WeightFormat = "q5_K"
 	WeightIQ4_XS WeightFormat = "iq4_xs"
+	// The importance-matrix formats llama-quantize writes given an
+	// importance matrix (the "i1" files: IQ1_S … IQ3_M), the ternary
+	// TQ1_0 and TQ2_0 and the FP4 formats MXFP4 and NVFP4, laid out as
+	// ggml's block_iq1_s, block_iq1_m, block_iq2_xxs, block_iq2_xs,
+	// block_iq2_s, block_iq3_xxs, block_iq3_s, block_tq1_0, block_tq2_0
+	// (256 values a block), block_mxfp4 (32) and block_nvfp4 (64). Read
+	// from GGUF files only.
+	WeightIQ1_S   WeightFormat = "iq1_s"
+	WeightIQ1_M   WeightFormat = "iq1_m"
+	WeightIQ2_XXS WeightFormat = "iq2_xxs"
+	WeightIQ2_XS  WeightFormat = "iq2_xs"
+	WeightIQ2_S   WeightFormat = "iq2_s"
+	WeightIQ3_XXS WeightFormat = "iq3_xxs"
+	WeightIQ3_S   WeightFormat = "iq3_s"
+	WeightTQ1_0   WeightFormat = "tq1_0"
+	WeightTQ2_0   WeightFormat = "tq2_0"
+	WeightMXFP4   WeightFormat = "mxfp4"
+	WeightNVFP4   WeightFormat = "nvfp4"
 )
 
 // Q5BlockBytes is the size in bytes of a Q5_0 block of Q8BlockSize values.
@@ -191,18 +209,29 @@ const (
 
 // blockFormats gives each block format's values and bytes a block.
 var blockFormats = map[WeightFormat][2]int{
-	WeightQ8_0:   {Q8BlockSize, Q8BlockBytes},
-	WeightQ5_0:   {Q8BlockSize, Q5BlockBytes},
-	WeightQ4_0:   {Q8BlockSize, 18},
-	WeightQ4_1:   {Q8BlockSize, 20},
-	WeightQ5_1:   {Q8BlockSize, 24},
-	WeightIQ4_NL: {Q8BlockSize, 18},
-	WeightQ4_K:   {KBlockSize, Q4KBlockBytes},
-	WeightQ6_K:   {KBlockSize, Q6KBlockBytes},
-	WeightQ2_K:   {KBlockSize, 84},
-	WeightQ3_K:   {KBlockSize, 110},
-	WeightQ5_K:   {KBlockSize, 176},
-	WeightIQ4_XS: {KBlockSize, 136},
+	WeightQ8_0:    {Q8BlockSize, Q8BlockBytes},
+	WeightQ5_0:    {Q8BlockSize, Q5BlockBytes},
+	WeightQ4_0:    {Q8BlockSize, 18},
+	WeightQ4_1:    {Q8BlockSize, 20},
+	WeightQ5_1:    {Q8BlockSize, 24},
+	WeightIQ4_NL:  {Q8BlockSize, 18},
+	WeightQ4_K:    {KBlockSize, Q4KBlockBytes},
+	WeightQ6_K:    {KBlockSize, Q6KBlockBytes},
+	WeightQ2_K:    {KBlockSize, 84},
+	WeightQ3_K:    {KBlockSize, 110},
+	WeightQ5_K:    {KBlockSize, 176},
+	WeightIQ4_XS:  {KBlockSize, 136},
+	WeightIQ1_S:   {KBlockSize, 50},
+	WeightIQ1_M:   {KBlockSize, 56},
+	WeightIQ2_XXS: {KBlockSize, 66},
+	WeightIQ2_XS:  {KBlockSize, 74},
+	WeightIQ2_S:   {KBlockSize, 82},
+	WeightIQ3_XXS: {KBlockSize, 98},
+	WeightIQ3_S:   {KBlockSize, 110},
+	WeightTQ1_0:   {KBlockSize, 54},
+	WeightTQ2_0:   {KBlockSize, 66},
+	WeightMXFP4:   {Q8BlockSize, 17},
+	WeightNVFP4:   {64, 36},
 }
 
 // Block returns the values and bytes of one block of a block format
@@ -236,8 +265,8 @@ func GGUFOnlyFormats() []WeightFormat {
 
 // RowBytes returns the bytes of one row of cols values in format f, or
 // false when f is unknown or cols does not fit it (a block format needs
-// a multiple of its block: 32 values, or 256 for the k-quants and
-// IQ4_XS).
+// a multiple of its block: 32 values, 64 for NVFP4, or 256 for the
+// k-quants and the IQ and TQ formats).
 func (f WeightFormat) RowBytes(cols int) (int, bool) {
 	if cols < 0 {
 		return 0, false

@@ -383,14 +383,19 @@ func (f *File) Tokenizer() (*tokenizer.Tokenizer, error) {
 
 // weightFormats maps the tensor types a Dream model's weights are read in
 // to the backends' weight formats: the float types and every block
-// format llama-quantize writes without an importance matrix (Q2_K and
-// up; the IQ1–IQ3 grids, TQ and MXFP4 are refused).
+// format llama-quantize writes (the IQ1–IQ3 grids of the "i1" files,
+// TQ1_0/TQ2_0 and MXFP4/NVFP4 included); F64, the integer types and the
+// activation-only Q8_1/Q8_K are refused.
 var weightFormats = map[GGMLType]backend.WeightFormat{
 	GGMLF32: backend.WeightF32, GGMLF16: backend.WeightF16, GGMLBF16: backend.WeightBF16,
 	GGMLQ8_0: backend.WeightQ8_0, GGMLQ5_0: backend.WeightQ5_0, GGMLQ5_1: backend.WeightQ5_1,
 	GGMLQ4_0: backend.WeightQ4_0, GGMLQ4_1: backend.WeightQ4_1, GGMLIQ4_NL: backend.WeightIQ4_NL,
 	GGMLQ2_K: backend.WeightQ2_K, GGMLQ3_K: backend.WeightQ3_K, GGMLQ4_K: backend.WeightQ4_K,
 	GGMLQ5_K: backend.WeightQ5_K, GGMLQ6_K: backend.WeightQ6_K, GGMLIQ4_XS: backend.WeightIQ4_XS,
+	GGMLIQ1_S: backend.WeightIQ1_S, GGMLIQ1_M: backend.WeightIQ1_M, GGMLIQ2_XXS: backend.WeightIQ2_XXS,
+	GGMLIQ2_XS: backend.WeightIQ2_XS, GGMLIQ2_S: backend.WeightIQ2_S, GGMLIQ3_XXS: backend.WeightIQ3_XXS,
+	GGMLIQ3_S: backend.WeightIQ3_S, GGMLTQ1_0: backend.WeightTQ1_0, GGMLTQ2_0: backend.WeightTQ2_0,
+	GGMLMXFP4: backend.WeightMXFP4, GGMLNVFP4: backend.WeightNVFP4,
 }
 
 // WeightFormatOf returns the weight format a tensor of type t is kept in,

@@ -135,28 +135,39 @@ type GGMLType uint32
 
 // The tensor types this package knows the block layout of.
 const (
-	GGMLF32    GGMLType = 0
-	GGMLF16    GGMLType = 1
-	GGMLQ4_0   GGMLType = 2
-	GGMLQ4_1   GGMLType = 3
-	GGMLQ5_0   GGMLType = 6
-	GGMLQ5_1   GGMLType = 7
-	GGMLQ8_0   GGMLType = 8
-	GGMLQ8_1   GGMLType = 9
-	GGMLQ2_K   GGMLType = 10
-	GGMLQ3_K   GGMLType = 11
-	GGMLQ4_K   GGMLType = 12
-	GGMLQ5_K   GGMLType = 13
-	GGMLQ6_K   GGMLType = 14
-	GGMLQ8_K   GGMLType = 15
-	GGMLIQ4_NL GGMLType = 20
-	GGMLIQ4_XS GGMLType = 23
-	GGMLI8     GGMLType = 24
-	GGMLI16    GGMLType = 25
-	GGMLI32    GGMLType = 26
-	GGMLI64    GGMLType = 27
-	GGMLF64    GGMLType = 28
-	GGMLBF16   GGMLType = 30
+	GGMLF32     GGMLType = 0
+	GGMLF16     GGMLType = 1
+	GGMLQ4_0    GGMLType = 2
+	GGMLQ4_1    GGMLType = 3
+	GGMLQ5_0    GGMLType = 6
+	GGMLQ5_1    GGMLType = 7
+	GGMLQ8_0    GGMLType = 8
+	GGMLQ8_1    GGMLType = 9
+	GGMLQ2_K    GGMLType = 10
+	GGMLQ3_K    GGMLType = 11
+	GGMLQ4_K    GGMLType = 12
+	GGMLQ5_K    GGMLType = 13
+	GGMLQ6_K    GGMLType = 14
+	GGMLQ8_K    GGMLType = 15
+	GGMLIQ2_XXS GGMLType = 16
+	GGMLIQ2_XS  GGMLType = 17
+	GGMLIQ3_XXS GGMLType = 18
+	GGMLIQ1_S   GGMLType = 19
+	GGMLIQ4_NL  GGMLType = 20
+	GGMLIQ3_S   GGMLType = 21
+	GGMLIQ2_S   GGMLType = 22
+	GGMLIQ4_XS  GGMLType = 23
+	GGMLI8      GGMLType = 24
+	GGMLI16     GGMLType = 25
+	GGMLI32     GGMLType = 26
+	GGMLI64     GGMLType = 27
+	GGMLF64     GGMLType = 28
+	GGMLIQ1_M   GGMLType = 29
+	GGMLBF16    GGMLType = 30
+	GGMLTQ1_0   GGMLType = 34
+	GGMLTQ2_0   GGMLType = 35
+	GGMLMXFP4   GGMLType = 39
+	GGMLNVFP4   GGMLType = 40
 )
 
 // typeInfo is a type's name, values per block and bytes per block.
@@ -170,12 +181,10 @@ var typeInfo = map[GGMLType]struct {
 	GGMLQ2_K: {"Q2_K", 256, 84}, GGMLQ3_K: {"Q3_K", 256, 110}, GGMLQ4_K: {"Q4_K", 256, 144},
 	GGMLQ5_K: {"Q5_K", 256, 176}, GGMLQ6_K: {"Q6_K", 256, 210}, GGMLQ8_K: {"Q8_K", 256, 292},
 	GGMLIQ4_NL: {"IQ4_NL", 32, 18}, GGMLIQ4_XS: {"IQ4_XS", 256, 136},
-	// Types a file may hold that no Dream weight is read in (the
-	// importance-matrix grids, ternary and FP4 blocks): known so a file
-	// holding them parses, and its load names the type it refuses.
-	16: {"IQ2_XXS", 256, 66}, 17: {"IQ2_XS", 256, 74}, 18: {"IQ3_XXS", 256, 98}, 19: {"IQ1_S", 256, 50},
-	21: {"IQ3_S", 256, 110}, 22: {"IQ2_S", 256, 82}, 29: {"IQ1_M", 256, 56}, 34: {"TQ1_0", 256, 54},
-	35: {"TQ2_0", 256, 66}, 39: {"MXFP4", 32, 17}, 40: {"NVFP4", 64, 36},
+	GGMLIQ2_XXS: {"IQ2_XXS", 256, 66}, GGMLIQ2_XS: {"IQ2_XS", 256, 74}, GGMLIQ3_XXS: {"IQ3_XXS", 256, 98},
+	GGMLIQ1_S: {"IQ1_S", 256, 50}, GGMLIQ3_S: {"IQ3_S", 256, 110}, GGMLIQ2_S: {"IQ2_S", 256, 82},
+	GGMLIQ1_M: {"IQ1_M", 256, 56}, GGMLTQ1_0: {"TQ1_0", 256, 54}, GGMLTQ2_0: {"TQ2_0", 256, 66},
+	GGMLMXFP4: {"MXFP4", 32, 17}, GGMLNVFP4: {"NVFP4", 64, 36},
 	GGMLI8: {"I8", 1, 1}, GGMLI16: {"I16", 1, 2}, GGMLI32: {"I32", 1, 4}, GGMLI64: {"I64", 1, 8}, GGMLF64: {"F64", 1, 8},
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,7 +19,6 @@ import (
 	"github.com/dream-lsp/dream-lsp/runtime/gguf"
 	"github.com/dream-lsp/dream-lsp/runtime/model"
 	"github.com/dream-lsp/dream-lsp/runtime/quant"
-	"github.com/dream-lsp/dream-lsp/runtime/weights"
 )
 
 // llamaRoot is where infill/remote/testdata/fetch-llama.sh unpacks
@@ -41,9 +41,30 @@ func ggufPy(t testing.TB, args ...string) {
 	}
 }
 
+// ggmlC runs testdata/kquant.py with args through the unpacked suite's
+// own dynamic loader and libraries (libggml-base needs Debian sid's
+// glibc), the library's path appended.
+func ggmlC(t testing.TB, args ...string) {
+	t.Helper()
+	py := pythonWithNumpy()
+	root, _ := filepath.Abs(llamaRoot)
+	lib := filepath.Join(root, "usr/lib/x86_64-linux-gnu")
+	ld, base := filepath.Join(lib, "ld-linux-x86-64.so.2"), filepath.Join(lib, "libggml-base.so.0")
+	for _, p := range []string{ld, base} {
+		if _, err := os.Stat(p); err != nil || py == "" {
+			testenv.Missingf(t, "Debian's libggml-base (bash infill/remote/testdata/fetch-llama.sh) and a python3 with numpy: %v", err)
+		}
+	}
+	cmd := exec.Command(ld, append([]string{"--library-path", lib, py, "testdata/kquant.py"}, append(args, base)...)...)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(root, "usr/lib/python3/dist-packages"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kquant.py %v: %v\n%s", args, err, b)
+	}
+}
+
 // llamaQuantize runs Debian's llama-quantize (through the unpacked
 // suite's own dynamic loader, as the llama-server wrapper does).
-func llamaQuantize(t testing.TB, in, out, typ string) {
+func llamaQuantize(t testing.TB, in, out, typ, imatrix string) {
 	t.Helper()
 	root, _ := filepath.Abs(llamaRoot)
 	lib := filepath.Join(root, "usr/lib/x86_64-linux-gnu")
@@ -54,7 +75,11 @@ func llamaQuantize(t testing.TB, in, out, typ string) {
 			testenv.Missingf(t, "Debian's llama-quantize not unpacked (bash infill/remote/testdata/fetch-llama.sh): %v", err)
 		}
 	}
-	cmd := exec.Command(ld, "--library-path", lib+":"+lib+"/llama:"+lib+"/ggml", bin, in, out, typ, "2")
+	args := []string{"--library-path", lib + ":" + lib + "/llama:" + lib + "/ggml", bin}
+	if imatrix != "" {
+		args = append(args, "--imatrix", imatrix)
+	}
+	cmd := exec.Command(ld, append(args, in, out, typ, "2")...)
 	cmd.Env = append(os.Environ(), "GGML_BACKEND_PATH="+filepath.Join(lib, "ggml/backends0/libggml-cpu-sse42.so"))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("llama-quantize %s: %v\n%s", typ, err, b)
@@ -75,15 +100,15 @@ func q4KM(t testing.TB) (f32, q4km, deq string) {
 // quantizeQ4KM makes llama-quantize's Q4_K_M of the F32 file f32 and
 // gguf-py's float32 dequantization of it.
 func quantizeQ4KM(t testing.TB, f32 string) (q4km, deq string) {
-	return quantizeAs(t, f32, "Q4_K_M")
+	return quantizeAs(t, f32, "Q4_K_M", "")
 }
 
 // quantizeAs makes llama-quantize's file of type typ (Q4_K_M, IQ4_XS,
 // ...) from the F32 file f32, and gguf-py's float32 dequantization of it.
-func quantizeAs(t testing.TB, f32, typ string) (qfile, deq string) {
+func quantizeAs(t testing.TB, f32, typ, imatrix string) (qfile, deq string) {
 	dir := t.TempDir()
 	qfile, deq = filepath.Join(dir, strings.ToLower(typ)+".gguf"), filepath.Join(dir, "deq.gguf")
-	llamaQuantize(t, f32, qfile, typ)
+	llamaQuantize(t, f32, qfile, typ, imatrix)
 	ggufPy(t, "dequant-file", qfile, deq)
 	return qfile, deq
 }
@@ -251,44 +276,68 @@ func TestQ4KMGGUF(t *testing.T) {
 }
 
 // TestQuantTypesGGUF: the model of TestQ4KMGGUF as each of the other file
-// types llama-quantize writes without an importance matrix that Dream
-// GGUF files come in passes checkQuantized's exact checks (every tensor
-// bit for bit as gguf-py decodes it, the logits those of gguf-py's
-// float32 model), keeps its layer weights in the type's own format, and
-// stays within the type's bar against the float32 model it was quantized
-// from: the logit error's rms over the logits' standard deviation and the
-// greedy agreement, set with a margin from the values measured here
-// (2026-12-03; each in the table's comment). A decoder off by one bit
-// fails the exact checks; a swapped nibble or scale fails the bar.
+// types llama-quantize writes that Dream GGUF files come in (given an
+// importance matrix, every column equally important, for the types that
+// need one: the "i1" files) passes checkQuantized's exact checks (every
+// tensor bit for bit as gguf-py decodes it, the logits those of gguf-py's
+// float32 model), holds the type's own tensor type and keeps its layer
+// weights in their formats, and stays within the type's bar against the
+// float32 model it was quantized from: the logit error's rms over the
+// logits' standard deviation and the greedy agreement, set with a margin
+// from the values measured here (2026-12-03; each in the table's
+// comment). A decoder off by one bit fails the exact checks; a swapped
+// nibble or scale fails the bar.
 func TestQuantTypesGGUF(t *testing.T) {
 	f32 := filepath.Join(t.TempDir(), "f32.gguf")
 	ggufPy(t, "model", f32)
+	imatrix := filepath.Join(t.TempDir(), "imatrix.gguf")
+	ggufPy(t, "imatrix", f32, imatrix)
 	ref, _ := load(t, f32, model.WeightsF32)
 	for _, c := range []struct {
-		typ   string
-		layer backend.WeightFormat // layer 0's q projection
-		rms   float64              // bar on rms/std
-		agree float64              // bar on greedy agreement
+		typ     string
+		imatrix bool
+		holds   gguf.GGMLType        // a tensor type the file must hold
+		layer   backend.WeightFormat // layer 0's q projection
+		rms     float64              // bar on rms/std
+		agree   float64              // bar on greedy agreement
 	}{
-		{"Q4_0", backend.WeightQ4_0, 0.2, 0.65},    // 0.169, 137/192
-		{"Q4_1", backend.WeightQ4_1, 0.2, 0.65},    // 0.154, 136/192
-		{"Q5_0", backend.WeightQ5_0, 0.11, 0.72},   // 0.087, 152/192
-		{"Q5_1", backend.WeightQ5_1, 0.1, 0.75},    // 0.077, 161/192
-		{"IQ4_NL", backend.WeightIQ4_NL, 0.2, 0.7}, // 0.151, 149/192
-		{"IQ4_XS", backend.WeightIQ4_XS, 0.2, 0.7}, // 0.152, 147/192
-		{"Q2_K", backend.WeightQ2_K, 0.6, 0.25},    // 0.500, 61/192
-		{"Q3_K_M", backend.WeightQ3_K, 0.33, 0.55}, // 0.269, 121/192
-		{"Q4_K_S", backend.WeightQ4_K, 0.18, 0.68}, // 0.140, 144/192
-		{"Q5_K_M", backend.WeightQ5_K, 0.1, 0.8},   // 0.072, 167/192
-		{"Q6_K", backend.WeightQ6_K, 0.06, 0.85},   // 0.039, 174/192
+		{"Q4_0", false, gguf.GGMLQ4_0, backend.WeightQ4_0, 0.2, 0.65},         // 0.169, 137/192
+		{"Q4_1", false, gguf.GGMLQ4_1, backend.WeightQ4_1, 0.2, 0.65},         // 0.154, 136/192
+		{"Q5_0", false, gguf.GGMLQ5_0, backend.WeightQ5_0, 0.11, 0.72},        // 0.087, 152/192
+		{"Q5_1", false, gguf.GGMLQ5_1, backend.WeightQ5_1, 0.1, 0.75},         // 0.077, 161/192
+		{"IQ4_NL", false, gguf.GGMLIQ4_NL, backend.WeightIQ4_NL, 0.2, 0.7},    // 0.151, 149/192
+		{"IQ4_XS", false, gguf.GGMLIQ4_XS, backend.WeightIQ4_XS, 0.2, 0.7},    // 0.152, 147/192
+		{"Q2_K", false, gguf.GGMLQ2_K, backend.WeightQ2_K, 0.6, 0.25},         // 0.500, 61/192
+		{"Q3_K_M", false, gguf.GGMLQ3_K, backend.WeightQ3_K, 0.33, 0.55},      // 0.269, 121/192
+		{"Q4_K_S", false, gguf.GGMLQ4_K, backend.WeightQ4_K, 0.18, 0.68},      // 0.140, 144/192
+		{"Q5_K_M", false, gguf.GGMLQ5_K, backend.WeightQ5_K, 0.1, 0.8},        // 0.072, 167/192
+		{"Q6_K", false, gguf.GGMLQ6_K, backend.WeightQ6_K, 0.06, 0.85},        // 0.039, 174/192
+		{"IQ3_M", false, gguf.GGMLIQ3_S, backend.WeightIQ3_S, 0.37, 0.45},     // 0.307, 101/192
+		{"IQ3_S", false, gguf.GGMLIQ3_S, backend.WeightIQ3_S, 0.39, 0.46},     // 0.322, 104/192
+		{"IQ3_XXS", true, gguf.GGMLIQ3_XXS, backend.WeightIQ2_S, 0.4, 0.48},   // 0.335, 109/192
+		{"IQ2_M", true, gguf.GGMLIQ2_S, backend.WeightIQ2_S, 0.46, 0.4},       // 0.385, 91/192
+		{"IQ2_XS", true, gguf.GGMLIQ2_XS, backend.WeightIQ2_XS, 0.66, 0.22},   // 0.548, 55/192
+		{"IQ2_XXS", true, gguf.GGMLIQ2_XXS, backend.WeightIQ2_XXS, 0.7, 0.18}, // 0.579, 46/192
+		{"IQ1_M", true, gguf.GGMLIQ1_M, backend.WeightIQ1_M, 0.8, 0.13},       // 0.664, 34/192
+		{"IQ1_S", true, gguf.GGMLIQ1_S, backend.WeightIQ1_S, 0.83, 0.11},      // 0.690, 30/192
+		{"TQ2_0", false, gguf.GGMLTQ2_0, backend.WeightTQ2_0, 1.05, 0.04},     // 0.907, 14/192 (ternary: not trained for it)
+		{"TQ1_0", false, gguf.GGMLTQ1_0, backend.WeightTQ1_0, 1.05, 0.04},     // the same values as TQ2_0
 	} {
 		t.Run(c.typ, func(t *testing.T) {
-			qfile, deq := quantizeAs(t, f32, c.typ)
+			im := ""
+			if c.imatrix {
+				im = imatrix
+			}
+			qfile, deq := quantizeAs(t, f32, c.typ, im)
 			res := checkQuantized(t, ref, qfile, deq, 500)
+			if res.types[c.holds] == 0 {
+				t.Fatalf("tensor types %v: want %s", res.types, c.holds)
+			}
 			m, _ := load(t, qfile, model.WeightsAuto)
 			if f := cpu.WeightFormat(m.LinearWeight()); f != c.layer {
 				t.Fatalf("layer 0 q is kept as %s, want %s", f, c.layer)
 			}
+			t.Logf("%s: rms/std %.3f, greedy %d/%d", c.typ, res.rmsOverStd, res.agree, res.total)
 			if res.rmsOverStd > c.rms {
 				t.Errorf("logit error rms/std %.4f > %g", res.rmsOverStd, c.rms)
 			}
@@ -308,14 +357,13 @@ func TestQuantTypesGGUF(t *testing.T) {
 	}
 }
 
-// TestUnreadTypeGGUF: a file llama-quantize wrote in a type no weight is
-// read in (TQ1_0, ternary blocks) opens, and its load fails with
-// ErrUnsupported naming the tensor and the type, not as a corrupt file.
+// TestUnreadTypeGGUF: a file holding a weight in a type no weight is
+// read in (F64, which gguf-py writes for float64 arrays) opens, and its
+// load fails with ErrUnsupported naming the tensor and the type, not as a
+// corrupt file.
 func TestUnreadTypeGGUF(t *testing.T) {
-	f32 := filepath.Join(t.TempDir(), "f32.gguf")
-	ggufPy(t, "model", f32)
-	tq := filepath.Join(t.TempDir(), "tq1_0.gguf")
-	llamaQuantize(t, f32, tq, "TQ1_0")
+	tq := filepath.Join(t.TempDir(), "f64.gguf")
+	ggufPy(t, "model", tq, "f64")
 	f, err := gguf.Open(tq)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -326,8 +374,8 @@ func TestUnreadTypeGGUF(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = model.LoadWith(cfg, f.Source(), cpu.New(1), model.LoadOptions{})
-	if !errors.Is(err, gguf.ErrUnsupported) || errors.Is(err, gguf.ErrCorrupt) || !strings.Contains(err.Error(), "is TQ1_0") {
-		t.Fatalf("load: %v, want ErrUnsupported naming TQ1_0", err)
+	if !errors.Is(err, gguf.ErrUnsupported) || errors.Is(err, gguf.ErrCorrupt) || !strings.Contains(err.Error(), "blk.0.attn_q.weight is F64") {
+		t.Fatalf("load: %v, want ErrUnsupported naming blk.0.attn_q.weight and F64", err)
 	}
 	t.Logf("load: %v", err)
 }
@@ -397,48 +445,81 @@ func argmax(v []float32) int {
 	return best
 }
 
+// randomBlocks returns 512 random rows of 256 values in format f (a
+// format read from GGUF files only): every bit pattern of quants, signs,
+// grid indices and packed scales, the block scales (quant.PutScales)
+// finite and of sizes from 1e-6 to 10.
+func randomBlocks(r *rand.Rand, f backend.WeightFormat) []byte {
+	const blocks = 512
+	rb, _ := f.RowBytes(256)
+	_, per, _ := f.Block()
+	raw := make([]byte, blocks*rb)
+	for i := range raw {
+		raw[i] = byte(r.Uint32())
+	}
+	for b := range len(raw) / per {
+		quant.PutScales(f, raw[b*per:(b+1)*per], func() float32 {
+			return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(6))-6))
+		})
+	}
+	return raw
+}
+
+// sameBits decodes raw (rows of 256 values in f) and requires the float32
+// values in the file ref wrote (named by who) to be the same bits.
+func sameBits(t *testing.T, f backend.WeightFormat, raw []byte, ref, who string) {
+	t.Helper()
+	want, err := os.ReadFile(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := f.RowBytes(256)
+	got, err := quant.Decode(f, raw, len(raw)/rb, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 4*len(got) {
+		t.Fatalf("%s: %s wrote %d bytes, want %d", f, who, len(want), 4*len(got))
+	}
+	for i, v := range got {
+		if w := binary.LittleEndian.Uint32(want[4*i:]); math.Float32bits(v) != w {
+			t.Fatalf("%s row %d value %d: %g, %s %g", f, i/256, i%256, v, who, math.Float32frombits(w))
+		}
+	}
+}
+
 // TestKQuantBlocksMatchGGUFPy decodes random blocks of every format read
-// from GGUF files only (every bit pattern of scales, mins and quants,
-// moderate finite float16 scales) and requires gguf-py's dequantize to
-// give the same bits.
+// from GGUF files only and requires gguf-py's dequantize to give the same
+// bits.
 func TestKQuantBlocksMatchGGUFPy(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	dir := t.TempDir()
 	for _, f := range ggufOnlyFormats() {
-		const blocks = 512
-		rb, _ := f.RowBytes(256)
-		_, per, _ := f.Block()
-		raw := make([]byte, blocks*rb)
-		for i := range raw {
-			raw[i] = byte(r.Uint32())
-		}
-		for b := range len(raw) / per {
-			for _, o := range quant.ScaleOffsets(f) {
-				v := float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(6))-6))
-				binary.LittleEndian.PutUint16(raw[b*per+o:], weights.Float32ToF16(v))
-			}
-		}
+		raw := randomBlocks(r, f)
 		in, out := filepath.Join(dir, string(f)+".bin"), filepath.Join(dir, string(f)+".f32")
 		if err := os.WriteFile(in, raw, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		ggufPy(t, "dequant-blocks", string(f), in, out)
-		want, err := os.ReadFile(out)
-		if err != nil {
+		sameBits(t, f, raw, out, "gguf-py")
+	}
+}
+
+// TestBlocksMatchGGML decodes random blocks of every format read from
+// GGUF files only and requires ggml's own C decoders (dequantize_row_*
+// in Debian's libggml-base, which llama.cpp runs) to give the same bits.
+func TestBlocksMatchGGML(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	dir := t.TempDir()
+	for _, f := range ggufOnlyFormats() {
+		raw := randomBlocks(r, f)
+		in, out := filepath.Join(dir, string(f)+".bin"), filepath.Join(dir, string(f)+".f32")
+		if err := os.WriteFile(in, raw, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, err := quant.Decode(f, raw, blocks, 256)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(want) != 4*len(got) {
-			t.Fatalf("%s: gguf-py wrote %d bytes, want %d", f, len(want), 4*len(got))
-		}
-		for i, v := range got {
-			if w := binary.LittleEndian.Uint32(want[4*i:]); math.Float32bits(v) != w {
-				t.Fatalf("%s row %d value %d: %g, gguf-py %g", f, i/256, i%256, v, math.Float32frombits(w))
-			}
-		}
+		rb, _ := f.RowBytes(256)
+		ggmlC(t, "ggml-blocks", string(f), strconv.Itoa(len(raw)/rb*256), in, out)
+		sameBits(t, f, raw, out, "ggml")
 	}
 }
 

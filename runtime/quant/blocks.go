@@ -2,6 +2,7 @@ package quant
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend"
 	"github.com/dream-lsp/dream-lsp/runtime/weights"
@@ -86,22 +87,47 @@ func nibbleBlocks(dst []float32, src []byte, grid *[16]int8) {
 	}
 }
 
-// ScaleOffsets returns where the float16 scales of one block of the
-// GGUF-only format f sit (d, and dmin or m where it has one), or nil for
-// another format: the bytes whose every bit pattern is not a usable
-// value (the tests fill the rest of a block at random).
-func ScaleOffsets(f backend.WeightFormat) []int {
+// PutScales sets the scales of one block of the GGUF-only format f
+// (block: its bytes) to scale's values, where every bit pattern of those
+// bytes is not a usable value (the tests fill the rest of a block at
+// random): the float16 d, and dmin or m where the format has one; IQ1_M's
+// d split over four nibbles; MXFP4's power of two and NVFP4's four
+// UE4M3 scales, nearest below scale's magnitude.
+func PutScales(f backend.WeightFormat, block []byte, scale func() float32) {
+	f16 := func(o int) { binary.LittleEndian.PutUint16(block[o:], weights.Float32ToF16(scale())) }
 	switch f {
-	case backend.WeightQ4_0, backend.WeightQ5_0, backend.WeightIQ4_NL, backend.WeightIQ4_XS:
-		return []int{0}
+	case backend.WeightQ4_0, backend.WeightQ5_0, backend.WeightIQ4_NL, backend.WeightIQ4_XS,
+		backend.WeightIQ2_XXS, backend.WeightIQ2_XS, backend.WeightIQ2_S, backend.WeightIQ3_XXS,
+		backend.WeightIQ3_S, backend.WeightIQ1_S:
+		f16(0)
 	case backend.WeightQ4_1, backend.WeightQ5_1, backend.WeightQ4_K, backend.WeightQ5_K:
-		return []int{0, 2}
+		f16(0)
+		f16(2)
 	case backend.WeightQ2_K:
-		return []int{80, 82}
+		f16(80)
+		f16(82)
 	case backend.WeightQ3_K:
-		return []int{108}
+		f16(108)
 	case backend.WeightQ6_K:
-		return []int{208}
+		f16(208)
+	case backend.WeightTQ1_0:
+		f16(52)
+	case backend.WeightTQ2_0:
+		f16(64)
+	case backend.WeightIQ1_M:
+		d := weights.Float32ToF16(scale())
+		for i := range 4 {
+			o := 48 + 2*i
+			v := binary.LittleEndian.Uint16(block[o:])&0x0fff | (d>>(4*i)&0xf)<<12
+			binary.LittleEndian.PutUint16(block[o:], v)
+		}
+	case backend.WeightMXFP4:
+		_, e := math.Frexp(math.Abs(float64(scale())))
+		block[0] = byte(min(max(e+127, 0), 254)) // e8m0Half(x) is 2^(x−128)
+	case backend.WeightNVFP4:
+		for i := range 4 {
+			_, e := math.Frexp(math.Abs(float64(scale())))
+			block[i] = byte(min(max(e+7, 1), 14)<<3 | int(block[i]&7)) // a normal UE4M3
+		}
 	}
-	return nil
 }

@@ -11,22 +11,32 @@ var iq4Grid = quant.IQ4Grid()
 
 // scaledBlocks reports whether decodeBlocks takes format f: the 256-value
 // formats whose scales are unpacked in Go before the assembly expands
-// the values (Q2_K, Q3_K, IQ4_XS).
+// the values (Q2_K, Q3_K, IQ4_XS, and the grid formats IQ1_S … IQ3_S).
 func scaledBlocks(f backend.WeightFormat) bool {
 	switch f {
 	case backend.WeightQ2_K, backend.WeightQ3_K, backend.WeightIQ4_XS:
 		return true
 	}
-	return false
+	g, _ := quant.Grid(f)
+	return g != nil
 }
 
 // decodeBlocks expands the whole blocks src of format f (scaledBlocks)
 // into dst: each block's scales (and Q2_K's mins) unpacked by package
 // quant as its reference decoders do (16 or 8 a block), its values by
 // decode2bit (Q2_K, Q3_K) or decodeGrid (IQ4_XS), bit for bit the
-// references' values.
+// references' values; a grid format's block is unpacked by
+// quant.UnpackGrid and expanded by expandGrid.
 func decodeBlocks(dst []float32, f backend.WeightFormat, src []byte) {
 	_, bb, _ := f.Block()
+	if grid, width := quant.Grid(f); grid != nil {
+		var gb quant.GridBlock
+		for b := range len(dst) / backend.KBlockSize {
+			quant.UnpackGrid(f, src[b*bb:(b+1)*bb], &gb)
+			expandGrid(&dst[b*backend.KBlockSize], &grid[0], &gb.Entries[0], &gb.Signs[0], &gb.LUT[0][0], gb.Shift, width)
+		}
+		return
+	}
 	for b := range len(dst) / backend.KBlockSize {
 		x := src[b*bb : (b+1)*bb]
 		y := &dst[b*backend.KBlockSize]

@@ -39,3 +39,11 @@ func decode2bit(dst *float32, qs, hm *byte, a, b *float32)
 //
 //go:noescape
 func decodeGrid(dst *float32, qs *byte, dl *float32, grid *int8)
+
+// expandGrid writes the 256 values of an unpacked grid-format block
+// (quant.GridBlock: its Entries, Signs, LUT and Shift; width the grid's
+// entries' width, 8 or 4) into dst, the values quant.ExpandGrid gives.
+// Implemented in weights_grid_amd64.s (AVX2).
+//
+//go:noescape
+func expandGrid(dst *float32, grid *uint8, entries *uint16, signs *uint8, lut *float32, shift uint, width int)

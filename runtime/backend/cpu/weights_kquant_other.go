@@ -21,3 +21,7 @@ func decode2bit(dst *float32, qs, hm *byte, a, b *float32) {
 func decodeGrid(dst *float32, qs *byte, dl *float32, grid *int8) {
 	panic("cpu: decodeGrid without SIMD support")
 }
+
+func expandGrid(dst *float32, grid *uint8, entries *uint16, signs *uint8, lut *float32, shift uint, width int) {
+	panic("cpu: expandGrid without SIMD support")
+}

@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -14,7 +13,7 @@ import (
 
 // randKQuant returns rows×cols values of random blocks in f (a format
 // read from GGUF files only): random quants and packed scales, every
-// float16 block scale (quant.ScaleOffsets) finite and of moderate size
+// block scale (quant.PutScales) finite and of moderate size
 // (as a quantizer writes them).
 func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
 	rb, _ := f.RowBytes(cols)
@@ -24,9 +23,7 @@ func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
 	}
 	_, bb, _ := f.Block()
 	for b := 0; b < len(raw); b += bb {
-		for _, o := range quant.ScaleOffsets(f) {
-			binary.LittleEndian.PutUint16(raw[b+o:], weights.Float32ToF16(float32(r.NormFloat64()*1e-3)))
-		}
+		quant.PutScales(f, raw[b:b+bb], func() float32 { return float32(r.NormFloat64() * 1e-3) })
 	}
 	return raw
 }
@@ -35,11 +32,10 @@ func randKQuant(r *rand.Rand, f backend.WeightFormat, rows, cols int) []byte {
 // and their kin (randKQuant's).
 var ggufOnly = backend.GGUFOnlyFormats()
 
-// superBlocks reports whether f's blocks are 256 values (K must be a
-// multiple of 256).
-func superBlocks(f backend.WeightFormat) bool {
-	n, _, _ := f.Block()
-	return n == backend.KBlockSize
+// fits reports whether rows of k values are whole blocks of f.
+func fits(f backend.WeightFormat, k int) bool {
+	_, ok := f.RowBytes(k)
+	return ok
 }
 
 // TestMatMulKQuantMatchesFloat32: MatMul and Embed with a weight in a
@@ -51,7 +47,7 @@ func TestMatMulKQuantMatchesFloat32(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 11))
 	for _, f := range ggufOnly {
 		for _, s := range [][3]int{{1, 256, 3}, {9, 1280, 70}, {70, 512, 130}, {5, 1120, 9}} {
-			if s[1]%256 != 0 && superBlocks(f) {
+			if !fits(f, s[1]) {
 				continue
 			}
 			T, K, N := s[0], s[1], s[2]
@@ -168,7 +164,7 @@ func TestAMXDecodedFormats(t *testing.T) {
 	for _, f := range ggufOnly {
 		for _, s := range [][3]int{{1, 256, 32}, {17, 96, 64}, {33, 512, 64}, {45, 256, 96}, {100, 768, 64}, {320, 512, 32}} {
 			T, K, N := s[0], s[1], s[2]
-			if K%256 != 0 && superBlocks(f) {
+			if !fits(f, K) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%dx%dx%d", f, T, K, N), func(t *testing.T) {
@@ -257,7 +253,7 @@ func BenchmarkDecodeStripAMX(b *testing.B) {
 	}
 	const N, K = 64, 4864
 	for _, f := range ggufOnly {
-		if K%256 != 0 && superBlocks(f) {
+		if !fits(f, K) {
 			continue
 		}
 		b.Run(string(f), func(b *testing.B) {

@@ -8,10 +8,21 @@ dist-packages on PYTHONPATH):
       names) in F32 whose every matrix has rows a multiple of 256, so that
       llama-quantize can make it Q4_K_M with Q4_K and Q6_K only (narrower
       rows fall back to Q5_0 and Q8_0);
+  kquant.py model OUT f64
+      the same with blk.0.attn_q.weight stored as F64 (a type no weight
+      is read in);
   kquant.py dequant-blocks TYPE IN OUT
       dequantizes raw blocks of TYPE (a backend format name: q4_K, q5_0,
       iq4_nl, ...) in IN to little-endian float32 (OUT) with
       gguf.quants.dequantize;
+  kquant.py ggml-blocks TYPE VALUES IN OUT LIB
+      dequantizes raw blocks of TYPE in IN (VALUES values in all) to
+      little-endian float32 (OUT) with ggml's own C decoder,
+      dequantize_row_TYPE of libggml-base (LIB), through ctypes;
+  kquant.py imatrix IN.gguf OUT.gguf
+      writes an importance matrix for IN's layer weights in llama.cpp's
+      GGUF imatrix format, every column equally important (what
+      llama-quantize needs to write the IQ1 and IQ2 types and IQ3_XXS);
   kquant.py dequant-file IN.gguf OUT.gguf
       rewrites IN with every quantized tensor replaced by gguf-py's float32
       dequantization of it (metadata copied), the float32 model a
@@ -26,7 +37,7 @@ ARCH = "dream"
 SHAPE = dict(hidden=256, layers=2, heads=4, kv=2, head_dim=64, inter=512, vocab=512)
 
 
-def write_model(out):
+def write_model(out, f64=False):
     s = SHAPE
     rng = np.random.default_rng(20261202)
     w = gguf.GGUFWriter(out, ARCH)
@@ -54,7 +65,8 @@ def write_model(out):
     for i in range(s["layers"]):
         p = "blk.%d." % i
         w.add_tensor(p + "attn_norm.weight", (1 + 0.1 * rng.standard_normal(h)).astype(np.float32))
-        w.add_tensor(p + "attn_q.weight", mat(q, h, h ** -0.5))
+        wq = mat(q, h, h ** -0.5)
+        w.add_tensor(p + "attn_q.weight", wq.astype(np.float64) if f64 and i == 0 else wq)
         w.add_tensor(p + "attn_q.bias", mat(1, q, 0.1)[0])
         w.add_tensor(p + "attn_k.weight", mat(kv, h, h ** -0.5))
         w.add_tensor(p + "attn_k.bias", mat(1, kv, 0.1)[0])
@@ -110,12 +122,45 @@ def dequant_file(src, out):
     w.close()
 
 
+def ggml_blocks(typ, n, inp, out, lib):
+    import ctypes
+
+    fn = getattr(ctypes.CDLL(lib), "dequantize_row_" + typ)
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    fn.restype = None
+    raw = np.fromfile(inp, dtype=np.uint8)
+    y = np.zeros(n, dtype=np.float32)
+    fn(raw.ctypes.data, y.ctypes.data, n)
+    y.tofile(out)
+
+
+def write_imatrix(src, out):
+    r = gguf.GGUFReader(src)
+    w = gguf.GGUFWriter(out, "imatrix")
+    w.add_type("imatrix")
+    w.add_array("imatrix.datasets", ["uniform"])
+    w.add_uint32("imatrix.chunk_count", 1)
+    w.add_uint32("imatrix.chunk_size", 512)
+    for t in r.tensors:
+        if t.name.startswith("blk.") and t.name.endswith(".weight") and len(t.shape) == 2:
+            w.add_tensor(t.name + ".in_sum2", np.ones((1, int(t.shape[0])), np.float32))
+            w.add_tensor(t.name + ".counts", np.ones((1, 1), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "model":
-        write_model(sys.argv[2])
+        write_model(sys.argv[2], f64=sys.argv[3:] == ["f64"])
     elif cmd == "dequant-blocks":
         dequant_blocks(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "ggml-blocks":
+        ggml_blocks(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6])
+    elif cmd == "imatrix":
+        write_imatrix(sys.argv[2], sys.argv[3])
     elif cmd == "dequant-file":
         dequant_file(sys.argv[2], sys.argv[3])
     else:
