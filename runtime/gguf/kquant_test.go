@@ -465,51 +465,10 @@ func randomBlocks(r *rand.Rand, f backend.WeightFormat) []byte {
 	return raw
 }
 
-// sameBits decodes raw (rows of 256 values in f) and requires the float32
-// values in the file ref wrote (named by who) to be the same bits.
-func sameBits(t *testing.T, f backend.WeightFormat, raw []byte, ref, who string) {
-	t.Helper()
-	want, err := os.ReadFile(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, _ := f.RowBytes(256)
-	got, err := quant.Decode(f, raw, len(raw)/rb, 256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(want) != 4*len(got) {
-		t.Fatalf("%s: %s wrote %d bytes, want %d", f, who, len(want), 4*len(got))
-	}
-	for i, v := range got {
-		if w := binary.LittleEndian.Uint32(want[4*i:]); math.Float32bits(v) != w {
-			t.Fatalf("%s row %d value %d: %g, %s %g", f, i/256, i%256, v, who, math.Float32frombits(w))
-		}
-	}
-}
-
-// TestKQuantBlocksMatchGGUFPy decodes random blocks of every format read
-// from GGUF files only and requires gguf-py's dequantize to give the same
-// bits.
-func TestKQuantBlocksMatchGGUFPy(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	dir := t.TempDir()
-	for _, f := range ggufOnlyFormats() {
-		raw := randomBlocks(r, f)
-		in, out := filepath.Join(dir, string(f)+".bin"), filepath.Join(dir, string(f)+".f32")
-		if err := os.WriteFile(in, raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		ggufPy(t, "dequant-blocks", string(f), in, out)
-		sameBits(t, f, raw, out, "gguf-py")
-	}
-}
-
-// TestBlocksMatchGGML decodes random blocks of every format read from
-// GGUF files only and requires ggml's own C decoders (dequantize_row_*
-// in Debian's libggml-base, which llama.cpp runs) to give the same bits.
-func TestBlocksMatchGGML(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
+// blocksMatch writes random blocks of every format read from GGUF files
+// only to a file, has decode write their values as float32 to another
+// (values in all), and requires our decoders to give the same bits.
+func blocksMatch(t *testing.T, r *rand.Rand, who string, decode func(f backend.WeightFormat, values int, in, out string)) {
 	dir := t.TempDir()
 	for _, f := range ggufOnlyFormats() {
 		raw := randomBlocks(r, f)
@@ -518,9 +477,41 @@ func TestBlocksMatchGGML(t *testing.T) {
 			t.Fatal(err)
 		}
 		rb, _ := f.RowBytes(256)
-		ggmlC(t, "ggml-blocks", string(f), strconv.Itoa(len(raw)/rb*256), in, out)
-		sameBits(t, f, raw, out, "ggml")
+		decode(f, len(raw)/rb*256, in, out)
+		want, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := quant.Decode(f, raw, len(raw)/rb, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != 4*len(got) {
+			t.Fatalf("%s: %s wrote %d bytes, want %d", f, who, len(want), 4*len(got))
+		}
+		for i, v := range got {
+			if w := binary.LittleEndian.Uint32(want[4*i:]); math.Float32bits(v) != w {
+				t.Fatalf("%s row %d value %d: %g, %s %g", f, i/256, i%256, v, who, math.Float32frombits(w))
+			}
+		}
 	}
+}
+
+// TestKQuantBlocksMatchGGUFPy: gguf-py's dequantize gives our decoders'
+// bits on random blocks of every format read from GGUF files only.
+func TestKQuantBlocksMatchGGUFPy(t *testing.T) {
+	blocksMatch(t, rand.New(rand.NewPCG(5, 6)), "gguf-py", func(f backend.WeightFormat, _ int, in, out string) {
+		ggufPy(t, "dequant-blocks", string(f), in, out)
+	})
+}
+
+// TestBlocksMatchGGML: ggml's own C decoders (dequantize_row_* in
+// Debian's libggml-base, which llama.cpp runs) give our decoders' bits on
+// random blocks of every format read from GGUF files only.
+func TestBlocksMatchGGML(t *testing.T) {
+	blocksMatch(t, rand.New(rand.NewPCG(7, 8)), "ggml", func(f backend.WeightFormat, values int, in, out string) {
+		ggmlC(t, "ggml-blocks", string(f), strconv.Itoa(values), in, out)
+	})
 }
 
 // TestQ4KMCorrupt: a truncated Q4_K_M file is refused at Open with an
