@@ -15,12 +15,13 @@ import (
 // The importance-matrix formats (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S,
 // IQ3_XXS, IQ3_S: the i1 files Dream GGUFs are published in beside the
 // plain ones), the ternary ones (TQ1_0, TQ2_0) and the FP4 ones (MXFP4,
-// NVFP4). Like the k-quants they are read, not written. Each value is a
-// grid entry of 4 or 8 values (iq*Grid), scaled by its sub-block's scale
-// and, for the IQ2 and IQ3 grids, given the signs its sign bits say. The
-// decoders follow ggml's dequantize_row_* operation for operation (every
-// product rounded to float32 before the next operation), so the values
-// equal ggml's bit for bit (TestIQuantBlocksMatchGGML).
+// NVFP4). Like the k-quants they are read, not written. In the grid
+// formats each run of 8 values is one grid entry of 8 values, or two of
+// 4 (iq*Grid), scaled by its sub-block's scale and, for the IQ2 and IQ3
+// grids, given the signs its sign bits say. The decoders follow ggml's
+// dequantize_row_* operation for operation (every product rounded to
+// float32 before the next operation), so the values equal ggml's bit for
+// bit (runtime/gguf's TestBlocksMatchGGML).
 
 // gridSpec is a grid as iqgrids_table.go stores it: rows entries of width
 // values, each value the index of its level, bits bits a value, packed

@@ -15,8 +15,8 @@ import (
 // Q6KScales, then one multiply, and for Q4_K and Q5_K one subtraction,
 // per value, rounded as the Go reference), and so are the 32-value
 // blocks (Q5_0, Q4_0, Q4_1, Q5_1, IQ4_NL: decode32, with F16C as Q8_0's)
-// and Q2_K, Q3_K and IQ4_XS (decodeBlocks); CPUs without AVX2 use the
-// pure-Go reference.
+// and Q2_K, Q3_K, IQ4_XS and the IQ1–IQ3 grids (decodeBlocks); TQ and FP4
+// blocks, and CPUs without AVX2, use the pure-Go reference.
 func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 	if haveSIMD {
 		switch w.format {
