@@ -16,7 +16,9 @@ types are written in one pass, tensor by tensor (nothing is held whole).
 writes OUT_PREFIX-f32.gguf, OUT_PREFIX-bf16.gguf, OUT_PREFIX-q8_0.gguf.
 Shapes: qwen0.5b (the shape of `dream-lsp bench --shape qwen0.5b`: hidden 896,
 24 layers, 14 heads x 64, 2 KV heads, intermediate 4864, vocabulary 151,936,
-untied head) and tiny (hidden 128, 2 layers, 4 heads x 32, 2 KV heads,
+untied head), qwen0.5b-k (the same with hidden 1024 and 16 heads: every weight row is whole
+256-value super-blocks, as in Dream 7B, so llama-quantize's k-quant and IQ types need no
+fallback; 726M parameters) and tiny (hidden 128, 2 layers, 4 heads x 32, 2 KV heads,
 intermediate 256, the same vocabulary) for the quick agreement test.
 """
 import argparse
@@ -29,6 +31,7 @@ import gguf
 
 SHAPES = {
     "qwen0.5b": dict(hidden=896, layers=24, heads=14, kv=2, head_dim=64, inter=4864, vocab=151936),
+    "qwen0.5b-k": dict(hidden=1024, layers=24, heads=16, kv=2, head_dim=64, inter=4864, vocab=151936),
     "tiny": dict(hidden=128, layers=2, heads=4, kv=2, head_dim=32, inter=256, vocab=151936),
 }
 TYPES = {"f32": (gguf.GGMLQuantizationType.F32, gguf.LlamaFileType.ALL_F32),

@@ -7,7 +7,9 @@
 #   bash bench/llamacpp/sidebyside.sh            # agreement and timing; prints the table
 #   PHASES=time bash bench/llamacpp/sidebyside.sh
 #
-# Environment: DREAM (a dream-lsp binary; default: built from a clean snapshot of HEAD), MODELS (folder of the GGUF files, written there when missing; default
+# Environment: SHAPE (qwen0.5b, the default, or qwen0.5b-k: hidden 1024 and 16 heads, every row
+# whole 256-value super-blocks as in Dream 7B, so llama-quantize's k-quant and IQ types fall back
+# nowhere; files q05-* and q05k-*), DREAM (a dream-lsp binary; default: built from a clean snapshot of HEAD), MODELS (folder of the GGUF files, written there when missing; default
 # /tmp/llamacpp15), OUT (results; default $MODELS/run-<UTC time>), PHASES ("agree time"),
 # AGREE_FORMATS / TIME_FORMATS ("f32 bf16 q8_0"; q4km adds llama-quantize's Q4_K_M, q5km its Q5_K_M,
 # iq4_xs its IQ4_XS and so on: below), LLAMA_GGML_BACKEND (default best: the ggml CPU
@@ -52,6 +54,12 @@ AGREE_STEPS=${AGREE_STEPS:-64}
 SIDES=${SIDES:-llama ours}
 PERBLOCK=${PERBLOCK:-1}
 ROUNDS=${ROUNDS:-1}
+SHAPE=${SHAPE:-qwen0.5b}
+case $SHAPE in
+  qwen0.5b) q=q05 ;;
+  qwen0.5b-k) q=q05k ;;
+  *) echo "sidebyside: SHAPE $SHAPE: qwen0.5b or qwen0.5b-k" >&2; exit 2 ;;
+esac
 export LLAMA_GGML_BACKEND=${LLAMA_GGML_BACKEND:-best}
 NP=256
 NM=64
@@ -77,28 +85,36 @@ else
 fi
 
 for f in f32 bf16 q8_0; do
-  if [ ! -s "$MODELS/q05-$f.gguf" ]; then
-    echo "sidebyside: writing $MODELS/q05-{f32,bf16,q8_0}.gguf" >&2
-    PYTHONPATH=$pydist /usr/bin/python3 bench/llamacpp/mkdream.py --shape qwen0.5b --tokenizer "$tokdir" "$MODELS/q05" f32 bf16 q8_0 >&2
+  if [ ! -s "$MODELS/$q-$f.gguf" ]; then
+    echo "sidebyside: writing $MODELS/$q-{f32,bf16,q8_0}.gguf" >&2
+    PYTHONPATH=$pydist /usr/bin/python3 bench/llamacpp/mkdream.py --shape "$SHAPE" --tokenizer "$tokdir" "$MODELS/$q" f32 bf16 q8_0 >&2
     break
   fi
 done
 # Other formats are llama-quantize's of the F32 file, written on first use: q4km is Q4_K_M (mostly
 # Q5_0 and Q8_0 at this shape, Q4_K and Q6_K for the 4,864-wide ffn_down rows), q5km Q5_K_M, q3km
 # Q3_K_M, q4ks Q4_K_S (the k-quant mixes: q<N>k<m|s|l>), and any other name is the type in capitals
-# (q4_0, q6_k, iq4_xs: Q4_0, Q6_K, IQ4_XS).
+# (q4_0, q6_k, iq4_xs, iq3_m, iq2_xxs: Q4_0, Q6_K, IQ4_XS, IQ3_M, IQ2_XXS). The IQ1, IQ2 and IQ3
+# types are the "i1" files': llama-quantize gets an importance matrix for them, every column
+# equally important (runtime/gguf/testdata/kquant.py imatrix).
 lib=$repo/infill/remote/.llama/root/usr/lib/x86_64-linux-gnu
 for f in $(printf '%s\n' $TIME_FORMATS $AGREE_FORMATS | sort -u); do
   case $f in f32 | bf16 | q8_0) continue ;; esac
-  [ -s "$MODELS/q05-$f.gguf" ] && continue
+  [ -s "$MODELS/$q-$f.gguf" ] && continue
   if [[ $f =~ ^q([0-9])k([msl])$ ]]; then
     typ="Q${BASH_REMATCH[1]}_K_${BASH_REMATCH[2]^^}"
   else
     typ=${f^^}
   fi
-  echo "sidebyside: writing $MODELS/q05-$f.gguf ($typ)" >&2
+  imatrix=()
+  if [[ $typ =~ ^IQ[123]_ ]]; then
+    [ -s "$MODELS/$q-imatrix.gguf" ] ||
+      (cd runtime/gguf && PYTHONPATH=$pydist /usr/bin/python3 testdata/kquant.py imatrix "$MODELS/$q-f32.gguf" "$MODELS/$q-imatrix.gguf")
+    imatrix=(--imatrix "$MODELS/$q-imatrix.gguf")
+  fi
+  echo "sidebyside: writing $MODELS/$q-$f.gguf ($typ)" >&2
   GGML_BACKEND_PATH=$lib/ggml/backends0/libggml-cpu-sse42.so "$lib/ld-linux-x86-64.so.2" --library-path "$lib:$lib/llama:$lib/ggml" \
-    "$repo/infill/remote/.llama/root/usr/bin/llama-quantize" "$MODELS/q05-f32.gguf" "$MODELS/q05-$f.gguf" "$typ" 2 >&2
+    "$repo/infill/remote/.llama/root/usr/bin/llama-quantize" "${imatrix[@]}" "$MODELS/$q-f32.gguf" "$MODELS/$q-$f.gguf" "$typ" 2 >&2
 done
 
 # The prompt: the first 256 tokens of a Go file of this repository, cut where decoding and
@@ -145,7 +161,7 @@ for phase in $PHASES; do
   case $phase in
   agree)
     for f in $AGREE_FORMATS; do
-      m=$MODELS/q05-$f.gguf
+      m=$MODELS/$q-$f.gguf
       tv=$OUT/agree-llama-$f.time
       timed "$llama" -m "$m" -p "$prompt" "${llama_args[@]}" "${agree_sched[@]}" --diffusion-steps "$AGREE_STEPS" >"$OUT/agree-llama-$f.jsonl" 2>"$OUT/agree-llama-$f.err"
       tv=$OUT/agree-ours-$f.time
@@ -201,7 +217,7 @@ PY
   time)
     for round in $(seq "$ROUNDS"); do
     for f in $TIME_FORMATS; do
-      m=$MODELS/q05-$f.gguf
+      m=$MODELS/$q-$f.gguf
       case " $SIDES " in *" llama "*)
       for s in "$SHORT" "$LONG"; do
         tv=$OUT/time-llama-$f-$s-r$round.time

@@ -74,35 +74,38 @@ var ksigns = func() (s [128]uint8) {
 // GridBlock is one block of a grid format (IQ1_S … IQ3_S) unpacked for
 // expansion: its 256 values are 32 runs of 8, run k made of grid entry
 // Entries[k] (8-value grids) or Entries[2k], Entries[2k+1] (4-value
-// grids: IQ3_XXS, IQ3_S), each value the scaled level LUT[k>>Shift][v]
-// of the entry's level index v, negated where bit j of Signs[k] is set.
-// Package cpu expands it with SIMD; ExpandGrid is the reference.
+// grids: IQ3_XXS, IQ3_S). With g = k>>Shift, a value whose level index
+// is v is Scale[g]·(levels[v]+Delta[g]) (ggml's db·grid[j], Delta 0, or
+// IQ1's dl·(grid[j]+delta); levels[v]+0 is levels[v] exactly), negated
+// where bit j of Signs[k] is set. Package cpu expands it with SIMD;
+// ExpandGrid is the reference.
 type GridBlock struct {
 	Entries [64]uint16
 	Signs   [32]uint8
-	LUT     [32][8]float32
+	Scale   [32]float32
+	Delta   [32]float32
 	Shift   uint
 }
 
-// Grid returns the level indices of grid format f's grid (entry e at
-// [e·width, (e+1)·width)) and its entries' width, or nil for another
-// format.
-func Grid(f backend.WeightFormat) (levels []uint8, width int) {
+// Grid returns grid format f's grid as level indices (entry e at
+// [e·width, (e+1)·width)), its entries' width and its levels (padded to
+// 8 with zeros), or a nil grid for another format.
+func Grid(f backend.WeightFormat) (grid []uint8, width int, levels *[8]float32) {
 	switch f {
 	case backend.WeightIQ2_XXS:
-		return iq2xxsValues, 8
+		return iq2xxsValues, 8, &iq2Levels
 	case backend.WeightIQ2_XS:
-		return iq2xsValues, 8
+		return iq2xsValues, 8, &iq2Levels
 	case backend.WeightIQ2_S:
-		return iq2sValues, 8
+		return iq2sValues, 8, &iq2Levels
 	case backend.WeightIQ3_XXS:
-		return iq3xxsValues, 4
+		return iq3xxsValues, 4, &iq3xLevels
 	case backend.WeightIQ3_S:
-		return iq3sValues, 4
+		return iq3sValues, 4, &iq3sLevels
 	case backend.WeightIQ1_S, backend.WeightIQ1_M:
-		return iq1sValues, 8
+		return iq1sValues, 8, &iq1Levels
 	}
-	return nil, 0
+	return nil, 0, nil
 }
 
 // levelsOf holds a grid's levels as float32 (exact), padded to 8.
@@ -119,26 +122,6 @@ var (
 	iq3sLevels = levelsOf(iq3sGrid.levels)
 	iq1Levels  = levelsOf(iq1sGrid.levels)
 )
-
-// scaleLevels sets lut to scale·level for the first n levels: the
-// products ggml computes value by value (the same product whichever
-// value it is computed for).
-func scaleLevels(lut *[8]float32, scale float32, levels *[8]float32, n int) {
-	if n == 3 {
-		lut[0], lut[1], lut[2] = scale*levels[0], scale*levels[1], scale*levels[2]
-		return
-	}
-	for i, l := range levels {
-		lut[i] = scale * l
-	}
-}
-
-// shiftLevels sets lut to ggml's dl·(grid[j]+delta) for each IQ1 level.
-func shiftLevels(lut *[8]float32, dl, delta float32) {
-	lut[0] = dl * (iq1Levels[0] + delta)
-	lut[1] = dl * (iq1Levels[1] + delta)
-	lut[2] = dl * (iq1Levels[2] + delta)
-}
 
 // iq1Delta is IQ1_S's and IQ1_M's shift of the grid's −1, 0, 1.
 const iq1Delta = 0.125
@@ -166,85 +149,96 @@ const iq1Delta = 0.125
 //     sixteen 3-bit scales (one for each 16 values) in their low 12 bits
 //     and the float16 d in their top nibbles.
 func UnpackGrid(f backend.WeightFormat, x []byte, gb *GridBlock) {
-	le16 := func(o int) uint16 { return binary.LittleEndian.Uint16(x[o:]) }
-	le32 := func(o int) uint32 { return binary.LittleEndian.Uint32(x[o:]) }
-	d := weights.F16ToFloat32(le16(0))
+	d := weights.F16ToFloat32(binary.LittleEndian.Uint16(x))
 	switch f {
 	case backend.WeightIQ2_XXS:
-		gb.Shift = 2
+		x := (*[66]byte)(x)
+		gb.Shift, gb.Delta = 2, [32]float32{}
 		for ib := range 8 {
-			aux := le32(6 + 8*ib)
-			scaleLevels(&gb.LUT[ib], d*(0.5+float32(aux>>28))*0.25, &iq2Levels, 3)
+			aux := binary.LittleEndian.Uint32(x[6+8*ib:])
+			gb.Scale[ib] = d * (0.5 + float32(aux>>28)) * 0.25
 			for l := range 4 {
 				gb.Entries[4*ib+l] = uint16(x[2+8*ib+l])
 				gb.Signs[4*ib+l] = ksigns[aux>>(7*l)&127]
 			}
 		}
-	case backend.WeightIQ2_XS, backend.WeightIQ2_S:
-		gb.Shift = 1
-		sc := x[66:74]
-		if f == backend.WeightIQ2_S {
-			sc = x[74:82]
+	case backend.WeightIQ2_XS:
+		x := (*[74]byte)(x)
+		gb.Shift, gb.Delta = 1, [32]float32{}
+		for ib, sc := range (*[8]byte)(x[66:]) {
+			gb.Scale[2*ib] = d * (0.5 + float32(sc&0xf)) * 0.25
+			gb.Scale[2*ib+1] = d * (0.5 + float32(sc>>4)) * 0.25
 		}
-		for ib := range 8 {
-			scaleLevels(&gb.LUT[2*ib], d*(0.5+float32(sc[ib]&0xf))*0.25, &iq2Levels, 3)
-			scaleLevels(&gb.LUT[2*ib+1], d*(0.5+float32(sc[ib]>>4))*0.25, &iq2Levels, 3)
-			for l := range 4 {
-				k := 4*ib + l
-				if f == backend.WeightIQ2_XS {
-					q := le16(2 + 2*k)
-					gb.Entries[k], gb.Signs[k] = q&511, ksigns[q>>9]
-				} else {
-					gb.Entries[k] = uint16(x[2+k]) | uint16(x[66+ib])<<(8-2*l)&0x300
-					gb.Signs[k] = x[34+k]
-				}
-			}
+		for k := range 32 {
+			q := binary.LittleEndian.Uint16(x[2+2*k:])
+			gb.Entries[k], gb.Signs[k] = q&511, ksigns[q>>9]
 		}
+	case backend.WeightIQ2_S:
+		x := (*[82]byte)(x)
+		gb.Shift, gb.Delta = 1, [32]float32{}
+		for ib, sc := range (*[8]byte)(x[74:]) {
+			gb.Scale[2*ib] = d * (0.5 + float32(sc&0xf)) * 0.25
+			gb.Scale[2*ib+1] = d * (0.5 + float32(sc>>4)) * 0.25
+			h := uint16(x[66+ib])
+			e := (*[4]byte)(x[2+4*ib:])
+			gb.Entries[4*ib] = uint16(e[0]) | h<<8&0x300
+			gb.Entries[4*ib+1] = uint16(e[1]) | h<<6&0x300
+			gb.Entries[4*ib+2] = uint16(e[2]) | h<<4&0x300
+			gb.Entries[4*ib+3] = uint16(e[3]) | h<<2&0x300
+		}
+		gb.Signs = *(*[32]byte)(x[34:])
 	case backend.WeightIQ3_XXS:
-		gb.Shift = 2
+		x := (*[98]byte)(x)
+		gb.Shift, gb.Delta = 2, [32]float32{}
 		for ib := range 8 {
-			aux := le32(66 + 4*ib)
-			scaleLevels(&gb.LUT[ib], d*(0.5+float32(aux>>28))*0.5, &iq3xLevels, 8)
+			aux := binary.LittleEndian.Uint32(x[66+4*ib:])
+			gb.Scale[ib] = d * (0.5 + float32(aux>>28)) * 0.5
 			for l := range 4 {
 				gb.Signs[4*ib+l] = ksigns[aux>>(7*l)&127]
 			}
 		}
-		for e, q := range (*[64]byte)(x[2:66]) {
+		for e, q := range (*[64]byte)(x[2:]) {
 			gb.Entries[e] = uint16(q)
 		}
 	case backend.WeightIQ3_S:
-		gb.Shift = 2
+		x := (*[110]byte)(x)
+		gb.Shift, gb.Delta = 2, [32]float32{}
 		for ib := range 8 {
 			s := x[106+ib/2] >> (4 * (ib % 2)) & 0xf
-			scaleLevels(&gb.LUT[ib], d*float32(1+2*int(s)), &iq3sLevels, 8)
-			for l := range 4 {
-				gb.Signs[4*ib+l] = x[74+4*ib+l]
-			}
+			gb.Scale[ib] = d * float32(1+2*int(s))
+			h := uint16(x[66+ib])
+			e := (*[8]byte)(x[2+8*ib:])
+			en := (*[8]uint16)(gb.Entries[8*ib:])
+			en[0] = uint16(e[0]) | h<<8&256
+			en[1] = uint16(e[1]) | h<<7&256
+			en[2] = uint16(e[2]) | h<<6&256
+			en[3] = uint16(e[3]) | h<<5&256
+			en[4] = uint16(e[4]) | h<<4&256
+			en[5] = uint16(e[5]) | h<<3&256
+			en[6] = uint16(e[6]) | h<<2&256
+			en[7] = uint16(e[7]) | h<<1&256
 		}
-		qs, qh := (*[64]byte)(x[2:66]), (*[8]byte)(x[66:74])
-		for e, q := range qs {
-			gb.Entries[e] = uint16(q) | uint16(qh[e/8])>>(e%8)&1<<8
-		}
+		gb.Signs = *(*[32]byte)(x[74:])
 	case backend.WeightIQ1_S:
-		gb.Shift = 2
-		gb.Signs = [32]uint8{}
+		x := (*[50]byte)(x)
+		gb.Shift, gb.Signs = 2, [32]uint8{}
 		for ib := range 8 {
-			qh := le16(34 + 2*ib)
-			delta := float32(iq1Delta)
+			qh := binary.LittleEndian.Uint16(x[34+2*ib:])
+			gb.Scale[ib] = d * float32(2*(qh>>12&7)+1)
+			gb.Delta[ib] = iq1Delta
 			if qh&0x8000 != 0 {
-				delta = -iq1Delta
+				gb.Delta[ib] = -iq1Delta
 			}
-			shiftLevels(&gb.LUT[ib], d*float32(2*(qh>>12&7)+1), delta)
 			for l := range 4 {
 				gb.Entries[4*ib+l] = uint16(x[2+4*ib+l]) | qh>>(3*l)&7<<8
 			}
 		}
 	case backend.WeightIQ1_M:
-		gb.Shift = 0
-		gb.Signs = [32]uint8{}
+		x := (*[56]byte)(x)
+		gb.Shift, gb.Signs = 0, [32]uint8{}
 		var sc [4]uint16
 		for i := range sc {
-			sc[i] = le16(48 + 2*i)
+			sc[i] = binary.LittleEndian.Uint16(x[48+2*i:])
 		}
 		d := weights.F16ToFloat32(sc[0]>>12 | sc[1]>>8&0xf0 | sc[2]>>4&0xf00 | sc[3]&0xf000)
 		for s := range 16 { // one scale a 16 values
@@ -252,22 +246,25 @@ func UnpackGrid(f backend.WeightFormat, x []byte, gb *GridBlock) {
 			for k := range 2 {
 				e := 2*s + k
 				nib := x[32+s] >> (4 * k)
-				delta := float32(iq1Delta)
+				gb.Scale[e], gb.Delta[e] = dl, iq1Delta
 				if nib&8 != 0 {
-					delta = -iq1Delta
+					gb.Delta[e] = -iq1Delta
 				}
-				shiftLevels(&gb.LUT[e], dl, delta)
 				gb.Entries[e] = uint16(x[e]) | uint16(nib&7)<<8
 			}
 		}
 	}
 }
 
-// ExpandGrid writes gb's 256 values into y, the grid's level indices
-// given by Grid.
-func ExpandGrid(y *[256]float32, grid []uint8, width int, gb *GridBlock) {
+// ExpandGrid writes gb's 256 values into y, from the grid's level indices
+// and levels (Grid).
+func ExpandGrid(y *[256]float32, grid []uint8, width int, levels *[8]float32, gb *GridBlock) {
 	for k := range 32 {
-		lut := &gb.LUT[k>>gb.Shift]
+		g := k >> gb.Shift
+		var lut [8]float32
+		for i, l := range levels {
+			lut[i] = gb.Scale[g] * (l + gb.Delta[g])
+		}
 		var v [8]uint8
 		if width == 8 {
 			v = *(*[8]uint8)(grid[8*int(gb.Entries[k]):])
@@ -285,11 +282,11 @@ func ExpandGrid(y *[256]float32, grid []uint8, width int, gb *GridBlock) {
 // dequantizeGrid expands whole blocks of grid format f.
 func dequantizeGrid(f backend.WeightFormat, dst []float32, src []byte) {
 	_, bb, _ := f.Block()
-	grid, width := Grid(f)
+	grid, width, levels := Grid(f)
 	var gb GridBlock
 	for b := range len(dst) / 256 {
 		UnpackGrid(f, src[b*bb:(b+1)*bb], &gb)
-		ExpandGrid((*[256]float32)(dst[b*256:]), grid, width, &gb)
+		ExpandGrid((*[256]float32)(dst[b*256:]), grid, width, levels, &gb)
 	}
 }
 

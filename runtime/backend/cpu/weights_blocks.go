@@ -17,23 +17,22 @@ func scaledBlocks(f backend.WeightFormat) bool {
 	case backend.WeightQ2_K, backend.WeightQ3_K, backend.WeightIQ4_XS:
 		return true
 	}
-	g, _ := quant.Grid(f)
+	g, _, _ := quant.Grid(f)
 	return g != nil
 }
 
-// decodeBlocks expands the whole blocks src of format f (scaledBlocks)
-// into dst: each block's scales (and Q2_K's mins) unpacked by package
+// decodeBlocks expands the whole blocks src of format f (scaledBlocks,
+// bb bytes a block) into dst: each block's scales (and Q2_K's mins) unpacked by package
 // quant as its reference decoders do (16 or 8 a block), its values by
 // decode2bit (Q2_K, Q3_K) or decodeGrid (IQ4_XS), bit for bit the
 // references' values; a grid format's block is unpacked by
 // quant.UnpackGrid and expanded by expandGrid.
-func decodeBlocks(dst []float32, f backend.WeightFormat, src []byte) {
-	_, bb, _ := f.Block()
-	if grid, width := quant.Grid(f); grid != nil {
+func decodeBlocks(dst []float32, f backend.WeightFormat, src []byte, bb int) {
+	if grid, width, levels := quant.Grid(f); grid != nil {
 		var gb quant.GridBlock
 		for b := range len(dst) / backend.KBlockSize {
 			quant.UnpackGrid(f, src[b*bb:(b+1)*bb], &gb)
-			expandGrid(&dst[b*backend.KBlockSize], &grid[0], &gb.Entries[0], &gb.Signs[0], &gb.LUT[0][0], gb.Shift, width)
+			expandGrid(&dst[b*backend.KBlockSize], &grid[0], &gb.Entries[0], &gb.Signs[0], &gb.Scale[0], &gb.Delta[0], &levels[0], gb.Shift, width)
 		}
 		return
 	}

@@ -13,21 +13,24 @@ DATA gridbits<>+24(SB)/4, $64
 DATA gridbits<>+28(SB)/4, $128
 GLOBL gridbits<>(SB), RODATA|NOPTR, $32
 
-// func expandGrid(dst *float32, grid *uint8, entries *uint16, signs *uint8, lut *float32, shift uint, width int)
+// func expandGrid(dst *float32, grid *uint8, entries *uint16, signs *uint8, scale, delta, levels *float32, shift uint, width int)
 // A quant.GridBlock's 32 runs of 8 values: run k's level indices (grid
 // entry entries[k] of 8, or entries[2k] and entries[2k+1] of 4: width),
-// zero-extended, pick lanes of its table (VPERMPS: lut + 32·(k>>shift)
-// bytes), and the lanes whose bit of signs[k] is set get their sign bit
-// flipped.
-TEXT ·expandGrid(SB), NOSPLIT, $0-56
+// zero-extended, pick lanes (VPERMPS) of the table
+// scale[g]·(levels+delta[g]), g = k>>shift, and the lanes whose bit of
+// signs[k] is set get their sign bit flipped.
+TEXT ·expandGrid(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ grid+8(FP), SI
 	MOVQ entries+16(FP), R8
 	MOVQ signs+24(FP), R9
-	MOVQ lut+32(FP), R10
-	MOVQ shift+40(FP), CX
-	MOVQ width+48(FP), R12
+	MOVQ scale+32(FP), R10
+	MOVQ delta+40(FP), R13
+	MOVQ levels+48(FP), AX
+	MOVQ shift+56(FP), CX
+	MOVQ width+64(FP), R12
 	VMOVDQU gridbits<>(SB), Y7
+	VMOVUPS (AX), Y8
 	XORQ R11, R11
 	CMPQ R12, $8
 	JNE  run4
@@ -44,8 +47,10 @@ run4:
 lookup:
 	MOVQ R11, BX
 	SHRQ CX, BX
-	SHLQ $5, BX
-	VMOVUPS (R10)(BX*1), Y2
+	VBROADCASTSS (R10)(BX*4), Y5
+	VBROADCASTSS (R13)(BX*4), Y6
+	VADDPS Y8, Y6, Y6
+	VMULPS Y6, Y5, Y2
 	VPERMPS Y2, Y1, Y3
 	MOVBLZX (R9)(R11*1), DX
 	VMOVD DX, X4

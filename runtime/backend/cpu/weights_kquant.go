@@ -47,7 +47,7 @@ func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 			return
 		case backend.WeightQ5_0, backend.WeightQ4_0, backend.WeightQ4_1, backend.WeightQ5_1, backend.WeightIQ4_NL:
 			if haveF16C {
-				_, bb, _ := w.format.Block()
+				bb := w.blockBytes
 				src := row[k0/backend.Q8BlockSize*bb : k1/backend.Q8BlockSize*bb]
 				nb := len(src) / bb
 				switch w.format {
@@ -66,9 +66,8 @@ func (w *wtensor) decodeRowK(dst []float32, row []byte, k0, k1 int) {
 			}
 		default:
 			if scaledBlocks(w.format) { // weights_blocks.go
-				b0, _ := w.format.RowBytes(k0)
-				b1, _ := w.format.RowBytes(k1)
-				decodeBlocks(dst[:k1-k0], w.format, row[b0:b1])
+				b0, b1 := k0/w.blockVals*w.blockBytes, k1/w.blockVals*w.blockBytes
+				decodeBlocks(dst[:k1-k0], w.format, row[b0:b1], w.blockBytes)
 				return
 			}
 		}

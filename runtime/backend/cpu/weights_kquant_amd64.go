@@ -41,9 +41,9 @@ func decode2bit(dst *float32, qs, hm *byte, a, b *float32)
 func decodeGrid(dst *float32, qs *byte, dl *float32, grid *int8)
 
 // expandGrid writes the 256 values of an unpacked grid-format block
-// (quant.GridBlock: its Entries, Signs, LUT and Shift; width the grid's
-// entries' width, 8 or 4) into dst, the values quant.ExpandGrid gives.
+// (quant.GridBlock: its Entries, Signs, Scale, Delta and Shift; the
+// grid's levels and entries' width, 8 or 4, from quant.Grid) into dst, the values quant.ExpandGrid gives.
 // Implemented in weights_grid_amd64.s (AVX2).
 //
 //go:noescape
-func expandGrid(dst *float32, grid *uint8, entries *uint16, signs *uint8, lut *float32, shift uint, width int)
+func expandGrid(dst *float32, grid *uint8, entries *uint16, signs *uint8, scale, delta, levels *float32, shift uint, width int)

@@ -22,6 +22,6 @@ func decodeGrid(dst *float32, qs *byte, dl *float32, grid *int8) {
 	panic("cpu: decodeGrid without SIMD support")
 }
 
-func expandGrid(dst *float32, grid *uint8, entries *uint16, signs *uint8, lut *float32, shift uint, width int) {
+func expandGrid(dst *float32, grid *uint8, entries *uint16, signs *uint8, scale, delta, levels *float32, shift uint, width int) {
 	panic("cpu: expandGrid without SIMD support")
 }
