@@ -165,10 +165,7 @@ func UnpackGrid(f backend.WeightFormat, x []byte, gb *GridBlock) {
 	case backend.WeightIQ2_XS:
 		x := (*[74]byte)(x)
 		gb.Shift, gb.Delta = 1, [32]float32{}
-		for ib, sc := range (*[8]byte)(x[66:]) {
-			gb.Scale[2*ib] = d * (0.5 + float32(sc&0xf)) * 0.25
-			gb.Scale[2*ib+1] = d * (0.5 + float32(sc>>4)) * 0.25
-		}
+		nibbleScales(&gb.Scale, d, (*[8]byte)(x[66:]))
 		for k := range 32 {
 			q := binary.LittleEndian.Uint16(x[2+2*k:])
 			gb.Entries[k], gb.Signs[k] = q&511, ksigns[q>>9]
@@ -176,9 +173,8 @@ func UnpackGrid(f backend.WeightFormat, x []byte, gb *GridBlock) {
 	case backend.WeightIQ2_S:
 		x := (*[82]byte)(x)
 		gb.Shift, gb.Delta = 1, [32]float32{}
-		for ib, sc := range (*[8]byte)(x[74:]) {
-			gb.Scale[2*ib] = d * (0.5 + float32(sc&0xf)) * 0.25
-			gb.Scale[2*ib+1] = d * (0.5 + float32(sc>>4)) * 0.25
+		nibbleScales(&gb.Scale, d, (*[8]byte)(x[74:]))
+		for ib := range 8 {
 			h := uint16(x[66+ib])
 			e := (*[4]byte)(x[2+4*ib:])
 			gb.Entries[4*ib] = uint16(e[0]) | h<<8&0x300
@@ -253,6 +249,15 @@ func UnpackGrid(f backend.WeightFormat, x []byte, gb *GridBlock) {
 				gb.Entries[e] = uint16(x[e]) | uint16(nib&7)<<8
 			}
 		}
+	}
+}
+
+// nibbleScales sets IQ2_XS's and IQ2_S's sixteen scales, one for each 16
+// values: d·(0.5+s)·0.25 for the low, then the high nibble of each byte.
+func nibbleScales(scale *[32]float32, d float32, sc *[8]byte) {
+	for ib, b := range sc {
+		scale[2*ib] = d * (0.5 + float32(b&0xf)) * 0.25
+		scale[2*ib+1] = d * (0.5 + float32(b>>4)) * 0.25
 	}
 }
 
