@@ -247,15 +247,33 @@ func Kernels() (map[string]Kernel, error) {
 	return out, nil
 }
 
-// ArgsSize is the size of the packed parameter block in bytes.
+// ArgsSize is the size of the packed parameter block in bytes: the end of
+// the last parameter, with no padding after it. That is the kernel's own
+// parameter-bank size (EIATTR_CBANK_PARAM_SIZE in the CUBIN), and the driver
+// checks CU_LAUNCH_PARAM_BUFFER_SIZE against it: CUDA 13 on an H200 refused
+// every kernel whose block was padded to 8 bytes (36 -> 40) with
+// CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES.
 func (k Kernel) ArgsSize() int {
-	off := 0
+	off := 0 // as Offsets, without allocating: Pack runs on every launch
 	for _, p := range k.Params {
 		s := p.Kind.Size()
+		off = (off+s-1)/s*s + s
+	}
+	return off
+}
+
+// Offsets gives each parameter's byte offset in the packed block: the C
+// layout, each parameter aligned to its own size.
+func (k Kernel) Offsets() []int {
+	offs := make([]int, len(k.Params))
+	off := 0
+	for i, p := range k.Params {
+		s := p.Kind.Size()
 		off = (off + s - 1) / s * s
+		offs[i] = off
 		off += s
 	}
-	return (off + 7) / 8 * 8
+	return offs
 }
 
 // Pack writes args into dst in the C layout of the kernel's parameter list

@@ -291,6 +291,8 @@ const (
 	eiattrFrameSize  = 0x11 // per function: stack frame bytes
 	eiattrRegCount   = 0x2f // per function: registers per thread
 	eiattrMaxThreads = 0x05 // in .nv.info.<kernel>: __launch_bounds__ as x, y, z
+	eiattrParamSize  = 0x19 // in .nv.info.<kernel>: the parameter bank's size in bytes (CBANK_PARAM_SIZE)
+	eiattrParamInfo  = 0x17 // in .nv.info.<kernel>: one per parameter: ordinal, offset, size (KPARAM_INFO)
 )
 
 // cubinInfo is what the ELF itself says about each kernel.
@@ -301,7 +303,12 @@ type cubinInfo struct {
 
 type elfKernel struct {
 	regs, frame, maxThreads, shared int
+	paramSize                       int              // -1 when the CUBIN has no record
+	params                          map[int]elfParam // by ordinal
 }
+
+// elfParam is one KPARAM_INFO record: where the kernel reads a parameter.
+type elfParam struct{ offset, size int }
 
 // readCUBIN parses a CUBIN: an ELF64 for EM_CUDA, one .text.<name> section
 // per kernel (a global function symbol), the register count and frame size
@@ -332,7 +339,7 @@ func readCUBIN(bin []byte) (*cubinInfo, error) {
 			continue
 		}
 		if f.Sections[s.Section].Name == ".text."+s.Name {
-			info.kernels[s.Name] = elfKernel{regs: -1, frame: -1}
+			info.kernels[s.Name] = elfKernel{regs: -1, frame: -1, paramSize: -1, params: map[int]elfParam{}}
 		}
 	}
 	for _, sec := range f.Sections {
@@ -377,8 +384,16 @@ func readCUBIN(bin []byte) (*cubinInfo, error) {
 				return nil, err
 			}
 			err = eachAttr(data, func(attr byte, val []byte) error {
-				if attr == eiattrMaxThreads && len(val) == 12 {
-					k.maxThreads = int(binary.LittleEndian.Uint32(val)) * int(binary.LittleEndian.Uint32(val[4:])) * int(binary.LittleEndian.Uint32(val[8:]))
+				le := binary.LittleEndian
+				switch {
+				case attr == eiattrMaxThreads && len(val) == 12:
+					k.maxThreads = int(le.Uint32(val)) * int(le.Uint32(val[4:])) * int(le.Uint32(val[8:]))
+				case attr == eiattrParamSize && len(val) == 2:
+					k.paramSize = int(le.Uint16(val))
+				case attr == eiattrParamInfo && len(val) == 12:
+					// index (4 bytes), ordinal (2), offset (2), then flags
+					// with the size in bytes in bits 18-31.
+					k.params[int(le.Uint16(val[4:]))] = elfParam{offset: int(le.Uint16(val[6:])), size: int(le.Uint32(val[8:]) >> 18)}
 				}
 				return nil
 			})
@@ -470,6 +485,20 @@ func checkUnit(arch string, out *nvrtc.Output, want map[string]native.Kernel) (m
 		r, e := res[name], info.kernels[name]
 		if e.regs != r.Regs || e.frame != r.Stack {
 			errs = append(errs, fmt.Sprintf("%s: ELF says %d registers, %d bytes frame; ptxas %d, %d", name, e.regs, e.frame, r.Regs, r.Stack))
+		}
+		// The driver checks the launch's parameter block against the
+		// kernel's parameter bank: the packed size and every offset must be
+		// the CUBIN's (a block padded past it fails to launch on CUDA 13).
+		if e.paramSize != k.ArgsSize() {
+			errs = append(errs, fmt.Sprintf("%s: CUBIN parameter bank %d bytes, Pack writes %d", name, e.paramSize, k.ArgsSize()))
+		}
+		if len(e.params) != len(k.Params) {
+			errs = append(errs, fmt.Sprintf("%s: CUBIN lists %d parameters, the signature %d", name, len(e.params), len(k.Params)))
+		}
+		for i, off := range k.Offsets() {
+			if p, size := e.params[i], k.Params[i].Kind.Size(); p != (elfParam{off, size}) {
+				errs = append(errs, fmt.Sprintf("%s: parameter %d (%s) at %d, %d bytes in the CUBIN; Pack: %d, %d", name, i, k.Params[i].Name, p.offset, p.size, off, size))
+			}
 		}
 		if e.maxThreads != k.MaxThreads {
 			errs = append(errs, fmt.Sprintf("%s: ELF max threads %d, __launch_bounds__ %d", name, e.maxThreads, k.MaxThreads))
