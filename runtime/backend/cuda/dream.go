@@ -102,6 +102,14 @@ func (a AttentionMode) String() string {
 	return "fused"
 }
 
+// DefaultAttention is the mode a new model starts in. The tensor-core path
+// won everywhere on an H200 (2026-12-04, Dream 7B shape, 1,024-token
+// canvas, bench/gpu/run.sh): full forward 30.0 ms against the fused
+// kernel's 63.7, cached 64-token step 6.5 ms against 9.8, four batched
+// blocks 10.9 ms against 24.1. Its score and probability buffers are
+// allocated either way.
+const DefaultAttention = AttentionGEMM
+
 // SetAttention selects the attention implementation for later forwards.
 func (m *BF16Model) SetAttention(a AttentionMode) { m.attn = a }
 
@@ -240,7 +248,7 @@ func (b *Backend) newBF16Model(s DreamShape, ctx, maxT, maxRows int) (*BF16Model
 		return nil, err
 	}
 	defer leave()
-	m := &BF16Model{b: b, s: s, maxT: maxT, ctx: ctx, maxRows: maxRows,
+	m := &BF16Model{b: b, s: s, maxT: maxT, ctx: ctx, maxRows: maxRows, attn: DefaultAttention,
 		plans: map[cublaslt.GEMMShape]*cublaslt.Plan{}, graphs: map[graphKey]graphExec{}, warm: map[graphKey]bool{}}
 	fail := func(err error) (*BF16Model, error) {
 		m.closeLocked()
@@ -382,14 +390,33 @@ func (m *BF16Model) dropGraphs() {
 
 // gemm runs y[M,N] = x[M,K]·w[N,K]ᵀ in bf16 (fp32 output when f32out).
 func (m *BF16Model) gemm(y, x, w cu.DevicePtr, M, N, K int, f32out bool) error {
-	if m.skinny && !f32out && skinnyOK(M, K) && m.b.unitErrs["gemm.cu"] == nil {
+	if m.useSkinny(M, K, f32out) {
 		return m.skinnyGEMM(y, x, w, M, N, K)
 	}
 	yt := cublaslt.R16BF
 	if f32out {
 		yt = cublaslt.R32F
 	}
-	return m.gemmShape(y, x, w, cublaslt.GEMMShape{M: M, N: N, K: K, XType: cublaslt.R16BF, YType: yt})
+	return m.gemmShape(y, x, w, 0, cublaslt.GEMMShape{M: M, N: N, K: K, XType: cublaslt.R16BF, YType: yt})
+}
+
+func (m *BF16Model) useSkinny(M, K int, f32out bool) bool {
+	return m.skinny && !f32out && skinnyOK(M, K) && m.b.unitErrs["gemm.cu"] == nil
+}
+
+// gemmBias is gemm (bf16 out) with a bias of length N added in cuBLASLt's
+// fp32 epilogue, so the sum is rounded to bf16 once, as PyTorch's F.linear
+// does. Rounding x·W first and adding the bias after (what bias_rope_kv
+// did) raised the logits' error against float32 by a fifth at Dream 7B's
+// shape: 0.0757 relative, against 0.0618 for PyTorch bf16, and PyTorch
+// made to round first gave 0.0763 (H200, 2026-12-04, bench/gpu). It
+// reports false when it left the bias out (native's skinny GEMM has no
+// epilogue): the caller adds it then.
+func (m *BF16Model) gemmBias(y, x, w, bias cu.DevicePtr, M, N, K int) (bool, error) {
+	if m.useSkinny(M, K, false) {
+		return false, m.skinnyGEMM(y, x, w, M, N, K)
+	}
+	return true, m.gemmShape(y, x, w, bias, cublaslt.GEMMShape{M: M, N: N, K: K, XType: cublaslt.R16BF, YType: cublaslt.R16BF, Bias: true})
 }
 
 func skinnyOK(M, K int) bool { return M >= 1 && M <= 64 && K%16 == 0 }
@@ -400,7 +427,7 @@ func (m *BF16Model) skinnyGEMM(y, x, w cu.DevicePtr, M, N, K int) error {
 }
 
 // gemmShape runs one planned GEMM (plans are cached by shape).
-func (m *BF16Model) gemmShape(y, x, w cu.DevicePtr, shape cublaslt.GEMMShape) error {
+func (m *BF16Model) gemmShape(y, x, w, bias cu.DevicePtr, shape cublaslt.GEMMShape) error {
 	shape.Workspace = int(m.b.wsLen)
 	p, ok := m.plans[shape]
 	if !ok {
@@ -410,7 +437,7 @@ func (m *BF16Model) gemmShape(y, x, w cu.DevicePtr, shape cublaslt.GEMMShape) er
 		}
 		m.plans[shape] = p
 	}
-	if err := p.Run(uint64(y), uint64(x), uint64(w), 0, uint64(m.b.ws), m.b.wsLen, uintptr(m.stream)); err != nil {
+	if err := p.Run(uint64(y), uint64(x), uint64(w), uint64(bias), uint64(m.b.ws), m.b.wsLen, uintptr(m.stream)); err != nil {
 		return fmt.Errorf("cuda: bf16 GEMM %dx%dx%d (batch %d): %w", shape.M, shape.N, shape.K, shape.Batch, err)
 	}
 	return nil
@@ -469,7 +496,7 @@ func (m *BF16Model) attentionGEMM(li, T int, segs []Segment) error {
 		vc := cu.DevicePtr(uint64(m.vc[li]) + uint64(sg.KeyBase)*kvRow)
 		scores := cublaslt.GEMMShape{M: rows, N: nk, K: hd, XType: cublaslt.R16BF, YType: cublaslt.R32F,
 			LdW: kvh * hd, Batch: kvh, StrideX: int64(T * G * hd), StrideW: int64(hd), StrideY: int64(rows * nk)}
-		if err := m.gemmShape(m.scores, cu.DevicePtr(q), kc, scores); err != nil {
+		if err := m.gemmShape(m.scores, cu.DevicePtr(q), kc, 0, scores); err != nil {
 			return err
 		}
 		if err := b.launchOn(m.stream, "attn_softmax_bf16", [3]uint32{uint32(kvh * rows)}, 0,
@@ -478,7 +505,7 @@ func (m *BF16Model) attentionGEMM(li, T int, segs []Segment) error {
 		}
 		pv := cublaslt.GEMMShape{M: rows, N: hd, K: nk, XType: cublaslt.R16BF, YType: cublaslt.R16BF, TransW: true,
 			LdW: kvh * hd, Batch: kvh, StrideX: int64(rows * nk), StrideW: int64(hd), StrideY: int64(T * G * hd)}
-		if err := m.gemmShape(cu.DevicePtr(og), m.probs, vc, pv); err != nil {
+		if err := m.gemmShape(cu.DevicePtr(og), m.probs, vc, 0, pv); err != nil {
 			return err
 		}
 		off += sg.Tokens
@@ -630,7 +657,8 @@ func (m *BF16Model) enqueue(T int, segs []Segment, R int, temp float32) error {
 		return err
 	}
 	for li, l := range m.layers {
-		var res uint64 // the previous layer's MLP output, added into the residual here
+		var res uint64  // the previous layer's MLP output, added into the residual here
+		var bias uint64 // the q/k/v bias, when the projection left it to bias_rope_kv
 		if li > 0 {
 			res = uint64(m.mlp)
 		}
@@ -638,9 +666,17 @@ func (m *BF16Model) enqueue(T int, segs []Segment, R int, temp float32) error {
 			func() error {
 				return b.launchOn(st, "add_rmsnorm_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), res, uint64(l.ln1), uint64(m.h), T, H, s.Eps)
 			},
-			func() error { return m.gemm(m.qkv, m.h, l.wqkv, T, s.qkvDim(), H, false) },
 			func() error {
-				return b.launchOn(st, "bias_rope_kv_bf16", [3]uint32{uint32(T)}, 0, uint64(m.qkv), uint64(l.bqkv), uint64(m.pos), uint64(m.slots),
+				in, err := m.gemmBias(m.qkv, m.h, l.wqkv, l.bqkv, T, s.qkvDim(), H)
+				if in {
+					bias = 0
+				} else {
+					bias = uint64(l.bqkv)
+				}
+				return err
+			},
+			func() error {
+				return b.launchOn(st, "bias_rope_kv_bf16", [3]uint32{uint32(T)}, 0, uint64(m.qkv), bias, uint64(m.pos), uint64(m.slots),
 					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), T, s.Heads, s.KVHeads, s.HeadDim, s.Theta, qLayout)
 			},
 			func() error {
@@ -1000,8 +1036,12 @@ func (m *BF16Model) TuneGEMMs(warmup, reps int) ([]TunedGEMM, error) {
 		best := math.Inf(1)
 		for i := range p.NumAlgos() {
 			p.UseAlgo(i)
+			var bias uint64
+			if shape.Bias { // only the q/k/v projection's plans
+				bias = uint64(m.layers[0].bqkv)
+			}
 			tm, err := m.time(func() error {
-				return p.Run(uint64(m.scores), uint64(x), uint64(m.lm), 0, uint64(m.b.ws), m.b.wsLen, uintptr(m.stream))
+				return p.Run(uint64(m.scores), uint64(x), uint64(m.lm), bias, uint64(m.b.ws), m.b.wsLen, uintptr(m.stream))
 			}, warmup, reps)
 			if err != nil {
 				continue // a candidate that fails to run is skipped

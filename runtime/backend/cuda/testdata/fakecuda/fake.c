@@ -98,7 +98,10 @@ static int launches;
 // cuGraphLaunch replays the record, as a real graph does: a replay reads
 // the inputs staged before it (not those of the capture), so a test that
 // replays a graph with new inputs sees new results.
-typedef struct desc desc;
+// A matmul descriptor's attributes. A GEMM records a copy: cuBLASLt reads
+// them when cublasLtMatmul is called, so a captured GEMM keeps the bias
+// pointer it was launched with even when the plan is reused with another.
+typedef struct desc { int transa, transb, epilogue; const void* bias; } desc;
 typedef struct layout layout;
 typedef struct rec {
     int gemm;
@@ -106,7 +109,7 @@ typedef struct rec {
     unsigned char* params;
     size_t size;
     unsigned dims[6];
-    desc* d;
+    desc d;
     float alpha, beta;
     const void *A, *B, *C;
     layout *al, *bl, *cl, *dl;
@@ -256,7 +259,6 @@ int nvrtcGetPTX(prog* p, char* b) { (void)p; (void)b; return 0; }
 
 // ---- cuBLASLt (float32 GEMMs computed for real) ----
 typedef struct layout { int type; uint64_t rows, cols; int64_t ld; int batch; int64_t stride; } layout;
-typedef struct desc { int transa, transb, epilogue; const void* bias; } desc;
 size_t cublasLtGetVersion(void) { return 130000; }
 int cublasLtCreate(void** h) { *h = malloc(8); return 0; }
 int cublasLtDestroy(void* h) { free(h); return 0; }
@@ -313,7 +315,7 @@ static void st_elem(const layout* l, void* p, int64_t off, float v) {
     ((uint16_t*)p)[off] = (uint16_t)(u >> 16);
 }
 static int run_gemm(const rec* r) {
-    const desc* d = r->d;
+    const desc* d = &r->d;
     const layout *al = r->al, *bl = r->bl, *dl = r->dl;
     const void *A = r->A, *B = r->B;
     void* D = r->D;
@@ -342,7 +344,7 @@ int cublasLtMatmul(void* h, desc* d, const float* alpha, const void* A, layout* 
                    const float* beta, const void* C, layout* cl, void* D, layout* dl, const void* algo, void* ws, size_t wsn,
                    void* stream) {
     (void)h; (void)algo; (void)stream;
-    rec g = {.gemm = 1, .d = d, .alpha = *alpha, .beta = *beta, .A = A, .B = B, .C = C, .al = al, .bl = bl, .cl = cl, .dl = dl,
+    rec g = {.gemm = 1, .d = *d, .alpha = *alpha, .beta = *beta, .A = A, .B = B, .C = C, .al = al, .bl = bl, .cl = cl, .dl = dl,
              .D = D, .ws = ws, .wsn = wsn};
     // This file is also libcublasLt, a library of its own: the capture
     // state lives in libcuda's copy, loaded first and RTLD_GLOBAL, which
