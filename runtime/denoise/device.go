@@ -103,7 +103,9 @@ func runDevice(ctx context.Context, dm DeviceModel, req Request) (*Result, error
 	if eps == 0 {
 		eps = sampler.DefaultEps
 	}
-	rs, err := newRows(req, mask, vocab, 0, !onDevice)
+	// The device gets no canvas longer than the model's positions: the
+	// same error as the CPU model's, before any device work.
+	rs, err := newRows(req, mask, vocab, cfg.MaxPositionEmbeddings, !onDevice)
 	if err != nil {
 		return nil, err
 	}

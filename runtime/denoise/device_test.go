@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dream-lsp/dream-lsp/internal/goldentest"
@@ -246,4 +247,28 @@ func countMask(ids []int, mask int) int {
 		}
 	}
 	return n
+}
+
+// TestDeviceRunRefusesLongCanvas: a canvas longer than the model's
+// positions gets the CPU path's error from the device path too, before
+// any device work (the GPU ran 500-token canvases of the 256-position
+// built-in model until 2026-12-04).
+func TestDeviceRunRefusesLongCanvas(t *testing.T) {
+	dir := filepath.Join(sharedpath.Path(t, "golden", "models"), "tiny-gqa")
+	m := loadModel(t, dir)
+	hd := &hostDevice{m: m, cache: m.NewCache()}
+	t.Cleanup(func() { hd.Close() })
+	cfg := m.Config()
+	long := make([]int, cfg.MaxPositionEmbeddings+1)
+	long[len(long)-1] = cfg.MaskTokenID
+	for _, d := range []denoise.Model{m, hd} {
+		_, err := denoise.Run(context.Background(), d, denoise.Request{Canvases: [][]int{long}, Steps: 1,
+			Sampler: sampler.Options{Alg: sampler.MaskGITPlus}})
+		if err == nil || !strings.Contains(err.Error(), "more than max_position_embeddings") {
+			t.Errorf("%T: %d tokens with %d positions: err %v", d, len(long), cfg.MaxPositionEmbeddings, err)
+		}
+	}
+	if hd.full+hd.blocks != 0 {
+		t.Errorf("the device ran %d full passes and %d block steps before refusing", hd.full, hd.blocks)
+	}
 }

@@ -277,4 +277,10 @@ func runDreamSamples(t *testing.T, b *cuda.Backend, name string) {
 	if e := relErr(full[0], one[0]); !(e < 1e-5) {
 		t.Errorf("batched logits differ from one canvas at a time: relative error %.3g", e)
 	}
+	// A position past the model's is refused, as the CPU model refuses it.
+	P := cfg.MaxPositionEmbeddings
+	bad := model.Input{IDs: in[0].IDs[:2], Positions: []int{0, P}, Want: []int{1}}
+	if _, err := dm.Forward([]model.Input{bad}); err == nil || !strings.Contains(err.Error(), "outside [0,") {
+		t.Errorf("position %d of a %d-position model: err %v", P, P, err)
+	}
 }

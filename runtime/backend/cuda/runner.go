@@ -213,10 +213,18 @@ func (d *DreamModel) layout(c denoise.DeviceCall) ([]segment, error) {
 				return nil, fmt.Errorf("cuda: dream model: the canvases need %d K/V cache rows, the device holds %d (engine option DeviceTokens)", total(c.Full), d.m.ctx)
 			}
 			pos := in.Positions
+			maxPos := d.cfg.MaxPositionEmbeddings
 			if pos == nil {
+				// The model was trained on at most maxPos positions: refuse
+				// longer canvases as the CPU model does, not run them.
+				if maxPos > 0 && n > maxPos {
+					return nil, fmt.Errorf("cuda: dream model: canvas %d has %d tokens, more than max_position_embeddings %d", i, n, maxPos)
+				}
 				pos = iotaFrom(n, 0)
 			} else if len(pos) != n {
 				return nil, fmt.Errorf("cuda: dream model: canvas %d: %d positions for %d tokens", i, len(pos), n)
+			} else if j := slices.IndexFunc(pos, func(p int) bool { return p < 0 || maxPos > 0 && p >= maxPos }); j >= 0 {
+				return nil, fmt.Errorf("cuda: dream model: canvas %d: position %d outside [0,%d)", i, pos[j], maxPos)
 			}
 			rows, err := wantRows(in.Want, 0, n)
 			if err != nil {
