@@ -166,6 +166,10 @@ class Dream:
         kvd = sh.kv_heads * sh.head_dim
         self.kc = [torch.zeros(1, sh.kv_heads, ctx, sh.head_dim, dtype=dtype, device=dev) for _ in range(sh.layers)]
         self.vc = [torch.zeros_like(k) for k in self.kc]
+        # bias_after rounds x·Wqkv to the dtype before adding the bias, as
+        # the Go bf16 path does (a numerics diagnostic; F.linear adds it
+        # in the GEMM's fp32 epilogue).
+        self.bias_after = False
 
     def hidden(self, ids, positions, slots=None, nk=None):
         """ids, positions: [T] int64 tensors. Writes K/V at slots (positions
@@ -180,7 +184,7 @@ class Dream:
         x = w["embed"][ids]
         for li, l in enumerate(w["layers"]):
             h = rms_norm(x, l["ln1"], sh.eps)
-            qkv = F.linear(h, l["wqkv"], l["bqkv"])
+            qkv = F.linear(h, l["wqkv"]) + l["bqkv"] if self.bias_after else F.linear(h, l["wqkv"], l["bqkv"])
             q, k, v = qkv.split([Hq * hd, Hk * hd, Hk * hd], dim=-1)
             q = q.view(1, T, Hq, hd).transpose(1, 2)
             k = k.view(1, T, Hk, hd).transpose(1, 2)
@@ -413,6 +417,9 @@ def main():
             rel = lambda a, b: ((a - b).norm() / b.norm()).item()
             res["checks"]["go_bf16_vs_torch_bf16_rel"] = rel(go_lg, ref_bf16)
             res["checks"]["go_bf16_vs_torch_bf16_argmax_agree"] = (go_lg.argmax(-1) == ref_bf16.argmax(-1)).float().mean().item()
+            model.bias_after = True
+            ref_bf16_ba = model.logits(model.hidden(ids, pos), grow).float()
+            model.bias_after = False
             if not args.skip_fp32:
                 del model
                 if dev.type == "cuda":
@@ -423,6 +430,17 @@ def main():
                 res["checks"]["go_bf16_vs_torch_fp32_rel"] = rel(go_lg, ref32)
                 res["checks"]["torch_bf16_vs_torch_fp32_rel"] = rel(ref_bf16, ref32)
                 res["checks"]["go_bf16_vs_torch_fp32_argmax_agree"] = (go_lg.argmax(-1) == ref32.argmax(-1)).float().mean().item()
+                res["checks"]["torch_bf16_vs_torch_fp32_argmax_agree"] = (ref_bf16.argmax(-1) == ref32.argmax(-1)).float().mean().item()
+                res["checks"]["torch_bf16_bias_after_vs_torch_fp32_rel"] = rel(ref_bf16_ba, ref32)
+                res["checks"]["go_bf16_vs_torch_bf16_bias_after_rel"] = rel(go_lg, ref_bf16_ba)
+                # The other attention mode's logits (the fused kernel), when written.
+                ff = go.get("logits_file_fused")
+                if ff and os.path.exists(ff):
+                    with open(ff, "rb") as f:
+                        raw_f = bytearray(f.read())
+                    go_f = torch.frombuffer(raw_f, dtype=torch.float32).to(dev).view(len(go["logits_rows"]), V)
+                    res["checks"]["go_bf16_fused_vs_torch_fp32_rel"] = rel(go_f, ref32)
+                    res["checks"]["go_bf16_fused_vs_torch_fp32_argmax_agree"] = (go_f.argmax(-1) == ref32.argmax(-1)).float().mean().item()
                 # Greedy infill traces in float32 (no cache) vs the Go backend's.
                 for steps in (16, 8):
                     name = f"e2e_infill_{block}_in_{canvas}_steps{steps}_nocache"

@@ -1,17 +1,25 @@
 package cuda_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/dream-lsp/dream-lsp/runtime/backend/cuda"
+	"github.com/dream-lsp/dream-lsp/runtime/builtin"
+	"github.com/dream-lsp/dream-lsp/runtime/denoise"
+	"github.com/dream-lsp/dream-lsp/runtime/engine"
+	"github.com/dream-lsp/dream-lsp/runtime/kvcache"
+	"github.com/dream-lsp/dream-lsp/runtime/model"
+	"github.com/dream-lsp/dream-lsp/runtime/sampler"
 )
 
 // EnvReport names the file TestGPUReport writes its JSON to; the test is
@@ -31,17 +39,20 @@ type reportEntry struct {
 }
 
 type report struct {
-	Device  cuda.Device       `json:"device"`
-	Date    string            `json:"date"`
-	Shape   cuda.DreamShape   `json:"shape"`
-	Seed    uint64            `json:"seed"` // NewRandomBF16Model seed: dream_ref.py rebuilds the same weights
-	Canvas  []int             `json:"canvas_ids"`
-	Rows    []int             `json:"logits_rows"`           // positions whose logits were written
-	Logits  string            `json:"logits_file,omitempty"` // raw little-endian float32 [rows, vocab]
-	Infill  map[string][]int  `json:"infill_tokens"`         // final middle tokens per e2e run
-	Results []reportEntry     `json:"results"`
-	Tuned   []cuda.TunedGEMM  `json:"tuned_gemms,omitempty"`
-	Errors  map[string]string `json:"errors,omitempty"`
+	Device cuda.Device     `json:"device"`
+	Date   string          `json:"date"`
+	Shape  cuda.DreamShape `json:"shape"`
+	Seed   uint64          `json:"seed"` // NewRandomBF16Model seed: dream_ref.py rebuilds the same weights
+	Canvas []int           `json:"canvas_ids"`
+	Rows   []int           `json:"logits_rows"`           // positions whose logits were written
+	Logits string          `json:"logits_file,omitempty"` // raw little-endian float32 [rows, vocab], DefaultAttention
+	// LogitsFused is the same with the fused attention kernel (when that
+	// is not the default).
+	LogitsFused string            `json:"logits_file_fused,omitempty"`
+	Infill      map[string][]int  `json:"infill_tokens"` // final middle tokens per e2e run
+	Results     []reportEntry     `json:"results"`
+	Tuned       []cuda.TunedGEMM  `json:"tuned_gemms,omitempty"`
+	Errors      map[string]string `json:"errors,omitempty"`
 }
 
 func envInt(name string, def int) int {
@@ -134,22 +145,40 @@ func TestGPUReport(t *testing.T) {
 	rep.Canvas, rep.Rows = ids, full.Rows
 	// The logits of one full forward, for dream_ref.py to compare with
 	// PyTorch bf16 and float32 on the same weights.
+	// logits_file holds the engine's default attention, logits_file_fused
+	// the other mode's, so the report tells which one errs if either does.
 	if lf := os.Getenv("DREAM_GPU_LOGITS"); lf != "" {
-		if _, err := m.Forward(full, false); err != nil {
-			t.Fatal(err)
+		modes := []cuda.AttentionMode{cuda.DefaultAttention}
+		if cuda.DefaultAttention != cuda.AttentionFused {
+			modes = append(modes, cuda.AttentionFused)
 		}
-		lg, err := m.Logits(block)
-		if err != nil {
-			t.Fatal(err)
+		for _, am := range modes {
+			file := lf
+			if am != cuda.DefaultAttention {
+				file += ".fused"
+			}
+			m.SetAttention(am)
+			if _, err := m.Forward(full, false); err != nil {
+				t.Fatal(err)
+			}
+			lg, err := m.Logits(block)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4*len(lg))
+			for i, v := range lg {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+			}
+			if err := os.WriteFile(file, buf, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if file == lf {
+				rep.Logits = file
+			} else {
+				rep.LogitsFused = file
+			}
 		}
-		buf := make([]byte, 4*len(lg))
-		for i, v := range lg {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-		}
-		if err := os.WriteFile(lf, buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		rep.Logits = lf
+		m.SetAttention(cuda.DefaultAttention)
 	}
 	save()
 	// Both attention implementations; the names without a suffix are the
@@ -260,6 +289,53 @@ func TestGPUReport(t *testing.T) {
 			}
 		}
 	}
+	// The same infill through the engine's path: runtime/denoise on
+	// DreamModel, what serve and infill run on a GPU (Dream's schedule on
+	// the host, device sampling, graphs for shapes seen before). refresh1
+	// never refreshes the cache after the prefill, as the loop above;
+	// "default" is the engine's refresh policy.
+	dm := cuda.WrapDreamForTest(m, dreamConfig(shape))
+	for _, am := range []cuda.AttentionMode{cuda.AttentionGEMM, cuda.AttentionFused} {
+		m.SetAttention(am)
+		for _, steps := range []int{16, 8} {
+			for _, refresh := range []int{-1, 0} {
+				cv := slices.Clone(ids)
+				for i := maskStart; i < maskStart+block; i++ {
+					cv[i] = dm.Config().MaskTokenID
+				}
+				req := denoise.Request{Canvases: [][]int{cv}, Steps: steps,
+					Sampler: sampler.Options{Alg: sampler.MaskGITPlus},
+					Cache:   denoise.CacheOptions{Enabled: true, Policy: kvcache.Policy{Refresh: refresh}}}
+				name := fmt.Sprintf("engine_infill_%d_in_%d_steps%d_%s_%s", block, canvas, steps,
+					map[int]string{-1: "refresh1", 0: "default"}[refresh], am)
+				var out []int
+				tm, err := cuda.TimeWall(func() error {
+					res, err := denoise.Run(context.Background(), dm, req)
+					if err == nil {
+						out = res.Canvases[0][maskStart : maskStart+block]
+					}
+					return err
+				}, 1, 5)
+				add(name, tm, err, "wall", func(e *reportEntry) { e.Tokens = block })
+				rep.Infill[name] = out
+			}
+		}
+	}
+	m.SetAttention(cuda.DefaultAttention)
+	reportBuiltin(b, add)
+	// The engine's host schedule against the loop above, same weights,
+	// same attention, no refresh: the same middle, up to ties in p(token).
+	for _, steps := range []int{16, 8} {
+		a := rep.Infill[fmt.Sprintf("engine_infill_%d_in_%d_steps%d_refresh1_gemm", block, canvas, steps)]
+		b := rep.Infill[fmt.Sprintf("e2e_infill_%d_in_%d_steps%d_cached_gemmattn", block, canvas, steps)]
+		same := 0
+		for i := range min(len(a), len(b)) {
+			if a[i] == b[i] {
+				same++
+			}
+		}
+		t.Logf("engine vs hand loop, %d steps: %d/%d middle tokens equal", steps, same, block)
+	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +343,70 @@ func TestGPUReport(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// reportBuiltin times the built-in model (4 layers, hidden 192) through
+// engine.OpenFS on the GPU and on the CPU (all cores): is the GPU worth it
+// for a model this small? A request like the language server's: three
+// canvases of about 240 tokens (its positions end at 256) with 8, 16 and
+// 24 masks, 16 steps, the
+// dual cache. "same" repeats one request (graphs replay); "new" changes
+// the canvas lengths every call, as an editor's requests do.
+func reportBuiltin(b *cuda.Backend, add func(string, cuda.Timing, error, string, func(*reportEntry))) {
+	for _, dev := range []string{"cuda", "cpu"} {
+		opts := engine.Options{Cache: denoise.CacheOptions{Enabled: true}}
+		if dev == "cuda" {
+			opts.Backend = shared{b}
+		}
+		eng, err := engine.OpenFS(builtin.FS(), opts)
+		if err != nil {
+			add("builtin_open_"+dev, cuda.Timing{}, err, "wall", nil)
+			continue
+		}
+		cfg := eng.Config()
+		calls := 0
+		for _, kind := range []string{"same", "new"} {
+			tm, err := cuda.TimeWall(func() error {
+				shift := 0
+				if kind == "new" {
+					calls++
+					shift = calls
+				}
+				var cvs [][]int
+				for c, masks := range []int{8, 16, 24} {
+					cv := randomIDs(min(240+shift+c, cfg.MaxPositionEmbeddings), cfg.VocabSize, uint64(40+c))
+					for i := range cv {
+						if cv[i] == cfg.MaskTokenID {
+							cv[i] = 0
+						}
+					}
+					for i := 120; i < 120+masks; i++ {
+						cv[i] = cfg.MaskTokenID
+					}
+					cvs = append(cvs, cv)
+				}
+				_, err := eng.Denoise(context.Background(), denoise.Request{Canvases: cvs, Steps: 16,
+					Sampler: sampler.Options{Alg: sampler.MaskGITPlus}})
+				return err
+			}, 1, 10)
+			add(fmt.Sprintf("builtin_infill_3x240_%s_%s", kind, dev), tm, err, "wall", func(e *reportEntry) {
+				e.Note = "the built-in model through engine.Denoise: 3 canvases, 8/16/24 masks, 16 steps, dual cache"
+			})
+		}
+		eng.Close()
+	}
+}
+
+// dreamConfig is the model.Config of a random model of shape s with
+// Dream's special ids (mask 151666, as the infill loop uses).
+func dreamConfig(s cuda.DreamShape) model.Config {
+	cfg := model.BenchConfig()
+	cfg.HiddenSize, cfg.IntermediateSize, cfg.NumLayers = s.Hidden, s.Intermediate, s.Layers
+	cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim, cfg.VocabSize = s.Heads, s.KVHeads, s.HeadDim, s.Vocab
+	cfg.RopeTheta, cfg.RMSNormEps, cfg.MaxPositionEmbeddings = float64(s.Theta), float64(s.Eps), 131072
+	cfg.MaskTokenID, cfg.BOSTokenID, cfg.EOSTokenID, cfg.PadTokenID = 151666, 151643, 151643, 151643
+	cfg.EOSTokenIDs = []int{151643}
+	return cfg
 }
 
 func mode(graph bool) string {
