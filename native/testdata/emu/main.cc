@@ -205,6 +205,20 @@ static void test_rope() {
             for (int i = 0; i < hd; ++i)
                 e2 = std::max(e2, (double)std::fabs(qg[(((size_t)(h / G) * rows + t) * G + h % G) * hd + i] - qo[((size_t)t * hq + h) * hd + i]));
     expect("bias_rope_kv_f32 q_layout 1 (grouped) = layout 0 permuted", e2, 0);
+
+    // A token's work spread over a grid's y dimension (one pair a thread
+    // and more) gives the same values.
+    for (unsigned gy : {2u, 3u, 7u}) {
+        std::vector<float> qy(rows * hq * hd, NAN), ky(10 * hkv * hd, 0), vy(10 * hkv * hd, 0);
+        emu_launch({(unsigned)rows, gy}, 128, [&] {
+            bias_rope_kv_f32(qkv.data(), bias.data(), pos, slots, qy.data(), ky.data(), vy.data(), rows, hq, hkv, hd, 1e4f, 0);
+        });
+        double ey = 0;
+        for (size_t i = 0; i < qy.size(); ++i) ey = std::max(ey, (double)std::fabs(qy[i] - qo[i]));
+        for (size_t i = 0; i < ky.size(); ++i) ey = std::max(ey, (double)std::fabs(ky[i] - kc[i]) + std::fabs(vy[i] - vc[i]));
+        const std::string what = "bias_rope_kv_f32, grid y = " + std::to_string(gy) + ": one block a token's";
+        expect(what.c_str(), ey, 0);
+    }
 }
 
 // The GEMM attention path: grouped q, S = Q_g K_g^T and O = P_g V_g done
