@@ -80,6 +80,20 @@ def main():
             h, b = r.get("HeuristicMS") or 0, r.get("BestMS") or 0
             print(f"| {r['M']} x {r['N']} x {r['K']} ({r.get('Batch') or 1}) | {r['Candidates']} | {h:.4f} | {b:.4f} | {h / b if b else 0:.2f}x |")
 
+    profiles = go.get("op_profiles") or {}
+    if profiles:
+        print("\n## Where the time goes (Go, one eager forward, an event after every operation)\n")
+        names = sorted(profiles)
+        print("| operation | " + " | ".join(f"{n} ms" for n in names) + " | " + " | ".join(f"{n} %" for n in names) + " |")
+        print("|---|" + "---:|" * (2 * len(names)))
+        ops = [o["op"] for o in profiles[names[0]]]
+        tot = {n: sum(o["ms"] for o in profiles[n]) or 1 for n in names}
+        val = {n: {o["op"]: o["ms"] for o in profiles[n]} for n in names}
+        for op in ops + ["total"]:
+            ms = [tot[n] if op == "total" else val[n].get(op, 0) for n in names]
+            pct = [100 * m / tot[n] for m, n in zip(ms, names)]
+            print(f"| {op} | " + " | ".join(f"{m:.3f}" for m in ms) + " | " + " | ".join(f"{q:.1f}" for q in pct) + " |")
+
     checks = th.get("checks", {})
     if checks:
         print("\n## Correctness (same weights, same canvas)\n")

@@ -72,7 +72,8 @@ type BF16Model struct {
 	maxSplits                              int
 	scores, probs, og                      cu.DevicePtr // GEMM attention: S fp32, P bf16 [hkv, T·G, ctx]; O [hkv, T·G, hd]
 	attn                                   AttentionMode
-	skinny                                 bool // projections with <= 64 rows through gemm_skinny_bf16
+	skinny                                 bool       // projections with <= 64 rows through gemm_skinny_bf16
+	prof                                   *opProfile // set by ProfileForward for one eager forward
 
 	stage  []byte // pinned host staging (indices in, tokens and stats out)
 	allocs []cu.DevicePtr
@@ -648,12 +649,26 @@ func (m *BF16Model) enqueue(T int, segs []Segment, R int, temp float32) error {
 	H, I, V := s.Hidden, s.Intermediate, s.Vocab
 	st := m.stream
 	elemGrid := func(n int) [3]uint32 { return [3]uint32{min(gridFor(n, 256), uint32(8*max(b.info.SMs, 1)))} }
+	// bias_rope_kv spreads a token's (head, pair) items one a thread.
+	ropeY := uint32(max(1, ((s.Heads+s.KVHeads)*s.HeadDim/2+127)/128))
 	qLayout := 0
 	if m.attn == AttentionGEMM {
 		qLayout = 1 // q grouped by K/V head for the batched GEMMs
 	}
 
+	mark := func(op string) error { // ProfileForward's events; nothing otherwise
+		if m.prof == nil {
+			return nil
+		}
+		return m.prof.mark(b.drv, st, op)
+	}
+	if err := mark(""); err != nil {
+		return err
+	}
 	if err := b.launchOn(st, "embed_gather_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), uint64(m.embed), uint64(m.ids), T, H, V); err != nil {
+		return err
+	}
+	if err := mark("embed"); err != nil {
 		return err
 	}
 	for li, l := range m.layers {
@@ -676,7 +691,7 @@ func (m *BF16Model) enqueue(T int, segs []Segment, R int, temp float32) error {
 				return err
 			},
 			func() error {
-				return b.launchOn(st, "bias_rope_kv_bf16", [3]uint32{uint32(T)}, 0, uint64(m.qkv), bias, uint64(m.pos), uint64(m.slots),
+				return b.launchOn(st, "bias_rope_kv_bf16", [3]uint32{uint32(T), ropeY}, 0, uint64(m.qkv), bias, uint64(m.pos), uint64(m.slots),
 					uint64(m.q), uint64(m.kc[li]), uint64(m.vc[li]), T, s.Heads, s.KVHeads, s.HeadDim, s.Theta, qLayout)
 			},
 			func() error {
@@ -695,19 +710,100 @@ func (m *BF16Model) enqueue(T int, segs []Segment, R int, temp float32) error {
 			},
 			func() error { return m.gemm(m.mlp, m.act, l.wd, T, H, I, false) },
 		}
-		for _, f := range steps {
-			if err := f(); err != nil {
+		for i, f := range steps {
+			if err := errors.Join(f(), mark(layerOps[i])); err != nil {
 				return fmt.Errorf("layer %d: %w", li, err)
 			}
 		}
 	}
-	errs := []error{
-		b.launchOn(st, "add_rmsnorm_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), uint64(m.mlp), uint64(m.norm), uint64(m.h), T, H, s.Eps),
-		b.launchOn(st, "gather_rows_bf16", [3]uint32{uint32(R)}, 0, uint64(m.hsel), uint64(m.h), uint64(m.rows), R, H, T, 1),
-		m.gemm(m.logits, m.hsel, m.lm, R, V, H, true),
-		b.launchOn(st, "sample_rows", [3]uint32{uint32(R)}, 0, uint64(m.logits), R, V, temp, uint64(m.seedStep), uint64(m.tok), uint64(m.stats)),
+	tail := []struct {
+		op string
+		f  func() error
+	}{
+		{"final_norm", func() error {
+			return b.launchOn(st, "add_rmsnorm_bf16", [3]uint32{uint32(T)}, 0, uint64(m.x), uint64(m.mlp), uint64(m.norm), uint64(m.h), T, H, s.Eps)
+		}},
+		{"gather", func() error {
+			return b.launchOn(st, "gather_rows_bf16", [3]uint32{uint32(R)}, 0, uint64(m.hsel), uint64(m.h), uint64(m.rows), R, H, T, 1)
+		}},
+		{"lm_head", func() error { return m.gemm(m.logits, m.hsel, m.lm, R, V, H, true) }},
+		{"sample", func() error {
+			return b.launchOn(st, "sample_rows", [3]uint32{uint32(R)}, 0, uint64(m.logits), R, V, temp, uint64(m.seedStep), uint64(m.tok), uint64(m.stats))
+		}},
 	}
-	return errors.Join(errs...)
+	for _, t := range tail {
+		if err := errors.Join(t.f(), mark(t.op)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// layerOps names a layer's steps in enqueue, for ProfileForward.
+var layerOps = [...]string{"norm1", "qkv", "bias_rope_kv", "attention", "o", "norm2", "gate_up", "silu_mul", "down"}
+
+// OpTime is one operation's share of a profiled forward: its device time
+// summed over the layers.
+type OpTime struct {
+	Op string  `json:"op"`
+	MS float64 `json:"ms"`
+}
+
+// opProfile holds the events ProfileForward records after each operation.
+type opProfile struct {
+	events []cu.Event
+	ops    []string
+}
+
+func (p *opProfile) mark(d *cu.Driver, st cu.Stream, op string) error {
+	e, err := d.EventCreate(0)
+	if err != nil {
+		return err
+	}
+	p.events, p.ops = append(p.events, e), append(p.ops, op)
+	return d.EventRecord(e, st)
+}
+
+// ProfileForward runs one eager forward with a CUDA event after every
+// operation and returns each operation's device time summed over the
+// layers, in the forward's order. The events serialise nothing the
+// stream does not already, but each costs a little: the sum exceeds a
+// plain forward's time by a few percent.
+func (m *BF16Model) ProfileForward(a ForwardArgs) ([]OpTime, error) {
+	p := &opProfile{}
+	m.prof = p
+	_, err := m.Forward(a, false)
+	m.prof = nil
+	d := m.b.drv
+	defer func() {
+		for _, e := range p.events {
+			_ = d.EventDestroy(e)
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	if len(p.events) > 0 {
+		if err := d.EventSynchronize(p.events[len(p.events)-1]); err != nil {
+			return nil, err
+		}
+	}
+	var out []OpTime
+	at := map[string]int{}
+	for i := 1; i < len(p.events); i++ {
+		ms, err := d.EventElapsedTime(p.events[i-1], p.events[i])
+		if err != nil {
+			return nil, err
+		}
+		j, ok := at[p.ops[i]]
+		if !ok {
+			j = len(out)
+			at[p.ops[i]] = j
+			out = append(out, OpTime{Op: p.ops[i]})
+		}
+		out[j].MS += float64(ms)
+	}
+	return out, nil
 }
 
 // Forward runs one forward pass eagerly (graph false) or through a CUDA

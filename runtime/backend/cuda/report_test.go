@@ -48,11 +48,14 @@ type report struct {
 	Logits string          `json:"logits_file,omitempty"` // raw little-endian float32 [rows, vocab], DefaultAttention
 	// LogitsFused is the same with the fused attention kernel (when that
 	// is not the default).
-	LogitsFused string            `json:"logits_file_fused,omitempty"`
-	Infill      map[string][]int  `json:"infill_tokens"` // final middle tokens per e2e run
-	Results     []reportEntry     `json:"results"`
-	Tuned       []cuda.TunedGEMM  `json:"tuned_gemms,omitempty"`
-	Errors      map[string]string `json:"errors,omitempty"`
+	LogitsFused string           `json:"logits_file_fused,omitempty"`
+	Infill      map[string][]int `json:"infill_tokens"` // final middle tokens per e2e run
+	Results     []reportEntry    `json:"results"`
+	Tuned       []cuda.TunedGEMM `json:"tuned_gemms,omitempty"`
+	// Profiles: one eager forward in the default attention mode with an
+	// event after every operation (BF16Model.ProfileForward).
+	Profiles map[string][]cuda.OpTime `json:"op_profiles,omitempty"`
+	Errors   map[string]string        `json:"errors,omitempty"`
 }
 
 func envInt(name string, def int) int {
@@ -201,6 +204,34 @@ func TestGPUReport(t *testing.T) {
 			}
 		}
 	}
+	// Where a full forward and a cached step spend their time, by
+	// operation (default attention, eager, events between operations).
+	m.SetAttention(cuda.DefaultAttention)
+	rep.Profiles = map[string][]cuda.OpTime{}
+	ppos := iota(block+1, maskStart-1)
+	for name, a := range map[string]cuda.ForwardArgs{
+		fmt.Sprintf("forward_full_L%d_R%d", canvas, block):  full,
+		fmt.Sprintf("step_cached_B%d_ctx%d", block, canvas): {IDs: ids[maskStart-1 : maskStart+block], Positions: ppos, Slots: ppos, NK: canvas, Rows: iota(block, 1)},
+	} {
+		if _, err := m.ProfileForward(a); err != nil { // warm-up
+			rep.Errors["profile_"+name] = err.Error()
+			continue
+		}
+		prof, err := m.ProfileForward(a)
+		if err != nil {
+			rep.Errors["profile_"+name] = err.Error()
+			continue
+		}
+		rep.Profiles[name] = prof
+		var total float64
+		for _, o := range prof {
+			total += o.MS
+		}
+		for _, o := range prof {
+			t.Logf("profile %s: %-14s %8.3f ms %5.1f %%", name, o.Op, o.MS, 100*o.MS/total)
+		}
+	}
+	save()
 	// Autotune: time every cuBLASLt candidate of every GEMM shape used so
 	// far and keep the fastest, then time the graphs again ("_tuned").
 	tuned, err := m.TuneGEMMs(2, 10)
