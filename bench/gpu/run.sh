@@ -79,5 +79,9 @@ step torch "timeout 200 $PY bench/gpu/dream_ref.py $GO_ARG $LAYERS_ARG --out '$O
 step summary "$PY bench/gpu/compare.py '$OUT/go_report.json' '$OUT/torch_report.json' > '$OUT/summary.md' 2>&1; cat '$OUT/summary.md'"
 if [ "$DRY_RUN" != 1 ]; then
 	echo "--- go.log (tail)"; grep -E '^(=== RUN|--- (PASS|FAIL|SKIP)|PASS|FAIL|ok)|relative error|agree|Error|error' "$OUT/go.log" | tail -60
+	# A device call brings back at most 8 files: everything goes into
+	# results.tgz, and summary.md and go.log stay beside it to read first.
+	(cd "$OUT" && tar czf /tmp/dream-gpu-results.tgz --exclude results.tgz . && mv /tmp/dream-gpu-results.tgz results.tgz &&
+		find . -maxdepth 1 -type f ! -name results.tgz ! -name summary.md ! -name go.log -delete)
 fi
 exit $status
