@@ -768,20 +768,26 @@ func (p *opProfile) mark(d *cu.Driver, st cu.Stream, op string) error {
 // operation and returns each operation's device time summed over the
 // layers, in the forward's order. The events serialise nothing the
 // stream does not already, but each costs a little: the sum exceeds a
-// plain forward's time by a few percent.
+// plain forward's time by a few percent. Like the other calls on m, not
+// for concurrent use.
 func (m *BF16Model) ProfileForward(a ForwardArgs) ([]OpTime, error) {
 	p := &opProfile{}
 	m.prof = p
-	_, err := m.Forward(a, false)
+	_, ferr := m.Forward(a, false)
 	m.prof = nil
+	leave, err := m.b.enter() // the events are read in the backend's context
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	d := m.b.drv
 	defer func() {
 		for _, e := range p.events {
 			_ = d.EventDestroy(e)
 		}
 	}()
-	if err != nil {
-		return nil, err
+	if ferr != nil {
+		return nil, ferr
 	}
 	if len(p.events) > 0 {
 		if err := d.EventSynchronize(p.events[len(p.events)-1]); err != nil {

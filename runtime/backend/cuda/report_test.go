@@ -355,7 +355,11 @@ func TestGPUReport(t *testing.T) {
 	m.SetAttention(cuda.DefaultAttention)
 	reportBuiltin(b, add)
 	// The engine's host schedule against the loop above, same weights,
-	// same attention, no refresh: the same middle, up to ties in p(token).
+	// same attention, no refresh: logged, not asserted. With random
+	// weights the slots' p(token) nearly tie, and the two break ties
+	// differently (the loop by slot order, runtime/sampler as torch.topk);
+	// one different commit changes the rest (H200: 64/64 tokens equal at
+	// 16 steps, 12/64 at 8).
 	for _, steps := range []int{16, 8} {
 		a := rep.Infill[fmt.Sprintf("engine_infill_%d_in_%d_steps%d_refresh1_gemm", block, canvas, steps)]
 		b := rep.Infill[fmt.Sprintf("e2e_infill_%d_in_%d_steps%d_cached_gemmattn", block, canvas, steps)]
