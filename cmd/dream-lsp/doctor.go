@@ -118,9 +118,13 @@ func chooseBackend(device string, r cuda.Report) (backend, why string) {
 
 func printDoctor(w io.Writer, r doctorReport) {
 	fmt.Fprintf(w, "system:   %s/%s, %d CPUs\n", r.OS, r.Arch, r.CPUs)
-	amx := "--matmul bf16 not available (needs AMX-BF16: Intel Xeon 4th generation or later, Linux): float32 matmuls"
+	amx := "--matmul bf16 not available (needs AMX-BF16, Intel Xeon 4th generation or later with Linux, or AVX512-BF16, AMD Zen 4 or later): float32 matmuls"
 	if r.BF16Matmul {
-		amx = "--matmul bf16 available (AMX-BF16 tiles), the default here (--matmul auto)"
+		how := "AMX-BF16 tiles"
+		if cpu.BF16Kernel() != "amx" {
+			how = "AVX512-BF16's VDPBF16PS"
+		}
+		amx = "--matmul bf16 available (" + how + "), the default here (--matmul auto)"
 	}
 	fmt.Fprintf(w, "cpu:      %s kernels; %s\n", r.CPUKernels, amx)
 	if len(r.CUDA.Devices) == 0 {

@@ -27,7 +27,7 @@ func parseWeights(s string) (model.WeightMode, error) {
 }
 
 // matmulUsage documents --matmul for serve, api, infill, eval and bench.
-const matmulUsage = "how weights in stored formats (bf16, f16, q8_0 and GGUF's block formats) multiply on the CPU: auto (bf16 where the CPU has AMX tiles, else f32), f32 (float32 activations: the reference sums, the same on every CPU) or bf16 (activations and weights rounded to bf16 on the CPU's AMX tiles: several times faster; needs an Intel Xeon with AMX)"
+const matmulUsage = "how weights in stored formats (bf16, f16, q8_0 and GGUF's block formats) multiply on the CPU: auto (bf16 where the CPU has AMX tiles or AVX512-BF16, else f32), f32 (float32 activations: the reference sums, the same on every CPU) or bf16 (activations and weights rounded to bf16, products on the CPU's AMX tiles or with AVX512-BF16's VDPBF16PS: about twice as fast or more; needs an Intel Xeon with AMX or an AMD Zen 4 or later)"
 
 // matmulFlag registers --matmul on fs with its default: auto where a
 // command serves or completes, f32 for bench, whose recorded commands

@@ -123,7 +123,7 @@ func TestOpenMatmulAuto(t *testing.T) {
 		weights model.WeightMode
 		want    string
 	}{
-		{engine.MatmulAuto, model.WeightsAuto, map[bool]string{false: "f32", true: "bf16-amx"}[cpu.AMXAvailable()]},
+		{engine.MatmulAuto, model.WeightsAuto, map[bool]string{false: "f32", true: "bf16-" + cpu.BF16Kernel()}[cpu.AMXAvailable()]},
 		{engine.MatmulAuto, model.WeightsF32, "f32"},
 		{"", model.WeightsAuto, "f32"},
 		{engine.MatmulF32, model.WeightsAuto, "f32"},

@@ -235,7 +235,7 @@ func build(cfg model.Config, gen model.GenerationConfig, src model.WeightSource,
 		// The tiles take weights in stored formats (cpu.AMXTakes);
 		// float32 weights keep the float32 path.
 		if f := cpu.WeightFormat(m.LinearWeight()); cpu.AMXTakes(f) {
-			matmul = "bf16-amx"
+			matmul = "bf16-" + cpu.BF16Kernel()
 		} else if opts.Matmul == MatmulBF16 {
 			log.Warn("--matmul bf16 applies to weights in stored formats (bf16, f16, q8_0, q4_K, q6_K, q5_0); this model's multiply with float32 activations as without it", "weights", f)
 		}
@@ -268,7 +268,8 @@ const (
 )
 
 // MatmulKernel reports how the CPU multiplies the model's linear weights:
-// "bf16-amx" on the AMX tiles, else "f32" (also for a device's fast path,
+// "bf16-amx" on the AMX tiles, "bf16-avx512-bf16" with VDPBF16PS, else
+// "f32" (also for a device's fast path,
 // which has its own).
 func (e *Engine) MatmulKernel() string { return e.matmul }
 

@@ -17,7 +17,7 @@ import (
 
 // ErrNoAMX is SetBF16Matmul's answer on a CPU (or an operating system, or
 // a build) that cannot run the AMX tiles.
-var ErrNoAMX = errors.New("cpu: no AMX-BF16 tiles on this CPU (Intel Xeon 4th generation or later, Linux), or a purego build")
+var ErrNoAMX = errors.New("cpu: no AMX-BF16 tiles or AVX512-BF16 on this CPU (Intel Xeon 4th generation or later with Linux, AMD Zen 4 or later), or a purego build")
 
 // SetBF16Matmul chooses how matmuls with weights in stored formats (bf16,
 // f16, q8_0, and GGUF's q4_K, q6_K and q5_0: AMXTakes) run.
@@ -54,8 +54,21 @@ func (b *Backend) PrepareMatMul(t backend.Tensor) {
 func (b *Backend) BF16Matmul() bool { return b.bf16 }
 
 // AMXAvailable reports whether SetBF16Matmul(true) succeeds on this CPU
-// and build (dream-lsp doctor).
+// and build (dream-lsp doctor): AMX tiles, or AVX512-BF16's VDPBF16PS.
 func AMXAvailable() bool { return amxAvailable() }
+
+// BF16Kernel names what runs SetBF16Matmul's products here: "amx" (the
+// tiles), "avx512-bf16" (VDPBF16PS, four rows a weight load: AMD Zen 4
+// and later, Intel Cooper Lake) or "" where they cannot run.
+func BF16Kernel() string {
+	switch {
+	case amxTiles():
+		return "amx"
+	case amxAvailable():
+		return "avx512-bf16"
+	}
+	return ""
+}
 
 // Kernels names the float32 matmul kernels this CPU and build run:
 // "avx512", "avx2", "neon" (arm64) or "go" (the pure-Go reference).
@@ -504,7 +517,7 @@ var amxFuseQ8 = true
 // stay as they are. left is the rows past a whole block it also takes
 // (bf16Rows' share).
 func (p *amxPlan) fusedQ8(w *wtensor, p0, p1 int) (left int, padded, ok bool) {
-	if !amxFuseQ8 || w.format != backend.WeightQ8_0 {
+	if !amxFuseQ8 || w.format != backend.WeightQ8_0 || !useTiles() {
 		return 0, false, false
 	}
 	full := p.T / 32
@@ -560,7 +573,7 @@ func (p *amxPlan) rows(dst []float32, ld, p0, p1 int, w0, w1 *uint16, bias *floa
 	K, chunks, T := p.K, p.chunks, p.T
 	full := T / 32 // blocks of 32 rows wholly inside dst
 	if f := min(p1, full); f > p0 {
-		amxMM(&amxTileCfg, &p.xb[p0*32*K], 2*K, w0, w1, chunks, &dst[0], 4*ld, f-p0, bias, pf.at, pf.lines, pf.per)
+		mmBF16(&amxTileCfg, &p.xb[p0*32*K], 2*K, w0, w1, chunks, &dst[0], 4*ld, f-p0, bias, pf.at, pf.lines, pf.per)
 		pf.lines = 0
 	}
 	if p1 <= full {
@@ -574,7 +587,7 @@ func (p *amxPlan) rows(dst []float32, ld, p0, p1 int, w0, w1 *uint16, bias *floa
 		return
 	}
 	sp := blockPool.Get().(*[32 * 32]float32)
-	amxMM(&amxTileCfg, &p.xb[full*32*K], 2*K, w0, w1, chunks, &sp[0], 4*32, 1, bias, pf.at, pf.lines, pf.per)
+	mmBF16(&amxTileCfg, &p.xb[full*32*K], 2*K, w0, w1, chunks, &sp[0], 4*32, 1, bias, pf.at, pf.lines, pf.per)
 	for r := range T - 32*full {
 		copy(dst[at+r*ld:at+r*ld+32], sp[r*32:])
 	}

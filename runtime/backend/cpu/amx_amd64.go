@@ -12,13 +12,46 @@ import (
 // the CPU has AMX-TILE, AMX-BF16 and AVX512-BF16 (the activations'
 // conversion) and the operating system granted this process the tile
 // state (requestAMX).
-var amxAvailable = sync.OnceValue(func() bool {
+var amxTiles = sync.OnceValue(func() bool {
 	x := cpu.X86
 	if !x.HasAMXTile || !x.HasAMXBF16 || !x.HasAVX512BF16 || !x.HasAVX512BW {
 		return false
 	}
 	return requestAMX()
 })
+
+// bf16Dot reports whether the CPU has AVX512-BF16's VDPBF16PS (and the
+// AVX-512 the bf16 path's conversions use) without AMX tiles.
+var bf16Dot = sync.OnceValue(func() bool {
+	x := cpu.X86
+	return !amxTiles() && x.HasAVX512F && x.HasAVX512BW && x.HasAVX512BF16
+})
+
+var amxAvailable = sync.OnceValue(func() bool { return amxTiles() || bf16Dot() })
+
+// noTiles makes a CPU with tiles take the VDPBF16PS path (tests).
+var noTiles bool
+
+// useTiles reports whether tile products run on the tiles, not VDPBF16PS.
+func useTiles() bool { return amxTiles() && !noTiles }
+
+// mmBF16 is amxMM, or bf16Rows4 over the same rows where the CPU has
+// VDPBF16PS but no tiles: AMD Zen 4 and later. There a product loads
+// each weight pair once for four rows; on a Zen 4 VM it doubled the
+// 0.5B-shaped forward's GFLOP per CPU-second against the float32 kernels
+// (83 → 189, 2026-12-04).
+func mmBF16(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32, pf *byte, pfLines, pfPer int) {
+	if useTiles() {
+		amxMM(cfg, x, ldx, w0, w1, chunks, out, ldo, pairs, bias, pf, pfLines, pfPer)
+		return
+	}
+	bf16Rows4(x, ldx, w0, w1, chunks, out, ldo, 8*pairs, bias)
+}
+
+// bf16Rows4 is bf16Rows for quads·4 rows, four at a time; see amx_amd64.s.
+//
+//go:noescape
+func bf16Rows4(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, quads int, bias *float32)
 
 // amxMM sets pairs 32×32 blocks of out to x·wᵀ (+ bias's 32 values
 // unless nil) on AMX tiles; see amx_amd64.s. ldx and ldo are byte

@@ -326,6 +326,106 @@ rowsdone:
 	VZEROUPPER
 	RET
 
+// QUADPAIR(off): pair off/64 of the current chunk for four rows of x
+// (SI, DI, R13 and R13+R12): both weight blocks' pairs loaded once, each
+// row's pair broadcast, eight VDPBF16PS into Z16–Z23 (row r's two
+// 16-column sums in Z16+2r and Z17+2r).
+#define QUADPAIR(off) \
+	VMOVDQU32 (off)(AX), Z4; \
+	VMOVDQU32 (off)(CX), Z5; \
+	VPBROADCASTD (off/16)(SI), Z24; \
+	VPBROADCASTD (off/16)(DI), Z25; \
+	VPBROADCASTD (off/16)(R13), Z26; \
+	VPBROADCASTD (off/16)(R13)(R12*1), Z27; \
+	VDPBF16PS(4, 24, 16); \
+	VDPBF16PS(5, 24, 17); \
+	VDPBF16PS(4, 25, 18); \
+	VDPBF16PS(5, 25, 19); \
+	VDPBF16PS(4, 26, 20); \
+	VDPBF16PS(5, 26, 21); \
+	VDPBF16PS(4, 27, 22); \
+	VDPBF16PS(5, 27, 23)
+
+// func bf16Rows4(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, quads int, bias *float32)
+// bf16Rows four rows at a time, for CPUs with VDPBF16PS and no tiles:
+// each weight pair loaded once serves four rows, so a product costs one
+// load in four instead of one in two. quads·4 rows of x (bf16, ldx bytes
+// apart) give 32 values each of out (ldo bytes apart), x·wᵀ (+ bias's 32
+// values unless nil) over chunks·32 values of K.
+TEXT ·bf16Rows4(SB), NOSPLIT, $0-72
+	MOVQ x+0(FP), R10
+	MOVQ ldx+8(FP), R12
+	MOVQ out+40(FP), R11
+	MOVQ ldo+48(FP), BX
+	MOVQ quads+56(FP), R9
+	TESTQ R9, R9
+	JZ quadsdone
+quad:
+	MOVQ bias+64(FP), DX
+	TESTQ DX, DX
+	JZ quadzero
+	VMOVUPS (DX), Z16
+	VMOVUPS 64(DX), Z17
+	JMP quadinit
+quadzero:
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+quadinit:
+	VMOVAPS Z16, Z18
+	VMOVAPS Z17, Z19
+	VMOVAPS Z16, Z20
+	VMOVAPS Z17, Z21
+	VMOVAPS Z16, Z22
+	VMOVAPS Z17, Z23
+	MOVQ R10, SI
+	LEAQ (R10)(R12*1), DI
+	LEAQ (DI)(R12*1), R13
+	MOVQ w0+16(FP), AX
+	MOVQ w1+24(FP), CX
+	MOVQ chunks+32(FP), R8
+quadchunk:
+	QUADPAIR(0)
+	QUADPAIR(64)
+	QUADPAIR(128)
+	QUADPAIR(192)
+	QUADPAIR(256)
+	QUADPAIR(320)
+	QUADPAIR(384)
+	QUADPAIR(448)
+	QUADPAIR(512)
+	QUADPAIR(576)
+	QUADPAIR(640)
+	QUADPAIR(704)
+	QUADPAIR(768)
+	QUADPAIR(832)
+	QUADPAIR(896)
+	QUADPAIR(960)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R13
+	ADDQ $1024, AX
+	ADDQ $1024, CX
+	DECQ R8
+	JNZ quadchunk
+	VMOVUPS Z16, (R11)
+	VMOVUPS Z17, 64(R11)
+	LEAQ (R11)(BX*1), DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	LEAQ (R10)(R12*4), R10
+	LEAQ (R11)(BX*4), R11
+	DECQ R9
+	JNZ quad
+quadsdone:
+	VZEROUPPER
+	RET
+
 // DQ2ROWS(src, soff, dst, doff, s0, s1): two B-tile rows of a q8_0 tile
 // (64 int8 at soff(src), the 16 column scales spread in s0 and s1 as
 // DQSCALES leaves them) to bf16 at doff(dst): one iteration of

@@ -4,6 +4,14 @@ package cpu
 
 // amxAvailable is false: this build has no AMX kernel.
 func amxAvailable() bool { return false }
+func amxTiles() bool     { return false }
+func useTiles() bool     { return false }
+
+var noTiles bool
+
+func mmBF16(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32, pf *byte, pfLines, pfPer int) {
+	amxMM(cfg, x, ldx, w0, w1, chunks, out, ldo, pairs, bias, pf, pfLines, pfPer)
+}
 
 func amxMM(cfg *[64]byte, x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, pairs int, bias *float32, pf *byte, pfLines, pfPer int) {
 	panic("cpu: amxMM without AMX support")

@@ -71,6 +71,19 @@ func TestAMXMatMul(t *testing.T) {
 	}
 }
 
+// TestAMXMatMulVDPBF16PS is TestAMXMatMul on VDPBF16PS (bf16Rows4) where
+// the CPU has tiles too; without tiles TestAMXMatMul runs it already.
+func TestAMXMatMulVDPBF16PS(t *testing.T) {
+	if !amxTiles() {
+		t.Skip("no AMX tiles here: TestAMXMatMul runs the VDPBF16PS path itself, or neither runs")
+	}
+	defer func(v int64) { amxPrefetchMin, noTiles = v, false }(amxPrefetchMin)
+	amxPrefetchMin, noTiles = 0, true
+	for _, f := range []backend.WeightFormat{backend.WeightBF16, backend.WeightF16, backend.WeightQ8_0} {
+		t.Run(string(f), func(t *testing.T) { testAMXMatMul(t, f) })
+	}
+}
+
 func testAMXMatMul(t *testing.T, f backend.WeightFormat) {
 	be := New(2)
 	if err := be.SetBF16Matmul(true); err != nil {
@@ -430,8 +443,8 @@ func TestSwiGLU(t *testing.T) {
 // one and two threads, with and without bias and prefetch; and the
 // shapes chosen do reach it.
 func TestAMXQ8BlockMatchesStrips(t *testing.T) {
-	if !amxAvailable() {
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): amxQ8Block cannot run")
+	if !amxTiles() {
+		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): amxQ8Block cannot run (VDPBF16PS-only CPUs convert q8_0 strip by strip)")
 	}
 	defer func(v int64, f bool) { amxPrefetchMin, amxFuseQ8 = v, f }(amxPrefetchMin, amxFuseQ8)
 	r := rand.New(rand.NewPCG(21, 21))

@@ -147,7 +147,7 @@ func tileHead(out, q []float32, ldo int, offs []int, rowOK []bool, kt *kvTiles, 
 	s := (*sp)[:rpad*npad]
 	kc := hd / 32
 	for jb := range npad / 32 {
-		amxMM(&amxTileCfg, &qb[0], 2*hd, &kt.k[g][2*jb*kc*512], &kt.k[g][(2*jb+1)*kc*512], kc, &s[jb*32], 4*npad, rpad/32, nil, nil, 0, 0)
+		mmBF16(&amxTileCfg, &qb[0], 2*hd, &kt.k[g][2*jb*kc*512], &kt.k[g][(2*jb+1)*kc*512], kc, &s[jb*32], 4*npad, rpad/32, nil, nil, 0, 0)
 	}
 	for r := range rpad {
 		srow := s[r*npad : (r+1)*npad]
@@ -176,7 +176,7 @@ func tileHead(out, q []float32, ldo int, offs []int, rowOK []bool, kt *kvTiles, 
 			}
 		}
 		for cb := range hd / 32 {
-			amxMM(&amxTileCfg, &pb[rb*npad], 2*npad, &kt.v[g][2*cb*vc*512], &kt.v[g][(2*cb+1)*vc*512], vc,
+			mmBF16(&amxTileCfg, &pb[rb*npad], 2*npad, &kt.v[g][2*cb*vc*512], &kt.v[g][(2*cb+1)*vc*512], vc,
 				(*float32)(unsafe.Add(unsafe.Pointer(dst), 4*32*cb)), 4*ld, 1, nil, nil, 0, 0)
 		}
 		if ld == hd {
