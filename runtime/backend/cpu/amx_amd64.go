@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// amxAvailable reports, once, whether bf16 matmuls can run on AMX tiles:
+// amxTiles reports, once, whether bf16 matmuls can run on AMX tiles:
 // the CPU has AMX-TILE, AMX-BF16 and AVX512-BF16 (the activations'
 // conversion) and the operating system granted this process the tile
 // state (requestAMX).
@@ -27,6 +27,9 @@ var bf16Dot = sync.OnceValue(func() bool {
 	return !amxTiles() && x.HasAVX512F && x.HasAVX512BW && x.HasAVX512BF16
 })
 
+// amxAvailable reports whether the bf16 matmul path (SetBF16Matmul) runs
+// here, on the tiles or with VDPBF16PS. The names keep "amx" from when
+// the tiles were its only engine.
 var amxAvailable = sync.OnceValue(func() bool { return amxTiles() || bf16Dot() })
 
 // noTiles makes a CPU with tiles take the VDPBF16PS path (tests).
