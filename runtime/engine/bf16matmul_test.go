@@ -41,8 +41,8 @@ func TestOpenBF16Matmul(t *testing.T) {
 		}
 		return
 	}
-	if !strings.Contains(logs.String(), "matmul=bf16-amx") {
-		t.Fatalf("the model-loaded log does not say bf16-amx:\n%s", logs.String())
+	if want := "matmul=bf16-" + cpu.BF16Kernel(); !strings.Contains(logs.String(), want) {
+		t.Fatalf("the model-loaded log does not say %s:\n%s", want, logs.String())
 	}
 	same, slots, moved := 0, 0, false
 	for _, r := range batchRequests(ref, 4) {
@@ -95,7 +95,7 @@ func TestBF16MatmulOtherWeights(t *testing.T) {
 		weights model.WeightMode
 		log     string
 	}{
-		{model.WeightsQ8_0, "matmul=bf16-amx"},
+		{model.WeightsQ8_0, "matmul=bf16-" + cpu.BF16Kernel()},
 		{model.WeightsF32, "--matmul bf16 applies to weights in stored formats"},
 	} {
 		var logs bytes.Buffer
@@ -114,7 +114,7 @@ func TestBF16MatmulOtherWeights(t *testing.T) {
 }
 
 // TestOpenMatmulAuto: MatmulAuto runs the tiles where they run
-// (MatmulKernel bf16-amx) and the float32 kernels elsewhere and for
+// (MatmulKernel bf16-amx or bf16-avx512-bf16) and the float32 kernels elsewhere and for
 // weights the tiles do not take, without a Warn either way; the zero
 // value is f32; an unknown value is an error.
 func TestOpenMatmulAuto(t *testing.T) {
