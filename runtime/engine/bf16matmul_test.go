@@ -89,7 +89,7 @@ func denoiseBoth(t *testing.T, ref, e *engine.Engine, r denoise.Request) (want, 
 // a Warn and logs matmul=f32.
 func TestBF16MatmulOtherWeights(t *testing.T) {
 	if !cpu.AMXAvailable() {
-		t.Skip("no AMX-BF16 tiles on this CPU: --matmul bf16 is refused here (TestOpenBF16Matmul)")
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU: --matmul bf16 is refused here (TestOpenBF16Matmul)")
 	}
 	for _, c := range []struct {
 		weights model.WeightMode

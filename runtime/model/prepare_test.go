@@ -74,7 +74,7 @@ func (c countingMatMuls) MatMuls(outs []backend.Tensor, x backend.Tensor, ws, bi
 // bit.
 func TestQKVInOnePass(t *testing.T) {
 	if !cpu.AMXAvailable() {
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): MatMuls declines without them")
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): MatMuls declines without them")
 	}
 	cfg := smallConfig()
 	ids := make([]int, 45)

@@ -34,7 +34,7 @@ func TestRoundBF16(t *testing.T) {
 
 func TestCvtBF16(t *testing.T) {
 	if !amxAvailable() {
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): the bf16 matmul is not used here")
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): the bf16 matmul is not used here")
 	}
 	r := rand.New(rand.NewPCG(7, 7))
 	src := make([]float32, 4096)
@@ -90,7 +90,7 @@ func testAMXMatMul(t *testing.T, f backend.WeightFormat) {
 		if !errors.Is(err, ErrNoAMX) {
 			t.Fatal(err)
 		}
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): ", err)
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): ", err)
 	}
 	exact := New(2)
 	r := rand.New(rand.NewPCG(9, 9))
@@ -179,7 +179,7 @@ func poisonBF16Pool(T, K int) {
 func TestAMXFallbacks(t *testing.T) {
 	be := New(2)
 	if err := be.SetBF16Matmul(true); err != nil {
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): ", err)
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): ", err)
 	}
 	plain := New(2)
 	r := rand.New(rand.NewPCG(4, 4))
@@ -207,7 +207,7 @@ func TestAMXFallbacks(t *testing.T) {
 
 func TestSetBF16MatmulWithoutAMX(t *testing.T) {
 	if amxAvailable() {
-		t.Skip("this CPU has AMX-BF16: the refusal is tested on CPUs without it")
+		t.Skip("this CPU runs the bf16 path (AMX tiles or AVX512-BF16): the refusal is tested on CPUs with neither")
 	}
 	be := New(1)
 	if err := be.SetBF16Matmul(true); !errors.Is(err, ErrNoAMX) {
@@ -224,7 +224,7 @@ func TestSetBF16MatmulWithoutAMX(t *testing.T) {
 // negative) and values (−128, 127).
 func TestDequantQ8AMX(t *testing.T) {
 	if !amxAvailable() {
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): the q8_0 tiles are not used here")
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): the q8_0 tiles are not used here")
 	}
 	r := rand.New(rand.NewPCG(3, 3))
 	const N, K = 64, 256
@@ -270,7 +270,7 @@ func testDisposableWeight(t *testing.T, f backend.WeightFormat) {
 		if !errors.Is(err, ErrNoAMX) {
 			t.Fatal(err)
 		}
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): ", err)
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): ", err)
 	}
 	if err := ref.SetBF16Matmul(true); err != nil {
 		t.Fatal(err)
@@ -362,7 +362,7 @@ func TestDisposableWeightWithoutTiles(t *testing.T) {
 // threads; and it declines, changing nothing, where it does not apply.
 func TestSwiGLU(t *testing.T) {
 	if !amxAvailable() {
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): SwiGLU is not fused here")
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): SwiGLU is not fused here")
 	}
 	defer func(v int64) { amxPrefetchMin = v }(amxPrefetchMin)
 	r := rand.New(rand.NewPCG(11, 11))
@@ -523,7 +523,7 @@ func TestAMXQ8BlockMatchesStrips(t *testing.T) {
 func BenchmarkQ8BlockStep(b *testing.B) {
 	be := New(0)
 	if err := be.SetBF16Matmul(true); err != nil {
-		b.Skip("no AMX-BF16 tiles on this CPU (or a purego build): ", err)
+		b.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): ", err)
 	}
 	defer func(f bool) { amxFuseQ8 = f }(amxFuseQ8)
 	for _, s := range []struct {
@@ -577,7 +577,7 @@ func BenchmarkQ8BlockStep(b *testing.B) {
 // it changes nothing.
 func TestPrepareMatMul(t *testing.T) {
 	if !amxAvailable() {
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): nothing to prepare")
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): nothing to prepare")
 	}
 	be := New(2)
 	if err := be.SetBF16Matmul(true); err != nil {
@@ -634,7 +634,7 @@ func TestPrepareMatMul(t *testing.T) {
 // and it declines, touching nothing, where a weight cannot run that way.
 func TestMatMulsMatchMatMul(t *testing.T) {
 	if !amxAvailable() {
-		t.Skip("no AMX-BF16 tiles on this CPU (or a purego build): MatMuls declines here")
+		t.Skip("no AMX-BF16 tiles or AVX512-BF16 on this CPU (or a purego build): MatMuls declines here")
 	}
 	defer func(v int64) { amxPrefetchMin = v }(amxPrefetchMin)
 	r := rand.New(rand.NewPCG(41, 41))
