@@ -567,8 +567,9 @@ var stagePool = sync.Pool{New: func() any { return new(stages) }}
 
 // rows multiplies the bf16 strips w0, w1 of one 32-column block by the
 // activations' rows [32·p0, min(32·p1, T)) into dst, row 32·p0 at
-// dst[0] and rows ld floats apart. dst holds those rows only: a last
-// partial block goes through scratch, or, for a few rows, bf16Rows.
+// dst[0] and rows ld floats apart. dst holds those rows only: on the
+// tiles a last partial block goes through scratch, or, for a few rows,
+// bf16Rows; with VDPBF16PS alone its rows go straight into dst.
 func (p *amxPlan) rows(dst []float32, ld, p0, p1 int, w0, w1 *uint16, bias *float32, pf amxPrefetch) {
 	K, chunks, T := p.K, p.chunks, p.T
 	full := T / 32 // blocks of 32 rows wholly inside dst
@@ -580,7 +581,20 @@ func (p *amxPlan) rows(dst []float32, ld, p0, p1 int, w0, w1 *uint16, bias *floa
 		return
 	}
 	at := (full - p0) * 32 * ld
-	if left := T - 32*full; left <= bf16RowsMax {
+	left := T - 32*full
+	if !useTiles() {
+		// VDPBF16PS only: the rows there are, four at a time and the
+		// last one to three alone, straight into dst; no padded block.
+		x := full * 32 * K
+		if q := left / 4; q > 0 {
+			bf16Rows4(&p.xb[x], 2*K, w0, w1, chunks, &dst[at], 4*ld, q, bias)
+		}
+		if r := left % 4; r > 0 {
+			bf16Rows(&p.xb[x+(left-r)*K], 2*K, w0, w1, chunks, &dst[at+(left-r)*ld], 4*ld, r, bias)
+		}
+		return
+	}
+	if left <= bf16RowsMax {
 		// A few rows past the last whole block: VDPBF16PS on the same
 		// tiles, straight into dst, instead of a padded block.
 		bf16Rows(&p.xb[full*32*K], 2*K, w0, w1, chunks, &dst[at], 4*ld, left, bias)

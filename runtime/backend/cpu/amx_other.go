@@ -31,6 +31,10 @@ func bf16Rows(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo 
 	panic("cpu: bf16Rows without AVX512-BF16 support")
 }
 
+func bf16Rows4(x *uint16, ldx int, w0, w1 *uint16, chunks int, out *float32, ldo int, quads int, bias *float32) {
+	panic("cpu: bf16Rows4 without AVX512-BF16 support")
+}
+
 func releasePages([]byte) {}
 
 func discardPages([]byte) {}

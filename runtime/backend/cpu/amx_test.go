@@ -95,8 +95,9 @@ func testAMXMatMul(t *testing.T, f backend.WeightFormat) {
 	exact := New(2)
 	r := rand.New(rand.NewPCG(9, 9))
 	// 1, 33 and 66 rows leave one or two rows past the whole blocks
-	// (bf16Rows), 17, 45 and 100 more (a padded block through scratch).
-	for _, s := range [][3]int{{1, 32, 32}, {17, 64, 96}, {32, 192, 64}, {33, 64, 96}, {45, 192, 96}, {66, 128, 64}, {100, 512, 192}, {320, 896, 128}} {
+	// (bf16Rows), 17, 23, 35, 45 and 100 more (on the tiles a padded block
+	// through scratch; with VDPBF16PS alone quads and 0–3 single rows).
+	for _, s := range [][3]int{{1, 32, 32}, {17, 64, 96}, {23, 96, 32}, {32, 192, 64}, {33, 64, 96}, {35, 64, 64}, {45, 192, 96}, {66, 128, 64}, {100, 512, 192}, {320, 896, 128}} {
 		T, K, N := s[0], s[1], s[2]
 		for _, withBias := range []bool{false, true} {
 			xv := randWeights(r, T*K, 1)
