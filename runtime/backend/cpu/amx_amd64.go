@@ -20,17 +20,17 @@ var amxTiles = sync.OnceValue(func() bool {
 	return requestAMX()
 })
 
-// bf16Dot reports whether the CPU has AVX512-BF16's VDPBF16PS (and the
-// AVX-512 the bf16 path's conversions use) without AMX tiles.
+// bf16Dot reports whether the CPU has AVX512-BF16's VDPBF16PS and the
+// AVX-512 the bf16 path's conversions use.
 var bf16Dot = sync.OnceValue(func() bool {
 	x := cpu.X86
-	return !amxTiles() && x.HasAVX512F && x.HasAVX512BW && x.HasAVX512BF16
+	return x.HasAVX512F && x.HasAVX512BW && x.HasAVX512BF16
 })
 
 // amxAvailable reports whether the bf16 matmul path (SetBF16Matmul) runs
 // here, on the tiles or with VDPBF16PS. The names keep "amx" from when
 // the tiles were its only engine.
-var amxAvailable = sync.OnceValue(func() bool { return amxTiles() || bf16Dot() })
+func amxAvailable() bool { return amxTiles() || bf16Dot() }
 
 // noTiles makes a CPU with tiles take the VDPBF16PS path (tests).
 var noTiles bool
